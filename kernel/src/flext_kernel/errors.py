@@ -1,0 +1,100 @@
+"""Kernel exceptions and the documented error codes.
+
+Exceptions are for bugs and for the explicit "raise on failure" accessors
+(``FlextResult.unwrap``, ``FlextContainer.resolve``). Expected failures travel
+as ``FlextResult.fail(..., error_code=...)`` with one of the codes below; each
+code is documented in ``docs/errors.md``.
+
+Hierarchy::
+
+    FlextError                      base of everything the kernel raises
+    ├── FlextResultError            a failed result was unwrapped
+    ├── FlextContainerError         a service could not be resolved
+    └── FlextBusError               a bus was wired wrongly (duplicate handler, ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+__all__ = [
+    "ALREADY_REGISTERED",
+    "ASYNC_REQUIRED",
+    "CIRCULAR_DEPENDENCY",
+    "CONCURRENCY_CONFLICT",
+    "DESERIALIZATION_ERROR",
+    "HANDLER_ERROR",
+    "NOT_FOUND",
+    "NO_HANDLER",
+    "OPERATION_ERROR",
+    "SCOPE_ERROR",
+    "TIMEOUT",
+    "UNKNOWN_MESSAGE_TYPE",
+    "VALIDATION_ERROR",
+    "FlextBusError",
+    "FlextContainerError",
+    "FlextError",
+    "FlextResultError",
+]
+
+NOT_FOUND: Final = "NOT_FOUND"
+"""A named thing (service, stream, plugin, pipeline) does not exist."""
+VALIDATION_ERROR: Final = "VALIDATION_ERROR"
+"""Input did not pass validation; ``error_data`` holds the field errors."""
+CONCURRENCY_CONFLICT: Final = "CONCURRENCY_CONFLICT"
+"""An optimistic-concurrency check failed."""
+TIMEOUT: Final = "TIMEOUT"
+"""An operation did not finish in its time budget."""
+OPERATION_ERROR: Final = "OPERATION_ERROR"
+"""Default code of ``FlextResult.fail`` and ``from_exception``."""
+NO_HANDLER: Final = "NO_HANDLER"
+"""A command or query was dispatched with no handler registered for its type."""
+HANDLER_ERROR: Final = "HANDLER_ERROR"
+"""One or more event subscribers failed; ``error_data`` lists them."""
+ALREADY_REGISTERED: Final = "ALREADY_REGISTERED"
+"""A second registration for something that takes exactly one."""
+CIRCULAR_DEPENDENCY: Final = "CIRCULAR_DEPENDENCY"
+"""Container services depend on each other in a cycle."""
+UNKNOWN_MESSAGE_TYPE: Final = "UNKNOWN_MESSAGE_TYPE"
+"""A serialized message names a type the registry does not know."""
+DESERIALIZATION_ERROR: Final = "DESERIALIZATION_ERROR"
+"""A serialized payload is malformed or does not fit its type."""
+SCOPE_ERROR: Final = "SCOPE_ERROR"
+"""A scoped service was resolved with no active ``container.scope()``."""
+ASYNC_REQUIRED: Final = "ASYNC_REQUIRED"
+"""A service needs ``await container.aresolve`` (or ``aclose``) but was used synchronously."""
+
+
+class FlextError(Exception):
+    """Base class of every exception the kernel raises; carries a code and details.
+
+    The code and data let a caller that catches the exception turn it back
+    into a ``FlextResult`` failure without parsing the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        error_code: str | None = None,
+        error_data: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message if error_code is None else f"{message} ({error_code})")
+        self.message = message
+        """The message, without the code."""
+        self.error_code = error_code
+        """The error code, one of the constants in this module or a plugin's own."""
+        self.error_data: dict[str, object] = dict(error_data or {})
+        """Structured details."""
+
+
+class FlextResultError(FlextError):
+    """A failed ``FlextResult`` was unwrapped; carries the failure's details."""
+
+
+class FlextContainerError(FlextError):
+    """A service could not be resolved or registered; the message names the chain."""
+
+
+class FlextBusError(FlextError):
+    """A bus was wired wrongly, for example two handlers for one command type."""

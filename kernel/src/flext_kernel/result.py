@@ -1,0 +1,441 @@
+"""FlextResult: the railway type every kernel call returns for expected failures.
+
+A result is either a ``Success`` holding a value or a ``Failure`` holding an
+error message, an optional UPPER_SNAKE error code and structured error data.
+The two are separate classes so that each operation is a straight line on its
+own track (``map`` on a failure returns the failure itself, allocating
+nothing) and so that ``match`` can tell them apart by class.
+
+Exceptions raised by the functions handed to ``map``, ``flat_map``, ``tap`` and
+friends propagate: they are bugs in the caller, not expected failures. Use
+``safe`` or ``FlextResult.from_exception`` where an exception *is* expected.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NoReturn, ParamSpec, TypeVar, overload
+
+from flext_kernel.errors import OPERATION_ERROR, FlextResultError
+
+__all__ = ["MULTIPLE_ERRORS", "Failure", "FlextResult", "Success", "safe"]
+
+T = TypeVar("T")
+U = TypeVar("U")
+V = TypeVar("V")
+P = ParamSpec("P")
+
+MULTIPLE_ERRORS: Final = "MULTIPLE_ERRORS"
+"""Code of the failure ``collect_errors`` returns when its failures disagree on a code."""
+
+_NO_DATA: Final[Mapping[str, object]] = MappingProxyType({})
+
+
+class FlextResult(Generic[T]):
+    """Either a success with a value or a failure with an error; immutable.
+
+    Build one with ``FlextResult.ok(value)`` or ``FlextResult.fail(message,
+    error_code=..., error_data=...)``. Pattern matching works on the concrete
+    classes (``case Success(value)``, ``case Failure(error, code)``) and on the
+    keywords that never raise (``case FlextResult(error_code="NOT_FOUND")``);
+    ``value`` is not one of those, because a class pattern reads every named
+    attribute before comparing any.
+    """
+
+    __slots__ = ()
+
+    is_success: ClassVar[bool]
+    """True for a success."""
+    is_failure: ClassVar[bool]
+    """True for a failure."""
+
+    if TYPE_CHECKING:
+        # At runtime these are the Success and Failure classes themselves (see
+        # the end of this module): calling a class directly is the cheapest
+        # construction CPython offers, and `ok` is on every hot path.
+        @staticmethod
+        def ok(value: T) -> FlextResult[T]:
+            """Return a success holding ``value``."""
+
+        @staticmethod
+        def fail(
+            error: str,
+            error_code: str | None = None,
+            error_data: Mapping[str, object] | None = None,
+        ) -> FlextResult[Any]:
+            """Return a failure with a message, an optional code and details."""
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot delete {name!r}")
+
+    # Accessors. Success and Failure override each of these with a slot or a
+    # class attribute; the definitions here only give them a type and a doc.
+
+    @property
+    def value(self) -> T:
+        """The success value; raises ``FlextResultError`` on a failure."""
+        raise NotImplementedError  # pragma: no cover - always overridden
+
+    @property
+    def error(self) -> str | None:
+        """The failure message, or None on a success."""
+        raise NotImplementedError  # pragma: no cover - always overridden
+
+    @property
+    def error_code(self) -> str | None:
+        """The failure's error code, or None."""
+        raise NotImplementedError  # pragma: no cover - always overridden
+
+    @property
+    def error_data(self) -> Mapping[str, object]:
+        """The failure's structured details (read-only; empty on a success)."""
+        raise NotImplementedError  # pragma: no cover - always overridden
+
+    # Extraction.
+
+    def unwrap(self) -> T:
+        """Return the value, or raise ``FlextResultError`` for a failure."""
+        return self.value
+
+    def unwrap_or(self, default: T) -> T:
+        """Return the value, or ``default`` for a failure."""
+        return self.value if self.is_success else default
+
+    def unwrap_or_else(self, fn: Callable[[str], T]) -> T:
+        """Return the value, or ``fn(error)`` for a failure."""
+        return self.value if self.is_success else fn(self._message())
+
+    def to_exception(self) -> FlextResultError | None:
+        """Return the failure as an exception (not raised), or None on a success."""
+        if self.is_success:
+            return None
+        return FlextResultError(self._message(), error_code=self.error_code, error_data=dict(self.error_data))
+
+    # Transformations. Each is a one-liner per track; the value track is the
+    # hot one, so the success check comes first.
+
+    def map(self, fn: Callable[[T], U]) -> FlextResult[U]:
+        """Apply ``fn`` to the value; a failure passes through unchanged."""
+        raise NotImplementedError  # pragma: no cover - each track overrides it
+
+    def flat_map(self, fn: Callable[[T], FlextResult[U]]) -> FlextResult[U]:
+        """Chain a result-returning step; a failure passes through unchanged."""
+        raise NotImplementedError  # pragma: no cover - each track overrides it
+
+    bind = flat_map
+
+    def map_error(self, fn: Callable[[str], str]) -> FlextResult[T]:
+        """Rewrite the failure message (code and data are kept)."""
+        if self.is_success:
+            return self
+        return Failure(fn(self._message()), self.error_code, self.error_data)
+
+    def recover(self, fn: Callable[[str], T]) -> FlextResult[T]:
+        """Turn a failure into a success with ``fn(error)``."""
+        if self.is_success:
+            return self
+        return Success(fn(self._message()))
+
+    def or_else(self, other: FlextResult[T] | Callable[[str], FlextResult[T]]) -> FlextResult[T]:
+        """Return self on success, else ``other`` (or ``other(error)`` if callable)."""
+        if self.is_success:
+            return self
+        if isinstance(other, FlextResult):
+            return other
+        return other(self._message())
+
+    def tap(self, fn: Callable[[T], object]) -> FlextResult[T]:
+        """Call ``fn(value)`` for its side effect and return self."""
+        if self.is_success:
+            fn(self.value)
+        return self
+
+    def tap_error(self, fn: Callable[[str], object]) -> FlextResult[T]:
+        """Call ``fn(error)`` on a failure for its side effect and return self."""
+        if not self.is_success:
+            fn(self._message())
+        return self
+
+    def filter(
+        self, predicate: Callable[[T], bool], error: str, error_code: str | None = None
+    ) -> FlextResult[T]:
+        """Keep a success only if ``predicate(value)`` holds, else fail with ``error``."""
+        if self.is_success and not predicate(self.value):
+            return Failure(error, error_code)
+        return self
+
+    def zip_with(self, other: FlextResult[U], fn: Callable[[T, U], V]) -> FlextResult[V]:
+        """Combine two successes with ``fn``; the first failure wins."""
+        if not self.is_success:
+            return self  # type: ignore[return-value]  # a failure carries no T
+        if not other.is_success:
+            return other  # type: ignore[return-value]  # a failure carries no U
+        return Success(fn(self.value, other.value))
+
+    # Async forms: the same tracks, for coroutine functions.
+
+    async def map_async(self, fn: Callable[[T], Awaitable[U]]) -> FlextResult[U]:
+        """Like ``map`` with an async ``fn``."""
+        if self.is_success:
+            return Success(await fn(self.value))
+        return self  # type: ignore[return-value]  # a failure carries no T
+
+    async def flat_map_async(self, fn: Callable[[T], Awaitable[FlextResult[U]]]) -> FlextResult[U]:
+        """Like ``flat_map`` with an async ``fn``."""
+        if self.is_success:
+            return await fn(self.value)
+        return self  # type: ignore[return-value]  # a failure carries no T
+
+    bind_async = flat_map_async
+
+    async def tap_async(self, fn: Callable[[T], Awaitable[object]]) -> FlextResult[T]:
+        """Like ``tap`` with an async ``fn``."""
+        if self.is_success:
+            await fn(self.value)
+        return self
+
+    async def tap_error_async(self, fn: Callable[[str], Awaitable[object]]) -> FlextResult[T]:
+        """Like ``tap_error`` with an async ``fn``."""
+        if not self.is_success:
+            await fn(self._message())
+        return self
+
+    async def recover_async(self, fn: Callable[[str], Awaitable[T]]) -> FlextResult[T]:
+        """Like ``recover`` with an async ``fn``."""
+        if self.is_success:
+            return self
+        return Success(await fn(self._message()))
+
+    # Constructors and combinators over many results.
+
+    @staticmethod
+    def from_exception(exc: BaseException, error_code: str = OPERATION_ERROR) -> FlextResult[Any]:
+        """Return a failure describing ``exc`` (its type goes into ``error_data``)."""
+        message = str(exc) or type(exc).__name__
+        return Failure(message, error_code, {"exception_type": type(exc).__name__})
+
+    @staticmethod
+    def combine(*results: FlextResult[T]) -> FlextResult[list[T]]:
+        """Return all values as a list, or the first failure."""
+        return FlextResult.sequence(results)
+
+    @staticmethod
+    def sequence(results: Iterable[FlextResult[T]]) -> FlextResult[list[T]]:
+        """Return all values as a list, or the first failure (stops there)."""
+        values: list[T] = []
+        for result in results:
+            if not result.is_success:
+                return result  # type: ignore[return-value]  # a failure carries no T
+            values.append(result.value)
+        return Success(values)
+
+    @staticmethod
+    def traverse(items: Iterable[U], fn: Callable[[U], FlextResult[T]]) -> FlextResult[list[T]]:
+        """Apply ``fn`` to each item; all values, or the first failure (stops there)."""
+        return FlextResult.sequence(fn(item) for item in items)
+
+    @staticmethod
+    async def traverse_async(
+        items: Iterable[U], fn: Callable[[U], Awaitable[FlextResult[T]]]
+    ) -> FlextResult[list[T]]:
+        """Like ``traverse`` with an async ``fn``, one item after the other."""
+        values: list[T] = []
+        for item in items:
+            result = await fn(item)
+            if not result.is_success:
+                return result  # type: ignore[return-value]  # a failure carries no T
+            values.append(result.value)
+        return Success(values)
+
+    @staticmethod
+    def collect_errors(results: Iterable[FlextResult[T]]) -> FlextResult[list[T]]:
+        """Return all values, or one failure that keeps every failure.
+
+        The failure's ``error_data["errors"]`` lists each failure with its
+        position, message, code and data; its code is the failures' common
+        code, or ``MULTIPLE_ERRORS`` when they differ.
+        """
+        values: list[T] = []
+        failures: list[dict[str, object]] = []
+        for index, result in enumerate(results):
+            if result.is_success:
+                values.append(result.value)
+            else:
+                failures.append(
+                    {
+                        "index": index,
+                        "error": result.error,
+                        "error_code": result.error_code,
+                        "error_data": dict(result.error_data),
+                    }
+                )
+        if not failures:
+            return Success(values)
+        codes = {failure["error_code"] for failure in failures}
+        code = codes.pop() if len(codes) == 1 else MULTIPLE_ERRORS
+        message = "; ".join(str(failure["error"]) for failure in failures)
+        return Failure(message, code if isinstance(code, str) else None, {"errors": failures})
+
+    def _message(self) -> str:
+        # Only called on a failure, whose error is always a str.
+        return self.error or ""
+
+
+class Success(FlextResult[T]):
+    """The success track: holds ``value``. Build it with ``FlextResult.ok``."""
+
+    __slots__ = ("value",)
+    __match_args__ = ("value",)
+
+    is_success = True
+    is_failure = False
+    error = None
+    error_code = None
+    error_data = _NO_DATA
+
+    def __init__(self, value: T) -> None:
+        _set_value(self, value)
+
+    # map and flat_map are the hot path of every railway chain: on this track
+    # they skip the base class's success check.
+
+    def map(self, fn: Callable[[T], U]) -> FlextResult[U]:
+        """Apply ``fn`` to the value."""
+        return Success(fn(self.value))
+
+    def flat_map(self, fn: Callable[[T], FlextResult[U]]) -> FlextResult[U]:
+        """Chain a result-returning step."""
+        return fn(self.value)
+
+    bind = flat_map
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Success and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash((Success, self.value))
+
+    def __repr__(self) -> str:
+        return f"FlextResult.ok({self.value!r})"
+
+
+class Failure(FlextResult[T]):
+    """The failure track: holds ``error``, ``error_code`` and ``error_data``."""
+
+    __slots__ = ("error", "error_code", "error_data")
+    __match_args__ = ("error", "error_code", "error_data")
+
+    is_success = False
+    is_failure = True
+
+    def __init__(
+        self,
+        error: str,
+        error_code: str | None = None,
+        error_data: Mapping[str, object] | None = None,
+    ) -> None:
+        _set_error(self, error)
+        _set_error_code(self, error_code)
+        _set_error_data(self, _NO_DATA if not error_data else MappingProxyType(dict(error_data)))
+
+    def map(self, fn: Callable[[T], U]) -> FlextResult[U]:
+        """Return the failure itself: there is no value to map."""
+        return self  # type: ignore[return-value]  # a failure carries no T
+
+    def flat_map(self, fn: Callable[[T], FlextResult[U]]) -> FlextResult[U]:
+        """Return the failure itself: there is no value to chain."""
+        return self  # type: ignore[return-value]  # a failure carries no T
+
+    bind = flat_map
+
+    @property
+    def value(self) -> NoReturn:
+        """A failure has no value: reading it raises ``FlextResultError``."""
+        raise FlextResultError(
+            f"cannot read the value of a failed result: {self.error}",
+            error_code=self.error_code,
+            error_data=dict(self.error_data),
+        )
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is Failure
+            and self.error == other.error
+            and self.error_code == other.error_code
+            and self.error_data == other.error_data
+        )
+
+    def __hash__(self) -> int:
+        # error_data may hold unhashable values; equal failures still hash alike.
+        return hash((Failure, self.error, self.error_code))
+
+    def __repr__(self) -> str:
+        parts = [repr(self.error)]
+        if self.error_code is not None:
+            parts.append(f"error_code={self.error_code!r}")
+        if self.error_data:
+            parts.append(f"error_data={dict(self.error_data)!r}")
+        return f"FlextResult.fail({', '.join(parts)})"
+
+
+def _slot_writer(cls: type, name: str) -> Callable[[object, object], None]:
+    """Return the raw writer of a slot, which bypasses the guard in ``__setattr__``."""
+    writer: Callable[[object, object], None] = cls.__dict__[name].__set__
+    return writer
+
+
+_set_value = _slot_writer(Success, "value")
+_set_error = _slot_writer(Failure, "error")
+_set_error_code = _slot_writer(Failure, "error_code")
+_set_error_data = _slot_writer(Failure, "error_data")
+
+if not TYPE_CHECKING:
+    FlextResult.ok = staticmethod(Success)
+    FlextResult.fail = staticmethod(Failure)
+
+
+@overload
+def safe(  # type: ignore[overload-overlap]  # a coroutine function is also a callable; the first match wins
+    fn: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[FlextResult[T]]]: ...
+@overload
+def safe(fn: Callable[P, T]) -> Callable[P, FlextResult[T]]: ...
+def safe(fn: Callable[P, Any]) -> Callable[P, Any]:
+    """Decorate ``fn`` so that it returns a result instead of raising.
+
+    A returned value becomes ``FlextResult.ok(value)``; an ``Exception`` becomes
+    ``FlextResult.from_exception(exc)``. Coroutine functions are wrapped in a
+    coroutine function. ``BaseException`` (KeyboardInterrupt, SystemExit,
+    cancellation) is not caught.
+    """
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> FlextResult[Any]:
+            try:
+                return Success(await fn(*args, **kwargs))
+            except Exception as exc:
+                return FlextResult.from_exception(exc)
+
+        return async_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> FlextResult[Any]:
+        try:
+            return Success(fn(*args, **kwargs))
+        except Exception as exc:
+            return FlextResult.from_exception(exc)
+
+    return wrapper

@@ -1,0 +1,44 @@
+"""Developer sessions: ``nox -s tests``, ``nox -s lint typecheck``, ``nox -s bench``.
+
+Each session installs the workspace members from this checkout with pip, the
+same way the README's Quickstart does, so a green nox run means a green
+fresh-clone install.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+WORKSPACE = ["-e", "./kernel", "-e", "./sdk"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite."""
+    session.install(*WORKSPACE, ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check over the whole tree."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the kernel and the SDK (configured in pyproject.toml)."""
+    session.install(*WORKSPACE, "mypy")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Kernel benchmarks against their peers; ``-- --write-docs`` refreshes docs/performance.md."""
+    session.install(*WORKSPACE, "-r", "benchmarks/requirements.txt")
+    session.run("python", "benchmarks/run.py", *session.posargs)
