@@ -1,0 +1,184 @@
+"""Static checks of the dependency graph: missing services, cycles, lifetime mismatches.
+
+The container runs these checks before it compiles a resolver (stopping at the
+first problem, so ``resolve`` fails with the whole chain instead of a deep
+``RecursionError``) and in ``validate`` (collecting every problem). Nothing is
+instantiated: the graph is read from the registrations' autowiring data.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final, final
+
+from flext_kernel._container_wiring import Param, describe_chain, describe_key
+from flext_kernel.errors import CIRCULAR_DEPENDENCY, NOT_FOUND, VALIDATION_ERROR
+
+__all__ = ["Lifetime", "Node", "Problem", "analyze", "missing_message"]
+
+
+class Lifetime(enum.Enum):
+    """How long an object built by the container lives."""
+
+    INSTANCE = "instance"
+    """Given to ``register``: not built, not owned."""
+    TRANSIENT = "transient"
+    """Built anew on every resolve."""
+    SINGLETON = "singleton"
+    """Built once, on first resolve, and kept until the container closes."""
+    SCOPED = "scoped"
+    """Built once per ``container.scope()`` and closed with it."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Node:
+    """What the analysis needs to know about one registration."""
+
+    lifetime: Lifetime
+    """The registration's lifetime."""
+    params: tuple[Param, ...] = ()
+    """The factory's parameters (empty for instances)."""
+    wiring_error: str | None = None
+    """Why the factory cannot be autowired, if it cannot."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the graph, ready to become a failure or an exception."""
+
+    code: str
+    """The error code (``NOT_FOUND``, ``CIRCULAR_DEPENDENCY``, ``VALIDATION_ERROR``)."""
+    message: str
+    """A sentence naming the keys and the chain."""
+    data: dict[str, object] = field(default_factory=dict)
+    """Structured details: ``key``, ``chain`` and, for cycles, ``cycle``."""
+
+
+_GRAY: Final = 1
+_BLACK: Final = 2
+
+
+class _Stop(Exception):
+    """Ends the walk at the first problem when only one is wanted."""
+
+
+def missing_message(key: object, chain: tuple[object, ...]) -> str:
+    """Return the "no service registered" sentence; ``chain`` ends with ``key``."""
+    needed_by = f" (needed by {describe_chain(chain)})" if len(chain) > 1 else ""
+    return (
+        f"no service registered for {describe_key(key)}{needed_by}; "
+        f"register it with container.register_singleton({describe_key(key)}, ...)"
+    )
+
+
+def analyze(
+    roots: Iterable[object], lookup: Callable[[object], Node | None], *, first_only: bool
+) -> list[Problem]:
+    """Walk the graph from ``roots`` depth first and return its problems.
+
+    ``lookup(key)`` returns the node registered for a key, or None. Each edge
+    is walked once, so a problem is reported once however many paths reach
+    it. With ``first_only`` the walk stops at the first problem.
+    """
+    walk = _Walk(lookup, first_only)
+    try:
+        for root in roots:
+            if root not in walk.state:
+                walk.root(root)
+    except _Stop:
+        pass
+    return walk.problems
+
+
+class _Walk:
+    """Depth-first search with gray/black colouring; gray nodes form the current path."""
+
+    def __init__(self, lookup: Callable[[object], Node | None], first_only: bool) -> None:
+        self.lookup = lookup
+        self.first_only = first_only
+        self.problems: list[Problem] = []
+        self.state: dict[object, int] = {}
+        self.path: list[object] = []
+        # For a transient node: the chain from it through transients to a scoped
+        # service, if there is one. A singleton reaching such a chain would keep
+        # one scope's object forever.
+        self.captures: dict[object, tuple[object, ...] | None] = {}
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+        if self.first_only:
+            raise _Stop
+
+    def root(self, key: object) -> None:
+        node = self.lookup(key)
+        if node is None:
+            self.state[key] = _BLACK
+            self.add(Problem(NOT_FOUND, missing_message(key, (key,)), _data(key, (key,))))
+            return
+        self.visit(key, node)
+
+    def visit(self, key: object, node: Node) -> None:
+        self.state[key] = _GRAY
+        self.path.append(key)
+        if node.wiring_error is not None:
+            chain = tuple(self.path)
+            self.add(
+                Problem(VALIDATION_ERROR, f"{node.wiring_error} ({describe_chain(chain)})", _data(key, chain))
+            )
+        capture: tuple[object, ...] | None = None
+        for param in node.params:
+            found = self.edge(param)
+            if found is not None and capture is None:
+                capture = (key, *found)
+        if node.lifetime is Lifetime.SINGLETON and capture is not None:
+            self.captive(key, capture)
+        self.captures[key] = capture if node.lifetime is Lifetime.TRANSIENT else None
+        self.path.pop()
+        self.state[key] = _BLACK
+
+    def edge(self, param: Param) -> tuple[object, ...] | None:
+        """Follow one parameter; return the chain to a scoped service it reaches through transients."""
+        dep = param.key
+        if dep is None:
+            return None
+        node = self.lookup(dep)
+        if node is None:
+            if not (param.has_default or param.optional):
+                chain = (*self.path, dep)
+                self.add(Problem(NOT_FOUND, missing_message(dep, chain), _data(dep, chain)))
+            return None
+        state = self.state.get(dep)
+        if state == _GRAY:
+            self.cycle(dep)
+            return None
+        if state is None:
+            self.visit(dep, node)
+        if node.lifetime is Lifetime.SCOPED:
+            return (dep,)
+        return self.captures.get(dep)
+
+    def cycle(self, dep: object) -> None:
+        start = self.path.index(dep)
+        cycle = (*self.path[start:], dep)
+        chain = (*self.path, dep)
+        reached = f" (reached from {describe_chain(self.path[: start + 1])})" if start else ""
+        data = _data(dep, chain)
+        data["cycle"] = [describe_key(key) for key in cycle]
+        self.add(Problem(CIRCULAR_DEPENDENCY, f"circular dependency: {describe_chain(cycle)}{reached}", data))
+
+    def captive(self, key: object, capture: tuple[object, ...]) -> None:
+        chain = (*self.path[:-1], *capture)
+        message = (
+            f"singleton {describe_key(key)} depends on scoped {describe_key(capture[-1])} "
+            f"({describe_chain(capture)}): it would keep one scope's object forever; "
+            f"make {describe_key(key)} scoped or transient"
+        )
+        self.add(Problem(VALIDATION_ERROR, message, _data(key, chain)))
+
+
+def _data(key: object, chain: tuple[object, ...]) -> dict[str, object]:
+    return {"key": describe_key(key), "chain": [describe_key(item) for item in chain]}
