@@ -1,0 +1,233 @@
+"""The command, query and event buses.
+
+A bus decouples who asks from who handles: a plugin dispatches
+``RenameUser(...)`` without knowing which plugin handles it. Commands and
+queries have exactly one handler each; events have any number of subscribers.
+
+Each bus compiles, per message class, the handler (or the subscriber fan-out)
+wrapped in the behaviours that apply to that class into one callable, stored
+in a dict keyed by the class. Dispatching is then ``pipelines[type(message)]``
+plus one call: no reflection and no ``isinstance`` scanning per message. The
+dict is emptied whenever a handler or behaviour is added or removed and
+refilled lazily, one class at a time, on the next dispatch.
+
+Exceptions raised by command and query handlers propagate to the caller: they
+are bugs, and hiding them in a failure would hide the traceback. Event
+subscribers are isolated from each other instead, because one broken listener
+must not stop the others from hearing about a fact that already happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flext_kernel._bus_base import BusBase, SingleHandlerBus
+from flext_kernel._dispatch import (
+    AsyncBehavior,
+    AsyncNext,
+    Behavior,
+    Handler,
+    HandlerObject,
+    Next,
+    Registration,
+    Subscriber,
+    build_async_chain,
+    build_sync_chain,
+    make_registration,
+)
+from flext_kernel._fanout import fan_out, fan_out_async
+from flext_kernel.errors import ALREADY_REGISTERED, FlextBusError
+from flext_kernel.messages import FlextCommand, FlextDomainEvent, FlextQuery, message_type_name
+from flext_kernel.result import FlextResult
+
+__all__ = [
+    "AsyncBehavior",
+    "AsyncNext",
+    "Behavior",
+    "FlextCommandBus",
+    "FlextEventBus",
+    "FlextQueryBus",
+    "Handler",
+    "HandlerObject",
+    "Next",
+    "Subscriber",
+]
+
+C = TypeVar("C", bound=FlextCommand)
+Q = TypeVar("Q", bound=FlextQuery)
+E = TypeVar("E", bound=FlextDomainEvent)
+
+
+class FlextCommandBus(SingleHandlerBus):
+    """Routes each command to the one handler registered for its exact class."""
+
+    __slots__ = ()
+    _kind = "command"
+    _base = FlextCommand
+    _async_method = "dispatch_async"
+
+    def register(self, command_type: type[C], handler: Handler[C], *, owner: str | None = None) -> None:
+        """Register the handler of ``command_type``.
+
+        Args:
+            command_type: the ``FlextCommand`` subclass (matched exactly, not by subclass).
+            handler: a callable taking the command and returning a ``FlextResult``
+                (``async def`` for ``dispatch_async``), or an object with such a ``handle`` method.
+            owner: who registered it (a plugin name), for ``remove_owner``.
+
+        Raises:
+            FlextBusError: the class already has a handler (the message names both),
+                or the arguments are not a command class and a handler.
+
+        """
+        self._register(command_type, handler, owner)
+
+    def dispatch(self, command: FlextCommand) -> FlextResult[Any]:
+        """Run ``command`` through its pipeline and return the handler's result.
+
+        Returns a ``NO_HANDLER`` failure if no handler is registered. Exceptions
+        from the handler or a behaviour propagate.
+
+        Raises:
+            FlextBusError: the handler is async (use ``dispatch_async``).
+
+        """
+        # The hot path: one dict lookup by exact class and one call. A miss
+        # compiles the pipeline once (see _Pipelines.__missing__).
+        result: FlextResult[Any] = self._pipelines[type(command)](command)
+        return result
+
+    async def dispatch_async(self, command: FlextCommand) -> FlextResult[Any]:
+        """Like ``dispatch``, awaiting async handlers; sync handlers are called directly.
+
+        Raises:
+            FlextBusError: a behaviour that applies has no ``handle_async``.
+
+        """
+        result: FlextResult[Any] = await self._pipelines_async[type(command)](command)
+        return result
+
+
+class FlextQueryBus(SingleHandlerBus):
+    """Routes each query to the one handler registered for its exact class."""
+
+    __slots__ = ()
+    _kind = "query"
+    _base = FlextQuery
+    _async_method = "execute_async"
+
+    def register(self, query_type: type[Q], handler: Handler[Q], *, owner: str | None = None) -> None:
+        """Register the handler of ``query_type``; see ``FlextCommandBus.register``.
+
+        Raises:
+            FlextBusError: the class already has a handler (the message names both).
+
+        """
+        self._register(query_type, handler, owner)
+
+    def execute(self, query: FlextQuery) -> FlextResult[Any]:
+        """Run ``query`` through its pipeline; ``NO_HANDLER`` if nobody answers it.
+
+        Exceptions from the handler or a behaviour propagate.
+        """
+        result: FlextResult[Any] = self._pipelines[type(query)](query)
+        return result
+
+    async def execute_async(self, query: FlextQuery) -> FlextResult[Any]:
+        """Like ``execute``, awaiting async handlers."""
+        result: FlextResult[Any] = await self._pipelines_async[type(query)](query)
+        return result
+
+
+class FlextEventBus(BusBase):
+    """Delivers each event to every subscriber of its class or of a base class."""
+
+    __slots__ = ("_subscriptions",)
+    _kind = "event"
+    _base = FlextDomainEvent
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._subscriptions: list[Registration] = []
+
+    def subscribe(self, event_type: type[E], handler: Subscriber[E], *, owner: str | None = None) -> None:
+        """Subscribe ``handler`` to ``event_type`` and its subclasses.
+
+        Subscribers run in the order they subscribed. Returning None counts as
+        success, so a subscriber that only reacts need not build a result.
+
+        Raises:
+            FlextBusError: ``handler`` is already subscribed to ``event_type``.
+
+        """
+        self._check_type(event_type)
+        registration = make_registration(event_type, handler, owner)
+        with self._lock:
+            for existing in self._subscriptions:
+                if existing.message_type is event_type and existing.handler == handler:
+                    raise FlextBusError(
+                        f"{registration.name} is already subscribed to {message_type_name(event_type)}",
+                        ALREADY_REGISTERED,
+                    )
+            self._subscriptions.append(registration)
+            self._invalidate()
+
+    def unregister(self, event_type: type[FlextDomainEvent], handler: object | None = None) -> int:
+        """Remove ``handler``'s subscription to ``event_type`` (every one if None); return how many."""
+        with self._lock:
+            kept = [
+                sub
+                for sub in self._subscriptions
+                if not (sub.message_type is event_type and (handler is None or sub.handler == handler))
+            ]
+            removed = len(self._subscriptions) - len(kept)
+            self._subscriptions = kept
+            self._invalidate()
+        return removed
+
+    unsubscribe = unregister
+
+    def subscribers(self, event_type: type[FlextDomainEvent]) -> list[str]:
+        """Return the names of the subscribers an event of ``event_type`` reaches, in order."""
+        return [sub.name for sub in self._subscriptions if issubclass(event_type, sub.message_type)]
+
+    def publish(self, event: FlextDomainEvent) -> FlextResult[None]:
+        """Deliver ``event`` to every subscriber, even after one fails.
+
+        Returns success, or a ``HANDLER_ERROR`` failure whose
+        ``error_data["failures"]`` lists each failed subscriber with its error
+        (a returned failure or a raised exception, which is also logged).
+
+        Raises:
+            FlextBusError: a subscriber is async (use ``publish_async``).
+
+        """
+        result: FlextResult[None] = self._pipelines[type(event)](event)
+        return result
+
+    async def publish_async(self, event: FlextDomainEvent) -> FlextResult[None]:
+        """Like ``publish``; async subscribers run concurrently (``asyncio.gather``)."""
+        result: FlextResult[None] = await self._pipelines_async[type(event)](event)
+        return result
+
+    def _remove_handlers_of(self, owner: str) -> int:
+        kept = [sub for sub in self._subscriptions if sub.owner != owner]
+        removed = len(self._subscriptions) - len(kept)
+        self._subscriptions = kept
+        return removed
+
+    def _subscribers_of(self, event_type: type) -> tuple[Registration, ...]:
+        return tuple(sub for sub in self._subscriptions if issubclass(event_type, sub.message_type))
+
+    def _build_sync(self, message_type: type) -> Next:
+        subscribers = self._subscribers_of(message_type)
+        for sub in subscribers:
+            if sub.is_async:
+                raise FlextBusError(
+                    f"subscriber {sub.name} of {message_type_name(message_type)} is async; use publish_async"
+                )
+        return build_sync_chain(fan_out(subscribers), self._behaviors_for(message_type))
+
+    def _build_async(self, message_type: type) -> AsyncNext:
+        deliver = fan_out_async(self._subscribers_of(message_type))
+        return build_async_chain(deliver, self._behaviors_for(message_type), message_type)
