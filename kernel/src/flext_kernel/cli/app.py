@@ -1,0 +1,128 @@
+"""Assemble the cyclopts app from the kernel's commands and the cached plugin table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cyclopts import App
+
+from flext_kernel.cli.builtin import KERNEL_COMMANDS
+from flext_kernel.version import KERNEL_VERSION
+
+__all__ = ["Assembly", "assemble"]
+
+HELP = "FLEXT: plugin-first data integration (Singer, dbt, Meltano, LDAP/LDIF, Oracle)."
+
+
+@dataclass
+class Assembly:
+    """The built app and what was noticed while building it."""
+
+    app: App
+    """The root app (without the global-options meta layer)."""
+    owners: dict[str, str] = field(default_factory=dict)
+    """Command path ("data taps") to the plugin that contributes it."""
+    conflicts: list[str] = field(default_factory=list)
+    """Commands claimed by more than one plugin; the first claim wins."""
+    hidden: dict[str, str] = field(default_factory=dict)
+    """Plugins whose commands are left out, with why (disabled, failed, ...)."""
+    children: dict[tuple[str, ...], set[str]] = field(default_factory=lambda: {(): set()})
+    """Group path to the names directly under it (commands and sub-groups)."""
+
+    def unknown_command(self, words: list[str]) -> tuple[str, list[str]] | None:
+        """Return (the unknown word, the valid names at that level), or None if the path is known.
+
+        cyclopts imports every lazy command to suggest alternatives for an
+        unknown one, which would import every plugin (and crash on a broken
+        one); checking against the table first avoids both.
+        """
+        path: tuple[str, ...] = ()
+        for word in words:
+            names = self.children.get(path)
+            if names is None:
+                return None  # a command (not a group) takes the remaining words
+            if word not in names:
+                return word, sorted(names)
+            path = (*path, word)
+        return None
+
+
+def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None) -> Assembly:
+    """Build the root app; plugin targets stay import strings until their command runs."""
+    app = App(
+        name="flext", help=HELP, version=KERNEL_VERSION, result_action="return_value", help_format="plaintext"
+    )
+    assembly = Assembly(app)
+    groups: dict[tuple[str, ...], App] = {(): app}
+    for path, target, help_text in KERNEL_COMMANDS:
+        _add(assembly, groups, "kernel", path, target, help_text)
+
+    plugins = {plugin["name"]: plugin for plugin in table.get("plugins", [])}
+    for name in sorted(plugins):
+        why = _why_hidden(name, plugins, disabled, only)
+        if why is not None:
+            assembly.hidden[name] = why
+            continue
+        for command in plugins[name]["commands"]:
+            _add(assembly, groups, name, tuple(command["path"]), command["target"], command.get("help", ""))
+    return assembly
+
+
+def _why_hidden(
+    name: str, plugins: dict[str, dict[str, Any]], disabled: set[str], only: set[str] | None, depth: int = 0
+) -> str | None:
+    plugin = plugins[name]
+    if name in disabled or (only is not None and name not in only):
+        return "disabled"
+    if plugin["state"] != "loaded":
+        return f"{plugin['state']}: {plugin.get('reason')}"
+    for required in plugin.get("requires", []):
+        if required not in plugins:
+            return f"requires plugin {required!r}, which is not installed"
+        if depth < len(plugins) and _why_hidden(required, plugins, disabled, only, depth + 1) is not None:
+            return f"requires plugin {required!r}, which is not available"
+    return None
+
+
+def _add(
+    assembly: Assembly,
+    groups: dict[tuple[str, ...], App],
+    owner: str,
+    path: tuple[str, ...],
+    target: str,
+    help_text: str,
+) -> None:
+    name = " ".join(path)
+    if name in assembly.owners or path in groups:
+        first = assembly.owners.get(name, "kernel")
+        assembly.conflicts.append(f"'flext {name}' is claimed by {first} and {owner}; {first} wins")
+        return
+    parent = _group(assembly, groups, path[:-1], owner)
+    if parent is None:
+        return
+    parent.command(target, name=path[-1], help=help_text)
+    assembly.owners[name] = owner
+    assembly.children[path[:-1]].add(path[-1])
+
+
+def _group(
+    assembly: Assembly, groups: dict[tuple[str, ...], App], path: tuple[str, ...], owner: str
+) -> App | None:
+    """The (kernel-made) group app at ``path``, created on demand; None if a command sits there."""
+    if path in groups:
+        return groups[path]
+    parent = _group(assembly, groups, path[:-1], owner)
+    name = " ".join(path)
+    if parent is None or name in assembly.owners:
+        holder = assembly.owners.get(name)
+        assembly.conflicts.append(
+            f"'flext {name}' is a command of {holder}, so {owner} cannot add commands below it"
+        )
+        return None
+    group = App(name=path[-1], help=f"{path[-1]} commands.", result_action="return_value")
+    parent.command(group)
+    groups[path] = group
+    assembly.children[path[:-1]].add(path[-1])
+    assembly.children[path] = set()
+    return group

@@ -1,0 +1,25 @@
+"""The kernel's own commands, declared the way every plugin declares its commands.
+
+They are plain data here (no pydantic) because the root app registers them
+on every start-up; ``flext_kernel.cli.kernel_plugin`` wraps the same table in
+a real plugin manifest for ``flext plugin list``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["KERNEL_COMMANDS"]
+
+_COMMANDS = "flext_kernel.cli.commands"
+
+KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
+    (("plugin",), f"{_COMMANDS}.plugin:app", "List, inspect, enable, disable, install and create plugins."),
+    (
+        ("doctor",),
+        f"{_COMMANDS}.doctor:doctor",
+        "Check plugins for failures, conflicts and missing requirements.",
+    ),
+    (("version",), f"{_COMMANDS}.version:version", "Print the versions of flext and its plugins."),
+)
+"""(path, "module:attr", help) for each kernel command."""

@@ -1,0 +1,102 @@
+"""The plugin command cache: the CLI's table of contents, rebuilt only when plugins change.
+
+Building the table means importing every plugin to read its manifest and its
+``flext_register_commands`` hook, which is far too slow for every ``flext
+--help``. So the result is cached as JSON in the user's cache directory,
+keyed by a fingerprint of what is installed: the modification times of the
+directories on ``sys.path`` (installing or removing a distribution changes
+its site-packages directory) and of the local plugin directories, plus the
+kernel version. A cache hit reads one small file and imports nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+from flext_kernel.paths import cache_dir
+from flext_kernel.version import KERNEL_VERSION
+
+__all__ = ["CACHE_FORMAT", "fingerprint", "load_table", "read", "write"]
+
+CACHE_FORMAT: Final = 1
+
+
+def fingerprint(plugin_dirs: Iterable[Path]) -> str:
+    """A digest of everything that changes when a plugin is installed, removed or edited locally."""
+    parts: list[str] = [KERNEL_VERSION, str(CACHE_FORMAT), sys.prefix]
+    for entry in sys.path:
+        try:
+            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            continue
+    for directory in plugin_dirs:
+        try:
+            with os.scandir(directory) as children:
+                stamps = sorted(f"{c.path}:{c.stat().st_mtime_ns}" for c in children)
+        except OSError:
+            continue
+        parts.extend(stamps)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _path() -> Path:
+    return cache_dir() / "plugin-commands.json"
+
+
+def read(expected: str) -> dict[str, Any] | None:
+    """The cached table if it matches ``expected``; None on a miss or a damaged file."""
+    if os.environ.get("FLEXT_NO_PLUGIN_CACHE") == "1":
+        return None
+    try:
+        table = json.loads(_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(table, dict) or table.get("fingerprint") != expected:
+        return None
+    return table
+
+
+def write(table: dict[str, Any]) -> None:
+    """Store the table atomically (a concurrent ``flext`` never reads half a file)."""
+    path = _path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(table), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only cache dir only costs speed, never correctness
+
+
+def load_table(plugin_dirs: list[Path], *, refresh: bool = False) -> dict[str, Any]:
+    """Return the command table, rebuilding and caching it when the fingerprint changed."""
+    key = fingerprint(plugin_dirs)
+    table = None if refresh else read(key)
+    if table is None:
+        table = build_table(plugin_dirs, key)
+        write(table)
+    return table
+
+
+def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
+    """Import every plugin (slow path) and record its summary and commands."""
+    from flext_kernel.plugins.discovery import discover
+    from flext_kernel.plugins.manager import PluginManager
+
+    manager = PluginManager(KERNEL_VERSION)
+    manager.load(discover(plugin_dirs))
+    plugins = []
+    for record in manager.records.values():
+        summary = record.summary()
+        summary["commands"] = [
+            {"path": list(entry.path), "target": entry.target, "help": entry.help}
+            for entry in record.commands
+        ]
+        plugins.append(summary)
+    return {"fingerprint": key, "format": CACHE_FORMAT, "plugins": plugins}

@@ -1,0 +1,35 @@
+"""Load every plugin for real (imports them) for the diagnostic commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flext_kernel.cli.settings import current
+from flext_kernel.plugins.manager import PluginManager
+
+__all__ = ["inspect_plugins", "plugin_dirs"]
+
+
+def plugin_dirs() -> list[Path]:
+    """The local plugin directories of this run."""
+    from flext_kernel.paths import user_plugins_dir
+
+    return [*current().plugin_dirs, user_plugins_dir()]
+
+
+def inspect_plugins() -> PluginManager:
+    """Discover and load all plugins (disabled ones are recorded, not imported); refresh the cache."""
+    from flext_kernel.cli import command_cache
+    from flext_kernel.cli.kernel_plugin import CANDIDATE
+    from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.discovery import discover
+    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
+    from flext_kernel.version import KERNEL_VERSION
+
+    only, denied = environment_overrides()
+    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    manager = PluginManager(KERNEL_VERSION, disabled=disabled, only=only)
+    directories = plugin_dirs()
+    manager.load([CANDIDATE, *discover(directories)])
+    command_cache.load_table(directories, refresh=True)
+    return manager

@@ -1,0 +1,100 @@
+"""``flext plugin ...``: see, enable and disable plugins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from cyclopts import App, Parameter
+
+from flext_kernel.cli import output
+from flext_kernel.cli.commands._inspection import inspect_plugins
+
+__all__ = ["app"]
+
+app = App(
+    name="plugin", help="List, inspect, enable, disable and install plugins.", result_action="return_value"
+)
+
+_COLUMNS = ("name", "version", "state", "commands", "hooks", "reason")
+
+
+@app.command(name="list")
+def list_plugins(
+    *, json: Annotated[bool, Parameter(help="Same as the global --output json.", negative="")] = False
+) -> int:
+    """List every plugin with its version, state, commands and hooks."""
+    manager = inspect_plugins()
+    rows = [record.summary() for record in manager.records.values()]
+    if json:
+        from flext_kernel.cli.settings import current
+
+        current().output = "json"
+    return output.emit_table(rows, _COLUMNS, title="FLEXT plugins")
+
+
+@app.command
+def info(name: str) -> int:
+    """Show everything known about one plugin: manifest, state, failure reason."""
+    manager = inspect_plugins()
+    record = manager.records.get(name)
+    if record is None:
+        known = ", ".join(sorted(manager.records)) or "none"
+        return output.emit_error(
+            f"no plugin named {name!r}", "NOT_FOUND", hint=f"installed plugins: {known}", exit_code=2
+        )
+    data = record.summary()
+    if record.manifest is not None:
+        data["kernel_range"] = record.manifest.kernel
+        data["config_schema"] = record.manifest.config_schema
+    data["commands"] = [
+        {"command": f"flext {c.name}", "target": c.target, "help": c.help} for c in record.commands
+    ]
+    if output_is_human():
+        lines = [f"{key}: {value}" for key, value in data.items() if key != "commands"]
+        lines += [f"command: {c['command']}  ({c['target']})  {c['help']}" for c in data["commands"]]
+        if record.detail and _debug():
+            lines.append(record.detail)
+        return output.emit(data, human="\n".join(lines))
+    return output.emit(data)
+
+
+@app.command
+def enable(name: str) -> int:
+    """Enable a plugin that was disabled (kept in the user's config directory)."""
+    return _set_enabled(name, True)
+
+
+@app.command
+def disable(name: str) -> int:
+    """Disable a plugin without uninstalling it: its commands and handlers disappear."""
+    return _set_enabled(name, False)
+
+
+def _set_enabled(name: str, enabled: bool) -> int:
+    from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.state import PluginStateStore
+
+    manager = inspect_plugins()
+    if name not in manager.records:
+        known = ", ".join(sorted(manager.records)) or "none"
+        return output.emit_error(
+            f"no plugin named {name!r}", "NOT_FOUND", hint=f"installed plugins: {known}", exit_code=2
+        )
+    if name == "kernel":
+        return output.emit_error("the kernel plugin cannot be disabled", "VALIDATION_ERROR", exit_code=2)
+    PluginStateStore(config_dir() / "plugins.db").set_enabled(name, enabled)
+    word = "enabled" if enabled else "disabled"
+    return output.emit({"name": name, "enabled": enabled}, human=f"plugin {name} {word}")
+
+
+def output_is_human() -> bool:
+    """True when results are printed for people."""
+    from flext_kernel.cli.settings import current
+
+    return current().output == "table"
+
+
+def _debug() -> bool:
+    from flext_kernel.cli.settings import current
+
+    return current().debug

@@ -1,0 +1,173 @@
+"""``flext`` entry point: global options, the assembled app, and the error contract.
+
+Whatever goes wrong, a user sees one ``error: ...`` line and a non-zero exit
+code; the traceback appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from cyclopts import App, Parameter
+from cyclopts.exceptions import CycloptsError
+
+from flext_kernel.cli import output
+from flext_kernel.cli.app import Assembly, assemble
+from flext_kernel.cli.settings import OutputFormat, Settings, current, replace_current
+
+__all__ = ["main"]
+
+
+def _prescan(tokens: list[str]) -> Settings:
+    """Read the options needed before the app exists (where plugins live, how to report errors)."""
+    settings = Settings()
+    for index, token in enumerate(tokens):
+        if token == "--debug":
+            settings.debug = True
+        elif token.startswith("--plugins-dir="):
+            settings.plugin_dirs.append(Path(token.partition("=")[2]))
+        elif token == "--plugins-dir" and index + 1 < len(tokens):
+            settings.plugin_dirs.append(Path(tokens[index + 1]))
+        elif token == "--output" and index + 1 < len(tokens) and tokens[index + 1] in ("json", "yaml"):
+            settings.output = tokens[index + 1]  # type: ignore[assignment]  # checked just above
+        elif token in ("--output=json", "--output=yaml"):
+            settings.output = token.partition("=")[2]  # type: ignore[assignment]  # checked just above
+    return settings
+
+
+_VALUE_OPTIONS = frozenset({"--output", "--profile", "--plugins-dir"})
+
+
+def _command_words(tokens: list[str]) -> list[str]:
+    """The words that name a command: tokens up to the first option, global options skipped."""
+    words: list[str] = []
+    skip = False
+    for token in tokens:
+        if skip:
+            skip = False
+        elif token in _VALUE_OPTIONS:
+            skip = True
+        elif token.startswith("-"):
+            if words:
+                break  # the command's own options start here
+        else:
+            words.append(token)
+    return words
+
+
+def _unknown(assembly: Assembly, tokens: list[str]) -> int | None:
+    found = assembly.unknown_command(_command_words(tokens))
+    if found is None:
+        return None
+    word, names = found
+    import difflib
+
+    close = difflib.get_close_matches(word, names, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return output.emit_error(
+        f"unknown command {word!r}",
+        "USAGE_ERROR",
+        hint=f"{hint}available here: {', '.join(names)}; see flext --help",
+        exit_code=output.EXIT_USAGE,
+    )
+
+
+def _plugin_dirs(settings: Settings) -> list[Path]:
+    from flext_kernel.paths import user_plugins_dir
+
+    return [*settings.plugin_dirs, user_plugins_dir()]
+
+
+def build(settings: Settings) -> Assembly:
+    """Build the app for this run (command table from the cache, minus disabled plugins)."""
+    from flext_kernel.cli.command_cache import load_table
+    from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
+
+    directories = _plugin_dirs(settings)
+    from flext_kernel.plugins.discovery import local_candidates
+
+    local_candidates(directories)  # puts local plugin dirs on sys.path for their lazy targets
+    table = load_table(directories)
+    only, denied = environment_overrides()
+    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    return assemble(table, disabled=disabled, only=only)
+
+
+def _with_global_options(assembly: Assembly) -> App:
+    app = assembly.app
+
+    @app.meta.default
+    def launcher(
+        *tokens: Annotated[str, Parameter(show=False, allow_leading_hyphen=True)],
+        output: Annotated[
+            OutputFormat, Parameter(help="Result format: table (people) or json/yaml.")
+        ] = "table",
+        debug: Annotated[bool, Parameter(help="Show tracebacks of errors.", negative="")] = False,
+        quiet: Annotated[bool, Parameter(help="Print only results and errors.", negative="")] = False,
+        profile: Annotated[str | None, Parameter(help="Configuration profile to use.")] = None,
+        plugins_dir: Annotated[
+            list[Path] | None, Parameter(help="Extra directory of local plugins (repeatable).", negative="")
+        ] = None,
+    ) -> object:
+        settings = current()
+        settings.output, settings.debug, settings.quiet, settings.profile = output, debug, quiet, profile
+        return app(tokens, exit_on_error=False, print_error=True)
+
+    return app.meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``flext`` with ``argv`` (default: the process arguments); return the exit code."""
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    settings = _prescan(tokens)
+    replace_current(settings)
+    assembly: Assembly | None = None
+    try:
+        assembly = build(settings)
+        return _run(assembly, settings, tokens)
+    except CycloptsError:
+        return output.EXIT_USAGE  # cyclopts already printed what was wrong with the command line
+    except KeyboardInterrupt:
+        return output.emit_error("interrupted", "INTERRUPTED", exit_code=130)
+    except Exception as exc:
+        if settings.debug:
+            raise
+        if isinstance(exc, ImportError) and assembly is not None:
+            return _import_failed(assembly, tokens, exc)
+        return output.emit_error(
+            f"{type(exc).__name__}: {exc}", "INTERNAL_ERROR", hint="run again with --debug for the traceback"
+        )
+
+
+def _run(assembly: Assembly, settings: Settings, tokens: list[str]) -> int:
+    for warning in assembly.conflicts:
+        output.note(f"warning: {warning}")
+    broken = {name: why for name, why in assembly.hidden.items() if why != "disabled"}
+    if settings.strict_plugins and broken:
+        failed = ", ".join(f"{name} ({why})" for name, why in broken.items())
+        return output.emit_error(f"plugins failed to load: {failed}", "PLUGIN_LOAD_FAILED")
+    unknown = _unknown(assembly, tokens)
+    if unknown is not None:
+        return unknown
+    result = _with_global_options(assembly)(tokens, exit_on_error=False, print_error=True)
+    return result if isinstance(result, int) else output.EXIT_OK
+
+
+def _import_failed(assembly: Assembly, tokens: list[str], exc: ImportError) -> int:
+    """A lazy command target (or something it imports) is missing or broken: name the plugin."""
+    words = _command_words(tokens)
+    prefixes = (" ".join(words[:n]) for n in range(len(words), 0, -1))
+    owner = next((assembly.owners[p] for p in prefixes if p in assembly.owners), "unknown")
+    return output.emit_error(
+        f"command 'flext {' '.join(words)}' of plugin {owner!r} failed to import: {exc.__cause__ or exc}",
+        "PLUGIN_LOAD_FAILED",
+        hint="run 'flext doctor' to check the plugin, or 'flext plugin disable' it",
+    )
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""FlextKernel: one container, three buses and the plugins that fill them.
+
+A process builds one kernel: the CLI when a command needs it, a service at
+start-up, a test through ``flext_sdk.testing``. Plugins never reach for a
+global kernel; hooks hand it to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
+from flext_kernel.container import FlextContainer
+from flext_kernel.plugins.discovery import Candidate, discover
+from flext_kernel.plugins.manager import PLUGIN_LOAD_FAILED, PluginManager
+from flext_kernel.result import FlextResult
+from flext_kernel.version import KERNEL_VERSION
+
+__all__ = ["FlextKernel"]
+
+
+class FlextKernel:
+    """The running kernel: services, buses and loaded plugins."""
+
+    def __init__(self, plugins: PluginManager | None = None) -> None:
+        self.container = FlextContainer()
+        """Services, registered by plugins with their name as owner."""
+        self.command_bus = FlextCommandBus()
+        """Commands: one handler per type."""
+        self.query_bus = FlextQueryBus()
+        """Queries: one handler per type."""
+        self.event_bus = FlextEventBus()
+        """Domain events: any number of subscribers."""
+        self.plugins = plugins if plugins is not None else PluginManager(KERNEL_VERSION)
+        """The plugin manager, with every plugin's record."""
+        self.container.register(FlextKernel, self)
+        self.container.register(FlextCommandBus, self.command_bus)
+        self.container.register(FlextQueryBus, self.query_bus)
+        self.container.register(FlextEventBus, self.event_bus)
+
+    @classmethod
+    def boot(
+        cls,
+        candidates: Iterable[Candidate] | None = None,
+        *,
+        plugin_dirs: Iterable[Path] = (),
+        disabled: Iterable[str] = (),
+        only: Iterable[str] | None = None,
+        strict: bool = False,
+    ) -> FlextResult[FlextKernel]:
+        """Discover (unless ``candidates`` is given), load and activate plugins.
+
+        A failing plugin is recorded and skipped; with ``strict`` any failure
+        makes the boot itself fail with ``PLUGIN_LOAD_FAILED``.
+        """
+        kernel = cls(PluginManager(KERNEL_VERSION, disabled=disabled, only=only))
+        found = list(candidates) if candidates is not None else discover(plugin_dirs)
+        kernel.plugins.load(found)
+        kernel.plugins.activate(kernel)
+        failures = kernel.plugins.failures()
+        if strict and failures:
+            lines = "; ".join(f"{r.name}: {r.reason}" for r in failures)
+            return FlextResult.fail(
+                f"{len(failures)} plugin(s) failed: {lines}",
+                error_code=PLUGIN_LOAD_FAILED,
+                error_data={"failed": [r.name for r in failures]},
+            )
+        return FlextResult.ok(kernel)
+
+    def remove_contributions(self, owner: str) -> None:
+        """Remove every service and handler registered with ``owner=owner``."""
+        self.container.remove_owner(owner)
+        for bus in (self.command_bus, self.query_bus, self.event_bus):
+            bus.remove_owner(owner)
+
+    def close(self) -> None:
+        """Shut plugins down (reverse dependency order), then close the container's objects."""
+        self.plugins.shutdown(self)
+        self.container.close()
+
+    def __enter__(self) -> FlextKernel:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

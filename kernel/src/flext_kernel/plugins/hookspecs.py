@@ -1,0 +1,78 @@
+"""The plugin contract: every hook a FLEXT plugin may implement.
+
+Each hook receives what it works on (the container, the buses, a command
+registry, the kernel) instead of reaching for kernel globals, so a plugin can
+be loaded into any kernel, including the isolated one the SDK's test fixtures
+build. Hooks are called in plugin dependency order (a plugin after the
+plugins it requires). A hook that raises marks its plugin failed; the other
+plugins keep running. The reference with examples is ``docs/plugins/hooks.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
+    from flext_kernel.container import FlextContainer
+    from flext_kernel.kernel import FlextKernel
+    from flext_kernel.plugins.registry import CommandRegistry
+    from flext_kernel.result import FlextResult
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "flext"
+"""pluggy project name; hook implementations must use this project's marker."""
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+"""Marks a hook specification (kernel only)."""
+hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Marks a hook implementation; plugin authors import it from ``flext_sdk``."""
+
+
+@hookspec
+def flext_register_services(container: FlextContainer) -> None:
+    """Register the plugin's services in the container.
+
+    Pass ``owner=<plugin name>`` on every registration so that unloading or
+    reloading the plugin removes exactly what it added.
+    """
+
+
+@hookspec
+def flext_register_handlers(
+    command_bus: FlextCommandBus, query_bus: FlextQueryBus, event_bus: FlextEventBus
+) -> None:
+    """Register the plugin's command and query handlers and event subscribers (with ``owner=``)."""
+
+
+@hookspec
+def flext_register_commands(registry: CommandRegistry) -> None:
+    """Declare CLI commands as lazy ``"module:attr"`` targets.
+
+    Called only when the kernel rebuilds its command cache (after an install,
+    an upgrade or ``flext plugin list --refresh``), never on ``flext --help``:
+    the declared targets are imported only when their command runs.
+    """
+
+
+@hookspec
+def flext_config_schema() -> dict[str, Any] | None:
+    """Return the JSON schema of the plugin's configuration section, or None."""
+
+
+@hookspec
+def flext_startup(kernel: FlextKernel) -> None:
+    """Run once every plugin's services and handlers are registered."""
+
+
+@hookspec
+def flext_shutdown(kernel: FlextKernel) -> None:
+    """Release what ``flext_startup`` acquired; called in reverse dependency order."""
+
+
+@hookspec
+def flext_health() -> FlextResult[dict[str, Any]] | None:
+    """Report the plugin's health: ``ok({...details})`` or a failure saying what is wrong."""

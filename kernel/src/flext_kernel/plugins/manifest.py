@@ -1,0 +1,73 @@
+"""The plugin manifest: what a plugin is, what it needs and what it contributes.
+
+A manifest is data, so the kernel can cache it and build the CLI from it
+without importing the plugin again. Plugins declare one as the ``manifest``
+attribute of the object their entry point names (a module or a class).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["NAME_PATTERN", "CommandEntry", "PluginManifest"]
+
+NAME_PATTERN: Final = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
+"""Plugin and command names: lower case, digits, single dashes or underscores."""
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+class CommandEntry(BaseModel):
+    """One CLI command or command group a plugin contributes, imported only when it runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: tuple[str, ...] = Field(min_length=1)
+    """Where it sits under ``flext``: ``("data", "taps")`` is ``flext data taps``."""
+    target: str
+    """``"module:attr"`` of a function or a cyclopts ``App``."""
+    help: str = ""
+    """One line shown by ``flext --help`` without importing the target."""
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, path: tuple[str, ...]) -> tuple[str, ...]:
+        for part in path:
+            if not re.match(NAME_PATTERN, part):
+                raise ValueError(f"command name {part!r} must be lower case words joined by '-' or '_'")
+        return path
+
+    @field_validator("target")
+    @classmethod
+    def _check_target(cls, target: str) -> str:
+        if not _TARGET.match(target):
+            raise ValueError(f"target {target!r} must look like 'package.module:attribute'")
+        return target
+
+    @property
+    def name(self) -> str:
+        """The command path as typed: ``"data taps"``."""
+        return " ".join(self.path)
+
+
+class PluginManifest(BaseModel):
+    """Identity, requirements and contributions of one plugin."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    """Unique plugin name (``pipeline``, ``eventstore-sqlite``); what users type."""
+    version: str = "0.0.0"
+    """The plugin's own version (usually its distribution's)."""
+    description: str = ""
+    """One line for ``flext plugin list``."""
+    kernel: str = ">=0.1"
+    """PEP 440 specifier of the flext-kernel versions the plugin works with."""
+    requires: tuple[str, ...] = ()
+    """Names of plugins that must load before this one."""
+    commands: tuple[CommandEntry, ...] = ()
+    """CLI commands, declared statically (``flext_register_commands`` may add more)."""
+    config_schema: dict[str, Any] | None = None
+    """JSON schema of the plugin's configuration section."""

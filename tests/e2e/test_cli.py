@@ -1,0 +1,197 @@
+"""The real ``flext`` executable in subprocesses: assembly from plugins, isolation, the error contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FLEXT = str(Path(sys.executable).with_name("flext"))
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def plugins(tmp_path: Path) -> Path:
+    directory = tmp_path / "plugins"
+    directory.mkdir()
+    return directory
+
+
+def flext(home: Path, *args: str, env: dict[str, str] | None = None) -> Run:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEXT_")}
+    environment.update({"FLEXT_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}, **(env or {}))
+    done = subprocess.run(
+        [FLEXT, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def plugin(
+    directory: Path, module: str, name: str, commands: str = "", body: str = "", extra: str = ""
+) -> None:
+    source = f"""
+        from flext_kernel.plugins.manifest import PluginManifest, CommandEntry
+        manifest = PluginManifest(name={name!r}, version="1.0.0", description="test plugin {name}",
+                                  commands=({commands}){extra})
+    """
+    (directory / f"{module}.py").write_text(textwrap.dedent(source) + textwrap.dedent(body), encoding="utf-8")
+
+
+GREET = """
+def greet(who: str = "world") -> int:
+    print(f"hello {who}")
+    return 0
+"""
+
+
+def entry(path: str, target: str, text: str = "") -> str:
+    return f"CommandEntry(path={tuple(path.split())!r}, target={target!r}, help={text!r}),"
+
+
+def test_help_lists_kernel_commands_and_exits_zero(home: Path) -> None:
+    run = flext(home, "--help")
+    assert run.code == 0
+    for command in ("plugin", "doctor", "version", "--output", "--plugins-dir"):
+        assert command in run.out
+
+
+def test_version_human_and_json(home: Path) -> None:
+    human = flext(home, "version")
+    assert human.code == 0
+    assert human.out.startswith("flext 0.1.0")
+    machine = flext(home, "--output", "json", "version")
+    assert json.loads(machine.out) == {
+        "ok": True,
+        "data": {"flext-kernel": "0.1.0", "python": json.loads(machine.out)["data"]["python"]},
+    }
+
+
+def test_plugin_command_runs_and_help_imports_no_plugin_code(home: Path, plugins: Path) -> None:
+    marker = plugins.parent / "imported"
+    plugin(
+        plugins,
+        "greeter",
+        "greeter",
+        entry("greet", "greeter_commands:greet", "Say hello"),
+        body=f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\n",
+    )
+    package = plugins / "greeter_commands.py"
+    package.write_text(GREET, encoding="utf-8")
+    first = flext(home, "--plugins-dir", str(plugins), "--help")  # builds the command cache
+    assert "greet" in first.out
+    assert "Say hello" in first.out
+    marker.unlink()
+    again = flext(home, "--plugins-dir", str(plugins), "--help")
+    assert again.code == 0
+    assert "greet" in again.out
+    assert not marker.exists(), "flext --help imported plugin code although the cache was fresh"
+    ran = flext(home, "--plugins-dir", str(plugins), "greet", "--who", "ada")
+    assert (ran.code, ran.out.strip()) == (0, "hello ada")
+
+
+def test_broken_plugin_does_not_take_the_cli_down(home: Path, plugins: Path) -> None:
+    (plugins / "broken.py").write_text("raise RuntimeError('kaput')\n", encoding="utf-8")
+    plugin(plugins, "fine", "fine", entry("fine", "fine:greet"), body=GREET)
+    ran = flext(home, "--plugins-dir", str(plugins), "fine")
+    assert (ran.code, ran.out.strip()) == (0, "hello world")
+    listed = flext(home, "--plugins-dir", str(plugins), "--output", "json", "plugin", "list")
+    states = {p["name"]: (p["state"], p["reason"]) for p in json.loads(listed.out)["data"]}
+    assert states["broken"] == ("failed", "import failed: RuntimeError: kaput")
+    assert states["fine"] == ("loaded", None)
+    doctor = flext(home, "--plugins-dir", str(plugins), "doctor")
+    assert doctor.code == 1
+    assert "kaput" in doctor.out
+    strict = flext(home, "--plugins-dir", str(plugins), "version", env={"FLEXT_STRICT_PLUGINS": "1"})
+    assert strict.code == 1
+    assert strict.err.startswith("error: plugins failed to load: broken")
+    assert "(PLUGIN_LOAD_FAILED)" in strict.err
+
+
+def test_disable_enable_and_environment_overrides(home: Path, plugins: Path) -> None:
+    plugin(plugins, "toggle", "toggle", entry("toggle", "toggle:greet"), body=GREET)
+    base = ("--plugins-dir", str(plugins))
+    assert flext(home, *base, "toggle").code == 0
+    assert flext(home, *base, "plugin", "disable", "toggle").out.strip() == "plugin toggle disabled"
+    hidden = flext(home, *base, "toggle")
+    assert hidden.code == 2
+    assert "unknown command 'toggle'" in hidden.err
+    assert "toggle" not in flext(home, *base, "--help").out
+    assert flext(home, *base, "plugin", "enable", "toggle").code == 0
+    assert flext(home, *base, "toggle").code == 0
+    assert flext(home, *base, "toggle", env={"FLEXT_DISABLE_PLUGINS": "toggle"}).code == 2
+    assert flext(home, *base, "toggle", env={"FLEXT_PLUGINS": "other"}).code == 2
+    assert flext(home, *base, "toggle", env={"FLEXT_PLUGINS": "toggle"}).code == 0
+
+
+def test_unknown_things_are_one_line_usage_errors(home: Path) -> None:
+    typo = flext(home, "doctr")
+    assert typo.code == 2
+    assert typo.err.splitlines()[0] == "error: unknown command 'doctr' (USAGE_ERROR)"
+    assert "did you mean 'doctor'" in typo.err
+    assert "Traceback" not in typo.err
+    as_json = flext(home, "--output", "json", "doctr")
+    assert json.loads(as_json.out) == {"ok": False, "error": "unknown command 'doctr'", "code": "USAGE_ERROR"}
+    missing = flext(home, "plugin", "info", "nope")
+    assert missing.code == 2
+    assert missing.err.splitlines()[0] == "error: no plugin named 'nope' (NOT_FOUND)"
+    bad_option = flext(home, "--output", "xml", "version")
+    assert bad_option.code == 2
+    assert "Traceback" not in bad_option.err + bad_option.out
+
+
+def test_command_whose_target_is_missing_names_its_plugin(home: Path, plugins: Path) -> None:
+    plugin(plugins, "hollow", "hollow", entry("hollow", "hollow_missing_module:run"))
+    ran = flext(home, "--plugins-dir", str(plugins), "hollow")
+    assert ran.code == 1
+    assert ran.err.startswith("error: command 'flext hollow' of plugin 'hollow' failed to import")
+    assert "(PLUGIN_LOAD_FAILED)" in ran.err
+    assert "Traceback" not in ran.err
+    debug = flext(home, "--plugins-dir", str(plugins), "--debug", "hollow")
+    assert "Traceback" in debug.err
+
+
+def test_plugins_share_a_group_and_conflicts_are_reported(home: Path, plugins: Path) -> None:
+    plugin(plugins, "alpha", "alpha", entry("data hello", "alpha:greet", "alpha's hello"), body=GREET)
+    plugin(
+        plugins,
+        "beta",
+        "beta",
+        entry("data bye", "beta:bye") + entry("data hello", "beta:bye"),
+        body="def bye() -> int:\n    print('bye')\n    return 0\n",
+    )
+    base = ("--plugins-dir", str(plugins))
+    assert flext(home, *base, "data", "hello").out.strip() == "hello world"  # alpha wins: first by name
+    assert flext(home, *base, "data", "bye").out.strip() == "bye"
+    group_help = flext(home, *base, "data", "--help")
+    assert "hello" in group_help.out
+    assert "bye" in group_help.out
+    doctor = flext(home, *base, "doctor")
+    assert doctor.code == 1
+    assert "'flext data hello' is claimed by alpha and beta" in doctor.out
+
+
+def test_requirements_hide_dependants_of_missing_plugins(home: Path, plugins: Path) -> None:
+    plugin(
+        plugins, "needy", "needy", entry("needy", "needy:greet"), body=GREET, extra=", requires=('ghost',)"
+    )
+    base = ("--plugins-dir", str(plugins))
+    assert flext(home, *base, "needy").code == 2
+    info = flext(home, *base, "--output", "json", "plugin", "info", "needy")
+    assert json.loads(info.out)["data"]["reason"] == "requires plugin 'ghost', which is not installed"

@@ -1,0 +1,233 @@
+"""PluginManager: loading, gating, ordering and isolating plugins, with real modules on disk."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flext_kernel.kernel import FlextKernel
+from flext_kernel.plugins.base import PluginState
+from flext_kernel.plugins.discovery import Candidate, local_candidates
+from flext_kernel.plugins.manager import PLUGIN_LOAD_FAILED, PluginManager
+
+MANIFEST = "from flext_kernel.plugins.manifest import PluginManifest, CommandEntry\n"
+HOOKS = "from flext_kernel.plugins.hookspecs import hookimpl\n"
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path) -> Iterator[Path]:
+    """A plugins directory whose modules are forgotten after the test."""
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+    if str(tmp_path) in sys.path:
+        sys.path.remove(str(tmp_path))
+
+
+def write(directory: Path, module: str, body: str) -> None:
+    (directory / f"{module}.py").write_text(textwrap.dedent(body), encoding="utf-8")
+
+
+def manifest(name: str, **fields: str) -> str:
+    extra = "".join(f", {key}={value}" for key, value in fields.items())
+    return f"{MANIFEST}manifest = PluginManifest(name={name!r}{extra})\n"
+
+
+def load(directory: Path, **options: object) -> PluginManager:
+    manager = PluginManager("0.1.0", **options)  # type: ignore[arg-type]
+    manager.load(local_candidates([directory]))
+    return manager
+
+
+def test_a_valid_plugin_loads_with_its_commands(plugin_dir: Path) -> None:
+    write(
+        plugin_dir,
+        "hello",
+        MANIFEST + "manifest = PluginManifest(name='hello', version='1.2.0', description='greets',"
+        " commands=(CommandEntry(path=('hello',), target='hello:run', help='Say hello'),))\n"
+        "def run() -> int:\n    return 0\n",
+    )
+    record = load(plugin_dir).records["hello"]
+    assert record.state is PluginState.LOADED
+    assert record.manifest is not None
+    assert record.manifest.version == "1.2.0"
+    assert [c.target for c in record.commands] == ["hello:run"]
+    assert record.summary()["commands"] == ["hello"]
+
+
+def test_import_failure_is_isolated(plugin_dir: Path) -> None:
+    write(plugin_dir, "broken", "raise RuntimeError('boom at import')\n")
+    write(plugin_dir, "good", manifest("good"))
+    manager = load(plugin_dir)
+    broken = manager.records["broken"]
+    assert broken.state is PluginState.FAILED
+    assert broken.reason == "import failed: RuntimeError: boom at import"
+    assert broken.detail is not None
+    assert "Traceback" in broken.detail
+    assert manager.records["good"].state is PluginState.LOADED
+    assert [r.name for r in manager.failures()] == ["broken"]
+
+
+def test_missing_manifest_and_name_mismatch_fail(plugin_dir: Path) -> None:
+    write(plugin_dir, "nomanifest", "x = 1\n")
+    write(plugin_dir, "misnamed", manifest("other-name"))
+    manager = load(plugin_dir)
+    assert "has no 'manifest'" in (manager.records["nomanifest"].reason or "")
+    assert "does not match" in (manager.records["misnamed"].reason or "")
+
+
+def test_kernel_version_gate(plugin_dir: Path) -> None:
+    write(plugin_dir, "future", manifest("future", kernel="'>=9.0'"))
+    write(plugin_dir, "garbled", manifest("garbled", kernel="'not a range'"))
+    manager = load(plugin_dir)
+    assert manager.records["future"].reason == "supports flext-kernel >=9.0, but this is 0.1.0"
+    assert "not a valid version specifier" in (manager.records["garbled"].reason or "")
+
+
+def test_unknown_hook_name_is_rejected(plugin_dir: Path) -> None:
+    write(
+        plugin_dir,
+        "typo",
+        manifest("typo") + HOOKS + "@hookimpl\ndef flext_regster_services(container):\n    pass\n",
+    )
+    record = load(plugin_dir).records["typo"]
+    assert record.state is PluginState.FAILED
+    assert "invalid hooks" in (record.reason or "")
+    assert "flext_regster_services" in (record.reason or "")
+
+
+def test_requirements_order_and_missing_and_cycles(plugin_dir: Path) -> None:
+    write(plugin_dir, "base", manifest("base"))
+    write(plugin_dir, "top", manifest("top", requires="('middle',)"))
+    write(plugin_dir, "middle", manifest("middle", requires="('base',)"))
+    write(plugin_dir, "orphan", manifest("orphan", requires="('absent',)"))
+    write(plugin_dir, "ping", manifest("ping", requires="('pong',)"))
+    write(plugin_dir, "pong", manifest("pong", requires="('ping',)"))
+    manager = load(plugin_dir)
+    order = [r.name for r in manager.active_order()]
+    assert order.index("base") < order.index("middle") < order.index("top")
+    assert manager.records["orphan"].reason == "requires plugin 'absent', which is not installed"
+    assert "requirement cycle: ping -> pong -> ping" in (manager.records["ping"].reason or "")
+    assert manager.records["pong"].state is PluginState.FAILED
+
+
+def test_requiring_a_failed_plugin_fails_with_the_reason(plugin_dir: Path) -> None:
+    write(plugin_dir, "shaky", "raise ImportError('no driver')\n")
+    write(plugin_dir, "user", manifest("user", requires="('shaky',)"))
+    reason = load(plugin_dir).records["user"].reason or ""
+    assert reason.startswith("requires plugin 'shaky', which failed: import failed")
+
+
+def test_disabled_and_only_plugins_are_not_imported(plugin_dir: Path) -> None:
+    write(plugin_dir, "off", "raise SystemExit('must not be imported')\n")
+    write(plugin_dir, "on", manifest("on"))
+    manager = load(plugin_dir, disabled={"off"})
+    assert manager.records["off"].state is PluginState.DISABLED
+    assert "off" not in sys.modules
+    only = load(plugin_dir, only={"on"})
+    assert only.records["off"].state is PluginState.DISABLED
+
+
+def test_duplicate_names_fail_the_second(plugin_dir: Path) -> None:
+    write(plugin_dir, "twin", manifest("twin"))
+    manager = PluginManager("0.1.0")
+    candidates = local_candidates([plugin_dir])
+    manager.load([*candidates, Candidate(name="twin", target="twin", source="entry-point", distribution="x")])
+    assert "two plugins are named 'twin'" in (manager.records["twin"].reason or "")
+
+
+PLUGIN_WITH_SERVICES = """
+from flext_kernel.plugins.manifest import PluginManifest
+from flext_kernel.plugins.hookspecs import hookimpl
+from flext_kernel.messages import FlextCommand
+from flext_kernel.result import FlextResult
+
+manifest = PluginManifest(name={name!r})
+EVENTS = []
+
+class Ping{suffix}(FlextCommand):
+    text: str
+
+class Clock{suffix}:
+    def now(self) -> str:
+        return "noon"
+
+@hookimpl
+def flext_register_services(container):
+    container.register_singleton(Clock{suffix}, owner={name!r})
+
+@hookimpl
+def flext_register_handlers(command_bus, query_bus, event_bus):
+    command_bus.register(Ping{suffix}, lambda c: FlextResult.ok(c.text.upper()), owner={name!r})
+
+@hookimpl
+def flext_startup(kernel):
+    {startup}
+    EVENTS.append("startup")
+
+@hookimpl
+def flext_shutdown(kernel):
+    EVENTS.append("shutdown")
+
+@hookimpl
+def flext_health():
+    return FlextResult.ok({{"clock": "fine"}})
+"""
+
+
+def test_kernel_boot_runs_hooks_and_isolates_a_raising_startup(plugin_dir: Path) -> None:
+    write(plugin_dir, "good", PLUGIN_WITH_SERVICES.format(name="good", suffix="A", startup="pass"))
+    write(
+        plugin_dir,
+        "bad",
+        PLUGIN_WITH_SERVICES.format(name="bad", suffix="B", startup="raise RuntimeError('db down')"),
+    )
+    kernel = FlextKernel.boot(local_candidates([plugin_dir])).unwrap()
+    good, bad = sys.modules["good"], sys.modules["bad"]
+    assert kernel.plugins.records["good"].state is PluginState.ACTIVE
+    assert kernel.command_bus.dispatch(good.PingA(text="hi")).value == "HI"
+    assert kernel.container.resolve(good.ClockA).now() == "noon"
+    # The failing plugin is out, and so is everything it registered.
+    record = kernel.plugins.records["bad"]
+    assert record.state is PluginState.FAILED
+    assert record.reason == "flext_startup raised RuntimeError: db down"
+    assert kernel.command_bus.dispatch(bad.PingB(text="hi")).error_code == "NO_HANDLER"
+    assert kernel.container.get(bad.ClockB).error_code == "NOT_FOUND"
+    health = kernel.plugins.health()
+    assert health["good"].value == {"clock": "fine"}
+    assert "bad" not in health
+    kernel.close()
+    assert good.EVENTS == ["startup", "shutdown"]
+    assert kernel.plugins.records["good"].state is PluginState.STOPPED
+
+
+def test_strict_boot_fails_on_any_plugin_failure(plugin_dir: Path) -> None:
+    write(plugin_dir, "broken", "raise RuntimeError('boom')\n")
+    result = FlextKernel.boot(local_candidates([plugin_dir]), strict=True)
+    assert result.error_code == PLUGIN_LOAD_FAILED
+    assert result.error_data == {"failed": ["broken"]}
+    assert "broken: import failed: RuntimeError: boom" in (result.error or "")
+
+
+def test_flextplugin_lifecycle_failure_marks_failed(plugin_dir: Path) -> None:
+    write(
+        plugin_dir,
+        "resourceful",
+        MANIFEST + "from flext_kernel.plugins.base import FlextPlugin\n"
+        "from flext_kernel.result import FlextResult\n"
+        "class Plugin(FlextPlugin):\n"
+        "    manifest = PluginManifest(name='resourceful')\n"
+        "    def initialize(self, kernel):\n"
+        "        return FlextResult.fail('cannot reach LDAP', error_code='TIMEOUT')\n",
+    )
+    candidate = Candidate(name="resourceful", target="resourceful:Plugin", source="entry-point")
+    local_candidates([plugin_dir])  # puts the directory on sys.path
+    kernel = FlextKernel.boot([candidate]).unwrap()
+    record = kernel.plugins.records["resourceful"]
+    assert record.state is PluginState.FAILED
+    assert "cannot reach LDAP" in (record.reason or "")
