@@ -27,7 +27,7 @@ def test_kernel_command_target_resolves(path: tuple[str, ...], target: str) -> N
 def test_plugin_group_subcommands_resolve() -> None:
     from flext_kernel.cli.commands.plugin import app
 
-    names = {"list", "info", "enable", "disable"}
+    names = {"list", "info", "enable", "disable", "new", "install", "uninstall"}
     assert names <= set(app)
     for name in names:
         assert app[name] is not None  # resolving a lazy subcommand imports its module

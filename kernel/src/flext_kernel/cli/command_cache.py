@@ -11,6 +11,7 @@ kernel version. A cache hit reads one small file and imports nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from typing import Any, Final
 from flext_kernel.paths import cache_dir
 from flext_kernel.version import KERNEL_VERSION
 
-__all__ = ["CACHE_FORMAT", "fingerprint", "load_table", "read", "write"]
+__all__ = ["CACHE_FORMAT", "fingerprint", "invalidate", "load_table", "read", "write"]
 
 CACHE_FORMAT: Final = 1
 
@@ -72,6 +73,17 @@ def write(table: dict[str, Any]) -> None:
         os.replace(temporary, path)
     except OSError:
         pass  # a read-only cache dir only costs speed, never correctness
+
+
+def invalidate() -> None:
+    """Drop the cached table, so the next ``flext`` run rebuilds it.
+
+    ``flext plugin install`` and ``uninstall`` call this: the fingerprint would
+    usually notice the change too, but a directory's modification time can
+    miss a change made within its timestamp resolution.
+    """
+    with contextlib.suppress(OSError):  # the fingerprint still notices almost every change
+        _path().unlink(missing_ok=True)
 
 
 def load_table(plugin_dirs: list[Path], *, refresh: bool = False) -> dict[str, Any]:

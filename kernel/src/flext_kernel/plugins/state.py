@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +31,7 @@ class PluginStateStore:
             return set()
         uri = f"file:{self.path}?mode=ro"
         try:
-            with sqlite3.connect(uri, uri=True) as db:
+            with closing(sqlite3.connect(uri, uri=True)) as db:
                 rows = db.execute(_SELECT_DISABLED).fetchall()
         except sqlite3.OperationalError:
             return set()  # no table yet: nothing was ever disabled
@@ -53,6 +54,16 @@ class PluginStateStore:
             session.add(row)
             session.commit()
         engine.dispose()
+
+    def forget(self, names: set[str]) -> None:
+        """Drop the flags of ``names``: an uninstalled plugin comes back enabled when reinstalled."""
+        if not self.path.exists():
+            return
+        with closing(sqlite3.connect(self.path)) as db, db:
+            try:
+                db.executemany("DELETE FROM plugin_state WHERE name = ?", [(name,) for name in names])
+            except sqlite3.OperationalError:
+                return  # no table yet: nothing to forget
 
 
 def environment_overrides() -> tuple[set[str] | None, set[str]]:

@@ -98,3 +98,21 @@ def _debug() -> bool:
     from flext_kernel.cli.settings import current
 
     return current().debug
+
+
+# Commands with heavier dependencies live in their own modules, imported only when run.
+app.command(
+    "flext_kernel.cli.commands.plugin_new:new",
+    name="new",
+    help="Write a complete new plugin distribution (pyproject, package, command, handler, tests).",
+)
+app.command(
+    "flext_kernel.cli.commands.plugin_install:install",
+    name="install",
+    help="Install a plugin with pip into this environment and verify that it loads.",
+)
+app.command(
+    "flext_kernel.cli.commands.plugin_install:uninstall",
+    name="uninstall",
+    help="Uninstall a plugin's distribution from this environment.",
+)

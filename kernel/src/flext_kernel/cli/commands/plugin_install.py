@@ -1,0 +1,549 @@
+"""``flext plugin install`` and ``flext plugin uninstall``: change this environment's plugins safely.
+
+``install`` runs an installer against the interpreter that runs ``flext``
+(``uv pip`` when uv is installed in this environment or on ``PATH``, else
+``python -m pip``; ``FLEXT_INSTALLER=uv|pip`` forces one), then loads every
+plugin of the distributions it added or changed in a fresh Python process,
+because this process has already imported the old code. If the installer
+fails or a plugin does not load, the environment is put back exactly as it
+was: distributions that appeared are uninstalled, and those that changed or
+disappeared are reinstalled from where they came from (the index, a local
+file or directory, a VCS commit, or an editable checkout, as PEP 610 records
+it). Either way the CLI's command cache is dropped so the next run sees the
+new commands.
+
+Failures (one ``error: ... (CODE)`` line; exit 2 for bad input, 1 otherwise):
+
+* ``USAGE_ERROR`` (2): nothing to install was given.
+* ``INSTALL_FAILED`` (1): no installer is available, or it failed; the environment was restored.
+* ``PLUGIN_LOAD_FAILED`` (1): an installed plugin failed to load; the installation was rolled back.
+* ``NOT_A_PLUGIN`` (2): what was installed has no ``flext.plugins`` entry point; rolled back.
+* ``ROLLBACK_FAILED`` (1): after one of the above, the environment could not be restored;
+  the message says which distributions differ.
+* ``NOT_FOUND`` (2): ``uninstall`` of a plugin that is not installed.
+* ``VALIDATION_ERROR`` (2): ``uninstall`` of the kernel or SDK (it would remove FLEXT itself).
+* ``LOCAL_PLUGIN`` (2): ``uninstall`` of a plugin that lives in a plugins directory, not a distribution.
+* ``UNINSTALL_FAILED`` (1): the installer could not uninstall the distribution.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from flext_kernel.cli import output
+from flext_kernel.cli.settings import current
+
+if TYPE_CHECKING:
+    from flext_kernel.plugins.discovery import Candidate
+    from flext_kernel.plugins.manifest import CommandEntry
+
+__all__ = [
+    "PROTECTED",
+    "Installed",
+    "Installer",
+    "check_plugins",
+    "find_installer",
+    "install",
+    "rollback",
+    "snapshot",
+    "uninstall",
+]
+
+PROTECTED: Final = frozenset({"flext", "flext-kernel", "flext-sdk"})
+"""Distributions ``uninstall`` refuses to remove: without them there is no ``flext``."""
+
+_DECORATION: Final = "\u00d7\u2570\u2500\u25b6\u2502 "
+"""The box-drawing characters uv frames its error messages with."""
+
+_CHECK = "from flext_kernel.cli.commands.plugin_install import _check_main; _check_main()"
+_CHECK_TIMEOUT: Final = 300.0
+"""Seconds the check process may take to import the plugins before the install counts as failed."""
+
+
+# The environment as a set of distributions.
+
+
+@dataclass(frozen=True, slots=True)
+class Installed:
+    """One installed distribution and where it came from, enough to reinstall exactly it."""
+
+    name: str
+    """The distribution's name as its metadata spells it."""
+    version: str
+    """Its version."""
+    url: str | None = None
+    """For a direct (PEP 610) install: the URL it was installed from; None if from an index."""
+    editable: bool = False
+    """True for an editable install of a local directory."""
+
+    def requirement(self) -> list[str]:
+        """The installer arguments that put back exactly this distribution."""
+        if self.url is None:
+            return [f"{self.name}=={self.version}"]
+        if self.editable:
+            from urllib.parse import urlparse
+            from urllib.request import url2pathname
+
+            return ["-e", url2pathname(urlparse(self.url).path)]
+        return [f"{self.name} @ {self.url}"]
+
+
+Snapshot = dict[str, Installed]
+"""Installed distributions by canonical name (``flext-plugin-x``)."""
+
+
+def snapshot() -> Snapshot:
+    """Every distribution importable by this interpreter, read fresh from disk."""
+    from packaging.utils import canonicalize_name
+
+    importlib.invalidate_caches()  # also clears importlib.metadata's directory cache
+    found: Snapshot = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name:
+            continue
+        key = canonicalize_name(name)
+        if key not in found:  # the first one on sys.path is the one Python imports
+            url, editable = _origin(dist.read_text("direct_url.json"))
+            found[key] = Installed(name, dist.version, url, editable)
+    return found
+
+
+def _origin(direct_url: str | None) -> tuple[str | None, bool]:
+    """(the PEP 508 URL to reinstall from, editable) from a ``direct_url.json`` text."""
+    if not direct_url:
+        return None, False
+    try:
+        info = json.loads(direct_url)
+        url = str(info["url"])
+    except (ValueError, KeyError, TypeError):
+        return None, False
+    if info.get("dir_info", {}).get("editable"):
+        return url, True
+    vcs = info.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs"):
+        url = f"{vcs['vcs']}+{url}" + (f"@{vcs['commit_id']}" if vcs.get("commit_id") else "")
+    if info.get("subdirectory"):
+        url += f"#subdirectory={info['subdirectory']}"
+    return url, False
+
+
+def _differences(before: Snapshot, after: Snapshot) -> list[str]:
+    """What changed between two snapshots, one phrase per distribution."""
+    lines = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if old is None:
+            assert new is not None  # the key came from one of the two
+            lines.append(f"{new.name} {new.version} was added")
+        elif new is None:
+            lines.append(f"{old.name} {old.version} was removed")
+        else:
+            lines.append(f"{old.name} is {_describe(new)}, was {_describe(old)}")
+    return lines
+
+
+def _describe(dist: Installed) -> str:
+    return dist.version + (f" from {dist.url}" if dist.url else "")
+
+
+# The installer.
+
+
+@dataclass(frozen=True, slots=True)
+class Installer:
+    """uv or pip, driven as subprocesses against this interpreter."""
+
+    kind: Literal["uv", "pip"]
+    """Which tool."""
+    program: str
+    """The uv executable, or the Python that runs ``-m pip``."""
+    python: str = sys.executable
+    """The interpreter whose environment is changed."""
+
+    def install_command(self, requirements: Sequence[str], *, no_deps: bool = False) -> list[str]:
+        """The command that installs ``requirements`` (pip arguments)."""
+        options = ["--no-deps"] if no_deps else []
+        if self.kind == "uv":
+            return [self.program, "pip", "install", "--python", self.python, *options, *requirements]
+        return [self.program, "-m", "pip", "install", "--disable-pip-version-check", *options, *requirements]
+
+    def uninstall_command(self, names: Sequence[str]) -> list[str]:
+        """The command that uninstalls the distributions ``names``."""
+        if self.kind == "uv":
+            return [self.program, "pip", "uninstall", "--python", self.python, *names]
+        return [self.program, "-m", "pip", "uninstall", "--disable-pip-version-check", "-y", *names]
+
+    def run(self, command: list[str]) -> subprocess.CompletedProcess[str]:
+        """Run one installer command, its output captured (shown with ``--debug``)."""
+        done = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+        if current().debug:
+            print(f"$ {' '.join(command)}", file=sys.stderr)
+            sys.stderr.write(done.stdout + done.stderr)
+        return done
+
+
+def find_installer(choice: str | None = None) -> Installer | None:
+    """Return uv if available (this environment's own, then ``PATH``), else pip, else None.
+
+    Args:
+        choice: ``"uv"`` or ``"pip"`` to allow only that one; default ``$FLEXT_INSTALLER``.
+
+    """
+    choice = os.environ.get("FLEXT_INSTALLER", "") if choice is None else choice
+    if choice in ("", "uv"):
+        uv = _uv_of_this_environment() or shutil.which("uv")
+        if uv:
+            return Installer("uv", uv)
+    if choice in ("", "pip"):
+        from importlib.util import find_spec
+
+        if find_spec("pip") is not None:
+            return Installer("pip", sys.executable)
+    return None
+
+
+def _uv_of_this_environment() -> str | None:
+    try:
+        uv: Any = importlib.import_module("uv")  # the `uv` distribution ships the binary and this finder
+        return str(uv.find_uv_bin())
+    except (ImportError, FileNotFoundError, AttributeError):
+        return None
+
+
+def _summary(done: subprocess.CompletedProcess[str]) -> str:
+    """The installer's own explanation, squeezed to one line."""
+    lines = []
+    for line in (done.stderr or done.stdout).splitlines():
+        text = line.strip().strip(_DECORATION).strip()
+        for prefix in ("error:", "ERROR:"):
+            text = text.removeprefix(prefix).strip()
+        if text:
+            lines.append(text)
+    message = " ".join(lines[-3:]) or f"exit status {done.returncode}"
+    return message if len(message) <= 400 else message[:397] + "..."
+
+
+def rollback(installer: Installer, before: Snapshot) -> str | None:
+    """Restore the distributions of ``before``; return what still differs, or None when exact."""
+    after = snapshot()
+    added = [after[key].name for key in sorted(after.keys() - before.keys())]
+    if added:
+        installer.run(installer.uninstall_command(added))
+    changed = [before[key] for key in sorted(before) if after.get(key) != before[key]]
+    if changed:
+        requirements = [argument for dist in changed for argument in dist.requirement()]
+        installer.run(installer.install_command(requirements, no_deps=True))
+    left = _differences(before, snapshot())
+    return "; ".join(left) if left else None
+
+
+# Checking plugins in a fresh interpreter.
+
+
+def check_plugins(names: Iterable[str], plugin_dirs: Iterable[Path] = ()) -> dict[str, dict[str, Any]]:
+    """Load every plugin (so requirements resolve); report whether each of ``names`` works.
+
+    A plugin works when it loaded and every command target it declares
+    imports. Runs in the check process; exposed for tests. Each report has ``ok``,
+    ``reason``, ``version``, ``distribution`` and ``commands``.
+    """
+    from flext_kernel.plugins.base import PluginState
+    from flext_kernel.plugins.discovery import discover
+    from flext_kernel.plugins.manager import PluginManager
+    from flext_kernel.version import KERNEL_VERSION
+
+    manager = PluginManager(KERNEL_VERSION)
+    manager.load(discover(list(plugin_dirs)))
+    report: dict[str, dict[str, Any]] = {}
+    for name in names:
+        record = manager.records.get(name)
+        if record is None:
+            report[name] = {"ok": False, "reason": "not found among the installed plugins"}
+            continue
+        summary = record.summary()
+        reason = record.reason if record.state is not PluginState.LOADED else _broken_target(record.commands)
+        report[name] = {
+            "ok": reason is None,
+            "reason": reason,
+            "version": summary["version"],
+            "distribution": summary["distribution"],
+            "commands": [f"flext {entry.name}" for entry in record.commands],
+        }
+    return report
+
+
+def _broken_target(commands: Iterable[CommandEntry]) -> str | None:
+    """Import each command's ``module:attr`` now, so a typo fails the install and not a user later."""
+    for entry in commands:
+        module, _, attribute = entry.target.partition(":")
+        try:
+            obj: object = importlib.import_module(module)
+            for part in attribute.split("."):
+                obj = getattr(obj, part)
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            return f"command 'flext {entry.name}' ({entry.target}) failed to import: {why}"
+    return None
+
+
+def _check_main() -> None:
+    """Entry point of the check process: ``argv[1]`` is JSON ``{"names": [...], "dirs": [...]}``."""
+    request = json.loads(sys.argv[1])
+    report_to, sys.stdout = sys.stdout, sys.stderr  # a plugin that prints must not corrupt the report
+    report = check_plugins(request["names"], [Path(d) for d in request["dirs"]])
+    report_to.write(json.dumps(report) + "\n")
+
+
+def _check_in_fresh_process(names: list[str]) -> dict[str, dict[str, Any]]:
+    from flext_kernel.cli.commands._inspection import plugin_dirs
+
+    request = json.dumps({"names": names, "dirs": [str(d) for d in plugin_dirs()]})
+    # -P: the current directory (often the plugin's source tree) must not shadow what was installed.
+    try:
+        done = subprocess.run(
+            [sys.executable, "-P", "-c", _CHECK, request],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=_CHECK_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        why = f"importing the plugins took longer than {_CHECK_TIMEOUT:.0f} s"
+        return {name: {"ok": False, "reason": why} for name in names}
+    try:
+        report: dict[str, dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        why = f"the check process failed: {_summary(done)}"
+        return {name: {"ok": False, "reason": why} for name in names}
+    return report
+
+
+# The commands.
+
+
+def install(
+    *specs: str,
+) -> int:
+    """Install plugins into this environment with uv or pip, check that they load, and roll back if not.
+
+    Args:
+        specs: What to install, as pip takes it: a name (flext-plugin-x>=1.2), wheel, sdist, directory or URL.
+
+    """
+    if not specs:
+        return output.emit_error(
+            "nothing to install",
+            "USAGE_ERROR",
+            hint="flext plugin install NAME|WHEEL|DIRECTORY|URL",
+            exit_code=output.EXIT_USAGE,
+        )
+    installer = find_installer()
+    if installer is None:
+        return output.emit_error(
+            f"neither uv nor pip is available to {sys.executable}",
+            "INSTALL_FAILED",
+            hint="install uv (https://docs.astral.sh/uv/) or pip, or check FLEXT_INSTALLER",
+        )
+    from flext_kernel.cli import command_cache
+
+    before = snapshot()
+    output.note(f"installing {' '.join(specs)} with {installer.kind}")
+    try:
+        return _install(installer, list(specs), before)
+    except BaseException:
+        rollback(installer, before)  # Ctrl-C or a bug: never leave half an installation behind
+        raise
+    finally:
+        command_cache.invalidate()
+
+
+def _install(installer: Installer, specs: list[str], before: Snapshot) -> int:
+    done = installer.run(installer.install_command(specs))
+    if done.returncode != 0:
+        return _failed(
+            installer,
+            before,
+            f"{installer.kind} could not install {' '.join(specs)}: {_summary(done)}",
+            "INSTALL_FAILED",
+            hint="run again with --debug to see the installer's output",
+        )
+    after = snapshot()
+    touched = [key for key in sorted(after) if before.get(key) != after[key]]
+    if not touched:
+        human = f"nothing to do: {' '.join(specs)} is already installed"
+        return output.emit({"distributions": [], "plugins": []}, human=human)
+    plugins = _plugins_of(after[key].name for key in touched)
+    if not plugins:
+        names = ", ".join(f"{after[key].name} {after[key].version}" for key in touched)
+        return _failed(
+            installer,
+            before,
+            f"{' '.join(specs)} is not a FLEXT plugin (no 'flext.plugins' entry point in {names});"
+            " rolled back",
+            "NOT_A_PLUGIN",
+            exit_code=output.EXIT_USAGE,
+        )
+    report = _check_in_fresh_process(plugins)
+    broken = [(name, entry["reason"]) for name, entry in report.items() if not entry["ok"]]
+    if broken:
+        name, reason = broken[0]
+        others = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return _failed(
+            installer,
+            before,
+            f"plugin {name!r} failed to load{others}: {reason}; the installation was rolled back",
+            "PLUGIN_LOAD_FAILED",
+            hint="fix the plugin and build it again; 'flext --debug plugin install ...' shows the installer",
+        )
+    return _installed(before, after, touched, report)
+
+
+def _plugins_of(distributions: Iterable[str]) -> list[str]:
+    from flext_kernel.plugins.discovery import ENTRY_POINT_GROUP
+
+    names: list[str] = []
+    for name in distributions:
+        try:
+            entry_points = importlib.metadata.distribution(name).entry_points
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        names.extend(entry.name for entry in entry_points if entry.group == ENTRY_POINT_GROUP)
+    return names
+
+
+def _failed(
+    installer: Installer,
+    before: Snapshot,
+    message: str,
+    code: str,
+    *,
+    hint: str | None = None,
+    exit_code: int = output.EXIT_FAILED,
+) -> int:
+    left = rollback(installer, before)
+    if left is None:
+        return output.emit_error(message, code, hint=hint, exit_code=exit_code)
+    return output.emit_error(
+        f"{message}; restoring the environment failed too: {left}",
+        "ROLLBACK_FAILED",
+        hint="reinstall those distributions by hand (flext --debug shows the installer's output)",
+    )
+
+
+def _installed(
+    before: Snapshot, after: Snapshot, touched: list[str], report: dict[str, dict[str, Any]]
+) -> int:
+    distributions: list[dict[str, Any]] = [
+        {
+            "name": after[key].name,
+            "version": after[key].version,
+            "previous": before[key].version if key in before else None,
+        }
+        for key in touched
+    ]
+    plugins = [
+        {
+            "name": name,
+            "distribution": entry["distribution"],
+            "version": entry["version"],
+            "commands": entry["commands"],
+        }
+        for name, entry in report.items()
+    ]
+    lines = [
+        f"installed {d['name']} {d['version']}{_was(d['version'], d['previous'])}" for d in distributions
+    ]
+    for plugin in plugins:
+        commands = ", ".join(plugin["commands"]) or "no commands"
+        lines.append(f"plugin {plugin['name']} {plugin['version']} loads: {commands}")
+    return output.emit({"distributions": distributions, "plugins": plugins}, human="\n".join(lines))
+
+
+def _was(version: str, previous: str | None) -> str:
+    if previous is None:
+        return ""
+    return f" (was {previous})" if previous != version else " (same version, from a new source)"
+
+
+def uninstall(name: str) -> int:
+    """Uninstall the distribution that provides a plugin (and with it any other plugin it provides).
+
+    Args:
+        name: The plugin's name, as 'flext plugin list' shows it.
+
+    """
+    from packaging.utils import canonicalize_name
+
+    from flext_kernel.cli.commands._inspection import plugin_dirs
+    from flext_kernel.plugins.discovery import discover
+
+    candidates = discover(plugin_dirs())
+    found = next((c for c in candidates if c.name == name), None)
+    if name == "kernel" or (found and canonicalize_name(found.distribution or "") in PROTECTED):
+        provider = found.distribution if found else "flext-kernel"
+        return output.emit_error(
+            f"plugin {name!r} is part of {provider}; uninstalling it would remove FLEXT itself",
+            "VALIDATION_ERROR",
+            hint=f"'flext plugin disable {name}' turns a plugin off" if name != "kernel" else None,
+            exit_code=output.EXIT_USAGE,
+        )
+    if found is None:
+        known = ", ".join(sorted(c.name for c in candidates)) or "none"
+        return output.emit_error(
+            f"no plugin named {name!r} is installed",
+            "NOT_FOUND",
+            hint=f"installed plugins: {known}",
+            exit_code=output.EXIT_USAGE,
+        )
+    if found.distribution is None:
+        return output.emit_error(
+            f"plugin {name!r} is a local plugin at {found.location}, not an installed distribution",
+            "LOCAL_PLUGIN",
+            hint="delete that file or directory to remove it",
+            exit_code=output.EXIT_USAGE,
+        )
+    return _uninstall(found.distribution, found.version, name, candidates)
+
+
+def _uninstall(distribution: str, version: str | None, name: str, candidates: list[Candidate]) -> int:
+    from flext_kernel.cli import command_cache
+
+    installer = find_installer()
+    if installer is None:
+        return output.emit_error(
+            f"neither uv nor pip is available to {sys.executable}",
+            "UNINSTALL_FAILED",
+            hint="install uv or pip",
+        )
+    done = installer.run(installer.uninstall_command([distribution]))
+    command_cache.invalidate()
+    if done.returncode != 0:
+        return output.emit_error(
+            f"{installer.kind} could not uninstall {distribution}: {_summary(done)}",
+            "UNINSTALL_FAILED",
+            hint="run again with --debug to see the installer's output",
+        )
+    also = sorted(c.name for c in candidates if c.distribution == distribution and c.name != name)
+    from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.state import PluginStateStore
+
+    PluginStateStore(config_dir() / "plugins.db").forget({name, *also})
+    human = f"uninstalled {distribution} {version}: plugin {name}"
+    if also:
+        human += f" (and {', '.join(also)})"
+    data = {"name": name, "distribution": distribution, "version": version, "plugins": [name, *also]}
+    return output.emit(data, human=human)

@@ -1,0 +1,138 @@
+"""``flext plugin new NAME``: write a complete plugin distribution, ready to test, build and publish.
+
+The distribution is built in a hidden directory next to its destination and
+renamed into place, so an interrupted run leaves either nothing or the whole
+tree; with ``--force`` an existing tree is replaced the same way.
+
+Failures (one ``error: ... (CODE)`` line):
+
+* ``VALIDATION_ERROR`` (exit 2): the name is not lower case words joined by
+  ``-`` or ``_``, or it is taken by a kernel command.
+* ``NOT_FOUND`` (exit 2): ``--directory`` does not exist.
+* ``ALREADY_EXISTS`` (exit 2): ``flext-plugin-NAME`` exists and ``--force`` was not given.
+* ``WRITE_FAILED`` (exit 1): the files could not be written (permissions, disk full).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+from cyclopts import Parameter
+
+from flext_kernel.cli import output
+
+__all__ = ["name_problem", "new", "write_tree"]
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a new plugin, or None if it can."""
+    from flext_kernel.cli.builtin import KERNEL_COMMANDS
+    from flext_kernel.plugins.manifest import NAME_PATTERN
+
+    if not re.match(NAME_PATTERN, name):
+        return f"invalid plugin name {name!r}: use lower case letters and digits, words joined by '-' or '_'"
+    reserved = {"kernel", *(path[0] for path, _, _ in KERNEL_COMMANDS)}
+    if name in reserved:
+        return f"invalid plugin name {name!r}: 'flext {name}' belongs to the kernel"
+    return None
+
+
+def new(
+    name: str,
+    *,
+    directory: Path = Path(),
+    force: Annotated[bool, Parameter(negative="")] = False,
+) -> int:
+    """Write a new plugin distribution flext-plugin-NAME/: pyproject, package, command, handler, tests.
+
+    Args:
+        name: The plugin's name, what users type after 'flext': lower case words joined by '-' or '_'.
+        directory: Where to create flext-plugin-NAME/.
+        force: Replace an existing flext-plugin-NAME/.
+
+    """
+    problem = name_problem(name)
+    if problem is not None:
+        return output.emit_error(problem, "VALIDATION_ERROR", exit_code=output.EXIT_USAGE)
+    if not directory.is_dir():
+        return output.emit_error(
+            f"directory {str(directory)!r} does not exist", "NOT_FOUND", exit_code=output.EXIT_USAGE
+        )
+    target = directory / f"flext-plugin-{name}"
+    if (target.exists() or target.is_symlink()) and not force:
+        return output.emit_error(
+            f"{target} already exists",
+            "ALREADY_EXISTS",
+            hint="choose another name or --directory, or pass --force to replace it",
+            exit_code=output.EXIT_USAGE,
+        )
+    files = _files(name)
+    try:
+        write_tree(target, files)
+    except OSError as exc:
+        return output.emit_error(f"could not write {target}: {exc}", "WRITE_FAILED")
+    return _created(name, target, sorted(files))
+
+
+def _files(name: str) -> dict[str, str]:
+    from flext_kernel.cli.scaffold_templates import render
+    from flext_kernel.version import KERNEL_VERSION
+
+    major, minor = KERNEL_VERSION.split(".")[:2]
+    return render(name, kernel_range=f">={major}.{minor}", sdk_requirement=f"flext-sdk>={major}.{minor}")
+
+
+def write_tree(target: Path, files: Mapping[str, str]) -> None:
+    """Write ``files`` (relative path to text) as the directory ``target``, all or nothing.
+
+    An existing ``target`` is replaced: it is moved aside, the new tree renamed
+    into place, and only then the old one deleted.
+    """
+    staging = target.with_name(f".{target.name}.new-{secrets.token_hex(4)}")
+    staging.mkdir()
+    try:
+        for relative, text in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        _swap(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap(staging: Path, target: Path) -> None:
+    if not (target.exists() or target.is_symlink()):
+        os.rename(staging, target)
+        return
+    old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+    os.rename(target, old)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old)
+    else:
+        old.unlink()
+
+
+def _created(name: str, target: Path, files: list[str]) -> int:
+    data = {"name": name, "path": str(target), "files": files}
+    lines = [
+        f"created {target}/ ({len(files)} files):",
+        *(f"  {file}" for file in files),
+        "next:",
+        f"  cd {target}",
+        "  python -m venv .venv && .venv/bin/pip install -e '.[test]'",
+        "  .venv/bin/pytest",
+        f"  .venv/bin/flext {name} hello --who you",
+    ]
+    return output.emit(data, human="\n".join(lines))

@@ -1,0 +1,402 @@
+"""A plugin's whole life in a fresh virtual environment: new, build, install, run, disable, uninstall.
+
+The environment is made with uv from this checkout's kernel and SDK, so the
+test sees what a user sees: the ``flext`` console script of that environment,
+entry points of installed wheels, and the installer changing site-packages.
+A failed install must leave the environment's package list exactly as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from flext_kernel.cli.commands.plugin_install import Installed, Installer, _origin, find_installer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _uv() -> str:
+    found = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    if not Path(found).is_file():
+        pytest.fail("these tests need uv (it is in the dev requirements: pip install uv)")
+    return found
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def error(self) -> str:
+        """The ``error: ...`` line (a progress note may come before it)."""
+        return next((line for line in self.err.splitlines() if line.startswith("error: ")), "")
+
+
+@dataclass
+class Venv:
+    """A fresh environment with flext-kernel, flext-sdk and pytest, and a FLEXT_HOME of its own."""
+
+    path: Path
+    home: Path
+    tools: Path
+    """A directory holding only ``uv``, put first on PATH so ``flext plugin install`` finds it."""
+    uv: str
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("FLEXT_", "VIRTUAL_ENV", "PYTHON"))
+        }
+        environment.update(
+            FLEXT_HOME=str(self.home),
+            NO_COLOR="1",
+            COLUMNS="200",
+            PATH=f"{self.tools}{os.pathsep}{environment.get('PATH', '')}",
+        )
+        environment.update(extra or {})
+        return environment
+
+    def run(self, *command: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+        done = subprocess.run(
+            [str(part) for part in command],
+            capture_output=True,
+            text=True,
+            env=self.env(env),
+            cwd=cwd,
+            timeout=180,
+            check=False,
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    def flext(self, *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+        return self.run(self.path / "bin" / "flext", *args, cwd=cwd, env=env)
+
+    def freeze(self) -> list[str]:
+        done = self.run(self.uv, "pip", "freeze", "--python", self.python)
+        assert done.code == 0, done.err
+        return done.out.splitlines()
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    uv = _uv()
+    base = tmp_path_factory.mktemp("lifecycle")
+    tools = base / "tools"
+    tools.mkdir()
+    (tools / "uv").symlink_to(uv)
+    made = Venv(base / "venv", base / "home", tools, uv)
+    assert made.run(uv, "venv", "--quiet", "--python", sys.executable, made.path).code == 0
+    installed = made.run(
+        uv, "pip", "install", "--quiet", "--python", made.python, ROOT / "kernel", ROOT / "sdk", "pytest>=8"
+    )
+    assert installed.code == 0, installed.err
+    assert not (made.path / "bin" / "pip").exists(), "the fresh venv must rely on uv, as users of uv do"
+    return made
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    files: dict[str, str],
+    *,
+    requires: Iterable[str] = (),
+    plugins: dict[str, str] | None = None,
+) -> Path:
+    """Write a minimal pure-Python wheel by hand (no build backend needed)."""
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    contents = dict(files)
+    contents[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {requirement}\n" for requirement in requires
+    )
+    contents[f"{info}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: flext-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    if plugins:
+        contents[f"{info}/entry_points.txt"] = "[flext.plugins]\n" + "".join(
+            f"{key} = {value}\n" for key, value in plugins.items()
+        )
+    record = [f"{path},{_record_hash(text.encode())},{len(text.encode())}" for path, text in contents.items()]
+    contents[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = directory / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in contents.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def plugin_module(name: str, body: str = "", target: str | None = None) -> str:
+    module = "flext_plugin_" + name.replace("-", "_")
+    return (
+        "from flext_sdk import CommandEntry, PluginManifest\n"
+        f"manifest = PluginManifest(name={name!r}, version='1.0', commands=(\n"
+        f"    CommandEntry(path=({name!r},), target={target or module + ':run'!r}),))\n"
+        "def run() -> int:\n    return 0\n" + body
+    )
+
+
+# The happy path, as a user walks it.
+
+
+@pytest.mark.slow
+def test_new_build_install_run_disable_enable_uninstall(venv: Venv, tmp_path: Path) -> None:
+    created = venv.flext("plugin", "new", "greeter", "--directory", tmp_path)
+    assert created.code == 0, created.err
+    source = tmp_path / "flext-plugin-greeter"
+    built = venv.run(venv.uv, "build", "--wheel", "--quiet", "--out-dir", tmp_path / "dist", source)
+    assert built.code == 0, built.err
+    (wheel,) = (tmp_path / "dist").glob("flext_plugin_greeter-0.1.0-py3-none-any.whl")
+    before = venv.freeze()
+    assert "greeter" not in venv.flext("--help").out
+
+    installed = venv.flext("plugin", "install", wheel)
+    assert installed.code == 0, installed.err
+    assert installed.out.splitlines() == [
+        "installed flext-plugin-greeter 0.1.0",
+        "plugin greeter 0.1.0 loads: flext greeter hello",
+    ]
+    assert "greeter" in venv.flext("--help").out
+    ran = venv.flext("greeter", "hello", "--who", "Ada")
+    assert (ran.code, ran.out, ran.err) == (0, "Hello, Ada!\n", "")
+    listed = venv.flext("--output", "json", "plugin", "list")
+    greeter = next(p for p in json.loads(listed.out)["data"] if p["name"] == "greeter")
+    assert (greeter["state"], greeter["distribution"], greeter["version"]) == (
+        "loaded",
+        "flext-plugin-greeter",
+        "0.1.0",
+    )
+
+    # The scaffold's own tests (contract suite, handler, real CLI) pass against the installed wheel.
+    tests = venv.run(venv.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=source)
+    assert tests.code == 0, tests.out + tests.err
+    assert " passed" in tests.out
+    assert "failed" not in tests.out
+    assert "skipped" not in tests.out
+
+    assert venv.flext("plugin", "disable", "greeter").code == 0
+    hidden = venv.flext("greeter", "hello")
+    assert hidden.code == 2
+    assert "unknown command 'greeter'" in hidden.err
+    assert "greeter" not in venv.flext("--help").out
+    assert venv.flext("plugin", "enable", "greeter").code == 0
+    assert venv.flext("greeter", "hello").out == "Hello, world!\n"
+
+    removed = venv.flext("--output", "json", "plugin", "uninstall", "greeter")
+    assert removed.code == 0, removed.err
+    assert json.loads(removed.out) == {
+        "ok": True,
+        "data": {
+            "name": "greeter",
+            "distribution": "flext-plugin-greeter",
+            "version": "0.1.0",
+            "plugins": ["greeter"],
+        },
+    }
+    gone = venv.flext("greeter", "hello")
+    assert gone.code == 2
+    assert "unknown command 'greeter'" in gone.err
+    assert "greeter" not in venv.flext("--help").out
+    assert venv.freeze() == before
+    assert not any(line.startswith("flext-plugin-greeter") for line in venv.freeze())
+
+
+# Failures leave the environment exactly as it was.
+
+
+@pytest.mark.slow
+def test_failed_installs_roll_the_environment_back_exactly(venv: Venv, tmp_path: Path) -> None:
+    helper = {"flext_e2e_helper.py": "VERSION = 1\n"}
+    helper_v1 = make_wheel(tmp_path, "flext-e2e-helper", "1.0", helper)
+    helper_v2 = make_wheel(tmp_path, "flext-e2e-helper", "2.0", {"flext_e2e_helper.py": "VERSION = 2\n"})
+    assert venv.run(venv.uv, "pip", "install", "--python", venv.python, helper_v1).code == 0
+    broken = make_wheel(
+        tmp_path,
+        "flext-plugin-broken",
+        "1.0",
+        {"flext_plugin_broken.py": "raise RuntimeError('kaput at import')\n"},
+        requires=["flext-e2e-helper>=2"],
+        plugins={"broken": "flext_plugin_broken"},
+    )
+    before = venv.freeze()
+    assert "flext-e2e-helper @ " + helper_v1.as_uri() in before
+
+    # The plugin raises at import; installing it also upgraded (and added) distributions.
+    failed = venv.flext("plugin", "install", broken, helper_v2)
+    assert failed.code == 1
+    first = failed.error
+    assert first.startswith(
+        "error: plugin 'broken' failed to load: import failed: RuntimeError: kaput at import"
+    )
+    assert first.endswith("the installation was rolled back (PLUGIN_LOAD_FAILED)")
+    assert venv.freeze() == before
+    assert "Traceback" not in failed.err
+
+    # A command target that does not import fails the install too.
+    typo = make_wheel(
+        tmp_path,
+        "flext-plugin-typo",
+        "1.0",
+        {"flext_plugin_typo.py": plugin_module("typo", target="flext_plugin_typo:rnu")},
+        plugins={"typo": "flext_plugin_typo"},
+    )
+    mistyped = venv.flext("--output", "json", "plugin", "install", typo)
+    assert mistyped.code == 1
+    report = json.loads(mistyped.out)
+    assert (report["ok"], report["code"]) == (False, "PLUGIN_LOAD_FAILED")
+    assert "command 'flext typo' (flext_plugin_typo:rnu) failed to import: AttributeError" in report["error"]
+    assert venv.freeze() == before
+
+    # A distribution without a flext.plugins entry point is not a plugin.
+    not_plugin = venv.flext("plugin", "install", helper_v2)
+    assert not_plugin.code == 2
+    assert not_plugin.error.endswith("rolled back (NOT_A_PLUGIN)")
+    assert venv.freeze() == before
+
+    # The installer itself fails.
+    missing = venv.flext("--output", "json", "plugin", "install", tmp_path / "nope-1.0-py3-none-any.whl")
+    assert missing.code == 1
+    assert json.loads(missing.out)["code"] == "INSTALL_FAILED"
+    assert venv.freeze() == before
+
+    # A plugin that works installs, and its dependency upgrade stays.
+    fine = make_wheel(
+        tmp_path,
+        "flext-plugin-fine",
+        "1.0",
+        {"flext_plugin_fine.py": plugin_module("fine")},
+        requires=["flext-e2e-helper>=2"],
+        plugins={"fine": "flext_plugin_fine"},
+    )
+    ok = venv.flext("--output", "json", "plugin", "install", fine, helper_v2)
+    assert ok.code == 0, ok.err
+    data = json.loads(ok.out)["data"]
+    assert {(d["name"], d["version"], d["previous"]) for d in data["distributions"]} == {
+        ("flext-e2e-helper", "2.0", "1.0"),
+        ("flext-plugin-fine", "1.0", None),
+    }
+    assert data["plugins"] == [
+        {"name": "fine", "distribution": "flext-plugin-fine", "version": "1.0", "commands": ["flext fine"]}
+    ]
+    assert venv.flext("fine").code == 0
+    assert venv.flext("plugin", "uninstall", "fine").code == 0
+
+
+@pytest.mark.slow
+def test_pip_installs_and_rolls_back_as_well(venv: Venv, tmp_path: Path) -> None:
+    assert venv.run(venv.uv, "pip", "install", "--quiet", "--python", venv.python, "pip").code == 0
+    pip = {"FLEXT_INSTALLER": "pip"}
+    broken = make_wheel(
+        tmp_path,
+        "flext-plugin-pip-broken",
+        "1.0",
+        {"flext_plugin_pip_broken.py": "import flext_missing_dependency\n"},
+        plugins={"pip-broken": "flext_plugin_pip_broken"},
+    )
+    before = venv.freeze()
+    failed = venv.flext("plugin", "install", broken, env=pip)
+    assert failed.code == 1
+    assert "with pip" in failed.err
+    assert "ModuleNotFoundError: No module named 'flext_missing_dependency'" in failed.error
+    assert failed.error.endswith("(PLUGIN_LOAD_FAILED)")
+    assert venv.freeze() == before
+    fine = make_wheel(
+        tmp_path,
+        "flext-plugin-pip-fine",
+        "1.0",
+        {"flext_plugin_pip_fine.py": plugin_module("pip-fine")},
+        plugins={"pip-fine": "flext_plugin_pip_fine"},
+    )
+    assert venv.flext("plugin", "install", fine, env=pip).code == 0
+    assert venv.flext("pip-fine").code == 0
+    assert venv.flext("plugin", "uninstall", "pip-fine", env=pip).code == 0
+    assert venv.flext("pip-fine").code == 2
+    assert venv.freeze() == before
+
+
+@pytest.mark.slow
+def test_uninstall_refuses_what_it_must_not_remove(venv: Venv, tmp_path: Path) -> None:
+    kernel = venv.flext("plugin", "uninstall", "kernel")
+    assert kernel.code == 2
+    assert kernel.error == (
+        "error: plugin 'kernel' is part of flext-kernel; uninstalling it would remove FLEXT itself"
+        " (VALIDATION_ERROR)"
+    )
+    unknown = venv.flext("plugin", "uninstall", "nobody")
+    assert unknown.code == 2
+    assert unknown.error == "error: no plugin named 'nobody' is installed (NOT_FOUND)"
+    plugins = venv.home / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    (plugins / "local_one.py").write_text(plugin_module("local-one"), encoding="utf-8")
+    local = venv.flext("plugin", "uninstall", "local-one")
+    assert local.code == 2
+    assert local.error.endswith("not an installed distribution (LOCAL_PLUGIN)")
+    (plugins / "local_one.py").unlink()
+
+
+# The pieces, without an environment.
+
+
+def test_restore_requirements_follow_pep_610() -> None:
+    assert _origin(None) == (None, False)
+    assert _origin('{"url": "file:///src/x", "dir_info": {"editable": true}}') == ("file:///src/x", True)
+    assert _origin('{"url": "file:///w/x-1.0-py3-none-any.whl", "archive_info": {}}') == (
+        "file:///w/x-1.0-py3-none-any.whl",
+        False,
+    )
+    vcs = json.dumps(
+        {
+            "url": "https://g.example/x.git",
+            "vcs_info": {"vcs": "git", "commit_id": "abc"},
+            "subdirectory": "p",
+        }
+    )
+    assert _origin(vcs) == ("git+https://g.example/x.git@abc#subdirectory=p", False)
+    assert Installed("X", "1.0").requirement() == ["X==1.0"]
+    assert Installed("X", "1.0", "file:///w/x.whl").requirement() == ["X @ file:///w/x.whl"]
+    assert Installed("X", "1.0", "file:///src/x", editable=True).requirement() == ["-e", "/src/x"]
+
+
+def test_installer_commands_target_this_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    uv = Installer("uv", "/bin/uv", python="/env/bin/python")
+    assert uv.install_command(["a"], no_deps=True) == [
+        "/bin/uv",
+        "pip",
+        "install",
+        "--python",
+        "/env/bin/python",
+        "--no-deps",
+        "a",
+    ]
+    assert uv.uninstall_command(["a"]) == ["/bin/uv", "pip", "uninstall", "--python", "/env/bin/python", "a"]
+    pip = Installer("pip", "/env/bin/python")
+    assert pip.uninstall_command(["a"])[:3] == ["/env/bin/python", "-m", "pip"]
+    assert "-y" in pip.uninstall_command(["a"])
+    chosen = find_installer("pip")
+    assert chosen is not None
+    assert (chosen.kind, chosen.program) == ("pip", sys.executable)
+    monkeypatch.setenv("FLEXT_INSTALLER", "uv")
+    from_env = find_installer()
+    assert from_env is not None
+    assert from_env.kind == "uv"
