@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 
 from _timing import Row  # noqa: E402  (needs the path above)
 
-SUITES = ["bench_result", "bench_container", "bench_bus"]
+SUITES = ["bench_result", "bench_container", "bench_bus", "bench_cli"]
 DOC = HERE.parent / "docs" / "performance.md"
 BEGIN, END = "<!-- kernel-benchmarks:begin -->", "<!-- kernel-benchmarks:end -->"
 

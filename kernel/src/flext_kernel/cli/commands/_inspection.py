@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flext_kernel.cli.settings import current
-from flext_kernel.plugins.manager import PluginManager
+
+if TYPE_CHECKING:  # importing pluggy costs start-up time that `flext version` must not pay
+    from flext_kernel.plugins.manager import PluginManager
 
 __all__ = ["inspect_plugins", "plugin_dirs"]
 
@@ -23,6 +26,7 @@ def inspect_plugins() -> PluginManager:
     from flext_kernel.cli.kernel_plugin import CANDIDATE
     from flext_kernel.paths import config_dir
     from flext_kernel.plugins.discovery import discover
+    from flext_kernel.plugins.manager import PluginManager
     from flext_kernel.plugins.state import PluginStateStore, environment_overrides
     from flext_kernel.version import KERNEL_VERSION
 

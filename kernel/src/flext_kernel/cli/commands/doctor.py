@@ -1,4 +1,11 @@
-"""``flext doctor``: everything that is wrong with the installed plugins, in one report."""
+"""``flext doctor``: everything that is wrong with the installed plugins, in one report.
+
+Loading alone finds import errors, bad manifests, version gates and missing
+or cyclic requirements. Hook conflicts (two plugins handling one command
+type, a service registered twice) and failing health checks only show when
+the plugins run, so the doctor boots them in a throw-away kernel, asks each
+for its health, and shuts them down again.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +18,30 @@ __all__ = ["doctor"]
 
 
 def doctor() -> int:
-    """Check plugins: load failures, hook problems, command conflicts, missing requirements.
+    """Check plugins: load failures, hook conflicts, command conflicts, missing requirements, health.
 
     Exits 1 when it finds a problem, so CI can run it.
     """
     from flext_kernel.cli.app import assemble
     from flext_kernel.cli.command_cache import load_table
+    from flext_kernel.kernel import FlextKernel
 
     manager = inspect_plugins()
+    kernel = FlextKernel(manager)
+    manager.activate(kernel)
     problems: list[dict[str, Any]] = [
-        {"plugin": record.name, "problem": record.reason} for record in manager.failures()
+        {"plugin": name, "problem": f"unhealthy: {answer.error}"}
+        for name, answer in manager.health().items()
+        if answer.is_failure
     ]
+    kernel.close()
+    problems[:0] = [{"plugin": record.name, "problem": record.reason} for record in manager.failures()]
     assembly = assemble(load_table(plugin_dirs()), disabled=set(), only=None)
     problems += [{"plugin": "-", "problem": conflict} for conflict in assembly.conflicts]
     if not problems:
         count = len(manager.records)
-        return output.emit({"problems": []}, human=f"no problems found in {count} plugins")
+        noun = "plugin" if count == 1 else "plugins"
+        return output.emit({"problems": []}, human=f"no problems found in {count} {noun}")
     if output.emit_table(problems, ("plugin", "problem"), title="flext doctor") == output.EXIT_OK:
         output.note(f"{len(problems)} problem(s) found")
     return output.EXIT_FAILED

@@ -1,4 +1,8 @@
-"""``flext version``: what is installed, without importing any plugin."""
+"""``flext version``: what is installed, without importing any plugin.
+
+Plugin versions come from the command cache the CLI has already read to
+build itself, so this stays as fast as a bare start-up.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,16 @@ __all__ = ["version"]
 
 
 def version() -> int:
-    """Print the versions of flext-kernel and Python."""
-    data = {"flext-kernel": KERNEL_VERSION, "python": platform.python_version()}
-    return output.emit(data, human=f"flext {KERNEL_VERSION} (Python {data['python']})")
+    """Print the versions of flext-kernel, Python and every installed plugin."""
+    from flext_kernel.cli.command_cache import load_table
+    from flext_kernel.cli.commands._inspection import plugin_dirs
+
+    plugins = {
+        entry["name"]: entry.get("version")
+        for entry in load_table(plugin_dirs()).get("plugins", [])
+        if entry.get("name") != "kernel"
+    }
+    data = {"flext-kernel": KERNEL_VERSION, "python": platform.python_version(), "plugins": plugins}
+    lines = [f"flext {KERNEL_VERSION} (Python {data['python']})"]
+    lines += [f"  {name} {plugin_version or '?'}" for name, plugin_version in sorted(plugins.items())]
+    return output.emit(data, human="\n".join(lines))
