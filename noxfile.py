@@ -7,12 +7,15 @@ fresh-clone install.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-WORKSPACE = ["-e", "./kernel", "-e", "./sdk"]
+MEMBERS = ["./kernel", "./sdk", *sorted(f"./{p.parent}" for p in Path("plugins").glob("*/pyproject.toml"))]
+WORKSPACE = [arg for member in MEMBERS for arg in ("-e", member)]
 
 
 @nox.session

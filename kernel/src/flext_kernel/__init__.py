@@ -1,4 +1,4 @@
-"""FLEXT kernel: the railway result type, dependency injection, messages and the buses.
+"""FLEXT kernel: the railway result type, dependency injection, messages, the buses and event sourcing.
 
 Everything public is re-exported here; the modules themselves are the
 namespaces (``flext_kernel.result``, ``flext_kernel.container``,
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flext_kernel.version import KERNEL_VERSION as __version__
 
 if TYPE_CHECKING:
+    from flext_kernel.aggregate import FlextAggregateRoot, when
     from flext_kernel.behaviors import (
         CacheInvalidator,
         LoggingBehavior,
@@ -41,8 +42,24 @@ if TYPE_CHECKING:
         FlextBusError,
         FlextContainerError,
         FlextError,
+        FlextEventStoreError,
         FlextResultError,
     )
+    from flext_kernel.eventcodec import EventCodec
+    from flext_kernel.eventstore import (
+        ANY,
+        NO_STREAM,
+        STREAM_EXISTS,
+        AppendResult,
+        EventStoreFactory,
+        ExpectedVersion,
+        FlextEventStore,
+        RecordedEvent,
+        Snapshot,
+        StreamDeleted,
+        UnknownEvent,
+    )
+    from flext_kernel.eventstore_base import EventStoreBase
     from flext_kernel.handlers import (
         HandlerSpec,
         command_handler,
@@ -51,6 +68,7 @@ if TYPE_CHECKING:
         query_handler,
         register_handlers,
     )
+    from flext_kernel.memory_store import InMemoryEventStore
     from flext_kernel.messages import (
         FlextCommand,
         FlextDomainEvent,
@@ -58,16 +76,29 @@ if TYPE_CHECKING:
         FlextQuery,
         message_type_name,
     )
+    from flext_kernel.repository import AggregateRepository
     from flext_kernel.result import Failure, FlextResult, Success, safe
     from flext_kernel.serialization import MessageRegistry, Upcaster, to_envelope, to_json, to_msgpack
+    from flext_kernel.subscription import AsyncEventSubscription, EventSubscription
+    from flext_kernel.upcasting import UpcasterRegistry
 
 _LOCATIONS: dict[str, str] = {
+    "ANY": "flext_kernel.eventstore",
+    "AggregateRepository": "flext_kernel.repository",
+    "AppendResult": "flext_kernel.eventstore",
     "AsyncBehavior": "flext_kernel.bus",
+    "AsyncEventSubscription": "flext_kernel.subscription",
     "AsyncNext": "flext_kernel.bus",
     "Behavior": "flext_kernel.bus",
     "CacheInvalidator": "flext_kernel.behaviors",
     "ContainerScope": "flext_kernel.container",
+    "EventCodec": "flext_kernel.eventcodec",
+    "EventStoreBase": "flext_kernel.eventstore_base",
+    "EventStoreFactory": "flext_kernel.eventstore",
+    "EventSubscription": "flext_kernel.subscription",
+    "ExpectedVersion": "flext_kernel.eventstore",
     "Failure": "flext_kernel.result",
+    "FlextAggregateRoot": "flext_kernel.aggregate",
     "FlextBusError": "flext_kernel.errors",
     "FlextCommand": "flext_kernel.messages",
     "FlextCommandBus": "flext_kernel.bus",
@@ -76,6 +107,8 @@ _LOCATIONS: dict[str, str] = {
     "FlextDomainEvent": "flext_kernel.messages",
     "FlextError": "flext_kernel.errors",
     "FlextEventBus": "flext_kernel.bus",
+    "FlextEventStore": "flext_kernel.eventstore",
+    "FlextEventStoreError": "flext_kernel.errors",
     "FlextMessage": "flext_kernel.messages",
     "FlextQuery": "flext_kernel.messages",
     "FlextQueryBus": "flext_kernel.bus",
@@ -84,14 +117,22 @@ _LOCATIONS: dict[str, str] = {
     "Handler": "flext_kernel.bus",
     "HandlerObject": "flext_kernel.bus",
     "HandlerSpec": "flext_kernel.handlers",
+    "InMemoryEventStore": "flext_kernel.memory_store",
     "LoggingBehavior": "flext_kernel.behaviors",
     "MessageRegistry": "flext_kernel.serialization",
+    "NO_STREAM": "flext_kernel.eventstore",
     "Next": "flext_kernel.bus",
     "QueryCachingBehavior": "flext_kernel.behaviors",
+    "RecordedEvent": "flext_kernel.eventstore",
+    "STREAM_EXISTS": "flext_kernel.eventstore",
+    "Snapshot": "flext_kernel.eventstore",
+    "StreamDeleted": "flext_kernel.eventstore",
     "Subscriber": "flext_kernel.bus",
     "Success": "flext_kernel.result",
     "TimingBehavior": "flext_kernel.behaviors",
+    "UnknownEvent": "flext_kernel.eventstore",
     "Upcaster": "flext_kernel.serialization",
+    "UpcasterRegistry": "flext_kernel.upcasting",
     "ValidationBehavior": "flext_kernel.behaviors",
     "Validator": "flext_kernel.behaviors",
     "command_handler": "flext_kernel.handlers",
@@ -104,6 +145,7 @@ _LOCATIONS: dict[str, str] = {
     "to_envelope": "flext_kernel.serialization",
     "to_json": "flext_kernel.serialization",
     "to_msgpack": "flext_kernel.serialization",
+    "when": "flext_kernel.aggregate",
 }
 
 
@@ -121,12 +163,24 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ANY",
+    "NO_STREAM",
+    "STREAM_EXISTS",
+    "AggregateRepository",
+    "AppendResult",
     "AsyncBehavior",
+    "AsyncEventSubscription",
     "AsyncNext",
     "Behavior",
     "CacheInvalidator",
     "ContainerScope",
+    "EventCodec",
+    "EventStoreBase",
+    "EventStoreFactory",
+    "EventSubscription",
+    "ExpectedVersion",
     "Failure",
+    "FlextAggregateRoot",
     "FlextBusError",
     "FlextCommand",
     "FlextCommandBus",
@@ -135,6 +189,8 @@ __all__ = [
     "FlextDomainEvent",
     "FlextError",
     "FlextEventBus",
+    "FlextEventStore",
+    "FlextEventStoreError",
     "FlextMessage",
     "FlextQuery",
     "FlextQueryBus",
@@ -143,14 +199,20 @@ __all__ = [
     "Handler",
     "HandlerObject",
     "HandlerSpec",
+    "InMemoryEventStore",
     "LoggingBehavior",
     "MessageRegistry",
     "Next",
     "QueryCachingBehavior",
+    "RecordedEvent",
+    "Snapshot",
+    "StreamDeleted",
     "Subscriber",
     "Success",
     "TimingBehavior",
+    "UnknownEvent",
     "Upcaster",
+    "UpcasterRegistry",
     "ValidationBehavior",
     "Validator",
     "__version__",
@@ -164,4 +226,5 @@ __all__ = [
     "to_envelope",
     "to_json",
     "to_msgpack",
+    "when",
 ]

@@ -10,7 +10,8 @@ Hierarchy::
     FlextError                      base of everything the kernel raises
     ├── FlextResultError            a failed result was unwrapped
     ├── FlextContainerError         a service could not be resolved
-    └── FlextBusError               a bus was wired wrongly (duplicate handler, ...)
+    ├── FlextBusError               a bus was wired wrongly (duplicate handler, ...)
+    └── FlextEventStoreError        an event subscription could not read its store
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ __all__ = [
     "NO_HANDLER",
     "OPERATION_ERROR",
     "SCOPE_ERROR",
+    "STORAGE_ERROR",
+    "STREAM_DELETED",
     "TIMEOUT",
     "UNKNOWN_MESSAGE_TYPE",
     "VALIDATION_ERROR",
     "FlextBusError",
     "FlextContainerError",
     "FlextError",
+    "FlextEventStoreError",
     "FlextResultError",
 ]
 
@@ -43,7 +47,7 @@ NOT_FOUND: Final = "NOT_FOUND"
 VALIDATION_ERROR: Final = "VALIDATION_ERROR"
 """Input did not pass validation; ``error_data`` holds the field errors."""
 CONCURRENCY_CONFLICT: Final = "CONCURRENCY_CONFLICT"
-"""An optimistic-concurrency check failed."""
+"""An optimistic-concurrency check failed, or an event id was reused with a different event."""
 TIMEOUT: Final = "TIMEOUT"
 """An operation did not finish in its time budget."""
 OPERATION_ERROR: Final = "OPERATION_ERROR"
@@ -64,6 +68,10 @@ SCOPE_ERROR: Final = "SCOPE_ERROR"
 """A scoped service was resolved with no active ``container.scope()``."""
 ASYNC_REQUIRED: Final = "ASYNC_REQUIRED"
 """A service needs ``await container.aresolve`` (or ``aclose``) but was used synchronously."""
+STREAM_DELETED: Final = "STREAM_DELETED"
+"""The event stream was deleted (its tombstone closes it); nothing can be appended to it."""
+STORAGE_ERROR: Final = "STORAGE_ERROR"
+"""An event store's storage failed (disk, database, driver); ``error_data`` names the driver error."""
 
 
 class FlextError(Exception):
@@ -98,3 +106,7 @@ class FlextContainerError(FlextError):
 
 class FlextBusError(FlextError):
     """A bus was wired wrongly, for example two handlers for one command type."""
+
+
+class FlextEventStoreError(FlextError):
+    """An event subscription could not read its store; carries the read failure's code and details."""

@@ -17,9 +17,12 @@ payload the class expects.
 
 from __future__ import annotations
 
+import os
+import random
+import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from uuid import UUID, uuid4
+from uuid import UUID, SafeUUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
@@ -30,6 +33,7 @@ __all__ = [
     "FlextQuery",
     "field_errors",
     "message_type_name",
+    "new_event_id",
     "summarize_errors",
 ]
 
@@ -80,6 +84,37 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_random = random.Random(os.urandom(32))
+if hasattr(os, "register_at_fork"):  # POSIX: a forked child must not repeat its parent's ids
+    os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
+_UUID7_VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
+_RANDOM_LOW_MASK = (1 << 62) - 1
+_SAFE_UNKNOWN = SafeUUID.unknown  # read once: enum member access goes through a descriptor
+
+
+def new_event_id() -> UUID:
+    """Return a new time-ordered UUID (version 7: a millisecond timestamp, then 74 random bits).
+
+    Event ids are sortable by creation time, so a store's unique index on them
+    grows at its end instead of at random places; that makes appends several
+    times cheaper than with random (version 4) ids, in SQLite and PostgreSQL alike.
+    The random bits come from a generator seeded from ``os.urandom`` (and
+    reseeded in forked children): ids are unique, not secret.
+    """
+    randomness = _random.getrandbits(74)
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | _UUID7_VERSION_AND_VARIANT
+        | (randomness >> 62) << 64  # 12 bits between the version nibble and the variant
+        | randomness & _RANDOM_LOW_MASK  # 62 bits after the variant
+    )
+    # UUID(int=...) re-checks what is built correctly here; this is the hot path of every new event.
+    uuid = object.__new__(UUID)
+    object.__setattr__(uuid, "int", value)
+    object.__setattr__(uuid, "is_safe", _SAFE_UNKNOWN)
+    return uuid
+
+
 class FlextDomainEvent(FlextMessage):
     """A fact that happened to an aggregate; the event bus delivers it to every subscriber.
 
@@ -88,8 +123,8 @@ class FlextDomainEvent(FlextMessage):
     they can live in sets even though ``metadata`` is a dict.
     """
 
-    event_id: UUID = Field(default_factory=uuid4)
-    """Unique identity of this event."""
+    event_id: UUID = Field(default_factory=new_event_id)
+    """Unique identity of this event; new ones are time-ordered (UUID version 7, see ``new_event_id``)."""
     occurred_at: AwareDatetime = Field(default_factory=_utc_now)
     """When it happened; always timezone-aware and normalised to UTC."""
     aggregate_id: str = Field(min_length=1)
@@ -113,7 +148,7 @@ class FlextDomainEvent(FlextMessage):
     @field_validator("occurred_at")
     @classmethod
     def _occurred_at_in_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     def __hash__(self) -> int:
         return hash((type(self), self.event_id))

@@ -17,6 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
     from flext_kernel.container import FlextContainer
+    from flext_kernel.eventstore import EventStoreFactory
     from flext_kernel.kernel import FlextKernel
     from flext_kernel.plugins.registry import CommandRegistry
     from flext_kernel.result import FlextResult
@@ -76,3 +77,15 @@ def flext_shutdown(kernel: FlextKernel) -> None:
 @hookspec
 def flext_health() -> FlextResult[dict[str, Any]] | None:
     """Report the plugin's health: ``ok({...details})`` or a failure saying what is wrong."""
+
+
+@hookspec
+def flext_event_store_backends() -> dict[str, EventStoreFactory] | None:
+    """Name the event store backends the plugin provides: ``{"sqlite": open_sqlite_store}``.
+
+    Each factory is called as ``factory(codec, location=...)`` and returns a
+    ``FlextEventStore``; ``location`` is the backend's own address (a file
+    path, a ``postgresql://`` URL) or None for its default. Nothing is opened
+    until a factory is called. Backend names are what users choose a backend
+    by, so two plugins must not claim the same name.
+    """

@@ -1,0 +1,378 @@
+"""EventCodec: the one place where events and snapshots become stored rows and back.
+
+Backends store and return ``StoredEvent`` and ``StoredSnapshot`` rows and never
+look inside them; this module owns the format:
+
+* an event's row holds its stable type name (``message_type_name``), its
+  class's ``schema_version`` and the whole event as JSON text
+  (``model_dump_json``, with ``version`` set to its place in the stream);
+* decoding looks the type name up in the codec's registry, runs the
+  registered upcasters when the stored ``schema_version`` is older than the
+  class's, and validates; anything that fails becomes an ``UnknownEvent``
+  carrying the raw payload, so nothing is ever dropped;
+* a snapshot's row holds the aggregate's type name, its ``schema_version`` and
+  its state as JSON text; snapshots of registered aggregate classes are upcast
+  the same way.
+
+Reading needs the classes registered (``register``, or ``register_aggregate``,
+which also registers every event class the aggregate has a ``@when`` method
+for); writing does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from flext_kernel.aggregate import FlextAggregateRoot, aggregate_type_name
+from flext_kernel.errors import (
+    ALREADY_REGISTERED,
+    DESERIALIZATION_ERROR,
+    UNKNOWN_MESSAGE_TYPE,
+    VALIDATION_ERROR,
+    FlextError,
+)
+from flext_kernel.eventstore import (
+    RecordedEvent,
+    Snapshot,
+    StoredEvent,
+    StoredSnapshot,
+    StreamDeleted,
+    UnknownEvent,
+)
+from flext_kernel.messages import FlextDomainEvent, field_errors, message_type_name, summarize_errors
+from flext_kernel.result import Failure, FlextResult, Success
+from flext_kernel.upcasting import UpcasterRegistry
+
+__all__ = ["EventCodec", "PendingAppend"]
+
+EventT = TypeVar("EventT", bound=type[FlextDomainEvent])
+AggregateT = TypeVar("AggregateT", bound=type[FlextAggregateRoot])
+
+_BUILTIN_EVENTS: tuple[type[FlextDomainEvent], ...] = (StreamDeleted,)
+_CARRIED_FIELDS = ("occurred_at", "aggregate_type", "correlation_id", "causation_id", "metadata")
+
+
+class EventCodec:
+    """Registry of event and aggregate classes by type name, plus the upcasters to read old rows.
+
+    Args:
+        event_classes: event classes to register right away (with no owner).
+        upcasters: the upcaster registry to use (a new, empty one by default).
+
+    """
+
+    __slots__ = ("_aggregates", "_classes", "_names", "_owners", "upcasters")
+
+    def __init__(
+        self,
+        event_classes: Iterable[type[FlextDomainEvent]] = (),
+        *,
+        upcasters: UpcasterRegistry | None = None,
+    ) -> None:
+        self.upcasters = upcasters if upcasters is not None else UpcasterRegistry()
+        """Upcasters for events (by event type name) and snapshots (by aggregate type name)."""
+        self._classes: dict[str, type[FlextDomainEvent]] = {}
+        self._aggregates: dict[str, type[FlextAggregateRoot]] = {}
+        self._owners: dict[str, str | None] = {}
+        self._names: dict[type[FlextDomainEvent], str] = {}
+        for builtin in _BUILTIN_EVENTS:
+            self.register(builtin)
+        for event_class in event_classes:
+            self.register(event_class)
+
+    # Registry.
+
+    def register(self, event_class: EventT, *, owner: str | None = None) -> EventT:
+        """Register an event class under its type name; return it (works as a decorator).
+
+        Registering the same class again is a no-op.
+
+        Raises:
+            FlextError: it is not a ``FlextDomainEvent`` subclass, or another
+                class has its name (``ALREADY_REGISTERED``; unregister it first).
+
+        """
+        if not (isinstance(event_class, type) and issubclass(event_class, FlextDomainEvent)):
+            raise FlextError(f"{event_class!r} is not a FlextDomainEvent subclass")
+        name = message_type_name(event_class)
+        self._claim(self._classes, name, event_class)
+        self._classes[name] = event_class
+        self._owners.setdefault(name, owner)
+        return event_class
+
+    def register_aggregate(self, aggregate_class: AggregateT, *, owner: str | None = None) -> AggregateT:
+        """Register an aggregate class (for snapshot upcasting) and every event class it handles."""
+        if not (isinstance(aggregate_class, type) and issubclass(aggregate_class, FlextAggregateRoot)):
+            raise FlextError(f"{aggregate_class!r} is not a FlextAggregateRoot subclass")
+        name = aggregate_type_name(aggregate_class)
+        self._claim(self._aggregates, name, aggregate_class)
+        for event_class in aggregate_class.handled_event_types():
+            if event_class is not FlextDomainEvent:
+                self.register(event_class, owner=owner)
+        self._aggregates[name] = aggregate_class
+        self._owners.setdefault(f"aggregate:{name}", owner)
+        return aggregate_class
+
+    @staticmethod
+    def _claim(registry: dict[str, Any], name: str, cls: type) -> None:
+        existing = registry.get(name)
+        if existing is not None and existing is not cls:
+            raise FlextError(
+                f"type name {name!r} is already registered to {existing.__module__}.{existing.__qualname__}",
+                ALREADY_REGISTERED,
+            )
+
+    def unregister(self, item: type[FlextDomainEvent] | type[FlextAggregateRoot] | str) -> bool:
+        """Forget an event class, aggregate class or event type name; return True if it was known."""
+        if isinstance(item, type) and issubclass(item, FlextAggregateRoot):
+            name = aggregate_type_name(item)
+            self._owners.pop(f"aggregate:{name}", None)
+            return self._aggregates.pop(name, None) is not None
+        name = item if isinstance(item, str) else message_type_name(item)
+        self._owners.pop(name, None)
+        return self._classes.pop(name, None) is not None
+
+    def remove_owner(self, owner: str) -> int:
+        """Forget every class and upcaster registered with ``owner``; return how many classes."""
+        doomed = [name for name, registered_by in self._owners.items() if registered_by == owner]
+        for name in doomed:
+            del self._owners[name]
+            if name.startswith("aggregate:"):
+                del self._aggregates[name.removeprefix("aggregate:")]
+            else:
+                del self._classes[name]
+        self.upcasters.remove_owner(owner)
+        return len(doomed)
+
+    def names(self) -> list[str]:
+        """Return the registered event type names, sorted."""
+        return sorted(self._classes)
+
+    def event_class(self, type_name: str) -> type[FlextDomainEvent] | None:
+        """Return the event class registered under ``type_name``, or None."""
+        return self._classes.get(type_name)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return item in self._classes
+        if isinstance(item, type) and issubclass(item, FlextDomainEvent):
+            return self._classes.get(message_type_name(item)) is item
+        if isinstance(item, type) and issubclass(item, FlextAggregateRoot):
+            return self._aggregates.get(aggregate_type_name(item)) is item
+        return False
+
+    # Events.
+
+    def prepare(self, stream_id: object, events: Sequence[object]) -> FlextResult[PendingAppend]:
+        """Check a batch for ``append`` and encode it; ``VALIDATION_ERROR`` says what is wrong."""
+        if not isinstance(stream_id, str) or not stream_id:
+            return _invalid(f"stream_id must be a non-empty string, not {stream_id!r}")
+        ids: list[str] = []
+        for index, event in enumerate(events):
+            if not isinstance(event, FlextDomainEvent):
+                return _invalid(f"event #{index} is a {type(event).__name__}, not a FlextDomainEvent")
+            if event.aggregate_id != stream_id:
+                return _invalid(
+                    f"event #{index} ({type(event).__name__}) belongs to aggregate "
+                    f"{event.aggregate_id!r}, not to stream {stream_id!r}"
+                )
+            ids.append(str(event.event_id))
+        if len(set(ids)) != len(ids):
+            twice = next(event_id for event_id in ids if ids.count(event_id) > 1)
+            return _invalid(f"event id {twice} appears twice in one append")
+        return Success(PendingAppend(self, stream_id, events, ids))  # type: ignore[arg-type]  # checked above
+
+    def type_of(self, event: FlextDomainEvent) -> tuple[str, int]:
+        """Return the (type name, schema version) an event is stored under."""
+        if isinstance(event, UnknownEvent):
+            return event.event_type, event.stored_schema_version
+        cls = type(event)
+        name = self._names.get(cls)
+        if name is None:
+            name = self._names[cls] = message_type_name(cls)
+        return name, cls.schema_version
+
+    def encode(self, event: FlextDomainEvent) -> StoredEvent:
+        """Return the row of ``event`` at its own ``version`` (position 0: not stored yet)."""
+        event_type, schema_version = self.type_of(event)
+        return StoredEvent(
+            event.aggregate_id, event.version, str(event.event_id), event_type, schema_version, _data(event)
+        )
+
+    def decode(self, row: StoredEvent) -> RecordedEvent:
+        """Turn a stored row into a ``RecordedEvent``; never fails (see ``UnknownEvent``)."""
+        cls = self._classes.get(row.event_type)
+        event: FlextDomainEvent
+        if cls is None:
+            event = _unknown(
+                row, f"no event class is registered for {row.event_type!r}", UNKNOWN_MESSAGE_TYPE
+            )
+        elif row.schema_version == cls.schema_version:
+            try:
+                event = cls.model_validate_json(row.data)
+            except ValidationError as exc:
+                event = _unknown(row, _misfit(row.event_type, exc), DESERIALIZATION_ERROR)
+        else:
+            event = self._decode_old(row, cls)
+        return RecordedEvent(
+            row.position, row.stream_id, row.version, row.event_type, row.schema_version, row.data, event
+        )
+
+    def _decode_old(self, row: StoredEvent, cls: type[FlextDomainEvent]) -> FlextDomainEvent:
+        try:
+            payload = json.loads(row.data)
+        except ValueError as exc:
+            return _unknown(row, f"stored data of {row.event_type} is not JSON: {exc}", DESERIALIZATION_ERROR)
+        upcast = self.upcasters.upcast(row.event_type, row.schema_version, payload, cls.schema_version)
+        if not upcast.is_success:
+            return _unknown(row, upcast.error or "", upcast.error_code or DESERIALIZATION_ERROR)
+        try:
+            return cls.model_validate_json(json.dumps(upcast.value, allow_nan=True))
+        except ValidationError as exc:
+            return _unknown(row, _misfit(row.event_type, exc), DESERIALIZATION_ERROR)
+
+    # Snapshots.
+
+    def encode_snapshot(self, snapshot: Snapshot) -> StoredSnapshot:
+        """Return the row of ``snapshot``."""
+        return StoredSnapshot(
+            snapshot.stream_id,
+            snapshot.version,
+            snapshot.aggregate_type,
+            snapshot.schema_version,
+            json.dumps(snapshot.state, separators=(",", ":"), allow_nan=True),
+            snapshot.taken_at.astimezone(UTC).isoformat(),
+        )
+
+    def decode_snapshot(self, row: StoredSnapshot) -> FlextResult[Snapshot]:
+        """Turn a stored row into a ``Snapshot``, upcast if its aggregate class is registered.
+
+        Fails with ``DESERIALIZATION_ERROR`` when the state is not JSON or an
+        upcaster is missing.
+        """
+        try:
+            state = json.loads(row.state)
+        except ValueError as exc:
+            return Failure(
+                f"stored snapshot of {row.stream_id!r} is not JSON: {exc}",
+                DESERIALIZATION_ERROR,
+                {"stream_id": row.stream_id},
+            )
+        schema_version = row.schema_version
+        cls = self._aggregates.get(row.aggregate_type)
+        if cls is not None and schema_version != cls.schema_version:
+            upcast = self.upcasters.upcast(row.aggregate_type, schema_version, state, cls.schema_version)
+            if not upcast.is_success:
+                return upcast  # type: ignore[return-value]  # a failure carries no value
+            state, schema_version = upcast.value, cls.schema_version
+        taken_at = datetime.fromisoformat(row.taken_at)
+        return Success(
+            Snapshot(row.stream_id, row.version, row.aggregate_type, schema_version, state, taken_at)
+        )
+
+
+class PendingAppend:
+    """A checked batch of events, encoded once, placed in the stream only when its version is known.
+
+    Backends get one from ``EventStoreBase`` inside their write transaction:
+    ``rows(after_version)`` returns the rows numbered from ``after_version + 1``,
+    re-encoding only the events whose ``version`` field was not already right.
+    """
+
+    __slots__ = ("_codec", "_data", "event_ids", "events", "stream_id")
+
+    def __init__(
+        self, codec: EventCodec, stream_id: str, events: Sequence[FlextDomainEvent], event_ids: list[str]
+    ) -> None:
+        self._codec = codec
+        self.stream_id = stream_id
+        """The stream the batch goes to."""
+        self.events = tuple(events)
+        """The events, in order."""
+        self.event_ids = event_ids
+        """Their ids as text, in order."""
+        self._data: list[str | None] = [None] * len(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def rows(self, after_version: int) -> list[StoredEvent]:
+        """Return the rows of the batch placed right after ``after_version``."""
+        stream_id, event_ids = self.stream_id, self.event_ids
+        type_of, data_at = self._codec.type_of, self._data_at
+        rows: list[StoredEvent] = []
+        version = after_version
+        for index, event in enumerate(self.events):
+            version += 1
+            event_type, schema = type_of(event)
+            data = data_at(index, version)
+            rows.append(StoredEvent(stream_id, version, event_ids[index], event_type, schema, data))
+        return rows
+
+    def matches(self, index: int, stored: StoredEvent) -> bool:
+        """True if event ``index`` of the batch is the event ``stored`` (same stream, type and content)."""
+        event_type, schema_version = self._codec.type_of(self.events[index])
+        return (
+            stored.stream_id == self.stream_id
+            and stored.event_type == event_type
+            and stored.schema_version == schema_version
+            and stored.data == self._data_at(index, stored.version)
+        )
+
+    def _data_at(self, index: int, version: int) -> str:
+        event = self.events[index]
+        if event.version == version:
+            cached = self._data[index]
+            if cached is None:
+                cached = self._data[index] = _data(event)
+            return cached
+        return _data(event.model_copy(update={"version": version}))
+
+
+def _data(event: FlextDomainEvent) -> str:
+    if isinstance(event, UnknownEvent):
+        payload = {**event.payload, "version": event.version}
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    # model_dump_json() with its defaults, minus the keyword plumbing of its Python wrapper.
+    return event.__pydantic_serializer__.to_json(event).decode()
+
+
+def _invalid(message: str) -> FlextResult[Any]:
+    return Failure(message, VALIDATION_ERROR)
+
+
+def _misfit(event_type: str, exc: ValidationError) -> str:
+    return f"stored {event_type} does not fit its class: {summarize_errors(field_errors(exc))}"
+
+
+def _unknown(row: StoredEvent, reason: str, error_code: str) -> UnknownEvent:
+    try:
+        loaded = json.loads(row.data)
+    except ValueError:
+        loaded = None
+    payload: dict[str, Any] = loaded if isinstance(loaded, dict) else {"raw": row.data}
+    fields: dict[str, Any] = {
+        "event_id": row.event_id,
+        "aggregate_id": row.stream_id,
+        "version": row.version,
+        "event_type": row.event_type,
+        "stored_schema_version": row.schema_version,
+        "payload": payload,
+        "reason": reason,
+        "error_code": error_code,
+    }
+    carried = {name: payload[name] for name in _CARRIED_FIELDS if name in payload}
+    try:
+        return UnknownEvent.model_validate({**fields, **carried})
+    except ValidationError:
+        # The envelope fields of a malformed payload are not worth losing the event for.
+        try:
+            return UnknownEvent.model_validate(fields)
+        except ValidationError:
+            fields["payload"] = {"raw": row.data}
+            return UnknownEvent.model_validate(fields)

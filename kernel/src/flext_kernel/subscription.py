@@ -1,0 +1,250 @@
+"""Subscriptions: every event after a position, stored ones first, then live ones as they commit.
+
+A subscription is a loop over ``read_all(position, batch_size)``: it delivers
+what it read, moves ``position`` to the last delivered event, and when a read
+comes back empty it waits on the store's ``AppendSignal`` until something may
+have been appended. Because it only ever asks for "events after the last one I
+delivered", it sees each event exactly once and in global order, provided the
+backend keeps the no-skippable-gaps guarantee (see ``flext_kernel.eventstore``).
+
+The signal is notified by the store after each of its own appends (instant
+wake-up in the same process) and by backends that hear about other processes'
+appends (PostgreSQL's LISTEN/NOTIFY); without such a notice, waiting ends
+after ``poll_interval`` and the subscription reads again (SQLite across
+processes). To resume after a restart, store ``position`` with the effects
+of the events and subscribe from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+
+from flext_kernel.errors import FlextEventStoreError
+from flext_kernel.eventstore import RecordedEvent
+from flext_kernel.result import FlextResult
+
+__all__ = ["AppendSignal", "AsyncEventSubscription", "EventSubscription"]
+
+ReadAll = Callable[[int, int], FlextResult[list[RecordedEvent]]]
+ReadAllAsync = Callable[[int, int], Awaitable[FlextResult[list[RecordedEvent]]]]
+
+
+class AppendSignal:
+    """A counter that waiters in threads and in event loops can block on until it moves."""
+
+    __slots__ = ("_async_waiters", "_condition", "_count")
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._count = 0
+        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def token(self) -> int:
+        """The current count; take it *before* reading, then ``wait(token, ...)`` if the read was empty."""
+        return self._count
+
+    def notify(self) -> None:
+        """Say that something may have been appended (or a subscription was stopped): wake every waiter."""
+        with self._condition:
+            self._count += 1
+            self._condition.notify_all()
+            waiters = list(self._async_waiters)
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # a closed loop: its waiter is gone
+                loop.call_soon_threadsafe(event.set)
+
+    def wait(self, token: int, timeout: float) -> None:
+        """Block until the count differs from ``token`` or ``timeout`` seconds pass."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._count != token, timeout)
+
+    async def wait_async(self, token: int, timeout: float) -> None:
+        """Like ``wait``, without blocking the event loop."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        with self._condition:
+            if self._count != token:
+                return
+            self._async_waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter[1].wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._condition:
+                self._async_waiters.discard(waiter)
+
+
+class _SubscriptionState:
+    """What the sync and async subscriptions share: position, buffer, stop flag."""
+
+    __slots__ = ("_buffer", "_signal", "_stopped", "batch_size", "poll_interval", "position")
+
+    def __init__(
+        self, signal: AppendSignal, from_position: int, batch_size: int, poll_interval: float
+    ) -> None:
+        if from_position < 0:
+            raise ValueError(f"from_position must be 0 or more, not {from_position}")
+        self.position = from_position
+        """Global position of the last event delivered (where to resume after a restart)."""
+        self.batch_size = batch_size
+        """How many events one read asks for."""
+        self.poll_interval = poll_interval
+        """Longest wait between two reads when no append is signalled."""
+        self._signal = signal
+        self._buffer: deque[RecordedEvent] = deque()
+        self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``stop`` was called (or the store closed)."""
+        return self._stopped
+
+    def stop(self) -> None:
+        """Stop: a blocked ``next`` returns, and iteration ends. Safe from any thread."""
+        self._stopped = True
+        self._signal.notify()
+
+    def _take(self) -> RecordedEvent:
+        event = self._buffer.popleft()
+        self.position = event.position
+        return event
+
+    def _fill(self, batch: FlextResult[list[RecordedEvent]]) -> bool:
+        if not batch.is_success:
+            raise FlextEventStoreError(
+                f"subscription could not read after position {self.position}: {batch.error}",
+                batch.error_code,
+                dict(batch.error_data),
+            )
+        self._buffer.extend(batch.value)
+        return bool(batch.value)
+
+    def _remaining(self, deadline: float | None) -> float:
+        if deadline is None:
+            return self.poll_interval
+        return min(self.poll_interval, deadline - time.monotonic())
+
+
+class EventSubscription(_SubscriptionState):
+    """An iterator over every event after ``from_position``; blocks for new ones until stopped.
+
+    Iterate it (``for recorded in subscription``), or call ``next_event(timeout)``
+    to wait at most ``timeout`` seconds. ``stop()`` (from any thread) or leaving
+    its ``with`` block ends it. Reading failures raise ``FlextEventStoreError``.
+    """
+
+    __slots__ = ("_closed", "_read")
+
+    def __init__(
+        self,
+        read_all: ReadAll,
+        signal: AppendSignal,
+        from_position: int = 0,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.1,
+        closed: Callable[[], bool] = lambda: False,
+    ) -> None:
+        super().__init__(signal, from_position, batch_size, poll_interval)
+        self._read = read_all
+        self._closed = closed
+
+    def next_event(self, timeout: float | None = None) -> RecordedEvent | None:
+        """Return the next event, or None if none came within ``timeout`` seconds or it was stopped."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._stopped:
+            if self._buffer:
+                return self._take()
+            if self._closed():
+                self._stopped = True
+                break
+            token = self._signal.token()
+            if self._fill(self._read(self.position, self.batch_size)):
+                continue
+            wait = self._remaining(deadline)
+            if wait <= 0:
+                return None
+            self._signal.wait(token, wait)
+        return None
+
+    def __iter__(self) -> Iterator[RecordedEvent]:
+        return self
+
+    def __next__(self) -> RecordedEvent:
+        event = self.next_event()
+        if event is None:
+            raise StopIteration
+        return event
+
+    def __enter__(self) -> EventSubscription:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class AsyncEventSubscription(_SubscriptionState):
+    """``EventSubscription`` as an async iterator: ``async for recorded in store.subscribe_async(p)``."""
+
+    __slots__ = ("_closed", "_read")
+
+    def __init__(
+        self,
+        read_all: ReadAllAsync,
+        signal: AppendSignal,
+        from_position: int = 0,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.1,
+        closed: Callable[[], bool] = lambda: False,
+    ) -> None:
+        super().__init__(signal, from_position, batch_size, poll_interval)
+        self._read = read_all
+        self._closed = closed
+
+    async def next_event(self, timeout: float | None = None) -> RecordedEvent | None:
+        """Return the next event, or None if none came within ``timeout`` seconds or it was stopped."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._stopped:
+            if self._buffer:
+                return self._take()
+            if self._closed():
+                self._stopped = True
+                break
+            token = self._signal.token()
+            if self._fill(await self._read(self.position, self.batch_size)):
+                continue
+            wait = self._remaining(deadline)
+            if wait <= 0:
+                return None
+            await self._signal.wait_async(token, wait)
+        return None
+
+    def __aiter__(self) -> AsyncIterator[RecordedEvent]:
+        return self
+
+    async def __anext__(self) -> RecordedEvent:
+        event = await self.next_event()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        """Stop the subscription (``async with`` calls this)."""
+        self.stop()
+
+    async def __aenter__(self) -> AsyncEventSubscription:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,147 @@
+"""Subscriptions and the append signal, driven directly (the contract drives them through stores)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from flext_kernel.errors import STORAGE_ERROR, FlextEventStoreError
+from flext_kernel.eventstore import RecordedEvent
+from flext_kernel.result import FlextResult
+from flext_kernel.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
+from flext_sdk.testing.eventstore import Noted
+
+
+def recorded(position: int) -> RecordedEvent:
+    event = Noted(aggregate_id="s", version=position)
+    return RecordedEvent(position, "s", position, "contract.Noted", 1, event.model_dump_json(), event)
+
+
+class Log:
+    """A fake store: a list of events, a signal, and a hook that runs after each read."""
+
+    def __init__(self) -> None:
+        self.events: list[RecordedEvent] = []
+        self.signal = AppendSignal()
+        self.after_read: list[object] = []
+        self.reads = 0
+
+    def read_all(self, after: int, limit: int) -> FlextResult[list[RecordedEvent]]:
+        self.reads += 1
+        batch = [e for e in self.events if e.position > after][:limit]
+        if self.after_read:
+            hook = self.after_read.pop(0)
+            assert callable(hook)
+            hook()
+        return FlextResult.ok(batch)
+
+    def append(self, position: int) -> None:
+        self.events.append(recorded(position))
+        self.signal.notify()
+
+
+def test_an_append_landing_between_an_empty_read_and_the_wait_is_not_missed() -> None:
+    log = Log()
+    # The append commits right after the subscription's read came back empty, before it waits:
+    # the signal's token, taken before the read, must make the wait return at once.
+    log.after_read.append(lambda: log.append(1))
+    subscription = EventSubscription(log.read_all, log.signal, poll_interval=30)
+    started = time.monotonic()
+    event = subscription.next_event(timeout=5)
+    assert event is not None
+    assert event.position == 1
+    assert time.monotonic() - started < 2
+
+
+def test_batches_are_read_in_pages_and_position_follows_delivery() -> None:
+    log = Log()
+    for position in (2, 4, 5, 9, 10):
+        log.append(position)
+    subscription = EventSubscription(log.read_all, log.signal, 3, batch_size=2)
+    assert [subscription.next_event(1).position for _ in range(3)] == [4, 5, 9]  # type: ignore[union-attr]
+    assert subscription.position == 9
+    assert log.reads == 2
+
+
+def test_without_a_notice_the_subscription_polls() -> None:
+    log = Log()
+    subscription = EventSubscription(log.read_all, log.signal, poll_interval=0.02)
+    log.events.append(recorded(1))  # written by "another process": nobody notifies
+    event = subscription.next_event(timeout=2)
+    assert event is not None
+    assert event.position == 1
+
+
+def test_a_timeout_returns_none_and_stop_ends_iteration() -> None:
+    log = Log()
+    subscription = EventSubscription(log.read_all, log.signal)
+    assert subscription.next_event(timeout=0.05) is None
+    log.append(1)
+    subscription.stop()
+    assert list(subscription) == []  # stopped: even buffered or stored events are not delivered
+    assert subscription.stopped
+
+
+def test_a_read_failure_raises_with_its_code() -> None:
+    def failing(after: int, limit: int) -> FlextResult[list[RecordedEvent]]:
+        return FlextResult.fail("disk on fire", error_code=STORAGE_ERROR, error_data={"disk": 1})
+
+    subscription = EventSubscription(failing, AppendSignal())
+    with pytest.raises(FlextEventStoreError, match="disk on fire") as raised:
+        next(subscription)
+    assert raised.value.error_code == STORAGE_ERROR
+    assert raised.value.error_data == {"disk": 1}
+
+
+def test_a_negative_start_is_refused() -> None:
+    with pytest.raises(ValueError, match="0 or more"):
+        EventSubscription(Log().read_all, AppendSignal(), -1)
+
+
+def test_the_signal_wakes_threads_and_event_loops() -> None:
+    signal = AppendSignal()
+    token = signal.token()
+    woke = threading.Event()
+
+    def wait_in_thread() -> None:
+        signal.wait(token, 10)
+        woke.set()
+
+    thread = threading.Thread(target=wait_in_thread)
+    thread.start()
+
+    async def wait_in_loop() -> float:
+        started = time.monotonic()
+        threading.Timer(0.05, signal.notify).start()
+        await signal.wait_async(token, 10)
+        return time.monotonic() - started
+
+    assert asyncio.run(wait_in_loop()) < 5
+    thread.join(5)
+    assert woke.is_set()
+    assert signal.token() == token + 1
+
+
+def test_the_async_subscription_follows_and_stops() -> None:
+    log = Log()
+    log.append(1)
+
+    async def read_all(after: int, limit: int) -> FlextResult[list[RecordedEvent]]:
+        return log.read_all(after, limit)
+
+    async def scenario() -> list[int]:
+        seen: list[int] = []
+        async with AsyncEventSubscription(read_all, log.signal, poll_interval=30) as subscription:
+            threading.Timer(0.05, log.append, args=(2,)).start()
+            async for event in subscription:
+                seen.append(event.position)
+                if event.position == 2:
+                    break
+            assert await subscription.next_event(timeout=0.05) is None
+        assert subscription.stopped
+        return seen
+
+    assert asyncio.run(scenario()) == [1, 2]

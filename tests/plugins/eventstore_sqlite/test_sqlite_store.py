@@ -1,0 +1,285 @@
+"""The SQLite event store passes the event store contract, plus what is special about SQLite."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flext_plugin_eventstore_sqlite import SQLiteEventStore, default_path
+from flext_plugin_eventstore_sqlite.plugin import flext_event_store_backends, manifest, open_store
+from flext_plugin_eventstore_sqlite.store import SCHEMA_VERSION, path_from_location
+
+from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
+from flext_kernel.eventstore import ANY, NO_STREAM, FlextEventStore
+from flext_kernel.kernel import FlextKernel
+from flext_kernel.plugins.base import PluginState
+from flext_kernel.plugins.discovery import discover
+from flext_sdk.testing import PluginContract
+from flext_sdk.testing.eventstore import EventStoreContract, Noted, StoreFactory, contract_codec
+
+
+class TestSQLitePlugin(PluginContract):
+    plugin = "flext_plugin_eventstore_sqlite.plugin"
+
+
+class TestSQLiteEventStore(EventStoreContract):
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> StoreFactory:
+        # A partial of the class pickles by reference, so spawned writer processes can call it.
+        return functools.partial(SQLiteEventStore, path=tmp_path / "events.db", poll_interval=0.02)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteEventStore]:
+    opened = SQLiteEventStore(contract_codec(), path=tmp_path / "events.db")
+    yield opened
+    opened.close()
+
+
+# The file.
+
+
+def test_the_file_is_in_wal_mode_with_the_current_schema(store: SQLiteEventStore) -> None:
+    assert store.pragma("journal_mode") == "wal"
+    assert store.pragma("user_version") == SCHEMA_VERSION
+    assert store.pragma("synchronous") == 1  # NORMAL
+    with sqlite3.connect(store.path) as raw:
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        indexes = raw.execute("PRAGMA index_list(flext_events)").fetchall()
+    raw.close()
+    assert {"flext_events", "flext_snapshots"} <= tables
+    assert sum(1 for index in indexes if index[2]) == 2  # unique: event_id, (stream_id, version)
+
+
+def test_synchronous_full_is_applied(tmp_path: Path) -> None:
+    with SQLiteEventStore(path=tmp_path / "e.db", synchronous="FULL") as store:
+        assert store.pragma("synchronous") == 2
+    with pytest.raises(ValueError, match="synchronous"):
+        SQLiteEventStore(path=tmp_path / "e.db", synchronous="SOMETIMES")  # type: ignore[arg-type]
+
+
+def test_the_default_file_is_under_the_users_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEXT_HOME", str(tmp_path / "home"))
+    assert default_path() == tmp_path / "home" / "data" / "events.db"
+    with SQLiteEventStore() as store:
+        assert store.path == default_path()
+        assert store.append("s", [Noted(aggregate_id="s")], NO_STREAM).is_success
+    assert default_path().is_file()
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ("/var/flext/e.db", "/var/flext/e.db"),
+        ("sqlite:////var/flext/e.db", "/var/flext/e.db"),
+        ("sqlite:///var/flext/e.db", "/var/flext/e.db"),
+        ("sqlite:relative/e.db", "relative/e.db"),
+        ("relative/e.db", "relative/e.db"),
+    ],
+)
+def test_store_locations_are_paths_or_sqlite_urls(location: str, expected: str) -> None:
+    assert path_from_location(location) == Path(expected)
+
+
+def test_an_in_memory_database_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs a file"):
+        path_from_location(":memory:")
+
+
+def test_a_file_from_a_newer_plugin_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    SQLiteEventStore(path=path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(sqlite3.DatabaseError, match="newer than this plugin"):
+        SQLiteEventStore(path=path)
+
+
+def test_reopening_keeps_the_events(tmp_path: Path) -> None:
+    with SQLiteEventStore(contract_codec(), path=tmp_path / "e.db") as first:
+        first.append("s", [Noted(aggregate_id="s", n=1)], NO_STREAM).unwrap()
+    with SQLiteEventStore(contract_codec(), path=tmp_path / "e.db") as second:
+        (recorded,) = second.read_stream("s").unwrap()
+    assert isinstance(recorded.event, Noted)
+    assert recorded.event.n == 1
+
+
+def test_deleted_events_are_zeroed_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    with SQLiteEventStore(contract_codec(), path=path) as store:
+        store.append("s", [Noted(aggregate_id="s", text="SECRET-" * 50)], NO_STREAM).unwrap()
+        store.delete_stream("s", reason="erasure").unwrap()
+        with sqlite3.connect(path) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw.close()
+    assert b"SECRET-" not in path.read_bytes()
+
+
+# Errors map to kernel codes in one place.
+
+
+def test_a_writer_holding_the_lock_too_long_is_a_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    with SQLiteEventStore(contract_codec(), path=path, busy_timeout=0.1) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            result = store.append("s", [Noted(aggregate_id="s")], NO_STREAM)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert result.error_code == TIMEOUT
+        assert result.error_data["sqlite_error"] == "SQLITE_BUSY"
+        assert store.append("s", [Noted(aggregate_id="s")], NO_STREAM).is_success
+
+
+def test_driver_errors_become_failures(store: SQLiteEventStore) -> None:
+    integrity = sqlite3.IntegrityError("UNIQUE constraint failed: flext_events.event_id")
+    assert store._translate_error(integrity).error_code == CONCURRENCY_CONFLICT
+    broken = store._translate_error(sqlite3.DatabaseError("file is not a database"))
+    assert broken.error_code == STORAGE_ERROR
+    assert str(store.path) in (broken.error or "")
+
+
+def test_a_corrupt_file_fails_reads_with_storage_error(tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    with SQLiteEventStore(contract_codec(), path=path) as store:
+        store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+        with sqlite3.connect(path) as raw:
+            raw.execute("DROP TABLE flext_events")
+        raw.close()
+        result = store.read_all()
+    assert result.error_code == STORAGE_ERROR
+    assert "no such table" in (result.error or "")
+
+
+# Crash safety.
+
+_CRASHING_WRITER = textwrap.dedent(
+    """
+    import sys
+    from flext_plugin_eventstore_sqlite import SQLiteEventStore
+    from flext_sdk.testing.eventstore import Noted, contract_codec
+
+    store = SQLiteEventStore(contract_codec(), path=sys.argv[1])
+    version = 0
+    while True:
+        batch = [Noted(aggregate_id="s", n=version + i) for i in range(3)]
+        version = store.append("s", batch, version).unwrap().version
+        print(version, flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_killed_writer_leaves_every_acknowledged_batch_and_no_partial_one(tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    SQLiteEventStore(path=path).close()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _CRASHING_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    acknowledged = 0
+    try:
+        for line in writer.stdout:
+            acknowledged = int(line)
+            if acknowledged >= 300:
+                break
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)  # no chance to finish a transaction or clean up
+        writer.wait(30)
+        writer.stdout.close()
+    assert acknowledged >= 300
+    with SQLiteEventStore(contract_codec(), path=path) as store:
+        versions = [r.version for r in store.read_stream("s").unwrap()]
+        assert store.pragma("integrity_check") == "ok"
+        assert store.append("s", [Noted(aggregate_id="s")], len(versions)).is_success
+    assert len(versions) >= acknowledged
+    assert len(versions) % 3 == 0, "a batch was half written"
+    assert versions == list(range(1, len(versions) + 1))
+
+
+# Threads and connections.
+
+
+def test_connections_are_pooled_not_opened_per_call(store: SQLiteEventStore) -> None:
+    for i in range(20):
+        store.append("s", [Noted(aggregate_id="s", n=i)], i).unwrap()
+        store.read_all().unwrap()
+    assert len(store._all) == 1
+
+
+def test_close_closes_every_connection_even_from_other_threads(tmp_path: Path) -> None:
+    store = SQLiteEventStore(contract_codec(), path=tmp_path / "e.db")
+    barrier = threading.Barrier(3)
+
+    def read() -> None:
+        barrier.wait(5)
+        store.read_all().unwrap()
+
+    threads = [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    connections = list(store._all)
+    store.close()
+    for connection in connections:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")
+
+
+def test_an_idempotent_retry_after_a_lost_answer_writes_nothing(store: SQLiteEventStore) -> None:
+    batch = [Noted(aggregate_id="s", n=i) for i in range(3)]
+    first = store.append("s", batch, NO_STREAM).unwrap()
+    retry = store.append("s", batch, NO_STREAM).unwrap()
+    assert (retry.positions, retry.written) == (first.positions, False)
+    with sqlite3.connect(store.path) as raw:
+        assert raw.execute("SELECT count(*) FROM flext_events").fetchone()[0] == 3
+    raw.close()
+
+
+# The plugin.
+
+
+def test_the_plugin_provides_the_sqlite_backend(tmp_path: Path) -> None:
+    assert manifest.name == "eventstore-sqlite"
+    backends = flext_event_store_backends()
+    assert backends == {"sqlite": open_store}
+    store = backends["sqlite"](contract_codec(), location=str(tmp_path / "via-hook.db"))
+    try:
+        assert isinstance(store, FlextEventStore)
+        assert store.append("s", [Noted(aggregate_id="s")], ANY).is_success
+    finally:
+        store.close()
+    assert (tmp_path / "via-hook.db").is_file()
+
+
+def test_the_installed_entry_point_loads_and_answers_the_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEXT_HOME", str(tmp_path))
+    candidates = [c for c in discover() if c.name == "eventstore-sqlite"]
+    assert [(c.target, c.distribution) for c in candidates] == [
+        ("flext_plugin_eventstore_sqlite.plugin", "flext-plugin-eventstore-sqlite")
+    ]
+    kernel = FlextKernel.boot(candidates, strict=True).unwrap()
+    try:
+        assert kernel.plugins.records["eventstore-sqlite"].state is PluginState.ACTIVE
+        answers = kernel.plugins.hooks.hook.flext_event_store_backends()
+        assert [sorted(answer) for answer in answers] == [["sqlite"]]
+    finally:
+        kernel.close()
+    assert not (tmp_path / "data" / "events.db").exists(), "loading the plugin must not open the store"
