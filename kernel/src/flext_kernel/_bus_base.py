@@ -4,30 +4,52 @@
 message class's pipeline under the bus's lock and stores it. Every change to
 handlers or behaviours empties it, so pipelines are rebuilt lazily, one class
 at a time, and never while a change is half done.
+
+Plugin hot reload needs three more things, all decided when a pipeline is
+compiled so that the dispatch hot path stays one lookup and one call:
+
+* an optional ``OwnerTracker`` wraps the pipelines of owned handlers, so the
+  kernel knows which plugins have calls running;
+* a ``Hold`` turns the pipelines of a plugin's message types into gates while
+  the plugin is swapped: a dispatch waits there and then goes to whichever
+  handler is registered when the swap ends, instead of finding none;
+* a message whose class has no handler is routed by its type name: a reload
+  re-creates a plugin's message classes, and a caller still holding the old
+  class reaches the handler of the new one (the message is rebuilt as an
+  instance of the new class on the way).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+import time
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, Final
+
+from pydantic import BaseModel, ValidationError
 
 from flext_kernel._dispatch import (
     AsyncNext,
     Behavior,
     BehaviorEntry,
     Next,
+    OwnerTracker,
     Registration,
     build_async_chain,
     build_sync_chain,
     describe,
     make_registration,
 )
-from flext_kernel.errors import ALREADY_REGISTERED, NO_HANDLER, FlextBusError
-from flext_kernel.messages import FlextMessage, message_type_name
+from flext_kernel.errors import ALREADY_REGISTERED, NO_HANDLER, VALIDATION_ERROR, FlextBusError
+from flext_kernel.messages import FlextMessage, field_errors, message_type_name, summarize_errors
 from flext_kernel.result import Failure, FlextResult
 
-__all__ = ["BusBase", "Pipelines", "SingleHandlerBus"]
+__all__ = ["BusBase", "Hold", "Pipelines", "SingleHandlerBus"]
+
+_logger: Final = logging.getLogger("flext_kernel.bus")
+_ASYNC_POLL_SECONDS: Final = 0.002
 
 
 class Pipelines(dict[type, Callable[[Any], Any]]):
@@ -43,10 +65,91 @@ class Pipelines(dict[type, Callable[[Any], Any]]):
         return self._compile(message_type)
 
 
-class BusBase:
-    """Behaviours, owners and the compiled pipelines: what every bus has."""
+def _never() -> bool:
+    return False
 
-    __slots__ = ("_behaviors", "_lock", "_pipelines", "_pipelines_async")
+
+def _not_released(message: Any, timeout: float) -> None:
+    _logger.warning("a hold on %s was not released in %ss", type(message).__name__, timeout)
+
+
+class Hold:
+    """Dispatches of some message types wait here while the plugin that handles them is swapped.
+
+    ``BusBase.hold`` creates one and compiles the pipeline of every held type
+    into a gate; ``BusBase.release`` lifts it. A call that reaches a gate waits
+    for the release and then dispatches again, so it is served by the handler
+    registered when the swap ended (the new one, or the old one after a
+    rollback) and never finds no handler. The wait is bounded by ``timeout``:
+    after it the call runs the pipeline the gate was compiled with.
+    """
+
+    __slots__ = ("names", "passthrough", "released", "timeout", "waited")
+
+    def __init__(self, names: frozenset[str], passthrough: Callable[[], bool], timeout: float) -> None:
+        self.names = names
+        """Type names (``message_type_name``) of the held message classes."""
+        self.passthrough = passthrough
+        """Asked before waiting; True runs the pipeline compiled at hold time instead.
+
+        The reloader answers True while it waits for the plugin's running
+        handlers and the caller is one of them, so that a handler dispatching
+        to its own plugin does not wait for its own end.
+        """
+        self.released = threading.Event()
+        """Set by ``release``."""
+        self.timeout = timeout
+        """Longest wait in seconds (a safety net: the reloader always releases)."""
+        self.waited: list[int] = []
+        """Thread ids of the calls that waited here, one entry per call (reports count them)."""
+
+    def gate(self, pipeline: Next, reroute: Next) -> Next:
+        """Return the gate pipeline: wait for the release, then ``reroute``."""
+        released, passthrough, timeout, waited = self.released, self.passthrough, self.timeout, self.waited
+
+        def held(message: Any) -> FlextResult[Any]:
+            if not released.is_set():
+                if passthrough():
+                    return pipeline(message)
+                waited.append(threading.get_ident())
+                if not released.wait(timeout):
+                    _not_released(message, timeout)
+                    return pipeline(message)
+            return reroute(message)
+
+        return held
+
+    def gate_async(self, pipeline: AsyncNext, reroute: AsyncNext) -> AsyncNext:
+        """Like ``gate``; the wait polls, so that it does not block the event loop."""
+        released, passthrough, timeout, waited = self.released, self.passthrough, self.timeout, self.waited
+
+        async def held(message: Any) -> FlextResult[Any]:
+            if not released.is_set():
+                if passthrough():
+                    return await pipeline(message)
+                waited.append(threading.get_ident())
+                deadline = time.monotonic() + timeout
+                while not released.is_set():
+                    if time.monotonic() > deadline:
+                        _not_released(message, timeout)
+                        return await pipeline(message)
+                    await asyncio.sleep(_ASYNC_POLL_SECONDS)
+            return await reroute(message)
+
+        return held
+
+
+class BusBase:
+    """Behaviours, owners and the compiled pipelines: what every bus has.
+
+    Args:
+        tracker: counts the running pipelines of owned handlers, for plugin hot
+            reload; the kernel passes its ``InflightTracker``. Without one (the
+            default) owned handlers cost nothing extra.
+
+    """
+
+    __slots__ = ("_behaviors", "_holds", "_lock", "_pipelines", "_pipelines_async", "_tracker")
 
     _kind: str = "message"
     """What the bus routes, for error messages."""
@@ -55,11 +158,13 @@ class BusBase:
     _async_method: str = "the async method"
     """Name of the async entry point, for the error when a sync path meets an async handler."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tracker: OwnerTracker | None = None) -> None:
         self._lock = threading.Lock()
         self._behaviors: list[BehaviorEntry] = []
         self._pipelines = Pipelines(self._compile_sync)
         self._pipelines_async = Pipelines(self._compile_async)
+        self._tracker = tracker
+        self._holds: tuple[Hold, ...] = ()
 
     def use(
         self,
@@ -112,10 +217,63 @@ class BusBase:
             self._invalidate()
         return removed
 
+    def hold(
+        self, owners: Collection[str], *, passthrough: Callable[[], bool] = _never, timeout: float = 60.0
+    ) -> Hold:
+        """Make dispatches of the message types that ``owners`` handle wait until ``release``.
+
+        Plugin hot reload holds the plugin's types while it swaps the plugin,
+        so that a message dispatched meanwhile is served by the old or the new
+        handler and is never answered ``NO_HANDLER``. The held types are fixed
+        now, by type name; messages of other types are not affected.
+        """
+        with self._lock:
+            names = frozenset(message_type_name(message_type) for message_type in self._types_of(owners))
+            hold = Hold(names, passthrough, timeout)
+            self._holds = (*self._holds, hold)
+            self._invalidate()
+        return hold
+
+    def release(self, hold: Hold) -> None:
+        """Lift ``hold``: waiting dispatches go on to the handlers registered now."""
+        with self._lock:
+            self._holds = tuple(other for other in self._holds if other is not hold)
+            self._invalidate()
+        hold.released.set()
+
     def _invalidate(self) -> None:
         # Called with the lock held after every change; pipelines rebuild lazily.
         self._pipelines.clear()
         self._pipelines_async.clear()
+
+    def _tracked(self, owner: str | None, pipeline: Next) -> Next:
+        if owner is None or self._tracker is None:
+            return pipeline
+        return self._tracker.track(owner, pipeline, self._redispatch)
+
+    def _tracked_async(self, owner: str | None, pipeline: AsyncNext) -> AsyncNext:
+        if owner is None or self._tracker is None:
+            return pipeline
+        return self._tracker.track_async(owner, pipeline, self._redispatch_async)
+
+    def _redispatch(self, message: Any) -> Any:
+        # Compiles afresh instead of reading the dict: the caller's pipeline is
+        # stale, and the dict may still hold it.
+        return self._compile_sync(type(message))(message)
+
+    async def _redispatch_async(self, message: Any) -> Any:
+        return await self._compile_async(type(message))(message)
+
+    def _hold_of(self, message_type: type) -> Hold | None:
+        names = self._routing_names(message_type)
+        for hold in self._holds:
+            if not hold.names.isdisjoint(names):
+                return hold
+        return None
+
+    def _routing_names(self, message_type: type) -> frozenset[str]:
+        """The type names a message of ``message_type`` is routed by (a hold on one of them holds it)."""
+        return frozenset((message_type_name(message_type),))
 
     def _check_type(self, message_type: type) -> None:
         if not (isinstance(message_type, type) and issubclass(message_type, self._base)):
@@ -130,16 +288,25 @@ class BusBase:
     def _compile_sync(self, message_type: type) -> Callable[[Any], Any]:
         with self._lock:
             pipeline = self._build_sync(message_type)
+            hold = self._hold_of(message_type) if self._holds else None
+            if hold is not None:
+                pipeline = hold.gate(pipeline, self._redispatch)
             self._pipelines[message_type] = pipeline
         return pipeline
 
     def _compile_async(self, message_type: type) -> Callable[[Any], Any]:
         with self._lock:
             pipeline = self._build_async(message_type)
+            hold = self._hold_of(message_type) if self._holds else None
+            if hold is not None:
+                pipeline = hold.gate_async(pipeline, self._redispatch_async)
             self._pipelines_async[message_type] = pipeline
         return pipeline
 
     def _remove_handlers_of(self, owner: str) -> int:
+        raise NotImplementedError  # pragma: no cover - each bus overrides it
+
+    def _types_of(self, owners: Collection[str]) -> list[type]:
         raise NotImplementedError  # pragma: no cover - each bus overrides it
 
     def _build_sync(self, message_type: type) -> Next:
@@ -154,8 +321,8 @@ class SingleHandlerBus(BusBase):
 
     __slots__ = ("_handlers",)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, tracker: OwnerTracker | None = None) -> None:
+        super().__init__(tracker=tracker)
         self._handlers: dict[type, Registration] = {}
 
     def _register(self, message_type: type, handler: object, owner: str | None) -> None:
@@ -190,23 +357,42 @@ class SingleHandlerBus(BusBase):
             del self._handlers[key]
         return len(doomed)
 
+    def _types_of(self, owners: Collection[str]) -> list[type]:
+        return [key for key, registration in self._handlers.items() if registration.owner in owners]
+
+    def _successor(self, message_type: type) -> type | None:
+        """The registered class with ``message_type``'s type name: its replacement after a reload."""
+        name = message_type_name(message_type)
+        for candidate in self._handlers:
+            if candidate is not message_type and message_type_name(candidate) == name:
+                return candidate
+        return None
+
     def _build_sync(self, message_type: type) -> Next:
         registration = self._handlers.get(message_type)
         if registration is None:
+            successor = self._successor(message_type)
+            if successor is not None:
+                return _forward(successor, self._pipelines)
             return _constant(self._no_handler(message_type))
         if registration.is_async:
             raise FlextBusError(
                 f"handler {registration.name} of {message_type_name(message_type)} is async; "
                 f"use {self._async_method}"
             )
-        return build_sync_chain(registration.call, self._behaviors_for(message_type))
+        pipeline = build_sync_chain(registration.call, self._behaviors_for(message_type))
+        return self._tracked(registration.owner, pipeline)
 
     def _build_async(self, message_type: type) -> AsyncNext:
         registration = self._handlers.get(message_type)
         if registration is None:
+            successor = self._successor(message_type)
+            if successor is not None:
+                return _forward_async(successor, self._pipelines_async)
             return _constant_async(self._no_handler(message_type))
         call = registration.call if registration.is_async else _as_async(registration.call)
-        return build_async_chain(call, self._behaviors_for(message_type), message_type)
+        pipeline = build_async_chain(call, self._behaviors_for(message_type), message_type)
+        return self._tracked_async(registration.owner, pipeline)
 
     def _no_handler(self, message_type: type) -> FlextResult[Any]:
         name = message_type_name(message_type)
@@ -229,6 +415,46 @@ def _constant_async(result: FlextResult[Any]) -> AsyncNext:
         return result
 
     return pipeline
+
+
+def _rebuilt(message: Any, successor: type) -> Any:
+    """``message`` as an instance of ``successor``, or a ``VALIDATION_ERROR`` failure if it no longer fits."""
+    if not (isinstance(message, BaseModel) and issubclass(successor, BaseModel)):
+        return message
+    try:
+        return successor.model_validate(message.model_dump())
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        name = message_type_name(successor)  # type: ignore[arg-type]  # a registered message class
+        return Failure(
+            f"{name} was reloaded and this message no longer fits it: {summarize_errors(errors)}",
+            VALIDATION_ERROR,
+            {"message_type": name, "errors": errors},
+        )
+
+
+def _forward(successor: type, pipelines: Pipelines) -> Next:
+    """The pipeline of a replaced message class: rebuild the message, run the successor's pipeline."""
+
+    def forward(message: Any) -> FlextResult[Any]:
+        rebuilt = _rebuilt(message, successor)
+        if isinstance(rebuilt, Failure):
+            return rebuilt
+        result: FlextResult[Any] = pipelines[successor](rebuilt)
+        return result
+
+    return forward
+
+
+def _forward_async(successor: type, pipelines: Pipelines) -> AsyncNext:
+    async def forward(message: Any) -> FlextResult[Any]:
+        rebuilt = _rebuilt(message, successor)
+        if isinstance(rebuilt, Failure):
+            return rebuilt
+        result: FlextResult[Any] = await pipelines[successor](rebuilt)
+        return result
+
+    return forward
 
 
 def _as_async(call: Callable[[Any], FlextResult[Any]]) -> AsyncNext:

@@ -25,6 +25,7 @@ __all__ = [
     "Handler",
     "HandlerObject",
     "Next",
+    "OwnerTracker",
     "Registration",
     "Subscriber",
     "build_async_chain",
@@ -82,6 +83,24 @@ class AsyncBehavior(Behavior, Protocol):
 
     async def handle_async(self, message: Any, next: AsyncNext, /) -> FlextResult[Any]:
         """Like ``handle``, awaiting ``next(message)``."""
+
+
+class OwnerTracker(Protocol):
+    """Counts the pipelines running per owner, so that a plugin can be swapped without cutting them off.
+
+    A bus built with a tracker hands it, per message class, the compiled
+    pipeline of every owned handler; what the tracker returns is what the bus
+    stores and calls. ``reroute`` dispatches the message again through the bus:
+    the tracker calls it instead of ``pipeline`` once the owner's pipelines
+    were retired (its plugin is being reloaded). The kernel's tracker is
+    ``flext_kernel.plugins.inflight.InflightTracker``.
+    """
+
+    def track(self, owner: str, pipeline: Next, reroute: Next, /) -> Next:
+        """Return ``pipeline`` wrapped so that its calls count as ``owner``'s."""
+
+    def track_async(self, owner: str, pipeline: AsyncNext, reroute: AsyncNext, /) -> AsyncNext:
+        """Like ``track``, for the async paths."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,17 @@ Exceptions raised by command and query handlers propagate to the caller: they
 are bugs, and hiding them in a failure would hide the traceback. Event
 subscribers are isolated from each other instead, because one broken listener
 must not stop the others from hearing about a fact that already happened.
+
+For plugin hot reload (``flext_kernel.plugins.reload``) a bus can count the
+running pipelines of each owner (``tracker=``), hold a plugin's message types
+while the plugin is swapped (``hold``/``release``), and routes a message whose
+class was replaced by a reload to the handler of the replacement, matched by
+``message_type_name``. All three are settled when a pipeline is compiled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from flext_kernel._bus_base import BusBase, SingleHandlerBus
@@ -29,6 +36,7 @@ from flext_kernel._dispatch import (
     Handler,
     HandlerObject,
     Next,
+    OwnerTracker,
     Registration,
     Subscriber,
     build_async_chain,
@@ -37,7 +45,7 @@ from flext_kernel._dispatch import (
 )
 from flext_kernel._fanout import fan_out, fan_out_async
 from flext_kernel.errors import ALREADY_REGISTERED, FlextBusError
-from flext_kernel.messages import FlextCommand, FlextDomainEvent, FlextQuery, message_type_name
+from flext_kernel.messages import FlextCommand, FlextDomainEvent, FlextMessage, FlextQuery, message_type_name
 from flext_kernel.result import FlextResult
 
 __all__ = [
@@ -140,14 +148,19 @@ class FlextQueryBus(SingleHandlerBus):
 
 
 class FlextEventBus(BusBase):
-    """Delivers each event to every subscriber of its class or of a base class."""
+    """Delivers each event to every subscriber of its class or of a base class.
+
+    A subscription also matches by type name (``message_type_name``) along the
+    event's class hierarchy, so that it survives a hot reload of the plugin
+    that defines the event class, whichever side holds the old class.
+    """
 
     __slots__ = ("_subscriptions",)
     _kind = "event"
     _base = FlextDomainEvent
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, tracker: OwnerTracker | None = None) -> None:
+        super().__init__(tracker=tracker)
         self._subscriptions: list[Registration] = []
 
     def subscribe(self, event_type: type[E], handler: Subscriber[E], *, owner: str | None = None) -> None:
@@ -189,7 +202,7 @@ class FlextEventBus(BusBase):
 
     def subscribers(self, event_type: type[FlextDomainEvent]) -> list[str]:
         """Return the names of the subscribers an event of ``event_type`` reaches, in order."""
-        return [sub.name for sub in self._subscriptions if issubclass(event_type, sub.message_type)]
+        return [sub.name for sub in self._subscribers_of(event_type)]
 
     def publish(self, event: FlextDomainEvent) -> FlextResult[None]:
         """Deliver ``event`` to every subscriber, even after one fails.
@@ -216,8 +229,24 @@ class FlextEventBus(BusBase):
         self._subscriptions = kept
         return removed
 
+    def _types_of(self, owners: Collection[str]) -> list[type]:
+        return [sub.message_type for sub in self._subscriptions if sub.owner in owners]
+
+    def _routing_names(self, message_type: type) -> frozenset[str]:
+        return frozenset(
+            message_type_name(cls) for cls in message_type.__mro__ if issubclass(cls, FlextMessage)
+        )
+
     def _subscribers_of(self, event_type: type) -> tuple[Registration, ...]:
-        return tuple(sub for sub in self._subscriptions if issubclass(event_type, sub.message_type))
+        lineage = self._routing_names(event_type)
+        return tuple(
+            sub
+            for sub in self._subscriptions
+            if issubclass(event_type, sub.message_type) or message_type_name(sub.message_type) in lineage
+        )
+
+    def _owners_of(self, subscribers: tuple[Registration, ...]) -> list[str]:
+        return sorted({sub.owner for sub in subscribers if sub.owner is not None})
 
     def _build_sync(self, message_type: type) -> Next:
         subscribers = self._subscribers_of(message_type)
@@ -226,8 +255,15 @@ class FlextEventBus(BusBase):
                 raise FlextBusError(
                     f"subscriber {sub.name} of {message_type_name(message_type)} is async; use publish_async"
                 )
-        return build_sync_chain(fan_out(subscribers), self._behaviors_for(message_type))
+        pipeline = build_sync_chain(fan_out(subscribers), self._behaviors_for(message_type))
+        for owner in self._owners_of(subscribers):
+            pipeline = self._tracked(owner, pipeline)
+        return pipeline
 
     def _build_async(self, message_type: type) -> AsyncNext:
-        deliver = fan_out_async(self._subscribers_of(message_type))
-        return build_async_chain(deliver, self._behaviors_for(message_type), message_type)
+        subscribers = self._subscribers_of(message_type)
+        deliver = fan_out_async(subscribers)
+        pipeline = build_async_chain(deliver, self._behaviors_for(message_type), message_type)
+        for owner in self._owners_of(subscribers):
+            pipeline = self._tracked_async(owner, pipeline)
+        return pipeline

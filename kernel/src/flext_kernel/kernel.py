@@ -3,10 +3,14 @@
 A process builds one kernel: the CLI when a command needs it, a service at
 start-up, a test through ``flext_sdk.testing``. Plugins never reach for a
 global kernel; hooks hand it to them.
+
+The buses count each plugin's running handlers (``inflight``), which is what
+lets ``flext_kernel.plugins.reload`` swap a plugin in a running kernel.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -14,6 +18,7 @@ from types import TracebackType
 from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
 from flext_kernel.container import FlextContainer
 from flext_kernel.plugins.discovery import Candidate, discover
+from flext_kernel.plugins.inflight import InflightTracker
 from flext_kernel.plugins.manager import PLUGIN_LOAD_FAILED, PluginManager
 from flext_kernel.result import FlextResult
 from flext_kernel.version import KERNEL_VERSION
@@ -25,13 +30,17 @@ class FlextKernel:
     """The running kernel: services, buses and loaded plugins."""
 
     def __init__(self, plugins: PluginManager | None = None) -> None:
+        self.inflight = InflightTracker()
+        """How many handlers of each plugin are running; hot reload waits on it."""
+        self.reload_lock = threading.RLock()
+        """Held while plugins are swapped; hold it to see one consistent set of plugin modules."""
         self.container = FlextContainer()
         """Services, registered by plugins with their name as owner."""
-        self.command_bus = FlextCommandBus()
+        self.command_bus = FlextCommandBus(tracker=self.inflight)
         """Commands: one handler per type."""
-        self.query_bus = FlextQueryBus()
+        self.query_bus = FlextQueryBus(tracker=self.inflight)
         """Queries: one handler per type."""
-        self.event_bus = FlextEventBus()
+        self.event_bus = FlextEventBus(tracker=self.inflight)
         """Domain events: any number of subscribers."""
         self.plugins = plugins if plugins is not None else PluginManager(KERNEL_VERSION)
         """The plugin manager, with every plugin's record."""
@@ -62,6 +71,7 @@ class FlextKernel:
         failures = kernel.plugins.failures()
         if strict and failures:
             lines = "; ".join(f"{r.name}: {r.reason}" for r in failures)
+            kernel.close()  # the plugins that did start must not be left holding resources
             return FlextResult.fail(
                 f"{len(failures)} plugin(s) failed: {lines}",
                 error_code=PLUGIN_LOAD_FAILED,
@@ -76,9 +86,18 @@ class FlextKernel:
             bus.remove_owner(owner)
 
     def close(self) -> None:
-        """Shut plugins down (reverse dependency order), then close the container's objects."""
-        self.plugins.shutdown(self)
-        self.container.close()
+        """Shut plugins down in reverse dependency order, then close the container's objects.
+
+        Each plugin's services and handlers leave with it, right after its
+        ``flext_shutdown``: a stopped plugin serves nothing, and a plugin
+        shutting down can still use what the plugins it requires provide.
+        Waits for a reload in progress to finish first.
+        """
+        with self.reload_lock:
+            for record in reversed(self.plugins.active_order()):
+                self.plugins.shutdown_one(self, record.name)
+                self.remove_contributions(record.name)
+            self.container.close()
 
     def __enter__(self) -> FlextKernel:
         return self

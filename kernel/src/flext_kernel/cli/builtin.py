@@ -21,5 +21,6 @@ KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
         "Check plugins for failures, conflicts and missing requirements.",
     ),
     (("version",), f"{_COMMANDS}.version:version", "Print the versions of flext and its plugins."),
+    (("dev",), f"{_COMMANDS}.dev:dev", "Run the kernel with plugins reloaded on every source change."),
 )
 """(path, "module:attr", help) for each kernel command."""

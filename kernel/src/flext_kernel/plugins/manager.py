@@ -4,14 +4,22 @@ pluggy holds the hook implementations and checks them against the specs; the
 manager decides the order (a plugin after the plugins it requires) and calls
 each plugin's hooks one plugin at a time, so that a plugin that raises is
 marked failed with its reason while every other plugin keeps working.
+
+For hot reload (``flext_kernel.plugins.reload``) the manager also remembers
+which modules each plugin imported, runs one plugin's lifecycle on its own
+(``activate_one``, ``shutdown_one``), imports a plugin again
+(``reimport``), and snapshots and restores records for rollbacks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import sys
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import pluggy
@@ -26,10 +34,13 @@ from flext_kernel.result import FlextResult
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
 
-__all__ = ["PLUGIN_LOAD_FAILED", "PluginManager", "PluginRecord"]
+__all__ = ["KERNEL_PLUGIN", "PLUGIN_LOAD_FAILED", "PluginManager", "PluginRecord", "PluginSnapshot"]
 
 PLUGIN_LOAD_FAILED: Final = "PLUGIN_LOAD_FAILED"
 """A plugin could not be imported, failed its version gate, or raised in a hook."""
+KERNEL_PLUGIN: Final = "kernel"
+"""The kernel's own plugin (its CLI commands): always loaded, never disabled or reloaded."""
+_SHARED_ROOTS: Final = frozenset({"__main__", "builtins", "flext_kernel", "flext_sdk"})
 
 
 @dataclass
@@ -52,6 +63,9 @@ class PluginRecord:
     """The CLI commands it contributes."""
     hooks: list[str] = field(default_factory=list)
     """The hooks it implements."""
+    modules: tuple[str, ...] = ()
+    """The pure-Python modules it owns: its root package, and for a local plugin the modules next
+    to it that its import brought in. Hot reload purges them from ``sys.modules``."""
 
     @property
     def name(self) -> str:
@@ -62,6 +76,11 @@ class PluginRecord:
     def failed(self) -> bool:
         """True once loading or a hook failed (a method, so type narrowing does not go stale)."""
         return self.state is PluginState.FAILED
+
+    @property
+    def version(self) -> str | None:
+        """The manifest's version, else the distribution's."""
+        return self.manifest.version if self.manifest else self.candidate.version
 
     def fail(self, reason: str, detail: str | None = None) -> None:
         """Mark the plugin failed; the reason is one line for users."""
@@ -74,7 +93,7 @@ class PluginRecord:
         manifest = self.manifest
         return {
             "name": self.name,
-            "version": manifest.version if manifest else self.candidate.version,
+            "version": self.version,
             "state": self.state.value,
             "source": self.candidate.source,
             "distribution": self.candidate.distribution,
@@ -84,6 +103,16 @@ class PluginRecord:
             "hooks": self.hooks,
             "reason": self.reason,
         }
+
+
+@dataclass(frozen=True)
+class PluginSnapshot:
+    """Some plugins' records and the activation order, as ``PluginManager.restore`` needs them."""
+
+    records: dict[str, PluginRecord]
+    """Copies of the records, by name."""
+    order: tuple[str, ...]
+    """The dependency order at the time."""
 
 
 class PluginManager:
@@ -124,13 +153,100 @@ class PluginManager:
         return self._order()
 
     def _wanted(self, name: str) -> bool:
-        if name == "kernel":
+        if name == KERNEL_PLUGIN:
             return True  # the kernel's own commands cannot be turned off
         if self._only is not None and name not in self._only:
             return False
         return name not in self._disabled
 
+    def add(self, candidate: Candidate) -> PluginRecord:
+        """Load a plugin found after the others were loaded (a new file in a plugins directory).
+
+        Its requirements must already be loaded or active; activate it with
+        ``activate_one``.
+
+        Raises:
+            ValueError: a plugin of that name is already known.
+
+        """
+        if candidate.name in self.records:
+            raise ValueError(f"a plugin named {candidate.name!r} is already known")
+        record = PluginRecord(candidate)
+        self.records[candidate.name] = record
+        if not self._wanted(candidate.name):
+            record.state = PluginState.DISABLED
+            record.reason = "disabled"
+            return record
+        self._load_one(record)
+        self._place(record)
+        return record
+
+    def reimport(self, name: str) -> PluginRecord:
+        """Import plugin ``name`` again and register the new version's hooks.
+
+        The caller has shut the old version down and purged its modules; on
+        failure the record says why and nothing of the new version stays
+        registered.
+        """
+        record = self.records[name]
+        self._unregister(record)
+        vars(record).update(vars(PluginRecord(record.candidate)))
+        self._load_one(record)
+        self._place(record)
+        return record
+
+    def _place(self, record: PluginRecord) -> None:
+        """Check a late-loaded plugin's requirements and put it last in the order."""
+        if record.state is not PluginState.LOADED:
+            return
+        assert record.manifest is not None  # loaded records have one
+        live = (PluginState.LOADED, PluginState.ACTIVE)
+        for required in record.manifest.requires:
+            dependency = self.records.get(required)
+            if dependency is None or dependency.state not in live:
+                why = "is not installed" if dependency is None else f"is {dependency.state.value}"
+                record.fail(f"requires plugin {required!r}, which {why}")
+                self._unregister(record)
+                return
+        if record.name in self._ordered:
+            self._ordered.remove(record.name)
+        self._ordered.append(record.name)
+
+    def snapshot(self, names: Iterable[str]) -> PluginSnapshot:
+        """Copy the records of ``names`` and the order, for ``restore``."""
+        copies = {
+            name: dataclasses.replace(
+                self.records[name],
+                commands=list(self.records[name].commands),
+                hooks=list(self.records[name].hooks),
+            )
+            for name in names
+        }
+        return PluginSnapshot(copies, tuple(self._ordered))
+
+    def restore(self, snapshot: PluginSnapshot) -> None:
+        """Put the snapshotted records back; their plugin objects are registered with pluggy again.
+
+        Whatever replaced them is unregistered. Re-activating a restored
+        plugin (its services, handlers and ``flext_startup``) is the caller's job.
+        """
+        for name, saved in snapshot.records.items():
+            record = self.records[name]
+            self._unregister(record)
+            vars(record).update(vars(dataclasses.replace(saved)))
+            plugin = record.plugin
+            if plugin is not None and not record.failed and not self.hooks.is_registered(plugin):
+                self.hooks.register(plugin, name=name)
+        self._ordered = list(snapshot.order)
+
     def _load_one(self, record: PluginRecord) -> None:
+        before = set(sys.modules)
+        try:
+            self._import_and_register(record)
+        finally:
+            record.modules = _owned_modules(record.candidate, before)
+
+    def _import_and_register(self, record: PluginRecord) -> None:
         try:
             obj = _import(record.candidate.target)
         except Exception as exc:
@@ -215,30 +331,40 @@ class PluginManager:
 
     def activate(self, kernel: FlextKernel) -> None:
         """Register services and handlers, then start each plugin, in dependency order."""
-        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-            ("flext_register_services", lambda: {"container": kernel.container}),
-            (
-                "flext_register_handlers",
-                lambda: {
-                    "command_bus": kernel.command_bus,
-                    "query_bus": kernel.query_bus,
-                    "event_bus": kernel.event_bus,
-                },
-            ),
-            ("flext_startup", lambda: {"kernel": kernel}),
-        ]
-        for hook, arguments in steps:
+        for hook, arguments in _activation_steps(kernel):
             for record in self.active_order():
                 if not self._call(record, hook, **arguments()):
                     kernel.remove_contributions(record.name)
         for record in self.active_order():
             record.state = PluginState.ACTIVE
 
+    def activate_one(self, kernel: FlextKernel, name: str) -> bool:
+        """Register one loaded plugin's services and handlers and start it; return True if it is active.
+
+        On failure the plugin is marked failed and its contributions are removed.
+        """
+        record = self.records[name]
+        if record.state is not PluginState.LOADED:
+            return False
+        for hook, arguments in _activation_steps(kernel):
+            if not self._call(record, hook, **arguments()):
+                kernel.remove_contributions(name)
+                return False
+        record.state = PluginState.ACTIVE
+        return True
+
     def shutdown(self, kernel: FlextKernel) -> None:
         """Call ``flext_shutdown`` in reverse dependency order; failures are recorded, not raised."""
         for record in reversed(self.active_order()):
-            if self._call(record, "flext_shutdown", kernel=kernel):
-                record.state = PluginState.STOPPED
+            self.shutdown_one(kernel, record.name)
+
+    def shutdown_one(self, kernel: FlextKernel, name: str) -> bool:
+        """Call one plugin's ``flext_shutdown``; return False (the plugin marked failed) if it raised."""
+        record = self.records[name]
+        if not self._call(record, "flext_shutdown", kernel=kernel):
+            return False
+        record.state = PluginState.STOPPED
+        return True
 
     def health(self) -> dict[str, FlextResult[dict[str, Any]]]:
         """Ask every active plugin that implements ``flext_health``."""
@@ -281,6 +407,54 @@ class PluginManager:
     def _unregister(self, record: PluginRecord) -> None:
         if record.plugin is not None and self.hooks.is_registered(record.plugin):
             self.hooks.unregister(record.plugin)
+
+
+def _activation_steps(kernel: FlextKernel) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    return [
+        ("flext_register_services", lambda: {"container": kernel.container}),
+        (
+            "flext_register_handlers",
+            lambda: {
+                "command_bus": kernel.command_bus,
+                "query_bus": kernel.query_bus,
+                "event_bus": kernel.event_bus,
+            },
+        ),
+        ("flext_startup", lambda: {"kernel": kernel}),
+    ]
+
+
+def _root_module(module_name: str) -> str:
+    """The outermost regular package of ``module_name`` (namespace packages are shared, so skipped)."""
+    parts = module_name.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        module = sys.modules.get(name)
+        if module is None or getattr(module, "__file__", None) is not None:
+            return name
+    return module_name
+
+
+def _owned_modules(candidate: Candidate, before: set[str]) -> tuple[str, ...]:
+    """The pure-Python modules a plugin owns once imported (see ``PluginRecord.modules``)."""
+    root = _root_module(candidate.target.partition(":")[0])
+    if candidate.name == KERNEL_PLUGIN or root in _SHARED_ROOTS:
+        return ()  # part of the kernel, or a module that is not the plugin's alone
+    prefix = f"{root}."
+    local = None
+    if candidate.source == "directory" and candidate.location:
+        local = Path(candidate.location).resolve().parent
+    owned: list[str] = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or not file.endswith(".py"):
+            continue  # namespace packages, built-ins and compiled extensions cannot be reloaded
+        mine = name == root or name.startswith(prefix)
+        # A local plugin also owns the modules next to it that its import brought in (its helpers).
+        helper = local is not None and name not in before and Path(file).resolve().is_relative_to(local)
+        if mine or helper:
+            owned.append(name)
+    return tuple(sorted(owned))
 
 
 def _import(target: str) -> object:

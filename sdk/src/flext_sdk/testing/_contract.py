@@ -236,10 +236,7 @@ class PluginContract:
                 "would leave them behind:\n- " + "\n- ".join(unowned) + f"\nPass owner={name!r} to every "
                 "register, register_singleton, register_factory, register_scoped, subscribe and use call"
             )
-        try:
-            kernel.close()
-        finally:
-            kernel.remove_contributions(name)  # what the kernel does when it unloads or reloads a plugin
+        kernel.close()  # removes each plugin's owned registrations after its shutdown
         left = [
             entry.describe(where)
             for where, entry in booted_plugin.registrations

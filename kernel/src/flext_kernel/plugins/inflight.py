@@ -1,0 +1,153 @@
+"""InflightTracker: how many bus pipelines of each plugin are running right now.
+
+The kernel's buses hand every pipeline of an owned handler (or of an event
+with owned subscribers) to the tracker once, when they compile it, and store
+the wrapper it returns. The wrapper appends to the owner's list of running
+calls and pops from it when the call returns: two list operations (atomic
+under the GIL, and under the per-object locks of free-threaded builds), no
+lock and no thread-local, so an owned dispatch costs about 100 ns more than
+an ownerless one.
+
+Hot reload uses it to wait until a plugin is idle before shutting it down
+(``wait_idle``) and to retire the plugin's compiled pipelines (``retire``): a
+call that reaches a retired pipeline, having looked it up just before the
+plugin's message types were held, is dispatched again through the bus (and
+so waits at the hold) instead of running a handler that is being shut down.
+The one exception is a call made from inside one of the plugin's own running
+handlers (found by walking the stack, off the hot path): it runs on the old
+version, because the drain is waiting for its caller.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Collection
+from types import FrameType
+from typing import Any, Final, final
+
+from flext_kernel._dispatch import AsyncNext, Next
+from flext_kernel.result import FlextResult
+
+__all__ = ["InflightTracker"]
+
+_POLL_SECONDS: Final = 0.001
+
+
+@final
+class _Owner:
+    """The running calls of one owner, and the token its current pipelines were compiled with."""
+
+    __slots__ = ("running", "token")
+
+    def __init__(self) -> None:
+        self.running: list[bool] = []
+        """One entry per call running now; only its length matters."""
+        self.token = object()
+        """Replaced by ``retire``; a pipeline compiled with an older token is retired."""
+
+
+def _tracked(state: _Owner, pipeline: Next, reroute: Next) -> Next:
+    append, pop, token = state.running.append, state.running.pop, state.token
+
+    def tracked(message: Any) -> FlextResult[Any]:
+        # The hot path of every owned dispatch. Counting before checking the
+        # token means that whoever retires this pipeline and then waits for
+        # idleness either sees this call or makes it reroute; never neither.
+        append(True)
+        try:
+            if state.token is token or _inside((state,), sys._getframe(1)):
+                return pipeline(message)
+        finally:
+            pop()
+        return reroute(message)
+
+    return tracked
+
+
+def _tracked_async(state: _Owner, pipeline: AsyncNext, reroute: AsyncNext) -> AsyncNext:
+    append, pop, token = state.running.append, state.running.pop, state.token
+
+    async def tracked(message: Any) -> FlextResult[Any]:
+        append(True)
+        try:
+            if state.token is token or _inside((state,), sys._getframe(1)):
+                return await pipeline(message)
+        finally:
+            pop()
+        return await reroute(message)
+
+    return tracked
+
+
+async def _never_called(message: Any) -> FlextResult[Any]:  # pragma: no cover - only its code is used
+    raise NotImplementedError
+
+
+_PLACEHOLDER: Final = _Owner()
+_TRACKED_CODES: Final = frozenset(
+    {
+        _tracked(_PLACEHOLDER, FlextResult.ok, FlextResult.ok).__code__,
+        _tracked_async(_PLACEHOLDER, _never_called, _never_called).__code__,
+    }
+)
+
+
+def _inside(states: Collection[_Owner], frame: FrameType | None) -> bool:
+    """True if ``frame`` or a caller of it is a tracked call of one of ``states`` (slow path only)."""
+    while frame is not None:
+        if frame.f_code in _TRACKED_CODES:
+            found = frame.f_locals.get("state")
+            if any(found is state for state in states):
+                return True
+        frame = frame.f_back
+    return False
+
+
+class InflightTracker:
+    """Counts running bus pipelines per owner (plugin name); implements the buses' ``OwnerTracker``."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, _Owner] = {}
+
+    def _owner(self, name: str) -> _Owner:
+        # setdefault is one atomic dict operation: two threads asking at once get the same state.
+        found = self._owners.get(name)
+        return found if found is not None else self._owners.setdefault(name, _Owner())
+
+    def track(self, owner: str, pipeline: Next, reroute: Next) -> Next:
+        """Return ``pipeline`` wrapped so that its calls count as ``owner``'s.
+
+        A call through a retired wrapper runs ``reroute`` instead, unless it
+        comes from inside one of ``owner``'s running calls (a handler
+        dispatching to its own plugin while the plugin drains).
+        """
+        return _tracked(self._owner(owner), pipeline, reroute)
+
+    def track_async(self, owner: str, pipeline: AsyncNext, reroute: AsyncNext) -> AsyncNext:
+        """Like ``track``, for the async paths."""
+        return _tracked_async(self._owner(owner), pipeline, reroute)
+
+    def running(self, owner: str) -> int:
+        """Return how many of ``owner``'s pipelines are running now."""
+        state = self._owners.get(owner)
+        return 0 if state is None else len(state.running)
+
+    def running_here(self, owners: Collection[str]) -> bool:
+        """Return True if the caller is running inside a pipeline of one of ``owners`` (walks the stack)."""
+        return _inside([self._owner(owner) for owner in owners], sys._getframe(1))
+
+    def retire(self, owners: Collection[str]) -> None:
+        """Retire the pipelines compiled so far for ``owners``: calls through them are rerouted."""
+        for owner in owners:
+            self._owner(owner).token = object()
+
+    def wait_idle(self, owners: Collection[str], timeout: float) -> bool:
+        """Wait until no pipeline of ``owners`` runs; False if that takes longer than ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        states = [self._owner(owner) for owner in owners]
+        while any(state.running for state in states):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_SECONDS)
+        return True
