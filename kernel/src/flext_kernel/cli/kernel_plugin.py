@@ -12,7 +12,7 @@ __all__ = ["CANDIDATE", "manifest"]
 manifest = PluginManifest(
     name="kernel",
     version=KERNEL_VERSION,
-    description="The FLEXT kernel's own commands: plugin, doctor, version.",
+    description=f"The FLEXT kernel's own commands: {', '.join(p[0] for p, _, _ in KERNEL_COMMANDS)}.",
     kernel=f"=={KERNEL_VERSION}",
     commands=tuple(
         CommandEntry(path=path, target=target, help=text) for path, target, text in KERNEL_COMMANDS

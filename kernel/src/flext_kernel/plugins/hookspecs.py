@@ -54,7 +54,7 @@ def flext_register_commands(registry: CommandRegistry) -> None:
     """Declare CLI commands as lazy ``"module:attr"`` targets.
 
     Called only when the kernel rebuilds its command cache (after an install,
-    an upgrade or ``flext plugin list --refresh``), never on ``flext --help``:
+    an upgrade, a local plugin edit, or ``flext plugin list``), never on ``flext --help``:
     the declared targets are imported only when their command runs.
     """
 
