@@ -1,0 +1,45 @@
+"""The ``eventstore-postgres`` plugin: provides the ``postgres`` event store backend.
+
+Loading the plugin imports neither psycopg nor anything that connects; the
+database is reached when the factory's store is first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flext_sdk import PluginManifest, hookimpl
+
+if TYPE_CHECKING:
+    from flext_kernel.eventcodec import EventCodec
+    from flext_kernel.eventstore import EventStoreFactory, FlextEventStore
+
+__all__ = ["BACKEND_NAME", "flext_event_store_backends", "manifest", "open_store"]
+
+BACKEND_NAME = "postgres"
+"""The name users pick this backend by."""
+
+manifest = PluginManifest(
+    name="eventstore-postgres",
+    version="0.1.0",
+    description="Event store on PostgreSQL: parallel writers, LISTEN/NOTIFY live subscriptions",
+)
+"""The plugin's manifest."""
+
+
+def open_store(codec: EventCodec | None = None, *, location: str | None = None) -> FlextEventStore:
+    """Open the PostgreSQL event store at ``location`` (a URL; None: ``$FLEXT_EVENTSTORE_URL``).
+
+    Raises:
+        ValueError: no location given and ``FLEXT_EVENTSTORE_URL`` unset, or not a PostgreSQL address.
+
+    """
+    from flext_plugin_eventstore_postgres.store import PostgresEventStore
+
+    return PostgresEventStore(codec, url=location)
+
+
+@hookimpl
+def flext_event_store_backends() -> dict[str, EventStoreFactory]:
+    """Provide the ``postgres`` backend."""
+    return {BACKEND_NAME: open_store}

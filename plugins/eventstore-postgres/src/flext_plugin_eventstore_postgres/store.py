@@ -1,0 +1,774 @@
+"""PostgresEventStore: the event store in PostgreSQL, with writers that run in parallel.
+
+Layout (in one schema, ``flext`` by default; ``flext_layout.version`` = 1)::
+
+    flext_events(position bigint PRIMARY KEY,        -- global order, see below
+                 stream_id text, version bigint, event_id uuid UNIQUE,
+                 event_type text, schema_version int, data json,
+                 UNIQUE (stream_id, version))
+    flext_snapshots(stream_id text PRIMARY KEY, version bigint, aggregate_type text,
+                    schema_version int, state json, taken_at timestamptz)
+    flext_layout(version int)
+    flext_lock_stream_head(lock_key, stream_id)      -- plpgsql: lock a stream, read its head
+
+How writers stay correct without a global lock:
+
+* **One stream, one writer at a time.** Every write transaction starts by
+  taking a transaction-scoped advisory lock on its stream
+  (``pg_advisory_xact_lock(store key, hashtext(stream_id))``), then reads
+  the stream's head in a later statement, whose snapshot includes whatever
+  the lock's previous holder committed. The expected-version check and the
+  insert it allows cannot be separated by another writer, in this process or
+  any other; writers of *different* streams never wait for each other.
+* **Positions follow transaction ids.** An event's position is
+  ``xid * 2**16 + n``: the writing transaction's 64-bit id
+  (``pg_current_xact_id()``) and the event's index in that transaction. Any
+  two transactions' positions are ordered like their ids, whatever order
+  they commit in.
+* **Readers stop at the oldest transaction still running.** ``read_all``
+  only returns events whose transaction id is below
+  ``pg_snapshot_xmin(pg_current_snapshot())``. Every transaction below that
+  horizon has committed (and is visible) or rolled back; every transaction
+  still running, and every later one, has a larger id and so only larger
+  positions. An event above the horizon is held back even once committed,
+  since an older transaction still running may commit a *lower* position.
+  So a reader that has seen position ``p`` is never handed an event below
+  ``p`` later: no gap a reader could skip. When committed events are held
+  back, ``read_all`` polls (up to ``visibility_wait`` seconds) until the
+  older transactions end, so a caller reads its own writes.
+
+Why positions are not a sequence: with ``nextval`` positions and the same
+horizon filter, transaction B can get its transaction id before A does but
+its position after A's. B commits while A still runs; the horizon is A's id,
+above B's, so B's event is handed out, and A's lower position commits later:
+a skipped event. Deriving positions from the transaction id makes the two
+orders one.
+
+Why not one lock for all writers (what the ``eventsourcing`` library does
+with ``LOCK TABLE ... IN EXCLUSIVE MODE``)? A global lock is held until
+commit, so each writer waits for every other writer's round trips and WAL
+flush; here writers of different streams run and commit in parallel (sharing
+WAL flushes), and only readers wait, for the few milliseconds older writers
+take to finish. The price:
+
+* positions are large and sparse (still strictly increasing, never reused);
+* one append writes at most ``MAX_EVENTS_PER_TRANSACTION`` (65,536) events;
+* a transaction running anywhere on the *cluster* that holds a transaction id
+  holds readers back until it ends (``read_all`` returns what is safe after
+  ``visibility_wait``; subscriptions carry on when it ends): keep long write
+  transactions off the event store's cluster;
+* after 2**47 transactions on the cluster (decades at 100,000 per second)
+  positions no longer fit a bigint and appends fail loudly.
+
+Live subscriptions: COMMIT and a ``NOTIFY`` on the store's channel travel in
+one round trip, the ``NOTIFY`` in its own transaction (inside the write
+transaction it would make committing writers take turns on a cluster-wide
+lock). A listener thread, started by the first ``subscribe``, wakes the
+store's subscriptions when another handle (in any process) appended; if it
+loses its connection it reconnects with back-off, and subscriptions fall
+back to re-reading every ``poll_interval`` seconds meanwhile.
+
+Driver errors become kernel error codes in one place:
+``PostgresEventStore._translate_error``.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
+
+from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT, VALIDATION_ERROR
+from flext_kernel.eventcodec import EventCodec
+from flext_kernel.eventstore import AppendResult, ExpectedVersion, StoredEvent, StoredSnapshot
+from flext_kernel.eventstore_base import EventStoreBase, StreamHead, WriteTransaction
+from flext_kernel.messages import FlextDomainEvent
+from flext_kernel.result import Failure, FlextResult
+from flext_kernel.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
+
+__all__ = [
+    "DEFAULT_SCHEMA",
+    "MAX_EVENTS_PER_TRANSACTION",
+    "POSITION_BITS",
+    "SCHEMA_VERSION",
+    "URL_VARIABLE",
+    "PostgresEventStore",
+    "split_location",
+]
+
+URL_VARIABLE: Final = "FLEXT_EVENTSTORE_URL"
+"""The environment variable holding the default ``postgresql://`` URL."""
+DEFAULT_SCHEMA: Final = "flext"
+"""The schema the tables live in unless the URL (``?schema=``) or ``schema=`` says otherwise."""
+SCHEMA_VERSION: Final = 1
+"""``flext_layout.version`` of the current table layout."""
+POSITION_BITS: Final = 16
+"""Low bits of a position that number the events of one transaction (the rest is its id)."""
+MAX_EVENTS_PER_TRANSACTION: Final = 1 << POSITION_BITS
+"""Most events one append can write (65,536)."""
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
+
+# Columns in the order of StoredEvent's fields, so a row unpacks straight into one.
+_EVENT_COLUMNS: Final = "stream_id, version, event_id::text, event_type, schema_version, data::text, position"
+# Transaction ids below this are finished: their events are safe to hand to readers.
+# (Multiplying, not shifting: bigint arithmetic fails loudly on overflow, after 2**47 transactions.)
+_XACT_POSITION: Final = f"(pg_current_xact_id()::text::bigint * {MAX_EVENTS_PER_TRANSACTION})"
+_HORIZON: Final = f"(pg_snapshot_xmin(pg_current_snapshot())::text::bigint * {MAX_EVENTS_PER_TRANSACTION})"
+_SCHEMA_DDL: Final = (
+    "CREATE SCHEMA IF NOT EXISTS {schema}",
+    """CREATE TABLE IF NOT EXISTS {events} (
+        position bigint PRIMARY KEY,
+        stream_id text NOT NULL,
+        version bigint NOT NULL,
+        event_id uuid NOT NULL UNIQUE,
+        event_type text NOT NULL,
+        schema_version integer NOT NULL,
+        data json NOT NULL,
+        UNIQUE (stream_id, version)
+    )""",
+    """CREATE TABLE IF NOT EXISTS {snapshots} (
+        stream_id text PRIMARY KEY,
+        version bigint NOT NULL,
+        aggregate_type text NOT NULL,
+        schema_version integer NOT NULL,
+        state json NOT NULL,
+        taken_at timestamptz NOT NULL
+    )""",
+    # Lock the stream, then read its head. Two statements, so the read's snapshot is taken after the
+    # lock is granted and includes what the lock's previous holder committed; one function, so it
+    # costs the client a single call and round trip.
+    """CREATE OR REPLACE FUNCTION {lock_head}(lock_key integer, stream text,
+                                              OUT version bigint, OUT event_type text)
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock(lock_key, hashtext(stream));
+        SELECT e.version, e.event_type INTO version, event_type
+          FROM {events} e WHERE e.stream_id = stream ORDER BY e.version DESC LIMIT 1;
+    END
+    $$""",
+    "CREATE TABLE IF NOT EXISTS {layout} (version integer NOT NULL)",
+    "INSERT INTO {layout} (version) SELECT {version} WHERE NOT EXISTS (SELECT 1 FROM {layout})",
+)
+_RETRY_FIRST: Final = 0.001  # first pause while older transactions hold events back (seconds)
+_RETRY_MOST: Final = 0.05  # longest pause between two such reads
+
+
+def split_location(location: str | None) -> tuple[str, str | None]:
+    """Split a store location into the connection string and the schema named by ``?schema=``.
+
+    ``None`` or ``""`` means ``$FLEXT_EVENTSTORE_URL``. A ``postgresql://`` or
+    ``postgres://`` URL may carry ``?schema=NAME`` (FLEXT's, removed before
+    connecting); a libpq ``key=value`` string is passed through as it is.
+
+    Raises:
+        ValueError: no location and no ``FLEXT_EVENTSTORE_URL``, or not a PostgreSQL address.
+
+    """
+    text = location or os.environ.get(URL_VARIABLE, "")
+    if not text:
+        raise ValueError(f"no PostgreSQL event store address: pass a postgresql:// URL or set {URL_VARIABLE}")
+    if "://" not in text:
+        if "=" not in text:
+            raise ValueError(f"not a PostgreSQL URL or connection string: {text!r}")
+        return text, None
+    parts = urlsplit(text)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"not a PostgreSQL URL (postgresql://...): {parts.scheme}://...")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for key, value in query if key == "schema"]
+    rest = [(key, value) for key, value in query if key != "schema"]
+    return urlunsplit(parts._replace(query=urlencode(rest))), (schemas[-1] if schemas else None)
+
+
+def _describe_server(conninfo: str) -> str:
+    """``user@host:port/dbname`` of a connection string, never its password."""
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.Error:
+        return "(unparsable connection string)"
+    user = str(params.get("user") or os.environ.get("PGUSER") or "")
+    host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
+    port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
+    dbname = str(params.get("dbname") or os.environ.get("PGDATABASE") or "")
+    return f"{user + '@' if user else ''}{host}:{port}/{dbname}"
+
+
+def _int32(value: int) -> int:
+    """``value`` (unsigned, 32 bits) as the signed int4 PostgreSQL's advisory locks take."""
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+class _Statements:
+    """The store's SQL, with its schema's names quoted in, rendered once."""
+
+    __slots__ = (
+        "commit_and_notify",
+        "delete_events",
+        "delete_snapshot",
+        "find",
+        "find_one",
+        "insert",
+        "insert_one",
+        "layout_version",
+        "lock_head",
+        "read_all",
+        "read_stream",
+        "schema_ddl",
+        "snapshot",
+        "snapshot_version",
+        "upsert_snapshot",
+    )
+
+    def __init__(self, schema: str, channel: str, token: str) -> None:
+        names = {
+            "lock_head": sql.Identifier(schema, "flext_lock_stream_head"),
+            "schema": sql.Identifier(schema),
+            "events": sql.Identifier(schema, "flext_events"),
+            "snapshots": sql.Identifier(schema, "flext_snapshots"),
+            "layout": sql.Identifier(schema, "flext_layout"),
+            "version": sql.Literal(SCHEMA_VERSION),
+        }
+
+        def render(template: str) -> str:
+            return sql.SQL(template).format(**names).as_string()
+
+        self.schema_ddl = tuple(render(statement) for statement in _SCHEMA_DDL)
+        self.layout_version = render("SELECT max(version) FROM {layout}")
+        self.lock_head = render("SELECT version, event_type FROM {lock_head}(%s, %s)")
+        # Simple-query protocol (no parameters): COMMIT and the NOTIFY after it in one round trip. The
+        # NOTIFY runs after COMMIT, in its own transaction: inside the write transaction it would make
+        # all committing writers take turns on a cluster-wide lock.
+        notify = sql.SQL("COMMIT; SELECT pg_notify({}, {})")
+        self.commit_and_notify = notify.format(sql.Literal(channel), sql.Literal(token)).as_string()
+        self.find = render(f"SELECT {_EVENT_COLUMNS} FROM {{events}} WHERE event_id = ANY(%s::uuid[])")
+        self.find_one = render(f"SELECT {_EVENT_COLUMNS} FROM {{events}} WHERE event_id = %s::uuid")
+        # Positions: this transaction's id times 2**16, plus the event's index in the transaction.
+        self.insert_one = render(
+            "INSERT INTO {events} "
+            "(position, stream_id, version, event_id, event_type, schema_version, data) "
+            f"VALUES ({_XACT_POSITION} + %s, "
+            "%s, %s, %s::uuid, %s, %s, %s::json) RETURNING position"
+        )
+        self.insert = render(
+            "INSERT INTO {events} "
+            "(position, stream_id, version, event_id, event_type, schema_version, data) "
+            f"SELECT {_XACT_POSITION} + %s + r.n - 1, "
+            "r.stream_id, r.version, r.event_id::uuid, r.event_type, r.schema_version, r.data::json "
+            "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::integer[], %s::text[]) "
+            "WITH ORDINALITY AS r(stream_id, version, event_id, event_type, schema_version, data, n) "
+            "RETURNING position"
+        )
+        self.delete_events = render("DELETE FROM {events} WHERE stream_id = %s AND version <= %s")
+        self.delete_snapshot = render("DELETE FROM {snapshots} WHERE stream_id = %s")
+        self.snapshot_version = render("SELECT version FROM {snapshots} WHERE stream_id = %s")
+        self.upsert_snapshot = render(
+            "INSERT INTO {snapshots} (stream_id, version, aggregate_type, schema_version, state, taken_at) "
+            "VALUES (%s, %s, %s, %s, %s::json, %s::timestamptz) ON CONFLICT (stream_id) DO UPDATE SET "
+            "version = EXCLUDED.version, aggregate_type = EXCLUDED.aggregate_type, "
+            "schema_version = EXCLUDED.schema_version, state = EXCLUDED.state, taken_at = EXCLUDED.taken_at"
+        )
+        self.snapshot = render(
+            "SELECT stream_id, version, aggregate_type, schema_version, state::text, taken_at "
+            "FROM {snapshots} WHERE stream_id = %s"
+        )
+        self.read_stream = render(
+            f"SELECT {_EVENT_COLUMNS} FROM {{events}} "
+            "WHERE stream_id = %s AND version > %s ORDER BY version LIMIT %s"
+        )
+        # The events below the horizon, plus one marker row (stream_id NULL) when committed events
+        # above it are held back by an older transaction that is still running.
+        self.read_all = render(
+            f"(SELECT {_EVENT_COLUMNS} FROM {{events}} "
+            f"WHERE position > %(after)s AND position < {_HORIZON} ORDER BY position LIMIT %(limit)s) "
+            "UNION ALL "
+            "(SELECT NULL, NULL, NULL, NULL, NULL, NULL, max(position) FROM {events} "
+            f"HAVING max(position) >= {_HORIZON} AND max(position) > %(after)s) "
+            "ORDER BY 7"
+        )
+
+
+class _Transaction:
+    """The row operations of one write transaction; ``head`` takes the stream's lock first."""
+
+    __slots__ = ("_connection", "_lock_key", "_sql", "written")
+
+    def __init__(self, connection: Connection, statements: _Statements, lock_key: int) -> None:
+        self._connection = connection
+        self._sql = statements
+        self._lock_key = lock_key
+        self.written = 0
+        """How many events this transaction inserted (numbers the next ones)."""
+
+    def head(self, stream_id: str) -> StreamHead | None:
+        # Every write starts here (the base class asks for the head first): this takes the stream's
+        # lock, held until the transaction ends, then reads the head as of after the lock.
+        row = self._connection.execute(self._sql.lock_head, (self._lock_key, stream_id)).fetchone()
+        return None if row is None or row[0] is None else (row[0], row[1])
+
+    def find(self, event_ids: Sequence[str]) -> list[StoredEvent]:
+        if len(event_ids) == 1:  # the common case, without the cost of an array parameter
+            rows = self._connection.execute(self._sql.find_one, (event_ids[0],)).fetchall()
+        else:
+            rows = self._connection.execute(self._sql.find, (list(event_ids),)).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def insert(self, rows: Sequence[StoredEvent]) -> list[int]:
+        if self.written + len(rows) > MAX_EVENTS_PER_TRANSACTION:  # append() refuses such batches
+            raise ValueError(f"one transaction can write at most {MAX_EVENTS_PER_TRANSACTION} events")
+        if len(rows) == 1:
+            cursor = self._connection.execute(self._sql.insert_one, (self.written, *rows[0][:6]))
+            positions = [cursor.fetchone()[0]]  # type: ignore[index]  # RETURNING gives one row
+        else:
+            columns = zip(*(row[:6] for row in rows), strict=True)  # every field but position
+            cursor = self._connection.execute(self._sql.insert, (self.written, *map(list, columns)))
+            # Positions grow with the row's index: sorted, they are in the rows' order.
+            positions = sorted(row[0] for row in cursor.fetchall())
+        self.written += len(rows)
+        return positions
+
+    def delete_events(self, stream_id: str, through_version: int) -> None:
+        self._connection.execute(self._sql.delete_events, (stream_id, through_version))
+        self._connection.execute(self._sql.delete_snapshot, (stream_id,))
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        row = self._connection.execute(self._sql.snapshot_version, (stream_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def put_snapshot(self, row: StoredSnapshot) -> None:
+        self._connection.execute(
+            self._sql.upsert_snapshot,
+            (row.stream_id, row.version, row.aggregate_type, row.schema_version, row.state, row.taken_at),
+        )
+
+
+class _Listener:
+    """A thread that LISTENs on the store's channel and wakes its subscriptions on foreign appends."""
+
+    __slots__ = (
+        "_channel",
+        "_connect",
+        "_lock",
+        "_signal",
+        "_stopping",
+        "_thread",
+        "_token",
+        "_wake",
+        "listening",
+        "notices",
+    )
+
+    def __init__(
+        self, connect: Callable[[], Connection], channel: str, token: str, signal: AppendSignal
+    ) -> None:
+        self._connect = connect
+        self._channel = channel
+        self._token = token
+        self._signal = signal
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._stopping = False
+        self.listening = False
+        """True while LISTEN is in effect (False before, while reconnecting, after ``stop``)."""
+        self.notices = 0
+        """How many times another handle's notification woke the subscriptions."""
+
+    def start(self) -> None:
+        """Start the thread unless it runs already; it notifies the signal once it listens."""
+        with self._lock:
+            if self._thread is not None or self._stopping:
+                return
+            self._wake = socket.socketpair()
+            self._thread = threading.Thread(target=self._run, name="flext-eventstore-listener", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread; it closes its connection (waits at most ``timeout`` seconds for it)."""
+        with self._lock:
+            self._stopping = True
+            thread, wake = self._thread, self._wake
+        if thread is None or wake is None:
+            return
+        with suppress(OSError):  # the thread already ended and closed it
+            wake[1].send(b"x")
+        thread.join(timeout)
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until stopped; return True if stopped."""
+        assert self._wake is not None
+        ready, _, _ = select.select([self._wake[0]], [], [], seconds)
+        return bool(ready) or self._stopping
+
+    def _run(self) -> None:
+        try:
+            self._listen_until_stopped()
+        finally:
+            assert self._wake is not None
+            for end in self._wake:
+                end.close()
+
+    def _listen_until_stopped(self) -> None:
+        delay = 0.05
+        while not self._stopping:
+            try:
+                connection = self._connect()
+            except psycopg.Error:
+                if self._pause(delay):
+                    return
+                delay = min(delay * 2, 5.0)
+                continue
+            try:
+                connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                self.listening = True
+                delay = 0.05
+                self._signal.notify()  # appends made while nobody listened: read again
+                self._pump(connection)
+            except psycopg.Error:
+                if self._pause(delay):
+                    return
+            finally:
+                self.listening = False
+                connection.close()
+
+    def _pump(self, connection: Connection) -> None:
+        assert self._wake is not None
+        wake = self._wake[0].fileno()
+        while not self._stopping:
+            ready, _, _ = select.select([connection.fileno(), wake], [], [])
+            if wake in ready:
+                return
+            foreign = [n for n in connection.notifies(timeout=0) if n.payload != self._token]
+            if foreign:
+                self.notices += 1
+                self._signal.notify()
+
+
+class PostgresEventStore(EventStoreBase):
+    """An event store in a PostgreSQL schema (see the module docs for the layout and guarantees).
+
+    Nothing connects until the first operation; the schema and tables are
+    created then if they are missing (safely, even by several processes at
+    once). Connections are pooled, one per concurrent caller.
+
+    Args:
+        codec: the codec (a new one by default).
+        url: a ``postgresql://`` URL (may end in ``?schema=NAME``) or a libpq
+            ``key=value`` string; None means ``$FLEXT_EVENTSTORE_URL``.
+        schema: the schema holding the tables; overrides the URL's ``?schema=``
+            (default ``flext``).
+        listen: wake subscriptions through LISTEN/NOTIFY; False leaves them polling.
+        poll_interval: longest wait of a live subscription before it reads again
+            (1 s with LISTEN, a fallback; 0.1 s without).
+        visibility_wait: longest time ``read_all`` waits for older transactions
+            that hold back committed events before returning what is safe.
+        lock_timeout: seconds a writer waits for another writer of the same
+            stream before the operation fails with ``TIMEOUT``.
+        connect_timeout: seconds to wait for a connection.
+
+    Raises:
+        ValueError: no URL given or set, or a schema name that is too long.
+
+    """
+
+    driver_errors = (psycopg.Error,)
+
+    def __init__(
+        self,
+        codec: EventCodec | None = None,
+        *,
+        url: str | None = None,
+        schema: str | None = None,
+        listen: bool = True,
+        poll_interval: float | None = None,
+        visibility_wait: float = 2.0,
+        lock_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if poll_interval is None:
+            poll_interval = 1.0 if listen else 0.1
+        super().__init__(codec, poll_interval=poll_interval)
+        self.conninfo, url_schema = split_location(url)
+        """The connection string (without FLEXT's ``?schema=``)."""
+        self.schema = schema or url_schema or DEFAULT_SCHEMA
+        """The schema holding the tables."""
+        if len(self.schema.encode()) > 63:
+            raise ValueError(f"a PostgreSQL schema name has at most 63 bytes: {self.schema!r}")
+        self.server = _describe_server(self.conninfo)
+        """``user@host:port/dbname``, for messages (never the password)."""
+        self.visibility_wait = visibility_wait
+        """Longest wait of ``read_all`` for older transactions holding events back."""
+        self.lock_timeout = lock_timeout
+        """Seconds a writer waits for a stream's lock."""
+        self.connect_timeout = connect_timeout
+        """Seconds to wait for a connection."""
+        self.channel = f"flext_events_{self.schema}"[:63]
+        """The NOTIFY channel of this schema's appends."""
+        key = zlib.crc32(f"flext-eventstore:{self.schema}".encode())
+        self._lock_key = _int32(key)  # stream locks: (this key, hashtext(stream_id))
+        self._ddl_key = key  # the one-bigint advisory key that serializes creating the tables
+        self._token = uuid.uuid4().hex  # NOTIFY payload: our own appends are already signalled locally
+        self._sql = _Statements(self.schema, self.channel, self._token)
+        self._pool_lock = threading.Lock()
+        self._idle: list[Connection] = []
+        self._all: list[Connection] = []
+        self._ready = False  # the tables exist (checked on the first connection)
+        self._listener = _Listener(self._connect, self.channel, self._token, self.signal) if listen else None
+
+    # Connections.
+
+    def _connect(self) -> Connection:
+        connection = psycopg.connect(
+            self.conninfo,
+            autocommit=True,
+            connect_timeout=max(1, round(self.connect_timeout)),
+            application_name="flext-eventstore",
+        )
+        try:
+            connection.execute(
+                "SELECT set_config('lock_timeout', %s, false)", (f"{round(self.lock_timeout * 1000)}ms",)
+            )
+        except psycopg.Error:
+            connection.close()
+            raise
+        return connection
+
+    def _acquire(self) -> Connection:
+        with self._pool_lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._connect()
+            with self._pool_lock:
+                self._all.append(connection)
+        if not self._ready:
+            try:
+                self._create_schema(connection)
+            except BaseException:
+                self._release(connection)
+                raise
+        return connection
+
+    def _release(self, connection: Connection) -> None:
+        """Put ``connection`` back in the pool, or close it (broken, or the store is closed)."""
+        if not (connection.closed or connection.broken):
+            if connection.info.transaction_status != TransactionStatus.IDLE:
+                with suppress(psycopg.Error):
+                    connection.rollback()
+            with self._pool_lock:
+                if not self.closed and connection.info.transaction_status == TransactionStatus.IDLE:
+                    self._idle.append(connection)
+                    return
+        with self._pool_lock:
+            if connection in self._all:
+                self._all.remove(connection)
+        connection.close()
+
+    def _start(self, query: str, params: Any = None) -> tuple[Connection, Cursor]:
+        """Take a pooled connection and run an operation's first statement on it.
+
+        A pooled connection whose server session is gone (the server restarted,
+        an administrator ended it) only shows it when used. Then it and the
+        other idle ones are dropped and the statement runs once more on a new
+        connection, so a restart costs no failed operation.
+        """
+        for attempt in (1, 2):
+            connection = self._acquire()
+            try:
+                return connection, connection.execute(query, params)
+            except psycopg.OperationalError:
+                stale = attempt == 1 and connection.broken
+                self._release(connection)
+                if not stale:
+                    raise
+                self._drop_idle()
+            except BaseException:
+                self._release(connection)
+                raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _drop_idle(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+            for connection in idle:
+                self._all.remove(connection)
+        for connection in idle:
+            connection.close()
+
+    def _fetch(self, query: str, params: Any) -> list[tuple[Any, ...]]:
+        """Run one read statement and return its rows."""
+        connection, cursor = self._start(query, params)
+        try:
+            return cursor.fetchall()
+        finally:
+            self._release(connection)
+
+    def _create_schema(self, connection: Connection) -> None:
+        """Create the schema and tables if missing; refuse a layout newer than this plugin's."""
+        layout = sql.Identifier(self.schema, "flext_layout").as_string()
+        if connection.execute("SELECT to_regclass(%s)", (layout,)).fetchone() == (None,):
+            with connection.transaction():
+                # CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE: take turns.
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._ddl_key,))
+                for statement in self._sql.schema_ddl:
+                    connection.execute(statement)
+        row = connection.execute(self._sql.layout_version).fetchone()
+        version = 0 if row is None or row[0] is None else int(row[0])
+        if version > SCHEMA_VERSION:
+            raise pg_errors.FeatureNotSupported(
+                f"event store layout version {version} in schema {self.schema!r} is newer than "
+                f"this plugin's {SCHEMA_VERSION}: upgrade flext-plugin-eventstore-postgres"
+            )
+        self._ready = True
+
+    # Storage primitives.
+
+    @contextmanager
+    def _write(self) -> Iterator[WriteTransaction]:
+        # BEGIN and COMMIT by hand, to send COMMIT and the NOTIFY for other handles together.
+        connection, _ = self._start("BEGIN")
+        try:
+            transaction = _Transaction(connection, self._sql, self._lock_key)
+            try:
+                yield transaction
+            except BaseException:
+                with suppress(psycopg.Error):  # a broken connection is dropped by _release
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute(self._sql.commit_and_notify if transaction.written else "COMMIT")
+        finally:
+            self._release(connection)
+
+    def _read_stream_rows(self, stream_id: str, after_version: int, limit: int | None) -> list[StoredEvent]:
+        rows = self._fetch(self._sql.read_stream, (stream_id, after_version, limit))
+        return [StoredEvent(*row) for row in rows]
+
+    def _read_all_rows(self, after_position: int, limit: int | None) -> list[StoredEvent]:
+        params = {"after": after_position, "limit": limit}
+        deadline: float | None = None
+        pause = _RETRY_FIRST
+        while True:
+            rows = self._fetch(self._sql.read_all, params)
+            held_back = bool(rows) and rows[-1][0] is None  # the marker row sorts last
+            safe = [StoredEvent(*row) for row in (rows[:-1] if held_back else rows)]
+            if not held_back or (limit is not None and len(safe) >= limit) or self.closed:
+                return safe
+            # Committed events wait behind an older transaction that is still running.
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + self.visibility_wait
+            if now >= deadline:
+                return safe
+            time.sleep(min(pause, deadline - now))
+            pause = min(pause * 2, _RETRY_MOST)
+
+    def _snapshot_row(self, stream_id: str) -> StoredSnapshot | None:
+        rows = self._fetch(self._sql.snapshot, (stream_id,))
+        if not rows:
+            return None
+        stream, version, aggregate_type, schema_version, state, taken_at = rows[0]
+        return StoredSnapshot(stream, version, aggregate_type, schema_version, state, taken_at.isoformat())
+
+    def _close(self) -> None:
+        """Stop the listener and close the idle connections; busy ones close when they are released."""
+        if self._listener is not None:
+            self._listener.stop()
+        self._drop_idle()
+
+    # Operations this backend refines.
+
+    def append(
+        self, stream_id: str, events: Sequence[FlextDomainEvent], expected_version: ExpectedVersion
+    ) -> FlextResult[AppendResult]:
+        """Append ``events`` if the stream is at ``expected_version`` (see ``FlextEventStore.append``).
+
+        At most ``MAX_EVENTS_PER_TRANSACTION`` events per call (``VALIDATION_ERROR`` beyond).
+        """
+        if len(events) > MAX_EVENTS_PER_TRANSACTION:
+            return Failure(
+                f"one append can write at most {MAX_EVENTS_PER_TRANSACTION} events, not {len(events)}; "
+                "split the batch",
+                VALIDATION_ERROR,
+                {"events": len(events), "limit": MAX_EVENTS_PER_TRANSACTION},
+            )
+        return super().append(stream_id, events, expected_version)
+
+    def subscribe(self, from_position: int = 0) -> EventSubscription:
+        """Return a live subscription to every event after ``from_position`` (starts the listener)."""
+        self._start_listening()
+        return super().subscribe(from_position)
+
+    def subscribe_async(self, from_position: int = 0) -> AsyncEventSubscription:
+        """``subscribe`` as an async iterator (starts the listener)."""
+        self._start_listening()
+        return super().subscribe_async(from_position)
+
+    def _start_listening(self) -> None:
+        if self._listener is not None and not self.closed:
+            self._listener.start()
+
+    @property
+    def listening(self) -> bool:
+        """True while LISTEN is in effect (from shortly after the first ``subscribe`` until ``close``)."""
+        return self._listener is not None and self._listener.listening
+
+    def _translate_error(self, exc: Exception) -> FlextResult[Any]:
+        """The one place psycopg's errors become kernel error codes."""
+        sqlstate = getattr(exc, "sqlstate", None)
+        text = _first_line(exc)
+        data: dict[str, Any] = {
+            "sqlstate": sqlstate,
+            "exception_type": type(exc).__name__,
+            "server": self.server,
+            "schema": self.schema,
+        }
+        if isinstance(exc, pg_errors.UniqueViolation):
+            data["constraint"] = exc.diag.constraint_name
+            return Failure(f"another writer got there first: {text}", CONCURRENCY_CONFLICT, data)
+        if sqlstate is not None and sqlstate.startswith("40"):  # serialization failure, deadlock
+            return Failure(f"the write collided with another one: {text}", CONCURRENCY_CONFLICT, data)
+        if isinstance(exc, pg_errors.LockNotAvailable):
+            return Failure(
+                f"another writer held the stream's lock for longer than {self.lock_timeout}s",
+                TIMEOUT,
+                data,
+            )
+        if isinstance(exc, pg_errors.QueryCanceled):
+            return Failure(f"the event store did not answer in time: {text}", TIMEOUT, data)
+        if _is_connection_failure(exc):
+            data["reason"] = "connection_failed"
+            return Failure(
+                f"cannot reach the PostgreSQL event store at {self.server}: {text} "
+                f"(is the server running, and is {URL_VARIABLE} right?)",
+                STORAGE_ERROR,
+                data,
+            )
+        return Failure(f"the PostgreSQL event store at {self.server} failed: {text}", STORAGE_ERROR, data)
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _is_connection_failure(exc: Exception) -> bool:
+    """True for errors that mean "no usable connection": refused, lost, server shutting down."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate is None:
+        return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    # 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now.
+    return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")

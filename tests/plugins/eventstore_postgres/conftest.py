@@ -1,0 +1,47 @@
+"""The PostgreSQL server for these tests, and a fresh schema for each test.
+
+The server is ``$FLEXT_TEST_POSTGRES_URL`` (default: the ``test`` database at
+127.0.0.1:5432 as ``postgres``). When it cannot be reached the tests skip,
+except on CI (``CI`` set), where they fail: CI runs PostgreSQL, so a missing
+server is a broken build, not a reason to skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+URL = os.environ.get("FLEXT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def on_ci() -> bool:
+    """True when running on CI, where tests that need a service never skip."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The server's URL, once it answered; skips (fails on CI) when it does not."""
+    try:
+        with psycopg.connect(URL, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {URL}: {str(exc).strip()}"
+        if on_ci():
+            pytest.fail(f"{message} (CI is set: the postgres tests must run there)")
+        pytest.skip(message)
+    return URL
+
+
+@pytest.fixture
+def pg_schema(postgres_url: str) -> Iterator[str]:
+    """A schema name no other test or test run uses; dropped (with its tables) afterwards."""
+    name = f"flext_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
