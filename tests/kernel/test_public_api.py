@@ -20,6 +20,8 @@ EXPECTED = {
     "UpcasterRegistry", "ValidationBehavior", "Validator", "__version__", "command_handler",
     "event_handler", "handler_specs", "message_type_name", "query_handler", "register_handlers",
     "safe", "to_envelope", "to_json", "to_msgpack", "when",
+    "FlextProjection", "Projection", "ProjectionCheckpoint", "ProjectionState", "ProjectionStore",
+    "ReadModel", "ProjectionRunner", "ProjectionStatus", "InMemoryProjectionStore", "ProjectionStoreError",
 }  # fmt: skip
 
 

@@ -15,6 +15,18 @@ import flext_sdk.testing
 # the very object the kernel uses (an isinstance check or a hook marker from a
 # copy would silently not match).
 HOMES = {
+    "FlextAggregateRoot": "flext_kernel.aggregate",
+    "when": "flext_kernel.aggregate",
+    "FlextEventStore": "flext_kernel.eventstore",
+    "RecordedEvent": "flext_kernel.eventstore",
+    "NO_STREAM": "flext_kernel.eventstore",
+    "ANY": "flext_kernel.eventstore",
+    "STREAM_EXISTS": "flext_kernel.eventstore",
+    "AggregateRepository": "flext_kernel.repository",
+    "FlextProjection": "flext_kernel.projection",
+    "Projection": "flext_kernel.projection",
+    "ReadModel": "flext_kernel.projection",
+    "ProjectionRunner": "flext_kernel.projection_runner",
     "CommandEntry": "flext_kernel.plugins.manifest",
     "CommandRegistry": "flext_kernel.plugins.registry",
     "Failure": "flext_kernel.result",
@@ -80,6 +92,7 @@ def test_testing_surface_is_pinned() -> None:
         "FlextKernelFactory",
         "PluginContract",
         "PluginSpec",
+        "ProjectionStoreContract",
         "flext_command",
     }
 

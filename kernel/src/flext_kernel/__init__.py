@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         FlextError,
         FlextEventStoreError,
         FlextResultError,
+        ProjectionStoreError,
     )
     from flext_kernel.eventcodec import EventCodec
     from flext_kernel.eventstore import (
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
         query_handler,
         register_handlers,
     )
+    from flext_kernel.memory_projection_store import InMemoryProjectionStore
     from flext_kernel.memory_store import InMemoryEventStore
     from flext_kernel.messages import (
         FlextCommand,
@@ -76,6 +78,15 @@ if TYPE_CHECKING:
         FlextQuery,
         message_type_name,
     )
+    from flext_kernel.projection import (
+        FlextProjection,
+        Projection,
+        ProjectionCheckpoint,
+        ProjectionState,
+        ProjectionStore,
+        ReadModel,
+    )
+    from flext_kernel.projection_runner import ProjectionRunner, ProjectionStatus
     from flext_kernel.repository import AggregateRepository
     from flext_kernel.result import Failure, FlextResult, Success, safe
     from flext_kernel.serialization import MessageRegistry, Upcaster, to_envelope, to_json, to_msgpack
@@ -110,6 +121,7 @@ _LOCATIONS: dict[str, str] = {
     "FlextEventStore": "flext_kernel.eventstore",
     "FlextEventStoreError": "flext_kernel.errors",
     "FlextMessage": "flext_kernel.messages",
+    "FlextProjection": "flext_kernel.projection",
     "FlextQuery": "flext_kernel.messages",
     "FlextQueryBus": "flext_kernel.bus",
     "FlextResult": "flext_kernel.result",
@@ -118,11 +130,20 @@ _LOCATIONS: dict[str, str] = {
     "HandlerObject": "flext_kernel.bus",
     "HandlerSpec": "flext_kernel.handlers",
     "InMemoryEventStore": "flext_kernel.memory_store",
+    "InMemoryProjectionStore": "flext_kernel.memory_projection_store",
     "LoggingBehavior": "flext_kernel.behaviors",
     "MessageRegistry": "flext_kernel.serialization",
     "NO_STREAM": "flext_kernel.eventstore",
     "Next": "flext_kernel.bus",
+    "Projection": "flext_kernel.projection",
+    "ProjectionCheckpoint": "flext_kernel.projection",
+    "ProjectionRunner": "flext_kernel.projection_runner",
+    "ProjectionState": "flext_kernel.projection",
+    "ProjectionStatus": "flext_kernel.projection_runner",
+    "ProjectionStore": "flext_kernel.projection",
+    "ProjectionStoreError": "flext_kernel.errors",
     "QueryCachingBehavior": "flext_kernel.behaviors",
+    "ReadModel": "flext_kernel.projection",
     "RecordedEvent": "flext_kernel.eventstore",
     "STREAM_EXISTS": "flext_kernel.eventstore",
     "Snapshot": "flext_kernel.eventstore",
@@ -192,6 +213,7 @@ __all__ = [
     "FlextEventStore",
     "FlextEventStoreError",
     "FlextMessage",
+    "FlextProjection",
     "FlextQuery",
     "FlextQueryBus",
     "FlextResult",
@@ -200,10 +222,19 @@ __all__ = [
     "HandlerObject",
     "HandlerSpec",
     "InMemoryEventStore",
+    "InMemoryProjectionStore",
     "LoggingBehavior",
     "MessageRegistry",
     "Next",
+    "Projection",
+    "ProjectionCheckpoint",
+    "ProjectionRunner",
+    "ProjectionState",
+    "ProjectionStatus",
+    "ProjectionStore",
+    "ProjectionStoreError",
     "QueryCachingBehavior",
+    "ReadModel",
     "RecordedEvent",
     "Snapshot",
     "StreamDeleted",

@@ -11,7 +11,8 @@ Hierarchy::
     ├── FlextResultError            a failed result was unwrapped
     ├── FlextContainerError         a service could not be resolved
     ├── FlextBusError               a bus was wired wrongly (duplicate handler, ...)
-    └── FlextEventStoreError        an event subscription could not read its store
+    ├── FlextEventStoreError        an event subscription could not read its store
+    └── ProjectionStoreError        a projection store's storage failed (STORAGE_ERROR)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "NOT_FOUND",
     "NO_HANDLER",
     "OPERATION_ERROR",
+    "PROJECTION_FAILED",
     "SCOPE_ERROR",
     "STORAGE_ERROR",
     "STREAM_DELETED",
@@ -40,6 +42,7 @@ __all__ = [
     "FlextError",
     "FlextEventStoreError",
     "FlextResultError",
+    "ProjectionStoreError",
 ]
 
 NOT_FOUND: Final = "NOT_FOUND"
@@ -72,6 +75,8 @@ STREAM_DELETED: Final = "STREAM_DELETED"
 """The event stream was deleted (its tombstone closes it); nothing can be appended to it."""
 STORAGE_ERROR: Final = "STORAGE_ERROR"
 """An event store's storage failed (disk, database, driver); ``error_data`` names the driver error."""
+PROJECTION_FAILED: Final = "PROJECTION_FAILED"
+"""A projection's ``handle`` raised; ``error_data`` names the projection, generation and event."""
 
 
 class FlextError(Exception):
@@ -110,3 +115,10 @@ class FlextBusError(FlextError):
 
 class FlextEventStoreError(FlextError):
     """An event subscription could not read its store; carries the read failure's code and details."""
+
+
+class ProjectionStoreError(FlextError):
+    """A projection store's storage failed; backends raise it in place of their driver's errors.
+
+    ``flext_kernel.projection_runner`` turns it into a ``STORAGE_ERROR`` failure.
+    """

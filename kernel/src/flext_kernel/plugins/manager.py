@@ -379,6 +379,25 @@ class PluginManager:
                     report[record.name] = answer
         return report
 
+    def collect(self, hook: str, **arguments: Any) -> list[tuple[str, Any]]:
+        """Call ``hook`` on every active plugin, in dependency order; return ``(plugin, answer)`` pairs.
+
+        For hooks that answer something (backends, projections). A plugin that
+        raises is marked failed and left out; the others still answer.
+        """
+        answers: list[tuple[str, Any]] = []
+        for record in self.active_order():
+            for impl in self._impls(record, hook):
+                try:
+                    answer = impl.function(*[arguments[name] for name in impl.argnames])
+                except Exception as exc:
+                    record.fail(f"{hook} raised {type(exc).__name__}: {exc}", traceback.format_exc())
+                    self._unregister(record)
+                    break
+                if answer is not None:
+                    answers.append((record.name, answer))
+        return answers
+
     def unregister(self, name: str) -> None:
         """Take a plugin out of pluggy (its container and bus contributions are the kernel's job)."""
         record = self.records.get(name)

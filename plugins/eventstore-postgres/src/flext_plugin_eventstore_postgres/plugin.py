@@ -13,8 +13,16 @@ from flext_sdk import PluginManifest, hookimpl
 if TYPE_CHECKING:
     from flext_kernel.eventcodec import EventCodec
     from flext_kernel.eventstore import EventStoreFactory, FlextEventStore
+    from flext_kernel.projection import ProjectionStore, ProjectionStoreFactory
 
-__all__ = ["BACKEND_NAME", "flext_event_store_backends", "manifest", "open_store"]
+__all__ = [
+    "BACKEND_NAME",
+    "flext_event_store_backends",
+    "flext_projection_store_backends",
+    "manifest",
+    "open_projection_store",
+    "open_store",
+]
 
 BACKEND_NAME = "postgres"
 """The name users pick this backend by."""
@@ -43,3 +51,16 @@ def open_store(codec: EventCodec | None = None, *, location: str | None = None) 
 def flext_event_store_backends() -> dict[str, EventStoreFactory]:
     """Provide the ``postgres`` backend."""
     return {BACKEND_NAME: open_store}
+
+
+def open_projection_store(*, location: str | None = None) -> ProjectionStore:
+    """Open the read models kept in the event store's schema at ``location``."""
+    from flext_plugin_eventstore_postgres.projections import PostgresProjectionStore
+
+    return PostgresProjectionStore(location)
+
+
+@hookimpl
+def flext_projection_store_backends() -> dict[str, ProjectionStoreFactory]:
+    """Keep read models in the same schema as the events."""
+    return {BACKEND_NAME: open_projection_store}

@@ -6,15 +6,25 @@ is first called.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Any
 
-from flext_sdk import PluginManifest, hookimpl
+from flext_sdk import FlextResult, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
     from flext_kernel.eventcodec import EventCodec
     from flext_kernel.eventstore import EventStoreFactory, FlextEventStore
+    from flext_kernel.projection import ProjectionStore, ProjectionStoreFactory
 
-__all__ = ["BACKEND_NAME", "flext_event_store_backends", "manifest", "open_store"]
+__all__ = [
+    "BACKEND_NAME",
+    "flext_event_store_backends",
+    "flext_health",
+    "flext_projection_store_backends",
+    "manifest",
+    "open_projection_store",
+    "open_store",
+]
 
 BACKEND_NAME = "sqlite"
 """The name users pick this backend by."""
@@ -38,3 +48,36 @@ def open_store(codec: EventCodec | None = None, *, location: str | None = None) 
 def flext_event_store_backends() -> dict[str, EventStoreFactory]:
     """Provide the ``sqlite`` backend."""
     return {BACKEND_NAME: open_store}
+
+
+def open_projection_store(*, location: str | None = None) -> ProjectionStore:
+    """Open the read models kept in the SQLite event store file at ``location``."""
+    from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
+    from flext_plugin_eventstore_sqlite.store import path_from_location
+
+    return SQLiteProjectionStore(path_from_location(location))
+
+
+@hookimpl
+def flext_projection_store_backends() -> dict[str, ProjectionStoreFactory]:
+    """Keep read models in the same SQLite file as the events."""
+    return {BACKEND_NAME: open_projection_store}
+
+
+@hookimpl
+def flext_health() -> FlextResult[dict[str, Any]]:
+    """Check that the default store's directory can take the file (nothing is created)."""
+    from flext_plugin_eventstore_sqlite.store import default_path
+
+    path = default_path()
+    directory = path.parent
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent  # the file and its directories are created on first use
+    if not os.access(directory, os.W_OK):
+        return FlextResult.fail(
+            f"the default event store {path} cannot be created: {directory} is not writable "
+            "(set FLEXT_EVENTSTORE_URL or FLEXT_HOME to a writable place)",
+            error_code="STORAGE_ERROR",
+            error_data={"path": str(path)},
+        )
+    return FlextResult.ok({"default_store": str(path), "exists": path.exists()})

@@ -2,8 +2,9 @@
 
 - ``PluginContract``: subclass it as ``Test<Something>``, set ``plugin``, and
   the plugin is checked the way the kernel will use it.
-- ``EventStoreContract``: the same for event store backends (in
-  ``flext_sdk.testing.eventstore``, imported on first use).
+- ``EventStoreContract`` and ``ProjectionStoreContract``: the same for event
+  store backends and their projection stores (in ``flext_sdk.testing.eventstore``
+  and ``flext_sdk.testing.projections``, imported on first use).
 - The fixtures ``flext_home``, ``flext_kernel_factory`` and ``flext_cli``
   come from ``flext_sdk.testing.pytest_plugin``, which pytest loads
   automatically; ``FlextKernelFactory``, ``FlextCliRunner`` and ``CliResult``
@@ -22,7 +23,10 @@ from flext_sdk.testing._contract import PluginContract
 from flext_sdk.testing._kernels import FlextKernelFactory
 from flext_sdk.testing._resolve import PluginSpec
 
-_LAZY: dict[str, str] = {"EventStoreContract": "flext_sdk.testing.eventstore"}
+_LAZY: dict[str, str] = {
+    "EventStoreContract": "flext_sdk.testing.eventstore",
+    "ProjectionStoreContract": "flext_sdk.testing.projections",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -42,5 +46,6 @@ __all__ = [
     "FlextKernelFactory",
     "PluginContract",
     "PluginSpec",
+    "ProjectionStoreContract",  # resolved lazily by __getattr__ (flext_sdk.testing.projections)
     "flext_command",
 ]

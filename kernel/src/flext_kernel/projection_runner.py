@@ -1,0 +1,413 @@
+"""ProjectionRunner: feeds the event store's global order into projections, exactly once.
+
+The runner reads events after a generation's checkpoint in batches, lets the
+projection handle each one against a ``ReadModel`` that buffers the batch's
+changes, and hands the changes and the new checkpoint to
+``ProjectionStore.commit`` in one call, which applies both in one
+transaction and only if the checkpoint has not moved. So:
+
+* a process killed mid-batch loses the batch, never half of it, and the next
+  run repeats it from the checkpoint: each event takes effect once;
+* two runners on one projection cannot both apply a batch: the second commit
+  finds the checkpoint moved and fails with ``CONCURRENCY_CONFLICT``;
+* a projection whose ``handle`` raises is marked failed at that event
+  (``PROJECTION_FAILED``) and left alone; the others carry on.
+
+Generations: when a projection has no live generation, or its ``version``
+differs from the live one's, ``catch_up`` builds a new generation and
+promotes it once it has caught up; readers keep the old one meanwhile.
+``rebuild`` does the same on request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict
+
+from flext_kernel.errors import (
+    CONCURRENCY_CONFLICT,
+    NOT_FOUND,
+    PROJECTION_FAILED,
+    STORAGE_ERROR,
+    ProjectionStoreError,
+)
+from flext_kernel.eventstore import FlextEventStore, RecordedEvent
+from flext_kernel.projection import (
+    Document,
+    FlextProjection,
+    ProjectionCheckpoint,
+    ProjectionState,
+    ProjectionStore,
+    check_projection_name,
+)
+from flext_kernel.result import Failure, FlextResult, Success
+
+__all__ = ["DEFAULT_BATCH_SIZE", "ProjectionRunner", "ProjectionStatus"]
+
+DEFAULT_BATCH_SIZE: Final = 500
+"""Events per transaction: large enough to amortize a commit, small enough to lose little on a kill."""
+
+
+class ProjectionStatus(BaseModel):
+    """What ``flext projections status`` shows for one projection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    """The projection."""
+    registered: bool
+    """A loaded plugin provides it (False: only its stored read model is left)."""
+    version: int | None
+    """The code's ``version`` (None when not registered)."""
+    live: ProjectionCheckpoint | None
+    """The generation readers see, if any."""
+    building: ProjectionCheckpoint | None
+    """A generation being built (first build or rebuild), if any."""
+    failed: ProjectionCheckpoint | None
+    """The newest generation, if it failed."""
+    head_position: int
+    """The store's last global position, to compare checkpoints with."""
+
+    @property
+    def state(self) -> str:
+        """One word for people: live, behind, stale, building, failed, new or orphaned."""
+        if self.failed is not None:
+            return "failed"
+        if not self.registered:
+            return "orphaned"
+        if self.building is not None:
+            return "building"
+        if self.live is None:
+            return "new"
+        if self.live.version != self.version:
+            return "stale"
+        return "live" if self.live.position >= self.head_position else "behind"
+
+
+class _BufferedModel:
+    """A ``ReadModel`` that keeps a batch's changes until the runner commits them."""
+
+    __slots__ = ("_generation", "_name", "_store", "changes")
+
+    def __init__(self, store: ProjectionStore, name: str, generation: int) -> None:
+        self._store = store
+        self._name = name
+        self._generation = generation
+        self.changes: dict[str, Document | None] = {}
+
+    def get(self, key: str) -> Document | None:
+        if key in self.changes:
+            document = self.changes[key]
+            return None if document is None else dict(document)
+        return self._store.get(self._name, self._generation, key)
+
+    def put(self, key: str, document: Mapping[str, Any]) -> None:
+        self.changes[key] = dict(document)
+
+    def delete(self, key: str) -> None:
+        self.changes[key] = None
+
+
+class ProjectionRunner:
+    """Keeps projections' read models up to date with an event store.
+
+    Args:
+        events: the event store to read (``read_all`` in global order).
+        store: where read models and checkpoints live.
+        projections: the projections to run (more with ``add``).
+        batch_size: events per transaction.
+
+    """
+
+    def __init__(
+        self,
+        events: FlextEventStore,
+        store: ProjectionStore,
+        projections: Iterable[FlextProjection] = (),
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.events = events
+        """The event store read."""
+        self.store = store
+        """The projection store written."""
+        self.batch_size = batch_size
+        """Events per transaction."""
+        self._projections: dict[str, FlextProjection] = {}
+        for projection in projections:
+            self.add(projection)
+
+    def add(self, projection: FlextProjection) -> None:
+        """Run ``projection`` too; registers the event classes it handles with the store's codec."""
+        name = check_projection_name(projection.name)
+        if name in self._projections:
+            raise ValueError(f"two projections are named {name!r}")
+        self._projections[name] = projection
+        handled = getattr(projection, "handled_event_types", None)
+        if callable(handled):
+            for event_type in handled():
+                self.events.codec.register(event_type)  # a no-op for a class registered already
+
+    @property
+    def projections(self) -> dict[str, FlextProjection]:
+        """The projections run, by name."""
+        return dict(self._projections)
+
+    # Reading state.
+
+    def status(self, name: str | None = None) -> FlextResult[list[ProjectionStatus]]:
+        """The state of every projection, registered or only stored (or of ``name``)."""
+        try:
+            checkpoints = self.store.checkpoints(name)
+        except ProjectionStoreError as exc:
+            return _storage_failure(exc)
+        head = self._head_position()
+        if head.is_failure:
+            return head  # type: ignore[return-value]  # a failure carries no value
+        names = sorted({c.name for c in checkpoints} | set(self._projections))
+        if name is not None:
+            if name not in names:
+                return _unknown(name, self._projections)
+            names = [name]
+        statuses = []
+        for each in names:
+            mine = [c for c in checkpoints if c.name == each]
+            projection = self._projections.get(each)
+            statuses.append(
+                ProjectionStatus(
+                    name=each,
+                    registered=projection is not None,
+                    version=None if projection is None else projection.version,
+                    live=_newest(mine, ProjectionState.LIVE),
+                    building=_newest(mine, ProjectionState.BUILDING),
+                    failed=mine[-1] if mine and mine[-1].failed else None,
+                    head_position=head.value,
+                )
+            )
+        return Success(statuses)
+
+    def _head_position(self) -> FlextResult[int]:
+        """The last global position in the store (0 if empty), by paging to the end."""
+        position = 0
+        while True:
+            page = self.events.read_all(position, limit=10_000)
+            if page.is_failure:
+                return page  # type: ignore[return-value]  # a failure carries no value
+            if not page.value:
+                return Success(position)
+            position = page.value[-1].position
+
+    # Running.
+
+    def catch_up(self, names: Iterable[str] | None = None) -> FlextResult[dict[str, int]]:
+        """Bring projections (all, or ``names``) up to the store's current end.
+
+        Builds and promotes a new generation where there is no live one or the
+        live one has another ``version``. Returns how many events each
+        projection took in; a failure of one projection does not stop the
+        others, and the result then fails with the first failure's code, its
+        ``error_data["handled"]`` still counting what the others did.
+        """
+        chosen = list(self._projections) if names is None else list(names)
+        for name in chosen:
+            if name not in self._projections:
+                return _unknown(name, self._projections)
+        handled: dict[str, int] = {}
+        failures: list[FlextResult[Any]] = []
+        for name in chosen:
+            result = self._catch_up_one(self._projections[name])
+            if result.is_success:
+                handled[name] = result.value
+            else:
+                failures.append(result)
+        if failures:
+            first = failures[0]
+            data = {**first.error_data, "handled": handled, "failed": len(failures)}
+            return Failure(first.error or "a projection failed", first.error_code, data)
+        return Success(handled)
+
+    def rebuild(self, name: str, from_timestamp: datetime | None = None) -> FlextResult[ProjectionCheckpoint]:
+        """Rebuild ``name`` into a new generation and promote it once caught up.
+
+        Events that occurred before ``from_timestamp`` are skipped (for read
+        models that only need recent history). Readers see the old generation
+        until the new one is complete. An interrupted rebuild is resumed by
+        the next ``catch_up``, without the ``from_timestamp`` filter.
+        """
+        projection = self._projections.get(name)
+        if projection is None:
+            return _unknown(name, self._projections)
+        try:
+            for stale in self.store.checkpoints(name):
+                if stale.state is ProjectionState.BUILDING:
+                    self.store.drop(name, stale.generation)  # an abandoned build; start afresh
+            building = self.store.create_generation(name, projection.version)
+        except ProjectionStoreError as exc:
+            return _storage_failure(exc)
+        return self._build(projection, building, from_timestamp).map(lambda built: built[0])
+
+    def run(self, stop: threading.Event, *, poll_interval: float = 0.5) -> FlextResult[None]:
+        """Keep catching up until ``stop`` is set; returns the first storage failure, if any.
+
+        A projection that fails stays failed (reported by ``status``) while
+        the others keep running. New events are noticed within
+        ``poll_interval`` seconds, or at once where the store signals appends.
+        """
+        signal = getattr(self.events, "signal", None)
+        while not stop.is_set():
+            token = signal.token() if signal is not None else 0
+            result = self.catch_up(self._runnable())
+            if result.is_failure and result.error_code == STORAGE_ERROR:
+                return Failure(result.error or "storage failed", STORAGE_ERROR, result.error_data)
+            if any(result.value.values()) if result.is_success else False:
+                continue  # there may be more
+            if signal is not None:
+                signal.wait(token, poll_interval)
+            else:
+                stop.wait(poll_interval)
+        return Success(None)
+
+    def _runnable(self) -> list[str]:
+        """The projections whose newest generation has not failed."""
+        try:
+            checkpoints = self.store.checkpoints()
+        except ProjectionStoreError:
+            return list(self._projections)  # the next catch_up reports the storage failure
+        newest: dict[str, ProjectionCheckpoint] = {}
+        for checkpoint in checkpoints:
+            newest[checkpoint.name] = checkpoint
+        return [name for name in self._projections if name not in newest or not newest[name].failed]
+
+    def _catch_up_one(self, projection: FlextProjection) -> FlextResult[int]:
+        name = projection.name
+        try:
+            checkpoints = self.store.checkpoints(name)
+        except ProjectionStoreError as exc:
+            return _storage_failure(exc)
+        live = _newest(checkpoints, ProjectionState.LIVE)
+        building = _newest(checkpoints, ProjectionState.BUILDING)
+        newest = checkpoints[-1] if checkpoints else None
+        if newest is not None and newest.failed:
+            return Failure(
+                f"projection {name!r} failed and waits for a rebuild: {newest.error}",
+                PROJECTION_FAILED,
+                {"projection": name, "generation": newest.generation, "position": newest.position},
+            )
+        if building is not None and building.version == projection.version:
+            return self._build(projection, building, None).map(lambda built: built[1])
+        if live is not None and live.version == projection.version:
+            return self._advance(projection, live, None)
+        try:
+            if building is not None:
+                self.store.drop(name, building.generation)  # built for another version
+            fresh = self.store.create_generation(name, projection.version)
+        except ProjectionStoreError as exc:
+            return _storage_failure(exc)
+        return self._build(projection, fresh, None).map(lambda built: built[1])
+
+    def _build(
+        self, projection: FlextProjection, building: ProjectionCheckpoint, from_timestamp: datetime | None
+    ) -> FlextResult[tuple[ProjectionCheckpoint, int]]:
+        """Fill ``building`` up to the end of the store, then promote it; return it and the events taken."""
+        advanced = self._advance(projection, building, from_timestamp)
+        if advanced.is_failure:
+            return advanced  # type: ignore[return-value]  # a failure carries no value
+        try:
+            if not self.store.promote(projection.name, building.generation):
+                return Failure(
+                    f"generation {building.generation} of projection {projection.name!r} disappeared "
+                    "before it could be promoted (another runner rebuilt it)",
+                    CONCURRENCY_CONFLICT,
+                    {"projection": projection.name, "generation": building.generation},
+                )
+            promoted = [
+                c for c in self.store.checkpoints(projection.name) if c.generation == building.generation
+            ]
+        except ProjectionStoreError as exc:
+            return _storage_failure(exc)
+        if not promoted:
+            return _unknown(projection.name, self._projections)
+        return Success((promoted[0], advanced.value))
+
+    def _advance(
+        self, projection: FlextProjection, checkpoint: ProjectionCheckpoint, from_timestamp: datetime | None
+    ) -> FlextResult[int]:
+        """Apply the events after ``checkpoint`` batch by batch; return how many were handled."""
+        name, generation = projection.name, checkpoint.generation
+        position, count = checkpoint.position, 0
+        while True:
+            page = self.events.read_all(position, limit=self.batch_size)
+            if page.is_failure:
+                return page  # type: ignore[return-value]  # a failure carries no value
+            batch = page.value
+            if not batch:
+                return Success(count)
+            model = _BufferedModel(self.store, name, generation)
+            try:
+                for recorded in batch:
+                    if from_timestamp is not None and recorded.event.occurred_at < from_timestamp:
+                        continue
+                    failure = _handle(projection, recorded, model, generation)
+                    if failure is not None:
+                        self.store.mark_failed(name, generation, failure.error or "")
+                        return failure
+                committed = self.store.commit(name, generation, position, batch[-1].position, model.changes)
+            except ProjectionStoreError as exc:
+                return _storage_failure(exc)
+            if not committed:
+                return Failure(
+                    f"projection {name!r} generation {generation} moved past position {position} while "
+                    "this runner worked: another runner is running it; run one runner per projection",
+                    CONCURRENCY_CONFLICT,
+                    {"projection": name, "generation": generation, "expected_position": position},
+                )
+            position = batch[-1].position
+            count += len(batch)
+
+
+def _handle(
+    projection: FlextProjection, recorded: RecordedEvent, model: _BufferedModel, generation: int
+) -> FlextResult[Any] | None:
+    """Run one ``handle``; a raised exception is the projection's bug, reported with the event."""
+    try:
+        projection.handle(recorded, model)
+    except Exception as exc:
+        return Failure(
+            f"projection {projection.name!r} raised {type(exc).__name__} on event {recorded.event_type} "
+            f"at position {recorded.position} (stream {recorded.stream_id!r}, version {recorded.version}): "
+            f"{exc}",
+            PROJECTION_FAILED,
+            {
+                "projection": projection.name,
+                "generation": generation,
+                "position": recorded.position,
+                "event_type": recorded.event_type,
+                "stream_id": recorded.stream_id,
+                "exception_type": type(exc).__name__,
+            },
+        )
+    return None
+
+
+def _newest(checkpoints: list[ProjectionCheckpoint], state: ProjectionState) -> ProjectionCheckpoint | None:
+    matching = [c for c in checkpoints if c.state is state]
+    return matching[-1] if matching else None
+
+
+def _unknown(name: str, projections: Mapping[str, FlextProjection]) -> FlextResult[Any]:
+    known = ", ".join(sorted(projections)) or "none"
+    return Failure(
+        f"no projection named {name!r} (known: {known}); is the plugin that provides it enabled?",
+        NOT_FOUND,
+        {"projection": name},
+    )
+
+
+def _storage_failure(exc: ProjectionStoreError) -> FlextResult[Any]:
+    return Failure(exc.message, exc.error_code or STORAGE_ERROR, exc.error_data)

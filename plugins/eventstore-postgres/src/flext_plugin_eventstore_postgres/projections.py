@@ -1,0 +1,337 @@
+"""PostgresProjectionStore: read models and their checkpoints in the event store's schema.
+
+Layout, in the same schema as the events (``flext`` by default)::
+
+    flext_projections(id bigserial PRIMARY KEY, name, generation, version, position,
+                      state, error, updated_at, UNIQUE(name, generation))
+    flext_rmgen_<id>(key text PRIMARY KEY, document jsonb)   -- one table per generation
+    VIEW flext_rm_<name>                                      -- the live generation
+
+Readers query the view (``SELECT key, document FROM flext."flext_rm_balances"``)
+or use ``documents()``. ``commit`` locks the generation's checkpoint row
+(``FOR UPDATE``), checks it, writes the documents and moves it, in one
+transaction; ``promote`` re-points the view and drops the older generations
+in one transaction (PostgreSQL's DDL is transactional), so readers never see
+a half-built view.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import psycopg
+from psycopg import sql
+from typing_extensions import override
+
+from flext_kernel.errors import STORAGE_ERROR, TIMEOUT, ProjectionStoreError
+from flext_kernel.memory_projection_store import encode_document
+from flext_kernel.projection import (
+    Document,
+    ProjectionCheckpoint,
+    ProjectionState,
+    ProjectionStore,
+    check_projection_name,
+)
+from flext_plugin_eventstore_postgres.store import DEFAULT_SCHEMA, split_location
+
+__all__ = ["PostgresProjectionStore"]
+
+_COLUMNS: Final = "name, generation, version, position, state, error, updated_at"
+
+
+class PostgresProjectionStore(ProjectionStore):
+    """Projection read models in a PostgreSQL schema (normally the event store's).
+
+    Args:
+        url: a ``postgresql://`` URL (may end in ``?schema=NAME``) or libpq
+            string; None means ``$FLEXT_EVENTSTORE_URL``.
+        schema: overrides the URL's ``?schema=`` (default ``flext``).
+        lock_timeout: seconds to wait for another runner's lock (``TIMEOUT``).
+
+    Raises:
+        ValueError: no URL given or set.
+
+    """
+
+    def __init__(
+        self, url: str | None = None, *, schema: str | None = None, lock_timeout: float = 30.0
+    ) -> None:
+        self.conninfo, url_schema = split_location(url)
+        self.schema = schema or url_schema or DEFAULT_SCHEMA
+        """The schema holding the tables."""
+        self.lock_timeout = lock_timeout
+        self._lock = threading.Lock()
+        self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._closed = False
+        self._ddl_key = zlib.crc32(f"flext-projections:{self.schema}".encode())
+
+    def _name(self, table: str) -> sql.Composable:
+        return sql.Identifier(self.schema, table)
+
+    def _table(self, row_id: int) -> sql.Composable:
+        return self._name(f"flext_rmgen_{int(row_id)}")
+
+    def _view(self, name: str) -> sql.Composable:
+        return self._name(f"flext_rm_{check_projection_name(name)}")
+
+    @contextmanager
+    def _session(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """One transaction; psycopg errors become ``ProjectionStoreError``."""
+        with self._lock:
+            if self._closed:
+                raise ProjectionStoreError("the projection store is closed", STORAGE_ERROR)
+            try:
+                connection = self._connection
+                if connection is None or connection.closed or connection.broken:
+                    connection = self._open()
+                with connection.transaction():
+                    yield connection
+            except psycopg.Error as exc:
+                raise self._translate(exc) from exc
+
+    def _open(self) -> psycopg.Connection[tuple[Any, ...]]:
+        connection = psycopg.connect(self.conninfo, autocommit=True, application_name="flext-projections")
+        connection.execute(
+            "SELECT set_config('lock_timeout', %s, false)", (f"{round(self.lock_timeout * 1000)}ms",)
+        )
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._ddl_key,))
+            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            connection.execute(
+                sql.SQL(
+                    """CREATE TABLE IF NOT EXISTS {} (
+                        id bigserial PRIMARY KEY,
+                        name text NOT NULL,
+                        generation integer NOT NULL,
+                        version integer NOT NULL,
+                        position bigint NOT NULL,
+                        state text NOT NULL,
+                        error text,
+                        updated_at timestamptz NOT NULL,
+                        UNIQUE (name, generation)
+                    )"""
+                ).format(self._name("flext_projections"))
+            )
+        self._connection = connection
+        return connection
+
+    def _translate(self, exc: psycopg.Error) -> ProjectionStoreError:
+        data = {"schema": self.schema, "exception_type": type(exc).__name__, "sqlstate": exc.sqlstate}
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            return ProjectionStoreError(
+                f"another projection runner held a lock for longer than {self.lock_timeout}s", TIMEOUT, data
+            )
+        return ProjectionStoreError(f"the PostgreSQL projection store failed: {first}", STORAGE_ERROR, data)
+
+    def _row(
+        self,
+        connection: psycopg.Connection[tuple[Any, ...]],
+        name: str,
+        generation: int,
+        *,
+        lock: bool = False,
+    ) -> tuple[int, int, str | None] | None:
+        query = sql.SQL("SELECT id, position, error FROM {} WHERE name = %s AND generation = %s").format(
+            self._name("flext_projections")
+        )
+        if lock:
+            query = query + sql.SQL(" FOR UPDATE")
+        row = connection.execute(query, (name, generation)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), row[2])
+
+    @override
+    def checkpoints(self, name: str | None = None) -> list[ProjectionCheckpoint]:
+        query = sql.SQL(
+            "SELECT {} FROM {} WHERE %s::text IS NULL OR name = %s ORDER BY name, generation"
+        ).format(sql.SQL(_COLUMNS), self._name("flext_projections"))
+        with self._session() as connection:
+            rows = connection.execute(query, (name, name)).fetchall()
+        return [
+            ProjectionCheckpoint(
+                name=row[0],
+                generation=row[1],
+                version=row[2],
+                position=row[3],
+                state=ProjectionState(row[4]),
+                error=row[5],
+                updated_at=row[6],
+            )
+            for row in rows
+        ]
+
+    @override
+    def create_generation(self, name: str, version: int) -> ProjectionCheckpoint:
+        check_projection_name(name)
+        table = self._name("flext_projections")
+        with self._session() as connection:
+            # Two runners creating a generation of one projection take turns.
+            connection.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self._ddl_key & 0x7FFFFFFF, name)
+            )
+            (generation,) = connection.execute(  # type: ignore[misc]  # an aggregate returns one row
+                sql.SQL("SELECT coalesce(max(generation), 0) + 1 FROM {} WHERE name = %s").format(table),
+                (name,),
+            ).fetchone()
+            now = datetime.now(UTC)
+            (row_id,) = connection.execute(  # type: ignore[misc]  # RETURNING returns one row
+                sql.SQL(
+                    "INSERT INTO {} (name, generation, version, position, state, updated_at) "
+                    "VALUES (%s, %s, %s, 0, %s, %s) RETURNING id"
+                ).format(table),
+                (name, generation, version, ProjectionState.BUILDING.value, now),
+            ).fetchone()
+            connection.execute(
+                sql.SQL("CREATE TABLE {} (key text PRIMARY KEY, document jsonb NOT NULL)").format(
+                    self._table(row_id)
+                )
+            )
+        return ProjectionCheckpoint(
+            name=name,
+            generation=generation,
+            version=version,
+            position=0,
+            state=ProjectionState.BUILDING,
+            updated_at=now,
+        )
+
+    @override
+    def get(self, name: str, generation: int, key: str) -> Document | None:
+        with self._session() as connection:
+            found = self._row(connection, name, generation)
+            if found is None:
+                return None
+            row = connection.execute(
+                sql.SQL("SELECT document::text FROM {} WHERE key = %s").format(self._table(found[0])), (key,)
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    @override
+    def commit(
+        self,
+        name: str,
+        generation: int,
+        expected_position: int,
+        position: int,
+        changes: Mapping[str, Document | None],
+    ) -> bool:
+        encoded = [(key, None if doc is None else encode_document(key, doc)) for key, doc in changes.items()]
+        with self._session() as connection:
+            found = self._row(connection, name, generation, lock=True)
+            if found is None or found[2] is not None or found[1] != expected_position:
+                return False
+            table = self._table(found[0])
+            puts = [(key, text) for key, text in encoded if text is not None]
+            deletes = [key for key, text in encoded if text is None]
+            if puts:
+                with connection.cursor() as cursor:
+                    cursor.executemany(
+                        sql.SQL(
+                            "INSERT INTO {} (key, document) VALUES (%s, %s::jsonb) "
+                            "ON CONFLICT (key) DO UPDATE SET document = EXCLUDED.document"
+                        ).format(table),
+                        puts,
+                    )
+            if deletes:
+                connection.execute(sql.SQL("DELETE FROM {} WHERE key = ANY(%s)").format(table), (deletes,))
+            connection.execute(
+                sql.SQL("UPDATE {} SET position = %s, updated_at = now() WHERE id = %s").format(
+                    self._name("flext_projections")
+                ),
+                (position, found[0]),
+            )
+            return True
+
+    @override
+    def promote(self, name: str, generation: int) -> bool:
+        table = self._name("flext_projections")
+        with self._session() as connection:
+            found = self._row(connection, name, generation, lock=True)
+            if found is None or found[2] is not None:
+                return False
+            older = connection.execute(
+                sql.SQL("SELECT id FROM {} WHERE name = %s AND generation < %s").format(table),
+                (name, generation),
+            ).fetchall()
+            connection.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(self._view(name)))
+            for (row_id,) in older:
+                connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(row_id)))
+                connection.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (row_id,))
+            connection.execute(
+                sql.SQL("CREATE VIEW {} AS SELECT key, document FROM {}").format(
+                    self._view(name), self._table(found[0])
+                )
+            )
+            connection.execute(
+                sql.SQL("UPDATE {} SET state = %s, updated_at = now() WHERE id = %s").format(table),
+                (ProjectionState.LIVE.value, found[0]),
+            )
+            return True
+
+    @override
+    def mark_failed(self, name: str, generation: int, error: str) -> None:
+        with self._session() as connection:
+            connection.execute(
+                sql.SQL(
+                    "UPDATE {} SET error = %s, updated_at = now() WHERE name = %s AND generation = %s"
+                ).format(self._name("flext_projections")),
+                (error, name, generation),
+            )
+
+    @override
+    def drop(self, name: str, generation: int | None = None) -> None:
+        table = self._name("flext_projections")
+        with self._session() as connection:
+            rows = connection.execute(
+                sql.SQL(
+                    "SELECT id, state FROM {} WHERE name = %s AND (%s::int IS NULL OR generation = %s)"
+                ).format(table),
+                (name, generation, generation),
+            ).fetchall()
+            for row_id, state in rows:
+                if state == ProjectionState.LIVE.value:
+                    connection.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(self._view(name)))
+                connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(row_id)))
+                connection.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (row_id,))
+
+    @override
+    def documents(self, name: str, generation: int | None = None) -> Iterator[tuple[str, Document]]:
+        table = self._name("flext_projections")
+        with self._session() as connection:
+            if generation is None:
+                row = connection.execute(
+                    sql.SQL(
+                        "SELECT id FROM {} WHERE name = %s AND state = %s ORDER BY generation DESC LIMIT 1"
+                    ).format(table),
+                    (name, ProjectionState.LIVE.value),
+                ).fetchone()
+            else:
+                row = connection.execute(
+                    sql.SQL("SELECT id FROM {} WHERE name = %s AND generation = %s").format(table),
+                    (name, generation),
+                ).fetchone()
+            rows = (
+                []
+                if row is None
+                else connection.execute(
+                    sql.SQL('SELECT key, document::text FROM {} ORDER BY key COLLATE "C"').format(
+                        self._table(row[0])
+                    )
+                ).fetchall()
+            )
+        for key, text in rows:
+            yield key, dict(json.loads(text))
+
+    @override
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

@@ -1,0 +1,45 @@
+"""Read models in the PostgreSQL schema: the projection store contract and the live view."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import psycopg
+import pytest
+from flext_plugin_eventstore_postgres import PostgresEventStore
+from flext_plugin_eventstore_postgres.projections import PostgresProjectionStore
+from psycopg import sql
+
+from flext_kernel.eventstore import NO_STREAM
+from flext_kernel.projection_runner import ProjectionRunner
+from flext_sdk.testing.projections import Deposited, ProjectionStoreContract, ProjectionStoreFactory, Totals
+
+pytestmark = pytest.mark.postgres
+
+
+class TestPostgresProjectionStore(ProjectionStoreContract):
+    @pytest.fixture
+    def projection_store_factory(self, postgres_url: str, pg_schema: str) -> ProjectionStoreFactory:
+        return functools.partial(PostgresProjectionStore, postgres_url, schema=pg_schema)
+
+
+def test_readers_query_the_live_view_with_plain_sql(postgres_url: str, pg_schema: str) -> None:
+    with PostgresEventStore(url=postgres_url, schema=pg_schema) as events:
+        events.append("acc-1", [Deposited(aggregate_id="acc-1", amount=7)], NO_STREAM).unwrap()
+        with PostgresProjectionStore(postgres_url, schema=pg_schema) as store:
+            ProjectionRunner(events, store, [Totals()]).catch_up().unwrap()
+    with psycopg.connect(postgres_url) as connection:
+        query = sql.SQL("SELECT key, document->>'total' FROM {} ORDER BY key").format(
+            sql.Identifier(pg_schema, "flext_rm_contract-totals")
+        )
+        rows: list[tuple[Any, ...]] = connection.execute(query).fetchall()
+    assert rows == [("_count", None), ("acc-1", "7")]
+
+
+def test_the_url_schema_parameter_is_honoured(postgres_url: str, pg_schema: str) -> None:
+    with PostgresProjectionStore(f"{postgres_url}?schema={pg_schema}") as store:
+        assert store.schema == pg_schema
+        store.create_generation("totals", 1)
+    with PostgresProjectionStore(postgres_url, schema=pg_schema) as again:
+        assert [c.name for c in again.checkpoints()] == ["totals"]
