@@ -65,7 +65,15 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
             assembly.hidden[name] = why
             continue
         for command in plugins[name]["commands"]:
-            _add(assembly, groups, name, tuple(command["path"]), command["target"], command.get("help", ""))
+            _add(
+                assembly,
+                groups,
+                name,
+                tuple(command["path"]),
+                command["target"],
+                command.get("help", ""),
+                plugins[name].get("description", ""),
+            )
     return assembly
 
 
@@ -92,13 +100,14 @@ def _add(
     path: tuple[str, ...],
     target: str,
     help_text: str,
+    group_help: str = "",
 ) -> None:
     name = " ".join(path)
     if name in assembly.owners or path in groups:
         first = assembly.owners.get(name, "kernel")
         assembly.conflicts.append(f"'flext {name}' is claimed by {first} and {owner}; {first} wins")
         return
-    parent = _group(assembly, groups, path[:-1], owner)
+    parent = _group(assembly, groups, path[:-1], owner, group_help)
     if parent is None:
         return
     parent.command(target, name=path[-1], help=help_text)
@@ -107,12 +116,19 @@ def _add(
 
 
 def _group(
-    assembly: Assembly, groups: dict[tuple[str, ...], App], path: tuple[str, ...], owner: str
+    assembly: Assembly,
+    groups: dict[tuple[str, ...], App],
+    path: tuple[str, ...],
+    owner: str,
+    help_text: str = "",
 ) -> App | None:
-    """The (kernel-made) group app at ``path``, created on demand; None if a command sits there."""
+    """The (kernel-made) group app at ``path``, created on demand; None if a command sits there.
+
+    A group is described by the manifest of the plugin that first adds a command to it.
+    """
     if path in groups:
         return groups[path]
-    parent = _group(assembly, groups, path[:-1], owner)
+    parent = _group(assembly, groups, path[:-1], owner, help_text)
     name = " ".join(path)
     if parent is None or name in assembly.owners:
         holder = assembly.owners.get(name)
@@ -120,7 +136,7 @@ def _group(
             f"'flext {name}' is a command of {holder}, so {owner} cannot add commands below it"
         )
         return None
-    group = App(name=path[-1], help=f"{path[-1]} commands.", result_action="return_value")
+    group = App(name=path[-1], help=help_text or f"{path[-1]} commands.", result_action="return_value")
     parent.command(group)
     groups[path] = group
     assembly.children[path[:-1]].add(path[-1])

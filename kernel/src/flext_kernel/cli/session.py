@@ -1,0 +1,40 @@
+"""The kernel a plugin's command runs in: booted with this run's plugins, directories and settings.
+
+Commands contributed by plugins call ``boot_kernel`` (``flext_sdk.cli``
+re-exports it) instead of ``FlextKernel.boot`` so that what ``flext plugin
+disable`` and ``--plugins-dir`` say applies to them as it applies to the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flext_kernel.cli import output
+from flext_kernel.cli.settings import current
+from flext_kernel.errors import VALIDATION_ERROR
+
+if TYPE_CHECKING:
+    from flext_kernel.kernel import FlextKernel
+    from flext_kernel.result import FlextResult
+
+__all__ = ["boot_kernel", "fail"]
+
+
+def boot_kernel() -> FlextResult[FlextKernel]:
+    """Boot a kernel with every enabled plugin (honours ``FLEXT_PLUGINS``, ``FLEXT_STRICT_PLUGINS``)."""
+    from flext_kernel.cli.commands._inspection import plugin_dirs
+    from flext_kernel.kernel import FlextKernel
+    from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
+
+    only, denied = environment_overrides()
+    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    return FlextKernel.boot(
+        plugin_dirs=plugin_dirs(), disabled=disabled, only=only, strict=current().strict_plugins
+    )
+
+
+def fail(result: FlextResult[Any], *, hint: str | None = None) -> int:
+    """Print a failed result the FLEXT way; exit code 2 for bad input, 1 otherwise."""
+    exit_code = output.EXIT_USAGE if result.error_code == VALIDATION_ERROR else output.EXIT_FAILED
+    return output.emit_error(result.error or "failed", result.error_code, hint=hint, exit_code=exit_code)

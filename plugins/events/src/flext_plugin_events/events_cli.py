@@ -1,0 +1,254 @@
+"""``flext events``: what is in the event store, whichever plugin wrote it.
+
+Every command takes ``--store`` (a SQLite path, ``postgresql://...``;
+default ``$FLEXT_EVENTSTORE_URL``, else the embedded SQLite file). Events
+are shown as stored: their classes need not be importable here, so an
+event a disabled or uninstalled plugin wrote still shows, type and payload.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from flext_plugin_events.exchange import read_export, write_export
+from flext_sdk import FlextResult
+from flext_sdk.cli import EXIT_OK, boot_kernel, current, emit, emit_table, fail, note
+
+if TYPE_CHECKING:
+    from flext_kernel.eventstore import FlextEventStore, RecordedEvent
+
+__all__ = ["export", "import_events", "show", "streams", "tail"]
+
+_PAGE = 5_000
+_ENVELOPE = frozenset(
+    {
+        "event_id",
+        "occurred_at",
+        "aggregate_id",
+        "aggregate_type",
+        "version",
+        "correlation_id",
+        "causation_id",
+        "metadata",
+    }
+)
+
+
+@contextmanager
+def _opened(store: str | None) -> Iterator[FlextEventStore | int]:
+    """The event store at ``store`` (or the exit code of the failure to open it)."""
+    booted = boot_kernel()
+    if booted.is_failure:
+        yield fail(booted)
+        return
+    with booted.value as kernel:
+        opened = kernel.open_event_store(store)
+        if opened.is_failure:
+            yield fail(opened, hint="pass --store PATH|URL or set FLEXT_EVENTSTORE_URL")
+            return
+        try:
+            yield opened.value
+        finally:
+            opened.value.close()
+
+
+def _pages(events: FlextEventStore, after: int = 0) -> Iterator[list[RecordedEvent] | int]:
+    """``read_all`` page by page; yields an exit code instead if a read fails."""
+    while True:
+        page = events.read_all(after, limit=_PAGE)
+        if page.is_failure:
+            yield fail(page)
+            return
+        if not page.value:
+            return
+        yield page.value
+        after = page.value[-1].position
+
+
+def _payload(recorded: RecordedEvent) -> dict[str, Any]:
+    data = json.loads(recorded.data)
+    return (
+        {key: value for key, value in data.items() if key not in _ENVELOPE} if isinstance(data, dict) else {}
+    )
+
+
+def _row(recorded: RecordedEvent) -> dict[str, Any]:
+    data = json.loads(recorded.data)
+    occurred = data.get("occurred_at") if isinstance(data, dict) else None
+    return {
+        "position": recorded.position,
+        "stream": recorded.stream_id,
+        "version": recorded.version,
+        "type": recorded.event_type,
+        "schema": recorded.schema_version,
+        "occurred_at": occurred,
+        "event_id": str(data.get("event_id")) if isinstance(data, dict) else None,
+        "payload": _payload(recorded),
+    }
+
+
+def streams(*, store: str | None = None, prefix: str = "") -> int:
+    """List the event streams: events, last version, last event type and when it was written.
+
+    Args:
+        store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
+        prefix: Only streams whose id starts with this.
+
+    """
+    with _opened(store) as events:
+        if isinstance(events, int):
+            return events
+        found: dict[str, dict[str, Any]] = {}
+        for page in _pages(events):
+            if isinstance(page, int):
+                return page
+            for recorded in page:
+                if not recorded.stream_id.startswith(prefix):
+                    continue
+                row = _row(recorded)
+                entry = found.setdefault(recorded.stream_id, {"stream": recorded.stream_id, "events": 0})
+                entry.update(
+                    events=entry["events"] + 1,
+                    version=recorded.version,
+                    last_type=recorded.event_type,
+                    last_at=row["occurred_at"],
+                    position=recorded.position,
+                )
+    rows = sorted(found.values(), key=lambda entry: entry["stream"])
+    if not rows:
+        note("no streams" + (f" starting with {prefix!r}" if prefix else ""))
+    return emit_table(rows, ["stream", "events", "version", "last_type", "last_at"], title="Event streams")
+
+
+def show(stream: str, *, store: str | None = None, from_version: int = 0) -> int:
+    """Show the events of one stream, oldest first, with their payloads.
+
+    Args:
+        stream: The stream (aggregate) id.
+        store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
+        from_version: Show only the events after this version.
+
+    """
+    with _opened(store) as events:
+        if isinstance(events, int):
+            return events
+        read = events.read_stream(stream, from_version)
+        if read.is_failure:
+            return fail(read)
+        rows = [_row(recorded) for recorded in read.value]
+    if not rows:
+        return fail(
+            FlextResult.fail(f"stream {stream!r} has no events after version {from_version}", "NOT_FOUND"),
+            hint="flext events streams lists the streams",
+        )
+    table_rows = [{**row, "payload": json.dumps(row["payload"], ensure_ascii=False)} for row in rows]
+    if current().output != "table":
+        return emit(rows)
+    return emit_table(table_rows, ["version", "type", "occurred_at", "payload"], title=f"Stream {stream}")
+
+
+def tail(
+    *,
+    store: str | None = None,
+    from_start: bool = False,
+    from_position: int | None = None,
+    count: int | None = None,
+    stream_prefix: str = "",
+) -> int:
+    """Follow the event store: print each new event as it is written, until Ctrl-C.
+
+    Args:
+        store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
+        from_start: Print every stored event first, then follow.
+        from_position: Start after this global position (as printed in the first column).
+        count: Stop after printing this many events.
+        stream_prefix: Only events of streams whose id starts with this.
+
+    """
+    machine = current().output != "table"
+    with _opened(store) as events:
+        if isinstance(events, int):
+            return events
+        after = 0 if from_start else from_position
+        if after is None:
+            after = 0
+            for page in _pages(events):
+                if isinstance(page, int):
+                    return page
+                after = page[-1].position
+        note(f"following events after position {after} (Ctrl-C stops)")
+        printed = 0
+        subscription = events.subscribe(after)
+        try:
+            for recorded in subscription:
+                if not recorded.stream_id.startswith(stream_prefix):
+                    continue
+                row = _row(recorded)
+                if machine:
+                    line = json.dumps(row, default=str, ensure_ascii=False)
+                else:
+                    payload = json.dumps(row["payload"], ensure_ascii=False)
+                    line = f"{row['position']}  {row['stream']}@{row['version']}  {row['type']}  {payload}"
+                print(line, flush=True)
+                printed += 1
+                if count is not None and printed >= count:
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            subscription.stop()
+    return EXIT_OK
+
+
+def export(*, store: str | None = None, output: Path | None = None, fmt: Literal["jsonl"] = "jsonl") -> int:
+    """Write every event, in global order, as JSON lines (one event per line, exactly as stored).
+
+    Args:
+        store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
+        output: The file to write (written whole or not at all); default standard output.
+        fmt: The format; jsonl is the only one.
+
+    """
+    with _opened(store) as events:
+        if isinstance(events, int):
+            return events
+        written = write_export(events, output if output is not None else sys.stdout)
+    if written.is_failure:
+        return fail(written)
+    note(f"exported {written.value} events" + (f" to {output}" if output is not None else ""))
+    return EXIT_OK
+
+
+def import_events(file: Path, *, store: str | None = None) -> int:
+    """Append the events of an export file; events already in the store are skipped, so a rerun is safe.
+
+    Args:
+        file: A JSON-lines file written by flext events export (- for standard input).
+        store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
+
+    """
+    source = sys.stdin if str(file) == "-" else file
+    parsed = read_export(source)
+    if parsed.is_failure:
+        return fail(parsed, hint="the file must be what flext events export wrote")
+    with _opened(store) as events:
+        if isinstance(events, int):
+            return events
+        from flext_plugin_events.exchange import append_exported
+
+        imported = append_exported(events, parsed.value)
+    if imported.is_failure:
+        return fail(
+            imported, hint="events appended before the failure stay; fix the cause and run the import again"
+        )
+    report = imported.value
+    return emit(
+        report,
+        human=f"imported {report['written']} events into {report['streams']} streams "
+        f"({report['already_there']} were already there)",
+    )

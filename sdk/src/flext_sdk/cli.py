@@ -1,0 +1,32 @@
+"""What a plugin's CLI command uses to look and behave like every other ``flext`` command.
+
+- ``boot_kernel()``: the kernel with this run's enabled plugins (what
+  ``flext plugin disable``, ``FLEXT_PLUGINS`` and ``--plugins-dir`` say applies).
+- ``emit``, ``emit_table``: results, as rich tables for people or
+  ``{"ok": true, "data": ...}`` under ``--output json|yaml``.
+- ``fail``, ``emit_error``: one-line ``error: <message> (<CODE>)`` on stderr
+  (or the JSON form), returning the exit code (2 for bad input, 1 otherwise).
+- ``note``: progress and hints on stderr, silenced by ``--quiet``.
+
+A command returns the exit code these give. The module is light: importing it
+loads neither pluggy nor pydantic.
+"""
+
+from __future__ import annotations
+
+from flext_kernel.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit, emit_error, emit_table, note
+from flext_kernel.cli.session import boot_kernel, fail
+from flext_kernel.cli.settings import current
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "boot_kernel",
+    "current",
+    "emit",
+    "emit_error",
+    "emit_table",
+    "fail",
+    "note",
+]
