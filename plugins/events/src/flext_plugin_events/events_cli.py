@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flext_plugin_events.exchange import read_export, write_export
+from flext_plugin_events.session import opened_store
 from flext_sdk import FlextResult
-from flext_sdk.cli import EXIT_OK, boot_kernel, current, emit, emit_table, fail, note
+from flext_sdk.cli import EXIT_OK, current, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
     from flext_kernel.eventstore import FlextEventStore, RecordedEvent
@@ -42,19 +43,8 @@ _ENVELOPE = frozenset(
 @contextmanager
 def _opened(store: str | None) -> Iterator[FlextEventStore | int]:
     """The event store at ``store`` (or the exit code of the failure to open it)."""
-    booted = boot_kernel()
-    if booted.is_failure:
-        yield fail(booted)
-        return
-    with booted.value as kernel:
-        opened = kernel.open_event_store(store)
-        if opened.is_failure:
-            yield fail(opened, hint="pass --store PATH|URL or set FLEXT_EVENTSTORE_URL")
-            return
-        try:
-            yield opened.value
-        finally:
-            opened.value.close()
+    with opened_store(store) as opened:
+        yield opened if isinstance(opened, int) else opened[1]
 
 
 def _pages(events: FlextEventStore, after: int = 0) -> Iterator[list[RecordedEvent] | int]:

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flext_sdk.cli import EXIT_OK, boot_kernel, emit, emit_table, fail, note
+from flext_plugin_events.session import STORE_HINT, opened_store
+from flext_sdk.cli import EXIT_OK, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
     from flext_kernel.projection_runner import ProjectionRunner, ProjectionStatus
@@ -27,25 +28,19 @@ def _runner(store: str | None) -> Iterator[ProjectionRunner | int]:
     """A runner over the plugins' projections and the store at ``store`` (or an exit code)."""
     from flext_kernel.projection_runner import ProjectionRunner
 
-    booted = boot_kernel()
-    if booted.is_failure:
-        yield fail(booted)
-        return
-    with booted.value as kernel:
-        events = kernel.open_event_store(store)
-        if events.is_failure:
-            yield fail(events, hint="pass --store PATH|URL or set FLEXT_EVENTSTORE_URL")
+    with opened_store(store) as opened:
+        if isinstance(opened, int):
+            yield opened
             return
+        kernel, events = opened
         projections = kernel.open_projection_store(store)
         if projections.is_failure:
-            events.value.close()
-            yield fail(projections)
+            yield fail(projections, hint=STORE_HINT)
             return
         try:
-            yield ProjectionRunner(events.value, projections.value, kernel.projections())
+            yield ProjectionRunner(events, projections.value, kernel.projections())
         finally:
             projections.value.close()
-            events.value.close()
 
 
 def _row(status: ProjectionStatus) -> dict[str, Any]:
