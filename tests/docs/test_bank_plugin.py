@@ -64,3 +64,23 @@ def test_the_bank_plugin_writes_events_that_flext_events_and_projections_show(
     moved = flext_cli("--output", "json", "events", "show", "acc-1", "--store", other).json()["data"]
     assert moved == events, "an export and import keep every event as it was"
     assert json.loads(exported.read_text().splitlines()[0])["event_type"] == "bank.Opened"
+
+
+def test_one_long_running_kernel_serves_many_commands(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from flext_kernel.kernel import FlextKernel
+    from flext_kernel.plugins.discovery import discover
+
+    os.environ["FLEXT_EVENTSTORE_URL"] = str(tmp_path / "long.db")
+    try:
+        booted = FlextKernel.boot(discover([PLUGINS]), only=["bank", "eventstore-sqlite"], strict=True)
+        with booted.unwrap() as kernel:
+            bank = sys.modules["bank"]
+            commands = [bank.OpenAccount(account_id="a", owner="x")]
+            commands += [bank.Deposit(account_id="a", amount=5) for _ in range(3)]
+            versions = [kernel.command_bus.dispatch(command).unwrap().version for command in commands]
+    finally:
+        del os.environ["FLEXT_EVENTSTORE_URL"]
+    assert versions == [1, 2, 3, 4]

@@ -169,12 +169,17 @@ class AccountHandlers:
 
     def __init__(self, container: FlextContainer) -> None:
         self._container = container
+        self._repository: AggregateRepository | None = None
 
     def _accounts(self) -> AggregateRepository:
-        store = self._container.resolve(FlextEventStore)  # type: ignore[type-abstract]
-        store.codec.register_aggregate(Account)
-        store.codec.upcasters.add("bank.Deposited", 1, deposited_v1_to_v2)
-        return AggregateRepository(store)
+        # The store is opened on first use (a command that never saves never opens it), and its
+        # codec learns our classes and upcaster once.
+        if self._repository is None:
+            store = self._container.resolve(FlextEventStore)  # type: ignore[type-abstract]
+            store.codec.register_aggregate(Account, owner="bank")
+            store.codec.upcasters.add("bank.Deposited", 1, deposited_v1_to_v2, owner="bank")
+            self._repository = AggregateRepository(store)
+        return self._repository
 
     def open(self, command: OpenAccount) -> FlextResult[AppendResult]:
         return self._accounts().save(Account.open(command.account_id, command.owner))
