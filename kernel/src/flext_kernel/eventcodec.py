@@ -223,6 +223,26 @@ class EventCodec:
             row.position, row.stream_id, row.version, row.event_type, row.schema_version, row.data, event
         )
 
+    def decode_all(self, rows: Iterable[StoredEvent]) -> list[RecordedEvent]:
+        """``decode`` every row, in order (the read and replay hot path)."""
+        classes, decode = self._classes, self.decode
+        recorded: list[RecordedEvent] = []
+        append = recorded.append
+        for row in rows:
+            stream_id, version, _, event_type, schema_version, data, position = row
+            cls = classes.get(event_type)
+            if cls is None or schema_version != cls.schema_version:
+                append(decode(row))  # unknown or old: the general path
+                continue
+            try:
+                # What model_validate_json does with its defaults, minus its Python wrapper.
+                event = cls.__pydantic_validator__.validate_json(data)
+            except ValidationError:
+                append(decode(row))  # reports the misfit as an UnknownEvent
+                continue
+            append(RecordedEvent(position, stream_id, version, event_type, schema_version, data, event))
+        return recorded
+
     def _decode_old(self, row: StoredEvent, cls: type[FlextDomainEvent]) -> FlextDomainEvent:
         try:
             payload = json.loads(row.data)
@@ -303,15 +323,29 @@ class PendingAppend:
 
     def rows(self, after_version: int) -> list[StoredEvent]:
         """Return the rows of the batch placed right after ``after_version``."""
-        stream_id, event_ids = self.stream_id, self.event_ids
-        type_of, data_at = self._codec.type_of, self._data_at
+        # The append hot path: what _data_at and type_of do, inlined, with the type of each class
+        # looked up once per batch (an UnknownEvent carries its own type, so it is asked each time).
+        stream_id, event_ids, cached = self.stream_id, self.event_ids, self._data
+        type_of = self._codec.type_of
+        types: dict[type[FlextDomainEvent], tuple[str, int]] = {}
         rows: list[StoredEvent] = []
+        append = rows.append
         version = after_version
         for index, event in enumerate(self.events):
             version += 1
-            event_type, schema = type_of(event)
-            data = data_at(index, version)
-            rows.append(StoredEvent(stream_id, version, event_ids[index], event_type, schema, data))
+            cls = type(event)
+            stored_as = types.get(cls)
+            if stored_as is None:
+                stored_as = type_of(event)
+                if not issubclass(cls, UnknownEvent):
+                    types[cls] = stored_as
+            if event.version == version:
+                data = cached[index]
+                if data is None:
+                    data = cached[index] = _data(event)
+            else:
+                data = _data(event.model_copy(update={"version": version}))
+            append(StoredEvent(stream_id, version, event_ids[index], stored_as[0], stored_as[1], data))
         return rows
 
     def matches(self, index: int, stored: StoredEvent) -> bool:

@@ -21,6 +21,12 @@ What a backend must guarantee:
   write lock an auto-incrementing key does that; a backend that lets writers
   run in parallel must order visibility some other way. Positions are never
   reused: deleting a stream inserts its tombstone *before* erasing its events.
+* Optionally, ``insert`` refuses an ``event_id`` that is already stored with
+  a driver error (a unique index) and the class sets ``unique_event_ids``:
+  an append whose expected version fits then skips the id lookup (``find``),
+  and after such a failure the append is decided again, with the lookup, in
+  a new transaction. The outcome is the same either way; the lookup is only
+  paid when an id is taken.
 * Driver exceptions listed in ``driver_errors`` are turned into failures by
   ``_translate_error``, the one place a backend maps its driver's errors to
   kernel error codes (the default maps everything to ``STORAGE_ERROR``).
@@ -181,6 +187,10 @@ class EventStoreBase(ABC):
     """Exceptions of the backend's driver that ``_translate_error`` turns into failures."""
     blocking: ClassVar[bool] = True
     """True if operations do I/O, so the async methods run them in a worker thread."""
+    unique_event_ids: ClassVar[bool] = False
+    """True if ``insert`` raises one of ``driver_errors``, translated to ``CONCURRENCY_CONFLICT``, for
+    an ``event_id`` that is already stored (a unique index). Appends then skip looking the ids up when
+    the expected version fits, and look them up only after such a failure, in a new transaction."""
 
     def __init__(self, codec: EventCodec | None = None, *, poll_interval: float = 0.1) -> None:
         self._codec = codec if codec is not None else EventCodec()
@@ -222,6 +232,14 @@ class EventStoreBase(ABC):
     def _close(self) -> None:
         """Release the backend's connections."""
 
+    def _snapshot_and_stream_rows(self, stream_id: str) -> tuple[StoredSnapshot | None, list[StoredEvent]]:
+        """Return the stream's snapshot row and the rows after its version (every row without one).
+
+        Two reads here; a backend where each read is a round trip may do both in one statement.
+        """
+        snapshot = self._snapshot_row(stream_id)
+        return snapshot, self._read_stream_rows(stream_id, 0 if snapshot is None else snapshot.version, None)
+
     def _translate_error(self, exc: Exception) -> FlextResult[Any]:
         """Turn a driver exception (one of ``driver_errors``) into a failure; override to refine codes."""
         return Failure(
@@ -246,17 +264,35 @@ class EventStoreBase(ABC):
         return result
 
     def _append(self, pending: PendingAppend, expected: ExpectedVersion) -> FlextResult[AppendResult]:
+        if not (self.unique_event_ids and pending.events):
+            return self._append_once(pending, expected, look_up=True)
+        try:
+            return self._append_once(pending, expected, look_up=False)
+        except self.driver_errors as exc:
+            failure = self._translate_error(exc)
+            if failure.error_code != CONCURRENCY_CONFLICT:
+                return failure
+        # An event id of the batch is taken (a retry, a reused id) or another writer collided with
+        # this one: the transaction rolled back; decide in a new one, looking the ids up first.
+        return self._append_once(pending, expected, look_up=True)
+
+    def _append_once(
+        self, pending: PendingAppend, expected: ExpectedVersion, *, look_up: bool
+    ) -> FlextResult[AppendResult]:
+        """One write transaction of ``append``; ``look_up=False`` skips the id lookup if the version fits."""
         stream_id = pending.stream_id
         with self._write() as tx:
             head = tx.head(stream_id)
             version = 0 if head is None else head[0]
             if head is not None and head[1] == TOMBSTONE_TYPE:
                 return _deleted(stream_id, version)
-            if pending.events:
+            conflict = check_expected_version(stream_id, expected, version)
+            # A stored batch is a retry whatever the version says, so the ids are looked up before the
+            # conflict is reported. Without a conflict the lookup can be left to the unique index.
+            if pending.events and (look_up or conflict is not None):
                 stored = tx.find(pending.event_ids)
                 if stored:
                     return _retry_outcome(pending, stored)
-            conflict = check_expected_version(stream_id, expected, version)
             if conflict is not None:
                 return conflict
             if not pending.events:
@@ -283,8 +319,7 @@ class EventStoreBase(ABC):
     def _decoded(
         self, read: Callable[..., list[StoredEvent]], *args: Any
     ) -> FlextResult[list[RecordedEvent]]:
-        decode = self._codec.decode
-        return Success([decode(row) for row in read(*args)])
+        return Success(self._codec.decode_all(read(*args)))
 
     def subscribe(self, from_position: int = 0) -> EventSubscription:
         """Return a live subscription to every event after ``from_position``."""
@@ -324,6 +359,27 @@ class EventStoreBase(ABC):
     def load_snapshot(self, stream_id: str) -> FlextResult[Snapshot | None]:
         """Return the stream's latest snapshot, upcast if its aggregate class is registered; or None."""
         return self._guarded(self._load_snapshot, stream_id)
+
+    def load_snapshot_and_events(
+        self, stream_id: str
+    ) -> FlextResult[tuple[FlextResult[Snapshot | None], list[RecordedEvent]]]:
+        """Return what ``load_snapshot`` would and the events after the snapshot, read together.
+
+        Without a snapshot the events are all of the stream's. The snapshot's own result fails
+        when it cannot be decoded (the events are still those after its version); the outer
+        result fails when the store does. ``AggregateRepository.load`` uses this: one read
+        instead of two where the backend can.
+        """
+        return self._guarded(self._load_snapshot_and_events, stream_id)
+
+    def _load_snapshot_and_events(
+        self, stream_id: str
+    ) -> FlextResult[tuple[FlextResult[Snapshot | None], list[RecordedEvent]]]:
+        row, rows = self._snapshot_and_stream_rows(stream_id)
+        snapshot: FlextResult[Snapshot | None] = (
+            Success(None) if row is None else self._codec.decode_snapshot(row)  # type: ignore[assignment]
+        )
+        return Success((snapshot, self._codec.decode_all(rows)))
 
     def _load_snapshot(self, stream_id: str) -> FlextResult[Snapshot | None]:
         row = self._snapshot_row(stream_id)

@@ -32,6 +32,7 @@ from flext_kernel.eventstore import (
     StreamDeleted,
     UnknownEvent,
 )
+from flext_kernel.eventstore_base import EventStoreBase
 from flext_kernel.messages import FlextDomainEvent
 from flext_kernel.result import Failure, FlextResult, Success
 
@@ -78,15 +79,37 @@ class AggregateRepository:
         """
         self._know(aggregate_type)
         stream_id = str(aggregate_id)
-        start = _from_snapshot(aggregate_type, self.store.load_snapshot(stream_id))
+        store = self.store
+        if isinstance(store, EventStoreBase):
+            return self._load_together(store, aggregate_type, stream_id)
+        start = _from_snapshot(aggregate_type, store.load_snapshot(stream_id))
         if not start.is_success:
             return start  # type: ignore[return-value]  # a failure carries no value
         aggregate = start.value
         after = 0 if aggregate is None else aggregate.version
-        events = self.store.read_stream(stream_id, after)
+        events = store.read_stream(stream_id, after)
         if not events.is_success:
             return events  # type: ignore[return-value]  # a failure carries no value
         return _replay(aggregate_type, stream_id, aggregate, events.value)
+
+    @staticmethod
+    def _load_together(store: EventStoreBase, aggregate_type: type[A], stream_id: str) -> FlextResult[A]:
+        """``load`` with the snapshot and the events after it read at once (one round trip)."""
+        read = store.load_snapshot_and_events(stream_id)
+        if not read.is_success:
+            return read  # type: ignore[return-value]  # a failure carries no value
+        snapshot, events = read.value
+        start = _from_snapshot(aggregate_type, snapshot)
+        if not start.is_success:
+            return start  # type: ignore[return-value]  # a failure carries no value
+        aggregate = start.value
+        if aggregate is None and not (snapshot.is_success and snapshot.value is None):
+            # A snapshot was stored but cannot be used: the events after it are not enough.
+            everything = store.read_stream(stream_id)
+            if not everything.is_success:
+                return everything  # type: ignore[return-value]  # a failure carries no value
+            events = everything.value
+        return _replay(aggregate_type, stream_id, aggregate, events)
 
     async def load_async(self, aggregate_type: type[A], aggregate_id: str | UUID) -> FlextResult[A]:
         """``load`` without blocking the event loop."""

@@ -24,7 +24,10 @@ How writers stay correct without a global lock:
   ``xid * 2**16 + n``: the writing transaction's 64-bit id
   (``pg_current_xact_id()``) and the event's index in that transaction. Any
   two transactions' positions are ordered like their ids, whatever order
-  they commit in.
+  they commit in. A write transaction takes its id right after its stream's
+  lock, in the statement that reads the head, so the client numbers the
+  events itself and can send them with COMMIT: an append is two round
+  trips (BEGIN with the lock and head; the insert with COMMIT and NOTIFY).
 * **Readers stop at the oldest transaction still running.** ``read_all``
   only returns events whose transaction id is below
   ``pg_snapshot_xmin(pg_current_snapshot())``. Every transaction below that
@@ -218,19 +221,23 @@ class _Statements:
     """The store's SQL, with its schema's names quoted in, rendered once."""
 
     __slots__ = (
+        "begin_lock_head",
         "commit_and_notify",
         "delete_events",
         "delete_snapshot",
         "find",
         "find_one",
+        "first_position",
         "insert",
         "insert_one",
+        "insert_one_commit_and_notify",
         "layout_version",
         "lock_head",
         "read_all",
         "read_stream",
         "schema_ddl",
         "snapshot",
+        "snapshot_and_stream",
         "snapshot_version",
         "upsert_snapshot",
     )
@@ -250,29 +257,36 @@ class _Statements:
 
         self.schema_ddl = tuple(render(statement) for statement in _SCHEMA_DDL)
         self.layout_version = render("SELECT max(version) FROM {layout}")
-        self.lock_head = render("SELECT version, event_type FROM {lock_head}(%s, %s)")
+        # The stream's lock and head, and this transaction's first position: its id times 2**16. The
+        # id is taken in the select list, which runs once the function has returned: after the lock.
+        self.lock_head = render(f"SELECT version, event_type, {_XACT_POSITION} FROM {{lock_head}}(%s, %s)")
+        self.begin_lock_head = f"BEGIN; {self.lock_head}"
+        self.first_position = f"SELECT {_XACT_POSITION}"
         # Simple-query protocol (no parameters): COMMIT and the NOTIFY after it in one round trip. The
         # NOTIFY runs after COMMIT, in its own transaction: inside the write transaction it would make
         # all committing writers take turns on a cluster-wide lock.
         notify = sql.SQL("COMMIT; SELECT pg_notify({}, {})")
         self.commit_and_notify = notify.format(sql.Literal(channel), sql.Literal(token)).as_string()
-        self.find = render(f"SELECT {_EVENT_COLUMNS} FROM {{events}} WHERE event_id = ANY(%s::uuid[])")
+        commit_and_notify = self.commit_and_notify.replace("%", "%%")  # a literal part of a query
+        # Arrays travel in binary (%b): no quoting and escaping of every element on the client.
+        self.find = render(
+            f"SELECT {_EVENT_COLUMNS} FROM {{events}} WHERE event_id = ANY(%b::text[]::uuid[])"
+        )
         self.find_one = render(f"SELECT {_EVENT_COLUMNS} FROM {{events}} WHERE event_id = %s::uuid")
-        # Positions: this transaction's id times 2**16, plus the event's index in the transaction.
+        # Positions come from the client: the transaction's first position plus the event's index in it.
         self.insert_one = render(
             "INSERT INTO {events} "
             "(position, stream_id, version, event_id, event_type, schema_version, data) "
-            f"VALUES ({_XACT_POSITION} + %s, "
-            "%s, %s, %s::uuid, %s, %s, %s::json) RETURNING position"
+            "VALUES (%s, %s, %s, %s::uuid, %s, %s, %s::json)"
         )
+        self.insert_one_commit_and_notify = f"{self.insert_one}; {commit_and_notify}"
         self.insert = render(
             "INSERT INTO {events} "
             "(position, stream_id, version, event_id, event_type, schema_version, data) "
-            f"SELECT {_XACT_POSITION} + %s + r.n - 1, "
-            "r.stream_id, r.version, r.event_id::uuid, r.event_type, r.schema_version, r.data::json "
-            "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::integer[], %s::text[]) "
-            "WITH ORDINALITY AS r(stream_id, version, event_id, event_type, schema_version, data, n) "
-            "RETURNING position"
+            "SELECT r.position, r.stream_id, r.version, r.event_id::uuid, r.event_type, r.schema_version, "
+            "r.data::json "
+            "FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::integer[], "
+            "%b::text[]) AS r(position, stream_id, version, event_id, event_type, schema_version, data)"
         )
         self.delete_events = render("DELETE FROM {events} WHERE stream_id = %s AND version <= %s")
         self.delete_snapshot = render("DELETE FROM {snapshots} WHERE stream_id = %s")
@@ -286,6 +300,18 @@ class _Statements:
         self.snapshot = render(
             "SELECT stream_id, version, aggregate_type, schema_version, state::text, taken_at "
             "FROM {snapshots} WHERE stream_id = %s"
+        )
+        # The snapshot (the row whose stream_id is NULL: events always have one) and the events after
+        # it, in one statement, so both come from one MVCC snapshot: a snapshot saved meanwhile cannot
+        # be paired with events read after another version. Its version is below theirs: it sorts first.
+        self.snapshot_and_stream = render(
+            "WITH s AS (SELECT version, aggregate_type, schema_version, state::text AS state, taken_at "
+            "FROM {snapshots} WHERE stream_id = %(stream)s) "
+            "(SELECT NULL, version, NULL, aggregate_type, schema_version, state, NULL, taken_at FROM s) "
+            "UNION ALL "
+            f"(SELECT {_EVENT_COLUMNS}, NULL FROM {{events}} WHERE stream_id = %(stream)s "
+            "AND version > coalesce((SELECT version FROM s), 0)) "
+            "ORDER BY 2"
         )
         self.read_stream = render(
             f"SELECT {_EVENT_COLUMNS} FROM {{events}} "
@@ -304,54 +330,120 @@ class _Statements:
 
 
 class _Transaction:
-    """The row operations of one write transaction; ``head`` takes the stream's lock first."""
+    """The row operations of one write transaction, in as few round trips as the rules allow.
 
-    __slots__ = ("_connection", "_lock_key", "_sql", "written")
+    An append is two: BEGIN travels with ``head``, the first statement of every write (it takes the
+    stream's lock), and a one-event insert waits to travel with COMMIT and the NOTIFY. Both go as
+    one simple-protocol query each, with their parameters bound on the client (``ClientCursor``,
+    libpq's quoting): the cheapest way through psycopg for a few small values. Statements whose
+    results are needed (an id lookup, a snapshot's version) and batch inserts (binary arrays) are
+    sent at once, with the parameters bound by the server.
+    """
 
-    def __init__(self, connection: Connection, statements: _Statements, lock_key: int) -> None:
-        self._connection = connection
-        self._sql = statements
-        self._lock_key = lock_key
+    __slots__ = ("_client", "_connection", "_deferred", "_first_position", "_sql", "_store", "written")
+
+    def __init__(self, store: PostgresEventStore) -> None:
+        self._store = store
+        self._sql = store._sql
+        self._connection: Connection | None = None
+        self._client: Cursor | None = None  # the ClientCursor that began the transaction
+        self._deferred: list[tuple[str, tuple[Any, ...]]] = []  # sent with COMMIT
+        self._first_position: int | None = None  # this transaction's id times 2**16
         self.written = 0
         """How many events this transaction inserted (numbers the next ones)."""
+
+    def _execute(self, query: str, params: Any) -> Cursor:
+        """Send a statement now (after whatever was deferred), starting the transaction if needed."""
+        connection = self._connection
+        if connection is None:
+            self._connection, _ = self._store._start("BEGIN")
+            connection = self._connection
+        if self._deferred:
+            self._send_deferred(connection, "")
+        return connection.execute(query, params)
+
+    def _send_deferred(self, connection: Connection, tail: str) -> None:
+        """Send the deferred statements and ``tail`` (a statement without parameters) in one query."""
+        deferred, self._deferred = self._deferred, []
+        client = self._client or psycopg.ClientCursor(connection)
+        if len(deferred) == 1 and tail == self._sql.commit_and_notify:  # an append of one event
+            client.execute(self._sql.insert_one_commit_and_notify, deferred[0][1])
+            return
+        queries = [query for query, _ in deferred]
+        if tail:
+            queries.append(tail.replace("%", "%%"))
+        client.execute("; ".join(queries), [value for _, values in deferred for value in values])
+
+    def commit(self) -> None:
+        """Send what was deferred, COMMIT and, if events were written, the NOTIFY: one round trip.
+
+        Raises the error of a deferred statement (a taken event id, say); nothing is committed then.
+        """
+        connection = self._connection
+        if connection is None:
+            return  # nothing was sent: nothing to commit
+        tail = self._sql.commit_and_notify if self.written else "COMMIT"
+        if self._deferred:
+            self._send_deferred(connection, tail)
+        else:
+            connection.execute(tail)
+
+    def close(self) -> None:
+        """Give the connection back (rolling back what did not commit)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            self._store._release(connection)
+
+    # The row operations.
 
     def head(self, stream_id: str) -> StreamHead | None:
         # Every write starts here (the base class asks for the head first): this takes the stream's
         # lock, held until the transaction ends, then reads the head as of after the lock.
-        row = self._connection.execute(self._sql.lock_head, (self._lock_key, stream_id)).fetchone()
-        return None if row is None or row[0] is None else (row[0], row[1])
+        params = (self._store._lock_key, stream_id)
+        if self._connection is None:
+            self._connection, cursor = self._store._start(self._sql.begin_lock_head, params, client=True)
+            self._client = cursor
+            cursor.nextset()  # the SELECT's rows, after BEGIN's
+        else:
+            cursor = self._execute(self._sql.lock_head, params)
+        version, event_type, first_position = cursor.fetchone()  # type: ignore[misc]  # one row
+        if self._first_position is None:
+            self._first_position = first_position
+        return None if version is None else (version, event_type)
 
     def find(self, event_ids: Sequence[str]) -> list[StoredEvent]:
         if len(event_ids) == 1:  # the common case, without the cost of an array parameter
-            rows = self._connection.execute(self._sql.find_one, (event_ids[0],)).fetchall()
+            rows = self._execute(self._sql.find_one, (event_ids[0],)).fetchall()
         else:
-            rows = self._connection.execute(self._sql.find, (list(event_ids),)).fetchall()
+            rows = self._execute(self._sql.find, (list(event_ids),)).fetchall()
         return [StoredEvent(*row) for row in rows]
 
     def insert(self, rows: Sequence[StoredEvent]) -> list[int]:
         if self.written + len(rows) > MAX_EVENTS_PER_TRANSACTION:  # append() refuses such batches
             raise ValueError(f"one transaction can write at most {MAX_EVENTS_PER_TRANSACTION} events")
+        if self._first_position is None:
+            (self._first_position,) = self._execute(self._sql.first_position, None).fetchone()  # type: ignore[misc]
+        # Positions: the transaction's first one plus the event's index in the transaction.
+        first = self._first_position + self.written
+        positions = list(range(first, first + len(rows)))
         if len(rows) == 1:
-            cursor = self._connection.execute(self._sql.insert_one, (self.written, *rows[0][:6]))
-            positions = [cursor.fetchone()[0]]  # type: ignore[index]  # RETURNING gives one row
+            self._deferred.append((self._sql.insert_one, (first, *rows[0][:6])))  # all but position
         else:
-            columns = zip(*(row[:6] for row in rows), strict=True)  # every field but position
-            cursor = self._connection.execute(self._sql.insert, (self.written, *map(list, columns)))
-            # Positions grow with the row's index: sorted, they are in the rows' order.
-            positions = sorted(row[0] for row in cursor.fetchall())
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            self._execute(self._sql.insert, (positions, *columns[:6]))
         self.written += len(rows)
         return positions
 
     def delete_events(self, stream_id: str, through_version: int) -> None:
-        self._connection.execute(self._sql.delete_events, (stream_id, through_version))
-        self._connection.execute(self._sql.delete_snapshot, (stream_id,))
+        self._execute(self._sql.delete_events, (stream_id, through_version))
+        self._execute(self._sql.delete_snapshot, (stream_id,))
 
     def snapshot_version(self, stream_id: str) -> int | None:
-        row = self._connection.execute(self._sql.snapshot_version, (stream_id,)).fetchone()
+        row = self._execute(self._sql.snapshot_version, (stream_id,)).fetchone()
         return None if row is None else int(row[0])
 
     def put_snapshot(self, row: StoredSnapshot) -> None:
-        self._connection.execute(
+        self._execute(
             self._sql.upsert_snapshot,
             (row.stream_id, row.version, row.aggregate_type, row.schema_version, row.state, row.taken_at),
         )
@@ -487,6 +579,7 @@ class PostgresEventStore(EventStoreBase):
     """
 
     driver_errors = (psycopg.Error,)
+    unique_event_ids = True  # event_id is UNIQUE: a taken id fails the insert with a UniqueViolation
 
     def __init__(
         self,
@@ -565,12 +658,13 @@ class PostgresEventStore(EventStoreBase):
 
     def _release(self, connection: Connection) -> None:
         """Put ``connection`` back in the pool, or close it (broken, or the store is closed)."""
+        pgconn = connection.pgconn  # its status directly: connection.info builds an object per call
         if not (connection.closed or connection.broken):
-            if connection.info.transaction_status != TransactionStatus.IDLE:
+            if pgconn.transaction_status != TransactionStatus.IDLE:
                 with suppress(psycopg.Error):
                     connection.rollback()
             with self._pool_lock:
-                if not self.closed and connection.info.transaction_status == TransactionStatus.IDLE:
+                if not self.closed and pgconn.transaction_status == TransactionStatus.IDLE:
                     self._idle.append(connection)
                     return
         with self._pool_lock:
@@ -578,8 +672,11 @@ class PostgresEventStore(EventStoreBase):
                 self._all.remove(connection)
         connection.close()
 
-    def _start(self, query: str, params: Any = None) -> tuple[Connection, Cursor]:
+    def _start(self, query: str, params: Any = None, *, client: bool = False) -> tuple[Connection, Cursor]:
         """Take a pooled connection and run an operation's first statement on it.
+
+        ``client=True`` binds the parameters on the client (``ClientCursor``), which lets one
+        query hold several statements.
 
         A pooled connection whose server session is gone (the server restarted,
         an administrator ended it) only shows it when used. Then it and the
@@ -589,7 +686,8 @@ class PostgresEventStore(EventStoreBase):
         for attempt in (1, 2):
             connection = self._acquire()
             try:
-                return connection, connection.execute(query, params)
+                cursor = psycopg.ClientCursor(connection) if client else connection.cursor()
+                return connection, cursor.execute(query, params)
             except psycopg.OperationalError:
                 stale = attempt == 1 and connection.broken
                 self._release(connection)
@@ -639,19 +737,14 @@ class PostgresEventStore(EventStoreBase):
 
     @contextmanager
     def _write(self) -> Iterator[WriteTransaction]:
-        # BEGIN and COMMIT by hand, to send COMMIT and the NOTIFY for other handles together.
-        connection, _ = self._start("BEGIN")
+        # BEGIN and COMMIT by hand: BEGIN with the first statement, COMMIT with a deferred insert and
+        # the NOTIFY for other handles, so that an append is two round trips.
+        transaction = _Transaction(self)
         try:
-            transaction = _Transaction(connection, self._sql, self._lock_key)
-            try:
-                yield transaction
-            except BaseException:
-                with suppress(psycopg.Error):  # a broken connection is dropped by _release
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute(self._sql.commit_and_notify if transaction.written else "COMMIT")
+            yield transaction
+            transaction.commit()
         finally:
-            self._release(connection)
+            transaction.close()  # rolls back whatever did not commit
 
     def _read_stream_rows(self, stream_id: str, after_version: int, limit: int | None) -> list[StoredEvent]:
         rows = self._fetch(self._sql.read_stream, (stream_id, after_version, limit))
@@ -682,6 +775,17 @@ class PostgresEventStore(EventStoreBase):
             return None
         stream, version, aggregate_type, schema_version, state, taken_at = rows[0]
         return StoredSnapshot(stream, version, aggregate_type, schema_version, state, taken_at.isoformat())
+
+    def _snapshot_and_stream_rows(self, stream_id: str) -> tuple[StoredSnapshot | None, list[StoredEvent]]:
+        rows = self._fetch(self._sql.snapshot_and_stream, {"stream": stream_id})
+        snapshot = None
+        if rows and rows[0][0] is None:  # the snapshot's row
+            _, version, _, aggregate_type, schema_version, state, _, taken_at = rows[0]
+            snapshot = StoredSnapshot(
+                stream_id, version, aggregate_type, schema_version, state, taken_at.isoformat()
+            )
+            rows = rows[1:]
+        return snapshot, [StoredEvent(*row[:7]) for row in rows]
 
     def _close(self) -> None:
         """Stop the listener and close the idle connections; busy ones close when they are released."""

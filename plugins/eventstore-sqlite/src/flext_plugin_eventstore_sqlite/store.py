@@ -37,6 +37,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -77,10 +78,14 @@ CREATE TABLE IF NOT EXISTS flext_snapshots (
 """
 # Columns in the order of StoredEvent's fields, so a row unpacks straight into one.
 _EVENT_COLUMNS: Final = "stream_id, version, event_id, event_type, schema_version, data, position"
-_INSERT: Final = (
-    "INSERT INTO flext_events (stream_id, version, event_id, event_type, schema_version, data) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
+# Each row's parameters are a whole StoredEvent: position 0 (not stored yet) becomes NULL, which makes
+# SQLite assign the rowid, one above the highest.
+_ROW: Final = "(?, ?, ?, ?, ?, ?, NULLIF(?, 0))"
+_INSERT: Final = f"INSERT INTO flext_events ({_EVENT_COLUMNS}) VALUES {_ROW}"
+# Batches go in multi-row statements of these sizes (one statement runs faster than executemany's row at
+# a time); a few fixed sizes keep them in the statement cache.
+_INSERT_SIZES: Final = (64, 16, 4)
+_INSERT_ROWS: Final = {size: _INSERT + (", " + _ROW) * (size - 1) for size in _INSERT_SIZES}
 _HEAD: Final = (
     "SELECT version, event_type FROM flext_events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
 )
@@ -139,10 +144,17 @@ class _Transaction:
     def insert(self, rows: Sequence[StoredEvent]) -> list[int]:
         connection = self._connection
         if len(rows) == 1:
-            cursor = connection.execute(_INSERT, rows[0][:6])  # every field but position
+            cursor = connection.execute(_INSERT, rows[0])
             return [cursor.lastrowid or 0]
-        connection.executemany(_INSERT, [row[:6] for row in rows])
-        # Under the write lock the rowids of one statement are consecutive.
+        start = 0
+        for size in _INSERT_SIZES:
+            statement = _INSERT_ROWS[size]
+            while len(rows) - start >= size:
+                connection.execute(statement, list(chain.from_iterable(rows[start : start + size])))
+                start += size
+        if start < len(rows):
+            connection.executemany(_INSERT, rows[start:])
+        # Under the write lock each row gets the highest rowid plus one: the batch's are consecutive.
         last: int = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
         return list(range(last - len(rows) + 1, last + 1))
 
@@ -186,6 +198,7 @@ class SQLiteEventStore(EventStoreBase):
     """
 
     driver_errors = (sqlite3.Error,)
+    unique_event_ids = True  # UNIQUE (event_id): a taken id fails the insert with an IntegrityError
 
     def __init__(
         self,
