@@ -44,9 +44,11 @@ def test_the_environment_variable_is_the_default_location(monkeypatch: pytest.Mo
 
 
 @given(st.text(max_size=60))
-def test_any_text_parses_to_some_backend_without_raising(text: str) -> None:
-    backend, _ = parse_location(text or "x")
-    assert backend
+def test_any_text_names_a_backend_it_spells_out(text: str) -> None:
+    backend, address = parse_location(text or "x")
+    if backend not in ("sqlite", "postgres", "memory"):
+        assert text.strip().startswith(f"{backend}:"), "a third-party backend is only chosen by its scheme"
+        assert address == text.strip()
 
 
 def test_a_kernel_without_the_backend_plugin_names_what_to_install() -> None:

@@ -24,7 +24,7 @@ from flext_kernel.projection import (
     check_projection_name,
 )
 
-__all__ = ["InMemoryProjectionStore", "encode_document"]
+__all__ = ["InMemoryProjectionStore", "encode_changes", "encode_document"]
 
 
 def encode_document(key: str, document: Mapping[str, object]) -> str:
@@ -35,6 +35,22 @@ def encode_document(key: str, document: Mapping[str, object]) -> str:
         raise ProjectionStoreError(
             f"the document for key {key!r} is not JSON data: {exc}", STORAGE_ERROR, {"key": key}
         ) from exc
+
+
+def encode_changes(changes: Mapping[str, Document | None]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Split a batch's changes into ``(key, JSON text)`` puts and deleted keys, encoding before any write.
+
+    Every store encodes the whole batch first, so a document that is not JSON
+    data fails the commit before anything of it is written.
+    """
+    puts: list[tuple[str, str]] = []
+    deletes: list[str] = []
+    for key, document in changes.items():
+        if document is None:
+            deletes.append(key)
+        else:
+            puts.append((key, encode_document(key, document)))
+    return puts, deletes
 
 
 class InMemoryProjectionStore(ProjectionStore):
@@ -90,18 +106,16 @@ class InMemoryProjectionStore(ProjectionStore):
         position: int,
         changes: Mapping[str, Document | None],
     ) -> bool:
-        encoded = {key: None if doc is None else encode_document(key, doc) for key, doc in changes.items()}
+        puts, deletes = encode_changes(changes)
         with self._lock:
             self._check_open()
             checkpoint = self._checkpoints.get((name, generation))
             if checkpoint is None or checkpoint.failed or checkpoint.position != expected_position:
                 return False
             documents = self._documents[name, generation]
-            for key, text in encoded.items():
-                if text is None:
-                    documents.pop(key, None)
-                else:
-                    documents[key] = text
+            documents.update(puts)
+            for key in deletes:
+                documents.pop(key, None)
             self._checkpoints[name, generation] = checkpoint.model_copy(
                 update={"position": position, "updated_at": datetime.now(UTC)}
             )

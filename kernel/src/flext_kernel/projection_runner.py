@@ -265,7 +265,7 @@ class ProjectionRunner:
             result = self.catch_up(self._runnable())
             if result.is_failure and result.error_code == STORAGE_ERROR:
                 return Failure(result.error or "storage failed", STORAGE_ERROR, result.error_data)
-            if any(result.value.values()) if result.is_success else False:
+            if result.is_success and any(result.value.values()):
                 continue  # there may be more
             if signal is not None:
                 signal.wait(token, poll_interval)

@@ -60,25 +60,19 @@ def _pages(events: FlextEventStore, after: int = 0) -> Iterator[list[RecordedEve
         after = page.value[-1].position
 
 
-def _payload(recorded: RecordedEvent) -> dict[str, Any]:
-    data = json.loads(recorded.data)
-    return (
-        {key: value for key, value in data.items() if key not in _ENVELOPE} if isinstance(data, dict) else {}
-    )
-
-
 def _row(recorded: RecordedEvent) -> dict[str, Any]:
+    """An event as the commands show it: where it sits, its type, and its payload without the envelope."""
     data = json.loads(recorded.data)
-    occurred = data.get("occurred_at") if isinstance(data, dict) else None
+    stored = data if isinstance(data, dict) else {}
     return {
         "position": recorded.position,
         "stream": recorded.stream_id,
         "version": recorded.version,
         "type": recorded.event_type,
         "schema": recorded.schema_version,
-        "occurred_at": occurred,
-        "event_id": str(data.get("event_id")) if isinstance(data, dict) else None,
-        "payload": _payload(recorded),
+        "occurred_at": stored.get("occurred_at"),
+        "event_id": str(stored.get("event_id")) if stored else None,
+        "payload": {key: value for key, value in stored.items() if key not in _ENVELOPE},
     }
 
 

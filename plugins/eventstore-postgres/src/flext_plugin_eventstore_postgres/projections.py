@@ -30,7 +30,7 @@ from psycopg import sql
 from typing_extensions import override
 
 from flext_kernel.errors import STORAGE_ERROR, TIMEOUT, ProjectionStoreError
-from flext_kernel.memory_projection_store import encode_document
+from flext_kernel.memory_projection_store import encode_changes
 from flext_kernel.projection import (
     Document,
     ProjectionCheckpoint,
@@ -221,14 +221,12 @@ class PostgresProjectionStore(ProjectionStore):
         position: int,
         changes: Mapping[str, Document | None],
     ) -> bool:
-        encoded = [(key, None if doc is None else encode_document(key, doc)) for key, doc in changes.items()]
+        puts, deletes = encode_changes(changes)
         with self._session() as connection:
             found = self._row(connection, name, generation, lock=True)
             if found is None or found[2] is not None or found[1] != expected_position:
                 return False
             table = self._table(found[0])
-            puts = [(key, text) for key, text in encoded if text is not None]
-            deletes = [key for key, text in encoded if text is None]
             if puts:
                 with connection.cursor() as cursor:
                     cursor.executemany(

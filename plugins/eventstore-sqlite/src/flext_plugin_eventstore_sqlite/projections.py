@@ -33,7 +33,7 @@ from typing import Final
 from typing_extensions import override
 
 from flext_kernel.errors import STORAGE_ERROR, TIMEOUT, ProjectionStoreError
-from flext_kernel.memory_projection_store import encode_document
+from flext_kernel.memory_projection_store import encode_changes
 from flext_kernel.projection import (
     Document,
     ProjectionCheckpoint,
@@ -203,14 +203,12 @@ class SQLiteProjectionStore(ProjectionStore):
         position: int,
         changes: Mapping[str, Document | None],
     ) -> bool:
-        encoded = [(key, None if doc is None else encode_document(key, doc)) for key, doc in changes.items()]
+        puts, deletes = encode_changes(changes)
         with self._session(write=True) as connection:
             found = self._row(connection, name, generation)
             if found is None or found[2] is not None or found[1] != expected_position:
                 return False
             table = _table(found[0])
-            puts = [(key, text) for key, text in encoded if text is not None]
-            deletes = [(key,) for key, text in encoded if text is None]
             if puts:
                 connection.executemany(
                     f"INSERT INTO {table} (key, document) VALUES (?, ?) "
@@ -218,7 +216,7 @@ class SQLiteProjectionStore(ProjectionStore):
                     puts,
                 )
             if deletes:
-                connection.executemany(f"DELETE FROM {table} WHERE key = ?", deletes)
+                connection.executemany(f"DELETE FROM {table} WHERE key = ?", [(key,) for key in deletes])
             connection.execute(
                 "UPDATE flext_projections SET position = ?, updated_at = ? WHERE id = ?",
                 (position, _now(), found[0]),
