@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["FlextKernelFactory", "isolate_home", "strict_failure"]
 
 HOME_VARIABLE: Final = "FLEXT_HOME"
+TOOLS_VARIABLE: Final = "FLEXT_TOOLS_DIR"
 
 
 def isolate_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> Path:
@@ -38,12 +39,23 @@ def isolate_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> Path:
 
     A developer's ``FLEXT_PLUGINS`` or ``FLEXT_STRICT_PLUGINS`` would
     otherwise change what a test sees; ``monkeypatch`` restores them afterwards.
+    ``FLEXT_TOOLS_DIR`` is the exception: tool environments (a tap, dbt) take
+    a minute to build, so tests share them, by default in
+    ``<user cache>/flext/test-tools`` (never the user's own tools).
     """
     home.mkdir(parents=True, exist_ok=True)
+    tools = os.environ.get(TOOLS_VARIABLE) or str(_shared_test_tools())
     for variable in [name for name in os.environ if name.startswith("FLEXT_")]:
         monkeypatch.delenv(variable)
     monkeypatch.setenv(HOME_VARIABLE, str(home))
+    monkeypatch.setenv(TOOLS_VARIABLE, tools)
     return home
+
+
+def _shared_test_tools() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("flext")) / "test-tools"
 
 
 def strict_failure(failures: list[PluginRecord]) -> str:
