@@ -110,6 +110,8 @@ class FlextCliRunner:
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The subprocess environment: this process's, minus ``FLEXT_*``, plus the isolation."""
         environment = {key: value for key, value in os.environ.items() if not key.startswith("FLEXT_")}
+        if "FLEXT_TOOLS_DIR" in os.environ:  # shared tool environments (see isolate_home)
+            environment["FLEXT_TOOLS_DIR"] = os.environ["FLEXT_TOOLS_DIR"]
         # NO_COLOR keeps escape codes out of the output; a wide COLUMNS keeps rich from wrapping tables.
         environment.update({"FLEXT_HOME": str(self.home), "NO_COLOR": "1", "COLUMNS": "200"})
         environment.update(extra or {})

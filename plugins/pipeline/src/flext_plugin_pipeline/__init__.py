@@ -1,0 +1,1 @@
+"""Pipelines: definitions, runs recorded as events, and the commands that operate them."""

@@ -1,0 +1,476 @@
+"""``flext pipeline ...`` and ``flext data pipeline create``: define, run, operate and inspect pipelines.
+
+Every command takes ``--store`` (default ``$FLEXT_EVENTSTORE_URL``, else the
+embedded SQLite file): runs are recorded there, and status and history are
+read from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flext_plugin_pipeline import project
+from flext_plugin_pipeline.journal import Journal, RunRecord
+from flext_plugin_pipeline.runtime import RunnerRecord, is_running, log_path, logs_dir
+from flext_sdk import FlextResult
+from flext_sdk.cli import EXIT_FAILED, EXIT_OK, boot_kernel, current, emit, emit_table, fail, note
+
+if TYPE_CHECKING:
+    from flext_plugin_pipeline.definition import PipelineDefinition
+    from flext_plugin_pipeline.runner import Progress
+    from flext_sdk import FlextEventStore
+
+__all__ = ["create", "history", "list_pipelines", "logs", "run", "start", "status", "stop"]
+
+STORE_HINT = "pass --store PATH|URL or set FLEXT_EVENTSTORE_URL"
+
+
+@contextmanager
+def _store(store: str | None) -> Iterator[FlextEventStore | int]:
+    booted = boot_kernel()
+    if booted.is_failure:
+        yield fail(booted)
+        return
+    with booted.value as kernel:
+        opened = kernel.open_event_store(store)
+        if opened.is_failure:
+            yield fail(opened, hint=STORE_HINT)
+            return
+        try:
+            yield opened.value
+        finally:
+            opened.value.close()
+
+
+def create(config: Path, *, replace: bool = False, store: str | None = None) -> int:
+    """Validate a pipeline definition (YAML) and register it in the project.
+
+    Args:
+        config: The definition file.
+        replace: Update a pipeline that is already registered under the same name.
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    from flext_plugin_pipeline.events import PipelineRegistered
+
+    registered = project.register(config, replace=replace)
+    if registered.is_failure:
+        return fail(registered)
+    definition = registered.value
+    with _store(store) as events:
+        if isinstance(events, int):
+            return events
+        Journal(events, definition.name).record(
+            PipelineRegistered,
+            tap=definition.extract.name,
+            target=definition.load.name,
+            source=str(config.resolve()),
+        ).unwrap()
+    return emit(
+        {"name": definition.name, "tap": definition.extract.name, "target": definition.load.name},
+        human=f"registered pipeline {definition.name}: {definition.extract.name} -> {definition.load.name}"
+        f" (run it with 'flext pipeline run {definition.name}')",
+    )
+
+
+def list_pipelines(*, store: str | None = None) -> int:
+    """List the registered pipelines with their last run.
+
+    Args:
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    rows = []
+    with _store(store) as events:
+        if isinstance(events, int):
+            return events
+        for definition in project.definitions():
+            last = _last_run(events, definition.name)
+            rows.append(
+                {
+                    "name": definition.name,
+                    "tap": definition.extract.name,
+                    "target": definition.load.name,
+                    "transform": "dbt" if definition.transform else "",
+                    "status": _status(definition.name, last),
+                    "last run": last.run_id if last else "",
+                }
+            )
+    if not rows:
+        note(f"no pipelines in {project.project_dir()}: register one with 'flext data pipeline create FILE'")
+    return emit_table(rows, ["name", "tap", "target", "transform", "status", "last run"], title="Pipelines")
+
+
+def run(
+    name: str,
+    *,
+    full_refresh: bool = False,
+    dry_run: bool = False,
+    no_retry: bool = False,
+    background_job: bool = False,
+    store: str | None = None,
+) -> int:
+    """Run a pipeline in the foreground, showing records per stream as they flow; Ctrl-C stops it cleanly.
+
+    Args:
+        name: The pipeline.
+        full_refresh: Ignore the saved state and extract everything again.
+        dry_run: Check the definition, the tap and target and the environment; run nothing.
+        no_retry: One attempt only, whatever the pipeline's retry policy says.
+        background_job: (internal) this process is the background job 'flext pipeline start' launched.
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    found = project.find(name)
+    if found.is_failure:
+        return fail(found)
+    if dry_run:
+        return _dry_run(found.value)
+    from flext_plugin_pipeline.runner import RunOptions, run_pipeline
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    options = RunOptions(full_refresh=full_refresh, background=background_job, retry=not no_retry)
+    with _store(store) as events, _progress_display(background_job) as show:
+        if isinstance(events, int):
+            return events
+        result = run_pipeline(found.value, events, options, stop, on_progress=show)
+    if result.is_failure:
+        return fail(result)
+    return _summary(found.value, result.value)
+
+
+def _dry_run(definition: PipelineDefinition) -> int:
+    from flext_plugin_singer.installed import resolve
+
+    from flext_plugin_pipeline.definition import interpolate
+    from flext_plugin_pipeline.runner import pipeline_environment
+
+    checks: list[FlextResult[Any]] = [
+        resolve(definition.extract.name, "tap"),
+        resolve(definition.load.name, "target"),
+        *(resolve(mapper.name, "mapper") for mapper in definition.mappers),
+    ]
+    for check in checks:
+        if check.is_failure:
+            return fail(check)
+    try:
+        interpolate([definition.extract.config, definition.load.config], pipeline_environment(definition))
+    except KeyError as missing:
+        return fail(
+            FlextResult.fail(
+                f"environment variable {missing.args[0]} is not set", error_code="VALIDATION_ERROR"
+            )
+        )
+    steps = [
+        f"{definition.extract.name} -> "
+        + "".join(f"{m.name} -> " for m in definition.mappers)
+        + definition.load.name
+    ]
+    if definition.transform:
+        steps.append(f"dbt {definition.transform.command} {definition.transform.project}")
+    return emit(
+        {"pipeline": definition.name, "steps": steps, "ok": True},
+        human=f"dry run of {definition.name}: " + "; then ".join(steps) + " (nothing was run)",
+    )
+
+
+@contextmanager
+def _progress_display(background: bool) -> Iterator[Any]:
+    """A live table of records per stream on a terminal; nothing otherwise."""
+    settings = current()
+    if background or settings.quiet or settings.output != "table" or not sys.stderr.isatty():
+        yield lambda progress: None
+        return
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    def render(progress: Progress) -> Table:
+        table = Table(title=f"run {progress.run_id} (attempt {progress.attempt}) - {progress.phase}")
+        for column in ("stream", "records", "records/s"):
+            table.add_column(column, justify="right" if column != "stream" else "left")
+        for stream, count in sorted(progress.records.items()):
+            rate = count / progress.elapsed if progress.elapsed > 0 else 0.0
+            table.add_row(stream, f"{count:,}", f"{rate:,.0f}")
+        table.caption = f"elapsed {progress.elapsed:.1f}s"
+        return table
+
+    with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live:
+        yield lambda progress: live.update(render(progress))
+
+
+def _summary(definition: PipelineDefinition, record: RunRecord) -> int:
+    data = record.model_dump(mode="json") | {"pipeline": definition.name}
+    exit_code = EXIT_OK if record.status in ("completed", "stopped") else EXIT_FAILED
+    if current().output != "table":
+        emit(data)
+        return exit_code
+    rows = [{"stream": stream, "records": f"{count:,}"} for stream, count in sorted(record.records.items())]
+    emit_table(rows, ["stream", "records"], title=f"{definition.name}: run {record.run_id} {record.status}")
+    rate = record.total / record.elapsed if record.elapsed else 0.0
+    print(f"{record.total:,} records in {record.elapsed:.1f}s ({rate:,.0f}/s), attempt {record.attempt}")
+    if record.transform:
+        nodes = record.transform.get("results") or record.transform.get("nodes") or []
+        emit_table(
+            [
+                {k: node.get(k) for k in ("name", "status", "rows_affected", "execution_time")}
+                for node in nodes
+            ],
+            ["name", "status", "rows_affected", "execution_time"],
+            title=f"dbt {definition.transform.command if definition.transform else ''}",
+        )
+    if record.status == "failed":
+        print(f"error: {record.error} ({record.code})", file=sys.stderr)
+        for line in record.stderr_tail[-5:]:
+            print(f"  {line}", file=sys.stderr)
+    return exit_code
+
+
+def start(name: str, *, full_refresh: bool = False, store: str | None = None) -> int:
+    """Start a pipeline in the background; it keeps running after the terminal closes.
+
+    Args:
+        name: The pipeline.
+        full_refresh: Ignore the saved state and extract everything again.
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    found = project.find(name)
+    if found.is_failure:
+        return fail(found)
+    if is_running(name):
+        holder = RunnerRecord(name).read()
+        return fail(
+            FlextResult.fail(
+                f"pipeline {name!r} is already running (pid {holder.get('pid', '?')})",
+                error_code="ALREADY_RUNNING",
+            ),
+            hint=f"follow it with 'flext pipeline logs {name} --follow', "
+            f"or stop it with 'flext pipeline stop {name}'",
+        )
+    argv = [sys.executable, "-m", "flext_kernel.cli", "pipeline", "run", name, "--background-job"]
+    argv += ["--full-refresh"] if full_refresh else []
+    argv += ["--store", store] if store else []
+    out = project.run_dir(name) / "background.out"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "ab") as sink:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            start_new_session=True,  # its own session: closing the terminal does not hang it up
+            cwd=Path.cwd(),
+        )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and process.poll() is None and not RunnerRecord(name).read().get("pid"):
+        time.sleep(0.05)
+    if process.poll() not in (None, 0):
+        tail = out.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
+        return fail(
+            FlextResult.fail(f"the background run ended at once: {' '.join(tail)}", error_code="RUN_FAILED")
+        )
+    return emit(
+        {"pipeline": name, "pid": process.pid},
+        human=f"started {name} in the background (pid {process.pid}); "
+        f"follow it with 'flext pipeline logs {name} --follow'",
+    )
+
+
+def stop(name: str, *, timeout: float | None = None, store: str | None = None) -> int:
+    """Stop a running pipeline: gracefully (the target confirms its state), killed after the timeout.
+
+    Args:
+        name: The pipeline.
+        timeout: Seconds to wait for a graceful stop (default: the pipeline's stop_timeout plus a margin).
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    found = project.find(name)
+    if found.is_failure:
+        return fail(found)
+    holder = RunnerRecord(name).read()
+    pid = holder.get("pid")
+    if not is_running(name) or not isinstance(pid, int):
+        return emit({"pipeline": name, "stopped": False}, human=f"pipeline {name} is not running")
+    wait = timeout if timeout is not None else found.value.stop_timeout + 10
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and is_running(name):
+        time.sleep(0.1)
+    if not is_running(name):
+        return emit({"pipeline": name, "stopped": True, "forced": False}, human=f"stopped {name}")
+    for group in {holder.get("process_group"), pid}:
+        if isinstance(group, int):
+            _kill_group(group)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and is_running(name):
+        time.sleep(0.1)
+    from flext_plugin_pipeline.events import PipelineRunStopped
+
+    with _store(store) as events:
+        if isinstance(events, int):
+            return events
+        journal = Journal(events, name)
+        run_id = holder.get("run_id")
+        last = _last_run(events, name)
+        if (
+            isinstance(run_id, str)
+            and last is not None
+            and last.run_id == run_id
+            and last.status == "running"
+        ):
+            journal.record(PipelineRunStopped, run_id=run_id, records=last.records, forced=True).unwrap()
+    return emit(
+        {"pipeline": name, "stopped": True, "forced": True},
+        human=f"stopped {name} by force after {wait:.0f}s "
+        "(its saved state is the last one the target confirmed)",
+    )
+
+
+def _kill_group(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(group, signal.SIGKILL)
+
+
+def status(name: str | None = None, *, store: str | None = None) -> int:
+    """Show the state of every pipeline, or one pipeline's last run in detail.
+
+    Args:
+        name: The pipeline (default: all).
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    names = [name] if name else [definition.name for definition in project.definitions()]
+    if name:
+        found = project.find(name)
+        if found.is_failure:
+            return fail(found)
+    rows = []
+    with _store(store) as events:
+        if isinstance(events, int):
+            return events
+        for pipeline in names:
+            runs = Journal(events, pipeline).runs()
+            if runs.is_failure:
+                return fail(runs)
+            last = runs.value[-1] if runs.value else None
+            rows.append(
+                {
+                    "pipeline": pipeline,
+                    "status": _status(pipeline, last),
+                    "runs": len(runs.value),
+                    "last run": last.run_id if last else "",
+                    "started": last.started_at.strftime("%Y-%m-%d %H:%M:%S") if last else "",
+                    "records": last.total if last else 0,
+                    "seconds": round(last.elapsed, 1) if last else "",
+                    "error": (last.error or "") if last else "",
+                }
+            )
+    return emit_table(
+        rows,
+        ["pipeline", "status", "runs", "last run", "started", "records", "seconds", "error"],
+        title="Pipelines",
+    )
+
+
+def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
+    """List a pipeline's runs, newest first, from the event store.
+
+    Args:
+        name: The pipeline.
+        limit: How many runs to show.
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    with _store(store) as events:
+        if isinstance(events, int):
+            return events
+        runs = Journal(events, name).runs()
+    if runs.is_failure:
+        return fail(runs)
+    if not runs.value and project.find(name).is_failure:
+        return fail(project.find(name))
+    rows = [
+        {
+            "run": run.run_id,
+            "attempt": run.attempt,
+            "status": _status(name, run) if run is runs.value[-1] else run.status,
+            "started": run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "seconds": round(run.elapsed, 1),
+            "records": run.total,
+            "mode": "full refresh" if run.full_refresh else "incremental",
+            "error": run.error or "",
+        }
+        for run in reversed(runs.value[-limit:])
+    ]
+    return emit_table(
+        rows,
+        ["run", "attempt", "status", "started", "seconds", "records", "mode", "error"],
+        title=f"{name}: runs",
+    )
+
+
+def logs(name: str, *, run_id: str | None = None, follow: bool = False) -> int:
+    """Print a run's log (default: the latest run); --follow keeps printing until the run ends.
+
+    Args:
+        name: The pipeline.
+        run_id: The run (as 'flext pipeline history' shows it).
+        follow: Keep printing new lines while the run goes on.
+
+    """
+    folder = logs_dir(name)
+    if run_id is None:
+        candidates = sorted(folder.glob("*.log")) if folder.is_dir() else []
+        if not candidates:
+            return fail(FlextResult.fail(f"pipeline {name!r} has no run logs yet", error_code="NOT_FOUND"))
+        path = candidates[-1]
+    else:
+        path = log_path(name, run_id)
+        if not path.exists():
+            return fail(
+                FlextResult.fail(f"no log for run {run_id!r} of {name!r}", error_code="NOT_FOUND"),
+                hint=f"'flext pipeline history {name}' lists the runs",
+            )
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        while True:
+            chunk = handle.read()
+            if chunk:
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+            if not follow:
+                return EXIT_OK
+            if not is_running(name):
+                sys.stdout.write(handle.read())
+                return EXIT_OK
+            time.sleep(0.2)
+
+
+def _last_run(events: FlextEventStore, name: str) -> RunRecord | None:
+    runs = Journal(events, name).runs()
+    return runs.value[-1] if runs.is_success and runs.value else None
+
+
+def _status(name: str, last: RunRecord | None) -> str:
+    """A run "running" in the store whose pipeline nobody is running was interrupted."""
+    if last is None:
+        return "never run"
+    if last.status == "running" and not is_running(name):
+        return "interrupted"
+    return last.status

@@ -1,0 +1,35 @@
+"""The ``pipeline`` plugin: declares its commands; loading it imports nothing else."""
+
+from __future__ import annotations
+
+from flext_sdk import CommandEntry, PluginManifest
+
+__all__ = ["NAME", "manifest"]
+
+NAME = "pipeline"
+"""The plugin's name."""
+
+_CLI = "flext_plugin_pipeline.pipeline_cli"
+
+_COMMANDS = (
+    (("data", "pipeline", "create"), "create", "Validate a pipeline definition and register it."),
+    (("pipeline", "list"), "list_pipelines", "List the registered pipelines."),
+    (("pipeline", "run"), "run", "Run a pipeline in the foreground."),
+    (("pipeline", "start"), "start", "Start a pipeline in the background."),
+    (("pipeline", "stop"), "stop", "Stop a running pipeline (gracefully, then by force)."),
+    (("pipeline", "status"), "status", "Show the state of the pipelines."),
+    (("pipeline", "logs"), "logs", "Print (or follow) a run's log."),
+    (("pipeline", "history"), "history", "List a pipeline's runs."),
+)
+
+manifest = PluginManifest(
+    name=NAME,
+    version="0.1.0",
+    description="Define, run, stop and inspect data pipelines (Singer taps and targets, dbt)",
+    requires=("singer",),
+    commands=tuple(
+        CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
+        for path, attribute, text in _COMMANDS
+    ),
+)
+"""The plugin's manifest: its commands, declared lazily."""

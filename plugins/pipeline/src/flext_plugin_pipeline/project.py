@@ -1,0 +1,81 @@
+"""Where pipelines live: the project directory and the definitions registered in it.
+
+The project is the nearest directory, from the current one upwards, holding a
+``flext.yaml``; without one, the user's own project in the flext data
+directory. Registered definitions are copies in ``<project>/pipelines/``,
+each remembering the directory of the file it came from (``base_dir``), so
+its relative paths (data files, the dbt project) keep meaning what they meant.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from flext_kernel.paths import data_dir
+from flext_plugin_pipeline.definition import PipelineDefinition, load_definition
+from flext_sdk import FlextResult
+
+__all__ = ["definitions", "find", "project_dir", "register", "run_dir"]
+
+PROJECT_FILE = "flext.yaml"
+
+
+def project_dir(start: Path | None = None) -> Path:
+    """The project directory for ``start`` (default: the current directory)."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    return data_dir() / "project"
+
+
+def _pipelines() -> Path:
+    return project_dir() / "pipelines"
+
+
+def run_dir(name: str) -> Path:
+    """Per-pipeline runtime files: run lock, runner record, logs (under the data dir, not the project)."""
+    return data_dir() / "pipelines" / name
+
+
+def register(source: Path, *, replace: bool = False) -> FlextResult[PipelineDefinition]:
+    """Validate the definition at ``source`` and store a copy in the project."""
+    loaded = load_definition(source)
+    if loaded.is_failure:
+        return loaded
+    definition = loaded.value.model_copy(update={"base_dir": str(source.resolve().parent)})
+    destination = _pipelines() / f"{definition.name}.yaml"
+    if destination.exists() and not replace:
+        return FlextResult.fail(
+            f"pipeline {definition.name!r} is already registered ({destination}); "
+            "pass --replace to update it",
+            error_code="ALREADY_REGISTERED",
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_suffix(".tmp")
+    body = yaml.safe_dump(definition.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+    temporary.write_text(body, encoding="utf-8")
+    os.replace(temporary, destination)
+    return FlextResult.ok(definition)
+
+
+def definitions() -> list[PipelineDefinition]:
+    """Every valid registered definition, by name (a broken file is skipped; ``find`` reports it)."""
+    folder = _pipelines()
+    found = [load_definition(path) for path in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
+    return [result.value for result in found if result.is_success]
+
+
+def find(name: str) -> FlextResult[PipelineDefinition]:
+    """The registered definition called ``name``."""
+    path = _pipelines() / f"{name}.yaml"
+    if not path.is_file():
+        return FlextResult.fail(
+            f"no pipeline named {name!r} in {project_dir()}: "
+            "register one with 'flext data pipeline create FILE'",
+            error_code="NOT_FOUND",
+        )
+    return load_definition(path)

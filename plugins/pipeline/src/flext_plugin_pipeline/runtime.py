@@ -1,0 +1,152 @@
+"""A pipeline's runtime files: its run lock, the record of its running process, its run logs.
+
+They live under ``<data dir>/pipelines/<name>/``. The lock (an ``flock`` on
+``run.lock``) is the truth about whether a run is going: the kernel releases
+it when the process dies, however it dies, so a killed runner never leaves a
+pipeline "running" forever. ``runner.json`` tells ``flext pipeline stop``
+which process to signal and which process group to kill if it must.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from flext_plugin_pipeline.project import run_dir
+from flext_sdk import FlextResult
+
+__all__ = ["RunLock", "RunLog", "RunnerRecord", "is_running", "log_path", "logs_dir"]
+
+
+class RunLock:
+    """The exclusive right to run one pipeline, held by one process at a time."""
+
+    def __init__(self, pipeline: str) -> None:
+        self.pipeline = pipeline
+        self.path = run_dir(pipeline) / "run.lock"
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> FlextResult[None]:
+        """Take the lock without waiting; fail if another process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            holder = RunnerRecord(self.pipeline).read()
+            pid = f" (pid {holder['pid']})" if holder.get("pid") else ""
+            return FlextResult.fail(
+                f"pipeline {self.pipeline!r} is already running{pid}: "
+                f"wait for it, or stop it with 'flext pipeline stop {self.pipeline}'",
+                error_code="ALREADY_RUNNING",
+            )
+        self._handle = handle
+        RunnerRecord(self.pipeline).update(pid=os.getpid(), started_at=datetime.now(UTC).isoformat())
+        return FlextResult.ok(None)
+
+    def release(self) -> None:
+        """Give the lock back and forget the runner record."""
+        RunnerRecord(self.pipeline).clear()
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def is_running(pipeline: str) -> bool:
+    """Whether some process holds the pipeline's run lock right now."""
+    path = run_dir(pipeline) / "run.lock"
+    if not path.exists():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+class RunnerRecord:
+    """``runner.json``: pid, run id and process group of the process running the pipeline."""
+
+    def __init__(self, pipeline: str) -> None:
+        self.path = run_dir(pipeline) / "runner.json"
+        self.process_group: int | None = None
+
+    def read(self) -> dict[str, Any]:
+        """What the runner wrote, or {} when nothing is running."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def update(self, **fields: Any) -> None:
+        """Merge ``fields`` into the record (atomically replaced)."""
+        data = {**self.read(), **fields}
+        self.process_group = data.get("process_group")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+    def clear(self) -> None:
+        """Forget the record (the run is over)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def logs_dir(pipeline: str) -> Path:
+    """Where a pipeline's run logs are."""
+    return run_dir(pipeline) / "runs"
+
+
+def log_path(pipeline: str, run_id: str) -> Path:
+    """The log file of one run."""
+    return logs_dir(pipeline) / f"{run_id}.log"
+
+
+class RunLog:
+    """One run's log: every process's stderr and flext's own lines, timestamped, secrets masked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.secrets: set[str] = set()
+        """Values replaced by ``***`` in every line (filled-in ``${VAR}`` values, password-like keys)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # every process's stderr reader writes here
+        self._handle: IO[str] | None = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    @classmethod
+    def create(cls, pipeline: str, run_id: str) -> RunLog:
+        """The log of a new run."""
+        return cls(log_path(pipeline, run_id))
+
+    def redact(self, line: str) -> str:
+        """``line`` with every known secret masked."""
+        for secret in self.secrets:
+            if secret in line:
+                line = line.replace(secret, "***")
+        return line
+
+    def write(self, source: str, line: str) -> None:
+        """Append one line from ``source`` (a process name, or ``flext``)."""
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        text = f"{stamp} [{source}] {self.redact(line)}\n"
+        with self._lock:
+            if self._handle is not None:
+                self._handle.write(text)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None

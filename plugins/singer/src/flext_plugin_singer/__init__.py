@@ -1,0 +1,1 @@
+"""The Singer protocol engine: taps, mappers and targets as connected subprocesses."""

@@ -1,0 +1,162 @@
+"""``flext data taps|targets list|add``: what is installed, what can be, and installing it."""
+
+from __future__ import annotations
+
+import subprocess
+
+from flext_plugin_singer.catalog import KNOWN, Kind, SingerSpec, known
+from flext_plugin_singer.installed import DESCRIPTION_FILE, describe_file, installed
+from flext_sdk import FlextResult, tools
+from flext_sdk.cli import emit, emit_table, fail, note
+
+__all__ = ["add_tap", "add_target", "list_taps", "list_targets"]
+
+_COLUMNS = ["name", "status", "version", "capabilities", "family", "description"]
+
+
+def list_taps(*, available: bool = True) -> int:
+    """List taps: installed ones with version and capabilities, then installable ones from the catalog.
+
+    Args:
+        available: Also list taps that can be installed (flext's built-in catalog).
+
+    """
+    return _list("tap", available)
+
+
+def list_targets(*, available: bool = True) -> int:
+    """List targets: installed ones with version and capabilities, then installable ones from the catalog.
+
+    Args:
+        available: Also list targets that can be installed (flext's built-in catalog).
+
+    """
+    return _list("target", available)
+
+
+def _list(kind: Kind, available: bool) -> int:
+    present = installed(kind)
+    rows = [_row(spec, "installed") for spec in present]
+    if available:
+        names = {spec.name for spec in present}
+        rows += [_row(spec, "available") for spec in KNOWN if spec.kind == kind and spec.name not in names]
+    return emit_table(rows, _COLUMNS, title=f"{kind.capitalize()}s")
+
+
+def _row(spec: SingerSpec, status: str) -> dict[str, object]:
+    return {
+        "name": spec.name,
+        "status": status,
+        "version": spec.version or "",
+        "capabilities": list(spec.capabilities),
+        "family": spec.family,
+        "description": spec.description,
+        "pip_url": spec.pip_url,
+        "location": spec.location,
+    }
+
+
+def add_tap(name: str, *, pip_url: str | None = None, reinstall: bool = False) -> int:
+    """Install a tap into its own virtual environment.
+
+    Args:
+        name: The tap (from 'flext data taps list', or any name with --pip-url).
+        pip_url: What to install (a PyPI requirement, a local path, a VCS URL); default: the catalog's.
+        reinstall: Build its environment again even if it is installed.
+
+    """
+    return _add("tap", name, pip_url, reinstall)
+
+
+def add_target(name: str, *, pip_url: str | None = None, reinstall: bool = False) -> int:
+    """Install a target into its own virtual environment.
+
+    Args:
+        name: The target (from 'flext data targets list', or any name with --pip-url).
+        pip_url: What to install (a PyPI requirement, a local path, a VCS URL); default: the catalog's.
+        reinstall: Build its environment again even if it is installed.
+
+    """
+    return _add("target", name, pip_url, reinstall)
+
+
+def _add(kind: Kind, name: str, pip_url: str | None, reinstall: bool) -> int:
+    entry = known(name)
+    if entry is not None and entry.kind != kind:
+        return fail(
+            FlextResult.fail(f"{name} is a {entry.kind}, not a {kind}", error_code="VALIDATION_ERROR")
+        )
+    first_party = next(
+        (spec for spec in installed(kind) if spec.name == name and spec.source == "flext"), None
+    )
+    if first_party is not None and pip_url is None:
+        return emit(
+            _row(first_party, "installed"),
+            human=f"{name} {first_party.version} comes with {first_party.pip_url}; nothing to install",
+        )
+    if pip_url is None and entry is None:
+        return fail(
+            FlextResult.fail(f"{name!r} is not in flext's catalog", error_code="NOT_FOUND"),
+            hint=f"give what to install: flext data {kind}s add {name} --pip-url PACKAGE",
+        )
+    spec = (entry or SingerSpec(name=name, kind=kind, executable=name)).model_copy(
+        update={"pip_url": pip_url or (entry.pip_url if entry else None)}
+    )
+    assert spec.pip_url is not None
+    note(f"installing {name} from {spec.pip_url} into its own environment...")
+    built = tools.install(name, [spec.pip_url], reinstall=reinstall)
+    if built.is_failure:
+        return fail(built)
+    tool = built.value
+    executable = tool.executable(spec.executable)
+    if executable is None:
+        tools.remove(name)
+        return fail(
+            FlextResult.fail(
+                f"{spec.pip_url} installed no executable called {spec.executable!r}",
+                error_code="VALIDATION_ERROR",
+            )
+        )
+    described = spec.model_copy(
+        update={
+            "version": _version(tool.python, spec.pip_url),
+            "capabilities": _capabilities(str(executable)) or spec.capabilities,
+            "source": "tools",
+            "location": str(executable),
+        }
+    )
+    (tool.path / DESCRIPTION_FILE).write_text(describe_file(described), encoding="utf-8")
+    return emit(
+        _row(described, "installed"), human=f"installed {name} {described.version or ''} ({executable})"
+    )
+
+
+def _version(python: object, requirement: str) -> str | None:
+    """The installed distribution's version, asked of the tool's own interpreter."""
+    import re
+
+    match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if match is None or "/" in requirement or requirement.startswith(("git+", ".")):
+        return None
+    code = f"import importlib.metadata as m; print(m.version({match.group(1)!r}))"
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    return done.stdout.strip() or None
+
+
+def _capabilities(executable: str) -> tuple[str, ...]:
+    """What ``--about --format json`` says the executable can do (SDK-built ones answer; others don't)."""
+    import json
+
+    try:
+        done = subprocess.run(
+            [executable, "--about", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        about = json.loads(done.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return ()
+    capabilities = about.get("capabilities") if isinstance(about, dict) else None
+    return tuple(str(item) for item in capabilities) if isinstance(capabilities, list) else ()

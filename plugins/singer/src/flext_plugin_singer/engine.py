@@ -1,0 +1,336 @@
+"""Run a tap, optional mappers and a target as subprocesses joined by pipes.
+
+The data path is ``tap -> flext -> [mapper -> ...] -> target``. flext relays
+the tap's output in large chunks (counting records per stream and checking
+non-record lines on the way, see ``protocol``), and mappers and the target
+are joined by plain OS pipes. The target's stdout carries the STATE messages
+it emits once the records before them are safely written: only those are
+handed to ``on_state``, so whoever persists them resumes from what was
+really loaded, never from what the tap merely read.
+
+Stopping is graceful first: the tap gets SIGTERM, the target then sees the
+end of its input, writes what it has and confirms its last state; only
+after ``stop_timeout`` is anything killed. The children run in a process
+group of their own, so a Ctrl-C in the terminal reaches flext alone and the
+target is never interrupted half-way through a write.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+from flext_plugin_singer.protocol import ProtocolError, StreamScanner, parse_state_line
+
+__all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine"]
+
+_CHUNK = 1 << 20
+_TAIL_LINES = 20
+
+
+class Outcome(StrEnum):
+    """How a run ended."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process of the pipeline: its role in messages (``tap-ldif``), its command line, environment."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+
+
+@dataclass
+class EngineResult:
+    """What a run did: outcome, records per stream, the last confirmed state, and why it failed."""
+
+    outcome: Outcome
+    records: dict[str, int]
+    elapsed: float
+    last_state: dict[str, Any] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    stderr_tail: dict[str, list[str]] = field(default_factory=dict)
+    first_record_after: float | None = None
+    """Seconds from start to the first record read from the tap."""
+
+
+@dataclass
+class _Child:
+    spec: ProcessSpec
+    process: subprocess.Popen[bytes]
+    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
+
+
+class SingerEngine:
+    """One run of a Singer pipeline; ``run`` blocks until it is over.
+
+    ``on_state`` receives each state the target confirms (in order, from a
+    reader thread); ``log`` receives every stderr line of every process,
+    already passed through ``redact``.
+    """
+
+    def __init__(
+        self,
+        tap: ProcessSpec,
+        target: ProcessSpec,
+        mappers: Sequence[ProcessSpec] = (),
+        *,
+        on_state: Callable[[dict[str, Any]], None] = lambda state: None,
+        log: Callable[[str, str], None] = lambda name, line: None,
+        redact: Callable[[str], str] = lambda line: line,
+    ) -> None:
+        self._specs = (tap, *mappers, target)
+        self._on_state = on_state
+        self._log = log
+        self._redact = redact
+        self.scanner = StreamScanner()
+        """Live counts (read by progress displays; updated by the relay thread)."""
+        self._started = 0.0
+        self._first_record: float | None = None
+        self._relay_error: str | None = None
+        self._last_state: dict[str, Any] | None = None
+        self._state_lock = threading.Lock()
+        self.process_group: int | None = None
+        """The children's process group, so that ``flext pipeline stop`` can kill them all if it must."""
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self._started if self._started else 0.0
+
+    def run(self, stop: threading.Event | None = None, *, stop_timeout: float = 30.0) -> EngineResult:
+        """Start every process, relay until the tap is done, let the target finish; never hangs.
+
+        Setting ``stop`` asks for a graceful stop (``Outcome.STOPPED``); a
+        process still running ``stop_timeout`` seconds later is killed.
+        """
+        stop = stop or threading.Event()
+        self._started = time.monotonic()
+        children: list[_Child] = []
+        failure = self._spawn(children)
+        if failure is not None:
+            for child in children:
+                _signal(child.process, signal.SIGKILL)
+                child.process.communicate()
+            return self._result(Outcome.FAILED, children, *failure)
+        children.sort(key=lambda child: self._specs.index(child.spec))
+        threads = [self._thread(self._read_stderr, child) for child in children]
+        threads.append(self._thread(self._read_target_stdout, children[-1]))
+        relay = self._thread(self._relay, children)
+        stopping_since = self._supervise(relay, children, stop, stop_timeout)
+        self._finish(children, stop, stop_timeout, stopping_since)
+        for thread in threads:
+            thread.join(timeout=5)
+        for child in children:
+            for pipe in (child.process.stdin, child.process.stdout, child.process.stderr):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+        return self._outcome(children, stopping_since is not None)
+
+    # -- processes -----------------------------------------------------------------------------
+
+    def _spawn(self, children: list[_Child]) -> tuple[str, str] | None:
+        """Start the target first (it only waits for input), then mappers, then the tap, all in one group.
+
+        Returns (message, code) if a process could not be started.
+        """
+        downstream: IO[bytes] | None = None
+        for spec in reversed(self._specs):
+            is_tap = spec is self._specs[0]
+            try:
+                process = self._popen(
+                    spec,
+                    stdin=subprocess.DEVNULL if is_tap else subprocess.PIPE,
+                    stdout=downstream if downstream is not None else subprocess.PIPE,
+                    group=self.process_group or 0,
+                )
+            except OSError as exc:
+                if isinstance(exc, FileNotFoundError):
+                    return f"{spec.name} is not installed ({spec.argv[0]} not found)", "NOT_FOUND"
+                return f"{spec.name} could not start: {exc}", "RUN_FAILED"
+            finally:
+                if downstream is not None and not is_tap:
+                    downstream.close()  # the new process holds it; flext must not keep it open
+            if self.process_group is None:
+                self.process_group = process.pid
+            children.append(_Child(spec, process))
+            downstream = None if is_tap or spec is self._specs[1] else process.stdin
+        return None
+
+    @staticmethod
+    def _popen(spec: ProcessSpec, *, stdin: Any, stdout: Any, group: int) -> subprocess.Popen[bytes]:
+        env = None if spec.env is None else {**os.environ, **spec.env}
+        return subprocess.Popen(
+            list(spec.argv),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=spec.cwd,
+            process_group=group,
+        )
+
+    @staticmethod
+    def _thread(function: Callable[..., None], *args: Any) -> threading.Thread:
+        thread = threading.Thread(target=function, args=args, daemon=True)
+        thread.start()
+        return thread
+
+    # -- data path -----------------------------------------------------------------------------
+
+    def _relay(self, children: list[_Child]) -> None:
+        """Copy the tap's stdout to the next process's stdin, scanning whole lines on the way."""
+        tap, downstream = children[0].process, children[1].process
+        assert tap.stdout is not None
+        assert downstream.stdin is not None
+        source, sink = tap.stdout.fileno(), downstream.stdin.fileno()
+        pending = b""
+        try:
+            while True:
+                chunk = os.read(source, _CHUNK)
+                if not chunk:
+                    break
+                data = pending + chunk if pending else chunk
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    pending = data
+                    continue
+                pending = data[cut:]
+                self._forward(data[:cut], sink)
+            if pending.strip():
+                self._forward(pending + b"\n", sink)
+        except ProtocolError as error:
+            self._relay_error = f"{children[0].spec.name} sent a malformed Singer message on {error}"
+        except BrokenPipeError:
+            pass  # the next process exited; its exit code tells why
+        finally:
+            with contextlib.suppress(OSError):
+                downstream.stdin.close()  # the target sees the end of its input and finishes
+            with contextlib.suppress(OSError):
+                tap.stdout.close()  # a tap still writing gets a broken pipe instead of blocking
+
+    def _forward(self, lines: bytes, sink: int) -> None:
+        try:
+            self.scanner.scan(lines)
+        except ProtocolError as error:
+            _write_all(sink, lines[: error.good_bytes])
+            raise
+        if self._first_record is None and self.scanner.records:
+            self._first_record = time.monotonic()
+        _write_all(sink, lines)
+
+    def _read_target_stdout(self, target: _Child) -> None:
+        assert target.process.stdout is not None
+        for line in target.process.stdout:
+            state = parse_state_line(line)
+            if state is not None:
+                with self._state_lock:
+                    self._last_state = state
+                self._on_state(state)
+
+    def _read_stderr(self, child: _Child) -> None:
+        assert child.process.stderr is not None
+        for raw in child.process.stderr:
+            line = self._redact(raw.decode("utf-8", "replace").rstrip())
+            if line:
+                child.tail.append(line)
+                self._log(child.spec.name, line)
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def _supervise(
+        self, relay: threading.Thread, children: list[_Child], stop: threading.Event, timeout: float
+    ) -> float | None:
+        """Wait for the relay to end; on a stop request the tap gets SIGTERM, then SIGKILL after ``timeout``.
+
+        Returns when the stop began (None if nobody asked for one).
+        """
+        stopping_since: float | None = None
+        tap = children[0].process
+        while relay.is_alive():
+            relay.join(0.1)
+            if tap.poll() is not None:
+                continue
+            if any(child.process.poll() is not None for child in children[1:]):
+                _signal(tap, signal.SIGKILL)  # nobody downstream reads any more
+            elif stop.is_set() and stopping_since is None:
+                stopping_since = time.monotonic()
+                _signal(tap, signal.SIGTERM)
+            elif stopping_since is not None and time.monotonic() - stopping_since > timeout:
+                _signal(tap, signal.SIGKILL)
+        return stopping_since if stopping_since is not None or not stop.is_set() else time.monotonic()
+
+    def _finish(
+        self, children: list[_Child], stop: threading.Event, timeout: float, stopping_since: float | None
+    ) -> None:
+        """The tap's output is over: wait for every process, killing whatever outlives the stop timeout."""
+        if self._relay_error or any(child.process.poll() not in (None, 0) for child in children[1:]):
+            _signal(children[0].process, signal.SIGKILL)
+        for child in children:
+            while child.process.poll() is None:
+                if stop.is_set() and stopping_since is None:
+                    stopping_since = time.monotonic()
+                if stopping_since is not None and time.monotonic() - stopping_since > timeout:
+                    _signal(child.process, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.process.wait(0.1)
+
+    def _outcome(self, children: list[_Child], stopped: bool) -> EngineResult:
+        if self._relay_error:
+            return self._result(Outcome.FAILED, children, self._relay_error, "SINGER_PROTOCOL_ERROR")
+        for child in reversed(children):  # the target's failure explains the tap's broken pipe
+            code = child.process.returncode
+            if code == 0 or (stopped and child is children[0]):
+                continue
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            last = f": {child.tail[-1]}" if child.tail else ""
+            return self._result(Outcome.FAILED, children, f"{child.spec.name} {how}{last}", "RUN_FAILED")
+        return self._result(Outcome.STOPPED if stopped else Outcome.COMPLETED, children)
+
+    def _result(
+        self, outcome: Outcome, children: list[_Child], error: str | None = None, code: str | None = None
+    ) -> EngineResult:
+        with self._state_lock:
+            state = self._last_state
+        first = None if self._first_record is None else self._first_record - self._started
+        return EngineResult(
+            outcome=outcome,
+            records=dict(self.scanner.records),
+            elapsed=self.elapsed,
+            last_state=state,
+            error=error,
+            error_code=code,
+            stderr_tail={child.spec.name: list(child.tail) for child in children},
+            first_record_after=first,
+        )
+
+
+def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+
+
+def _write_all(sink: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(sink, view)
+        view = view[written:]

@@ -1,0 +1,117 @@
+"""Turn "this tap with this config into that target" into command lines, config files and a catalog.
+
+Singer executables take their configuration, catalog and state as JSON
+files. Those files hold secrets, so they are written into a private
+directory (mode 0700, files 0600) that lives only as long as the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flext_plugin_singer.catalog import SingerSpec
+from flext_plugin_singer.engine import ProcessSpec
+from flext_plugin_singer.selection import select
+from flext_sdk import FlextResult
+
+__all__ = ["Invocation", "discover", "prepare", "write_private"]
+
+DISCOVERY_TIMEOUT = 300.0
+"""Seconds a tap may take to answer ``--discover``."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The processes of one run, ready for ``SingerEngine``."""
+
+    tap: ProcessSpec
+    target: ProcessSpec
+    mappers: tuple[ProcessSpec, ...]
+
+
+def write_private(directory: Path, name: str, content: Mapping[str, Any]) -> Path:
+    """Write ``content`` as JSON readable by the owner only; return its path."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / name
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(content, handle)
+    return path
+
+
+def discover(
+    tap: SingerSpec, config_path: Path, *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> FlextResult[dict[str, Any]]:
+    """Run ``tap --discover`` and return its catalog."""
+    assert tap.location is not None
+    try:
+        done = subprocess.run(
+            [tap.location, "--config", str(config_path), "--discover"],
+            capture_output=True,
+            timeout=DISCOVERY_TIMEOUT,
+            cwd=cwd,
+            env=None if env is None else {**os.environ, **env},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return FlextResult.fail(
+            f"{tap.name} --discover did not answer within {DISCOVERY_TIMEOUT:.0f}s", error_code="TIMEOUT"
+        )
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        last = lines[-1] if lines else f"exit code {done.returncode}"
+        return FlextResult.fail(f"{tap.name} --discover failed: {last}", error_code="RUN_FAILED")
+    try:
+        catalog = json.loads(done.stdout)
+    except ValueError:
+        return FlextResult.fail(f"{tap.name} --discover printed no JSON catalog", error_code="RUN_FAILED")
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        return FlextResult.fail(f"{tap.name} --discover printed no 'streams' list", error_code="RUN_FAILED")
+    return FlextResult.ok(catalog)
+
+
+def prepare(
+    workdir: Path,
+    *,
+    tap: tuple[SingerSpec, Mapping[str, Any]],
+    target: tuple[SingerSpec, Mapping[str, Any]],
+    mappers: Sequence[tuple[SingerSpec, Mapping[str, Any]]] = (),
+    select_patterns: Sequence[str] = (),
+    state: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> FlextResult[Invocation]:
+    """Write config, catalog and state files into ``workdir`` and build the command lines.
+
+    With selection patterns the tap is asked for its catalog first
+    (``--discover``) and run with the selected copy; without, the tap
+    extracts what it extracts by default.
+    """
+    tap_spec, tap_config = tap
+    tap_config_path = write_private(workdir, "tap.config.json", tap_config)
+    assert tap_spec.location is not None
+    tap_argv = [tap_spec.location, "--config", str(tap_config_path)]
+    if select_patterns:
+        discovered = discover(tap_spec, tap_config_path, cwd=cwd, env=env)
+        if discovered.is_failure:
+            return FlextResult.fail(discovered.error or "", error_code=discovered.error_code)
+        catalog = select(discovered.value, select_patterns)
+        tap_argv += ["--catalog", str(write_private(workdir, "catalog.json", catalog))]
+    if state:
+        tap_argv += ["--state", str(write_private(workdir, "state.json", state))]
+    specs = []
+    for index, (spec, config) in enumerate([*mappers, target]):
+        assert spec.location is not None
+        path = write_private(workdir, f"{index}-{spec.name}.config.json", config)
+        specs.append(ProcessSpec(spec.name, [spec.location, "--config", str(path)], env, cwd))
+    return FlextResult.ok(
+        Invocation(
+            tap=ProcessSpec(tap_spec.name, tap_argv, env, cwd), target=specs[-1], mappers=tuple(specs[:-1])
+        )
+    )

@@ -1,0 +1,30 @@
+"""The ``singer`` plugin: declares its commands; loading it imports nothing else."""
+
+from __future__ import annotations
+
+from flext_sdk import CommandEntry, PluginManifest
+
+__all__ = ["NAME", "manifest"]
+
+NAME = "singer"
+"""The plugin's name."""
+
+_CLI = "flext_plugin_singer.connectors_cli"
+
+_COMMANDS = (
+    (("data", "taps", "list"), "list_taps", "List installed and installable taps."),
+    (("data", "taps", "add"), "add_tap", "Install a tap into its own environment."),
+    (("data", "targets", "list"), "list_targets", "List installed and installable targets."),
+    (("data", "targets", "add"), "add_target", "Install a target into its own environment."),
+)
+
+manifest = PluginManifest(
+    name=NAME,
+    version="0.1.0",
+    description="Singer taps and targets: install, list, and run them as connected processes",
+    commands=tuple(
+        CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
+        for path, attribute, text in _COMMANDS
+    ),
+)
+"""The plugin's manifest: its commands, declared lazily."""

@@ -1,0 +1,130 @@
+"""Reading the Singer stream that passes from a tap to a target, at the speed of the pipe.
+
+flext sits between the tap and the target to count records per stream and
+to notice a broken tap early. Parsing every RECORD as JSON would make flext
+the slowest process of the pipeline, so records written the way taps write
+them (``{"type": "RECORD", "stream": "users", ...}``, with or without spaces)
+are counted by one regular expression over a whole chunk; every other line
+(SCHEMA, STATE, a record in an unusual layout) is parsed and checked. The
+target parses records fully anyway and fails on a broken one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = ["MESSAGE_TYPES", "ProtocolError", "StreamScanner"]
+
+MESSAGE_TYPES: Final = frozenset({"RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH"})
+"""Singer message types a tap may send."""
+
+_RECORD_LINE = re.compile(rb'^\{"type": ?"RECORD", ?"stream": ?"((?:[^"\\\n]|\\.)*)"', re.MULTILINE)
+
+
+class ProtocolError(Exception):
+    """A tap wrote something that is not a Singer message; carries the line number and an excerpt."""
+
+    def __init__(self, line_number: int, excerpt: str, reason: str) -> None:
+        super().__init__(f"line {line_number}: {reason}: {excerpt!r}")
+        self.line_number = line_number
+        self.reason = reason
+        self.excerpt = excerpt
+        self.good_bytes = 0
+        """How many bytes of the scanned chunk, before the bad line, were good."""
+
+
+@dataclass
+class StreamScanner:
+    """Counts records per stream in complete lines of tap output and checks the other lines."""
+
+    records: Counter[str] = field(default_factory=Counter)
+    """Records seen per stream."""
+    schemas: set[str] = field(default_factory=set)
+    """Streams a SCHEMA was seen for."""
+    last_tap_state: dict[str, Any] | None = None
+    """The tap's latest STATE (not persisted: only the target's confirmed state is)."""
+    lines: int = 0
+    """Lines scanned so far."""
+
+    def scan(self, chunk: bytes) -> int:
+        """Scan ``chunk`` (whole lines, each ending in a newline); return how many bytes are good.
+
+        Raises ``ProtocolError`` at the first line that is not a Singer
+        message, after counting the lines before it; its ``good_bytes`` says
+        how much of the chunk the caller may still forward.
+        """
+        fast = _RECORD_LINE.findall(chunk)
+        total = chunk.count(b"\n")
+        if len(fast) == total:
+            self.records.update(name.decode() for name in fast)
+            self.lines += total
+            return len(chunk)
+        return self._scan_slowly(chunk)
+
+    def _scan_slowly(self, chunk: bytes) -> int:
+        offset = 0
+        for line in chunk.split(b"\n")[:-1]:
+            self.lines += 1
+            match = _RECORD_LINE.match(line)
+            if match is not None:
+                self.records[match.group(1).decode()] += 1
+            elif line.strip():
+                try:
+                    self._check(line)
+                except ProtocolError as error:
+                    error.good_bytes = offset
+                    raise
+            offset += len(line) + 1
+        return offset
+
+    def _check(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            raise ProtocolError(self.lines, _excerpt(line), "not JSON") from None
+        if not isinstance(message, dict):
+            raise ProtocolError(self.lines, _excerpt(line), "not a JSON object")
+        kind = message.get("type")
+        if kind not in MESSAGE_TYPES:
+            raise ProtocolError(self.lines, _excerpt(line), f"unknown message type {kind!r}")
+        stream = message.get("stream")
+        if kind == "RECORD":
+            if not isinstance(stream, str) or not isinstance(message.get("record"), dict):
+                raise ProtocolError(self.lines, _excerpt(line), "RECORD without a stream or a record object")
+            self.records[stream] += 1
+        elif kind == "SCHEMA":
+            if not isinstance(stream, str) or not isinstance(message.get("schema"), dict):
+                raise ProtocolError(self.lines, _excerpt(line), "SCHEMA without a stream or a schema object")
+            self.schemas.add(stream)
+        elif kind == "STATE":
+            value = message.get("value")
+            if not isinstance(value, dict):
+                raise ProtocolError(self.lines, _excerpt(line), "STATE without a value object")
+            self.last_tap_state = value
+
+
+def parse_state_line(line: bytes) -> dict[str, Any] | None:
+    """The value of a target's STATE line, or None for any other output line."""
+    if b'"STATE"' not in line:
+        return None
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    if (
+        isinstance(message, dict)
+        and message.get("type") == "STATE"
+        and isinstance(message.get("value"), dict)
+    ):
+        value: dict[str, Any] = message["value"]
+        return value
+    return None
+
+
+def _excerpt(line: bytes, limit: int = 80) -> str:
+    text = line.decode("utf-8", "replace")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

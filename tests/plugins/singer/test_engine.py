@@ -1,0 +1,136 @@
+"""The Singer engine with real processes: counting, confirmed state, stops, failures, bad input."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flext_plugin_singer.engine import Outcome, ProcessSpec, SingerEngine
+
+
+def _configs(tmp_path: Path, tap: dict[str, Any], target: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    tap_config, target_config = tmp_path / "tap.json", tmp_path / "target.json"
+    tap_config.write_text(json.dumps(tap))
+    target_config.write_text(json.dumps(target or {"path": str(tmp_path / "rows.json")}))
+    return tap_config, target_config
+
+
+def _engine(tap: Path, target: Path, tap_config: Path, target_config: Path, states: list[Any], **kw: Any):
+    return SingerEngine(
+        ProcessSpec("tap-numbers", [str(tap), "--config", str(tap_config)]),
+        ProcessSpec("target-file", [str(target), "--config", str(target_config)]),
+        on_state=states.append,
+        **kw,
+    )
+
+
+def _rows(tmp_path: Path) -> list[int]:
+    return json.loads((tmp_path / "rows.json").read_text())
+
+
+def test_a_run_counts_records_and_passes_on_only_confirmed_states(counting_tap, file_target, tmp_path):
+    states: list[Any] = []
+    result = _engine(
+        counting_tap, file_target, *_configs(tmp_path, {"records": 2000, "state_every": 500}), states
+    ).run()
+    assert result.outcome is Outcome.COMPLETED, result.error
+    assert result.records == {"numbers": 2000}
+    assert _rows(tmp_path) == list(range(1, 2001))
+    assert [s["bookmarks"]["numbers"]["last"] for s in states] == [500, 1000, 1500, 2000, 2000]
+    assert result.last_state == {"bookmarks": {"numbers": {"last": 2000}}}
+    assert result.first_record_after is not None
+    assert result.first_record_after <= result.elapsed
+
+
+def test_stderr_goes_to_the_log_with_secrets_masked(counting_tap, file_target, tmp_path):
+    lines: list[tuple[str, str]] = []
+    result = _engine(
+        counting_tap,
+        file_target,
+        *_configs(tmp_path, {"records": 3, "password": "hunter22"}),
+        [],
+        log=lambda name, line: lines.append((name, line)),
+        redact=lambda line: line.replace("hunter22", "***"),
+    ).run()
+    assert result.outcome is Outcome.COMPLETED
+    assert ("tap-numbers", "tap starting at 0 with password ***") in lines
+    assert not any("hunter22" in line for _, line in lines)
+
+
+def test_a_failing_tap_fails_the_run_with_its_last_stderr_line(counting_tap, file_target, tmp_path):
+    states: list[Any] = []
+    result = _engine(
+        counting_tap,
+        file_target,
+        *_configs(tmp_path, {"records": 100, "state_every": 10, "crash_at": 55}),
+        states,
+    ).run()
+    assert result.outcome is Outcome.FAILED
+    assert result.error == "tap-numbers exited with code 3: tap crashed on purpose"
+    # What the tap sent before crashing is still loaded and confirmed.
+    assert states[-1] == {"bookmarks": {"numbers": {"last": 50}}}
+    assert _rows(tmp_path)[:50] == list(range(1, 51))
+
+
+def test_a_failing_target_fails_the_run_and_never_hangs(counting_tap, file_target, tmp_path):
+    tap_config, target_config = _configs(
+        tmp_path,
+        {"records": 1_000_000, "state_every": 1000},
+        {"path": str(tmp_path / "rows.json"), "fail_at": 3000},
+    )
+    started = time.monotonic()
+    result = _engine(counting_tap, file_target, tap_config, target_config, []).run()
+    assert result.outcome is Outcome.FAILED
+    assert result.error == "target-file exited with code 7: target refused record 3000"
+    assert result.error_code == "RUN_FAILED"
+    assert time.monotonic() - started < 30
+
+
+def test_malformed_tap_output_fails_the_run_naming_the_line(counting_tap, file_target, tmp_path):
+    states: list[Any] = []
+    result = _engine(
+        counting_tap,
+        file_target,
+        *_configs(tmp_path, {"records": 50, "state_every": 10, "garbage_at": 25}),
+        states,
+    ).run()
+    assert result.outcome is Outcome.FAILED
+    assert result.error_code == "SINGER_PROTOCOL_ERROR"
+    assert result.error is not None
+    assert "tap-numbers sent a malformed Singer message on line 28: not JSON" in result.error
+    # Everything before the bad line reached the target, and its state was confirmed.
+    assert states[-1] == {"bookmarks": {"numbers": {"last": 20}}}
+    assert result.records == {"numbers": 24}
+
+
+def test_a_missing_executable_is_a_clear_failure(file_target, tmp_path):
+    result = SingerEngine(
+        ProcessSpec("tap-nowhere", [str(tmp_path / "tap-nowhere")]),
+        ProcessSpec("target-file", [str(file_target), "--config", str(_configs(tmp_path, {})[1])]),
+    ).run()
+    assert result.outcome is Outcome.FAILED
+    assert result.error_code == "NOT_FOUND"
+    assert result.error is not None
+    assert result.error.startswith("tap-nowhere is not installed")
+
+
+def test_stop_is_graceful_the_target_confirms_what_it_loaded(counting_tap, file_target, tmp_path):
+    states: list[Any] = []
+    engine = _engine(
+        counting_tap,
+        file_target,
+        *_configs(tmp_path, {"records": 100_000, "state_every": 10, "delay": 0.001}),
+        states,
+    )
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    result = engine.run(stop, stop_timeout=10)
+    assert result.outcome is Outcome.STOPPED
+    loaded = _rows(tmp_path)
+    assert 0 < len(loaded) < 100_000
+    assert loaded == list(range(1, len(loaded) + 1))
+    # The last confirmed state never claims more than what is loaded.
+    assert states[-1]["bookmarks"]["numbers"]["last"] <= len(loaded)
