@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from flext_kernel.eventstore import ANY
 from flext_plugin_pipeline.events import (
     AGGREGATE_TYPE,
     EVENT_CLASSES,
@@ -25,7 +24,7 @@ from flext_plugin_pipeline.events import (
     StreamProgress,
     stream_of,
 )
-from flext_sdk import FlextEventStore, FlextResult
+from flext_sdk import ANY, FlextEventStore, FlextResult
 
 __all__ = ["Journal", "RunRecord", "register_events"]
 

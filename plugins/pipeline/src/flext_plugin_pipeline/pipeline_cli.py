@@ -349,44 +349,73 @@ def _kill_group(group: int) -> None:
 
 
 def status(name: str | None = None, *, store: str | None = None) -> int:
-    """Show the state of every pipeline, or one pipeline's last run in detail.
+    """Show the state of every pipeline, or of one, from the ``pipeline-status`` projection.
 
     Args:
         name: The pipeline (default: all).
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    names = [name] if name else [definition.name for definition in project.definitions()]
     if name:
         found = project.find(name)
         if found.is_failure:
             return fail(found)
+    names = [name] if name else [definition.name for definition in project.definitions()]
+    documents = _status_documents(store)
+    if isinstance(documents, int):
+        return documents
     rows = []
-    with _store(store) as events:
-        if isinstance(events, int):
-            return events
-        for pipeline in names:
-            runs = Journal(events, pipeline).runs()
-            if runs.is_failure:
-                return fail(runs)
-            last = runs.value[-1] if runs.value else None
-            rows.append(
-                {
-                    "pipeline": pipeline,
-                    "status": _status(pipeline, last),
-                    "runs": len(runs.value),
-                    "last run": last.run_id if last else "",
-                    "started": last.started_at.strftime("%Y-%m-%d %H:%M:%S") if last else "",
-                    "records": last.total if last else 0,
-                    "seconds": round(last.elapsed, 1) if last else "",
-                    "error": (last.error or "") if last else "",
-                }
-            )
+    for pipeline in names:
+        document = documents.get(pipeline, {})
+        state = document.get("status", "never run")
+        if state == "running" and not is_running(pipeline):
+            state = "interrupted"
+        rows.append(
+            {
+                "pipeline": pipeline,
+                "status": state,
+                "runs": document.get("runs", 0),
+                "last run": document.get("last_run", ""),
+                "started": (document.get("started_at") or "")[:19].replace("T", " "),
+                "records": document.get("records", 0),
+                "seconds": round(document.get("elapsed", 0.0), 1),
+                "error": document.get("error") or "",
+            }
+        )
     return emit_table(
         rows,
         ["pipeline", "status", "runs", "last run", "started", "records", "seconds", "error"],
         title="Pipelines",
     )
+
+
+def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
+    """Bring the status projection up to date and return its documents (or an exit code)."""
+    from flext_kernel.projection_runner import ProjectionRunner
+    from flext_plugin_pipeline.journal import register_events
+    from flext_plugin_pipeline.status_projection import PipelineStatus
+
+    booted = boot_kernel()
+    if booted.is_failure:
+        return fail(booted)
+    with booted.value as kernel:
+        events = kernel.open_event_store(store)
+        if events.is_failure:
+            return fail(events, hint=STORE_HINT)
+        projections = kernel.open_projection_store(store)
+        if projections.is_failure:
+            events.value.close()
+            return fail(projections, hint=STORE_HINT)
+        try:
+            register_events(events.value)
+            projection = PipelineStatus()
+            caught_up = ProjectionRunner(events.value, projections.value, [projection]).catch_up()
+            if caught_up.is_failure:
+                return fail(caught_up)
+            return dict(projections.value.documents(projection.name))
+        finally:
+            projections.value.close()
+            events.value.close()
 
 
 def history(name: str, *, limit: int = 20, store: str | None = None) -> int:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from flext_sdk import CommandEntry, PluginManifest
+from typing import TYPE_CHECKING
 
-__all__ = ["NAME", "manifest"]
+from flext_sdk import CommandEntry, PluginManifest, hookimpl
+
+if TYPE_CHECKING:
+    from flext_sdk import FlextProjection
+
+__all__ = ["NAME", "flext_projections", "manifest"]
 
 NAME = "pipeline"
 """The plugin's name."""
@@ -33,3 +38,11 @@ manifest = PluginManifest(
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""
+
+
+@hookimpl
+def flext_projections() -> list[FlextProjection]:
+    """The ``pipeline-status`` projection (``flext projections status`` shows it)."""
+    from flext_plugin_pipeline.status_projection import PipelineStatus
+
+    return [PipelineStatus()]

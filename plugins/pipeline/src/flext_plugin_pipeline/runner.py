@@ -309,7 +309,7 @@ def _record_outcome(
             PipelineRunStopped, run_id=run_id, records=outcome.records, elapsed=outcome.elapsed
         )
     else:
-        tail = next((lines for lines in reversed(outcome.stderr_tail.values()) if lines), [])
+        tail: list[str] = next((lines for lines in reversed(outcome.stderr_tail.values()) if lines), [])
         recorded = journal.record(
             PipelineRunFailed,
             run_id=run_id,
