@@ -67,6 +67,19 @@ def test_an_export_to_a_missing_directory_writes_nothing(flext_cli: FlextCliRunn
     assert not (tmp_path / "no").exists()
 
 
+def _wait_until_open(pid: int, path: Path, timeout: float = 60.0) -> None:
+    """Wait until process ``pid`` has ``path`` open (Linux /proc), so the test does not race its start."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(Path(fd).resolve() == path.resolve() for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} never opened {path}")
+
+
 def test_tail_prints_events_written_while_it_follows(flext_home: Path, tmp_path: Path) -> None:
     path = tmp_path / "e.db"
     _seed(path, streams=1)
@@ -78,7 +91,8 @@ def test_tail_prints_events_written_while_it_follows(flext_home: Path, tmp_path:
         text=True,
     )  # fmt: skip
     try:
-        time.sleep(1.5)  # let it read to the end and start following
+        _wait_until_open(tail.pid, path)  # a loaded machine may take seconds to start flext
+        time.sleep(1.0)  # then let it read to the end and start following
         with SQLiteEventStore(path=path) as store:
             for name in ("new-1", "new-2"):
                 store.append(name, [Deposited(aggregate_id=name, amount=5)], NO_STREAM).unwrap()
