@@ -46,13 +46,14 @@ def test_the_bank_plugin_writes_events_that_flext_events_and_projections_show(
     assert [(s["stream"], s["events"]) for s in streams] == [("acc-1", 3)]
 
     ran = bank("--output", "json", "projections", "run")
-    assert ran.json()["data"] == {"bank-balances": 3}
+    assert ran.json()["data"]["bank-balances"] == 3  # installed plugins may add projections of their own
     balances = bank("--output", "json", "bank", "balances").json()["data"]
     assert balances == [{"account": "acc-1", "owner": "Ada", "balance": 70}]
     rebuilt = bank("--output", "json", "projections", "rebuild", "bank-balances").json()["data"]
     assert (rebuilt["generation"], rebuilt["position"]) == (2, 3)
     status = bank("--output", "json", "projections", "status").json()["data"]
-    assert [(s["name"], s["state"], s["generation"]) for s in status] == [("bank-balances", "live", 2)]
+    ours = [(s["name"], s["state"], s["generation"]) for s in status if s["name"] == "bank-balances"]
+    assert ours == [("bank-balances", "live", 2)]
 
     exported = tmp_path / "events.jsonl"
     assert flext_cli("events", "export", "--output", str(exported)).exit_code == 0
