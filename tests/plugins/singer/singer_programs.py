@@ -48,6 +48,6 @@ for line in sys.stdin:
         pending.append(message["record"]["n"])
     elif message["type"] == "STATE":
         flush()
-        print(json.dumps({"type": "STATE", "value": message["value"]}), flush=True)
+        print(json.dumps(message["value"]), flush=True)  # bare, as Singer targets print it
 flush()
 """

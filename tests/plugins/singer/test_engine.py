@@ -134,3 +134,13 @@ def test_stop_is_graceful_the_target_confirms_what_it_loaded(counting_tap, file_
     assert loaded == list(range(1, len(loaded) + 1))
     # The last confirmed state never claims more than what is loaded.
     assert states[-1]["bookmarks"]["numbers"]["last"] <= len(loaded)
+
+
+def test_target_state_lines_bare_or_wrapped_are_confirmed_and_chatter_is_not():
+    from flext_plugin_singer.protocol import parse_state_line
+
+    assert parse_state_line(b'{"bookmarks": {"a": 1}}\n') == {"bookmarks": {"a": 1}}
+    assert parse_state_line(b'{"type": "STATE", "value": {"b": 2}}') == {"b": 2}
+    assert parse_state_line(b"INFO loaded 10 rows") is None
+    assert parse_state_line(b'{"type": "RECORD", "stream": "x", "record": {}}') is None
+    assert parse_state_line(b"[1, 2]") is None

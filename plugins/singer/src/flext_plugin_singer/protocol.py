@@ -108,21 +108,26 @@ class StreamScanner:
 
 
 def parse_state_line(line: bytes) -> dict[str, Any] | None:
-    """The value of a target's STATE line, or None for any other output line."""
-    if b'"STATE"' not in line:
+    """The state a target confirmed on this stdout line, or None for any other output.
+
+    Singer targets print the confirmed state as a bare JSON object (what
+    singer-python and the Meltano SDK do); some wrap it as a STATE message.
+    Both are accepted; a line that is not a JSON object is the target's own
+    chatter and is ignored.
+    """
+    stripped = line.strip()
+    if not stripped.startswith(b"{"):
         return None
     try:
-        message = json.loads(line)
+        message = json.loads(stripped)
     except ValueError:
         return None
-    if (
-        isinstance(message, dict)
-        and message.get("type") == "STATE"
-        and isinstance(message.get("value"), dict)
-    ):
-        value: dict[str, Any] = message["value"]
-        return value
-    return None
+    if not isinstance(message, dict):
+        return None
+    if message.get("type") == "STATE":
+        value = message.get("value")
+        return value if isinstance(value, dict) else None
+    return None if "type" in message else message
 
 
 def _excerpt(line: bytes, limit: int = 80) -> str:
