@@ -1,0 +1,49 @@
+"""The ``dbt`` plugin: declares its commands; loading it imports nothing else."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flext_sdk import CommandEntry, PluginManifest, hookimpl
+
+if TYPE_CHECKING:
+    from flext_sdk import FlextResult
+
+__all__ = ["NAME", "flext_health", "manifest"]
+
+NAME = "dbt"
+"""The plugin's name."""
+
+_CLI = "flext_plugin_dbt.dbt_cli"
+
+_COMMANDS = (
+    ("run", "dbt_run", "Run a dbt project's models (dbt run)."),
+    ("build", "dbt_build", "Build a dbt project: seeds, models, snapshots and tests (dbt build)."),
+    ("test", "dbt_test", "Run a dbt project's data tests (dbt test)."),
+    ("docs", "dbt_docs", "Generate a dbt project's docs and catalog (dbt docs generate)."),
+    ("show", "dbt_show", "Preview the rows of one model (dbt show)."),
+)
+
+manifest = PluginManifest(
+    name=NAME,
+    version="0.1.0",
+    description="Run dbt projects in dbt's own environment and record each invocation",
+    commands=tuple(
+        CommandEntry(path=("data", "dbt", name), target=f"{_CLI}:{attribute}", help=text)
+        for name, attribute, text in _COMMANDS
+    ),
+)
+"""The plugin's manifest: its commands, declared lazily."""
+
+
+@hookimpl
+def flext_health() -> FlextResult[dict[str, Any]]:
+    """The adapters flext runs and which of their environments are built (the first run builds one)."""
+    from flext_plugin_dbt.adapters import ADAPTERS, environment_name
+    from flext_sdk import FlextResult, tools
+
+    built = {tool.name for tool in tools.installed()}
+    environments = [environment_name(adapter) for adapter in sorted(ADAPTERS)]
+    return FlextResult.ok(
+        {"adapters": sorted(ADAPTERS), "environments": [name for name in environments if name in built]}
+    )

@@ -1,0 +1,294 @@
+"""``run_dbt``: run one dbt command on a project, in dbt's own environment, and report what it did.
+
+This is the API other plugins use (the pipeline plugin runs a pipeline's
+transform step with it); ``flext data dbt ...`` is a thin layer over it.
+
+How a run goes:
+
+1. the project and its profile are read (``project.load_project``), which
+   names the adapter;
+2. the adapter's tool environment is made ready (``adapters.dbt_environment``,
+   installing it on first use);
+3. the driver script ``_driver.py`` runs with that environment's Python
+   (isolated: ``-I``, so nothing of flext's environment is importable there),
+   calls dbt-core's ``dbtRunner`` and prints JSON lines; dbt's log lines
+   arrive on its stderr and are handed to ``log``;
+4. the lines become a ``DbtReport``.
+
+``run_dbt`` records nothing: the CLI appends the invocation to the event
+store with ``record_invocation``, and so can any caller that wants to.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from flext_kernel.errors import VALIDATION_ERROR
+from flext_kernel.result import FlextResult
+from flext_plugin_dbt.adapters import ADAPTERS, dbt_environment
+from flext_plugin_dbt.errors import DBT_COMPILE_ERROR, DBT_CONFIG_ERROR, DBT_ERROR
+from flext_plugin_dbt.project import DbtProject, load_project
+from flext_plugin_dbt.report import COMMANDS, DbtCommand, DbtReport, NodeResult, one_line
+
+__all__ = ["DRIVER", "run_dbt"]
+
+DRIVER = Path(__file__).with_name("_driver.py")
+"""The script the tool environment's Python runs; it imports only dbt and the standard library."""
+
+_FULL_REFRESH = frozenset({"run", "build", "seed"})
+_CONFIG_ERRORS = frozenset({"EnvVarMissingError", "DbtProfileError", "DbtProjectError"})
+_DBT_DEFAULTS = {"DBT_USE_COLORS": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+_NOT_INHERITED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
+
+
+def run_dbt(
+    project_dir: Path,
+    command: DbtCommand,
+    *,
+    profiles_dir: Path | None = None,
+    target: str | None = None,
+    select: Sequence[str] = (),
+    vars: Mapping[str, object] | None = None,  # dbt's own name for the option, though a builtin
+    full_refresh: bool = False,
+    limit: int | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> FlextResult[DbtReport]:
+    """Run ``dbt <command>`` on the project at ``project_dir``.
+
+    Args:
+        project_dir: The dbt project (the directory holding ``dbt_project.yml``).
+        command: ``run``, ``build``, ``test``, ``docs`` (``dbt docs generate``), ``show``, ``seed``
+            or ``deps``.
+        profiles_dir: Where ``profiles.yml`` is; default the project directory if it holds one,
+            else dbt's default (``$DBT_PROFILES_DIR``, ``~/.dbt``).
+        target: The profile target; default the profile's own ``target``.
+        select: dbt selectors (``--select``); ``show`` needs exactly the model to preview.
+        vars: dbt ``--vars``, as a mapping (sent as JSON).
+        full_refresh: ``--full-refresh`` (``run``, ``build`` and ``seed`` only).
+        limit: For ``show``: how many rows to preview (dbt's default is 5).
+        env: Extra environment variables for dbt, on top of this process's (secrets that
+            ``profiles.yml`` reads with ``env_var``); they are never printed.
+        log: Called with each of dbt's log lines as dbt writes them.
+
+    Returns:
+        The report of a run that happened, with ``success`` False if a node failed (a SQL
+        error, a failing test). A failed result if dbt could not run: ``VALIDATION_ERROR``
+        (no project, no ``dbt_project.yml``, no profile, an unknown adapter, bad options),
+        ``TOOL_INSTALL_FAILED``, ``DBT_CONFIG_ERROR``, ``DBT_COMPILE_ERROR`` or ``DBT_ERROR``
+        (see ``flext_plugin_dbt.errors``). A failure's message is one line without a "dbt ... failed"
+        prefix (a caller adds its own context); ``error_data`` names the project when it is known.
+
+    """
+    environment = _environment(env)
+    checked = _check_options(command, select, full_refresh, limit)
+    if checked.is_failure:
+        return checked  # type: ignore[return-value]  # a failure carries no value
+    loaded = load_project(project_dir, profiles_dir=profiles_dir, target=target, env=environment)
+    if loaded.is_failure:
+        return loaded  # type: ignore[return-value]  # a failure carries no value
+    project = loaded.value
+    if project.adapter not in ADAPTERS:
+        return FlextResult.fail(
+            f"unknown dbt adapter {project.adapter!r} in target {project.target!r} of profile "
+            f"{project.profile!r}: flext runs dbt with {', '.join(sorted(ADAPTERS))}; "
+            "change the target's type in profiles.yml",
+            error_code=VALIDATION_ERROR,
+            error_data={"reason": "unknown_adapter", "adapter": project.adapter, **_context(project)},
+        )
+    tool = dbt_environment(project.adapter)
+    if tool.is_failure:
+        return FlextResult.fail(
+            tool.error or "could not prepare dbt",
+            error_code=tool.error_code,
+            error_data={**tool.error_data, **_context(project)},
+        )
+    args = _arguments(project, command, target, select, vars, full_refresh, limit)
+    lines = _drive(tool.value.python, args, project.directory, environment, log)
+    if lines.is_failure:
+        return FlextResult.fail(
+            lines.error or "dbt failed",
+            error_code=lines.error_code,
+            error_data={**lines.error_data, **_context(project)},
+        )
+    return _report(project, command, lines.value)
+
+
+def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
+    """What dbt runs with: this process's environment without Python's settings, plus ``extra``."""
+    environment = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
+    for key, value in _DBT_DEFAULTS.items():
+        environment.setdefault(key, value)
+    environment.update(extra or {})
+    return environment
+
+
+def _check_options(
+    command: str, select: Sequence[str], full_refresh: bool, limit: int | None
+) -> FlextResult[None]:
+    def invalid(message: str) -> FlextResult[None]:
+        return FlextResult.fail(message, error_code=VALIDATION_ERROR, error_data={"reason": "bad_option"})
+
+    if command not in COMMANDS:
+        return invalid(f"unknown dbt command {command!r}: flext runs {', '.join(COMMANDS)}")
+    if isinstance(select, str):
+        return invalid("select must be a sequence of selectors, not one string")
+    if full_refresh and command not in _FULL_REFRESH:
+        return invalid(f"--full-refresh applies to dbt run, build and seed, not {command}")
+    if command == "show" and len(select) != 1:
+        return invalid("dbt show previews one model: pass --select MODEL")
+    if limit is not None and (command != "show" or limit < 1):
+        return invalid("--limit applies to dbt show and must be 1 or more")
+    return FlextResult.ok(None)
+
+
+def _context(project: DbtProject) -> dict[str, str]:
+    return {"project": project.name, "project_dir": str(project.directory)}
+
+
+def _arguments(
+    project: DbtProject,
+    command: DbtCommand,
+    target: str | None,
+    select: Sequence[str],
+    variables: Mapping[str, object] | None,
+    full_refresh: bool,
+    limit: int | None,
+) -> list[str]:
+    """The arguments of the dbt command line (without ``dbt``)."""
+    args = ["docs", "generate"] if command == "docs" else [command]
+    args += ["--project-dir", str(project.directory)]
+    if project.profiles_dir is not None:
+        args += ["--profiles-dir", str(project.profiles_dir)]
+    if target is not None:
+        args += ["--target", target]
+    if select and command != "deps":
+        args += ["--select", *select]
+    if variables:
+        args += ["--vars", json.dumps(dict(variables), default=str)]
+    if full_refresh:
+        args.append("--full-refresh")
+    if command == "show":
+        # A model's tests are selected along with it otherwise, and dbt would preview them too.
+        args += ["--indirect-selection", "empty"]
+        if limit is not None:
+            args += ["--limit", str(limit)]
+    return args
+
+
+def _drive(
+    python: Path,
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log: Callable[[str], None] | None,
+) -> FlextResult[list[dict[str, Any]]]:
+    """Run the driver; return its JSON lines, the summary last, or why there is no summary."""
+    try:
+        process = subprocess.Popen(
+            [str(python), "-I", str(DRIVER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            cwd=cwd,
+            env=env,
+        )
+    except OSError as exc:
+        return FlextResult.fail(f"cannot start dbt's Python {python}: {exc}", error_code=DBT_ERROR)
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    lines: list[dict[str, Any]] = []
+    with process:  # closes the pipes and waits, whatever happens
+        reader = threading.Thread(target=_forward, args=(process.stderr, tail, log), daemon=True)
+        reader.start()
+        try:
+            assert process.stdin is not None  # asked for as PIPE
+            assert process.stdout is not None
+            with contextlib.suppress(BrokenPipeError):  # a driver that died at once: its stderr says why
+                process.stdin.write(json.dumps({"args": args}))
+                process.stdin.close()
+            for raw in process.stdout:
+                parsed = _parsed(raw)
+                if parsed is not None:
+                    lines.append(parsed)
+            process.wait()
+        finally:
+            if process.poll() is None:  # interrupted (Ctrl-C): dbt stops with us
+                process.kill()
+                process.wait()
+            reader.join(timeout=10)
+    if not lines or lines[-1].get("kind") != "summary":
+        last = next((line for line in reversed(tail) if line.strip()), f"exit code {process.returncode}")
+        return FlextResult.fail(
+            f"dbt stopped without reporting a result: {last.strip()}",
+            error_code=DBT_ERROR,
+            error_data={"exit_code": process.returncode, "log_tail": list(tail)},
+        )
+    return FlextResult.ok(lines)
+
+
+def _forward(stream: IO[str] | None, tail: collections.deque[str], log: Callable[[str], None] | None) -> None:
+    """Hand each of dbt's log lines to ``log`` and keep the last ones for error messages."""
+    if stream is None:
+        return
+    for raw in stream:
+        line = raw.rstrip("\n")
+        tail.append(line)
+        if log is not None:
+            log(line)
+
+
+def _parsed(raw: str) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _report(project: DbtProject, command: DbtCommand, lines: list[dict[str, Any]]) -> FlextResult[DbtReport]:
+    """The report the driver's lines describe, or the failure of a dbt that stopped early."""
+    summary = lines[-1]
+    error, error_type = summary.get("error"), str(summary.get("error_type") or "")
+    if error:
+        code = _error_code(error_type, str(error))
+        return FlextResult.fail(
+            one_line(str(error)),  # dbt's own words, which start with the kind of error
+            error_code=code,
+            error_data={**_context(project), "error_type": error_type, "command": command},
+        )
+    nodes = tuple(NodeResult.model_validate(line) for line in lines if line.get("kind") == "node")
+    shown = next((line for line in lines if line.get("kind") == "show"), {})
+    report = DbtReport(
+        command=command,
+        project=project.name,
+        project_dir=project.directory,
+        target=project.target,
+        adapter=project.adapter,
+        artifacts_dir=project.artifacts_dir,
+        success=bool(summary.get("success")) and not any(node.failed for node in nodes),
+        elapsed=float(summary.get("elapsed") or 0.0),
+        dbt_version=str(summary.get("dbt_version") or "unknown"),
+        nodes=nodes,
+        columns=tuple(shown.get("columns", ())),
+        rows=tuple(shown.get("rows", ())),
+    )
+    return FlextResult.ok(report)
+
+
+def _error_code(error_type: str, message: str) -> str:
+    if error_type in _CONFIG_ERRORS:
+        return DBT_CONFIG_ERROR
+    if "Compilation" in error_type or message.startswith(("Compilation Error", "Parsing Error")):
+        return DBT_COMPILE_ERROR
+    return DBT_ERROR

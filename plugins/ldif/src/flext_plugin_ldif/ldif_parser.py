@@ -1,0 +1,679 @@
+"""A streaming RFC 2849 LDIF parser: one entry at a time, whatever the size of the file.
+
+``read_ldif(path)`` and ``parse_ldif(text_or_lines)`` yield ``LdifEntry``
+objects as they are read; nothing but the current record is held in memory,
+so a file of millions of entries is parsed in flat memory.
+
+What is understood (RFC 2849):
+
+- an optional ``version: 1`` line at the top;
+- comments (``#``), including comments folded over several lines;
+- folded lines: a line starting with one space continues the previous line
+  (the space is dropped);
+- ``attr: value``, ``attr:: base64`` and ``attr:< file:///path`` (local files
+  only); attribute options (``cn;lang-en``);
+- LF or CRLF line ends; records separated by blank lines;
+- change records: ``changetype: add|delete|modify|modrdn|moddn`` with
+  ``control:`` lines, ``add:``/``replace:``/``delete:`` modifications ended
+  by ``-``, ``newrdn``, ``deleteoldrdn`` and ``newsuperior``.
+
+Attribute names are case-insensitive and become lower case (``objectClass``
+is ``objectclass``, ``cn;Lang-EN`` is ``cn;lang-en``); values are kept exactly
+as written. A base64 (or file) value that decodes to UTF-8 becomes text; when
+an attribute has a value that is not UTF-8, all the values of that attribute
+are given as base64 strings and the attribute is listed in ``binary``.
+
+Deliberately lenient, because real exports are: values may hold non-ASCII
+text in the file's encoding, attribute names may hold ``_``, the final ``-``
+of a modify record may be missing, content and change records may be mixed,
+and lines holding only spaces count as blank lines between records.
+
+A file that is not LDIF raises ``LdifError`` naming the file and line, what is
+wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from os import PathLike
+from pathlib import Path
+from typing import Final
+from urllib.parse import unquote, urlsplit
+
+from flext_plugin_ldif.errors import LdifError
+
+__all__ = [
+    "CHANGE_TYPES",
+    "MODIFY_OPERATIONS",
+    "Control",
+    "LdifEntry",
+    "Modification",
+    "parse_ldif",
+    "read_ldif",
+]
+
+CHANGE_TYPES: Final = ("add", "delete", "modify", "modrdn")
+"""The change types an entry can have (``moddn`` is read as ``modrdn``; content records are ``add``)."""
+MODIFY_OPERATIONS: Final = frozenset({"add", "delete", "replace", "increment"})
+"""The operations of a modify record (``increment`` is RFC 4525)."""
+
+_ATTRIBUTE_NAME = re.compile(r"(?:[A-Za-z][A-Za-z0-9_-]*|[0-9]+(?:\.[0-9]+)*)(?:;[A-Za-z0-9_-]+)*")
+_RESERVED = frozenset({"dn", "changetype"})
+_CHANGETYPES = {"add": "add", "delete": "delete", "modify": "modify", "modrdn": "modrdn", "moddn": "modrdn"}
+_NAME_CACHE_LIMIT = 4096
+_SHOWN = 60  # characters of an offending line quoted in an error message
+_CHUNK = 1 << 20  # characters read at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Modification:
+    """One ``add:``/``delete:``/``replace:`` block of a modify record."""
+
+    operation: str
+    """``add``, ``delete``, ``replace`` or ``increment``."""
+    attribute: str
+    """The lower-cased attribute description it changes (``cn;lang-en``)."""
+    values: tuple[str, ...] = ()
+    """The values (none for "delete all values" and "replace with nothing")."""
+    binary: bool = False
+    """True when some value is not UTF-8: then every value is a base64 string."""
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A ``control:`` line of a change record."""
+
+    oid: str
+    """The control's OID."""
+    critical: bool = False
+    """Its criticality."""
+    value: str | None = None
+    """Its value, or None."""
+    binary: bool = False
+    """True when the value is not UTF-8 and is given as a base64 string."""
+
+
+@dataclass(frozen=True, slots=True)
+class LdifEntry:
+    """One LDIF record: a directory entry, or a change to one."""
+
+    dn: str
+    """The distinguished name, as written."""
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    """Lower-cased attribute description to its values, in file order (empty for delete/modrdn/modify)."""
+    change_type: str = "add"
+    """``add`` (also for plain content records), ``delete``, ``modify`` or ``modrdn``."""
+    line: int = 0
+    """The line of the record's ``dn:``."""
+    is_change: bool = False
+    """True when the record had a ``changetype:`` line (``changetype: add`` vs a content record)."""
+    modifications: tuple[Modification, ...] = ()
+    """The modifications of a modify record, in order."""
+    new_rdn: str | None = None
+    """``newrdn`` of a modrdn record."""
+    delete_old_rdn: bool | None = None
+    """``deleteoldrdn`` of a modrdn record."""
+    new_superior: str | None = None
+    """``newsuperior`` of a modrdn record, if given."""
+    controls: tuple[Control, ...] = ()
+    """The ``control:`` lines of a change record."""
+    binary: frozenset[str] = frozenset()
+    """Attributes whose values are all base64 strings, because one of them is not UTF-8."""
+
+
+def read_ldif(path: str | PathLike[str], *, encoding: str = "utf-8") -> Iterator[LdifEntry]:
+    """Yield the entries of an LDIF file one by one, reading it as it goes.
+
+    Args:
+        path: The file.
+        encoding: The file's text encoding (a UTF-8 byte order mark is skipped).
+
+    Raises:
+        LdifError: The file cannot be opened, is not in ``encoding``, or is not LDIF.
+
+    """
+    source = str(path)
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise LdifError(source, None, f"unknown encoding {encoding!r}; use a Python codec name") from None
+    try:
+        # newline="": line ends are read untranslated, so a stray CR inside a line is seen (and refused).
+        handle = open(path, encoding="utf-8-sig" if codec == "utf-8" else encoding, newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise LdifError(source, None, f"cannot read the file: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            yield from _parse(iter(partial(handle.read, _CHUNK), ""), source)
+        except UnicodeDecodeError as exc:
+            line = _undecodable_line(Path(path), encoding)
+            raise LdifError(
+                source,
+                line,
+                f"the bytes are not valid {encoding} ({exc.reason}); set the encoding to the file's real "
+                "encoding (for example latin-1) or re-export the file as UTF-8",
+            ) from None
+
+
+def parse_ldif(text: str | Iterable[str], *, source: str = "<string>") -> Iterator[LdifEntry]:
+    """Yield the entries of LDIF text, given whole or as lines.
+
+    Args:
+        text: The LDIF document, or an iterable of its lines (a line without its line end gets one).
+        source: The name used in error messages.
+
+    Raises:
+        LdifError: The text is not LDIF.
+
+    """
+    if isinstance(text, str):
+        return _parse((text,), source)
+    return _parse((line if line[-1:] == "\n" else line + "\n" for line in text), source)
+
+
+def _parse(chunks: Iterable[str], source: str) -> Iterator[LdifEntry]:
+    """The entries of LDIF text given in chunks of any size."""
+    names: dict[str, str] = {}
+    first = True
+    for lines in _records(chunks, source):
+        if first:
+            first = False
+            if lines.texts[0][:8].lower() == "version:":
+                _check_version(lines, source)
+                del lines.texts[0]
+                lines.first += 1
+                if lines.numbers is not None:
+                    del lines.numbers[0]
+                if not lines.texts:
+                    continue
+        yield _entry(lines, source, names)
+
+
+class _Lines:
+    """The logical (unfolded, comment-free) lines of one record, and where each starts in the file."""
+
+    __slots__ = ("first", "numbers", "texts")
+
+    def __init__(self, texts: list[str], first: int, numbers: list[int] | None = None) -> None:
+        self.texts = texts
+        self.first = first  # line number of texts[0] when no line was folded or commented out
+        self.numbers = numbers  # the line number of each text otherwise
+
+    def line(self, index: int) -> int:
+        """The file line where logical line ``index`` starts."""
+        return self.first + index if self.numbers is None else self.numbers[index]
+
+
+def _records(chunks: Iterable[str], source: str) -> Iterator[_Lines]:
+    """Split text into records (at blank lines) and their logical lines.
+
+    This is where every character of the input passes, so it works on whole
+    chunks with string methods (implemented in C) rather than line by line: CR
+    LF becomes LF and NUL or a lone CR is refused with one scan per chunk, and
+    records are cut where two line ends meet. Only a record holding a folded
+    line or a comment takes the line-by-line path.
+    """
+    pending: list[str] = []  # the text of incomplete records, in pieces; it starts at line number `line`
+    line = 1
+    held_cr = ""  # a CR that ended the previous chunk (its LF may start the next one)
+    for chunk in chunks:
+        if held_cr:
+            chunk = held_cr + chunk
+            held_cr = ""
+        if "\r" in chunk:
+            if chunk[-1] == "\r":
+                chunk, held_cr = chunk[:-1], "\r"
+            chunk = chunk.replace("\r\n", "\n")
+        if "\r" in chunk or "\x00" in chunk:
+            raise _control_character(source, line, "".join(pending) + chunk)
+        if not chunk:
+            continue
+        if pending and "\n\n" not in chunk and not (chunk[0] == "\n" and pending[-1][-1] == "\n"):
+            pending.append(chunk)  # still inside a (large) record: gather pieces, join once
+            continue
+        text = "".join(pending) + chunk if pending else chunk
+        cut = text.rfind("\n\n")
+        if cut < 0:
+            pending = [text]
+            continue
+        pending = [text[cut + 2 :]] if cut + 2 < len(text) else []
+        line = yield from _cut(text[:cut], line, source)
+    if held_cr:
+        raise _control_character(source, line, "".join(pending) + held_cr)
+    if pending:
+        yield from _cut("".join(pending), line, source)
+
+
+def _cut(block: str, line: int, source: str) -> Generator[_Lines, None, int]:
+    """The records of a block of whole records starting at line ``line``; returns the line after it."""
+    for part in block.split("\n\n"):
+        # Runs of blank lines leave line ends at the start or end of a part.
+        if part[:1] == "\n":
+            stripped = part.lstrip("\n")
+            line += len(part) - len(stripped)
+            part = stripped
+        body = part.rstrip("\n") if part[-1:] == "\n" else part
+        if body:
+            lines = _record_lines(body, line, source)
+            if lines is not None:
+                yield lines
+        line += part.count("\n") + 2
+    return line
+
+
+def _record_lines(part: str, first: int, source: str) -> _Lines | None:
+    """The logical lines of one record's text (None if it holds only comments or spaces)."""
+    if part[0] != " " and part[0] != "#" and "\n " not in part and "\n#" not in part:
+        return _Lines(part.split("\n"), first)
+    texts: list[str] = []
+    numbers: list[int] = []
+    in_comment = False  # the last logical line was a comment: continuation lines belong to it
+    for number, raw in enumerate(part.split("\n"), first):
+        if raw[:1] == " ":
+            if texts and not in_comment:
+                texts[-1] += raw[1:]
+            elif not in_comment and raw.strip(" "):
+                raise LdifError(
+                    source,
+                    number,
+                    "this line starts with a space, which continues the line before it, but there is "
+                    "no line to continue; remove the leading space",
+                )
+            # Otherwise a folded comment, or a line of spaces before the record: nothing to keep.
+        elif raw[:1] == "#":
+            in_comment = True
+        else:
+            texts.append(raw)
+            numbers.append(number)
+            in_comment = False
+    return _Lines(texts, first, numbers) if texts else None
+
+
+def _entry(lines: _Lines, source: str, names: dict[str, str]) -> LdifEntry:
+    """Build the entry of one record."""
+    texts = lines.texts
+    number = lines.line(0)
+    name, dn, raw = _attrval(number, texts[0], source, names)
+    if name != "dn":
+        if name == "version":
+            reason = "'version:' may appear only once, as the first line of the file"
+        else:
+            reason = (
+                f"a record must start with 'dn: <distinguished name>', found {_shown(texts[0])}; "
+                "separate records with one blank line"
+            )
+        raise LdifError(source, number, reason)
+    if raw is not None:
+        raise LdifError(source, number, "the base64 DN is not UTF-8; a DN must be UTF-8 text")
+    index = 1
+    while index < len(texts) and texts[index][:8].lower() == "control:":
+        index += 1
+    if index < len(texts) and texts[index][:11].lower() == "changetype:":
+        controls = tuple(_control(lines.line(at), texts[at], source) for at in range(1, index))
+        return _change(lines, index, dn, controls, source, names)
+    # Without a changetype, "control:" lines are attributes of a content record.
+    attributes, binary = _attributes(lines, 1, source, names)
+    return LdifEntry(dn=dn, attributes=attributes, line=number, binary=binary)
+
+
+def _attributes(
+    lines: _Lines, start: int, source: str, names: dict[str, str]
+) -> tuple[dict[str, list[str]], frozenset[str]]:
+    """The ``attr: value`` lines of a record from ``start``, as a dict of lower-cased names to values.
+
+    Every attribute line of every entry passes here. The common line is a
+    plain ``name: value`` whose name was seen before: ``names`` holds only
+    valid names (no ``:``), so a hit there proves the line is exactly that and
+    the value starts after ``": "``. Everything else takes ``_attrval``.
+    """
+    attributes: dict[str, list[str]] = {}
+    binary: set[str] | None = None
+    for index, text in enumerate(lines.texts[start:] if start else lines.texts, start):
+        key, separator, value = text.partition(": ")
+        name = names.get(key) if separator else None
+        if name is not None and binary is None:
+            values = attributes.get(name)
+            if values is not None:
+                values.append(value.lstrip(" "))
+                continue
+            if name not in _RESERVED:
+                attributes[name] = [value.lstrip(" ")]
+                continue
+        binary = _add_slow(attributes, binary, lines.line(index), text, source, names)
+    return attributes, frozenset(binary) if binary else frozenset()
+
+
+def _add_slow(
+    attributes: dict[str, list[str]],
+    binary: set[str] | None,
+    number: int,
+    text: str,
+    source: str,
+    names: dict[str, str],
+) -> set[str] | None:
+    """Add the value of a line that is not a plain value of a known attribute.
+
+    Returns:
+        The attributes whose values are base64 (None while there are none).
+
+    """
+    name, value, raw = _attrval(number, text, source, names)
+    values = attributes.get(name)
+    if values is None:
+        if name in _RESERVED:
+            raise _misplaced(name, number, source)
+        values = attributes[name] = []
+    if raw is not None or (binary is not None and name in binary):
+        if binary is None:
+            binary = set()
+        _add_binary(values, value, raw, name, binary)
+    else:
+        values.append(value)
+    return binary
+
+
+def _add_binary(values: list[str], value: str, raw: bytes | None, name: str, binary: set[str]) -> None:
+    """Append a value to an attribute whose values are (now) all base64."""
+    if name not in binary:
+        binary.add(name)
+        values[:] = [_b64(item.encode("utf-8")) for item in values]
+    values.append(_b64(raw if raw is not None else value.encode("utf-8")))
+
+
+def _change(
+    lines: _Lines,
+    index: int,
+    dn: str,
+    controls: tuple[Control, ...],
+    source: str,
+    names: dict[str, str],
+) -> LdifEntry:
+    """Build the entry of a change record whose ``changetype:`` line is line ``index``."""
+    number = lines.line(0)
+    line, text = lines.line(index), lines.texts[index]
+    given = text[11:].strip(" ")
+    change_type = _CHANGETYPES.get(given.lower())
+    if change_type is None:
+        raise LdifError(
+            source, line, f"unknown changetype {given!r}; use add, delete, modify, modrdn or moddn"
+        )
+    rest = index + 1
+    if change_type == "add":
+        attributes, binary = _attributes(lines, rest, source, names)
+        if not attributes:
+            raise LdifError(source, line, "a 'changetype: add' record needs at least one attribute line")
+        return LdifEntry(dn, attributes, "add", number, is_change=True, controls=controls, binary=binary)
+    if change_type == "delete":
+        if rest < len(lines.texts):
+            raise LdifError(
+                source,
+                lines.line(rest),
+                "a 'changetype: delete' record has nothing after the changetype line; "
+                "end the record with a blank line",
+            )
+        return LdifEntry(dn, {}, "delete", number, is_change=True, controls=controls)
+    if change_type == "modrdn":
+        return _modrdn(lines, rest, dn, controls, source, names)
+    modifications = _modifications(lines, rest, source, names)
+    return LdifEntry(
+        dn, {}, "modify", number, is_change=True, controls=controls, modifications=modifications
+    )  # fmt: skip
+
+
+def _modifications(lines: _Lines, index: int, source: str, names: dict[str, str]) -> tuple[Modification, ...]:
+    """The ``add:``/``delete:``/``replace:`` blocks of a modify record, from line ``index``."""
+    texts = lines.texts
+    modifications: list[Modification] = []
+    while index < len(texts):
+        number, text = lines.line(index), texts[index]
+        operation, colon, described = text.partition(":")
+        operation = operation.lower()
+        if operation not in MODIFY_OPERATIONS or not colon:
+            raise LdifError(
+                source,
+                number,
+                f"expected 'add: <attribute>', 'delete: <attribute>' or 'replace: <attribute>' to start a "
+                f"modification, found {_shown(text)}; end each modification with a line holding only '-'",
+            )
+        attribute = _attribute_name(described.strip(" "), number, text, source, None)
+        index += 1
+        values: list[str] = []
+        raws: list[bytes | None] = []
+        while index < len(texts):
+            number, text = lines.line(index), texts[index]
+            index += 1
+            if text.rstrip(" ") == "-":
+                break
+            name, value, raw = _attrval(number, text, source, names)
+            if name != attribute:
+                raise LdifError(
+                    source,
+                    number,
+                    f"the value line for {name!r} is inside the modification of {attribute!r}; "
+                    "the values of a modification must be of its attribute, and each modification "
+                    "must end with a line holding only '-'",
+                )
+            values.append(value)
+            raws.append(raw)
+        binary = any(raw is not None for raw in raws)
+        if binary:
+            values = [
+                _b64(raw if raw is not None else value.encode("utf-8"))
+                for value, raw in zip(values, raws, strict=True)
+            ]
+        modifications.append(Modification(operation, attribute, tuple(values), binary))
+    if not modifications:
+        raise LdifError(
+            source,
+            lines.line(index - 1),
+            "a 'changetype: modify' record needs at least one 'add:', 'delete:' or 'replace:' block",
+        )
+    return tuple(modifications)
+
+
+def _modrdn(
+    lines: _Lines,
+    index: int,
+    dn: str,
+    controls: tuple[Control, ...],
+    source: str,
+    names: dict[str, str],
+) -> LdifEntry:
+    """Build a modrdn/moddn record: ``newrdn``, ``deleteoldrdn``, then an optional ``newsuperior``."""
+    fields: dict[str, str] = {}
+    expected = ["newrdn", "deleteoldrdn", "newsuperior"]
+    texts = lines.texts
+    for position in range(index, len(texts)):
+        number, text = lines.line(position), texts[position]
+        name, value, raw = _attrval(number, text, source, names)
+        if name not in expected:
+            raise LdifError(
+                source,
+                number,
+                f"unexpected {_shown(text)} in a modrdn record; it takes 'newrdn:', then 'deleteoldrdn: 0' "
+                "or 'deleteoldrdn: 1', then optionally 'newsuperior:', in that order",
+            )
+        if raw is not None:
+            raise LdifError(source, number, f"the base64 {name} is not UTF-8; a DN must be UTF-8 text")
+        del expected[: expected.index(name) + 1]
+        fields[name] = value
+    last = lines.line(len(texts) - 1)
+    if "newrdn" not in fields or "deleteoldrdn" not in fields:
+        missing = "newrdn" if "newrdn" not in fields else "deleteoldrdn"
+        raise LdifError(source, last, f"the modrdn record has no '{missing}:' line; add one")
+    if fields["deleteoldrdn"] not in ("0", "1"):
+        raise LdifError(source, last, f"deleteoldrdn must be 0 or 1, not {fields['deleteoldrdn']!r}")
+    return LdifEntry(
+        dn,
+        {},
+        "modrdn",
+        lines.line(0),
+        is_change=True,
+        controls=controls,
+        new_rdn=fields["newrdn"],
+        delete_old_rdn=fields["deleteoldrdn"] == "1",
+        new_superior=fields.get("newsuperior"),
+    )
+
+
+def _control(number: int, text: str, source: str) -> Control:
+    """Parse ``control: <oid> [true|false] [: value | :: base64 | :< url]``."""
+    spec = text[8:].lstrip(" ")
+    head, colon, tail = spec.partition(":")
+    parts = head.split()
+    if not parts or not re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", parts[0]) or len(parts) > 2:
+        raise LdifError(
+            source,
+            number,
+            f"bad control line {_shown(text)}; write 'control: <oid> [true|false] [: <value>]'",
+        )
+    critical = False
+    if len(parts) == 2:
+        if parts[1] not in ("true", "false"):
+            raise LdifError(source, number, f"control criticality must be true or false, not {parts[1]!r}")
+        critical = parts[1] == "true"
+    if not colon:
+        return Control(parts[0], critical)
+    if tail[:1] in (":", "<"):
+        value, raw = _special_value(tail, number, "control", source)
+        return Control(parts[0], critical, value, raw is not None)
+    return Control(parts[0], critical, tail.lstrip(" "))
+
+
+def _attrval(number: int, text: str, source: str, names: dict[str, str]) -> tuple[str, str, bytes | None]:
+    """One ``attr: value`` line: (lower-cased name, text value, raw bytes if the value is not UTF-8)."""
+    colon = text.find(":")
+    key = text[:colon]
+    name = (names.get(key) if colon > 0 else None) or _attribute_name(key, number, text, source, names)
+    value = text[colon + 1 :]
+    if value[:1] in (":", "<"):
+        return (name, *_special_value(value, number, name, source))
+    return name, value.lstrip(" "), None
+
+
+def _attribute_name(key: str, number: int, text: str, source: str, names: dict[str, str] | None) -> str:
+    """Validate an attribute description and return it lower-cased (remembered in ``names``)."""
+    if ":" not in text:
+        raise LdifError(
+            source,
+            number,
+            f"expected 'attribute: value', found {_shown(text)} (no ':'); a value continued on the next "
+            "line must start that line with one space",
+        )
+    if not _ATTRIBUTE_NAME.fullmatch(key):
+        raise LdifError(
+            source,
+            number,
+            f"{_shown(key)} is not an attribute name; names are letters, digits and '-' (or an OID), "
+            "with options after ';' (cn;lang-en), followed directly by ':'",
+        )
+    name = key.lower()
+    if names is not None and len(names) < _NAME_CACHE_LIMIT:
+        names[key] = name
+    return name
+
+
+def _special_value(value: str, number: int, name: str, source: str) -> tuple[str, bytes | None]:
+    """Decode a value written ``:: base64`` or ``:< url`` (``value`` starts at the second marker)."""
+    if value[0] == ":":
+        data = _decode_base64(value[1:].strip(" "), number, name, source)
+    else:
+        data = _read_url(value[1:].strip(" "), number, name, source)
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return _b64(data), data
+
+
+def _decode_base64(text: str, number: int, name: str, source: str) -> bytes:
+    """Decode a base64 value strictly (padding and alphabet checked)."""
+    try:
+        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise LdifError(
+            source,
+            number,
+            f"the value of {name!r} after '::' is not valid base64 ({exc}); '::' must be followed by "
+            "base64 text, folded lines continuing with one leading space, or use ': ' for a plain value",
+        ) from None
+
+
+def _read_url(url: str, number: int, name: str, source: str) -> bytes:
+    """The content of a ``:< file:///path`` value; other URL schemes are refused."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        raise LdifError(
+            source,
+            number,
+            f"the value of {name!r} comes from {_shown(url)}, which is not a local file URL; only "
+            "'file:///absolute/path' is supported: put the value inline, or as base64 after '::'",
+        )
+    path = Path(unquote(parts.path))
+    if not path.is_absolute():
+        raise LdifError(
+            source, number, f"the file URL {url!r} has no absolute path; write file:///absolute/path"
+        )  # fmt: skip
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LdifError(
+            source, number, f"cannot read {str(path)!r} for the value of {name!r}: {exc.strerror or exc}"
+        ) from None
+
+
+def _check_version(lines: _Lines, source: str) -> None:
+    number, text = lines.line(0), lines.texts[0]
+    if text[8:].strip(" ") != "1":
+        raise LdifError(
+            source,
+            number,
+            f"unsupported {_shown(text)}; RFC 2849 defines only 'version: 1' (or leave the line out)",
+        )
+
+
+def _control_character(source: str, first: int, text: str) -> LdifError:
+    """The error for the first NUL or lone CR in ``text`` (which starts at line ``first``)."""
+    positions = [position for position in (text.find("\r"), text.find("\x00")) if position >= 0]
+    position = min(positions)
+    what = "a carriage return not followed by a line feed" if text[position] == "\r" else "a NUL character"
+    return LdifError(
+        source,
+        first + text.count("\n", 0, position),
+        f"the line holds {what}; such values must be written base64-encoded ('attr:: <base64>')",
+    )
+
+
+def _misplaced(name: str, number: int, source: str) -> LdifError:
+    if name == "dn":
+        reason = "a second 'dn:' line in one record; separate records with a blank line"
+    else:
+        reason = "'changetype:' must come right after the 'dn:' line (and any 'control:' lines)"
+    return LdifError(source, number, reason)
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The first line of ``path`` whose bytes are not valid ``encoding`` (slow; only for the message)."""
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                try:
+                    raw.decode(encoding)
+                except UnicodeDecodeError:
+                    return number
+    except (OSError, LookupError):
+        return None
+    return None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")

@@ -1,0 +1,14 @@
+"""What flext's Singer engine needs to know about ``tap-ldif`` (the ``flext.singer`` entry point).
+
+A plain dict, so that listing the installed taps imports nothing else.
+"""
+
+__all__ = ["TAP_LDIF"]
+
+TAP_LDIF = {
+    "kind": "tap",
+    "executable": "tap-ldif",
+    "description": "RFC 2849 LDIF files as Singer streams: users, groups, organizational_units, other.",
+    "capabilities": ["catalog", "discover", "state", "about"],
+}
+"""The tap's description for the Singer engine."""

@@ -1,0 +1,11 @@
+"""How flext's Singer engine finds ``target-sqlite`` (the ``flext.singer`` entry point); plain data."""
+
+__all__ = ["TARGET_SQLITE"]
+
+TARGET_SQLITE = {
+    "kind": "target",
+    "executable": "target-sqlite",
+    "description": "SQLite file: one table per stream, upserts on key properties, crash-safe STATE",
+    "capabilities": ["about", "stream-maps", "schema-flattening", "validate-records", "structured-logging"],
+}
+"""The target's description, as the engine's ``SingerSpec`` reads it."""
