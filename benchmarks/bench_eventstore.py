@@ -22,7 +22,16 @@ Pairings (each row's notes say which):
   events to JSON and write them in one transaction with a global position;
 * replay and snapshot: the aggregate layer of both: ``AggregateRepository.load``
   of a ``FlextAggregateRoot`` against ``Application.repository.get`` of an
-  eventsourcing ``Aggregate``, snapshot stores enabled on both sides.
+  eventsourcing ``Aggregate``, snapshot stores enabled on both sides;
+* projection catch-up: the projection layer of both, over a fresh store of
+  the same events: FLEXT's ``ProjectionRunner.catch_up`` of a ``Projection``
+  into the plugin's projection store, against an ``eventsourcing.projection.Projection``
+  whose view is a ``TrackingRecorder`` (read-model rows and the tracking
+  record committed in one transaction), fed pages of the application's
+  notifications through its mapper, as its ``ApplicationSubscription`` does.
+  Both read 500 events per page and commit once per page (see
+  ``projection_catch_up`` for why the eventsourcing side is not its
+  one-transaction-per-event ``ProjectionRunner``).
 
 Same storage settings: SQLite files in one temporary directory, WAL journal
 and ``synchronous=NORMAL`` on both sides (FLEXT's default; eventsourcing sets
@@ -60,14 +69,29 @@ if str(HERE) not in sys.path:
 import psycopg  # noqa: E402
 from _timing import Row  # noqa: E402  (needs the path above)
 from eventsourcing.application import Application  # noqa: E402
+from eventsourcing.dispatch import singledispatchmethod  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
-from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteFactory  # noqa: E402
+from eventsourcing.persistence import Tracking  # noqa: E402
+from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder  # noqa: E402
+from eventsourcing.projection import Projection as EsProjection  # noqa: E402
+from eventsourcing.sqlite import (  # noqa: E402
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteFactory,
+    SQLiteTrackingRecorder,
+)
+from eventsourcing.utils import Environment  # noqa: E402
 from flext_plugin_eventstore_postgres import PostgresEventStore  # noqa: E402
+from flext_plugin_eventstore_postgres.projections import PostgresProjectionStore  # noqa: E402
 from flext_plugin_eventstore_sqlite import SQLiteEventStore  # noqa: E402
+from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore  # noqa: E402
 from psycopg import sql  # noqa: E402
 from psycopg.conninfo import conninfo_to_dict  # noqa: E402
 
 from flext_kernel import AggregateRepository, FlextAggregateRoot, FlextDomainEvent, when  # noqa: E402
+from flext_kernel.eventstore import FlextEventStore, RecordedEvent  # noqa: E402
+from flext_kernel.projection import Projection, ProjectionStore, ReadModel  # noqa: E402
+from flext_kernel.projection_runner import ProjectionRunner  # noqa: E402
 
 DOC = HERE.parent / "docs" / "performance.md"
 BEGIN, END = "<!-- eventstore-benchmarks:begin -->", "<!-- eventstore-benchmarks:end -->"
@@ -177,6 +201,26 @@ class SQLiteBackend:
                 f"SQLite settings differ: FLEXT {flext}, eventsourcing {es_journal, es_synchronous}"
             )
 
+    @contextlib.contextmanager
+    def projection_sides(self) -> Iterator["ProjectionSides"]:
+        """Fresh stores for the projection row: each side's read model in the file of its events."""
+        directory = Path(tempfile.mkdtemp(prefix="projection-", dir=self.directory))
+        flext_path, es_path = directory / "flext.db", directory / "es.db"
+        es_env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(es_path)}
+        sides = ProjectionSides(
+            SQLiteEventStore(path=flext_path),
+            SQLiteProjectionStore(flext_path),
+            EsBank(es_env),
+            _SameSettingsSQLiteFactory(Environment(EsTotals.name, es_env)).tracking_recorder(
+                EsTotalsSQLiteView
+            ),
+        )
+        try:
+            yield sides
+        finally:
+            sides.close()
+            shutil.rmtree(directory, ignore_errors=True)
+
     def close(self) -> None:
         self.flext.close()
         self.es.close()
@@ -210,11 +254,35 @@ class PostgresBackend:
         self.flext = PostgresEventStore(url=url, schema=self.flext_schema)
         self.es = EsBank(_es_postgres_env(url, self.es_schema))
 
+    @contextlib.contextmanager
+    def projection_sides(self) -> Iterator["ProjectionSides"]:
+        """Fresh schemas for the projection row: each side's read model in the schema of its events."""
+        flext_schema, es_schema = f"{self.flext_schema}_proj", f"{self.es_schema}_proj"
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(es_schema)))
+        es_env = _es_postgres_env(self.url, es_schema)
+        try:
+            sides = ProjectionSides(
+                PostgresEventStore(url=self.url, schema=flext_schema),
+                PostgresProjectionStore(self.url, schema=flext_schema),
+                EsBank(es_env),
+                PostgresFactory(Environment(EsTotals.name, es_env)).tracking_recorder(EsTotalsPostgresView),
+            )
+            try:
+                yield sides
+            finally:
+                sides.close()
+        finally:
+            self._drop(flext_schema, es_schema)
+
     def close(self) -> None:
         self.flext.close()
         self.es.close()
+        self._drop(self.flext_schema, self.es_schema)
+
+    def _drop(self, *schemas: str) -> None:
         with psycopg.connect(self.url, autocommit=True) as connection:
-            for schema in (self.flext_schema, self.es_schema):
+            for schema in schemas:
                 connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
@@ -437,6 +505,258 @@ def load_from_snapshot(backend: Backend, *, before: int, after: int, pairs: int)
     )
 
 
+# Projection catch-up: both sides project the same events (accounts opened, then deposits) into
+# a per-account read model (owner, total deposited, events seen), from the start of a store that
+# holds nothing else, with each page's read-model writes and checkpoint in one transaction.
+
+PROJECTION_BATCH = 500
+"""Events per page and per transaction on both sides: FLEXT's default ``batch_size``, and the page
+eventsourcing's ``ListenNotifySubscription`` selects."""
+
+
+class FlextTotals(Projection):
+    """FLEXT's side: one JSON document per account, read (once per page) and replaced per event."""
+
+    name = "bench-totals"
+
+    @when(Opened)
+    def _opened(self, event: RecordedEvent, model: ReadModel) -> None:
+        model.put(event.stream_id, {"owner": event.event.owner, "total": 0, "events": 1})  # type: ignore[attr-defined]
+
+    @when(Deposited)
+    def _deposited(self, event: RecordedEvent, model: ReadModel) -> None:
+        doc = model.get(event.stream_id) or {"owner": None, "total": 0, "events": 0}
+        amount = event.event.amount  # type: ignore[attr-defined]
+        model.put(
+            event.stream_id,
+            {"owner": doc["owner"], "total": doc["total"] + amount, "events": doc["events"] + 1},
+        )
+
+
+_TOTALS_COLUMNS = "key TEXT PRIMARY KEY, owner TEXT, total BIGINT NOT NULL, events BIGINT NOT NULL"
+
+
+class EsTotalsSQLiteView(SQLiteTrackingRecorder):
+    """eventsourcing's side, SQLite: a totals table next to its tracking table, in the events' file."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS bench_totals ({_TOTALS_COLUMNS})",
+        ]
+
+    def apply(self, changes: dict[str, list[Any]], tracking: Tracking) -> None:
+        """Add a page's per-account changes and record its tracking object, in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.executemany(
+                "INSERT INTO bench_totals (key, owner, total, events) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET owner = coalesce(excluded.owner, owner), "
+                "total = total + excluded.total, events = events + excluded.events",
+                [(key, *row) for key, row in changes.items()],
+            )
+            self._insert_tracking(cursor, tracking)
+
+    def reset(self, application_name: str) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("DELETE FROM bench_totals")
+            cursor.execute("DELETE FROM tracking WHERE application_name = ?", (application_name,))
+
+    def totals(self) -> dict[str, tuple[int, int]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT owner, total, events FROM bench_totals")
+            return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+class EsTotalsPostgresView(PostgresTrackingRecorder):
+    """eventsourcing's side, PostgreSQL: a totals table next to its tracking table, in the events' schema."""
+
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.totals_table = sql.Identifier(self.datastore.schema, "bench_totals")
+        self.sql_create_statements.append(
+            sql.SQL(f"CREATE TABLE IF NOT EXISTS {{}} ({_TOTALS_COLUMNS})").format(self.totals_table)
+        )
+        self.upsert_statement = sql.SQL(
+            "INSERT INTO {} AS t (key, owner, total, events) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET owner = coalesce(EXCLUDED.owner, t.owner), "
+            "total = t.total + EXCLUDED.total, events = t.events + EXCLUDED.events"
+        ).format(self.totals_table)
+
+    def apply(self, changes: dict[str, list[Any]], tracking: Tracking) -> None:
+        """Add a page's per-account changes and record its tracking object, in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.executemany(self.upsert_statement, [(key, *row) for key, row in changes.items()])
+            self._insert_tracking(cursor, tracking)
+
+    def reset(self, application_name: str) -> None:
+        tracking_table = sql.Identifier(self.datastore.schema, self.tracking_table_name)
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(sql.SQL("TRUNCATE {}").format(self.totals_table))
+            cursor.execute(
+                sql.SQL("DELETE FROM {} WHERE application_name = %s").format(tracking_table),
+                (application_name,),
+            )
+
+    def totals(self) -> dict[str, tuple[int, int]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(sql.SQL("SELECT owner, total, events FROM {}").format(self.totals_table))
+            return {row["owner"]: (row["total"], row["events"]) for row in cursor.fetchall()}
+
+
+EsTotalsView = EsTotalsSQLiteView | EsTotalsPostgresView
+
+
+class EsTotals(EsProjection[Any]):
+    """eventsourcing's side: ``process_event`` per event (its single dispatch), the page's changes
+    kept per account and handed to the view with the page's last tracking object by ``commit``."""
+
+    name = "bench_totals"
+
+    def __init__(self, view: EsTotalsView) -> None:
+        super().__init__(view)
+        self.changes: dict[str, list[Any]] = {}
+        self.tracking: Tracking | None = None
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.tracking = tracking  # nothing to project; the tracking record still moves past it
+
+    @process_event.register
+    def _opened(self, domain_event: EsAccount.Opened, tracking: Tracking) -> None:
+        self.changes[str(domain_event.originator_id)] = [domain_event.owner, 0, 1]
+        self.tracking = tracking
+
+    @process_event.register
+    def _deposited(self, domain_event: EsAccount.Deposited, tracking: Tracking) -> None:
+        row = self.changes.get(key := str(domain_event.originator_id))
+        if row is None:
+            row = self.changes[key] = [None, 0, 0]
+        row[1] += domain_event.amount
+        row[2] += 1
+        self.tracking = tracking
+
+    def commit(self) -> None:
+        if self.tracking is not None:
+            self.view.apply(self.changes, self.tracking)
+        self.changes, self.tracking = {}, None
+
+
+def _es_catch_up(app: Application, projection: EsTotals) -> int:
+    """What eventsourcing's ``ApplicationSubscription`` does, a page at a time, up to the end."""
+    name, select, to_domain_event = app.name, app.recorder.select_notifications, app.mapper.to_domain_event
+    position, count = projection.view.max_tracking_id(name) or 0, 0
+    while page := select(start=position, limit=PROJECTION_BATCH, inclusive_of_start=False):
+        for notification in page:
+            projection.process_event(to_domain_event(notification), Tracking(name, notification.id))
+        projection.commit()
+        position, count = page[-1].id, count + len(page)
+    return count
+
+
+@dataclass
+class ProjectionSides:
+    """A fresh event store on each side, with FLEXT's projection store and eventsourcing's view."""
+
+    flext_events: FlextEventStore
+    flext_projections: ProjectionStore
+    es: EsBank
+    es_view: EsTotalsView
+
+    def close(self) -> None:
+        self.flext_projections.close()
+        self.flext_events.close()  # type: ignore[attr-defined]  # both plugin stores have it
+        self.es_view.datastore.close()
+        self.es.close()
+
+
+def _fill(sides: ProjectionSides, *, accounts: int, events: int, chunk: int) -> dict[str, tuple[int, int]]:
+    """Save ``events`` per account, ``chunk`` at a time, account after account; return owner -> totals."""
+    repository = AggregateRepository(sides.flext_events, snapshot_every=None)
+    owners = [f"owner-{i}" for i in range(accounts)]
+    flext_accounts = [FlextAccount.open(owner) for owner in owners]
+    es_accounts = [EsAccount(owner=owner) for owner in owners]
+    expected = dict.fromkeys(owners, (0, 1))
+    for start in range(0, events, chunk):
+        for i, (owner, flext_account, es_account) in enumerate(
+            zip(owners, flext_accounts, es_accounts, strict=True)
+        ):
+            for number in range(max(start, 1), min(start + chunk, events)):
+                amount = 1 + (i + number) % 5
+                flext_account.deposit(amount)
+                es_account.deposit(amount)
+                total, seen = expected[owner]
+                expected[owner] = (total + amount, seen + 1)
+            repository.save(flext_account).unwrap()
+            sides.es.save(es_account)
+    return expected
+
+
+PROJECTION_LAYER = (
+    "projection layer: FLEXT ProjectionRunner.catch_up of a Projection (a JSON document per account: "
+    "ReadModel get + put per event, one store read per account per page) vs an eventsourcing Projection "
+    "with a TrackingRecorder view (process_event per event, per-account sums upserted in SQL per page)"
+)
+
+
+def projection_catch_up(backend: Backend, *, accounts: int, events: int, chunk: int, pairs: int) -> Measured:
+    """Catch a new projection up over ``accounts * events`` stored events, in pages of 500.
+
+    Why eventsourcing's side is not its ``ProjectionRunner``: that runner
+    hands ``process_event`` one event and one ``Tracking`` at a time from a
+    subscription thread, and a view records each tracking object with its
+    change, so it commits once per event (and SQLite recorders have no
+    subscription at all). The eventsourcing side here keeps everything else
+    of it (the mapper, ``process_event`` dispatch, a ``TrackingRecorder``
+    view recording the tracking object in the transaction of the change) but
+    commits once per page, as FLEXT's runner does.
+    """
+    total = accounts * events
+    with backend.projection_sides() as sides:
+        expected = _fill(sides, accounts=accounts, events=events, chunk=chunk)
+        runner = ProjectionRunner(sides.flext_events, sides.flext_projections, batch_size=PROJECTION_BATCH)
+        sides.flext_projections.checkpoints()  # connected, table created
+        repeats = itertools.count(1)
+
+        def flext() -> float:
+            # A new projection each time: the first catch-up builds its generation from position 0.
+            name = f"bench-totals-{next(repeats)}"
+            runner.add(type(f"FlextTotals{name}", (FlextTotals,), {"name": name})())
+            started = time.perf_counter()
+            handled = runner.catch_up([name]).unwrap()
+            elapsed = time.perf_counter() - started
+            documents = dict(sides.flext_projections.documents(name))
+            got = {doc["owner"]: (doc["total"], doc["events"]) for doc in documents.values()}
+            if handled != {name: total} or got != expected:
+                raise AssertionError(f"FLEXT projected {handled}, {len(got)} accounts: wrong totals")
+            return elapsed
+
+        def es() -> float:
+            sides.es_view.reset(sides.es.name)
+            projection = EsTotals(sides.es_view)
+            started = time.perf_counter()
+            handled = _es_catch_up(sides.es, projection)
+            elapsed = time.perf_counter() - started
+            if handled != total or sides.es_view.totals() != expected:
+                raise AssertionError(f"eventsourcing projected {handled} events: wrong totals")
+            return elapsed
+
+        flext_s, es_s = _best(pairs, flext, es)
+    notes = [
+        f"{accounts} accounts x {events} events, saved {chunk} per account in turn; pages of "
+        f"{PROJECTION_BATCH} events, each page's read-model writes and checkpoint in one transaction",
+        PROJECTION_LAYER,
+    ]
+    return Measured(
+        backend.name,
+        f"projection catch-up, {total:,} events",
+        "event",
+        flext_s / total * 1e9,
+        es_s / total * 1e9,
+        SPEEDUP,
+        notes,
+    )
+
+
 # Concurrent writers: processes, so that neither side shares one interpreter's lock.
 
 
@@ -517,8 +837,7 @@ def concurrent_writers(backend: PostgresBackend, *, events: int, pairs: int) -> 
 
 
 # What runs, in table order: each row is a function (backend) -> Measured. append_rows and load_rows
-# run on both backends, postgres_rows on PostgreSQL only (between the two). A projection catch-up row
-# (ProjectionRunner.catch_up against an eventsourcing projection) is one more function in load_rows.
+# run on both backends, postgres_rows on PostgreSQL only (between the two).
 
 
 def _scale(quick: bool) -> tuple[int, int]:
@@ -540,10 +859,11 @@ def postgres_rows(quick: bool) -> list[Callable[[Any], Measured]]:
 
 
 def load_rows(quick: bool) -> list[Callable[[Any], Measured]]:
-    _, pairs = _scale(quick)
+    scale, pairs = _scale(quick)
     return [
         lambda b: replay(b, events=10_000, pairs=pairs),
         lambda b: load_from_snapshot(b, before=1000, after=5, pairs=pairs * 10),
+        lambda b: projection_catch_up(b, accounts=200 // scale, events=100, chunk=10, pairs=pairs),
     ]
 
 
@@ -608,7 +928,10 @@ one run by `benchmarks/bench_eventstore.py`. Appends compare the event-store
 layers (FLEXT's `store.append` against eventsourcing's `Application.events.put`,
 its mapper and application recorder), events built beforehand; replay and
 snapshot loads compare the aggregate layers (`AggregateRepository.load` of a
-`FlextAggregateRoot` against `Application.repository.get`). Both SQLite files
+`FlextAggregateRoot` against `Application.repository.get`); projection
+catch-up compares the projection layers (`ProjectionRunner.catch_up` against
+an `eventsourcing.projection.Projection` with a `TrackingRecorder` view, pages
+of 500 events, read model and checkpoint committed together). Both SQLite files
 use the WAL journal and `synchronous=NORMAL` (FLEXT's default; eventsourcing's
 connections are given the same pragma); on PostgreSQL each side gets a fresh
 schema on the same server, dropped afterwards. The speed-up is eventsourcing's
