@@ -23,7 +23,17 @@ from flext_plugin_pipeline import project
 from flext_plugin_pipeline.journal import Journal, RunRecord
 from flext_plugin_pipeline.runtime import RunnerRecord, is_running, log_path, logs_dir
 from flext_sdk import FlextResult
-from flext_sdk.cli import EXIT_FAILED, EXIT_OK, boot_kernel, current, emit, emit_table, fail, note
+from flext_sdk.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    STORE_HINT,
+    current,
+    emit,
+    emit_table,
+    fail,
+    note,
+    opened_store,
+)
 
 if TYPE_CHECKING:
     from flext_plugin_pipeline.definition import PipelineDefinition
@@ -32,24 +42,12 @@ if TYPE_CHECKING:
 
 __all__ = ["create", "history", "list_pipelines", "logs", "run", "start", "status", "stop"]
 
-STORE_HINT = "pass --store PATH|URL or set FLEXT_EVENTSTORE_URL"
-
 
 @contextmanager
 def _store(store: str | None) -> Iterator[FlextEventStore | int]:
-    booted = boot_kernel()
-    if booted.is_failure:
-        yield fail(booted)
-        return
-    with booted.value as kernel:
-        opened = kernel.open_event_store(store)
-        if opened.is_failure:
-            yield fail(opened, hint=STORE_HINT)
-            return
-        try:
-            yield opened.value
-        finally:
-            opened.value.close()
+    """The event store at ``store`` (or the exit code of the failure to open it)."""
+    with opened_store(store) as opened:
+        yield opened if isinstance(opened, int) else opened[1]
 
 
 def create(config: Path, *, replace: bool = False, store: str | None = None) -> int:
@@ -222,7 +220,7 @@ def _summary(definition: PipelineDefinition, record: RunRecord) -> int:
     rate = record.total / record.elapsed if record.elapsed else 0.0
     print(f"{record.total:,} records in {record.elapsed:.1f}s ({rate:,.0f}/s), attempt {record.attempt}")
     if record.transform:
-        nodes = record.transform.get("results") or record.transform.get("nodes") or []
+        nodes = record.transform.get("nodes", [])
         emit_table(
             [
                 {k: node.get(k) for k in ("name", "status", "rows_affected", "execution_time")}
@@ -395,27 +393,22 @@ def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
     from flext_plugin_pipeline.journal import register_events
     from flext_plugin_pipeline.status_projection import PipelineStatus
 
-    booted = boot_kernel()
-    if booted.is_failure:
-        return fail(booted)
-    with booted.value as kernel:
-        events = kernel.open_event_store(store)
-        if events.is_failure:
-            return fail(events, hint=STORE_HINT)
+    with opened_store(store) as opened:
+        if isinstance(opened, int):
+            return opened
+        kernel, events = opened
         projections = kernel.open_projection_store(store)
         if projections.is_failure:
-            events.value.close()
             return fail(projections, hint=STORE_HINT)
         try:
-            register_events(events.value)
+            register_events(events)
             projection = PipelineStatus()
-            caught_up = ProjectionRunner(events.value, projections.value, [projection]).catch_up()
+            caught_up = ProjectionRunner(events, projections.value, [projection]).catch_up()
             if caught_up.is_failure:
                 return fail(caught_up)
             return dict(projections.value.documents(projection.name))
         finally:
             projections.value.close()
-            events.value.close()
 
 
 def history(name: str, *, limit: int = 20, store: str | None = None) -> int:

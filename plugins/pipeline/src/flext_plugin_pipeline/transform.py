@@ -43,15 +43,10 @@ def run_transform(step: DbtStep, environment: dict[str, str], log: RunLog) -> Fl
     )
     if report.is_failure:
         return FlextResult.fail(f"dbt {step.command} failed: {report.error}", error_code=report.error_code)
-    summary = report.value.model_dump(mode="json")
-    if not summary.get("success", True):
-        failed = [
-            node.get("name") or node.get("unique_id")
-            for node in summary.get("results", summary.get("nodes", []))
-            if node.get("status") not in ("success", "pass", "skipped")
-        ]
+    if not report.value.success:
+        failed = [node.name for node in report.value.nodes if node.failed]
         return FlextResult.fail(
             f"dbt {step.command} failed: {', '.join(map(str, failed)) or 'see the log'}",
             error_code="TRANSFORM_FAILED",
         )
-    return FlextResult.ok(summary)
+    return FlextResult.ok(report.value.model_dump(mode="json"))

@@ -50,8 +50,8 @@ class StreamScanner:
     lines: int = 0
     """Lines scanned so far."""
 
-    def scan(self, chunk: bytes) -> int:
-        """Scan ``chunk`` (whole lines, each ending in a newline); return how many bytes are good.
+    def scan(self, chunk: bytes) -> None:
+        """Scan ``chunk`` (whole lines, each ending in a newline).
 
         Raises ``ProtocolError`` at the first line that is not a Singer
         message, after counting the lines before it; its ``good_bytes`` says
@@ -62,10 +62,10 @@ class StreamScanner:
         if len(fast) == total:
             self.records.update(name.decode() for name in fast)
             self.lines += total
-            return len(chunk)
-        return self._scan_slowly(chunk)
+            return
+        self._scan_slowly(chunk)
 
-    def _scan_slowly(self, chunk: bytes) -> int:
+    def _scan_slowly(self, chunk: bytes) -> None:
         offset = 0
         for line in chunk.split(b"\n")[:-1]:
             self.lines += 1
@@ -79,7 +79,6 @@ class StreamScanner:
                     error.good_bytes = offset
                     raise
             offset += len(line) + 1
-        return offset
 
     def _check(self, line: bytes) -> None:
         try:
