@@ -47,7 +47,7 @@ def plugin(
     directory: Path, module: str, name: str, commands: str = "", body: str = "", extra: str = ""
 ) -> None:
     source = f"""
-        from flext_kernel.plugins.manifest import PluginManifest, CommandEntry
+        from flext_kernel.plugins.manifest import PluginManifest, CommandEntry, GroupEntry
         manifest = PluginManifest(name={name!r}, version="1.0.0", description="test plugin {name}",
                                   commands=({commands}){extra})
     """
@@ -197,6 +197,46 @@ def test_plugins_share_a_group_and_conflicts_are_reported(home: Path, plugins: P
     doctor = flext(home, *base, "doctor")
     assert doctor.code == 1
     assert "'flext data hello' is claimed by alpha and beta" in doctor.out
+
+
+def test_groups_are_described_by_their_group_entries_not_by_a_plugin(home: Path, plugins: Path) -> None:
+    groups = (
+        ', groups=(GroupEntry(path=("mail",), help="Send and read mail."),'
+        ' GroupEntry(path=("data",), help="alpha tries to redescribe data"),)'
+    )
+    plugin(
+        plugins,
+        "alpha",
+        "alpha",
+        entry("mail send", "alpha:greet") + entry("data hello", "alpha:greet"),
+        body=GREET,
+        extra=groups,
+    )
+    plugin(
+        plugins,
+        "beta",
+        "beta",
+        entry("mail read", "beta:greet") + entry("tools hi", "beta:greet"),
+        body=GREET,
+        extra=', groups=(GroupEntry(path=("mail",), help="beta loses: alpha is first"),)',
+    )
+    top = flext(home, "--plugins-dir", str(plugins), "--help")
+    assert top.code == 0, top
+    assert "Send and read mail." in top.out
+    assert "beta loses" not in top.out
+    assert "Move data:" in top.out  # the kernel describes the shared group; a plugin cannot
+    assert "alpha tries" not in top.out
+    assert "test plugin beta" in top.out  # no GroupEntry: the plugin's description, as before
+    bad = ', groups=(GroupEntry(path=("Bad Group",), help="x"),)'
+    plugin(plugins, "gamma", "gamma", entry("gamma hi", "gamma:greet"), body=GREET, extra=bad)
+    listed = flext(home, "--plugins-dir", str(plugins), "--output", "json", "plugin", "list")
+    gamma = next(p for p in json.loads(listed.out)["data"] if p["name"] == "gamma")
+    assert gamma["state"] == "failed"
+    assert gamma["reason"] == (
+        "import failed: invalid GroupEntry: path: Value error, "
+        "command name 'Bad Group' must be lower case words joined by '-' or '_'"
+    )
+    assert "Send and read mail." in flext(home, "--plugins-dir", str(plugins), "--help").out
 
 
 def test_requirements_hide_dependants_of_missing_plugins(home: Path, plugins: Path) -> None:

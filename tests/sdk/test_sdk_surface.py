@@ -28,6 +28,7 @@ HOMES = {
     "ReadModel": "flext_kernel.projection",
     "ProjectionRunner": "flext_kernel.projection_runner",
     "CommandEntry": "flext_kernel.plugins.manifest",
+    "GroupEntry": "flext_kernel.plugins.manifest",
     "CommandRegistry": "flext_kernel.plugins.registry",
     "Failure": "flext_kernel.result",
     "FlextCommand": "flext_kernel.messages",

@@ -9,7 +9,7 @@ four groups:
   handler decorators;
 - the plugin contract: ``hookimpl`` (the marker for hook implementations),
   ``FlextPlugin`` (the base class for plugins that hold resources),
-  ``PluginState``, ``PluginManifest``, ``CommandEntry`` and the
+  ``PluginState``, ``PluginManifest``, ``CommandEntry``, ``GroupEntry`` and the
   ``CommandRegistry`` handed to ``flext_register_commands``;
 - what the hooks hand a plugin: ``FlextKernel``, ``FlextContainer`` and the
   ``FlextCommandBus``, ``FlextQueryBus`` and ``FlextEventBus``, for type
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from flext_kernel.messages import FlextCommand, FlextDomainEvent, FlextQuery
     from flext_kernel.plugins.base import FlextPlugin, PluginState
     from flext_kernel.plugins.hookspecs import hookimpl
-    from flext_kernel.plugins.manifest import CommandEntry, PluginManifest
+    from flext_kernel.plugins.manifest import CommandEntry, GroupEntry, PluginManifest
     from flext_kernel.plugins.registry import CommandRegistry
     from flext_kernel.projection import FlextProjection, Projection, ReadModel
     from flext_kernel.projection_runner import ProjectionRunner
@@ -48,6 +48,7 @@ _LOCATIONS: dict[str, str] = {
     "ANY": "flext_kernel.eventstore",
     "AggregateRepository": "flext_kernel.repository",
     "CommandEntry": "flext_kernel.plugins.manifest",
+    "GroupEntry": "flext_kernel.plugins.manifest",
     "CommandRegistry": "flext_kernel.plugins.registry",
     "Failure": "flext_kernel.result",
     "FlextAggregateRoot": "flext_kernel.aggregate",
@@ -115,6 +116,7 @@ __all__ = [
     "FlextQuery",
     "FlextQueryBus",
     "FlextResult",
+    "GroupEntry",
     "PluginManifest",
     "PluginState",
     "Projection",

@@ -7,7 +7,7 @@ from typing import Any
 
 from cyclopts import App
 
-from flext_kernel.cli.builtin import KERNEL_COMMANDS
+from flext_kernel.cli.builtin import KERNEL_COMMANDS, KERNEL_GROUPS
 from flext_kernel.version import KERNEL_VERSION
 
 __all__ = ["Assembly", "assemble"]
@@ -29,6 +29,8 @@ class Assembly:
     """Plugins whose commands are left out, with why (disabled, failed, ...)."""
     children: dict[tuple[str, ...], set[str]] = field(default_factory=lambda: {(): set()})
     """Group path to the names directly under it (commands and sub-groups)."""
+    group_help: dict[tuple[str, ...], str] = field(default_factory=dict)
+    """Declared help of groups (kernel's shared groups and plugins' ``GroupEntry``)."""
 
     def unknown_command(self, words: list[str]) -> tuple[str, list[str]] | None:
         """Return (the unknown word, the valid names at that level), or None if the path is known.
@@ -59,11 +61,15 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
         _add(assembly, groups, "kernel", path, target, help_text)
 
     plugins = {plugin["name"]: plugin for plugin in table.get("plugins", [])}
+    visible = []
     for name in sorted(plugins):
         why = _why_hidden(name, plugins, disabled, only)
-        if why is not None:
+        if why is None:
+            visible.append(name)
+        else:
             assembly.hidden[name] = why
-            continue
+    assembly.group_help = _group_help([plugins[name] for name in visible])
+    for name in visible:
         for command in plugins[name]["commands"]:
             _add(
                 assembly,
@@ -75,6 +81,15 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
                 plugins[name].get("description", ""),
             )
     return assembly
+
+
+def _group_help(plugins: list[dict[str, Any]]) -> dict[tuple[str, ...], str]:
+    """Help of each declared group: the kernel's shared groups first, then the first plugin by name."""
+    helps = dict(KERNEL_GROUPS)
+    for plugin in plugins:
+        for group in plugin.get("groups", []):
+            helps.setdefault(tuple(group["path"]), group["help"])
+    return helps
 
 
 def _why_hidden(
@@ -124,7 +139,8 @@ def _group(
 ) -> App | None:
     """The (kernel-made) group app at ``path``, created on demand; None if a command sits there.
 
-    A group is described by the manifest of the plugin that first adds a command to it.
+    A group is described by its ``GroupEntry`` (see ``_group_help``), else by
+    the description of the plugin that first adds a command to it.
     """
     if path in groups:
         return groups[path]
@@ -136,7 +152,8 @@ def _group(
             f"'flext {name}' is a command of {holder}, so {owner} cannot add commands below it"
         )
         return None
-    group = App(name=path[-1], help=help_text or f"{path[-1]} commands.", result_action="return_value")
+    help_text = assembly.group_help.get(path) or help_text or f"{path[-1]} commands."
+    group = App(name=path[-1], help=help_text, result_action="return_value")
     parent.command(group)
     groups[path] = group
     assembly.children[path[:-1]].add(path[-1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["KERNEL_COMMANDS"]
+__all__ = ["KERNEL_COMMANDS", "KERNEL_GROUPS"]
 
 _COMMANDS = "flext_kernel.cli.commands"
 
@@ -24,3 +24,8 @@ KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
     (("dev",), f"{_COMMANDS}.dev:dev", "Run the kernel with plugins reloaded on every source change."),
 )
 """(path, "module:attr", help) for each kernel command."""
+
+KERNEL_GROUPS: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
+    (("data",), "Move data: Singer taps and targets, pipelines, dbt, and tools for each format."),
+)
+"""(path, help) of the groups many plugins share; a plugin's own ``GroupEntry`` cannot override these."""

@@ -25,7 +25,7 @@ from flext_kernel.version import KERNEL_VERSION
 
 __all__ = ["CACHE_FORMAT", "fingerprint", "invalidate", "load_table", "read", "write"]
 
-CACHE_FORMAT: Final = 1
+CACHE_FORMAT: Final = 2
 
 
 def fingerprint(plugin_dirs: Iterable[Path]) -> str:
@@ -110,5 +110,7 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
             {"path": list(entry.path), "target": entry.target, "help": entry.help}
             for entry in record.commands
         ]
+        groups = record.manifest.groups if record.manifest else ()
+        summary["groups"] = [{"path": list(entry.path), "help": entry.help} for entry in groups]
         plugins.append(summary)
     return {"fingerprint": key, "format": CACHE_FORMAT, "plugins": plugins}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import pluggy
+import pydantic
 
 from flext_kernel.plugins import hookspecs
 from flext_kernel.plugins.base import FlextPlugin, PluginState
@@ -250,7 +251,7 @@ class PluginManager:
         try:
             obj = _import(record.candidate.target)
         except Exception as exc:
-            record.fail(f"import failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+            record.fail(f"import failed: {_one_line(exc)}", traceback.format_exc())
             return
         manifest = getattr(obj, "manifest", None)
         if not isinstance(manifest, PluginManifest):
@@ -494,3 +495,14 @@ def _version_gate(manifest: PluginManifest, kernel_version: str) -> str | None:
     if not supported.contains(kernel_version, prereleases=True):
         return f"supports flext-kernel {manifest.kernel}, but this is {kernel_version}"
     return None
+
+
+def _one_line(exc: Exception) -> str:
+    """A plugin's import error as one line: a bad manifest names its model, fields and messages."""
+    if isinstance(exc, pydantic.ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        return f"invalid {exc.title}: {problems}"
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

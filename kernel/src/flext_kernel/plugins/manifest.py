@@ -8,15 +8,26 @@ attribute of the object their entry point names (a module or a class).
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["NAME_PATTERN", "CommandEntry", "PluginManifest"]
+__all__ = ["NAME_PATTERN", "CommandEntry", "GroupEntry", "PluginManifest"]
 
 NAME_PATTERN: Final = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 """Plugin and command names: lower case, digits, single dashes or underscores."""
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def _check_path(path: tuple[str, ...]) -> tuple[str, ...]:
+    for part in path:
+        if not re.match(NAME_PATTERN, part):
+            raise ValueError(f"command name {part!r} must be lower case words joined by '-' or '_'")
+    return path
+
+
+CommandPath = Annotated[tuple[str, ...], Field(min_length=1), AfterValidator(_check_path)]
+"""Where a command or group sits under ``flext``: ``("data", "taps")`` is ``flext data taps``."""
 
 
 class CommandEntry(BaseModel):
@@ -24,20 +35,12 @@ class CommandEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    path: tuple[str, ...] = Field(min_length=1)
+    path: CommandPath
     """Where it sits under ``flext``: ``("data", "taps")`` is ``flext data taps``."""
     target: str
     """``"module:attr"`` of a function or a cyclopts ``App``."""
     help: str = ""
     """One line shown by ``flext --help`` without importing the target."""
-
-    @field_validator("path")
-    @classmethod
-    def _check_path(cls, path: tuple[str, ...]) -> tuple[str, ...]:
-        for part in path:
-            if not re.match(NAME_PATTERN, part):
-                raise ValueError(f"command name {part!r} must be lower case words joined by '-' or '_'")
-        return path
 
     @field_validator("target")
     @classmethod
@@ -49,6 +52,27 @@ class CommandEntry(BaseModel):
     @property
     def name(self) -> str:
         """The command path as typed: ``"data taps"``."""
+        return " ".join(self.path)
+
+
+class GroupEntry(BaseModel):
+    """The one-line help of a command group, so ``flext --help`` describes the group, not a plugin.
+
+    Groups are made on demand for the commands below them; without an entry a
+    group shows the description of the plugin that adds its first command,
+    which misleads when several plugins share the group (``flext data``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: CommandPath
+    """The group, as in ``CommandEntry.path``."""
+    help: str = Field(min_length=1)
+    """One line shown by ``flext --help`` and ``flext <group> --help``."""
+
+    @property
+    def name(self) -> str:
+        """The group path as typed: ``"data taps"``."""
         return " ".join(self.path)
 
 
@@ -69,5 +93,7 @@ class PluginManifest(BaseModel):
     """Names of plugins that must load before this one."""
     commands: tuple[CommandEntry, ...] = ()
     """CLI commands, declared statically (``flext_register_commands`` may add more)."""
+    groups: tuple[GroupEntry, ...] = ()
+    """Help lines of the command groups the plugin's commands sit in."""
     config_schema: dict[str, Any] | None = None
     """JSON schema of the plugin's configuration section."""

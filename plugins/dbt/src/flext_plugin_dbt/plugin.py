@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flext_sdk import CommandEntry, PluginManifest, hookimpl
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
     from flext_sdk import FlextResult
@@ -31,6 +31,11 @@ manifest = PluginManifest(
     commands=tuple(
         CommandEntry(path=("data", "dbt", name), target=f"{_CLI}:{attribute}", help=text)
         for name, attribute, text in _COMMANDS
+    ),
+    groups=(
+        GroupEntry(
+            path=("data", "dbt"), help="Run, build, test and document dbt projects in dbt's own environment."
+        ),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

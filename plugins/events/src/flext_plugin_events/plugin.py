@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flext_sdk import CommandEntry, PluginManifest
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest
 
 __all__ = ["NAME", "manifest"]
 
@@ -31,6 +31,12 @@ manifest = PluginManifest(
     commands=tuple(
         CommandEntry(path=(group, name), target=f"{module}:{attribute}", help=text)
         for group, name, module, attribute, text in _COMMANDS
+    ),
+    groups=(
+        GroupEntry(path=("events",), help="Browse, follow, export and import the event store."),
+        GroupEntry(
+            path=("projections",), help="List, run and rebuild the projections (read models) of events."
+        ),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flext_sdk import CommandEntry, PluginManifest
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest
 
 __all__ = ["NAME", "manifest"]
 
@@ -19,6 +19,9 @@ manifest = PluginManifest(
             target="flext_plugin_ldif.inspect_cli:inspect",
             help="Count the entries of LDIF files per stream and change type (or show the first error).",
         ),
+    ),
+    groups=(
+        GroupEntry(path=("data", "ldif"), help="Look into LDIF files (read by the tap-ldif Singer tap)."),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

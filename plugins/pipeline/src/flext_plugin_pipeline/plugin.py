@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flext_sdk import CommandEntry, PluginManifest, hookimpl
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
     from flext_sdk import FlextProjection
@@ -35,6 +35,10 @@ manifest = PluginManifest(
     commands=tuple(
         CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
         for path, attribute, text in _COMMANDS
+    ),
+    groups=(
+        GroupEntry(path=("pipeline",), help="Run, start, stop and inspect registered data pipelines."),
+        GroupEntry(path=("data", "pipeline"), help="Define data pipelines (flext pipeline runs them)."),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

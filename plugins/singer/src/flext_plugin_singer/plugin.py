@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flext_sdk import CommandEntry, PluginManifest
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest
 
 __all__ = ["NAME", "manifest"]
 
@@ -25,6 +25,16 @@ manifest = PluginManifest(
     commands=tuple(
         CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
         for path, attribute, text in _COMMANDS
+    ),
+    groups=(
+        GroupEntry(
+            path=("data", "taps"),
+            help="Singer taps (sources): list the installed and installable ones, add one.",
+        ),
+        GroupEntry(
+            path=("data", "targets"),
+            help="Singer targets (destinations): list the installed and installable ones, add one.",
+        ),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

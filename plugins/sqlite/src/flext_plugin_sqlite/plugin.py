@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flext_sdk import CommandEntry, PluginManifest, hookimpl
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
     from flext_sdk import FlextResult
@@ -30,6 +30,12 @@ manifest = PluginManifest(
             path=("data", "sqlite", "query"),
             target=f"{_CLI}:query",
             help="Run one read-only SQL statement on a SQLite file and print its rows.",
+        ),
+    ),
+    groups=(
+        GroupEntry(
+            path=("data", "sqlite"),
+            help="See what landed in a SQLite file: its tables, and read-only queries.",
         ),
     ),
 )
