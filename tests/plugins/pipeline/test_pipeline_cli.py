@@ -160,6 +160,56 @@ def test_start_in_background_then_stop_gracefully_then_resume(connectors, define
     assert "completed" in follow.stdout.splitlines()[-1]
 
 
+def _follow(flext_cli, name: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [FLEXT, "pipeline", "logs", name, "--follow"],
+        env=flext_cli.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_logs_follow_prints_a_running_pipeline_as_it_goes_and_ends_with_it(connectors, define, flext_cli):
+    define("followed", {"records": 3000, "state_every": 20, "delay": 0.002})
+    started = flext_cli("pipeline", "start", "followed")
+    assert started.exit_code == 0, started
+    _wait_for(lambda: list((flext_cli.home / "data" / "pipelines" / "followed" / "runs").glob("*.log")))
+    with _follow(flext_cli, "followed") as follower:
+        assert follower.stdout is not None
+        assert follower.stderr is not None
+        first = follower.stdout.readline()
+        assert "[flext]" in first or "[tap-numbers]" in first, first
+        assert follower.poll() is None  # still following: the run goes on
+        status = flext_cli("--output", "json", "pipeline", "status", "followed").json()["data"][0]
+        assert status["status"] == "running"
+        rest = follower.stdout.read()  # not communicate(): it would skip what readline() buffered
+        assert follower.wait(timeout=120) == 0, follower.stderr.read()
+    assert "completed" in rest.splitlines()[-1]
+    (log,) = (flext_cli.home / "data" / "pipelines" / "followed" / "runs").glob("*.log")
+    assert first + rest == log.read_text()  # every line once, in order, nothing after the end
+
+
+def test_logs_follow_moves_on_to_the_retry_of_a_failed_attempt(connectors, define, flext_cli):
+    define(
+        "retried",
+        {"records": 400, "state_every": 10, "delay": 0.002},
+        {"path": "rows.json", "fail_at": 200},
+        retry={"attempts": 2, "backoff": 1},
+    )
+    started = flext_cli("pipeline", "start", "retried")
+    assert started.exit_code == 0, started
+    _wait_for(lambda: list((flext_cli.home / "data" / "pipelines" / "retried" / "runs").glob("*.log")))
+    follower = _follow(flext_cli, "retried")
+    out, errors = follower.communicate(timeout=120)
+    assert follower.returncode == 0, errors
+    runs = _history(flext_cli, "retried")
+    assert [(r["attempt"], r["status"]) for r in runs] == [(2, "failed"), (1, "failed")]
+    assert out.count("--- run ") == 1
+    assert f"--- run {runs[0]['run']} ---" in out
+    assert out.count("[target-file] target refused record 200") == 2  # both attempts' stderr
+
+
 @pytest.mark.parametrize("victim", ["tap", "target", "flext"])
 def test_sigkill_mid_run_then_resume_loads_every_row_exactly_once(connectors, define, flext_cli, victim):
     folder = define(f"kill-{victim}", {"records": 4000, "state_every": 25, "delay": 0.001})

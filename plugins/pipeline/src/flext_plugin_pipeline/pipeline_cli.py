@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flext_plugin_pipeline import project
 from flext_plugin_pipeline.journal import Journal, RunRecord
@@ -459,7 +459,7 @@ def logs(name: str, *, run_id: str | None = None, follow: bool = False) -> int:
     """
     folder = logs_dir(name)
     if run_id is None:
-        candidates = sorted(folder.glob("*.log")) if folder.is_dir() else []
+        candidates = _run_logs(folder)
         if not candidates:
             return fail(FlextResult.fail(f"pipeline {name!r} has no run logs yet", error_code="NOT_FOUND"))
         path = candidates[-1]
@@ -470,18 +470,49 @@ def logs(name: str, *, run_id: str | None = None, follow: bool = False) -> int:
                 FlextResult.fail(f"no log for run {run_id!r} of {name!r}", error_code="NOT_FOUND"),
                 hint=f"'flext pipeline history {name}' lists the runs",
             )
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    if not follow:
+        sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
+        return EXIT_OK
+    _follow(name, path, next_runs=run_id is None)
+    return EXIT_OK
+
+
+def _run_logs(folder: Path) -> list[Path]:
+    """A pipeline's run logs, oldest first (run ids sort by start time)."""
+    return sorted(folder.glob("*.log")) if folder.is_dir() else []
+
+
+def _follow(name: str, path: Path, *, next_runs: bool) -> None:
+    """Print ``path`` as it grows until the pipeline stops running.
+
+    With ``next_runs``, a run that starts meanwhile (a retry, or the next run
+    of ``flext pipeline start``) is followed too, after a header line.
+    """
+    handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115  (replaced when a run follows)
+    try:
         while True:
-            chunk = handle.read()
-            if chunk:
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
-            if not follow:
-                return EXIT_OK
+            _copy(handle)
+            newer = [log for log in _run_logs(path.parent) if log.name > path.name] if next_runs else []
+            if newer:
+                _copy(handle)
+                handle.close()
+                path = newer[0]
+                handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+                sys.stdout.write(f"--- run {path.stem} ---\n")
+                continue
             if not is_running(name):
-                sys.stdout.write(handle.read())
-                return EXIT_OK
+                _copy(handle)
+                return
             time.sleep(0.2)
+    finally:
+        handle.close()
+
+
+def _copy(handle: IO[str]) -> None:
+    chunk = handle.read()
+    if chunk:
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
 
 
 def _last_run(events: FlextEventStore, name: str) -> RunRecord | None:

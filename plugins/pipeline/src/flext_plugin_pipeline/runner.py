@@ -69,8 +69,13 @@ class Progress:
 
 
 def new_run_id() -> str:
-    """A run id people can read and sort: start time plus a little randomness."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+    """A run id people can read and sort: start time (to the millisecond) plus a little randomness.
+
+    Milliseconds keep a retry that starts within the same second as its
+    failed attempt after it in name order, which ``flext pipeline logs`` uses.
+    """
+    now = datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}-{secrets.token_hex(2)}"
 
 
 def run_pipeline(
