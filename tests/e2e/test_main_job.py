@@ -47,8 +47,35 @@ def test_the_sample_pipeline_loads_models_and_resumes(flext_cli, tmp_path):
     assert again.exit_code == 0, again
     assert sum(again.json()["data"]["records"].values()) == 0  # incremental: nothing changed
 
+    # An LDIF delete record for a user: loaded into `other` (it has no objectClass), and the models
+    # stop counting the user.
+    ldif = sample / "data" / "directory.ldif"
+    with sqlite3.connect(database) as connection:  # a user who is in a group
+        (user,) = connection.execute(
+            "select member_dn from group_membership where member_uid is not null order by member_dn"
+        ).fetchone()
+    with ldif.open("a", encoding="utf-8") as handle:
+        handle.write(f"\ndn: {user}\nchangetype: delete\n")
+    deleted = flext_cli("--output", "json", "pipeline", "run", "directory")
+    assert deleted.exit_code == 0, deleted
+    assert deleted.json()["data"]["records"] == {"other": 1}
+    with sqlite3.connect(database) as connection:
+        summary = dict(
+            connection.execute(
+                "select subject, entries from directory_summary where measure = 'entries_per_stream'"
+            ).fetchall()
+        )
+        assert summary["users"] == run["records"]["users"] - 1
+        assert summary["other"] == run["records"]["other"]  # the delete record is not an entry
+        live = {dn for (dn,) in connection.execute("select dn from live_entries")}
+        assert user not in live
+        assert len(live) == sum(run["records"].values()) - 1
+        assert connection.execute(
+            "select count(*) from group_membership where member_dn = ? and member_uid is not null", (user,)
+        ).fetchone() == (0,)
+
     status = flext_cli("--output", "json", "pipeline", "status", "directory").json()["data"][0]
     assert status["status"] == "completed"
-    assert status["runs"] == 2
+    assert status["runs"] == 3
     tables = flext_cli("--output", "json", "data", "sqlite", "tables", str(database))
     assert tables.exit_code == 0, tables

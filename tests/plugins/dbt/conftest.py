@@ -34,8 +34,8 @@ def _entry(dn: str, object_classes: list[str], **attributes: object) -> dict[str
         "parent_dn": dn.split(",", 1)[1] if "," in dn else None,
         "object_classes": json.dumps(object_classes),
         "attributes": json.dumps({key: [str(value)] for key, value in attributes.items()}),
-        "change_type": None,
-        "modify_timestamp": "20240501120000Z",
+        "change_type": "add",
+        "modify_timestamp": "2024-05-01T12:00:00+00:00",
     }
 
 

@@ -41,7 +41,7 @@ def test_build_makes_the_models_and_passes_the_tests(
     assert report.dbt_version.startswith("1.10.")
     kinds = {(node.resource_type, node.status) for node in report.nodes}
     assert kinds == {("model", "success"), ("test", "pass")}
-    assert sum(node.resource_type == "model" for node in report.nodes) == 2
+    assert sum(node.resource_type == "model" for node in report.nodes) == 3
     assert any("Running with dbt=" in line for line in logged)
     # dbt lives in its own environment only.
     assert importlib.util.find_spec("dbt") is None
@@ -70,6 +70,43 @@ def test_build_makes_the_models_and_passes_the_tests(
     }
 
 
+def test_a_delete_record_removes_its_entry_from_the_models(
+    project: Path, rows: Rows, make_warehouse: Callable[[str, Rows], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As tap-ldif emits "dn: ...\nchangetype: delete" (no objectClass, so stream `other`), with
+    # the DN in another case than the entry's; an older delete of ada was followed by a re-add.
+    grace, ada = f"uid=grace,{PEOPLE}", f"uid=ada,{PEOPLE}"
+    for dn, when in ((grace.upper(), "2024-06-01T00:00:00+00:00"), (ada, "2024-01-01T00:00:00+00:00")):
+        rows["other"].append(
+            {"dn": dn, "parent_dn": PEOPLE, "object_classes": "[]", "attributes": "{}",
+             "change_type": "delete", "modify_timestamp": when}
+        )  # fmt: skip
+    path = make_warehouse("deleted", rows)
+    monkeypatch.setenv("DIRECTORY_WAREHOUSE", str(path))
+
+    assert run_dbt(project, "build").unwrap().success
+    with sqlite3.connect(path) as connection:
+        live = sorted(dn for (dn,) in connection.execute("SELECT dn FROM live_entries"))
+        summary = dict(
+            connection.execute(
+                "SELECT subject, entries FROM directory_summary WHERE measure = 'entries_per_stream'"
+            ).fetchall()
+        )
+        membership = connection.execute(
+            "SELECT group_cn, member_dn, member_uid FROM group_membership ORDER BY 1, 2"
+        ).fetchall()
+    connection.close()
+    assert grace not in live
+    assert ada in live  # re-added after its delete
+    assert summary == {"users": 2, "groups": 2, "organizational_units": 2, "other": 1}
+    assert membership == [
+        ("admins", f"UID=Grace,{PEOPLE}", None),  # still listed by the group, no longer a user
+        ("admins", f"cn=ops,ou=Groups,{BASE}", None),
+        ("admins", ada, "ada"),
+        ("ops", grace, None),
+    ]
+
+
 def test_run_prints_a_table_and_is_recorded_as_an_event(
     flext_cli: FlextCliRunner, project: Path, warehouse: Path
 ) -> None:
@@ -87,12 +124,17 @@ def test_run_prints_a_table_and_is_recorded_as_an_event(
     assert event["type"] == "dbt.InvocationCompleted"
     payload = event["payload"]
     assert (payload["command"], payload["project"], payload["success"]) == ("run", "directory", True)
-    assert [node["name"] for node in payload["nodes"]] == ["group_membership", "directory_summary"]
+    assert [node["name"] for node in payload["nodes"]] == [
+        "live_entries",
+        "group_membership",
+        "directory_summary",
+    ]
     assert str(warehouse) not in json.dumps(payload)
 
 
 def test_show_previews_rows_as_json(flext_cli: FlextCliRunner, project: Path, warehouse: Path) -> None:
-    show = ("data", "dbt", "show", str(project), "--select", "group_membership", "--limit", "2")
+    # live_entries reads only the loaded tables: show needs no model built before it.
+    show = ("data", "dbt", "show", str(project), "--select", "live_entries", "--limit", "2")
     result = flext_cli("--output", "json", *show)
 
     assert result.exit_code == 0, result
@@ -104,7 +146,7 @@ def test_show_previews_rows_as_json(flext_cli: FlextCliRunner, project: Path, wa
         "success", "elapsed", "dbt_version", "nodes", "columns", "rows",
     }  # fmt: skip
     assert (data["command"], data["success"]) == ("show", True)
-    assert data["columns"] == ["group_cn", "group_dn", "member_dn", "member_uid", "member_mail"]
+    assert data["columns"] == ["stream", "dn", "modify_timestamp"]
     assert len(data["rows"]) == 2
     assert set(data["rows"][0]) == set(data["columns"])
     (node,) = data["nodes"]
@@ -112,7 +154,7 @@ def test_show_previews_rows_as_json(flext_cli: FlextCliRunner, project: Path, wa
         "unique_id", "resource_type", "name", "status", "execution_time",
         "message", "rows_affected", "failures",
     }  # fmt: skip
-    assert node["unique_id"] == "model.directory.group_membership"
+    assert node["unique_id"] == "model.directory.live_entries"
     assert "Running with dbt" not in result.stdout + result.stderr  # machine output: dbt's log stays out
 
 

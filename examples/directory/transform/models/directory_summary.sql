@@ -1,42 +1,42 @@
--- A few numbers that tell whether a load looks right: entries per stream, entries
--- below each organizational unit (its whole subtree), and users who are in no group.
+-- A few numbers that tell whether a load looks right: live entries per stream,
+-- entries below each organizational unit (its whole subtree), and users who are
+-- in no group. Deleted entries are not counted (see live_entries).
 
-with entries as (
-    select dn from {{ source('directory', 'users') }}
+with streams as (
+    select 'users' as stream
     union all
-    select dn from {{ source('directory', 'groups') }}
+    select 'groups'
     union all
-    select dn from {{ source('directory', 'organizational_units') }}
+    select 'organizational_units'
     union all
-    select dn from {{ source('directory', 'other') }}
+    select 'other'
 ),
 
 per_stream as (
-    select 'users' as subject, count(*) as entries from {{ source('directory', 'users') }}
-    union all
-    select 'groups', count(*) from {{ source('directory', 'groups') }}
-    union all
-    select 'organizational_units', count(*) from {{ source('directory', 'organizational_units') }}
-    union all
-    select 'other', count(*) from {{ source('directory', 'other') }}
+    select s.stream as subject, count(e.dn) as entries
+    from streams as s
+    left join {{ ref('live_entries') }} as e on e.stream = s.stream
+    group by s.stream
 ),
 
 -- An entry is below an OU when its DN ends with ",<the OU's DN>".
 per_ou as (
     select ou.dn as subject, count(e.dn) as entries
-    from {{ source('directory', 'organizational_units') }} as ou
-    left join entries as e
+    from {{ ref('live_entries') }} as ou
+    left join {{ ref('live_entries') }} as e
         on substr(lower(e.dn), -length(ou.dn) - 1) = ',' || lower(ou.dn)
+    where ou.stream = 'organizational_units'
     group by ou.dn
 ),
 
 users_without_group as (
     select 'users' as subject, count(*) as entries
-    from {{ source('directory', 'users') }} as u
-    where not exists (
-        select 1 from {{ ref('group_membership') }} as gm
-        where lower(gm.member_dn) = lower(u.dn)
-    )
+    from {{ ref('live_entries') }} as u
+    where u.stream = 'users'
+        and not exists (
+            select 1 from {{ ref('group_membership') }} as gm
+            where lower(gm.member_dn) = lower(u.dn)
+        )
 )
 
 select 'entries_per_stream' as measure, subject, entries from per_stream
