@@ -165,7 +165,34 @@ def test_unknown_things_are_one_line_usage_errors(home: Path) -> None:
     assert missing.err.splitlines()[0] == "error: no plugin named 'nope' (NOT_FOUND)"
     bad_option = flext(home, "--output", "xml", "version")
     assert bad_option.code == 2
-    assert "Traceback" not in bad_option.err + bad_option.out
+    assert bad_option.err.splitlines()[0] == (
+        'error: Invalid value "xml" for --output. Choose from: "table", "json", "yaml" (USAGE_ERROR)'
+    )
+    unknown_option = flext(home, "plugin", "info", "kernel", "--jsno")
+    assert unknown_option.code == 2
+    assert unknown_option.err.splitlines() == [
+        "error: Unknown option: --jsno (USAGE_ERROR)",
+        "hint: run 'flext plugin --help' for the options",
+    ]
+    assert unknown_option.out == ""
+    bad_value = flext(home, "--json", "plugin", "list", "--bogus")
+    assert bad_value.code == 2
+    assert json.loads(bad_value.out) == {
+        "ok": False,
+        "error": "Unknown option: --bogus",
+        "code": "USAGE_ERROR",
+    }
+
+
+def test_json_is_short_for_output_json(home: Path) -> None:
+    before = flext(home, "--json", "version")
+    after = flext(home, "version", "--json")
+    assert before.code == after.code == 0
+    assert (
+        json.loads(before.out)
+        == json.loads(after.out)
+        == json.loads(flext(home, "--output", "json", "version").out)
+    )
 
 
 def test_command_whose_target_is_missing_names_its_plugin(home: Path, plugins: Path) -> None:

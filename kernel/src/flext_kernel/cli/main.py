@@ -26,6 +26,8 @@ def _prescan(tokens: list[str]) -> Settings:
     for index, token in enumerate(tokens):
         if token == "--debug":
             settings.debug = True
+        elif token == "--json":
+            settings.output = "json"
         elif token.startswith("--plugins-dir="):
             settings.plugin_dirs.append(Path(token.partition("=")[2]))
         elif token == "--plugins-dir" and index + 1 < len(tokens):
@@ -105,6 +107,7 @@ def _with_global_options(assembly: Assembly) -> App:
         output: Annotated[
             OutputFormat, Parameter(help="Result format: table (people) or json/yaml.")
         ] = "table",
+        json: Annotated[bool, Parameter(help="Shorthand for --output json.", negative="")] = False,
         debug: Annotated[bool, Parameter(help="Show tracebacks of errors.", negative="")] = False,
         quiet: Annotated[bool, Parameter(help="Print only results and errors.", negative="")] = False,
         profile: Annotated[str | None, Parameter(help="Configuration profile to use.")] = None,
@@ -114,7 +117,9 @@ def _with_global_options(assembly: Assembly) -> App:
     ) -> object:
         settings = current()
         settings.output, settings.debug, settings.quiet, settings.profile = output, debug, quiet, profile
-        return app(tokens, exit_on_error=False, print_error=True)
+        if json:
+            settings.output = "json"
+        return app(tokens, exit_on_error=False, print_error=False)
 
     return app.meta
 
@@ -128,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         assembly = build(settings)
         return _run(assembly, settings, tokens)
-    except CycloptsError:
-        return output.EXIT_USAGE  # cyclopts already printed what was wrong with the command line
+    except CycloptsError as exc:
+        return _usage_error(assembly, tokens, exc)
     except KeyboardInterrupt:
         return output.emit_error("interrupted", "INTERRUPTED", exit_code=130)
     except Exception as exc:
@@ -152,8 +157,26 @@ def _run(assembly: Assembly, settings: Settings, tokens: list[str]) -> int:
     unknown = _unknown(assembly, tokens)
     if unknown is not None:
         return unknown
-    result = _with_global_options(assembly)(tokens, exit_on_error=False, print_error=True)
+    result = _with_global_options(assembly)(tokens, exit_on_error=False, print_error=False)
     return result if isinstance(result, int) else output.EXIT_OK
+
+
+def _usage_error(assembly: Assembly | None, tokens: list[str], exc: CycloptsError) -> int:
+    """A command line cyclopts rejected (unknown option, bad value): one line, and where help is."""
+    message = " ".join(str(exc).split()).rstrip(".")
+    words = _command_words(tokens)
+    command = ""
+    if assembly is not None:
+        for n in range(len(words), 0, -1):
+            if " ".join(words[:n]) in assembly.owners or tuple(words[:n]) in assembly.children:
+                command = " ".join(words[:n]) + " "
+                break
+    return output.emit_error(
+        message,
+        "USAGE_ERROR",
+        hint=f"run 'flext {command}--help' for the options",
+        exit_code=output.EXIT_USAGE,
+    )
 
 
 def _import_failed(assembly: Assembly, tokens: list[str], exc: ImportError) -> int:
