@@ -266,6 +266,19 @@ def test_groups_are_described_by_their_group_entries_not_by_a_plugin(home: Path,
     assert "Send and read mail." in flext(home, "--plugins-dir", str(plugins), "--help").out
 
 
+def test_editing_a_manifest_in_place_refreshes_the_command_cache(home: Path, plugins: Path) -> None:
+    # A package plugin stands for an editable install: editing its module changes no directory listing.
+    package = plugins / "pkg"
+    package.mkdir()
+    plugin(package, "__init__", "pkg", entry("pkg hello", "pkg:greet", "say hello"), body=GREET)
+    assert "say hello" in flext(home, "--plugins-dir", str(plugins), "pkg", "--help").out
+    init = package / "__init__.py"
+    init.write_text(init.read_text().replace("say hello", "say hello politely"), encoding="utf-8")
+    stat = init.stat()
+    os.utime(init, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert "say hello politely" in flext(home, "--plugins-dir", str(plugins), "pkg", "--help").out
+
+
 def test_requirements_hide_dependants_of_missing_plugins(home: Path, plugins: Path) -> None:
     plugin(
         plugins, "needy", "needy", entry("needy", "needy:greet"), body=GREET, extra=", requires=('ghost',)"

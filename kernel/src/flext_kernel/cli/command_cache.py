@@ -6,7 +6,9 @@ Building the table means importing every plugin to read its manifest and its
 keyed by a fingerprint of what is installed: the modification times of the
 directories on ``sys.path`` (installing or removing a distribution changes
 its site-packages directory) and of the local plugin directories, plus the
-kernel version. A cache hit reads one small file and imports nothing.
+kernel version. The table also remembers the modification times of the
+modules holding the manifests, which catches edits to editable installs. A
+cache hit reads one small file, stats a few, and imports nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from flext_kernel.version import KERNEL_VERSION
 
 __all__ = ["CACHE_FORMAT", "fingerprint", "invalidate", "load_table", "read", "write"]
 
-CACHE_FORMAT: Final = 2
+CACHE_FORMAT: Final = 3
 
 
 def fingerprint(plugin_dirs: Iterable[Path]) -> str:
@@ -59,6 +61,8 @@ def read(expected: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     if not isinstance(table, dict) or table.get("fingerprint") != expected:
+        return None
+    if not _sources_unchanged(table.get("sources")):
         return None
     return table
 
@@ -113,4 +117,30 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
         groups = record.manifest.groups if record.manifest else ()
         summary["groups"] = [{"path": list(entry.path), "help": entry.help} for entry in groups]
         plugins.append(summary)
-    return {"fingerprint": key, "format": CACHE_FORMAT, "plugins": plugins}
+    return {"fingerprint": key, "format": CACHE_FORMAT, "plugins": plugins, "sources": _sources(manager)}
+
+
+def _sources(manager: Any) -> dict[str, int]:
+    """Modification times of the modules that hold the plugins' manifests.
+
+    An editable install (every workspace plugin) leaves site-packages alone
+    when a manifest is edited, so the fingerprint alone would keep serving
+    the old commands; a few ``stat`` calls on a cache hit notice the edit.
+    """
+    stamps: dict[str, int] = {}
+    for record in manager.records.values():
+        module = sys.modules.get(record.candidate.target.partition(":")[0])
+        path = getattr(module, "__file__", None)
+        if path:
+            with contextlib.suppress(OSError):
+                stamps[path] = os.stat(path).st_mtime_ns
+    return stamps
+
+
+def _sources_unchanged(stamps: object) -> bool:
+    if not isinstance(stamps, dict):
+        return False
+    try:
+        return all(os.stat(path).st_mtime_ns == stamp for path, stamp in stamps.items())
+    except OSError:
+        return False
