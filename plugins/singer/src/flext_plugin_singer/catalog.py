@@ -130,7 +130,7 @@ KNOWN: tuple[SingerSpec, ...] = (
     _spec(
         "meltano-map-transformer",
         "mapper",
-        "meltano-map-transformer",
+        "meltano-map-transform",
         "Stream maps: rename, filter, hash properties",
         "about",
         family="third-party",

@@ -1,4 +1,4 @@
-"""``flext data taps|targets list|add``: what is installed, what can be, and installing it."""
+"""``flext data taps|targets|mappers list|add``: what is installed, what can be, and installing it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flext_plugin_singer.installed import DESCRIPTION_FILE, describe_file, insta
 from flext_sdk import FlextResult, tools
 from flext_sdk.cli import emit, emit_table, fail, note
 
-__all__ = ["add_tap", "add_target", "list_taps", "list_targets"]
+__all__ = ["add_mapper", "add_tap", "add_target", "list_mappers", "list_taps", "list_targets"]
 
 _COLUMNS = ["name", "status", "version", "capabilities", "family", "description"]
 
@@ -32,6 +32,16 @@ def list_targets(*, available: bool = True) -> int:
 
     """
     return _list("target", available)
+
+
+def list_mappers(*, available: bool = True) -> int:
+    """List mappers (run between a tap and a target): installed ones, then installable ones.
+
+    Args:
+        available: Also list mappers that can be installed (flext's built-in catalog).
+
+    """
+    return _list("mapper", available)
 
 
 def _list(kind: Kind, available: bool) -> int:
@@ -78,6 +88,18 @@ def add_target(name: str, *, pip_url: str | None = None, reinstall: bool = False
 
     """
     return _add("target", name, pip_url, reinstall)
+
+
+def add_mapper(name: str, *, pip_url: str | None = None, reinstall: bool = False) -> int:
+    """Install a mapper into its own virtual environment.
+
+    Args:
+        name: The mapper (from 'flext data mappers list', or any name with --pip-url).
+        pip_url: What to install (a PyPI requirement, a local path, a VCS URL); default: the catalog's.
+        reinstall: Build its environment again even if it is installed.
+
+    """
+    return _add("mapper", name, pip_url, reinstall)
 
 
 def _add(kind: Kind, name: str, pip_url: str | None, reinstall: bool) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from flext_plugin_singer.catalog import SingerSpec
 from flext_plugin_singer.engine import ProcessSpec
-from flext_plugin_singer.selection import select
+from flext_plugin_singer.selection import select, unmatched
 from flext_sdk import FlextResult
 
 __all__ = ["Invocation", "discover", "prepare", "write_private"]
@@ -101,6 +101,17 @@ def prepare(
         discovered = discover(tap_spec, tap_config_path, cwd=cwd, env=env)
         if discovered.is_failure:
             return FlextResult.fail(discovered.error or "", error_code=discovered.error_code)
+        typos = unmatched(discovered.value, select_patterns)
+        if typos:
+            streams = ", ".join(
+                str(stream.get("tap_stream_id") or stream.get("stream"))
+                for stream in discovered.value.get("streams", [])
+            )
+            return FlextResult.fail(
+                f"select pattern(s) {', '.join(typos)} match nothing in {tap_spec.name}'s catalog "
+                f"(streams: {streams}); fix extract.select",
+                error_code="VALIDATION_ERROR",
+            )
         catalog = select(discovered.value, select_patterns)
         tap_argv += ["--catalog", str(write_private(workdir, "catalog.json", catalog))]
     if state:

@@ -16,6 +16,8 @@ _COMMANDS = (
     (("data", "taps", "add"), "add_tap", "Install a tap into its own environment."),
     (("data", "targets", "list"), "list_targets", "List installed and installable targets."),
     (("data", "targets", "add"), "add_target", "Install a target into its own environment."),
+    (("data", "mappers", "list"), "list_mappers", "List installed and installable mappers."),
+    (("data", "mappers", "add"), "add_mapper", "Install a mapper into its own environment."),
 )
 
 manifest = PluginManifest(
@@ -34,6 +36,10 @@ manifest = PluginManifest(
         GroupEntry(
             path=("data", "targets"),
             help="Singer targets (destinations): list the installed and installable ones, add one.",
+        ),
+        GroupEntry(
+            path=("data", "mappers"),
+            help="Singer mappers (between tap and target): list the installed and installable ones, add one.",
         ),
     ),
 )

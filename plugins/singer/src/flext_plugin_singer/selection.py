@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-__all__ = ["select", "selected_streams"]
+__all__ = ["select", "selected_streams", "unmatched"]
 
 
 def select(catalog: dict[str, Any], patterns: Sequence[str]) -> dict[str, Any]:
@@ -43,6 +43,28 @@ def selected_streams(catalog: dict[str, Any]) -> list[str]:
         if _metadata_by_breadcrumb(stream)[()]["metadata"].get("selected"):
             names.append(stream.get("tap_stream_id") or stream.get("stream"))
     return names
+
+
+def unmatched(catalog: dict[str, Any], patterns: Sequence[str]) -> list[str]:
+    """The patterns that match no stream (or no property of a matching stream): most likely typos.
+
+    A misspelt property would otherwise drop a column without a word.
+    """
+    fields = []
+    for stream in catalog.get("streams", []):
+        name = stream.get("tap_stream_id") or stream.get("stream")
+        fields.append((name, list((stream.get("schema") or {}).get("properties", {}))))
+    missing = []
+    for raw in patterns:
+        stream_part, _, prop_part = raw.removeprefix("!").partition(".")
+        matched = any(
+            fnmatchcase(name, stream_part)
+            and (prop_part in ("", "*") or any(fnmatchcase(prop, prop_part) for prop in properties))
+            for name, properties in fields
+        )
+        if not matched:
+            missing.append(raw)
+    return missing
 
 
 def _decide(patterns: Sequence[str], stream: str, prop: str | None) -> bool:
