@@ -314,7 +314,7 @@ def _record_outcome(
             PipelineRunStopped, run_id=run_id, records=outcome.records, elapsed=outcome.elapsed
         )
     else:
-        tail: list[str] = next((lines for lines in reversed(outcome.stderr_tail.values()) if lines), [])
+        tail = outcome.stderr_tail.get(outcome.failed_process or "", [])
         recorded = journal.record(
             PipelineRunFailed,
             run_id=run_id,

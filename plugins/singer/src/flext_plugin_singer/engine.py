@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -32,7 +33,7 @@ from typing import IO, Any
 
 from flext_plugin_singer.protocol import ProtocolError, StreamScanner, parse_state_line
 
-__all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine"]
+__all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine", "failure_summary"]
 
 _CHUNK = 1 << 20
 _TAIL_LINES = 20
@@ -69,6 +70,8 @@ class EngineResult:
     stderr_tail: dict[str, list[str]] = field(default_factory=dict)
     first_record_after: float | None = None
     """Seconds from start to the first record read from the tap."""
+    failed_process: str | None = None
+    """The tap, mapper or target whose exit failed the run (None for other outcomes)."""
 
 
 @dataclass
@@ -301,12 +304,19 @@ class SingerEngine:
             if code == 0 or (stopped and child is children[0]):
                 continue
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            last = f": {child.tail[-1]}" if child.tail else ""
-            return self._result(Outcome.FAILED, children, f"{child.spec.name} {how}{last}", "RUN_FAILED")
+            why = failure_summary(list(child.tail))
+            error = f"{child.spec.name} {how}" + (f": {why}" if why else "")
+            return self._result(Outcome.FAILED, children, error, "RUN_FAILED", failed=child.spec.name)
         return self._result(Outcome.STOPPED if stopped else Outcome.COMPLETED, children)
 
     def _result(
-        self, outcome: Outcome, children: list[_Child], error: str | None = None, code: str | None = None
+        self,
+        outcome: Outcome,
+        children: list[_Child],
+        error: str | None = None,
+        code: str | None = None,
+        *,
+        failed: str | None = None,
     ) -> EngineResult:
         with self._state_lock:
             state = self._last_state
@@ -320,7 +330,31 @@ class SingerEngine:
             error_code=code,
             stderr_tail={child.spec.name: list(child.tail) for child in children},
             first_record_after=first,
+            failed_process=failed,
         )
+
+
+# The Meltano SDK's format: "2026-11-24 21:14:24,448 | ERROR    | tap-ldif    | 'files' is required"
+_SDK_LOG_LINE = re.compile(r"^\S+ \S+ \| (?P<level>[A-Z]+) *\| [^|]*\| (?P<message>.*)$")
+
+
+def failure_summary(tail: list[str]) -> str:
+    """One line saying why a process failed, from the last lines of its stderr.
+
+    Usually the last line (a Python traceback ends with the exception). When
+    the process logs in the Meltano SDK's format, the trailing run of ERROR
+    lines is joined, because the SDK logs the cause first and a generic
+    "Config validation failed" last; their timestamps and logger names go.
+    """
+    messages: list[str] = []
+    for line in reversed(tail):
+        match = _SDK_LOG_LINE.match(line)
+        if match is None or match["level"] not in ("ERROR", "CRITICAL"):
+            break
+        messages.insert(0, match["message"].strip())
+    if messages:
+        return "; ".join(messages[-3:])
+    return tail[-1].strip() if tail else ""
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -1,4 +1,4 @@
-"""A pipeline's stream/property selection (--discover) and a real mapper between tap and target.
+"""Pipelines of the first-party tap-ldif: selection (--discover), a real mapper, a bad config.
 
 The mapper is MeltanoLabs' meltano-map-transform from PyPI, installed with
 ``flext data mappers add``; the tap and target are the first-party tap-ldif
@@ -111,3 +111,27 @@ def test_a_mapper_from_pypi_transforms_records_between_tap_and_target(flext_cli,
         assert domains == [("example.com", 40)]
         assert connection.execute("select count(*) from other").fetchone() == (0,)  # filtered out
     connection.close()
+
+
+def test_a_bad_tap_config_fails_the_run_with_the_taps_reason_in_one_line(flext_cli, tmp_path):
+    body = {
+        "name": "misconfigured",
+        "extract": {"name": "tap-ldif", "config": {"filez": ["directory.ldif"]}},
+        "load": {"name": "target-sqlite", "config": {"database": str(tmp_path / "never.db")}},
+    }
+    (tmp_path / "misconfigured.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    assert flext_cli("data", "pipeline", "create", str(tmp_path / "misconfigured.yaml")).exit_code == 0
+    run = flext_cli("pipeline", "run", "misconfigured", "--no-retry")
+    assert run.exit_code == 1
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: tap-ldif exited with code 1: 'files' is a required property; "
+        "Config validation failed (RUN_FAILED)"
+    ]
+    assert "Traceback" not in run.stderr
+    tail = [line for line in run.stderr.splitlines() if line.startswith("  ")]
+    assert tail
+    assert all("tap-ldif" in line for line in tail)  # the failed process's lines, not the target's
+    history = flext_cli("--output", "json", "pipeline", "history", "misconfigured").json()["data"]
+    assert [r["status"] for r in history] == ["failed"]
+    assert history[0]["error"].startswith("tap-ldif exited with code 1: 'files' is a required property")
