@@ -1,4 +1,8 @@
-"""A filled directory warehouse and a copy of the example dbt project, for the dbt plugin's tests."""
+"""A filled directory warehouse and a copy of the example dbt project, for the dbt plugin's tests.
+
+The PostgreSQL tests (``test_dbt_postgres.py``) use the server and schema
+fixtures of tests/conftest.py (``postgres_url``, ``pg_schema``).
+"""
 
 from __future__ import annotations
 
@@ -146,3 +150,11 @@ def query(warehouse: Path) -> Callable[[str], list[tuple[object, ...]]]:
         return found
 
     return run
+
+
+@pytest.fixture
+def dbt_postgres(flext_home: Path) -> ToolEnvironment:
+    """dbt with the PostgreSQL adapter, in the shared test tool directory (built by the first test to ask)."""
+    built = tools.install(environment_name("postgres"), ADAPTERS["postgres"])
+    assert built.is_success, built.error
+    return built.value

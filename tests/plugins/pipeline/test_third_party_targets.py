@@ -11,9 +11,6 @@ third-party targets belong to.
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,8 +18,6 @@ import yaml
 from flext_plugin_ldif.sample import write_directory
 
 pytestmark = pytest.mark.slow
-
-POSTGRES_URL = os.environ.get("FLEXT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # A new user and a changed one, both newer than every bookmark of the generated directory.
 CHANGES = """
@@ -89,27 +84,10 @@ def test_target_jsonl_from_pypi_loads_every_entry_and_resumes(flext_cli, tmp_pat
     assert sum(len(path.read_text().splitlines()) for path in out.glob("*.jsonl")) == len(_dns(ldif))
 
 
-@pytest.fixture
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards; skips off CI when there is no server."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} and CI is set: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
-    name = f"flext_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-
-def _loaded(schema: str) -> dict[str, list[tuple[str, str]]]:
+def _loaded(url: str, schema: str) -> dict[str, list[tuple[str, str]]]:
     import psycopg
 
-    with psycopg.connect(POSTGRES_URL) as connection:
+    with psycopg.connect(url) as connection:
         tables = connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
@@ -121,7 +99,7 @@ def _loaded(schema: str) -> dict[str, list[tuple[str, str]]]:
 
 @pytest.mark.postgres
 def test_meltanolabs_target_postgres_upserts_changes_without_duplicates(
-    flext_cli, tmp_path: Path, postgres_schema: str
+    flext_cli, tmp_path: Path, postgres_url: str, pg_schema: str
 ) -> None:
     added = flext_cli("data", "targets", "add", "target-postgres")
     assert added.exit_code == 0, added.stderr
@@ -133,12 +111,12 @@ def test_meltanolabs_target_postgres_upserts_changes_without_duplicates(
         "user": "postgres",
         "password": "",
         "database": "test",
-        "default_target_schema": postgres_schema,
+        "default_target_schema": pg_schema,
     }
     _register(flext_cli, tmp_path, "to-postgres", ldif, "target-postgres", config)
 
     first = _run(flext_cli, "to-postgres")
-    loaded = _loaded(postgres_schema)
+    loaded = _loaded(postgres_url, pg_schema)
     assert {table: len(rows) for table, rows in loaded.items()} == first
     assert sorted(dn for rows in loaded.values() for dn, _ in rows) == sorted(_dns(ldif))
 
@@ -147,13 +125,13 @@ def test_meltanolabs_target_postgres_upserts_changes_without_duplicates(
         handle.write(CHANGES.format(changed_dn=changed_dn))
     second = _run(flext_cli, "to-postgres")
     assert second == {"users": 2}  # only what is newer than the confirmed bookmarks
-    users = dict(_loaded(postgres_schema)["users"])
+    users = dict(_loaded(postgres_url, pg_schema)["users"])
     assert len(users) == 201  # the changed user was updated in place (dn is the key), not added again
     assert "Changed Name" in users[changed_dn]
     assert "New Bie" in users["uid=newbie,ou=Engineering,ou=people,dc=example,dc=com"]
 
     refreshed = _run(flext_cli, "to-postgres", "--full-refresh")
     assert sum(refreshed.values()) == len(_dns(ldif))  # the changed dn appears twice in the file
-    after = _loaded(postgres_schema)
+    after = _loaded(postgres_url, pg_schema)
     assert sorted(dn for rows in after.values() for dn, _ in rows) == sorted(set(_dns(ldif)))  # no duplicate
     assert "Changed Name" in dict(after["users"])[changed_dn]  # the later entry of the two wins

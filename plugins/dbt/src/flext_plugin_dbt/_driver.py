@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import math
 import os
 import sys
 import time
@@ -42,12 +43,21 @@ def _json_channel() -> IO[str]:
     return channel
 
 
+def _not_finite(nan: bool, negative: bool) -> str:
+    """An infinite or NaN number as PostgreSQL writes it."""
+    return "NaN" if nan else ("-Infinity" if negative else "Infinity")
+
+
 def _plain(value: Any) -> Any:
     """A value of a result table as JSON can hold it."""
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():  # int() of one raises, and JSON has no Infinity or NaN
+            return _not_finite(value.is_nan(), value.is_signed())
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return _not_finite(math.isnan(value), value < 0)
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return str(value)

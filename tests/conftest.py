@@ -1,9 +1,9 @@
-"""The PostgreSQL server for these tests, and a fresh schema for each test.
+"""Fixtures for the services the tests talk to, shared by every test directory.
 
-The server is ``$FLEXT_TEST_POSTGRES_URL`` (default: the ``test`` database at
-127.0.0.1:5432 as ``postgres``). When it cannot be reached the tests skip,
-except on CI (``CI`` set), where they fail: CI runs PostgreSQL, so a missing
-server is a broken build, not a reason to skip.
+The PostgreSQL server is ``$FLEXT_TEST_POSTGRES_URL`` (default: the ``test``
+database at 127.0.0.1:5432 as ``postgres``). When it cannot be reached the
+tests that need it skip, except on CI (``CI`` set), where they fail: CI runs
+PostgreSQL, so a missing server is a broken build, not a reason to skip.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg import sql
 
-URL = os.environ.get("FLEXT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get("FLEXT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def on_ci() -> bool:
@@ -27,20 +25,25 @@ def on_ci() -> bool:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The server's URL, once it answered; skips (fails on CI) when it does not."""
+    import psycopg
+
     try:
-        with psycopg.connect(URL, connect_timeout=3) as connection:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as connection:
             connection.execute("SELECT 1")
     except psycopg.OperationalError as exc:
-        message = f"PostgreSQL is not reachable at {URL}: {str(exc).strip()}"
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {str(exc).strip()}"
         if on_ci():
             pytest.fail(f"{message} (CI is set: the postgres tests must run there)")
         pytest.skip(message)
-    return URL
+    return POSTGRES_URL
 
 
 @pytest.fixture
 def pg_schema(postgres_url: str) -> Iterator[str]:
-    """A schema name no other test or test run uses; dropped (with its tables) afterwards."""
+    """A schema name no other test or test run uses; dropped (with everything in it) afterwards."""
+    import psycopg
+    from psycopg import sql
+
     name = f"flext_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
     yield name
     with psycopg.connect(postgres_url, autocommit=True) as connection:
