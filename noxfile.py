@@ -45,3 +45,10 @@ def bench(session: nox.Session) -> None:
     """Kernel benchmarks against their peers; ``-- --write-docs`` refreshes docs/performance.md."""
     session.install(*WORKSPACE, "-r", "benchmarks/requirements.txt")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def bench_pipeline(session: nox.Session) -> None:
+    """Pipeline throughput: shell pipe vs flext vs meltano (Meltano gets its own venv); ``-- --quick``."""
+    session.install(*WORKSPACE)
+    session.run("python", "benchmarks/bench_pipeline.py", *session.posargs)
