@@ -30,9 +30,9 @@ out.write(json.dumps({"type": "STATE", "value": {"bookmarks": {"numbers": {"last
 """
 
 TARGET = r"""
-import json, os, signal, sys
+import json, os, signal, sys, time
 config = json.load(open(sys.argv[sys.argv.index("--config") + 1]))
-path, fail_at = config["path"], config.get("fail_at")
+path, fail_at, delay = config["path"], config.get("fail_at"), config.get("delay", 0)
 rows = set(json.load(open(path))) if os.path.exists(path) else set()
 pending = []
 def flush():
@@ -46,6 +46,8 @@ for line in sys.stdin:
             print("target refused record", fail_at, file=sys.stderr, flush=True)
             sys.exit(7)
         pending.append(message["record"]["n"])
+        if delay:
+            time.sleep(delay)
     elif message["type"] == "STATE":
         flush()
         print(json.dumps(message["value"]), flush=True)  # bare, as Singer targets print it

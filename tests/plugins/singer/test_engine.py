@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -134,6 +135,42 @@ def test_stop_is_graceful_the_target_confirms_what_it_loaded(counting_tap, file_
     assert loaded == list(range(1, len(loaded) + 1))
     # The last confirmed state never claims more than what is loaded.
     assert states[-1]["bookmarks"]["numbers"]["last"] <= len(loaded)
+
+
+def test_a_stop_with_a_target_that_stopped_reading_is_forced_and_never_hangs(counting_tap, tmp_path):
+    stuck = tmp_path / "target-stuck"
+    stuck.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(600)\n")
+    stuck.chmod(0o755)
+    tap_config, _ = _configs(tmp_path, {"records": 1_000_000, "state_every": 1000})
+    engine = SingerEngine(
+        ProcessSpec("tap-numbers", [str(counting_tap), "--config", str(tap_config)]),
+        ProcessSpec("target-stuck", [str(stuck)]),
+        buffer_size=1 << 20,
+    )
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    started = time.monotonic()
+    result = engine.run(stop, stop_timeout=2)
+    assert time.monotonic() - started < 20
+    assert result.outcome is not Outcome.COMPLETED
+
+
+def test_the_tap_runs_ahead_of_a_slow_target_by_the_buffer(counting_tap, file_target, tmp_path):
+    # The target takes its time over every record; the tap is done long before it.
+    tap_config, target_config = _configs(
+        tmp_path, {"records": 3000, "state_every": 500}, {"path": str(tmp_path / "rows.json"), "delay": 0.001}
+    )
+    engine = _engine(counting_tap, file_target, tap_config, target_config, [])
+    done = threading.Thread(target=lambda: setattr(engine, "outcome", engine.run()))
+    done.start()
+    deadline = time.monotonic() + 30
+    while engine.scanner.records["numbers"] < 3000:
+        assert time.monotonic() < deadline, "the tap's records never all passed flext"
+        time.sleep(0.05)
+    assert not (tmp_path / "rows.json").exists() or len(_rows(tmp_path)) < 3000  # the target is behind
+    done.join(60)
+    assert engine.outcome.outcome is Outcome.COMPLETED
+    assert _rows(tmp_path) == list(range(1, 3001))
 
 
 def test_target_state_lines_bare_or_wrapped_are_confirmed_and_chatter_is_not():

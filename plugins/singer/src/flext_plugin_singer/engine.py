@@ -1,9 +1,11 @@
 """Run a tap, optional mappers and a target as subprocesses joined by pipes.
 
-The data path is ``tap -> flext -> [mapper -> ...] -> target``. flext relays
+The data path is ``tap -> flext -> [mapper -> ...] -> target``. flext reads
 the tap's output in large chunks (counting records per stream and checking
-non-record lines on the way, see ``protocol``), and mappers and the target
-are joined by plain OS pipes. The target's stdout carries the STATE messages
+non-record lines on the way, see ``protocol``) into a bounded buffer that a
+second thread writes on (see ``buffer``), so the tap and the target keep
+working while the other is busy; mappers and the target are joined by plain
+OS pipes. The target's stdout carries the STATE messages
 it emits once the records before them are safely written: only those are
 handed to ``on_state``, so whoever persists them resumes from what was
 really loaded, never from what the tap merely read.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import fcntl
 import os
 import re
 import signal
@@ -31,11 +34,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from flext_plugin_singer.buffer import ByteBuffer
 from flext_plugin_singer.protocol import ProtocolError, StreamScanner, parse_state_line
 
 __all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine", "failure_summary"]
 
 _CHUNK = 1 << 20
+_BUFFER = 64 << 20
+"""Bytes that may wait between the tap and the target (see ``buffer``)."""
+_SHORT_READ = 64 << 10
+_GATHER_PAUSE = 0.002
 _TAIL_LINES = 20
 
 
@@ -98,8 +106,10 @@ class SingerEngine:
         on_state: Callable[[dict[str, Any]], None] = lambda state: None,
         log: Callable[[str, str], None] = lambda name, line: None,
         redact: Callable[[str], str] = lambda line: line,
+        buffer_size: int = _BUFFER,
     ) -> None:
         self._specs = (tap, *mappers, target)
+        self._buffer_size = buffer_size
         self._on_state = on_state
         self._log = log
         self._redact = redact
@@ -200,11 +210,18 @@ class SingerEngine:
     # -- data path -----------------------------------------------------------------------------
 
     def _relay(self, children: list[_Child]) -> None:
-        """Copy the tap's stdout to the next process's stdin, scanning whole lines on the way."""
+        """Read the tap's stdout, scan whole lines, and queue them for ``_feed``; ends when both are done.
+
+        Taps flush message by message, so a read often returns one record;
+        after a short read the relay pauses a moment to let a batch gather
+        (the tap's pipe is enlarged so the tap does not stall meanwhile).
+        """
         tap, downstream = children[0].process, children[1].process
         assert tap.stdout is not None
-        assert downstream.stdin is not None
-        source, sink = tap.stdout.fileno(), downstream.stdin.fileno()
+        source = tap.stdout.fileno()
+        _enlarge_pipe(source)
+        buffer = ByteBuffer(self._buffer_size)
+        feeder = self._thread(self._feed, buffer, downstream)
         pending = b""
         try:
             while True:
@@ -213,32 +230,45 @@ class SingerEngine:
                     break
                 data = pending + chunk if pending else chunk
                 cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    pending = data
-                    continue
                 pending = data[cut:]
-                self._forward(data[:cut], sink)
+                if cut and not self._forward(data[:cut], buffer):
+                    return  # the next process is gone; its exit code tells why
+                if len(chunk) < _SHORT_READ:
+                    time.sleep(_GATHER_PAUSE)
             if pending.strip():
-                self._forward(pending + b"\n", sink)
+                self._forward(pending + b"\n", buffer)
         except ProtocolError as error:
             self._relay_error = f"{children[0].spec.name} sent a malformed Singer message on {error}"
-        except BrokenPipeError:
-            pass  # the next process exited; its exit code tells why
         finally:
-            with contextlib.suppress(OSError):
-                downstream.stdin.close()  # the target sees the end of its input and finishes
+            buffer.close()
             with contextlib.suppress(OSError):
                 tap.stdout.close()  # a tap still writing gets a broken pipe instead of blocking
+            feeder.join()
 
-    def _forward(self, lines: bytes, sink: int) -> None:
+    def _forward(self, lines: bytes, buffer: ByteBuffer) -> bool:
+        """Scan complete lines and queue them; a malformed line stops after queueing the lines before it."""
         try:
             self.scanner.scan(lines)
         except ProtocolError as error:
-            _write_all(sink, lines[: error.good_bytes])
+            buffer.put(lines[: error.good_bytes])
             raise
         if self._first_record is None and self.scanner.records:
             self._first_record = time.monotonic()
-        _write_all(sink, lines)
+        return buffer.put(lines)
+
+    @staticmethod
+    def _feed(buffer: ByteBuffer, downstream: subprocess.Popen[bytes]) -> None:
+        """Write what the relay queued to the next process, in large writes, then close its stdin."""
+        assert downstream.stdin is not None
+        sink = downstream.stdin.fileno()
+        try:
+            while data := buffer.take(_CHUNK * 4):
+                _write_all(sink, data)
+        except OSError:
+            buffer.abandon()  # the next process exited (broken pipe); the relay stops reading
+        finally:
+            with contextlib.suppress(OSError):
+                downstream.stdin.close()  # the target sees the end of its input and finishes
 
     def _read_target_stdout(self, target: _Child) -> None:
         assert target.process.stdout is not None
@@ -270,15 +300,16 @@ class SingerEngine:
         tap = children[0].process
         while relay.is_alive():
             relay.join(0.1)
-            if tap.poll() is not None:
-                continue
-            if any(child.process.poll() is not None for child in children[1:]):
+            tap_running = tap.poll() is None
+            if tap_running and any(child.process.poll() is not None for child in children[1:]):
                 _signal(tap, signal.SIGKILL)  # nobody downstream reads any more
             elif stop.is_set() and stopping_since is None:
                 stopping_since = time.monotonic()
-                _signal(tap, signal.SIGTERM)
+                if tap_running:
+                    _signal(tap, signal.SIGTERM)
             elif stopping_since is not None and time.monotonic() - stopping_since > timeout:
-                _signal(tap, signal.SIGKILL)
+                for child in children:  # a target that stopped reading would keep the relay waiting
+                    _signal(child.process, signal.SIGKILL)
         return stopping_since if stopping_since is not None or not stop.is_set() else time.monotonic()
 
     def _finish(
@@ -361,6 +392,14 @@ def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signum)
+
+
+def _enlarge_pipe(descriptor: int) -> None:
+    """Give the tap's stdout pipe 1 MiB (Linux), so the tap keeps writing while the relay pauses."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is not None:
+        with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
+            fcntl.fcntl(descriptor, set_size, _CHUNK)
 
 
 def _write_all(sink: int, data: bytes) -> None:

@@ -4,9 +4,10 @@ flext sits between the tap and the target to count records per stream and
 to notice a broken tap early. Parsing every RECORD as JSON would make flext
 the slowest process of the pipeline, so records written the way taps write
 them (``{"type": "RECORD", "stream": "users", ...}``, with or without spaces)
-are counted by one regular expression over a whole chunk; every other line
-(SCHEMA, STATE, a record in an unusual layout) is parsed and checked. The
-target parses records fully anyway and fails on a broken one.
+are counted over a whole chunk, by a substring count per known stream or one
+regular expression; every other line (SCHEMA, STATE, a record in an unusual
+layout) is parsed and checked. The target parses records fully anyway and
+fails on a broken one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ __all__ = ["MESSAGE_TYPES", "ProtocolError", "StreamScanner"]
 MESSAGE_TYPES: Final = frozenset({"RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH"})
 """Singer message types a tap may send."""
 
+# How a RECORD line starts after its newline: with json.dumps' default separators, or compact.
+_RECORD_PREFIXES: Final = (b'\n{"type": "RECORD", "stream": "', b'\n{"type":"RECORD","stream":"')
 _RECORD_LINE = re.compile(rb'^\{"type": ?"RECORD", ?"stream": ?"((?:[^"\\\n]|\\.)*)"', re.MULTILINE)
 
 
@@ -49,6 +52,8 @@ class StreamScanner:
     """The tap's latest STATE (not persisted: only the target's confirmed state is)."""
     lines: int = 0
     """Lines scanned so far."""
+    _layout: int = field(default=0, repr=False)
+    _prefixes: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False)
 
     def scan(self, chunk: bytes) -> None:
         """Scan ``chunk`` (whole lines, each ending in a newline).
@@ -57,13 +62,38 @@ class StreamScanner:
         message, after counting the lines before it; its ``good_bytes`` says
         how much of the chunk the caller may still forward.
         """
-        fast = _RECORD_LINE.findall(chunk)
         total = chunk.count(b"\n")
+        if self._count_known_streams(chunk, total):
+            return
+        fast = _RECORD_LINE.findall(chunk)
         if len(fast) == total:
-            self.records.update(name.decode() for name in fast)
+            self.records.update(_stream_name(name) for name in fast)
             self.lines += total
             return
         self._scan_slowly(chunk)
+
+    def _count_known_streams(self, chunk: bytes, total: int) -> bool:
+        """Count a chunk of nothing but RECORDs of streams with a SCHEMA already, with ``bytes.count``.
+
+        Several times faster than the regular expression: one substring
+        count per known stream, in the layout the tap used last. False
+        (nothing counted) when the counts do not account for every line.
+        """
+        if not self.schemas or not total:
+            return False
+        counts = {}
+        for stream in self.schemas:
+            prefix = self._prefixes.get((stream, self._layout))
+            if prefix is None:
+                prefix = _RECORD_PREFIXES[self._layout] + stream.encode() + b'"'
+                self._prefixes[(stream, self._layout)] = prefix
+            counts[stream] = chunk.count(prefix) + chunk.startswith(prefix[1:])
+        if sum(counts.values()) != total:
+            self._layout = 1 - self._layout  # try the other layout next time
+            return False
+        self.records.update(counts)
+        self.lines += total
+        return True
 
     def _scan_slowly(self, chunk: bytes) -> None:
         offset = 0
@@ -71,7 +101,7 @@ class StreamScanner:
             self.lines += 1
             match = _RECORD_LINE.match(line)
             if match is not None:
-                self.records[match.group(1).decode()] += 1
+                self.records[_stream_name(match.group(1))] += 1
             elif line.strip():
                 try:
                     self._check(line)
@@ -127,6 +157,14 @@ def parse_state_line(line: bytes) -> dict[str, Any] | None:
         value = message.get("value")
         return value if isinstance(value, dict) else None
     return None if "type" in message else message
+
+
+def _stream_name(raw: bytes) -> str:
+    r"""A stream name as written inside its JSON quotes, unescaped (``\u00e9`` is ``é``)."""
+    if b"\\" not in raw:
+        return raw.decode()
+    name: str = json.loads(b'"' + raw + b'"')
+    return name
 
 
 def _excerpt(line: bytes, limit: int = 80) -> str:
