@@ -208,6 +208,13 @@ def test_logs_follow_moves_on_to_the_retry_of_a_failed_attempt(connectors, defin
     assert out.count("--- run ") == 1
     assert f"--- run {runs[0]['run']} ---" in out
     assert out.count("[target-file] target refused record 200") == 2  # both attempts' stderr
+    first = flext_cli("pipeline", "logs", "retried", "--run", runs[1]["run"])
+    assert first.exit_code == 0, first
+    assert f"run {runs[1]['run']} attempt 1 of pipeline retried" in first.stdout
+    assert runs[0]["run"] not in first.stdout
+    missing = flext_cli("pipeline", "logs", "retried", "--run", "nope")
+    assert missing.exit_code == 1
+    assert missing.stderr.startswith("error: no log for run 'nope' of 'retried' (NOT_FOUND)")
 
 
 @pytest.mark.parametrize("victim", ["tap", "target", "flext"])

@@ -17,7 +17,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+from cyclopts import Parameter
 
 from flext_plugin_pipeline import project
 from flext_plugin_pipeline.journal import Journal, RunRecord
@@ -448,7 +450,12 @@ def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
     )
 
 
-def logs(name: str, *, run_id: str | None = None, follow: bool = False) -> int:
+def logs(
+    name: str,
+    *,
+    run_id: Annotated[str | None, Parameter(name=["--run", "--run-id"])] = None,
+    follow: bool = False,
+) -> int:
     """Print a run's log (default: the latest run); --follow keeps printing until the run ends.
 
     Args:
