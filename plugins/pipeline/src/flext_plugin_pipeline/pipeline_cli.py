@@ -225,10 +225,15 @@ def _summary(definition: PipelineDefinition, record: RunRecord) -> int:
         nodes = record.transform.get("nodes", [])
         emit_table(
             [
-                {k: node.get(k) for k in ("name", "status", "rows_affected", "execution_time")}
+                {
+                    "name": node.get("name"),
+                    "status": node.get("status"),
+                    "rows": node.get("rows_affected"),
+                    "seconds": f"{node.get('execution_time') or 0.0:.2f}",
+                }
                 for node in nodes
             ],
-            ["name", "status", "rows_affected", "execution_time"],
+            ["name", "status", "rows", "seconds"],
             title=f"dbt {definition.transform.command if definition.transform else ''}",
         )
     if record.status == "failed":
