@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -91,6 +92,66 @@ def test_event_occurred_at_must_be_aware_and_is_normalised_to_utc() -> None:
     event = UserRenamed(aggregate_id="u", new_name="x", occurred_at=datetime(2024, 1, 1, 12, tzinfo=paris))
     assert event.occurred_at == datetime(2024, 1, 1, 10, tzinfo=UTC)
     assert event.occurred_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30)), ZoneInfo("Europe/London")],
+)
+def test_an_aware_occurred_at_is_converted_to_utc_unless_it_is_a_fixed_zero_offset(zone: tzinfo) -> None:
+    """Another offset, or a zone with rules even at a zero offset (London in winter), becomes UTC itself."""
+    moment = datetime(2024, 1, 15, 12, tzinfo=zone)
+    event = UserRenamed(aggregate_id="u", new_name="x", occurred_at=moment)
+    assert event.occurred_at == moment
+    assert event.occurred_at.tzinfo is UTC
+    decoded = UserRenamed.model_validate_json(
+        f'{{"aggregate_id": "u", "new_name": "x", "occurred_at": "{moment.isoformat()}"}}'
+    )
+    assert decoded.occurred_at == moment
+    assert decoded.occurred_at.utcoffset() == timedelta(0), "JSON with another offset is converted too"
+
+
+@pytest.mark.parametrize("stamp", ["2024-01-15T12:00:00Z", "2024-01-15T12:00:00+00:00", "1705320000"])
+def test_a_decoded_utc_occurred_at_is_kept_as_a_fixed_zero_offset(stamp: str) -> None:
+    """What stores hold (``Z``) decodes without conversion: equal to UTC, and behaving as UTC."""
+    value = stamp if stamp.isdigit() else f'"{stamp}"'
+    event = UserRenamed.model_validate_json(
+        f'{{"aggregate_id": "u", "new_name": "x", "occurred_at": {value}}}'
+    )
+    assert event.occurred_at == datetime(2024, 1, 15, 12, tzinfo=UTC)
+    assert event.occurred_at.utcoffset() == timedelta(0)
+    assert event.occurred_at.tzinfo == UTC
+    assert (event.occurred_at + timedelta(days=180)).utcoffset() == timedelta(0), "a fixed offset, no rules"
+    assert event == event.model_copy(update={"occurred_at": datetime(2024, 1, 15, 12, tzinfo=UTC)})
+    assert '"occurred_at":"2024-01-15T12:00:00Z"' in event.model_dump_json()
+
+
+def test_a_naive_occurred_at_is_refused_from_json_and_python_alike() -> None:
+    """A naive time is refused with pydantic's one ``timezone_aware`` error, whichever way it comes."""
+    with pytest.raises(ValidationError) as from_json:
+        UserRenamed.model_validate_json(
+            '{"aggregate_id": "u", "new_name": "x", "occurred_at": "2024-01-01T12:00:00"}'
+        )
+    with pytest.raises(ValidationError) as from_python:
+        UserRenamed(aggregate_id="u", new_name="x", occurred_at=datetime(2024, 1, 1, 12))
+    for raised in (from_json, from_python):
+        assert field_errors(raised.value) == [
+            {"loc": ["occurred_at"], "msg": "Input should have timezone info", "type": "timezone_aware"}
+        ]
+
+
+def test_event_fields_keep_their_json_schema() -> None:
+    """The validation that skips Python for JSON input leaves the published schema as it was."""
+    properties = UserRenamed.model_json_schema()["properties"]
+    assert properties["occurred_at"] == {"format": "date-time", "title": "Occurred At", "type": "string"}
+    assert properties["aggregate_id"] == {"minLength": 1, "title": "Aggregate Id", "type": "string"}
+
+
+def test_a_json_aggregate_id_must_be_text() -> None:
+    with pytest.raises(ValidationError, match="aggregate_id"):
+        UserRenamed.model_validate_json('{"aggregate_id": 5, "new_name": "x"}')
+    with pytest.raises(ValidationError, match="at least 1 character"):
+        UserRenamed.model_validate_json('{"aggregate_id": "", "new_name": "x"}')
 
 
 def test_event_accepts_uuid_aggregate_id_as_text() -> None:

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pytest
 
-from flext_kernel.errors import NOT_FOUND, FlextError
-from flext_kernel.eventstore import NO_STREAM, RecordedEvent
+from flext_kernel.errors import NOT_FOUND, PROJECTION_FAILED, FlextError
+from flext_kernel.eventstore import ANY, NO_STREAM, RecordedEvent
 from flext_kernel.memory_projection_store import InMemoryProjectionStore
 from flext_kernel.memory_store import InMemoryEventStore
-from flext_kernel.projection import FlextProjection, Projection, ReadModel, check_projection_name, when
+from flext_kernel.projection import (
+    Document,
+    FlextProjection,
+    Projection,
+    ReadModel,
+    check_projection_name,
+    when,
+)
 from flext_kernel.projection_runner import ProjectionRunner
 from flext_sdk.testing.projections import Deposited, ProjectionStoreContract, ProjectionStoreFactory, Totals
 
@@ -119,3 +128,168 @@ class _Unused(Projection):
 
 def test_handled_event_types_come_from_when_methods() -> None:
     assert _Unused.handled_event_types() == (Deposited,)
+
+
+class _Tags(Projection):
+    """Keeps nested documents, and mutates what ``get`` returns before (or instead of) putting it."""
+
+    name = "tags"
+
+    @when(Deposited)
+    def _on(self, event: RecordedEvent, model: ReadModel) -> None:
+        assert isinstance(event.event, Deposited)
+        doc = model.get(event.stream_id) or {"amounts": [], "seen": {"n": 0}}
+        doc["seen"]["n"] += 1  # changed in place, but only kept if put below
+        if event.event.amount % 3:
+            doc["amounts"].append(event.event.amount)
+            model.put(event.stream_id, doc)
+            doc["amounts"].append(-1)  # after put: must not leak into what was put
+        elif event.event.amount % 2:
+            model.delete(event.stream_id)
+        index = model.get("index") or {"streams": {}}
+        index["streams"][event.stream_id] = event.version
+        model.put("index", index)
+
+
+def _tags_view(cache_size: int, batch_size: int) -> dict[str, dict[str, object]]:
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    for i in range(30):
+        stream = f"s{i % 4}"
+        head = events.read_stream(stream).unwrap()
+        events.append(stream, [Deposited(aggregate_id=stream, amount=i)], len(head)).unwrap()
+        if i % 7 == 0:  # catch up now and then, so later catch-ups start from stored documents
+            runner = ProjectionRunner(events, store, [_Tags()], batch_size=batch_size, cache_size=cache_size)
+            runner.catch_up().unwrap()
+    ProjectionRunner(
+        events, store, [_Tags()], batch_size=batch_size, cache_size=cache_size
+    ).catch_up().unwrap()
+    return dict(store.documents("tags"))
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 500])
+@pytest.mark.parametrize("cache_size", [1, 2, 10_000])
+def test_documents_kept_across_batches_read_back_as_the_store_would(cache_size: int, batch_size: int) -> None:
+    """Keeping documents across batches changes no result: each read is a fresh copy of what was committed."""
+    assert _tags_view(cache_size, batch_size) == _tags_view(0, batch_size)
+
+
+def test_a_catch_up_reads_each_document_from_the_store_once() -> None:
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    for _ in range(4):
+        events.append("acc", [Deposited(aggregate_id="acc", amount=1)] * 1, ANY).unwrap()
+    reads: list[str] = []
+    original = store.get
+
+    def counting_get(name: str, generation: int, key: str) -> Document | None:
+        reads.append(key)
+        return original(name, generation, key)
+
+    store.get = counting_get  # type: ignore[method-assign]  # a spy on the store's reads
+    ProjectionRunner(events, store, [Totals()], batch_size=1).catch_up().unwrap()
+    assert sorted(reads) == ["_count", "acc"], "four batches, one read per key"
+    reads.clear()
+    ProjectionRunner(events, store, [Totals()], batch_size=1, cache_size=0).catch_up().unwrap()
+    assert reads == [], "nothing new to handle"
+    events.append("acc", [Deposited(aggregate_id="acc", amount=1)] * 1, ANY).unwrap()
+    events.append("acc", [Deposited(aggregate_id="acc", amount=1)] * 1, ANY).unwrap()
+    ProjectionRunner(events, store, [Totals()], batch_size=1, cache_size=0).catch_up().unwrap()
+    assert sorted(reads) == ["_count", "_count", "acc", "acc"], "cache_size=0: read again each batch"
+    assert dict(store.documents("contract-totals"))["acc"] == {"total": 6, "events": 6}
+
+
+def test_cache_size_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="cache_size"):
+        ProjectionRunner(InMemoryEventStore(), InMemoryProjectionStore(), cache_size=-1)
+
+
+class _KeyedByStream(Totals):
+    def read_keys(self, events: Sequence[RecordedEvent]) -> Iterable[str]:
+        return {event.stream_id for event in events}
+
+
+class _OnlyGet:
+    """A projection store written before ``get_many`` existed (it does not subclass the protocol)."""
+
+    def __init__(self) -> None:
+        self.inner = InMemoryProjectionStore()
+        self.gets: list[str] = []
+
+    def get(self, name: str, generation: int, key: str) -> Document | None:
+        self.gets.append(key)
+        return self.inner.get(name, generation, key)
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute == "get_many":
+            raise AttributeError(attribute)
+        return getattr(self.inner, attribute)
+
+
+def test_read_ahead_works_with_a_store_that_has_no_get_many() -> None:
+    events, old = InMemoryEventStore(), _OnlyGet()
+    for account in ("a", "b"):
+        events.append(account, [Deposited(aggregate_id=account, amount=2)], NO_STREAM).unwrap()
+    ProjectionRunner(events, old, [_KeyedByStream()]).catch_up().unwrap()  # type: ignore[arg-type]  # no get_many
+    assert sorted(old.gets) == ["_count", "a", "b"]
+    assert dict(old.inner.documents("contract-totals"))["b"] == {"total": 2, "events": 1}
+
+
+def test_a_raising_read_keys_fails_the_projection_at_the_batch() -> None:
+    class Broken(Totals):
+        def read_keys(self, events: Sequence[RecordedEvent]) -> Iterable[str]:
+            raise KeyError("no key for this event")
+
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events.append("a", [Deposited(aggregate_id="a", amount=2)], NO_STREAM).unwrap()
+    failed = ProjectionRunner(events, store, [Broken()]).catch_up()
+    assert failed.error_code == PROJECTION_FAILED
+    assert "raised KeyError in read_keys on event contract.Deposited at position 1" in str(failed.error)
+    (checkpoint,) = store.checkpoints("contract-totals")
+    assert checkpoint.failed
+    assert checkpoint.position == 0, "nothing of the batch was applied"
+
+
+class _NoRows:
+    """An event store without ``read_all_rows`` (the runner then takes ``read_all``'s decoded pages)."""
+
+    def __init__(self, inner: InMemoryEventStore) -> None:
+        self.inner = inner
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute == "read_all_rows":
+            raise AttributeError(attribute)
+        return getattr(self.inner, attribute)
+
+
+def _many_deposits(events: InMemoryEventStore, count: int) -> None:
+    for i in range(count):
+        stream = f"acc-{i % 7}"
+        events.append(stream, [Deposited(aggregate_id=stream, amount=i)], ANY).unwrap()
+
+
+@pytest.mark.parametrize("batch_size", [1, 49, 50, 51, 500])
+def test_decoding_rows_a_few_at_a_time_or_whole_pages_gives_the_same_view(batch_size: int) -> None:
+    events = InMemoryEventStore()
+    _many_deposits(events, 173)
+    by_rows, by_pages = InMemoryProjectionStore(), InMemoryProjectionStore()
+    ProjectionRunner(events, by_rows, [Totals()], batch_size=batch_size).catch_up().unwrap()
+    plain = _NoRows(events)
+    ProjectionRunner(plain, by_pages, [Totals()], batch_size=batch_size).catch_up().unwrap()  # type: ignore[arg-type]  # no read_all_rows
+    assert dict(by_rows.documents("contract-totals")) == dict(by_pages.documents("contract-totals"))
+    assert dict(by_rows.documents("contract-totals"))["_count"] == {"n": 173}
+
+
+def test_a_projection_failing_late_in_a_batch_applies_nothing_of_it() -> None:
+    class LateFailure(Totals):
+        def handle(self, event: RecordedEvent, model: ReadModel) -> None:
+            if event.position == 120:  # in the third chunk of decoded rows
+                raise ValueError("bad event")
+            super().handle(event, model)
+
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    _many_deposits(events, 173)
+    failed = ProjectionRunner(events, store, [LateFailure()], batch_size=100).catch_up()
+    assert failed.error_code == PROJECTION_FAILED
+    assert failed.error_data["position"] == 120
+    (checkpoint,) = store.checkpoints("contract-totals")
+    assert (checkpoint.position, checkpoint.failed) == (100, True), "the first batch only"
+    assert dict(store.documents("contract-totals", checkpoint.generation))["_count"] == {"n": 100}

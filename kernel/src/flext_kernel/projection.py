@@ -34,7 +34,7 @@ Writing one::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Protocol, Self, runtime_checkable
@@ -105,6 +105,14 @@ class FlextProjection(Protocol):
     and must not raise for events it does not care about. An exception is a
     bug: the runner rolls the batch back, marks the projection failed at that
     event, and carries on with the other projections.
+
+    A projection may also define ``read_keys(events: Sequence[RecordedEvent])
+    -> Iterable[str]``: the keys ``handle`` will ``get`` for a batch of
+    events, e.g. ``{event.stream_id for event in events}``. The runner then
+    reads those it does not hold yet in one ``ProjectionStore.get_many`` per
+    batch, instead of one ``get`` per key (naming a key that ``handle`` does
+    not read costs only its share of the query). Without it, a catch-up
+    reads each document the first time ``handle`` asks for it, and keeps it.
     """
 
     @property
@@ -221,6 +229,20 @@ class ProjectionStore(Protocol):
     def get(self, name: str, generation: int, key: str) -> Document | None:
         """Read one committed document of a generation."""
         ...
+
+    def get_many(self, name: str, generation: int, keys: Iterable[str]) -> dict[str, Document]:
+        """Read several committed documents of a generation: the ones that exist, by key.
+
+        The runner reads ahead with it (a projection's ``read_keys``). This
+        default calls ``get`` once per key, so a store written before it
+        existed keeps working; SQL stores answer in one query.
+        """
+        found: dict[str, Document] = {}
+        for key in keys:
+            document = self.get(name, generation, key)
+            if document is not None:
+                found[key] = document
+        return found
 
     def commit(
         self,

@@ -13,6 +13,15 @@ transaction and only if the checkpoint has not moved. So:
 * a projection whose ``handle`` raises is marked failed at that event
   (``PROJECTION_FAILED``) and left alone; the others carry on.
 
+Within one ``catch_up`` the runner remembers the documents it committed or
+read (as the JSON text a store keeps), so a document is read from the store
+once per catch-up, not once per batch. That is safe because every commit is
+conditional on the checkpoint: a commit that succeeds proves nobody else
+wrote the generation since this runner's previous commit, so what it
+remembers is still what the store holds. A commit that fails (another
+runner moved the checkpoint) or any storage error ends the catch-up and
+forgets everything remembered; the next catch-up reads afresh.
+
 Generations: when a projection has no live generation, or its ``version``
 differs from the live one's, ``catch_up`` builds a new generation and
 promotes it once it has caught up; readers keep the old one meanwhile.
@@ -21,8 +30,10 @@ promotes it once it has caught up; readers keep the old one meanwhile.
 
 from __future__ import annotations
 
+import itertools
+import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -35,7 +46,8 @@ from flext_kernel.errors import (
     STORAGE_ERROR,
     ProjectionStoreError,
 )
-from flext_kernel.eventstore import FlextEventStore, RecordedEvent
+from flext_kernel.eventstore import FlextEventStore, RecordedEvent, StoredEvent
+from flext_kernel.memory_projection_store import encode_document
 from flext_kernel.projection import (
     Document,
     FlextProjection,
@@ -46,10 +58,12 @@ from flext_kernel.projection import (
 )
 from flext_kernel.result import Failure, FlextResult, Success
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ProjectionRunner", "ProjectionStatus"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_CACHE_SIZE", "ProjectionRunner", "ProjectionStatus"]
 
 DEFAULT_BATCH_SIZE: Final = 500
 """Events per transaction: large enough to amortize a commit, small enough to lose little on a kill."""
+DEFAULT_CACHE_SIZE: Final = 10_000
+"""Documents a catch-up remembers across batches (the most recently written ones are kept)."""
 
 
 class ProjectionStatus(BaseModel):
@@ -89,27 +103,54 @@ class ProjectionStatus(BaseModel):
 
 
 class _BufferedModel:
-    """A ``ReadModel`` that keeps a batch's changes until the runner commits them."""
+    """A ``ReadModel`` that keeps a batch's changes until the runner commits them.
 
-    __slots__ = ("_generation", "_name", "_store", "changes")
+    ``known`` is the catch-up's memory of committed documents: JSON text (a
+    fresh copy is decoded on each read, as a store read would give) or None
+    for a key known to be absent. Keys it lacks are read from the store, and
+    remembered.
+    """
 
-    def __init__(self, store: ProjectionStore, name: str, generation: int) -> None:
+    __slots__ = ("_known", "_name", "_store", "changes", "generation")
+
+    def __init__(
+        self, store: ProjectionStore, name: str, generation: int, known: dict[str, str | None]
+    ) -> None:
         self._store = store
         self._name = name
-        self._generation = generation
+        self.generation = generation
+        self._known = known
         self.changes: dict[str, Document | None] = {}
 
     def get(self, key: str) -> Document | None:
-        if key in self.changes:
-            document = self.changes[key]
+        changes = self.changes
+        if key in changes:
+            document = changes[key]
             return None if document is None else dict(document)
-        return self._store.get(self._name, self._generation, key)
+        known = self._known
+        if key in known:
+            text = known[key]
+            return None if text is None else dict(json.loads(text))
+        found = self._store.get(self._name, self.generation, key)
+        known[key] = None if found is None else encode_document(key, found)
+        return found
 
     def put(self, key: str, document: Mapping[str, Any]) -> None:
         self.changes[key] = dict(document)
 
     def delete(self, key: str) -> None:
         self.changes[key] = None
+
+
+def _remember(known: dict[str, str | None], encoded: Mapping[str, str | None], limit: int) -> None:
+    """Record a committed batch in ``known``, keeping at most ``limit`` entries, the newest written."""
+    for key, text in encoded.items():
+        known.pop(key, None)  # re-inserted last: eviction takes the least recently written first
+        known[key] = text
+    excess = len(known) - limit
+    if excess > 0:
+        for key in list(itertools.islice(known, excess)):
+            del known[key]
 
 
 class ProjectionRunner:
@@ -120,6 +161,8 @@ class ProjectionRunner:
         store: where read models and checkpoints live.
         projections: the projections to run (more with ``add``).
         batch_size: events per transaction.
+        cache_size: documents a catch-up remembers across batches (0: read
+            every batch's documents from the store).
 
     """
 
@@ -130,15 +173,20 @@ class ProjectionRunner:
         projections: Iterable[FlextProjection] = (),
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        if cache_size < 0:
+            raise ValueError(f"cache_size must not be negative, not {cache_size}")
         self.events = events
         """The event store read."""
         self.store = store
         """The projection store written."""
         self.batch_size = batch_size
         """Events per transaction."""
+        self.cache_size = cache_size
+        """Documents a catch-up remembers across batches."""
         self._projections: dict[str, FlextProjection] = {}
         for projection in projections:
             self.add(projection)
@@ -341,23 +389,37 @@ class ProjectionRunner:
         """Apply the events after ``checkpoint`` batch by batch; return how many were handled."""
         name, generation = projection.name, checkpoint.generation
         position, count = checkpoint.position, 0
+        # Committed documents as of ``position``, valid while this runner's commits succeed (see the
+        # module docstring); local, so every way out of this method forgets them.
+        known: dict[str, str | None] = {}
+        # Undecoded rows where the store offers them, decoded a few at a time (see _apply); whole
+        # decoded pages where the projection names the keys it reads, so one query reads them ahead.
+        rows_of = getattr(self.events, "read_all_rows", None)
+        if getattr(projection, "read_keys", None) is not None:
+            rows_of = None
         while True:
-            page = self.events.read_all(position, limit=self.batch_size)
+            read = self.events.read_all if rows_of is None else rows_of
+            page: FlextResult[list[Any]] = read(position, limit=self.batch_size)
             if page.is_failure:
                 return page  # type: ignore[return-value]  # a failure carries no value
             batch = page.value
+            del page
             if not batch:
                 return Success(count)
-            model = _BufferedModel(self.store, name, generation)
+            end, size = batch[-1].position, len(batch)
+            model = _BufferedModel(self.store, name, generation, known)
+            decode = None if rows_of is None else self.events.codec.decode_all
             try:
-                for recorded in batch:
-                    if from_timestamp is not None and recorded.event.occurred_at < from_timestamp:
-                        continue
-                    failure = _handle(projection, recorded, model, generation)
-                    if failure is not None:
-                        self.store.mark_failed(name, generation, failure.error or "")
-                        return failure
-                committed = self.store.commit(name, generation, position, batch[-1].position, model.changes)
+                failure = _apply(projection, batch, decode, model, self.store, known, from_timestamp)
+                if failure is not None:
+                    self.store.mark_failed(name, generation, failure.error or "")
+                    return failure
+                changes = model.changes
+                # Encoded before the commit, so a document that is not JSON data fails it unwritten.
+                encoded = {k: None if d is None else encode_document(k, d) for k, d in changes.items()}
+                committed = self.store.commit(name, generation, position, end, changes)
+                if committed:
+                    _remember(known, encoded, self.cache_size)
             except ProjectionStoreError as exc:
                 return _storage_failure(exc)
             if not committed:
@@ -367,8 +429,72 @@ class ProjectionRunner:
                     CONCURRENCY_CONFLICT,
                     {"projection": name, "generation": generation, "expected_position": position},
                 )
-            position = batch[-1].position
-            count += len(batch)
+            position = end
+            count += size
+
+
+_DECODE_CHUNK: Final = 50
+"""Rows decoded at a time: few enough that the garbage collector rarely runs while they are alive."""
+
+
+def _apply(
+    projection: FlextProjection,
+    batch: list[Any],
+    decode: Callable[[list[StoredEvent]], list[RecordedEvent]] | None,
+    model: _BufferedModel,
+    store: ProjectionStore,
+    known: dict[str, str | None],
+    from_timestamp: datetime | None,
+) -> FlextResult[Any] | None:
+    """Handle a batch's events in order: ``batch`` holds them, or (with ``decode``) their rows.
+
+    Each event is freed as soon as it is handled (handled from the end of a
+    reversed list, and rows decoded ``_DECODE_CHUNK`` at a time): a whole
+    batch of decoded events kept to its end survives the garbage collector's
+    young collections and is traversed again and again, which cost a tenth to
+    a fifth of a catch-up.
+    """
+    if decode is None:
+        chunks: Iterable[list[RecordedEvent]] = (batch,)
+    else:
+        chunks = (decode(batch[at : at + _DECODE_CHUNK]) for at in range(0, len(batch), _DECODE_CHUNK))
+    for events in chunks:
+        if from_timestamp is not None:
+            events = [recorded for recorded in events if recorded.event.occurred_at >= from_timestamp]
+        failure = _read_ahead(projection, events, store, known, model.generation)
+        events.reverse()
+        while failure is None and events:
+            failure = _handle(projection, events.pop(), model, model.generation)
+        if failure is not None:
+            return failure
+    return None
+
+
+def _read_ahead(
+    projection: FlextProjection,
+    events: list[RecordedEvent],
+    store: ProjectionStore,
+    known: dict[str, str | None],
+    generation: int,
+) -> FlextResult[Any] | None:
+    """Read what ``projection.read_keys`` names for ``events`` into ``known``, in one ``get_many``."""
+    read_keys = getattr(projection, "read_keys", None)
+    if read_keys is None or not events:
+        return None
+    try:
+        wanted = [key for key in dict.fromkeys(read_keys(events)) if key not in known]
+    except Exception as exc:
+        return _projection_failure(projection, events[0], generation, exc, "read_keys")
+    if wanted:
+        get_many = getattr(store, "get_many", None)  # a store that predates get_many reads key by key
+        if get_many is not None:
+            found: Mapping[str, Document] = get_many(projection.name, generation, wanted)
+        else:
+            found = ProjectionStore.get_many(store, projection.name, generation, wanted)
+        for key in wanted:
+            document = found.get(key)
+            known[key] = None if document is None else encode_document(key, document)
+    return None
 
 
 def _handle(
@@ -378,21 +504,28 @@ def _handle(
     try:
         projection.handle(recorded, model)
     except Exception as exc:
-        return Failure(
-            f"projection {projection.name!r} raised {type(exc).__name__} on event {recorded.event_type} "
-            f"at position {recorded.position} (stream {recorded.stream_id!r}, version {recorded.version}): "
-            f"{exc}",
-            PROJECTION_FAILED,
-            {
-                "projection": projection.name,
-                "generation": generation,
-                "position": recorded.position,
-                "event_type": recorded.event_type,
-                "stream_id": recorded.stream_id,
-                "exception_type": type(exc).__name__,
-            },
-        )
+        return _projection_failure(projection, recorded, generation, exc, "handle")
     return None
+
+
+def _projection_failure(
+    projection: FlextProjection, recorded: RecordedEvent, generation: int, exc: Exception, method: str
+) -> FlextResult[Any]:
+    at = "" if method == "handle" else f" in {method}"
+    return Failure(
+        f"projection {projection.name!r} raised {type(exc).__name__}{at} on event {recorded.event_type} "
+        f"at position {recorded.position} (stream {recorded.stream_id!r}, version {recorded.version}): "
+        f"{exc}",
+        PROJECTION_FAILED,
+        {
+            "projection": projection.name,
+            "generation": generation,
+            "position": recorded.position,
+            "event_type": recorded.event_type,
+            "stream_id": recorded.stream_id,
+            "exception_type": type(exc).__name__,
+        },
+    )
 
 
 def _newest(checkpoints: list[ProjectionCheckpoint], state: ProjectionState) -> ProjectionCheckpoint | None:

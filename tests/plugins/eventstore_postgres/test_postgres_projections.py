@@ -43,3 +43,24 @@ def test_the_url_schema_parameter_is_honoured(postgres_url: str, pg_schema: str)
         store.create_generation("totals", 1)
     with PostgresProjectionStore(postgres_url, schema=pg_schema) as again:
         assert [c.name for c in again.checkpoints()] == ["totals"]
+
+
+def test_a_remembered_table_is_never_another_generations(postgres_url: str, pg_schema: str) -> None:
+    """Row ids start again when the schema is dropped and made anew: a handle must notice, not mix them up."""
+    reader = PostgresProjectionStore(postgres_url, schema=pg_schema)
+    reader.create_generation("first", 1)
+    assert reader.commit("first", 1, 0, 1, {"k": {"of": "first"}})
+    assert reader.get("first", 1, "k") == {"of": "first"}  # the table of ("first", 1) is remembered
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(pg_schema)))
+    with PostgresProjectionStore(postgres_url, schema=pg_schema) as writer:
+        writer.create_generation("second", 1)  # gets the row id, so the table, "first" had
+        assert writer.commit("second", 1, 0, 1, {"k": {"of": "second"}})
+        assert reader.get("first", 1, "k") is None
+        assert reader.get_many("first", 1, ["k"]) == {}
+        assert not reader.commit("first", 1, 1, 2, {"k": {"of": "first again"}})
+        assert dict(writer.documents("second", 1)) == {"k": {"of": "second"}}
+        writer.create_generation("first", 1)
+        assert reader.commit("first", 1, 0, 3, {"k": {"of": "first, anew"}}), "looked up afresh"
+        assert reader.get("first", 1, "k") == {"of": "first, anew"}
+    reader.close()

@@ -9,10 +9,18 @@ Layout, in the same schema as the events (``flext`` by default)::
 
 Readers query the view (``SELECT key, document FROM flext."flext_rm_balances"``)
 or use ``documents()``. ``commit`` locks the generation's checkpoint row
-(``FOR UPDATE``), checks it, writes the documents and moves it, in one
-transaction; ``promote`` re-points the view and drops the older generations
-in one transaction (PostgreSQL's DDL is transactional), so readers never see
-a half-built view.
+(``FOR UPDATE``), checks it, writes the documents and moves it, all in one
+statement (data-modifying ``WITH`` clauses), so atomically and in one round
+trip; ``promote`` re-points the view and drops the older generations in one
+transaction (PostgreSQL's DDL is transactional), so readers never see a
+half-built view.
+
+``commit``, ``get`` and ``get_many`` run outside any explicit transaction,
+one statement each: the store remembers which table holds a generation and
+looks again only when that table is gone (another handle dropped the
+generation) or a commit matched nothing. Each statement also checks that
+the table's row still belongs to the generation, so a remembered table can
+never be another generation's.
 """
 
 from __future__ import annotations
@@ -20,10 +28,10 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -43,6 +51,7 @@ from flext_plugin_eventstore_postgres.store import DEFAULT_SCHEMA, split_locatio
 __all__ = ["PostgresProjectionStore"]
 
 _COLUMNS: Final = "name, generation, version, position, state, error, updated_at"
+_T = TypeVar("_T")
 
 
 class PostgresProjectionStore(ProjectionStore):
@@ -69,6 +78,7 @@ class PostgresProjectionStore(ProjectionStore):
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
         self._closed = False
+        self._tables: dict[tuple[str, int], int] = {}  # (name, generation) -> row id, as last seen
         self._ddl_key = zlib.crc32(f"flext-projections:{self.schema}".encode())
 
     def _name(self, table: str) -> sql.Composable:
@@ -81,8 +91,8 @@ class PostgresProjectionStore(ProjectionStore):
         return self._name(f"flext_rm_{check_projection_name(name)}")
 
     @contextmanager
-    def _session(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """One transaction; psycopg errors become ``ProjectionStoreError``."""
+    def _session(self, *, transaction: bool = True) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """One transaction, or autocommitted statements; psycopg errors become ``ProjectionStoreError``."""
         with self._lock:
             if self._closed:
                 raise ProjectionStoreError("the projection store is closed", STORAGE_ERROR)
@@ -90,6 +100,9 @@ class PostgresProjectionStore(ProjectionStore):
                 connection = self._connection
                 if connection is None or connection.closed or connection.broken:
                     connection = self._open()
+                if not transaction:
+                    yield connection
+                    return
                 with connection.transaction():
                     yield connection
             except psycopg.Error as exc:
@@ -203,14 +216,27 @@ class PostgresProjectionStore(ProjectionStore):
 
     @override
     def get(self, name: str, generation: int, key: str) -> Document | None:
-        with self._session() as connection:
-            found = self._row(connection, name, generation)
-            if found is None:
-                return None
-            row = connection.execute(
-                sql.SQL("SELECT document::text FROM {} WHERE key = %s").format(self._table(found[0])), (key,)
-            ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return self.get_many(name, generation, (key,)).get(key)
+
+    @override
+    def get_many(self, name: str, generation: int, keys: Iterable[str]) -> dict[str, Document]:
+        wanted = list(keys)
+        if not wanted:
+            return {}
+
+        query = sql.SQL(
+            "SELECT key, document::text FROM {table} WHERE key = ANY(%s) "
+            "AND EXISTS (SELECT FROM {projections} WHERE id = %s AND name = %s AND generation = %s)"
+        )
+        with self._session(transaction=False) as connection:
+
+            def select(row_id: int) -> list[tuple[Any, ...]]:
+                table, projections = self._table(row_id), self._name("flext_projections")
+                statement = query.format(table=table, projections=projections)
+                return connection.execute(statement, (wanted, row_id, name, generation)).fetchall()
+
+            rows = self._on_table(connection, name, generation, select) or []
+        return {key: dict(json.loads(text)) for key, text in rows}
 
     @override
     def commit(
@@ -222,29 +248,75 @@ class PostgresProjectionStore(ProjectionStore):
         changes: Mapping[str, Document | None],
     ) -> bool:
         puts, deletes = encode_changes(changes)
-        with self._session() as connection:
-            found = self._row(connection, name, generation, lock=True)
-            if found is None or found[2] is not None or found[1] != expected_position:
-                return False
-            table = self._table(found[0])
-            if puts:
-                with connection.cursor() as cursor:
-                    cursor.executemany(
-                        sql.SQL(
-                            "INSERT INTO {} (key, document) VALUES (%s, %s::jsonb) "
-                            "ON CONFLICT (key) DO UPDATE SET document = EXCLUDED.document"
-                        ).format(table),
-                        puts,
-                    )
-            if deletes:
-                connection.execute(sql.SQL("DELETE FROM {} WHERE key = ANY(%s)").format(table), (deletes,))
-            connection.execute(
-                sql.SQL("UPDATE {} SET position = %s, updated_at = now() WHERE id = %s").format(
-                    self._name("flext_projections")
-                ),
-                (position, found[0]),
-            )
-            return True
+        params = {
+            "name": name,
+            "generation": generation,
+            "expected": expected_position,
+            "position": position,
+            "keys": [key for key, _ in puts],
+            "documents": [text for _, text in puts],
+            "deleted": deletes,
+        }
+
+        with self._session(transaction=False) as connection:
+
+            def commit(row_id: int) -> tuple[Any, ...] | None:  # a row only if the checkpoint matched
+                return connection.execute(self._commit_statement(row_id), {**params, "id": row_id}).fetchone()
+
+            if self._on_table(connection, name, generation, commit) is not None:
+                return True
+            self._tables.pop((name, generation), None)  # look it up afresh next time
+            return False
+
+    def _on_table(
+        self,
+        connection: psycopg.Connection[tuple[Any, ...]],
+        name: str,
+        generation: int,
+        statement: Callable[[int], _T],
+    ) -> _T | None:
+        """``statement(row_id)`` on the generation's table, autocommitted; None if there is no generation.
+
+        The table remembered for the generation is tried first; if another
+        handle dropped it since, the generation's row is looked up again and
+        the statement runs once more (a failed autocommitted statement
+        changed nothing).
+        """
+        for _ in range(2):
+            row_id = self._tables.get((name, generation))
+            if row_id is None:
+                found = self._row(connection, name, generation)
+                if found is None:
+                    return None
+                row_id = self._tables[name, generation] = found[0]
+            try:
+                return statement(row_id)
+            except psycopg.errors.UndefinedTable:
+                self._tables.pop((name, generation), None)
+        return None  # dropped again between the lookup and the statement: the generation is gone
+
+    def _commit_statement(self, row_id: int) -> sql.Composed:
+        """``commit`` as one statement, so one round trip and its own transaction.
+
+        The checkpoint row is locked and checked first (a concurrent commit
+        makes it wait, then see the moved position and match nothing); the
+        writes happen only if it matched, and the statement returns a row
+        only then.
+        """
+        return sql.SQL(
+            "WITH checkpoint AS ("
+            "SELECT id FROM {projections} "
+            "WHERE id = %(id)s AND name = %(name)s AND generation = %(generation)s "
+            "AND position = %(expected)s AND error IS NULL FOR UPDATE), "
+            "put AS (INSERT INTO {table} (key, document) "
+            "SELECT c.key, c.document::jsonb FROM unnest(%(keys)b::text[], %(documents)b::text[]) "
+            "AS c(key, document) WHERE EXISTS (SELECT FROM checkpoint) "
+            "ON CONFLICT (key) DO UPDATE SET document = EXCLUDED.document), "
+            "removed AS (DELETE FROM {table} "
+            "WHERE key = ANY(%(deleted)b::text[]) AND EXISTS (SELECT FROM checkpoint)) "
+            "UPDATE {projections} SET position = %(position)s, updated_at = now() "
+            "WHERE id = (SELECT id FROM checkpoint) RETURNING id"
+        ).format(projections=self._name("flext_projections"), table=self._table(row_id))
 
     @override
     def promote(self, name: str, generation: int) -> bool:
@@ -258,6 +330,7 @@ class PostgresProjectionStore(ProjectionStore):
                 (name, generation),
             ).fetchall()
             connection.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(self._view(name)))
+            self._forget(name)
             for (row_id,) in older:
                 connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(row_id)))
                 connection.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(table), (row_id,))
@@ -292,6 +365,7 @@ class PostgresProjectionStore(ProjectionStore):
                 ).format(table),
                 (name, generation, generation),
             ).fetchall()
+            self._forget(name)
             for row_id, state in rows:
                 if state == ProjectionState.LIVE.value:
                     connection.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(self._view(name)))
@@ -325,6 +399,11 @@ class PostgresProjectionStore(ProjectionStore):
             )
         for key, text in rows:
             yield key, dict(json.loads(text))
+
+    def _forget(self, name: str) -> None:
+        """Forget the tables of ``name``'s generations (called with the lock held)."""
+        for remembered in [k for k in self._tables if k[0] == name]:
+            del self._tables[remembered]
 
     @override
     def close(self) -> None:

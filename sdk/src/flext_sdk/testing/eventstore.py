@@ -459,6 +459,21 @@ class EventStoreContract:
         _fails(store.read_all(-1), VALIDATION_ERROR)
         _fails(store.read_all(0, 0), VALIDATION_ERROR)
 
+    def test_read_all_rows_are_read_all_undecoded(self, store: FlextEventStore) -> None:
+        """A store offering ``read_all_rows`` (every ``EventStoreBase`` does) gives ``read_all``'s rows."""
+        read_all_rows = getattr(store, "read_all_rows", None)
+        if read_all_rows is None:
+            pytest.skip(f"{type(store).__name__} has no read_all_rows (optional: readers use read_all)")
+        _ok(store.append("s", _noted("s", 6), NO_STREAM))
+        _ok(store.append("t", _noted("t", 2), NO_STREAM))
+        everything = _ok(store.read_all())
+        assert store.codec.decode_all(_ok(read_all_rows())) == everything
+        after = everything[1].position
+        assert store.codec.decode_all(_ok(read_all_rows(after, 3))) == everything[2:5]
+        assert _ok(read_all_rows(everything[-1].position)) == []
+        _fails(read_all_rows(-1), VALIDATION_ERROR)
+        _fails(read_all_rows(0, 0), VALIDATION_ERROR)
+
     def test_positions_are_never_reused_after_a_delete(self, store: FlextEventStore) -> None:
         """Positions keep growing after a stream's events are erased."""
         _ok(store.append("s", _noted("s", 3), NO_STREAM))

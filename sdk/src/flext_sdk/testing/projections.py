@@ -12,16 +12,17 @@ share one database). A store kept in one process's memory sets
             return functools.partial(MyProjectionStore, tmp_path / "events.db")
 
 The tests check the promises ``flext_kernel.projection.ProjectionStore``
-makes (generations, the conditional atomic ``commit``, ``promote`` swapping
-views in one step, failures that freeze a generation) and then run
-``ProjectionRunner`` on top: exactly-once catch-up, a rebuild that readers
-never see half-done, and a rebuild on a version change.
+makes (generations, the conditional atomic ``commit``, ``get_many``,
+``promote`` swapping views in one step, failures that freeze a generation)
+and then run ``ProjectionRunner`` on top: exactly-once catch-up, read-ahead,
+a runner that loses a commit to another one, a rebuild that readers never
+see half-done, and a rebuild on a version change.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import pytest
@@ -64,6 +65,34 @@ class Totals(Projection):
         )
         seen = model.get("_count") or {"n": 0}
         model.put("_count", {"n": seen["n"] + 1})
+
+
+class _ReadingAhead(Totals):
+    """``Totals`` naming the documents it reads, so the runner reads them ahead."""
+
+    def read_keys(self, events: Sequence[RecordedEvent]) -> Iterable[str]:
+        return [*(event.stream_id for event in events), "_count"]
+
+
+class _Counting:
+    """A projection store that records which keys ``get`` and ``get_many`` were asked for."""
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self.store = store
+        self.gets: list[str] = []
+        self.get_manys: list[list[str]] = []
+
+    def get(self, name: str, generation: int, key: str) -> Document | None:
+        self.gets.append(key)
+        return self.store.get(name, generation, key)
+
+    def get_many(self, name: str, generation: int, keys: Iterable[str]) -> dict[str, Document]:
+        wanted = list(keys)
+        self.get_manys.append(wanted)
+        return self.store.get_many(name, generation, wanted)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.store, attribute)
 
 
 class ProjectionStoreContract:
@@ -128,6 +157,55 @@ class ProjectionStoreContract:
         assert list(projections.documents("totals", 1)) == [("a", {"total": 5, "tags": ["x"]})]
         (checkpoint,) = projections.checkpoints("totals")
         assert checkpoint.position == 9
+
+    def test_get_many_reads_the_documents_that_exist(self, projections: ProjectionStore) -> None:
+        """``get_many`` returns the keys it finds with their documents, and leaves out the others."""
+        projections.create_generation("totals", 1)
+        assert projections.commit("totals", 1, 0, 3, {"a": {"total": 1}, "b": {"n": [1, {"x": None}]}})
+        assert projections.get_many("totals", 1, ["b", "zz", "a", "b"]) == {
+            "a": {"total": 1},
+            "b": {"n": [1, {"x": None}]},
+        }
+        assert projections.get_many("totals", 1, []) == {}
+        assert projections.get_many("totals", 1, iter(["a"])) == {"a": {"total": 1}}, "any iterable"
+        assert projections.get_many("totals", 2, ["a"]) == {}, "no such generation"
+        keys = [f"k{i}" for i in range(1200)]
+        assert projections.commit("totals", 1, 3, 4, {key: {"v": i} for i, key in enumerate(keys)})
+        found = projections.get_many("totals", 1, keys)
+        assert found == {key: {"v": i} for i, key in enumerate(keys)}, "more keys than one query holds"
+
+    def test_a_handle_uses_a_generation_another_handle_dropped_and_made_again(
+        self, open_projection_store: ProjectionStoreFactory
+    ) -> None:
+        """A store that remembers where a generation lives notices when another handle replaced it.
+
+        Reads and commits go to the generation as it is now: never to a dropped
+        one, nor to another projection's table that took its place in storage.
+        """
+        if not self.shares_storage:
+            pytest.skip(f"{type(self).__name__} keeps its data in one object (shares_storage = False)")
+        reader, writer = open_projection_store(), open_projection_store()
+        reader.create_generation("totals", 1)
+        assert reader.commit("totals", 1, 0, 1, {"a": {"v": "old"}})
+        for _ in range(8):  # often enough for a driver to prepare the statement
+            assert reader.get("totals", 1, "a") == {"v": "old"}
+            assert reader.get_many("totals", 1, ["a"]) == {"a": {"v": "old"}}
+        writer.drop("totals")
+        assert reader.get("totals", 1, "a") is None, "the generation is gone"
+        assert reader.get_many("totals", 1, ["a"]) == {}
+        writer.create_generation("other", 1)  # may take the dropped generation's place in storage
+        assert writer.commit("other", 1, 0, 1, {"a": {"v": "other"}})
+        assert reader.get("totals", 1, "a") is None, "another projection's documents are not these"
+        assert writer.create_generation("totals", 1).generation == 1
+        assert writer.commit("totals", 1, 0, 2, {"a": {"v": "new"}})
+        assert reader.get("totals", 1, "a") == {"v": "new"}
+        assert reader.get_many("totals", 1, ["a"]) == {"a": {"v": "new"}}
+        assert not reader.commit("totals", 1, 1, 3, {"a": {"v": "stale"}}), "the new one is at 2"
+        assert reader.commit("totals", 1, 2, 3, {"b": {"v": "by reader"}})
+        assert dict(writer.documents("totals", 1)) == {"a": {"v": "new"}, "b": {"v": "by reader"}}
+        writer.drop("totals")
+        assert not reader.commit("totals", 1, 3, 4, {"a": {"v": "late"}}), "no such generation any more"
+        assert writer.checkpoints("totals") == []
 
     def test_a_commit_from_a_stale_checkpoint_writes_nothing(self, projections: ProjectionStore) -> None:
         """A commit whose expected position is stale, or whose generation is missing, changes nothing."""
@@ -283,6 +361,52 @@ class ProjectionStoreContract:
         assert view["_count"] == {"n": 4}
         (status,) = runner.status().unwrap()
         assert status.state == "live"
+
+    def test_the_runner_reads_ahead_the_keys_a_projection_names(self, projections: ProjectionStore) -> None:
+        """With ``read_keys``, the documents a batch needs come from one ``get_many``, not a ``get`` each."""
+        events = InMemoryEventStore()
+        for i in range(6):
+            self._deposit(events, f"acc-{i}", i + 1)
+        ProjectionRunner(events, projections, [Totals()], batch_size=6).catch_up().unwrap()
+        for i in range(6):
+            assert events.append(f"acc-{i}", [Deposited(aggregate_id=f"acc-{i}", amount=10)], 1).is_success
+        counting = _Counting(projections)
+        runner = ProjectionRunner(events, counting, [_ReadingAhead()], batch_size=4)
+        assert runner.catch_up().unwrap() == {"contract-totals": 6}
+        view = dict(projections.documents("contract-totals"))
+        assert view["_count"] == {"n": 12}
+        assert all(view[f"acc-{i}"] == {"total": i + 11, "events": 2} for i in range(6))
+        assert counting.gets == [], "every document read ahead"
+        assert [len(keys) for keys in counting.get_manys] == [5, 2], "one get_many per batch, of what is new"
+
+    def test_a_runner_that_loses_a_commit_forgets_the_documents_it_held(
+        self, open_projection_store: ProjectionStoreFactory
+    ) -> None:
+        """After another runner commits first, this runner's next catch-up reads that runner's documents."""
+        events = InMemoryEventStore()
+        self._deposit(events, "acc-1", 1, 1, 1, 1)  # positions 1 to 4
+        other = open_projection_store()
+        interfere = [True]
+
+        class Raced(Totals):
+            def handle(self, event: RecordedEvent, model: ReadModel) -> None:
+                if event.position == 3 and interfere[0]:
+                    interfere[0] = False  # another runner takes event 3 while this one works on it
+                    changes: dict[str, Document | None] = {
+                        "acc-1": {"total": 100, "events": 1},
+                        "_count": {"n": 100},
+                    }
+                    assert other.commit(self.name, 1, 2, 3, changes)
+                super().handle(event, model)
+
+        runner = ProjectionRunner(events, open_projection_store(), [Raced()], batch_size=2)
+        lost = runner.catch_up()
+        assert lost.error_code == CONCURRENCY_CONFLICT, lost
+        assert dict(other.documents("contract-totals", 1))["acc-1"] == {"total": 100, "events": 1}
+        assert runner.catch_up().unwrap() == {"contract-totals": 1}, "event 4, after the other's checkpoint"
+        view = dict(other.documents("contract-totals"))
+        assert view["acc-1"] == {"total": 101, "events": 2}, "built on the other runner's document"
+        assert view["_count"] == {"n": 101}
 
     def test_a_rebuild_is_invisible_until_it_is_complete(self, projections: ProjectionStore) -> None:
         """During ``rebuild`` readers see the old view; afterwards the new generation alone."""
