@@ -33,6 +33,13 @@ Pairings (each row's notes say which):
   ``projection_catch_up`` for why the eventsourcing side is not its
   one-transaction-per-event ``ProjectionRunner``).
 
+Floors, measured in the same run and shown in the notes of the rows they
+bound (the ones that tend to miss their target): on SQLite, bare ``sqlite3`` loops on a file with the same
+settings (a one-row commit, and FLEXT's own statements with the rows encoded
+beforehand: what an append costs with no Python above ``sqlite3``); for
+concurrent writers, the CPU time the writer processes and the PostgreSQL
+server processes use per event, and how busy the machine's CPUs were.
+
 Same storage settings: SQLite files in one temporary directory, WAL journal
 and ``synchronous=NORMAL`` on both sides (FLEXT's default; eventsourcing sets
 only WAL, so its connections get ``PRAGMA synchronous = NORMAL`` here, checked
@@ -52,6 +59,7 @@ import multiprocessing
 import os
 import platform
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -85,6 +93,8 @@ from flext_plugin_eventstore_postgres import PostgresEventStore  # noqa: E402
 from flext_plugin_eventstore_postgres.projections import PostgresProjectionStore  # noqa: E402
 from flext_plugin_eventstore_sqlite import SQLiteEventStore  # noqa: E402
 from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore  # noqa: E402
+from flext_plugin_eventstore_sqlite.store import _SCHEMA as FLEXT_SQLITE_SCHEMA  # noqa: E402  (see SQLiteFloor)
+from flext_plugin_eventstore_sqlite.store import _Transaction as FlextSQLiteStatements  # noqa: E402  (see SQLiteFloor)
 from psycopg import sql  # noqa: E402
 from psycopg.conninfo import conninfo_to_dict  # noqa: E402
 
@@ -309,13 +319,20 @@ def _es_events(count: int) -> list[Any]:
     return list(account.collect_events())
 
 
-def _best(pairs: int, flext: Callable[[], float], es: Callable[[], float]) -> tuple[float, float]:
-    """Run the two sides alternately ``pairs`` times; return each side's best (lowest) time."""
+def _best(
+    pairs: int,
+    flext: Callable[[], float],
+    es: Callable[[], float],
+    also: Callable[[], None] | None = None,
+) -> tuple[float, float]:
+    """Run the two sides (and ``also``, a floor) alternately ``pairs`` times; return each side's best time."""
     flext_times: list[float] = []
     es_times: list[float] = []
     for _ in range(pairs):
         flext_times.append(flext())
         es_times.append(es())
+        if also is not None:
+            also()
     return min(flext_times), min(es_times)
 
 
@@ -352,6 +369,8 @@ STORE_LAYER = (
 
 
 def append_one_per_transaction(backend: Backend, *, events: int, pairs: int) -> Measured:
+    floor = SQLiteFloor(backend) if isinstance(backend, SQLiteBackend) else None
+
     def flext() -> float:
         stream, batch = _flext_events(events)
         append = backend.flext.append
@@ -368,8 +387,10 @@ def append_one_per_transaction(backend: Backend, *, events: int, pairs: int) -> 
             put([one])
         return time.perf_counter() - started
 
-    flext_s, es_s = _best(pairs, flext, es)
+    flext_s, es_s = _best(pairs, flext, es, floor.measure(events, 1) if floor else None)
     notes = [f"{events} events to one new stream, one per transaction", STORE_LAYER]
+    if floor is not None:
+        notes.append(floor.note(es_s / events))
     return Measured(
         backend.name,
         "append, 1 event per transaction",
@@ -384,6 +405,7 @@ def append_one_per_transaction(backend: Backend, *, events: int, pairs: int) -> 
 def append_100_per_transaction(backend: Backend, *, batches: int, pairs: int) -> Measured:
     size = 100
     total = size * batches
+    floor = SQLiteFloor(backend) if isinstance(backend, SQLiteBackend) else None
 
     def flext() -> float:
         stream, all_events = _flext_events(total)
@@ -401,8 +423,10 @@ def append_100_per_transaction(backend: Backend, *, batches: int, pairs: int) ->
             put(all_events[start : start + size])
         return time.perf_counter() - started
 
-    flext_s, es_s = _best(pairs, flext, es)
+    flext_s, es_s = _best(pairs, flext, es, floor.measure(total, size) if floor else None)
     notes = [f"{batches} transactions of {size} events to one new stream", STORE_LAYER]
+    if floor is not None:
+        notes.append(floor.note(es_s / total))
     return Measured(
         backend.name,
         "append, 100 events per transaction",
@@ -412,6 +436,70 @@ def append_100_per_transaction(backend: Backend, *, batches: int, pairs: int) ->
         SPEEDUP,
         notes,
     )
+
+
+class SQLiteFloor:
+    """Bare ``sqlite3`` loops with FLEXT's settings: what its appends cost below any Python.
+
+    Each the best of the repeats run alternately with the row's two sides: a
+    one-row commit (``BEGIN IMMEDIATE``, an insert into a one-column table,
+    ``COMMIT``: the machine's WAL commit); FLEXT's own statements (the
+    stream's head, the insert into its three B-trees) on rows encoded
+    beforehand, in a file of its own with the same schema; and the encoding
+    of those rows by FLEXT's codec, timed apart. Those are
+    the plugin's private ``_SCHEMA`` and ``_Transaction``, imported so that
+    the floor runs exactly the SQL an append runs.
+    """
+
+    def __init__(self, backend: "SQLiteBackend") -> None:
+        self.codec = backend.flext.codec
+        self.connection = sqlite3.connect(
+            backend.directory / f"floor-{uuid.uuid4().hex[:8]}.db", isolation_level=None
+        )
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.executescript(FLEXT_SQLITE_SCHEMA)
+        self.connection.execute("CREATE TABLE floor_commit (x INTEGER)")
+        self.commit_s: list[float] = []
+        self.encode_s: list[float] = []
+        self.statements_s: list[float] = []
+
+    def measure(self, events: int, per_transaction: int) -> Callable[[], None]:
+        """One repeat of both floors (``events`` of each), per event, into the lists."""
+
+        def repeat() -> None:
+            execute = self.connection.execute
+            started = time.perf_counter()
+            for number in range(events // per_transaction):
+                execute("BEGIN IMMEDIATE")
+                execute("INSERT INTO floor_commit (x) VALUES (?)", (number,))
+                execute("COMMIT")
+            self.commit_s.append((time.perf_counter() - started) / (events // per_transaction))
+            stream, batch = _flext_events(events)
+            started = time.perf_counter()
+            rows = [self.codec.encode(event) for event in batch]
+            self.encode_s.append((time.perf_counter() - started) / events)
+            statements = FlextSQLiteStatements(self.connection)
+            started = time.perf_counter()
+            for start in range(0, events, per_transaction):
+                execute("BEGIN IMMEDIATE")
+                statements.head(stream)
+                statements.insert(rows[start : start + per_transaction])
+                execute("COMMIT")
+            self.statements_s.append((time.perf_counter() - started) / events)
+
+        return repeat
+
+    def note(self, es_s_per_event: float) -> str:
+        commit, encode, statements = min(self.commit_s), min(self.encode_s), min(self.statements_s)
+        self.connection.close()
+        return (
+            f"floor (bare sqlite3, same settings, same run): a one-row commit {commit * 1e6:.0f} µs; "
+            f"FLEXT's statements on rows encoded beforehand {statements * 1e6:.1f} µs/event, plus "
+            f"{encode * 1e6:.1f} µs/event to encode them (the codec: pydantic's to_json, the id as text), "
+            f"so at most {es_s_per_event / (statements + encode):.2f}x eventsourcing with nothing else "
+            f"(no Python at all above sqlite3: {es_s_per_event / statements:.2f}x)"
+        )
 
 
 AGGREGATE_LAYER = (
@@ -515,7 +603,7 @@ eventsourcing's ``ListenNotifySubscription`` selects."""
 
 
 class FlextTotals(Projection):
-    """FLEXT's side: one JSON document per account, read (once per page) and replaced per event."""
+    """FLEXT's side: one JSON document per account, read and replaced per event."""
 
     name = "bench-totals"
 
@@ -693,8 +781,9 @@ def _fill(sides: ProjectionSides, *, accounts: int, events: int, chunk: int) -> 
 
 PROJECTION_LAYER = (
     "projection layer: FLEXT ProjectionRunner.catch_up of a Projection (a JSON document per account: "
-    "ReadModel get + put per event, one store read per account per page) vs an eventsourcing Projection "
-    "with a TrackingRecorder view (process_event per event, per-account sums upserted in SQL per page)"
+    "ReadModel get + put per event; the runner keeps the documents it committed across pages, so it "
+    "reads none back) vs an eventsourcing Projection with a TrackingRecorder view (process_event per "
+    "event, per-account sums upserted in SQL per page)"
 )
 
 
@@ -797,25 +886,36 @@ def concurrent_writers(backend: PostgresBackend, *, events: int, pairs: int) -> 
     backend.flext.read_all(limit=1).unwrap()  # the tables exist before the writers start
     barriers = {side: context.Barrier(WRITERS + 1) for side in sides}
     done = {side: context.Queue() for side in sides}
-    workers = [
-        context.Process(
-            target=_writer, args=(side, backend.url, schema, events, pairs, barriers[side], done[side])
-        )
+    workers = {
+        side: [
+            context.Process(
+                target=_writer, args=(side, backend.url, schema, events, pairs, barriers[side], done[side])
+            )
+            for _ in range(WRITERS)
+        ]
         for side, schema in sides.items()
-        for _ in range(WRITERS)
-    ]
-    for worker in workers:
+    }
+    for worker in itertools.chain.from_iterable(workers.values()):
         worker.start()
     times: dict[str, list[float]] = {side: [] for side in sides}
+    usage: dict[str, list[tuple[float, float, float, float]]] = {side: [] for side in sides}
+    measured = True
     try:
         for _, side in itertools.product(range(pairs), sides):
+            deadline = time.monotonic() + 120
+            while barriers[side].n_waiting < WRITERS and time.monotonic() < deadline:
+                time.sleep(0.01)  # the writers are started (imports done) and wait for the signal
+            before = CpuUse.now([worker.pid or 0 for worker in workers[side]])
             barriers[side].wait(timeout=120)
             started = time.perf_counter()
             for _ in range(WRITERS):
                 done[side].get(timeout=600)
             times[side].append(time.perf_counter() - started)
+            after = CpuUse.now([worker.pid or 0 for worker in workers[side]])
+            usage[side].append(after.since(before))
+            measured = measured and after.measured
     finally:
-        for worker in workers:
+        for worker in itertools.chain.from_iterable(workers.values()):
             worker.join(timeout=60)
             if worker.is_alive():
                 worker.terminate()
@@ -825,6 +925,9 @@ def concurrent_writers(backend: PostgresBackend, *, events: int, pairs: int) -> 
         "total events/s",
         STORE_LAYER,
     ]
+    fastest = {side: usage[side][times[side].index(min(times[side]))] for side in sides}
+    if measured:
+        notes.append(_cpu_note(fastest["flext"], fastest["es"], total, min(times["es"]) / total))
     return Measured(
         backend.name,
         f"{WRITERS} concurrent writers",
@@ -833,6 +936,86 @@ def concurrent_writers(backend: PostgresBackend, *, events: int, pairs: int) -> 
         min(times["es"]) / total * 1e9,
         CONCURRENT_SPEEDUP,
         notes,
+    )
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds used by the writer processes and by PostgreSQL's processes, and the machine's load.
+
+    Read from Linux's ``/proc`` (``measured`` is False elsewhere). The server
+    side counts every process named ``postgres`` on this machine (the
+    writers' backends, the WAL writer, ...), so it is only meaningful with
+    the server on this machine and little else using it.
+    """
+
+    clients: dict[int, float]
+    server: dict[int, float]
+    busy: float
+    """CPU seconds all processes of the machine used (``/proc/stat``)."""
+    elapsed: float
+    """CPU seconds the machine had (wall time times CPUs)."""
+    measured: bool
+
+    @classmethod
+    def now(cls, pids: list[int]) -> "CpuUse":
+        proc = Path("/proc")
+        if not (proc / "stat").exists():
+            return cls({}, {}, 0.0, 0.0, measured=False)
+        tick = os.sysconf("SC_CLK_TCK")
+        server = [int(p.name) for p in proc.iterdir() if p.name.isdigit() and _comm(p) == "postgres"]
+        ticks = [int(field) for field in (proc / "stat").read_text().splitlines()[0].split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle and iowait
+        return cls(
+            _process_seconds(pids, tick),
+            _process_seconds(server, tick),
+            (sum(ticks) - idle) / tick,
+            sum(ticks) / tick,
+            measured=True,
+        )
+
+    def since(self, before: "CpuUse") -> tuple[float, float, float, float]:
+        """(clients, server, busy, elapsed) seconds between ``before`` and this reading.
+
+        Per process, so that a process that ended meanwhile (another
+        session's backend) does not subtract its whole life from the sum.
+        """
+        clients = sum(seconds - before.clients.get(pid, 0.0) for pid, seconds in self.clients.items())
+        server = sum(seconds - before.server.get(pid, 0.0) for pid, seconds in self.server.items())
+        return clients, server, self.busy - before.busy, self.elapsed - before.elapsed
+
+
+def _comm(process: Path) -> str:
+    with contextlib.suppress(OSError):  # a process that ended while we looked
+        return (process / "comm").read_text().strip()
+    return ""
+
+
+def _process_seconds(pids: list[int], tick: int) -> dict[int, float]:
+    """utime + stime of each of ``pids`` that still runs."""
+    seconds: dict[int, float] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return seconds
+
+
+def _cpu_note(
+    flext: tuple[float, float, float, float], es: tuple[float, float, float, float], events: int, es_s: float
+) -> str:
+    """What the CPUs allow: FLEXT's CPU per event, and the rate all of the machine's CPUs would give."""
+    cpus = os.cpu_count() or 1
+    flext_per_event = (flext[0] + flext[1]) / events
+    es_per_event = (es[0] + es[1]) / events
+    ceiling = cpus / flext_per_event
+    return (
+        f"CPU (same run, fastest repeat of each side): FLEXT {flext_per_event * 1e6:.0f} µs per event "
+        f"(clients {flext[0] / events * 1e6:.0f}, PostgreSQL {flext[1] / events * 1e6:.0f}), eventsourcing "
+        f"{es_per_event * 1e6:.0f} µs (clients {es[0] / events * 1e6:.0f}, PostgreSQL "
+        f"{es[1] / events * 1e6:.0f}); machine busy {flext[2] / flext[3]:.0%} during FLEXT's writes, "
+        f"{es[2] / es[3]:.0%} during eventsourcing's; {cpus} CPUs at FLEXT's CPU per event allow at most "
+        f"{ceiling:,.0f} events/s = {ceiling * es_s:.2f}x eventsourcing"
     )
 
 
