@@ -17,18 +17,21 @@ from flext_plugin_ldif.sample import write_directory
 pytestmark = pytest.mark.slow
 
 
-def _pipeline(flext_cli, folder: Path, name: str, **sections: object) -> dict:
+def _pipeline(
+    flext_cli, folder: Path, name: str, select: list[str] | None = None, **sections: object
+) -> dict:
     ldif = folder / "directory.ldif"
     if not ldif.exists():
         write_directory(ldif, users=40, groups=6, ous=3)
+    extract: dict[str, object] = {"name": "tap-ldif", "config": {"files": [str(ldif)]}}
+    if select is not None:
+        extract["select"] = select
     body = {
         "name": name,
-        "extract": {"name": "tap-ldif", "config": {"files": [str(ldif)]}},
+        "extract": extract,
         "load": {"name": "target-sqlite", "config": {"database": str(folder / f"{name}.db")}},
         **sections,
     }
-    if "select" in sections:
-        body["extract"]["select"] = body.pop("select")  # type: ignore[index]
     definition = folder / f"{name}.yaml"
     definition.write_text(yaml.safe_dump(body), encoding="utf-8")
     created = flext_cli("data", "pipeline", "create", str(definition), "--replace")

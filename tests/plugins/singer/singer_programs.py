@@ -33,6 +33,7 @@ TARGET = r"""
 import json, os, signal, sys, time
 config = json.load(open(sys.argv[sys.argv.index("--config") + 1]))
 path, fail_at, delay = config["path"], config.get("fail_at"), config.get("delay", 0)
+time.sleep(config.get("wait", 0))  # busy elsewhere before it reads anything
 rows = set(json.load(open(path))) if os.path.exists(path) else set()
 pending = []
 def flush():

@@ -155,22 +155,24 @@ def test_a_stop_with_a_target_that_stopped_reading_is_forced_and_never_hangs(cou
     assert result.outcome is not Outcome.COMPLETED
 
 
-def test_the_tap_runs_ahead_of_a_slow_target_by_the_buffer(counting_tap, file_target, tmp_path):
-    # The target takes its time over every record; the tap is done long before it.
+def test_the_tap_runs_ahead_of_a_busy_target_by_the_buffer(counting_tap, file_target, tmp_path):
+    # 60,000 records are about 3 MB: more than two pipes and a relay chunk hold, so without the
+    # buffer the tap would stall until the target, busy for its first 3 s, starts reading.
     tap_config, target_config = _configs(
-        tmp_path, {"records": 3000, "state_every": 500}, {"path": str(tmp_path / "rows.json"), "delay": 0.001}
+        tmp_path, {"records": 60_000, "state_every": 1000}, {"path": str(tmp_path / "rows.json"), "wait": 3}
     )
     engine = _engine(counting_tap, file_target, tap_config, target_config, [])
-    done = threading.Thread(target=lambda: setattr(engine, "outcome", engine.run()))
+    outcome: list[Any] = []
+    done = threading.Thread(target=lambda: outcome.append(engine.run()))
     done.start()
     deadline = time.monotonic() + 30
-    while engine.scanner.records["numbers"] < 3000:
+    while engine.scanner.records["numbers"] < 60_000:
         assert time.monotonic() < deadline, "the tap's records never all passed flext"
-        time.sleep(0.05)
-    assert not (tmp_path / "rows.json").exists() or len(_rows(tmp_path)) < 3000  # the target is behind
+        time.sleep(0.02)
+    assert not (tmp_path / "rows.json").exists(), "the tap finished only once the target had started"
     done.join(60)
-    assert engine.outcome.outcome is Outcome.COMPLETED
-    assert _rows(tmp_path) == list(range(1, 3001))
+    assert outcome[0].outcome is Outcome.COMPLETED
+    assert _rows(tmp_path) == list(range(1, 60_001))
 
 
 def test_target_state_lines_bare_or_wrapped_are_confirmed_and_chatter_is_not():

@@ -20,10 +20,13 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flext_kernel.paths import cache_dir
 from flext_kernel.version import KERNEL_VERSION
+
+if TYPE_CHECKING:
+    from flext_kernel.plugins.manager import PluginManager
 
 __all__ = ["CACHE_FORMAT", "fingerprint", "invalidate", "load_table", "read", "write"]
 
@@ -120,7 +123,7 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
     return {"fingerprint": key, "format": CACHE_FORMAT, "plugins": plugins, "sources": _sources(manager)}
 
 
-def _sources(manager: Any) -> dict[str, int]:
+def _sources(manager: PluginManager) -> dict[str, int]:
     """Modification times of the modules that hold the plugins' manifests.
 
     An editable install (every workspace plugin) leaves site-packages alone

@@ -88,9 +88,12 @@ class StreamScanner:
                 prefix = _RECORD_PREFIXES[self._layout] + stream.encode() + b'"'
                 self._prefixes[(stream, self._layout)] = prefix
             counts[stream] = chunk.count(prefix) + chunk.startswith(prefix[1:])
-        if sum(counts.values()) != total:
-            self._layout = 1 - self._layout  # try the other layout next time
-            return False
+        counted = sum(counts.values())
+        if counted != total:
+            other = _RECORD_PREFIXES[1 - self._layout]
+            if not counted and (other in chunk or chunk.startswith(other[1:])):
+                self._layout = 1 - self._layout  # the tap writes the other layout
+            return False  # a SCHEMA or STATE line in the chunk, or records of a new stream
         self.records.update(counts)
         self.lines += total
         return True
