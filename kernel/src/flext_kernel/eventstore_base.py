@@ -27,6 +27,10 @@ What a backend must guarantee:
   and after such a failure the append is decided again, with the lookup, in
   a new transaction. The outcome is the same either way; the lookup is only
   paid when an id is taken.
+* Optionally, with ``unique_event_ids``, ``_append_at`` appends in one step
+  when the stream is at the expected version (the usual case), and returns
+  None, having written nothing, in every other case: the rules above then
+  decide as if it did not exist.
 * Driver exceptions listed in ``driver_errors`` are turned into failures by
   ``_translate_error``, the one place a backend maps its driver's errors to
   kernel error codes (the default maps everything to ``STORAGE_ERROR``).
@@ -263,10 +267,31 @@ class EventStoreBase(ABC):
             self.signal.notify()
         return result
 
+    def _append_at(self, pending: PendingAppend, version: int) -> AppendResult | None:
+        """Append ``pending`` in one step if its stream is at exactly ``version``; else return None.
+
+        An optional shortcut for the common append, the one an aggregate makes:
+        a known version, the event ids not taken. A backend that can check the
+        version and insert cheaper than ``_write`` and its row operations
+        (PostgreSQL: one call instead of two round trips) overrides this. It
+        writes only if the stream's head is ``version`` (0: no events) and not a
+        tombstone, and only with ``unique_event_ids``: a taken id raises a
+        driver error and the append is decided again with the lookup, as after
+        a failed ``_append_once(look_up=False)``. Any other stream state writes
+        nothing and returns None; the base class then decides with every rule,
+        so the shortcut never has to know them. The default has no shortcut.
+        """
+        return None
+
     def _append(self, pending: PendingAppend, expected: ExpectedVersion) -> FlextResult[AppendResult]:
         if not (self.unique_event_ids and pending.events):
             return self._append_once(pending, expected, look_up=True)
         try:
+            version = 0 if expected is StreamState.NO_STREAM else expected
+            if isinstance(version, int):
+                written = self._append_at(pending, version)
+                if written is not None:
+                    return Success(written)
             return self._append_once(pending, expected, look_up=False)
         except self.driver_errors as exc:
             failure = self._translate_error(exc)

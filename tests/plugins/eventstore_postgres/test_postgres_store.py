@@ -398,6 +398,82 @@ def test_a_layout_from_a_newer_plugin_is_refused(
     assert "newer than this plugin" in (failure.error or "")
 
 
+def _routines(raw: psycopg.Connection[tuple[Any, ...]], schema: str) -> set[str]:
+    rows = raw.execute(
+        "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s",
+        (schema,),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_a_schema_from_an_older_plugin_gets_the_append_routines(
+    open_store: Callable[..., PostgresEventStore], raw: psycopg.Connection[tuple[Any, ...]], pg_schema: str
+) -> None:
+    open_store().append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    assert {"flext_append_one_v1", "flext_append_v1"} <= _routines(raw, pg_schema)
+    for name in ("flext_append_one_v1", "flext_append_v1"):  # as a schema made before they existed
+        raw.execute(sql.SQL("DROP PROCEDURE {}").format(sql.Identifier(pg_schema, name)))
+    store = open_store()
+    store.append("s", [Noted(aggregate_id="s", n=1)], 1).unwrap()
+    store.append("s", [Noted(aggregate_id="s", n=i) for i in (2, 3)], 2).unwrap()
+    assert {"flext_append_one_v1", "flext_append_v1"} <= _routines(raw, pg_schema)
+    assert [r.version for r in store.read_stream("s").unwrap()] == [1, 2, 3, 4]
+
+
+def test_a_role_that_may_not_create_the_routines_still_appends(
+    open_store: Callable[..., PostgresEventStore],
+    raw: psycopg.Connection[tuple[Any, ...]],
+    pg_schema: str,
+    postgres_url: str,
+) -> None:
+    open_store().append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    for name in ("flext_append_one_v1", "flext_append_v1"):
+        raw.execute(sql.SQL("DROP PROCEDURE {}").format(sql.Identifier(pg_schema, name)))
+    role = f"flext_writer_{uuid.uuid4().hex[:8]}"
+    names = {"role": sql.Identifier(role), "schema": sql.Identifier(pg_schema)}
+    raw.execute(sql.SQL("CREATE ROLE {role} LOGIN").format(**names))
+    try:
+        for grant in (
+            "GRANT USAGE ON SCHEMA {schema} TO {role}",
+            "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+            "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {schema} TO {role}",
+        ):
+            raw.execute(sql.SQL(grant).format(**names))
+        url = psycopg.conninfo.make_conninfo(postgres_url, user=role)
+        writer = PostgresEventStore(contract_codec(), url=url, schema=pg_schema)
+        try:
+            writer.append("s", [Noted(aggregate_id="s", n=1)], 1).unwrap()
+            assert writer.append("s", [Noted(aggregate_id="s", n=2)], 1).error_code == CONCURRENCY_CONFLICT
+        finally:
+            writer.close()
+        assert "flext_append_one_v1" not in _routines(raw, pg_schema)
+        assert [r.version for r in open_store().read_stream("s").unwrap()] == [1, 2]
+    finally:
+        raw.execute(sql.SQL("DROP OWNED BY {role}").format(**names))
+        raw.execute(sql.SQL("DROP ROLE {role}").format(**names))
+
+
+def test_an_append_at_its_version_is_one_call_and_a_conflict_falls_back_to_the_rules(
+    open_store: Callable[..., PostgresEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store()
+    transactions: list[int] = []
+    write = store._write
+
+    def counted() -> Any:
+        transactions.append(1)
+        return write()
+
+    monkeypatch.setattr(store, "_write", counted)
+    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    store.append("s", [Noted(aggregate_id="s", n=i) for i in range(3)], 1).unwrap()
+    assert transactions == []  # both went through one CALL each
+    failure = store.append("s", [Noted(aggregate_id="s")], 1)
+    assert failure.error_code == CONCURRENCY_CONFLICT
+    assert failure.error_data["actual_version"] == 4
+    assert transactions == [1]  # the shortcut wrote nothing; the rules decided in a transaction
+
+
 def test_deleted_events_are_gone_from_the_table(
     open_store: Callable[..., PostgresEventStore], raw: psycopg.Connection[tuple[Any, ...]], pg_schema: str
 ) -> None:

@@ -25,9 +25,15 @@ How writers stay correct without a global lock:
   (``pg_current_xact_id()``) and the event's index in that transaction. Any
   two transactions' positions are ordered like their ids, whatever order
   they commit in. A write transaction takes its id right after its stream's
-  lock, in the statement that reads the head, so the client numbers the
-  events itself and can send them with COMMIT: an append is two round
-  trips (BEGIN with the lock and head; the insert with COMMIT and NOTIFY).
+  lock, in the statement that reads the head.
+* **An append is one round trip.** When the caller names the version it
+  expects (what an aggregate's save does), one ``CALL`` of a plpgsql
+  procedure locks the stream, reads its head, and only if the head is that
+  version inserts the events, commits and sends the NOTIFY. Otherwise it
+  writes nothing, and the append is decided by ``EventStoreBase``'s rules in
+  a write transaction of two or more round trips (BEGIN with the lock and
+  head; the insert with COMMIT and NOTIFY), as are ``ANY`` and
+  ``STREAM_EXISTS`` appends, deletions and snapshots.
 * **Readers stop at the oldest transaction still running.** ``read_all``
   only returns events whose transaction id is below
   ``pg_snapshot_xmin(pg_current_snapshot())``. Every transaction below that
@@ -66,7 +72,7 @@ take to finish. The price:
 Live subscriptions: COMMIT and a ``NOTIFY`` on the store's channel travel in
 one round trip, the ``NOTIFY`` in its own transaction (inside the write
 transaction it would make committing writers take turns on a cluster-wide
-lock). A listener thread, started by the first ``subscribe``, wakes the
+lock), which does not wait for its WAL flush. A listener thread, started by the first ``subscribe``, wakes the
 store's subscriptions when another handle (in any process) appended; if it
 loses its connection it reconnects with back-off, and subscriptions fall
 back to re-reading every ``poll_interval`` seconds meanwhile.
@@ -96,9 +102,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT, VALIDATION_ERROR
-from flext_kernel.eventcodec import EventCodec
+from flext_kernel.eventcodec import EventCodec, PendingAppend
 from flext_kernel.eventstore import AppendResult, ExpectedVersion, StoredEvent, StoredSnapshot
-from flext_kernel.eventstore_base import EventStoreBase, StreamHead, WriteTransaction
+from flext_kernel.eventstore_base import TOMBSTONE_TYPE, EventStoreBase, StreamHead, WriteTransaction
 from flext_kernel.messages import FlextDomainEvent
 from flext_kernel.result import Failure, FlextResult
 from flext_kernel.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
@@ -168,6 +174,54 @@ _SCHEMA_DDL: Final = (
     "CREATE TABLE IF NOT EXISTS {layout} (version integer NOT NULL)",
     "INSERT INTO {layout} (version) SELECT {version} WHERE NOT EXISTS (SELECT 1 FROM {layout})",
 )
+# The append in one call: lock the stream, read its head, and only if the head is the expected version
+# (and not a tombstone) insert, COMMIT, and NOTIFY in a transaction of its own, all inside one CALL, so
+# one round trip, with plans plpgsql keeps per session. Otherwise it writes nothing and returns a NULL
+# position: the client then decides with the full rules (EventStoreBase._append_at). The NOTIFY's
+# transaction commits without waiting for its WAL flush: it stores nothing a crash could lose.
+# Routines are created when missing, also in a schema made by an older plugin, so a changed body needs
+# a new name (the _v1 suffix).
+_APPEND_ROUTINE: Final = """CREATE OR REPLACE PROCEDURE {name}(
+    lock_key integer, stream text, expected bigint, {parameters},
+    channel text, token text, INOUT first_position bigint DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+DECLARE
+    head_version bigint;
+    head_type text;
+BEGIN
+    PERFORM pg_advisory_xact_lock(lock_key, hashtext(stream));
+    SELECT e.version, e.event_type INTO head_version, head_type
+      FROM {{events}} e WHERE e.stream_id = stream ORDER BY e.version DESC LIMIT 1;
+    IF coalesce(head_version, 0) <> expected OR head_type = {{tombstone}} THEN
+        RETURN;
+    END IF;
+    first_position := {position};
+    INSERT INTO {{events}} (position, stream_id, version, event_id, event_type, schema_version, data)
+    {rows};
+    COMMIT;
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM pg_notify(channel, token);
+END
+$$"""
+_ROUTINES_DDL: Final = (
+    _APPEND_ROUTINE.format(
+        name="{append_one}",
+        parameters="new_event_id text, new_event_type text, new_schema_version integer, new_data text",
+        position=_XACT_POSITION,
+        rows="VALUES (first_position, stream, expected + 1, new_event_id::uuid, new_event_type, "
+        "new_schema_version, new_data::json)",
+    ),
+    _APPEND_ROUTINE.format(
+        name="{append_many}",
+        parameters="event_ids text[], event_types text[], schema_versions integer[], datas text[]",
+        position=_XACT_POSITION,
+        rows="SELECT first_position + r.n - 1, stream, expected + r.n, r.event_id::uuid, r.event_type, "
+        "r.schema_version, r.data::json "
+        "FROM unnest(event_ids, event_types, schema_versions, datas) "
+        "WITH ORDINALITY AS r(event_id, event_type, schema_version, data, n)",
+    ),
+)
+_ROUTINE_NAMES: Final = ("flext_append_one_v1", "flext_append_v1")
 _RETRY_FIRST: Final = 0.001  # first pause while older transactions hold events back (seconds)
 _RETRY_MOST: Final = 0.05  # longest pause between two such reads
 
@@ -221,6 +275,8 @@ class _Statements:
     """The store's SQL, with its schema's names quoted in, rendered once."""
 
     __slots__ = (
+        "append_many",
+        "append_one",
         "begin_lock_head",
         "commit_and_notify",
         "delete_events",
@@ -235,6 +291,8 @@ class _Statements:
         "lock_head",
         "read_all",
         "read_stream",
+        "routines_count",
+        "routines_ddl",
         "schema_ddl",
         "snapshot",
         "snapshot_and_stream",
@@ -250,12 +308,30 @@ class _Statements:
             "snapshots": sql.Identifier(schema, "flext_snapshots"),
             "layout": sql.Identifier(schema, "flext_layout"),
             "version": sql.Literal(SCHEMA_VERSION),
+            "append_one": sql.Identifier(schema, _ROUTINE_NAMES[0]),
+            "append_many": sql.Identifier(schema, _ROUTINE_NAMES[1]),
+            "tombstone": sql.Literal(TOMBSTONE_TYPE),
         }
 
         def render(template: str) -> str:
             return sql.SQL(template).format(**names).as_string()
 
-        self.schema_ddl = tuple(render(statement) for statement in _SCHEMA_DDL)
+        self.routines_ddl = tuple(render(statement) for statement in _ROUTINES_DDL)
+        self.schema_ddl = tuple(render(statement) for statement in _SCHEMA_DDL) + self.routines_ddl
+        self.routines_count = (
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s AND p.proname = ANY(%s)"
+        )
+        # Parameters bound by the server, so psycopg prepares the CALL after a few uses; the batch's
+        # columns travel as binary arrays.
+        self.append_one = render(
+            "CALL {append_one}(%s::integer, %s::text, %s::bigint, %s::text, %s::text, %s::integer, "
+            "%s::text, %s::text, %s::text)"
+        )
+        self.append_many = render(
+            "CALL {append_many}(%s::integer, %s::text, %s::bigint, %b::text[], %b::text[], %b::integer[], "
+            "%b::text[], %s::text, %s::text)"
+        )
         self.layout_version = render("SELECT max(version) FROM {layout}")
         # The stream's lock and head, and this transaction's first position: its id times 2**16. The
         # id is taken in the select list, which runs once the function has returned: after the lock.
@@ -264,8 +340,9 @@ class _Statements:
         self.first_position = f"SELECT {_XACT_POSITION}"
         # Simple-query protocol (no parameters): COMMIT and the NOTIFY after it in one round trip. The
         # NOTIFY runs after COMMIT, in its own transaction: inside the write transaction it would make
-        # all committing writers take turns on a cluster-wide lock.
-        notify = sql.SQL("COMMIT; SELECT pg_notify({}, {})")
+        # all committing writers take turns on a cluster-wide lock. That transaction stores nothing a
+        # crash could lose, so it does not wait for its WAL flush.
+        notify = sql.SQL("COMMIT; SELECT set_config('synchronous_commit', 'off', true), pg_notify({}, {})")
         self.commit_and_notify = notify.format(sql.Literal(channel), sql.Literal(token)).as_string()
         commit_and_notify = self.commit_and_notify.replace("%", "%%")  # a literal part of a query
         # Arrays travel in binary (%b): no quoting and escaping of every element on the client.
@@ -332,8 +409,9 @@ class _Statements:
 class _Transaction:
     """The row operations of one write transaction, in as few round trips as the rules allow.
 
-    An append is two: BEGIN travels with ``head``, the first statement of every write (it takes the
-    stream's lock), and a one-event insert waits to travel with COMMIT and the NOTIFY. Both go as
+    An append the one-call procedure could not take is two: BEGIN travels with ``head``, the first
+    statement of every write (it takes the stream's lock), and a one-event insert waits to travel
+    with COMMIT and the NOTIFY. Both go as
     one simple-protocol query each, with their parameters bound on the client (``ClientCursor``,
     libpq's quoting): the cheapest way through psycopg for a few small values. Statements whose
     results are needed (an id lookup, a snapshot's version) and batch inserts (binary arrays) are
@@ -621,6 +699,7 @@ class PostgresEventStore(EventStoreBase):
         self._idle: list[Connection] = []
         self._all: list[Connection] = []
         self._ready = False  # the tables exist (checked on the first connection)
+        self._one_call_append = True  # False if the append routines are missing and we may not create them
         self._listener = _Listener(self._connect, self.channel, self._token, self.signal) if listen else None
 
     # Connections.
@@ -731,6 +810,17 @@ class PostgresEventStore(EventStoreBase):
                 f"event store layout version {version} in schema {self.schema!r} is newer than "
                 f"this plugin's {SCHEMA_VERSION}: upgrade flext-plugin-eventstore-postgres"
             )
+        routines = (self.schema, list(_ROUTINE_NAMES))
+        if connection.execute(self._sql.routines_count, routines).fetchone() != (len(_ROUTINE_NAMES),):
+            # A schema made by an older plugin: add the routines this one calls, one process at a time.
+            # A role that may not create them still reads and appends, without the one-call append.
+            try:
+                with connection.transaction():
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._ddl_key,))
+                    for statement in self._sql.routines_ddl:
+                        connection.execute(statement)
+            except pg_errors.InsufficientPrivilege:
+                self._one_call_append = False
         self._ready = True
 
     # Storage primitives.
@@ -738,7 +828,7 @@ class PostgresEventStore(EventStoreBase):
     @contextmanager
     def _write(self) -> Iterator[WriteTransaction]:
         # BEGIN and COMMIT by hand: BEGIN with the first statement, COMMIT with a deferred insert and
-        # the NOTIFY for other handles, so that an append is two round trips.
+        # the NOTIFY for other handles, so that an append outside _append_at is two round trips.
         transaction = _Transaction(self)
         try:
             yield transaction
@@ -810,6 +900,31 @@ class PostgresEventStore(EventStoreBase):
                 {"events": len(events), "limit": MAX_EVENTS_PER_TRANSACTION},
             )
         return super().append(stream_id, events, expected_version)
+
+    def _append_at(self, pending: PendingAppend, version: int) -> AppendResult | None:
+        """The usual append in one round trip: one CALL checks, inserts, commits and notifies."""
+        if not self._ready:
+            self._release(self._acquire())  # the first use checks the schema and its routines
+        if not self._one_call_append:
+            return None
+        rows = pending.rows(version)
+        stream_id = pending.stream_id
+        # Each row: stream_id, version, event_id, event_type, schema_version, data, position.
+        columns: Sequence[Any]
+        if len(rows) == 1:
+            query, columns = self._sql.append_one, rows[0][2:6]
+        else:
+            query, columns = self._sql.append_many, [list(column) for column in zip(*rows, strict=True)][2:6]
+        params = (self._lock_key, stream_id, version, *columns, self.channel, self._token)
+        connection, cursor = self._start(query, params)
+        try:
+            row = cursor.fetchone()
+        finally:
+            self._release(connection)
+        first = None if row is None else row[0]
+        if first is None:  # the stream is not at ``version``: nothing was written
+            return None
+        return AppendResult(stream_id, version + len(rows), tuple(range(first, first + len(rows))), True)
 
     def subscribe(self, from_position: int = 0) -> EventSubscription:
         """Return a live subscription to every event after ``from_position`` (starts the listener)."""

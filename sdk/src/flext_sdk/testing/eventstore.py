@@ -60,6 +60,7 @@ from flext_kernel.eventstore import (
     StreamDeleted,
     UnknownEvent,
 )
+from flext_kernel.eventstore_base import EventStoreBase
 from flext_kernel.messages import FlextDomainEvent
 from flext_kernel.repository import AggregateRepository
 from flext_kernel.result import FlextResult
@@ -338,6 +339,38 @@ class EventStoreContract:
         assert _ok(store.append("s", [], 2)) == AppendResult("s", 2, (), False)
         _fails(store.append("s", [], 1), CONCURRENCY_CONFLICT)
         assert len(_ok(store.read_all())) == 2
+
+    @pytest.mark.parametrize("size", [1, 3], ids=["one-event", "batch"])
+    def test_the_append_shortcut_writes_only_at_its_version(self, store: FlextEventStore, size: int) -> None:
+        """A backend's ``_append_at`` shortcut writes at exactly its version, else nothing (returns None).
+
+        Every append with a version goes through the shortcut first and falls
+        back to the full rules when it returns None, so a shortcut that writes
+        where it should not would be invisible to the tests above whenever the
+        rules would have allowed the write anyway.
+        """
+        if not isinstance(store, EventStoreBase) or type(store)._append_at is EventStoreBase._append_at:
+            pytest.skip(f"{type(store).__name__} has no append shortcut (_append_at)")
+
+        def shortcut(stream_id: str, version: int, start: int = 0) -> AppendResult | None:
+            pending = store.codec.prepare(stream_id, _noted(stream_id, size, start=start)).unwrap()
+            return store._append_at(pending, version)
+
+        assert shortcut("s", 2) is None  # no stream yet
+        _ok(store.append("s", _noted("s", 2), NO_STREAM))
+        assert shortcut("s", 0) is None
+        assert shortcut("s", 1, start=2) is None
+        assert shortcut("s", 3, start=2) is None
+        assert len(_ok(store.read_all())) == 2
+        written = shortcut("s", 2, start=2)
+        assert written is not None
+        assert (written.version, written.written, len(written.positions)) == (2 + size, True, size)
+        recorded = _ok(store.read_all())
+        assert [r.position for r in recorded[2:]] == list(written.positions)
+        assert [r.version for r in _ok(store.read_stream("s"))] == list(range(1, 3 + size))
+        _ok(store.delete_stream("s"))
+        assert shortcut("s", 3 + size, start=2 + size) is None  # the tombstone's version
+        assert shortcut("new", 0) is not None
 
     # What is stored.
 
