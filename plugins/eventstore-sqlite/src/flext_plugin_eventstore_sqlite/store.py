@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
-from flext_kernel.eventcodec import EventCodec
-from flext_kernel.eventstore import StoredEvent, StoredSnapshot
-from flext_kernel.eventstore_base import EventStoreBase, StreamHead, WriteTransaction
+from flext_kernel.eventcodec import EventCodec, PendingAppend
+from flext_kernel.eventstore import AppendResult, StoredEvent, StoredSnapshot
+from flext_kernel.eventstore_base import TOMBSTONE_TYPE, EventStoreBase, StreamHead, WriteTransaction
 from flext_kernel.result import Failure, FlextResult
 
 __all__ = ["DEFAULT_FILE_NAME", "SCHEMA_VERSION", "SQLiteEventStore", "default_path", "path_from_location"]
@@ -118,6 +118,19 @@ def path_from_location(location: str | Path | None) -> Path:
     if text in ("", ":memory:"):
         raise ValueError("the SQLite event store needs a file (in-memory databases are per connection)")
     return Path(text).expanduser()
+
+
+class _Connection(sqlite3.Connection):
+    """A pooled connection with a cursor of its own for appends.
+
+    ``Connection.execute`` makes a new cursor per statement; an append runs
+    four statements, and reusing one cursor spares a few microseconds of the
+    hundred an append takes.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.append_cursor = self.cursor()
 
 
 class _Transaction:
@@ -219,8 +232,8 @@ class SQLiteEventStore(EventStoreBase):
         self.busy_timeout = busy_timeout
         """Seconds a writer waits for the write lock."""
         self._pool_lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
-        self._all: list[sqlite3.Connection] = []
+        self._idle: list[_Connection] = []
+        self._all: list[_Connection] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = self._acquire()
         try:
@@ -230,9 +243,13 @@ class SQLiteEventStore(EventStoreBase):
 
     # Connections.
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> _Connection:
         connection = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_Connection,
         )
         try:
             connection.execute("PRAGMA journal_mode = WAL")
@@ -242,7 +259,7 @@ class SQLiteEventStore(EventStoreBase):
             raise
         return connection
 
-    def _acquire(self) -> sqlite3.Connection:
+    def _acquire(self) -> _Connection:
         with self._pool_lock:
             if self._idle:
                 return self._idle.pop()
@@ -251,7 +268,7 @@ class SQLiteEventStore(EventStoreBase):
             self._all.append(connection)
         return connection
 
-    def _release(self, connection: sqlite3.Connection) -> None:
+    def _release(self, connection: _Connection) -> None:
         if connection.in_transaction:
             connection.rollback()
         with self._pool_lock:
@@ -261,7 +278,7 @@ class SQLiteEventStore(EventStoreBase):
         connection.close()
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def _reading(self) -> Iterator[_Connection]:
         connection = self._acquire()
         try:
             yield connection
@@ -279,6 +296,28 @@ class SQLiteEventStore(EventStoreBase):
             connection.execute("COMMIT")
         finally:
             self._release(connection)  # rolls back whatever did not commit
+
+    def _append_at(self, pending: PendingAppend, version: int) -> AppendResult | None:
+        """The usual append with the least Python around its four statements (see EventStoreBase)."""
+        stream_id = pending.stream_id
+        connection = self._acquire()
+        try:
+            execute = connection.append_cursor.execute
+            execute("BEGIN IMMEDIATE")
+            head = execute(_HEAD, (stream_id,)).fetchone()
+            if (0 if head is None else head[0]) != version or (
+                head is not None and head[1] == TOMBSTONE_TYPE
+            ):
+                return None
+            rows = pending.rows(version)
+            if len(rows) == 1:
+                positions: list[int] = [execute(_INSERT, rows[0]).lastrowid or 0]
+            else:
+                positions = _Transaction(connection).insert(rows)
+            execute("COMMIT")
+        finally:
+            self._release(connection)  # rolls back whatever did not commit
+        return AppendResult(stream_id, version + len(positions), tuple(positions), True)
 
     def _read_stream_rows(self, stream_id: str, after_version: int, limit: int | None) -> list[StoredEvent]:
         with self._reading() as connection:
