@@ -141,6 +141,8 @@ class _InUtc:
         return core_schema.json_or_python_schema(
             json_schema=core_schema.chain_schema([aware, zero_or_converted]),
             python_schema=core_schema.no_info_after_validator_function(_in_utc, aware),
+            # Always a datetime once validated: serialize it as one, not through the union above.
+            serialization=core_schema.simple_ser_schema("datetime"),
         )
 
     @classmethod
