@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 
@@ -12,7 +13,7 @@ from flext_kernel.errors import STORAGE_ERROR, FlextEventStoreError
 from flext_kernel.eventstore import RecordedEvent
 from flext_kernel.result import FlextResult
 from flext_kernel.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
-from flext_sdk.testing.eventstore import Noted
+from flext_sdk.testing.eventstore import WAIT, Noted
 
 
 def recorded(position: int) -> RecordedEvent:
@@ -123,6 +124,48 @@ def test_the_signal_wakes_threads_and_event_loops() -> None:
     thread.join(5)
     assert woke.is_set()
     assert signal.token() == token + 1
+
+
+class _WaiterArrivesDuringNotify:
+    """A counter for ``AppendSignal`` that, while ``notify`` draws the next count, lets a waiter in.
+
+    It starts the waiter and returns only once the waiter has registered and
+    is blocked inside ``Condition.wait``: the narrowest race there is. A
+    ``notify`` that looked for waiters *before* moving the count would have
+    seen none, skipped the wake-up, and left the waiter to its timeout.
+    """
+
+    def __init__(self, signal: AppendSignal, waiter: threading.Thread) -> None:
+        self.signal = signal
+        self.waiter = waiter
+        self.inner = itertools.count(1)
+
+    def __next__(self) -> int:
+        self.waiter.start()
+        deadline = time.monotonic() + WAIT
+        while self.signal._waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        with self.signal._condition:  # granted once the waiter has let go of it inside wait()
+            pass
+        return next(self.inner)
+
+
+@pytest.mark.parametrize("where", ["thread", "event loop"])
+def test_a_waiter_arriving_while_notify_runs_is_woken(where: str) -> None:
+    signal = AppendSignal()
+    token = signal.token()
+
+    def wait() -> None:
+        if where == "thread":
+            signal.wait(token, 60)
+        else:
+            asyncio.run(signal.wait_async(token, 60))
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    signal._counter = _WaiterArrivesDuringNotify(signal, waiter)  # type: ignore[assignment]
+    signal.notify()
+    waiter.join(WAIT)
+    assert not waiter.is_alive(), "the waiter slept on: the notify did not wake it"
 
 
 def test_the_async_subscription_follows_and_stops() -> None:

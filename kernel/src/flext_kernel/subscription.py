@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 import time
 from collections import deque
@@ -36,13 +37,25 @@ ReadAllAsync = Callable[[int, int], Awaitable[FlextResult[list[RecordedEvent]]]]
 
 
 class AppendSignal:
-    """A counter that waiters in threads and in event loops can block on until it moves."""
+    """A counter that waiters in threads and in event loops can block on until it moves.
 
-    __slots__ = ("_async_waiters", "_condition", "_count")
+    ``notify`` runs after every append, and mostly nobody waits, so it takes
+    the lock only when somebody does. That is safe because of an order on
+    both sides: a waiter registers (under the lock) *before* it compares the
+    count, and ``notify`` moves the count *before* it looks for waiters. So
+    either the waiter sees the new count, or ``notify`` sees the waiter and
+    takes the lock, which the waiter gives up only inside ``Condition.wait``.
+    The count takes a new value from a counter each time, so two appends
+    notifying at once can never leave it where a waiter's token is.
+    """
+
+    __slots__ = ("_async_waiters", "_condition", "_count", "_counter", "_waiting")
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
+        self._counter = itertools.count(1)
         self._count = 0
+        self._waiting = 0  # waiters registered, in threads and event loops (changed under the lock)
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def token(self) -> int:
@@ -51,8 +64,10 @@ class AppendSignal:
 
     def notify(self) -> None:
         """Say that something may have been appended (or a subscription was stopped): wake every waiter."""
+        self._count = next(self._counter)
+        if not self._waiting:
+            return
         with self._condition:
-            self._count += 1
             self._condition.notify_all()
             waiters = list(self._async_waiters)
         for loop, event in waiters:
@@ -62,22 +77,28 @@ class AppendSignal:
     def wait(self, token: int, timeout: float) -> None:
         """Block until the count differs from ``token`` or ``timeout`` seconds pass."""
         with self._condition:
-            self._condition.wait_for(lambda: self._count != token, timeout)
+            self._waiting += 1
+            try:
+                self._condition.wait_for(lambda: self._count != token, timeout)
+            finally:
+                self._waiting -= 1
 
     async def wait_async(self, token: int, timeout: float) -> None:
         """Like ``wait``, without blocking the event loop."""
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         with self._condition:
-            if self._count != token:
-                return
             self._async_waiters.add(waiter)
+            self._waiting += 1
+            moved = self._count != token
         try:
-            await asyncio.wait_for(waiter[1].wait(), timeout)
+            if not moved:
+                await asyncio.wait_for(waiter[1].wait(), timeout)
         except TimeoutError:
             pass
         finally:
             with self._condition:
                 self._async_waiters.discard(waiter)
+                self._waiting -= 1
 
 
 class _SubscriptionState:
