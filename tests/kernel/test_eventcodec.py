@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import ClassVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flext_kernel.aggregate import FlextAggregateRoot, when
 from flext_kernel.errors import (
@@ -161,3 +165,37 @@ def test_every_error_code_is_documented() -> None:
     codes = [name for name in errors.__all__ if name.isupper()]
     assert {"STREAM_DELETED", "STORAGE_ERROR", "CONCURRENCY_CONFLICT"} <= set(codes)
     assert [code for code in codes if f"| `{code}` |" not in page] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(ids=st.lists(st.uuids(allow_nil=True), min_size=1, max_size=5, unique=True), after=st.integers(0, 50))
+def test_rows_hold_each_events_id_as_its_standard_text(ids: list[uuid.UUID], after: int) -> None:
+    """The ids the rows hold (cut from the JSON, for speed) are exactly ``str(event_id)``, any UUID."""
+    codec = EventCodec([Shipped])
+    events = [
+        Shipped(aggregate_id="o1", event_id=i, version=after + n + 1, parcels=n) for n, i in enumerate(ids)
+    ]
+    pending = codec.prepare("o1", events).unwrap()
+    assert [row.event_id for row in pending.rows(after)] == [str(i) for i in ids] == pending.event_ids
+    assert [row.event_id for row in pending.rows(after + 7)] == [
+        str(i) for i in ids
+    ]  # re-encoded at other versions
+    assert [codec.encode(event).event_id for event in events] == [str(i) for i in ids]
+
+
+def test_an_unknown_events_id_is_its_uuid_text_whatever_its_payload_says() -> None:
+    codec = EventCodec()
+    event_id = uuid.uuid4()
+    stored = StoredEvent(
+        "o1",
+        1,
+        str(event_id),
+        "gone.Type",
+        1,
+        json.dumps({"event_id": str(event_id).upper(), "version": 1}),
+        5,
+    )
+    unknown = codec.decode(stored).event
+    assert isinstance(unknown, UnknownEvent)
+    (row,) = codec.prepare("o1", [unknown]).unwrap().rows(0)
+    assert row.event_id == str(event_id)
