@@ -293,3 +293,58 @@ def test_a_projection_failing_late_in_a_batch_applies_nothing_of_it() -> None:
     (checkpoint,) = store.checkpoints("contract-totals")
     assert (checkpoint.position, checkpoint.failed) == (100, True), "the first batch only"
     assert dict(store.documents("contract-totals", checkpoint.generation))["_count"] == {"n": 100}
+
+
+class _CountedReads:
+    """An event store that records which thread reads each page, and from where."""
+
+    def __init__(self, inner: InMemoryEventStore) -> None:
+        self.inner = inner
+        self.reads: list[tuple[int, str]] = []
+
+    def read_all_rows(self, from_position: int = 0, limit: int | None = None) -> Any:
+        self.reads.append((from_position, threading.current_thread().name))
+        return self.inner.read_all_rows(from_position, limit)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.inner, attribute)
+
+
+def _readers_alive() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("flext-projection-read")]
+
+
+def test_the_next_page_is_read_ahead_and_the_reader_ends_with_the_catch_up() -> None:
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    _many_deposits(events, 120)
+    counted = _CountedReads(events)
+    runner = ProjectionRunner(counted, store, [Totals()], batch_size=50)  # type: ignore[arg-type]
+    assert runner.catch_up().unwrap() == {"contract-totals": 120}
+    assert [position for position, _ in counted.reads] == [0, 50, 100, 120]  # every page once, in order
+    assert [name.startswith("flext-projection-read") for _, name in counted.reads] == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert _readers_alive() == []
+    counted.reads.clear()
+    assert runner.catch_up().unwrap() == {"contract-totals": 0}
+    assert [name for _, name in counted.reads] == [threading.current_thread().name]  # nothing new: no thread
+
+
+def test_a_catch_up_that_fails_with_a_page_in_flight_applies_nothing_more() -> None:
+    class FailsAtSixty(Totals):
+        def handle(self, event: RecordedEvent, model: ReadModel) -> None:
+            if event.position == 60:
+                raise ValueError("bad event")
+            super().handle(event, model)
+
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    _many_deposits(events, 120)
+    failed = ProjectionRunner(events, store, [FailsAtSixty()], batch_size=50).catch_up()
+    assert failed.error_code == PROJECTION_FAILED
+    (checkpoint,) = store.checkpoints("contract-totals")
+    assert (checkpoint.position, checkpoint.failed) == (50, True)
+    assert dict(store.documents("contract-totals", checkpoint.generation))["_count"] == {"n": 50}
+    assert _readers_alive() == []

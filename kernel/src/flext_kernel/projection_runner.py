@@ -22,6 +22,10 @@ remembers is still what the store holds. A commit that fails (another
 runner moved the checkpoint) or any storage error ends the catch-up and
 forgets everything remembered; the next catch-up reads afresh.
 
+While a catch-up handles and commits one batch, a worker thread already
+reads the next one (a page of the event store, never applied before its
+predecessor commits), so the database's work overlaps the projection's.
+
 Generations: when a projection has no live generation, or its ``version``
 differs from the live one's, ``catch_up`` builds a new generation and
 promotes it once it has caught up; readers keep the old one meanwhile.
@@ -34,6 +38,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Final
 
@@ -387,8 +392,7 @@ class ProjectionRunner:
         self, projection: FlextProjection, checkpoint: ProjectionCheckpoint, from_timestamp: datetime | None
     ) -> FlextResult[int]:
         """Apply the events after ``checkpoint`` batch by batch; return how many were handled."""
-        name, generation = projection.name, checkpoint.generation
-        position, count = checkpoint.position, 0
+        generation, position, count = checkpoint.generation, checkpoint.position, 0
         # Committed documents as of ``position``, valid while this runner's commits succeed (see the
         # module docstring); local, so every way out of this method forgets them.
         known: dict[str, str | None] = {}
@@ -397,40 +401,72 @@ class ProjectionRunner:
         rows_of = getattr(self.events, "read_all_rows", None)
         if getattr(projection, "read_keys", None) is not None:
             rows_of = None
-        while True:
-            read = self.events.read_all if rows_of is None else rows_of
-            page: FlextResult[list[Any]] = read(position, limit=self.batch_size)
-            if page.is_failure:
-                return page  # type: ignore[return-value]  # a failure carries no value
-            batch = page.value
-            del page
-            if not batch:
-                return Success(count)
-            end, size = batch[-1].position, len(batch)
-            model = _BufferedModel(self.store, name, generation, known)
-            decode = None if rows_of is None else self.events.codec.decode_all
-            try:
-                failure = _apply(projection, batch, decode, model, self.store, known, from_timestamp)
-                if failure is not None:
-                    self.store.mark_failed(name, generation, failure.error or "")
-                    return failure
-                changes = model.changes
-                # Encoded before the commit, so a document that is not JSON data fails it unwritten.
-                encoded = {k: None if d is None else encode_document(k, d) for k, d in changes.items()}
-                committed = self.store.commit(name, generation, position, end, changes)
-                if committed:
-                    _remember(known, encoded, self.cache_size)
-            except ProjectionStoreError as exc:
-                return _storage_failure(exc)
-            if not committed:
-                return Failure(
-                    f"projection {name!r} generation {generation} moved past position {position} while "
-                    "this runner worked: another runner is running it; run one runner per projection",
-                    CONCURRENCY_CONFLICT,
-                    {"projection": name, "generation": generation, "expected_position": position},
+        read = self.events.read_all if rows_of is None else rows_of
+        # Once there is work, the next page is read in a worker thread while this one is handled and
+        # committed: drivers let go of the GIL while the database works, so the read costs the
+        # catch-up little. Every way out waits for that read, whose page is then dropped.
+        page: FlextResult[list[Any]] = read(position, limit=self.batch_size)
+        reader: ThreadPoolExecutor | None = None
+        try:
+            while True:
+                if page.is_failure:
+                    return page  # type: ignore[return-value]  # a failure carries no value
+                batch = page.value
+                del page
+                if not batch:
+                    return Success(count)
+                end, size = batch[-1].position, len(batch)
+                if reader is None:
+                    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flext-projection-read")
+                next_page = reader.submit(read, end, limit=self.batch_size)
+                failure = self._apply_and_commit(
+                    projection, generation, batch, rows_of is not None, position, known, from_timestamp
                 )
-            position = end
-            count += size
+                if failure is not None:
+                    return failure
+                position = end
+                count += size
+                page = next_page.result()
+        finally:
+            if reader is not None:
+                reader.shutdown(wait=True)
+
+    def _apply_and_commit(
+        self,
+        projection: FlextProjection,
+        generation: int,
+        batch: list[Any],
+        undecoded: bool,
+        position: int,
+        known: dict[str, str | None],
+        from_timestamp: datetime | None,
+    ) -> FlextResult[Any] | None:
+        """Handle one page and commit its changes with the checkpoint moved past it; None if all went well."""
+        name = projection.name
+        end = batch[-1].position
+        model = _BufferedModel(self.store, name, generation, known)
+        decode = self.events.codec.decode_all if undecoded else None
+        try:
+            failure = _apply(projection, batch, decode, model, self.store, known, from_timestamp)
+            if failure is not None:
+                self.store.mark_failed(name, generation, failure.error or "")
+                return failure
+            changes = model.changes
+            # Encoded before the commit, so a document that is not JSON data fails it unwritten.
+            encoded = {k: None if d is None else encode_document(k, d) for k, d in changes.items()}
+            committed = self.store.commit(name, generation, position, end, changes)
+            if committed:
+                _remember(known, encoded, self.cache_size)
+        except ProjectionStoreError as exc:
+            return _storage_failure(exc)
+        if not committed:
+            return Failure(
+                f"projection {name!r} generation {generation} moved past position {position} while "
+                "this runner worked: another runner is running it; run one runner per projection",
+                CONCURRENCY_CONFLICT,
+                {"projection": name, "generation": generation, "expected_position": position},
+            )
+        return None
 
 
 _DECODE_CHUNK: Final = 50
