@@ -298,8 +298,9 @@ def test_a_projection_failing_late_in_a_batch_applies_nothing_of_it() -> None:
 class _CountedReads:
     """An event store that records which thread reads each page, and from where."""
 
-    def __init__(self, inner: InMemoryEventStore) -> None:
+    def __init__(self, inner: InMemoryEventStore, *, read_ahead: bool) -> None:
         self.inner = inner
+        self.read_ahead = read_ahead
         self.reads: list[tuple[int, str]] = []
 
     def read_all_rows(self, from_position: int = 0, limit: int | None = None) -> Any:
@@ -317,7 +318,7 @@ def _readers_alive() -> list[str]:
 def test_the_next_page_is_read_ahead_and_the_reader_ends_with_the_catch_up() -> None:
     events, store = InMemoryEventStore(), InMemoryProjectionStore()
     _many_deposits(events, 120)
-    counted = _CountedReads(events)
+    counted = _CountedReads(events, read_ahead=True)
     runner = ProjectionRunner(counted, store, [Totals()], batch_size=50)  # type: ignore[arg-type]
     assert runner.catch_up().unwrap() == {"contract-totals": 120}
     assert [position for position, _ in counted.reads] == [0, 50, 100, 120]  # every page once, in order
@@ -333,6 +334,15 @@ def test_the_next_page_is_read_ahead_and_the_reader_ends_with_the_catch_up() -> 
     assert [name for _, name in counted.reads] == [threading.current_thread().name]  # nothing new: no thread
 
 
+def test_an_in_process_store_is_read_in_the_callers_thread() -> None:
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    _many_deposits(events, 120)
+    counted = _CountedReads(events, read_ahead=False)
+    runner = ProjectionRunner(counted, store, [Totals()], batch_size=50)  # type: ignore[arg-type]
+    assert runner.catch_up().unwrap() == {"contract-totals": 120}
+    assert counted.reads == [(p, threading.current_thread().name) for p in (0, 50, 100, 120)]
+
+
 def test_a_catch_up_that_fails_with_a_page_in_flight_applies_nothing_more() -> None:
     class FailsAtSixty(Totals):
         def handle(self, event: RecordedEvent, model: ReadModel) -> None:
@@ -342,7 +352,9 @@ def test_a_catch_up_that_fails_with_a_page_in_flight_applies_nothing_more() -> N
 
     events, store = InMemoryEventStore(), InMemoryProjectionStore()
     _many_deposits(events, 120)
-    failed = ProjectionRunner(events, store, [FailsAtSixty()], batch_size=50).catch_up()
+    counted = _CountedReads(events, read_ahead=True)
+    failed = ProjectionRunner(counted, store, [FailsAtSixty()], batch_size=50).catch_up()  # type: ignore[arg-type]
+    assert [p for p, _ in counted.reads] == [0, 50, 100]  # the third page was in flight
     assert failed.error_code == PROJECTION_FAILED
     (checkpoint,) = store.checkpoints("contract-totals")
     assert (checkpoint.position, checkpoint.failed) == (50, True)

@@ -191,6 +191,10 @@ class EventStoreBase(ABC):
     """Exceptions of the backend's driver that ``_translate_error`` turns into failures."""
     blocking: ClassVar[bool] = True
     """True if operations do I/O, so the async methods run them in a worker thread."""
+    read_ahead: ClassVar[bool] = False
+    """True if reads wait on a server, so a projection catch-up reads its next page in a worker thread
+    while it handles the current one (``ProjectionRunner``). Leave it False for in-process storage:
+    its reads need the CPU the projection uses, and a second thread only competes for the GIL."""
     unique_event_ids: ClassVar[bool] = False
     """True if ``insert`` raises one of ``driver_errors``, translated to ``CONCURRENCY_CONFLICT``, for
     an ``event_id`` that is already stored (a unique index). Appends then skip looking the ids up when

@@ -22,9 +22,11 @@ remembers is still what the store holds. A commit that fails (another
 runner moved the checkpoint) or any storage error ends the catch-up and
 forgets everything remembered; the next catch-up reads afresh.
 
-While a catch-up handles and commits one batch, a worker thread already
-reads the next one (a page of the event store, never applied before its
-predecessor commits), so the database's work overlaps the projection's.
+With an event store whose reads wait on a server (``read_ahead = True``,
+as PostgreSQL's), a worker thread reads the next batch while a catch-up
+handles and commits the current one, so the database's work overlaps the
+projection's. An in-process store (SQLite) reads in the caller's thread: a
+second thread would only compete for the one interpreter lock.
 
 Generations: when a projection has no live generation, or its ``version``
 differs from the live one's, ``catch_up`` builds a new generation and
@@ -402,10 +404,11 @@ class ProjectionRunner:
         if getattr(projection, "read_keys", None) is not None:
             rows_of = None
         read = self.events.read_all if rows_of is None else rows_of
-        # Once there is work, the next page is read in a worker thread while this one is handled and
-        # committed: drivers let go of the GIL while the database works, so the read costs the
-        # catch-up little. Every way out waits for that read, whose page is then dropped.
+        # Once there is work, a store that reads from a server has the next page read in a worker
+        # thread while this one is handled and committed (see the module docstring). Every way out
+        # waits for that read, whose page is then dropped.
         page: FlextResult[list[Any]] = read(position, limit=self.batch_size)
+        read_ahead = bool(getattr(self.events, "read_ahead", False))
         reader: ThreadPoolExecutor | None = None
         try:
             while True:
@@ -416,9 +419,9 @@ class ProjectionRunner:
                 if not batch:
                     return Success(count)
                 end, size = batch[-1].position, len(batch)
-                if reader is None:
+                if read_ahead and reader is None:
                     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flext-projection-read")
-                next_page = reader.submit(read, end, limit=self.batch_size)
+                next_page = None if reader is None else reader.submit(read, end, limit=self.batch_size)
                 failure = self._apply_and_commit(
                     projection, generation, batch, rows_of is not None, position, known, from_timestamp
                 )
@@ -426,7 +429,7 @@ class ProjectionRunner:
                     return failure
                 position = end
                 count += size
-                page = next_page.result()
+                page = read(end, limit=self.batch_size) if next_page is None else next_page.result()
         finally:
             if reader is not None:
                 reader.shutdown(wait=True)

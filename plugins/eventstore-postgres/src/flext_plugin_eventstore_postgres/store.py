@@ -658,6 +658,7 @@ class PostgresEventStore(EventStoreBase):
 
     driver_errors = (psycopg.Error,)
     unique_event_ids = True  # event_id is UNIQUE: a taken id fails the insert with a UniqueViolation
+    read_ahead = True  # a read waits on the server, with the GIL let go
 
     def __init__(
         self,
