@@ -453,27 +453,6 @@ def test_a_role_that_may_not_create_the_routines_still_appends(
         raw.execute(sql.SQL("DROP ROLE {role}").format(**names))
 
 
-def test_an_append_at_its_version_is_one_call_and_a_conflict_falls_back_to_the_rules(
-    open_store: Callable[..., PostgresEventStore], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = open_store()
-    transactions: list[int] = []
-    write = store._write
-
-    def counted() -> Any:
-        transactions.append(1)
-        return write()
-
-    monkeypatch.setattr(store, "_write", counted)
-    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
-    store.append("s", [Noted(aggregate_id="s", n=i) for i in range(3)], 1).unwrap()
-    assert transactions == []  # both went through one CALL each
-    failure = store.append("s", [Noted(aggregate_id="s")], 1)
-    assert failure.error_code == CONCURRENCY_CONFLICT
-    assert failure.error_data["actual_version"] == 4
-    assert transactions == [1]  # the shortcut wrote nothing; the rules decided in a transaction
-
-
 def test_deleted_events_are_gone_from_the_table(
     open_store: Callable[..., PostgresEventStore], raw: psycopg.Connection[tuple[Any, ...]], pg_schema: str
 ) -> None:

@@ -12,7 +12,6 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flext_plugin_eventstore_sqlite import SQLiteEventStore, default_path
@@ -250,27 +249,6 @@ def test_an_idempotent_retry_after_a_lost_answer_writes_nothing(store: SQLiteEve
     with sqlite3.connect(store.path) as raw:
         assert raw.execute("SELECT count(*) FROM flext_events").fetchone()[0] == 3
     raw.close()
-
-
-def test_an_append_at_its_version_skips_the_general_path_and_a_conflict_falls_back(
-    store: SQLiteEventStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    transactions: list[int] = []
-    write = store._write
-
-    def counted() -> Any:
-        transactions.append(1)
-        return write()
-
-    monkeypatch.setattr(store, "_write", counted)
-    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
-    store.append("s", [Noted(aggregate_id="s", n=i) for i in range(3)], 1).unwrap()
-    assert transactions == []
-    failure = store.append("s", [Noted(aggregate_id="s")], 1)
-    assert (failure.error_code, failure.error_data["actual_version"]) == (CONCURRENCY_CONFLICT, 4)
-    assert transactions == [1]
-    assert store.append("s", [Noted(aggregate_id="s")], ANY).is_success  # ANY takes the general path
-    assert transactions == [1, 1]
 
 
 # The plugin.

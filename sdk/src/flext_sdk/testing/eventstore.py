@@ -372,6 +372,29 @@ class EventStoreContract:
         assert shortcut("s", 3 + size, start=2 + size) is None  # the tombstone's version
         assert shortcut("new", 0) is not None
 
+    def test_an_append_at_its_version_takes_the_shortcut_and_a_conflict_the_rules(
+        self, store: FlextEventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With a shortcut, versioned appends skip ``_write``; a conflict, and ``ANY``, go through it."""
+        if not isinstance(store, EventStoreBase) or type(store)._append_at is EventStoreBase._append_at:
+            pytest.skip(f"{type(store).__name__} has no append shortcut (_append_at)")
+        transactions: list[int] = []
+        write = store._write
+
+        def counted() -> Any:
+            transactions.append(1)
+            return write()
+
+        monkeypatch.setattr(store, "_write", counted)
+        _ok(store.append("s", _noted("s", 1), NO_STREAM))
+        _ok(store.append("s", _noted("s", 3, start=1), 1))
+        assert transactions == [], "appends at their version should not need the general path"
+        failure = _fails(store.append("s", _noted("s", 1, start=4), 1), CONCURRENCY_CONFLICT)
+        assert failure.error_data["actual_version"] == 4
+        assert transactions == [1]  # the shortcut wrote nothing; the rules decided
+        _ok(store.append("s", _noted("s", 1, start=4), ANY))
+        assert transactions == [1, 1]
+
     # What is stored.
 
     def test_events_come_back_equal_with_their_stream_version(self, store: FlextEventStore) -> None:
