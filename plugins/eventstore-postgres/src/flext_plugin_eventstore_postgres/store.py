@@ -72,10 +72,11 @@ take to finish. The price:
 Live subscriptions: COMMIT and a ``NOTIFY`` on the store's channel travel in
 one round trip, the ``NOTIFY`` in its own transaction (inside the write
 transaction it would make committing writers take turns on a cluster-wide
-lock), which does not wait for its WAL flush. A listener thread, started by the first ``subscribe``, wakes the
-store's subscriptions when another handle (in any process) appended; if it
-loses its connection it reconnects with back-off, and subscriptions fall
-back to re-reading every ``poll_interval`` seconds meanwhile.
+lock), which does not wait for its WAL flush. A listener thread, started by
+the first ``subscribe``, wakes the store's subscriptions when another handle
+(in any process) appended; if it loses its connection it reconnects with
+back-off, and subscriptions fall back to re-reading every ``poll_interval``
+seconds meanwhile.
 
 Driver errors become kernel error codes in one place:
 ``PostgresEventStore._translate_error``.
