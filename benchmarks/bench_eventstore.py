@@ -93,6 +93,8 @@ from flext_plugin_eventstore_postgres import PostgresEventStore  # noqa: E402
 from flext_plugin_eventstore_postgres.projections import PostgresProjectionStore  # noqa: E402
 from flext_plugin_eventstore_sqlite import SQLiteEventStore  # noqa: E402
 from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore  # noqa: E402
+from flext_plugin_eventstore_sqlite.store import _HEAD_GUARD as FLEXT_SQLITE_HEAD_GUARD  # noqa: E402  (see SQLiteFloor)
+from flext_plugin_eventstore_sqlite.store import _INSERT as FLEXT_SQLITE_INSERT  # noqa: E402  (see SQLiteFloor)
 from flext_plugin_eventstore_sqlite.store import _SCHEMA as FLEXT_SQLITE_SCHEMA  # noqa: E402  (see SQLiteFloor)
 from flext_plugin_eventstore_sqlite.store import _Transaction as FlextSQLiteStatements  # noqa: E402  (see SQLiteFloor)
 from psycopg import sql  # noqa: E402
@@ -369,7 +371,7 @@ STORE_LAYER = (
 
 
 def append_one_per_transaction(backend: Backend, *, events: int, pairs: int) -> Measured:
-    floor = SQLiteFloor(backend) if isinstance(backend, SQLiteBackend) else None
+    floor = SQLiteFloor(backend, one_event=True) if isinstance(backend, SQLiteBackend) else None
 
     def flext() -> float:
         stream, batch = _flext_events(events)
@@ -443,15 +445,17 @@ class SQLiteFloor:
 
     Each the best of the repeats run alternately with the row's two sides: a
     one-row commit (``BEGIN IMMEDIATE``, an insert into a one-column table,
-    ``COMMIT``: the machine's WAL commit); FLEXT's own statements (the
-    stream's head, the insert into its three B-trees) on rows encoded
-    beforehand, in a file of its own with the same schema; and the encoding
-    of those rows by FLEXT's codec, timed apart. Those are
-    the plugin's private ``_SCHEMA`` and ``_Transaction``, imported so that
-    the floor runs exactly the SQL an append runs.
+    ``COMMIT``: the machine's WAL commit); FLEXT's own statements on rows
+    encoded beforehand, in a file of its own with the same schema (one event
+    per transaction: the self-committing INSERT with the head guard; more: the
+    stream's head and the insert into its three B-trees between ``BEGIN
+    IMMEDIATE`` and ``COMMIT``); and the encoding of those rows by FLEXT's
+    codec, timed apart. Those are the plugin's private ``_SCHEMA``,
+    ``_HEAD_GUARD``, ``_INSERT`` and ``_Transaction``, imported so that the
+    floor runs exactly the SQL an append runs.
     """
 
-    def __init__(self, backend: "SQLiteBackend") -> None:
+    def __init__(self, backend: "SQLiteBackend", *, one_event: bool = False) -> None:
         self.codec = backend.flext.codec
         self.connection = sqlite3.connect(
             backend.directory / f"floor-{uuid.uuid4().hex[:8]}.db", isolation_level=None
@@ -459,6 +463,9 @@ class SQLiteFloor:
         self.connection.execute("PRAGMA journal_mode = WAL")
         self.connection.execute("PRAGMA synchronous = NORMAL")
         self.connection.executescript(FLEXT_SQLITE_SCHEMA)
+        self.one_event = one_event
+        if one_event:
+            self.connection.execute(FLEXT_SQLITE_HEAD_GUARD)
         self.connection.execute("CREATE TABLE floor_commit (x INTEGER)")
         self.commit_s: list[float] = []
         self.encode_s: list[float] = []
@@ -481,11 +488,15 @@ class SQLiteFloor:
             self.encode_s.append((time.perf_counter() - started) / events)
             statements = FlextSQLiteStatements(self.connection)
             started = time.perf_counter()
-            for start in range(0, events, per_transaction):
-                execute("BEGIN IMMEDIATE")
-                statements.head(stream)
-                statements.insert(rows[start : start + per_transaction])
-                execute("COMMIT")
+            if self.one_event:
+                for row in rows:
+                    execute(FLEXT_SQLITE_INSERT, row)
+            else:
+                for start in range(0, events, per_transaction):
+                    execute("BEGIN IMMEDIATE")
+                    statements.head(stream)
+                    statements.insert(rows[start : start + per_transaction])
+                    execute("COMMIT")
             self.statements_s.append((time.perf_counter() - started) / events)
 
         return repeat

@@ -11,12 +11,13 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from flext_plugin_eventstore_sqlite import SQLiteEventStore, default_path
 from flext_plugin_eventstore_sqlite.plugin import flext_event_store_backends, manifest, open_store
-from flext_plugin_eventstore_sqlite.store import SCHEMA_VERSION, path_from_location
+from flext_plugin_eventstore_sqlite.store import _INSERT, SCHEMA_VERSION, path_from_location
 
 from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
 from flext_kernel.eventstore import ANY, NO_STREAM, FlextEventStore
@@ -216,9 +217,50 @@ def test_a_killed_writer_leaves_every_acknowledged_batch_and_no_partial_one(tmp_
 
 def test_connections_are_pooled_not_opened_per_call(store: SQLiteEventStore) -> None:
     for i in range(20):
-        store.append("s", [Noted(aggregate_id="s", n=i)], i).unwrap()
+        store.append("s", [Noted(aggregate_id="s", n=i)], 3 * i).unwrap()
+        store.append("s", [Noted(aggregate_id="s", n=i), Noted(aggregate_id="s", n=i)], 3 * i + 1).unwrap()
         store.read_all().unwrap()
-    assert len(store._all) == 1
+    # One for reads and batches, one (with the head guard) for one-event appends.
+    assert sorted(connection.guards_head for connection in store._all) == [False, True]
+
+
+def _temp_triggers(connection: sqlite3.Connection) -> list[str]:
+    return [
+        row[0] for row in connection.execute("SELECT name FROM sqlite_temp_master WHERE type = 'trigger'")
+    ]
+
+
+def test_the_head_guard_lives_in_the_one_event_connections_only(store: SQLiteEventStore) -> None:
+    """Batch inserts and other processes' connections run without it; the file holds no trigger."""
+    store.append("s", [Noted(aggregate_id="s", n=0)], NO_STREAM).unwrap()
+    store.append("s", [Noted(aggregate_id="s", n=1), Noted(aggregate_id="s", n=2)], 1).unwrap()
+    guarded = [connection for connection in store._all if connection.guards_head]
+    plain = [connection for connection in store._all if not connection.guards_head]
+    assert [_temp_triggers(connection) for connection in guarded] == [["flext_insert_at_head"]]
+    assert plain
+    assert all(_temp_triggers(connection) == [] for connection in plain)
+    with closing(sqlite3.connect(store.path)) as other:
+        assert other.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("version", "deleted"), [(1, False), (3, False), (3, True)], ids=["behind", "gap", "after-tombstone"]
+)
+def test_the_head_guard_rejects_a_row_off_the_live_head_and_writes_nothing(
+    store: SQLiteEventStore, version: int, deleted: bool
+) -> None:
+    store.append("s", [Noted(aggregate_id="s", n=0)], NO_STREAM).unwrap()
+    if deleted:
+        store.delete_stream("s").unwrap()
+    before = store.read_all().unwrap()
+    connection = store._acquire(guards_head=True)
+    try:
+        with pytest.raises(sqlite3.IntegrityError) as raised:
+            connection.execute(_INSERT, store.codec.encode(Noted(aggregate_id="s", n=9, version=version)))
+    finally:
+        store._release(connection)
+    assert raised.value.sqlite_errorname == "SQLITE_CONSTRAINT_TRIGGER"
+    assert store.read_all().unwrap() == before
 
 
 def test_close_closes_every_connection_even_from_other_threads(tmp_path: Path) -> None:
