@@ -62,6 +62,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -437,6 +438,64 @@ def append_100_per_transaction(backend: Backend, *, batches: int, pairs: int) ->
         es_s / total * 1e9,
         SPEEDUP,
         notes,
+    )
+
+
+def writer_threads(backend: SQLiteBackend, *, events: int, pairs: int) -> Measured:
+    """WRITERS threads of one process, each appending one event per transaction to its own new stream.
+
+    What a service with a thread pool does. Both sides share one store (one
+    connection pool) between their threads; the time is from the start of the
+    first thread to the end of the last.
+    """
+
+    def timed(work: list[Callable[[], None]]) -> float:
+        threads = [threading.Thread(target=one) for one in work]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started
+
+    def flext() -> float:
+        append = backend.flext.append
+
+        def writer(stream: str, batch: list[FlextDomainEvent]) -> Callable[[], None]:
+            def write() -> None:
+                for version, one in enumerate(batch):
+                    append(stream, [one], version).unwrap()
+
+            return write
+
+        return timed([writer(*_flext_events(events)) for _ in range(WRITERS)])
+
+    def es() -> float:
+        put = backend.es.events.put
+
+        def writer(batch: list[Any]) -> Callable[[], None]:
+            def write() -> None:
+                for one in batch:
+                    put([one])
+
+            return write
+
+        return timed([writer(_es_events(events)) for _ in range(WRITERS)])
+
+    flext_s, es_s = _best(pairs, flext, es)
+    total = events * WRITERS
+    return Measured(
+        backend.name,
+        f"{WRITERS} writer threads",
+        "event",
+        flext_s / total * 1e9,
+        es_s / total * 1e9,
+        SPEEDUP,
+        [
+            f"{WRITERS} threads of one process, each {events} events one per transaction to its own new "
+            "stream, one store shared; total events/s",
+            STORE_LAYER,
+        ],
     )
 
 
@@ -1055,6 +1114,11 @@ def postgres_rows(quick: bool) -> list[Callable[[Any], Measured]]:
     return [lambda b: concurrent_writers(b, events=2000 // scale // WRITERS, pairs=max(2, pairs - 2))]
 
 
+def sqlite_rows(quick: bool) -> list[Callable[[Any], Measured]]:
+    scale, pairs = _scale(quick)
+    return [lambda b: writer_threads(b, events=2000 // scale // WRITERS, pairs=2 * pairs + 1)]
+
+
 def load_rows(quick: bool) -> list[Callable[[Any], Measured]]:
     scale, pairs = _scale(quick)
     return [
@@ -1077,7 +1141,7 @@ def measure(*, postgres_url: str | None = POSTGRES_URL, quick: bool = False) -> 
     """Measure every row on SQLite, then on PostgreSQL unless ``postgres_url`` is None."""
     measured: list[Measured] = []
     with _opened(SQLiteBackend) as backend:
-        measured += [row(backend) for row in [*append_rows(quick), *load_rows(quick)]]
+        measured += [row(backend) for row in [*append_rows(quick), *sqlite_rows(quick), *load_rows(quick)]]
     if postgres_url is not None:
         with _opened(lambda: PostgresBackend(postgres_url)) as backend:
             rows = [*append_rows(quick), *postgres_rows(quick), *load_rows(quick)]
