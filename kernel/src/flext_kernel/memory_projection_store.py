@@ -60,6 +60,7 @@ class InMemoryProjectionStore(ProjectionStore):
         self._lock = threading.Lock()
         self._checkpoints: dict[tuple[str, int], ProjectionCheckpoint] = {}
         self._documents: dict[tuple[str, int], dict[str, str]] = {}
+        self._last_generation: dict[str, int] = {}  # never given again, even once dropped
         self._closed = False
 
     def _check_open(self) -> None:
@@ -77,7 +78,7 @@ class InMemoryProjectionStore(ProjectionStore):
         check_projection_name(name)
         with self._lock:
             self._check_open()
-            generation = 1 + max((g for n, g in self._checkpoints if n == name), default=0)
+            generation = self._last_generation[name] = 1 + self._last_generation.get(name, 0)
             checkpoint = ProjectionCheckpoint(
                 name=name,
                 generation=generation,

@@ -223,7 +223,15 @@ class ProjectionStore(Protocol):
         ...
 
     def create_generation(self, name: str, version: int) -> ProjectionCheckpoint:
-        """Start an empty generation (state ``building``, position 0) and return it."""
+        """Start an empty generation (state ``building``, position 0) and return it.
+
+        Its number is one above any this store ever gave the projection,
+        dropped generations included: a number names one build for good. The
+        runner relies on it, since a commit names a generation and a position:
+        if a build that was dropped and started afresh got the old number, a
+        runner still working on the old build could commit into the new one
+        once it reached the same position.
+        """
         ...
 
     def get(self, name: str, generation: int, key: str) -> Document | None:

@@ -17,8 +17,9 @@ Within one ``catch_up`` the runner remembers the documents it committed or
 read (as the JSON text a store keeps), so a document is read from the store
 once per catch-up, not once per batch. That is safe because every commit is
 conditional on the checkpoint: a commit that succeeds proves nobody else
-wrote the generation since this runner's previous commit, so what it
-remembers is still what the store holds. A commit that fails (another
+wrote the generation since this runner's previous commit (and, as stores
+never give a generation number twice, that it is still the same build), so
+what it remembers is still what the store holds. A commit that fails (another
 runner moved the checkpoint) or any storage error ends the catch-up and
 forgets everything remembered; the next catch-up reads afresh.
 

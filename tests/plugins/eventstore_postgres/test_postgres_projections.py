@@ -64,3 +64,18 @@ def test_a_remembered_table_is_never_another_generations(postgres_url: str, pg_s
         assert reader.commit("first", 1, 0, 3, {"k": {"of": "first, anew"}}), "looked up afresh"
         assert reader.get("first", 1, "k") == {"of": "first, anew"}
     reader.close()
+
+
+def test_a_schema_made_before_the_generation_numbers_table_continues_its_numbers(
+    postgres_url: str, pg_schema: str
+) -> None:
+    with PostgresProjectionStore(postgres_url, schema=pg_schema) as store:
+        assert [store.create_generation("totals", 1).generation for _ in range(2)] == [1, 2]
+    with psycopg.connect(postgres_url, autocommit=True) as connection:  # as an older plugin left the schema
+        connection.execute(
+            sql.SQL("DROP TABLE {}").format(sql.Identifier(pg_schema, "flext_projection_generations"))
+        )
+    with PostgresProjectionStore(postgres_url, schema=pg_schema) as store:
+        assert store.create_generation("totals", 1).generation == 3
+        store.drop("totals")
+        assert store.create_generation("totals", 1).generation == 4

@@ -129,3 +129,15 @@ def test_a_runner_killed_mid_run_takes_every_event_exactly_once(tmp_path: Path) 
         view = dict(store.documents("contract-totals"))
     assert view["_count"] == {"n": total}, "an event was lost or taken twice"
     assert all(view[f"acc-{i}"] == {"total": 5, "events": 5} for i in range(accounts))
+
+
+def test_a_file_made_before_the_generation_numbers_table_continues_its_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    with SQLiteProjectionStore(path) as store:
+        assert [store.create_generation("totals", 1).generation for _ in range(2)] == [1, 2]
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE flext_projection_generations")  # as an older plugin left the file
+    with SQLiteProjectionStore(path) as store:
+        assert store.create_generation("totals", 1).generation == 3
+        store.drop("totals")
+        assert store.create_generation("totals", 1).generation == 4

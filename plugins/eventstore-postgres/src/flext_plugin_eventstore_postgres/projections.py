@@ -4,6 +4,7 @@ Layout, in the same schema as the events (``flext`` by default)::
 
     flext_projections(id bigserial PRIMARY KEY, name, generation, version, position,
                       state, error, updated_at, UNIQUE(name, generation))
+    flext_projection_generations(name PRIMARY KEY, last_generation)  -- numbers are never given twice
     flext_rmgen_<id>(key text PRIMARY KEY, document jsonb)   -- one table per generation
     VIEW flext_rm_<name>                                      -- the live generation
 
@@ -131,6 +132,12 @@ class PostgresProjectionStore(ProjectionStore):
                     )"""
                 ).format(self._name("flext_projections"))
             )
+            # The highest number each projection was ever given (see create_generation).
+            connection.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, last_generation integer NOT NULL)"
+                ).format(self._name("flext_projection_generations"))
+            )
         self._connection = connection
         return connection
 
@@ -188,9 +195,17 @@ class PostgresProjectionStore(ProjectionStore):
             connection.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self._ddl_key & 0x7FFFFFFF, name)
             )
-            (generation,) = connection.execute(  # type: ignore[misc]  # an aggregate returns one row
-                sql.SQL("SELECT coalesce(max(generation), 0) + 1 FROM {} WHERE name = %s").format(table),
-                (name,),
+            # One above any number the projection was ever given, dropped generations included; schemas
+            # made before flext_projection_generations continue from the generations they hold.
+            (generation,) = connection.execute(  # type: ignore[misc]  # an upsert returning one row
+                sql.SQL(
+                    "INSERT INTO {generations} AS g (name, last_generation) "
+                    "SELECT %(name)s, coalesce(max(generation), 0) + 1 FROM {table} WHERE name = %(name)s "
+                    "ON CONFLICT (name) DO UPDATE "
+                    "SET last_generation = greatest(g.last_generation + 1, excluded.last_generation) "
+                    "RETURNING last_generation"
+                ).format(generations=self._name("flext_projection_generations"), table=table),
+                {"name": name},
             ).fetchone()
             now = datetime.now(UTC)
             (row_id,) = connection.execute(  # type: ignore[misc]  # RETURNING returns one row

@@ -4,6 +4,7 @@ Layout, next to the event tables::
 
     flext_projections(id INTEGER PRIMARY KEY, name, generation, version, position,
                       state, error, updated_at, UNIQUE(name, generation))
+    flext_projection_generations(name PRIMARY KEY, last_generation)  -- numbers are never given twice
     flext_rmgen_<id>(key TEXT PRIMARY KEY, document TEXT)   -- one table per generation
     VIEW flext_rm_<name>                                     -- the live generation
 
@@ -59,6 +60,15 @@ CREATE TABLE IF NOT EXISTS flext_projections (
     error TEXT,
     updated_at TEXT NOT NULL,
     UNIQUE (name, generation)
+)
+"""
+# The highest generation number each projection was ever given, so that a dropped generation's number
+# is never given again (see ProjectionStore.create_generation). Files made before it have no rows here:
+# their numbers continue from the generations they hold.
+_GENERATIONS_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS flext_projection_generations (
+    name TEXT PRIMARY KEY,
+    last_generation INTEGER NOT NULL
 )
 """
 _COLUMNS: Final = "name, generation, version, position, state, error, updated_at"
@@ -135,6 +145,7 @@ class SQLiteProjectionStore(ProjectionStore):
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute(_SCHEMA)
+        connection.execute(_GENERATIONS_SCHEMA)
         self._connection = connection
         return connection
 
@@ -174,8 +185,16 @@ class SQLiteProjectionStore(ProjectionStore):
         check_projection_name(name)
         with self._session(write=True) as connection:
             (generation,) = connection.execute(
-                "SELECT coalesce(max(generation), 0) + 1 FROM flext_projections WHERE name = ?", (name,)
+                "SELECT 1 + max("
+                "coalesce((SELECT max(generation) FROM flext_projections WHERE name = ?1), 0), "
+                "coalesce((SELECT last_generation FROM flext_projection_generations WHERE name = ?1), 0))",
+                (name,),
             ).fetchone()
+            connection.execute(
+                "INSERT INTO flext_projection_generations (name, last_generation) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET last_generation = excluded.last_generation",
+                (name, generation),
+            )
             cursor = connection.execute(
                 f"INSERT INTO flext_projections ({_COLUMNS}) VALUES (?, ?, ?, 0, ?, NULL, ?)",
                 (name, generation, version, ProjectionState.BUILDING.value, _now()),

@@ -196,16 +196,36 @@ class ProjectionStoreContract:
         writer.create_generation("other", 1)  # may take the dropped generation's place in storage
         assert writer.commit("other", 1, 0, 1, {"a": {"v": "other"}})
         assert reader.get("totals", 1, "a") is None, "another projection's documents are not these"
-        assert writer.create_generation("totals", 1).generation == 1
-        assert writer.commit("totals", 1, 0, 2, {"a": {"v": "new"}})
-        assert reader.get("totals", 1, "a") == {"v": "new"}
-        assert reader.get_many("totals", 1, ["a"]) == {"a": {"v": "new"}}
-        assert not reader.commit("totals", 1, 1, 3, {"a": {"v": "stale"}}), "the new one is at 2"
-        assert reader.commit("totals", 1, 2, 3, {"b": {"v": "by reader"}})
-        assert dict(writer.documents("totals", 1)) == {"a": {"v": "new"}, "b": {"v": "by reader"}}
+        assert writer.create_generation("totals", 1).generation == 2
+        assert writer.commit("totals", 2, 0, 2, {"a": {"v": "new"}})
+        assert reader.get("totals", 1, "a") is None, "generation 1 is gone for good"
+        assert reader.get("totals", 2, "a") == {"v": "new"}
+        assert reader.get_many("totals", 2, ["a"]) == {"a": {"v": "new"}}
+        assert not reader.commit("totals", 2, 1, 3, {"a": {"v": "stale"}}), "the new one is at 2"
+        assert reader.commit("totals", 2, 2, 3, {"b": {"v": "by reader"}})
+        assert dict(writer.documents("totals", 2)) == {"a": {"v": "new"}, "b": {"v": "by reader"}}
         writer.drop("totals")
-        assert not reader.commit("totals", 1, 3, 4, {"a": {"v": "late"}}), "no such generation any more"
+        assert not reader.commit("totals", 2, 3, 4, {"a": {"v": "late"}}), "no such generation any more"
         assert writer.checkpoints("totals") == []
+
+    def test_generation_numbers_are_never_given_twice(
+        self, open_projection_store: ProjectionStoreFactory
+    ) -> None:
+        """A dropped generation's number is not given again, by this handle or another; per projection.
+
+        A commit names a generation and a position, and a runner keeps the
+        documents it committed between commits: if a build dropped and started
+        afresh took the old number, a runner still on the old build could
+        commit into the new one when both reached the same position.
+        """
+        projections = open_projection_store()
+        assert [projections.create_generation("totals", 1).generation for _ in range(3)] == [1, 2, 3]
+        projections.drop("totals", 3)
+        assert projections.create_generation("totals", 1).generation == 4, "not the dropped 3"
+        projections.drop("totals")
+        other = open_projection_store() if self.shares_storage else projections
+        assert other.create_generation("totals", 1).generation == 5, "not 1, with every generation gone"
+        assert other.create_generation("other", 1).generation == 1
 
     def test_a_commit_from_a_stale_checkpoint_writes_nothing(self, projections: ProjectionStore) -> None:
         """A commit whose expected position is stale, or whose generation is missing, changes nothing."""
@@ -327,16 +347,16 @@ class ProjectionStoreContract:
     ) -> None:
         """Any sequence of commits leaves the documents a plain dict would hold."""
         projections.drop("model")
-        projections.create_generation("model", 1)
+        generation = projections.create_generation("model", 1).generation
         expected: dict[str, Document] = {}
         for position, changes in enumerate(batches, start=1):
-            assert projections.commit("model", 1, position - 1, position, changes)
+            assert projections.commit("model", generation, position - 1, position, changes)
             for key, document in changes.items():
                 if document is None:
                     expected.pop(key, None)
                 else:
                     expected[key] = document
-        assert dict(projections.documents("model", 1)) == expected
+        assert dict(projections.documents("model", generation)) == expected
 
     # The runner on top.
 
@@ -407,6 +427,38 @@ class ProjectionStoreContract:
         view = dict(other.documents("contract-totals"))
         assert view["acc-1"] == {"total": 101, "events": 2}, "built on the other runner's document"
         assert view["_count"] == {"n": 101}
+
+    def test_a_runner_never_commits_into_a_build_that_replaced_its_own(
+        self, open_projection_store: ProjectionStoreFactory
+    ) -> None:
+        """A build dropped and started afresh elsewhere, to the same position, fails this runner's commit."""
+        events = InMemoryEventStore()
+        self._deposit(events, "acc-1", 1, 1, 1, 1)  # positions 1 to 4
+        other = open_projection_store()
+        interfere = [True]
+
+        class Replaced(Totals):
+            def handle(self, event: RecordedEvent, model: ReadModel) -> None:
+                if event.position == 3 and interfere[0]:
+                    # Another process abandons this build (a rebuild does that to a building
+                    # generation) and starts afresh, from other data, as far as this one got.
+                    interfere[0] = False
+                    other.drop(self.name, 1)
+                    fresh = other.create_generation(self.name, self.version)
+                    changes: dict[str, Document | None] = {
+                        "acc-1": {"total": 100, "events": 1},
+                        "_count": {"n": 100},
+                    }
+                    assert other.commit(self.name, fresh.generation, 0, 2, changes)
+                super().handle(event, model)
+
+        runner = ProjectionRunner(events, open_projection_store(), [Replaced()], batch_size=2)
+        lost = runner.catch_up()
+        assert lost.error_code == CONCURRENCY_CONFLICT, lost
+        assert runner.catch_up().unwrap() == {"contract-totals": 2}, "events 3 and 4, on the fresh build"
+        view = dict(other.documents("contract-totals"))
+        assert view["acc-1"] == {"total": 102, "events": 3}, "built on the fresh build's document"
+        assert view["_count"] == {"n": 102}
 
     def test_a_rebuild_is_invisible_until_it_is_complete(self, projections: ProjectionStore) -> None:
         """During ``rebuild`` readers see the old view; afterwards the new generation alone."""
