@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -93,6 +93,27 @@ class _Counting:
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self.store, attribute)
+
+
+_WRITTEN_ELSEWHERE: Final[dict[str, Document | None]] = {
+    "acc-1": {"total": 100, "events": 1},
+    "_count": {"n": 100},
+}
+"""What another runner commits for ``Totals`` while the one under test works (see ``_interrupted_at``)."""
+
+
+def _interrupted_at(position: int, interfere: Callable[[], None]) -> Totals:
+    """A ``Totals`` that calls ``interfere`` once, on reaching ``position``, before handling that event."""
+    pending = [True]
+
+    class Interrupted(Totals):
+        def handle(self, event: RecordedEvent, model: ReadModel) -> None:
+            if event.position == position and pending:
+                pending.clear()
+                interfere()
+            super().handle(event, model)
+
+    return Interrupted()
 
 
 class ProjectionStoreContract:
@@ -406,20 +427,12 @@ class ProjectionStoreContract:
         events = InMemoryEventStore()
         self._deposit(events, "acc-1", 1, 1, 1, 1)  # positions 1 to 4
         other = open_projection_store()
-        interfere = [True]
 
-        class Raced(Totals):
-            def handle(self, event: RecordedEvent, model: ReadModel) -> None:
-                if event.position == 3 and interfere[0]:
-                    interfere[0] = False  # another runner takes event 3 while this one works on it
-                    changes: dict[str, Document | None] = {
-                        "acc-1": {"total": 100, "events": 1},
-                        "_count": {"n": 100},
-                    }
-                    assert other.commit(self.name, 1, 2, 3, changes)
-                super().handle(event, model)
+        def take_event_3() -> None:  # another runner takes event 3 while this one works on it
+            assert other.commit(Totals.name, 1, 2, 3, dict(_WRITTEN_ELSEWHERE))
 
-        runner = ProjectionRunner(events, open_projection_store(), [Raced()], batch_size=2)
+        raced = _interrupted_at(3, take_event_3)
+        runner = ProjectionRunner(events, open_projection_store(), [raced], batch_size=2)
         lost = runner.catch_up()
         assert lost.error_code == CONCURRENCY_CONFLICT, lost
         assert dict(other.documents("contract-totals", 1))["acc-1"] == {"total": 100, "events": 1}
@@ -435,24 +448,16 @@ class ProjectionStoreContract:
         events = InMemoryEventStore()
         self._deposit(events, "acc-1", 1, 1, 1, 1)  # positions 1 to 4
         other = open_projection_store()
-        interfere = [True]
 
-        class Replaced(Totals):
-            def handle(self, event: RecordedEvent, model: ReadModel) -> None:
-                if event.position == 3 and interfere[0]:
-                    # Another process abandons this build (a rebuild does that to a building
-                    # generation) and starts afresh, from other data, as far as this one got.
-                    interfere[0] = False
-                    other.drop(self.name, 1)
-                    fresh = other.create_generation(self.name, self.version)
-                    changes: dict[str, Document | None] = {
-                        "acc-1": {"total": 100, "events": 1},
-                        "_count": {"n": 100},
-                    }
-                    assert other.commit(self.name, fresh.generation, 0, 2, changes)
-                super().handle(event, model)
+        def start_afresh() -> None:
+            # Another process abandons this build (a rebuild does that to a building generation)
+            # and starts afresh, from other data, as far as this one got.
+            other.drop(Totals.name, 1)
+            fresh = other.create_generation(Totals.name, Totals.version)
+            assert other.commit(Totals.name, fresh.generation, 0, 2, dict(_WRITTEN_ELSEWHERE))
 
-        runner = ProjectionRunner(events, open_projection_store(), [Replaced()], batch_size=2)
+        replaced = _interrupted_at(3, start_afresh)
+        runner = ProjectionRunner(events, open_projection_store(), [replaced], batch_size=2)
         lost = runner.catch_up()
         assert lost.error_code == CONCURRENCY_CONFLICT, lost
         assert runner.catch_up().unwrap() == {"contract-totals": 2}, "events 3 and 4, on the fresh build"
