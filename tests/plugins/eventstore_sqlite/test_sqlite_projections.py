@@ -138,6 +138,11 @@ def test_a_file_made_before_the_generation_numbers_table_continues_its_numbers(t
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE flext_projection_generations")  # as an older plugin left the file
     with SQLiteProjectionStore(path) as store:
+        assert [c.generation for c in store.checkpoints("totals")] == [1, 2]
+    with sqlite3.connect(path) as connection:  # opening and reading wrote nothing: a read-only file opens
+        query = "SELECT 1 FROM sqlite_master WHERE name = 'flext_projection_generations'"
+        assert connection.execute(query).fetchall() == []
+    with SQLiteProjectionStore(path) as store:
         assert store.create_generation("totals", 1).generation == 3
         store.drop("totals")
         assert store.create_generation("totals", 1).generation == 4

@@ -276,11 +276,14 @@ def test_close_closes_every_connection_even_from_other_threads(tmp_path: Path) -
         thread.start()
     for thread in threads:
         thread.join(5)
+    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()  # a head-guarded connection too
     connections = list(store._all)
+    assert any(connection.guards_head for connection in connections)
     store.close()
     for connection in connections:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             connection.execute("SELECT 1")
+    assert (store._all, store._idle, store._idle_guarded) == ([], [], [])
 
 
 def test_an_idempotent_retry_after_a_lost_answer_writes_nothing(store: SQLiteEventStore) -> None:

@@ -63,8 +63,9 @@ CREATE TABLE IF NOT EXISTS flext_projections (
 )
 """
 # The highest generation number each projection was ever given, so that a dropped generation's number
-# is never given again (see ProjectionStore.create_generation). Files made before it have no rows here:
-# their numbers continue from the generations they hold.
+# is never given again (see ProjectionStore.create_generation). Made by the first create_generation
+# (a write anyway), not on open, so that a file made before it still opens read-only; until then the
+# numbers continue from the generations the file holds.
 _GENERATIONS_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS flext_projection_generations (
     name TEXT PRIMARY KEY,
@@ -145,7 +146,6 @@ class SQLiteProjectionStore(ProjectionStore):
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute(_SCHEMA)
-        connection.execute(_GENERATIONS_SCHEMA)
         self._connection = connection
         return connection
 
@@ -184,6 +184,7 @@ class SQLiteProjectionStore(ProjectionStore):
     def create_generation(self, name: str, version: int) -> ProjectionCheckpoint:
         check_projection_name(name)
         with self._session(write=True) as connection:
+            connection.execute(_GENERATIONS_SCHEMA)
             (generation,) = connection.execute(
                 "SELECT 1 + max("
                 "coalesce((SELECT max(generation) FROM flext_projections WHERE name = ?1), 0), "

@@ -28,8 +28,9 @@ Why it is safe and fast:
   is never deleted (a deleted stream's tombstone is inserted before its
   events are erased). That spares ``AUTOINCREMENT``'s bookkeeping, about a
   fifth of the cost of an insert.
-* Connections are pooled (one per concurrent caller) and reused; each
-  statement is prepared once per connection by sqlite3's statement cache.
+* Connections are pooled (one per concurrent caller, and another for each
+  caller's one-event appends) and reused; each statement is prepared once
+  per connection by sqlite3's statement cache.
 * Deleting a stream zeroes the erased rows in the file (``secure_delete``).
 
 Appends from other processes reach this process's live subscriptions by
@@ -290,8 +291,8 @@ class SQLiteEventStore(EventStoreBase):
         return connection
 
     def _acquire(self, *, guards_head: bool = False) -> _Connection:
-        idle = self._idle_guarded if guards_head else self._idle
-        with self._pool_lock:
+        with self._pool_lock:  # the lists are replaced by _close: look them up under the lock
+            idle = self._idle_guarded if guards_head else self._idle
             if idle:
                 return idle.pop()
         connection = self._connect(guards_head=guards_head)
@@ -333,7 +334,7 @@ class SQLiteEventStore(EventStoreBase):
 
         One event: a single self-committing INSERT that ``_HEAD_GUARD`` lets
         through only at the stream's head. Several: ``BEGIN IMMEDIATE``, the
-        head, one multi-row INSERT, ``COMMIT``.
+        head, the inserts of ``_Transaction.insert``, ``COMMIT``.
         """
         stream_id = pending.stream_id
         if len(pending.events) == 1:
@@ -386,7 +387,7 @@ class SQLiteEventStore(EventStoreBase):
 
     def _close(self) -> None:
         with self._pool_lock:
-            connections, self._all, self._idle = self._all, [], []
+            connections, self._all, self._idle, self._idle_guarded = self._all, [], [], []
         for connection in connections:
             connection.close()
 
