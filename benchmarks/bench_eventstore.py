@@ -450,13 +450,24 @@ def writer_threads(backend: SQLiteBackend, *, events: int, pairs: int) -> Measur
     """
 
     def timed(work: list[Callable[[], None]]) -> float:
-        threads = [threading.Thread(target=one) for one in work]
+        failures: list[BaseException] = []  # a thread that dies would make its side look faster
+
+        def run(one: Callable[[], None]) -> None:
+            try:
+                one()
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=run, args=(one,)) for one in work]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        if failures:
+            raise RuntimeError(f"{len(failures)} of {len(work)} writer threads failed") from failures[0]
+        return elapsed
 
     def flext() -> float:
         append = backend.flext.append
