@@ -131,8 +131,25 @@ POSITION_BITS: Final = 16
 MAX_EVENTS_PER_TRANSACTION: Final = 1 << POSITION_BITS
 """Most events one append can write (65,536)."""
 
-Connection = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
+ClientCursor = psycopg.ClientCursor[tuple[Any, ...]]
+
+
+class Connection(psycopg.Connection[tuple[Any, ...]]):
+    """A connection of the store's, with one cursor of each kind kept for the statements it runs.
+
+    A new psycopg cursor per statement cost about 15 µs of client CPU here (a
+    prepared ``SELECT 1``: 44 µs with a new cursor, 30 µs with a kept one),
+    mostly finding again the adapters a kept cursor remembers. A pooled
+    connection serves one caller at a time, and every caller reads a
+    statement's rows before its next statement, so one of each is enough.
+    """
+
+    server_cursor: Cursor
+    """Binds parameters on the server (prepared statements, binary arrays)."""
+    client_cursor: ClientCursor
+    """Binds parameters on the client (several statements in one query)."""
+
 
 # Columns in the order of StoredEvent's fields, so a row unpacks straight into one.
 _EVENT_COLUMNS: Final = "stream_id, version, event_id::text, event_type, schema_version, data::text, position"
@@ -419,13 +436,12 @@ class _Transaction:
     sent at once, with the parameters bound by the server.
     """
 
-    __slots__ = ("_client", "_connection", "_deferred", "_first_position", "_sql", "_store", "written")
+    __slots__ = ("_connection", "_deferred", "_first_position", "_sql", "_store", "written")
 
     def __init__(self, store: PostgresEventStore) -> None:
         self._store = store
         self._sql = store._sql
         self._connection: Connection | None = None
-        self._client: Cursor | None = None  # the ClientCursor that began the transaction
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []  # sent with COMMIT
         self._first_position: int | None = None  # this transaction's id times 2**16
         self.written = 0
@@ -439,12 +455,12 @@ class _Transaction:
             connection = self._connection
         if self._deferred:
             self._send_deferred(connection, "")
-        return connection.execute(query, params)
+        return connection.server_cursor.execute(query, params)
 
     def _send_deferred(self, connection: Connection, tail: str) -> None:
         """Send the deferred statements and ``tail`` (a statement without parameters) in one query."""
         deferred, self._deferred = self._deferred, []
-        client = self._client or psycopg.ClientCursor(connection)
+        client = connection.client_cursor
         if len(deferred) == 1 and tail == self._sql.commit_and_notify:  # an append of one event
             client.execute(self._sql.insert_one_commit_and_notify, deferred[0][1])
             return
@@ -465,7 +481,7 @@ class _Transaction:
         if self._deferred:
             self._send_deferred(connection, tail)
         else:
-            connection.execute(tail)
+            connection.server_cursor.execute(tail)
 
     def close(self) -> None:
         """Give the connection back (rolling back what did not commit)."""
@@ -481,7 +497,6 @@ class _Transaction:
         params = (self._store._lock_key, stream_id)
         if self._connection is None:
             self._connection, cursor = self._store._start(self._sql.begin_lock_head, params, client=True)
-            self._client = cursor
             cursor.nextset()  # the SELECT's rows, after BEGIN's
         else:
             cursor = self._execute(self._sql.lock_head, params)
@@ -707,7 +722,7 @@ class PostgresEventStore(EventStoreBase):
     # Connections.
 
     def _connect(self) -> Connection:
-        connection = psycopg.connect(
+        connection = Connection.connect(
             self.conninfo,
             autocommit=True,
             connect_timeout=max(1, round(self.connect_timeout)),
@@ -720,6 +735,8 @@ class PostgresEventStore(EventStoreBase):
         except psycopg.Error:
             connection.close()
             raise
+        connection.server_cursor = connection.cursor()
+        connection.client_cursor = psycopg.ClientCursor(connection)
         return connection
 
     def _acquire(self) -> Connection:
@@ -767,7 +784,7 @@ class PostgresEventStore(EventStoreBase):
         for attempt in (1, 2):
             connection = self._acquire()
             try:
-                cursor = psycopg.ClientCursor(connection) if client else connection.cursor()
+                cursor = connection.client_cursor if client else connection.server_cursor
                 return connection, cursor.execute(query, params)
             except psycopg.OperationalError:
                 stale = attempt == 1 and connection.broken
