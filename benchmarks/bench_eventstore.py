@@ -957,6 +957,9 @@ def _writer(side: str, url: str, schema: str, events: int, rounds: int, barrier:
             barrier.wait()
             write()
             done.put(os.getpid())
+        # Closing ends this writer's PostgreSQL backend, and with it the record of its CPU time: wait
+        # until the last round's CPU has been read.
+        barrier.wait()
     finally:
         close()
 
@@ -995,6 +998,8 @@ def concurrent_writers(backend: PostgresBackend, *, events: int, pairs: int) -> 
             after = CpuUse.now([worker.pid or 0 for worker in workers[side]])
             usage[side].append(after.since(before))
             measured = measured and after.measured
+        for barrier in barriers.values():
+            barrier.wait(timeout=120)  # the writers may close now
     finally:
         for worker in itertools.chain.from_iterable(workers.values()):
             worker.join(timeout=60)
