@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +35,7 @@ def test_disable_enable_and_forget(tmp_path: Path) -> None:
     assert PluginStateStore(tmp_path / "plugins.db").disabled() == set()
 
 
-@settings(deadline=None, max_examples=25)  # each write opens a sqlmodel engine: slow, not a bug
+@settings(deadline=None, max_examples=25)  # each write opens a SQLite file: no deadline on slow disks
 @given(st.lists(st.tuples(st.sampled_from("abcde"), st.booleans()), max_size=12))
 def test_last_write_wins(tmp_path_factory: pytest.TempPathFactory, writes: list[tuple[str, bool]]) -> None:
     store = PluginStateStore(tmp_path_factory.mktemp("state") / "plugins.db")
@@ -41,6 +44,72 @@ def test_last_write_wins(tmp_path_factory: pytest.TempPathFactory, writes: list[
         store.set_enabled(name, enabled)
         expected[name] = enabled
     assert store.disabled() == {name for name, enabled in expected.items() if not enabled}
+
+
+# The table exactly as the earlier sqlmodel-based store had SQLAlchemy create it
+# (copied from sqlite_master of a plugins.db it wrote), and two rows in its format.
+_SQLMODEL_DDL = (
+    "CREATE TABLE plugin_state (\n\tname VARCHAR NOT NULL, \n\tenabled BOOLEAN NOT NULL, "
+    "\n\tchanged_at DATETIME NOT NULL, \n\tPRIMARY KEY (name)\n)"
+)
+
+
+def _write_old_file(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(_SQLMODEL_DDL)
+        db.executemany(
+            "INSERT INTO plugin_state (name, enabled, changed_at) VALUES (?, ?, ?)",
+            [("a", 0, "2025-01-02 03:04:05.123456"), ("b", 1, "2025-01-02 03:04:06.000001")],
+        )
+
+
+def _table_info(path: Path) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(path)) as db:
+        return db.execute("PRAGMA table_info(plugin_state)").fetchall()
+
+
+def _rows(path: Path) -> dict[str, tuple[int, str]]:
+    with closing(sqlite3.connect(path)) as db:
+        return {n: (e, c) for n, e, c in db.execute("SELECT name, enabled, changed_at FROM plugin_state")}
+
+
+def test_a_file_written_by_the_sqlmodel_store_is_read_and_updated(tmp_path: Path) -> None:
+    path = tmp_path / "plugins.db"
+    _write_old_file(path)
+    store = PluginStateStore(path)
+    assert store.disabled() == {"a"}
+    store.set_enabled("a", True)
+    store.set_enabled("b", False)
+    store.set_enabled("c", False)
+    assert store.disabled() == {"b", "c"}
+    rows = _rows(path)
+    assert set(rows) == {"a", "b", "c"}  # updated in place: still one row per name
+    store.forget({"c"})
+    assert store.disabled() == {"b"}
+
+
+def test_a_new_file_has_the_sqlmodel_shape(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    _write_old_file(old)
+    before = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+    PluginStateStore(new).set_enabled("x", False)
+    # Same columns, types, NOT NULL flags and key: an older FLEXT reads and writes this file.
+    assert _table_info(new) == _table_info(old)
+    enabled, changed_at = _rows(new)["x"]
+    assert enabled == 0
+    # SQLAlchemy's DATETIME text form (naive UTC, microseconds), which it parses back.
+    assert len(changed_at) == len("2025-01-02 03:04:05.123456")
+    assert before <= datetime.strptime(changed_at, "%Y-%m-%d %H:%M:%S.%f") <= before + timedelta(minutes=1)
+
+
+def test_reads_do_not_write(tmp_path: Path) -> None:
+    path = tmp_path / "odd ?#% name" / "plugins.db"  # URI syntax in the path is escaped
+    path.parent.mkdir()
+    path.touch()  # a file with no table: nothing disabled, and the read creates nothing
+    assert PluginStateStore(path).disabled() == set()
+    assert path.stat().st_size == 0
+    PluginStateStore(path).set_enabled("a", False)
+    assert PluginStateStore(path).disabled() == {"a"}
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,15 @@
 """Which plugins the user has disabled, kept across runs in ``<config dir>/plugins.db``.
 
-Writes go through sqlmodel. Reads on the CLI's start-up path use the stdlib
-``sqlite3`` module against the same table, because importing SQLAlchemy would
-cost more than the whole ``flext --help`` budget.
+One table of three columns needs no ORM: reads and writes use the stdlib
+``sqlite3`` module. Importing sqlmodel (and SQLAlchemy behind it) cost about
+half a second, more than the whole ``flext --help`` budget, for a single
+upsert; ``sqlite3`` costs a few milliseconds.
+
+The table keeps the shape the earlier sqlmodel model created (same columns
+and types, ``enabled`` as 0/1, ``changed_at`` as naive-UTC text in
+SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff`` form), so a ``plugins.db`` written
+by an older FLEXT is read and updated in place, and an older FLEXT can still
+read and update a file written by this one.
 """
 
 from __future__ import annotations
@@ -15,7 +22,25 @@ from pathlib import Path
 
 __all__ = ["PluginStateStore", "environment_overrides"]
 
+_CREATE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS plugin_state ("
+    " name VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, changed_at DATETIME NOT NULL, PRIMARY KEY (name))"
+)
+"""The columns, types and key SQLAlchemy created for the old sqlmodel table (``PRAGMA table_info``
+reads the same for both), so files made by either version are interchangeable."""
+
 _SELECT_DISABLED = "SELECT name FROM plugin_state WHERE enabled = 0"
+# INSERT OR REPLACE rather than ON CONFLICT ... DO UPDATE: every column is written
+# anyway, and it works on SQLite builds older than 3.24 (no UPSERT syntax).
+_UPSERT = "INSERT OR REPLACE INTO plugin_state (name, enabled, changed_at) VALUES (?, ?, ?)"
+_DELETE = "DELETE FROM plugin_state WHERE name = ?"
+_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy stored a ``DATETIME`` in SQLite (naive; the value is UTC)."""
+
+
+def _now() -> str:
+    """The current UTC time in the column's text form."""
+    return datetime.now(UTC).replace(tzinfo=None).strftime(_TIMESTAMP)
 
 
 class PluginStateStore:
@@ -26,10 +51,15 @@ class PluginStateStore:
         """The SQLite file."""
 
     def disabled(self) -> set[str]:
-        """Return the names of disabled plugins (fast path: stdlib sqlite3, read-only)."""
+        """Return the names of disabled plugins.
+
+        Read-only (``mode=ro``): every CLI start-up calls this, and a read must
+        neither create the file nor take a write lock.
+        """
         if not self.path.exists():
             return set()
-        uri = f"file:{self.path}?mode=ro"
+        # as_uri() percent-encodes the path, so a '?' or '#' in it is not read as URI syntax.
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
             with closing(sqlite3.connect(uri, uri=True)) as db:
                 rows = db.execute(_SELECT_DISABLED).fetchall()
@@ -38,22 +68,12 @@ class PluginStateStore:
         return {row[0] for row in rows}
 
     def set_enabled(self, name: str, enabled: bool) -> None:
-        """Record that ``name`` is enabled or disabled."""
-        from sqlmodel import Session, SQLModel, create_engine
-
-        from flext_kernel.plugins._state_model import PluginStateRow
-
+        """Record that ``name`` is enabled or disabled, creating the file and table on first use."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{self.path}")
-        # Only our table: plugins may keep their own models in the same metadata.
-        SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["plugin_state"]])
-        with Session(engine) as session:
-            row = session.get(PluginStateRow, name) or PluginStateRow(name=name)
-            row.enabled = enabled
-            row.changed_at = datetime.now(UTC)
-            session.add(row)
-            session.commit()
-        engine.dispose()
+        # The outer ``closing`` closes the connection; the inner ``db`` commits (or rolls back).
+        with closing(sqlite3.connect(self.path)) as db, db:
+            db.execute(_CREATE_TABLE)
+            db.execute(_UPSERT, (name, int(enabled), _now()))
 
     def forget(self, names: set[str]) -> None:
         """Drop the flags of ``names``: an uninstalled plugin comes back enabled when reinstalled."""
@@ -61,7 +81,7 @@ class PluginStateStore:
             return
         with closing(sqlite3.connect(self.path)) as db, db:
             try:
-                db.executemany("DELETE FROM plugin_state WHERE name = ?", [(name,) for name in names])
+                db.executemany(_DELETE, [(name,) for name in names])
             except sqlite3.OperationalError:
                 return  # no table yet: nothing to forget
 
