@@ -101,10 +101,18 @@ from flext_plugin_eventstore_sqlite.store import _Transaction as FlextSQLiteStat
 from psycopg import sql  # noqa: E402
 from psycopg.conninfo import conninfo_to_dict  # noqa: E402
 
-from flext_kernel import AggregateRepository, FlextAggregateRoot, FlextDomainEvent, when  # noqa: E402
-from flext_kernel.eventstore import FlextEventStore, RecordedEvent  # noqa: E402
-from flext_kernel.projection import Projection, ProjectionStore, ReadModel  # noqa: E402
-from flext_kernel.projection_runner import ProjectionRunner  # noqa: E402
+from flext_eventsourcing import (  # noqa: E402  # noqa: E402
+    AggregateRepository,
+    FlextAggregateRoot,
+    FlextEventStore,
+    Projection,
+    ProjectionRunner,
+    ProjectionStore,
+    ReadModel,
+    RecordedEvent,
+    when,
+)
+from flext_kernel import FlextDomainEvent  # noqa: E402
 
 DOC = HERE.parent / "docs" / "performance.md"
 BEGIN, END = "<!-- eventstore-benchmarks:begin -->", "<!-- eventstore-benchmarks:end -->"

@@ -29,7 +29,7 @@ from __future__ import annotations
 import sys
 from typing import Any, ClassVar
 
-from flext_kernel.eventstore import AppendResult
+from flext_eventsourcing import AppendResult
 from flext_sdk import (
     AggregateRepository,
     CommandEntry,
@@ -53,6 +53,7 @@ manifest = PluginManifest(
     name="bank",
     version="1.0.0",
     description="Example: event-sourced bank accounts with a balances projection",
+    requires=("eventsourcing",),
     commands=(
         CommandEntry(path=("bank", "open"), target="bank:open_account", help="Open an account."),
         CommandEntry(path=("bank", "deposit"), target="bank:deposit", help="Pay money in."),
@@ -289,13 +290,14 @@ def balances(*, store: str | None = None) -> int:
         store: The event store; default $FLEXT_EVENTSTORE_URL or the embedded file.
 
     """
+    from flext_eventsourcing import stores_of
     from flext_sdk.cli import boot_kernel, emit_table, fail
 
     booted = boot_kernel()
     if booted.is_failure:
         return fail(booted)
     with booted.value as kernel:
-        opened = kernel.open_projection_store(store)
+        opened = stores_of(kernel).flat_map(lambda stores: stores.open_projection_store(store))
         if opened.is_failure:
             return fail(opened)
         with opened.value as projections:

@@ -10,9 +10,10 @@ Hierarchy::
     FlextError                      base of everything the kernel raises
     ├── FlextResultError            a failed result was unwrapped
     ├── FlextContainerError         a service could not be resolved
-    ├── FlextBusError               a bus was wired wrongly (duplicate handler, ...)
-    ├── FlextEventStoreError        an event subscription could not read its store
-    └── ProjectionStoreError        a projection store's storage failed (STORAGE_ERROR)
+    └── FlextBusError               a bus was wired wrongly (duplicate handler, ...)
+
+Plugins add their own exceptions (subclasses of ``FlextError``) and codes in
+an ``errors`` module of their own, as ``flext_eventsourcing.errors`` does.
 """
 
 from __future__ import annotations
@@ -30,19 +31,15 @@ __all__ = [
     "NOT_FOUND",
     "NO_HANDLER",
     "OPERATION_ERROR",
-    "PROJECTION_FAILED",
     "SCOPE_ERROR",
     "STORAGE_ERROR",
-    "STREAM_DELETED",
     "TIMEOUT",
     "UNKNOWN_MESSAGE_TYPE",
     "VALIDATION_ERROR",
     "FlextBusError",
     "FlextContainerError",
     "FlextError",
-    "FlextEventStoreError",
     "FlextResultError",
-    "ProjectionStoreError",
 ]
 
 NOT_FOUND: Final = "NOT_FOUND"
@@ -71,12 +68,8 @@ SCOPE_ERROR: Final = "SCOPE_ERROR"
 """A scoped service was resolved with no active ``container.scope()``."""
 ASYNC_REQUIRED: Final = "ASYNC_REQUIRED"
 """A service needs ``await container.aresolve`` (or ``aclose``) but was used synchronously."""
-STREAM_DELETED: Final = "STREAM_DELETED"
-"""The event stream was deleted (its tombstone closes it); nothing can be appended to it."""
 STORAGE_ERROR: Final = "STORAGE_ERROR"
 """An event store's storage failed (disk, database, driver); ``error_data`` names the driver error."""
-PROJECTION_FAILED: Final = "PROJECTION_FAILED"
-"""A projection's ``handle`` raised; ``error_data`` names the projection, generation and event."""
 
 
 class FlextError(Exception):
@@ -111,14 +104,3 @@ class FlextContainerError(FlextError):
 
 class FlextBusError(FlextError):
     """A bus was wired wrongly, for example two handlers for one command type."""
-
-
-class FlextEventStoreError(FlextError):
-    """An event subscription could not read its store; carries the read failure's code and details."""
-
-
-class ProjectionStoreError(FlextError):
-    """A projection store's storage failed; backends raise it in place of their driver's errors.
-
-    ``flext_kernel.projection_runner`` turns it into a ``STORAGE_ERROR`` failure.
-    """

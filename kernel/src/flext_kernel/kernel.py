@@ -14,20 +14,14 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
 from flext_kernel.container import FlextContainer
-from flext_kernel.eventstore import FlextEventStore
 from flext_kernel.plugins.discovery import Candidate, discover
 from flext_kernel.plugins.inflight import InflightTracker
 from flext_kernel.plugins.manager import PLUGIN_LOAD_FAILED, PluginManager
 from flext_kernel.result import FlextResult
 from flext_kernel.version import KERNEL_VERSION
-
-if TYPE_CHECKING:
-    from flext_kernel.eventcodec import EventCodec
-    from flext_kernel.projection import FlextProjection, ProjectionStore
 
 __all__ = ["FlextKernel"]
 
@@ -54,8 +48,6 @@ class FlextKernel:
         self.container.register(FlextCommandBus, self.command_bus)
         self.container.register(FlextQueryBus, self.query_bus)
         self.container.register(FlextEventBus, self.event_bus)
-        # Opened on first use, at FLEXT_EVENTSTORE_URL (or the default file), closed with the container.
-        self.container.register_singleton(FlextEventStore, lambda: self.open_event_store().unwrap())
 
     @classmethod
     def boot(
@@ -86,33 +78,6 @@ class FlextKernel:
                 error_data={"failed": [r.name for r in failures]},
             )
         return FlextResult.ok(kernel)
-
-    def open_event_store(
-        self, location: str | None = None, codec: EventCodec | None = None
-    ) -> FlextResult[FlextEventStore]:
-        """Open the event store at ``location`` with the backends the active plugins provide.
-
-        ``location`` follows ``flext_kernel.storage.parse_location``: None means
-        ``$FLEXT_EVENTSTORE_URL``, else the default SQLite file. Plugins that
-        only write events resolve ``FlextEventStore`` from the container
-        instead, which is this store for the default location, opened once.
-        """
-        from flext_kernel.storage import open_event_store
-
-        return open_event_store(self.plugins, location, codec)
-
-    def open_projection_store(self, location: str | None = None) -> FlextResult[ProjectionStore]:
-        """Open the projection store that lives next to the event store at ``location``."""
-        from flext_kernel.storage import open_projection_store
-
-        return open_projection_store(self.plugins, location)
-
-    def projections(self) -> list[FlextProjection]:
-        """The projections the active plugins contribute (``flext_projections``)."""
-        found: list[FlextProjection] = []
-        for _, answer in self.plugins.collect("flext_projections"):
-            found.extend(answer)
-        return found
 
     def remove_contributions(self, owner: str) -> None:
         """Remove every service and handler registered with ``owner=owner``."""

@@ -14,6 +14,9 @@ four groups:
 - what the hooks hand a plugin: ``FlextKernel``, ``FlextContainer`` and the
   ``FlextCommandBus``, ``FlextQueryBus`` and ``FlextEventBus``, for type
   annotations;
+- event sourcing, re-exported from ``flext_eventsourcing`` for convenience:
+  ``FlextAggregateRoot``, ``when``, ``FlextEventStore``, ``AggregateRepository``,
+  the projection types; backend authors import ``flext_eventsourcing`` itself;
 - testing support lives in ``flext_sdk.testing`` (pytest fixtures and the
   ``PluginContract`` suite); it is not imported from here.
 
@@ -24,14 +27,27 @@ only ``FlextResult`` does not pay for the buses, pydantic and pluggy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flext_kernel.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from flext_kernel.aggregate import FlextAggregateRoot, when
+    from flext_eventsourcing import (
+        ANY,
+        NO_STREAM,
+        STREAM_EXISTS,
+        AggregateRepository,
+        FlextAggregateRoot,
+        FlextEventStore,
+        FlextProjection,
+        Projection,
+        ProjectionRunner,
+        ReadModel,
+        RecordedEvent,
+        when,
+    )
     from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
     from flext_kernel.container import FlextContainer
-    from flext_kernel.eventstore import ANY, NO_STREAM, STREAM_EXISTS, FlextEventStore, RecordedEvent
     from flext_kernel.handlers import command_handler, event_handler, query_handler
     from flext_kernel.kernel import FlextKernel
     from flext_kernel.messages import FlextCommand, FlextDomainEvent, FlextQuery
@@ -39,60 +55,46 @@ if TYPE_CHECKING:
     from flext_kernel.plugins.hookspecs import hookimpl
     from flext_kernel.plugins.manifest import CommandEntry, GroupEntry, PluginManifest
     from flext_kernel.plugins.registry import CommandRegistry
-    from flext_kernel.projection import FlextProjection, Projection, ReadModel
-    from flext_kernel.projection_runner import ProjectionRunner
-    from flext_kernel.repository import AggregateRepository
     from flext_kernel.result import Failure, FlextResult, Success, safe
 
 _LOCATIONS: dict[str, str] = {
-    "ANY": "flext_kernel.eventstore",
-    "AggregateRepository": "flext_kernel.repository",
+    "ANY": "flext_eventsourcing",
+    "AggregateRepository": "flext_eventsourcing",
     "CommandEntry": "flext_kernel.plugins.manifest",
     "GroupEntry": "flext_kernel.plugins.manifest",
     "CommandRegistry": "flext_kernel.plugins.registry",
     "Failure": "flext_kernel.result",
-    "FlextAggregateRoot": "flext_kernel.aggregate",
+    "FlextAggregateRoot": "flext_eventsourcing",
     "FlextCommand": "flext_kernel.messages",
     "FlextCommandBus": "flext_kernel.bus",
     "FlextContainer": "flext_kernel.container",
     "FlextDomainEvent": "flext_kernel.messages",
     "FlextEventBus": "flext_kernel.bus",
-    "FlextEventStore": "flext_kernel.eventstore",
+    "FlextEventStore": "flext_eventsourcing",
     "FlextKernel": "flext_kernel.kernel",
     "FlextPlugin": "flext_kernel.plugins.base",
-    "FlextProjection": "flext_kernel.projection",
+    "FlextProjection": "flext_eventsourcing",
     "FlextQuery": "flext_kernel.messages",
     "FlextQueryBus": "flext_kernel.bus",
     "FlextResult": "flext_kernel.result",
-    "NO_STREAM": "flext_kernel.eventstore",
+    "NO_STREAM": "flext_eventsourcing",
     "PluginManifest": "flext_kernel.plugins.manifest",
     "PluginState": "flext_kernel.plugins.base",
-    "Projection": "flext_kernel.projection",
-    "ProjectionRunner": "flext_kernel.projection_runner",
-    "ReadModel": "flext_kernel.projection",
-    "RecordedEvent": "flext_kernel.eventstore",
-    "STREAM_EXISTS": "flext_kernel.eventstore",
+    "Projection": "flext_eventsourcing",
+    "ProjectionRunner": "flext_eventsourcing",
+    "ReadModel": "flext_eventsourcing",
+    "RecordedEvent": "flext_eventsourcing",
+    "STREAM_EXISTS": "flext_eventsourcing",
     "Success": "flext_kernel.result",
     "command_handler": "flext_kernel.handlers",
     "event_handler": "flext_kernel.handlers",
     "hookimpl": "flext_kernel.plugins.hookspecs",
     "query_handler": "flext_kernel.handlers",
     "safe": "flext_kernel.result",
-    "when": "flext_kernel.aggregate",
+    "when": "flext_eventsourcing",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LOCATIONS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flext_sdk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LOCATIONS)
 
 
 __all__ = [

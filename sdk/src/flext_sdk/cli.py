@@ -1,9 +1,9 @@
 """What a plugin's CLI command uses to look and behave like every other ``flext`` command.
 
 - ``boot_kernel()``: the kernel with this run's enabled plugins (what
-  ``flext plugin disable``, ``FLEXT_PLUGINS`` and ``--plugins-dir`` say applies);
-  ``opened_store(store)``: that kernel and the event store a ``--store``
-  option names, both closed when the block ends.
+  ``flext plugin disable``, ``FLEXT_PLUGINS`` and ``--plugins-dir`` say applies).
+  The event store a ``--store`` option names comes from event sourcing's own
+  ``flext_eventsourcing.opened_store``.
 - ``emit``, ``emit_table``: results, as rich tables for people or
   ``{"ok": true, "data": ...}`` under ``--output json|yaml``.
 - ``fail``, ``emit_error``: one-line ``error: <message> (<CODE>)`` on stderr
@@ -17,14 +17,13 @@ loads neither pluggy nor pydantic.
 from __future__ import annotations
 
 from flext_kernel.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit, emit_error, emit_table, note
-from flext_kernel.cli.session import STORE_HINT, boot_kernel, fail, opened_store
+from flext_kernel.cli.session import boot_kernel, fail
 from flext_kernel.cli.settings import current
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
-    "STORE_HINT",
     "boot_kernel",
     "current",
     "emit",
@@ -32,5 +31,4 @@ __all__ = [
     "emit_table",
     "fail",
     "note",
-    "opened_store",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flext_plugin_eventstore_sqlite import SQLiteEventStore
 
-from flext_kernel.eventstore import NO_STREAM
+from flext_eventsourcing import NO_STREAM
 from flext_sdk.testing import FlextCliRunner, PluginContract
 from flext_sdk.testing.projections import Deposited
 

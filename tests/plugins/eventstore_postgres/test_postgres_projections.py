@@ -11,8 +11,7 @@ from flext_plugin_eventstore_postgres import PostgresEventStore
 from flext_plugin_eventstore_postgres.projections import PostgresProjectionStore
 from psycopg import sql
 
-from flext_kernel.eventstore import NO_STREAM
-from flext_kernel.projection_runner import ProjectionRunner
+from flext_eventsourcing import NO_STREAM, ProjectionRunner
 from flext_sdk.testing.projections import Deposited, ProjectionStoreContract, ProjectionStoreFactory, Totals
 
 pytestmark = pytest.mark.postgres

@@ -25,14 +25,15 @@ from flext_plugin_eventstore_postgres.store import POSITION_BITS, SCHEMA_VERSION
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from flext_kernel.errors import (
-    CONCURRENCY_CONFLICT,
-    STORAGE_ERROR,
-    TIMEOUT,
-    VALIDATION_ERROR,
+from flext_eventsourcing import (
+    ANY,
+    NO_STREAM,
+    FlextEventStore,
     FlextEventStoreError,
+    RecordedEvent,
+    StoredEvent,
 )
-from flext_kernel.eventstore import ANY, NO_STREAM, FlextEventStore, RecordedEvent, StoredEvent
+from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT, VALIDATION_ERROR
 from flext_kernel.result import FlextResult
 from flext_sdk.testing.eventstore import (
     WAIT,

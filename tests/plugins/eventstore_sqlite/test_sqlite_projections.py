@@ -16,11 +16,10 @@ import pytest
 from flext_plugin_eventstore_sqlite import SQLiteEventStore
 from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
 
-from flext_kernel.errors import STORAGE_ERROR, ProjectionStoreError
-from flext_kernel.eventstore import NO_STREAM
+from flext_eventsourcing import NO_STREAM, ProjectionRunner, ProjectionStoreError
+from flext_kernel.errors import STORAGE_ERROR
 from flext_kernel.kernel import FlextKernel
 from flext_kernel.plugins.discovery import discover
-from flext_kernel.projection_runner import ProjectionRunner
 from flext_sdk.testing.projections import Deposited, ProjectionStoreContract, ProjectionStoreFactory, Totals
 
 
@@ -69,7 +68,7 @@ _SLOW_RUNNER = textwrap.dedent(
     import sys, time
     from flext_plugin_eventstore_sqlite import SQLiteEventStore
     from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
-    from flext_kernel.projection_runner import ProjectionRunner
+    from flext_eventsourcing import ProjectionRunner
     from flext_sdk.testing.projections import Totals
 
     class Slow(Totals):

@@ -19,8 +19,8 @@ from flext_plugin_eventstore_sqlite import SQLiteEventStore, default_path
 from flext_plugin_eventstore_sqlite.plugin import flext_event_store_backends, manifest, open_store
 from flext_plugin_eventstore_sqlite.store import _INSERT, SCHEMA_VERSION, path_from_location
 
+from flext_eventsourcing import ANY, NO_STREAM, FlextEventStore
 from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
-from flext_kernel.eventstore import ANY, NO_STREAM, FlextEventStore
 from flext_kernel.kernel import FlextKernel
 from flext_kernel.plugins.base import PluginState
 from flext_kernel.plugins.discovery import discover

@@ -7,8 +7,6 @@ disable`` and ``--plugins-dir`` say applies to them as it applies to the CLI.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from flext_kernel.cli import output
@@ -16,14 +14,10 @@ from flext_kernel.cli.settings import current
 from flext_kernel.errors import VALIDATION_ERROR
 
 if TYPE_CHECKING:
-    from flext_kernel.eventstore import FlextEventStore
     from flext_kernel.kernel import FlextKernel
     from flext_kernel.result import FlextResult
 
-__all__ = ["STORE_HINT", "boot_kernel", "fail", "opened_store"]
-
-STORE_HINT = "pass --store PATH|URL or set FLEXT_EVENTSTORE_URL"
-"""What to tell a user whose event store could not be opened."""
+__all__ = ["boot_kernel", "fail"]
 
 
 def boot_kernel() -> FlextResult[FlextKernel]:
@@ -44,25 +38,3 @@ def fail(result: FlextResult[Any], *, hint: str | None = None) -> int:
     """Print a failed result the FLEXT way; exit code 2 for bad input, 1 otherwise."""
     exit_code = output.EXIT_USAGE if result.error_code == VALIDATION_ERROR else output.EXIT_FAILED
     return output.emit_error(result.error or "failed", result.error_code, hint=hint, exit_code=exit_code)
-
-
-@contextmanager
-def opened_store(store: str | None) -> Iterator[tuple[FlextKernel, FlextEventStore] | int]:
-    """Boot the kernel and open the event store at ``store``; yield both, or the exit code of a failure.
-
-    ``store`` is a command's ``--store`` (None: ``$FLEXT_EVENTSTORE_URL``,
-    else the embedded default). Both are closed when the block ends.
-    """
-    booted = boot_kernel()
-    if booted.is_failure:
-        yield fail(booted)
-        return
-    with booted.value as kernel:
-        opened = kernel.open_event_store(store)
-        if opened.is_failure:
-            yield fail(opened, hint=STORE_HINT)
-            return
-        try:
-            yield kernel, opened.value
-        finally:
-            opened.value.close()

@@ -17,10 +17,8 @@ import pluggy
 if TYPE_CHECKING:
     from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
     from flext_kernel.container import FlextContainer
-    from flext_kernel.eventstore import EventStoreFactory
     from flext_kernel.kernel import FlextKernel
     from flext_kernel.plugins.registry import CommandRegistry
-    from flext_kernel.projection import FlextProjection, ProjectionStoreFactory
     from flext_kernel.result import FlextResult
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
@@ -78,31 +76,3 @@ def flext_shutdown(kernel: FlextKernel) -> None:
 @hookspec
 def flext_health() -> FlextResult[dict[str, Any]] | None:
     """Report the plugin's health: ``ok({...details})`` or a failure saying what is wrong."""
-
-
-@hookspec
-def flext_event_store_backends() -> dict[str, EventStoreFactory] | None:
-    """Name the event store backends the plugin provides: ``{"sqlite": open_sqlite_store}``.
-
-    Each factory is called as ``factory(codec, location=...)`` and returns a
-    ``FlextEventStore``; ``location`` is the backend's own address (a file
-    path, a ``postgresql://`` URL) or None for its default. Nothing is opened
-    until a factory is called. Backend names are what users choose a backend
-    by, so two plugins must not claim the same name.
-    """
-
-
-@hookspec
-def flext_projection_store_backends() -> dict[str, ProjectionStoreFactory] | None:
-    """Name the projection stores the plugin provides, by event store backend name.
-
-    Each factory is called as ``factory(location=...)``, with the same
-    ``location`` as the event store backend of that name, so read models live
-    next to the events they are built from (the same SQLite file, the same
-    PostgreSQL schema).
-    """
-
-
-@hookspec
-def flext_projections() -> list[FlextProjection] | None:
-    """Return the projections the plugin contributes; ``flext projections`` runs and shows them."""

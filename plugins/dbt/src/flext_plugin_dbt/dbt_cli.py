@@ -27,7 +27,7 @@ from flext_sdk import FlextResult
 from flext_sdk.cli import EXIT_FAILED, EXIT_OK, boot_kernel, current, emit, emit_error, emit_table, fail, note
 
 if TYPE_CHECKING:
-    from flext_kernel.eventstore import AppendResult
+    from flext_eventsourcing import AppendResult
     from flext_plugin_dbt.report import DbtCommand, DbtReport
 
 __all__ = ["dbt_build", "dbt_docs", "dbt_run", "dbt_show", "dbt_test"]
@@ -207,13 +207,14 @@ def _record(
     """Append the invocation to the event store (nothing if it never reached a project)."""
     if outcome.is_failure and "project" not in outcome.error_data:
         return FlextResult.ok(None)
+    from flext_eventsourcing import stores_of
     from flext_plugin_dbt.events import record_invocation
 
     booted = boot_kernel()
     if booted.is_failure:
         return FlextResult.fail(booted.error or "boot failed", booted.error_code)
     with booted.value as kernel:
-        opened = kernel.open_event_store()
+        opened = stores_of(kernel).flat_map(lambda stores: stores.open_event_store())
         if opened.is_failure:
             return FlextResult.fail(opened.error or "cannot open the event store", opened.error_code)
         try:

@@ -24,7 +24,7 @@ from flext_kernel.result import FlextResult
 from flext_plugin_dbt.report import DbtReport, NodeResult
 
 if TYPE_CHECKING:
-    from flext_kernel.eventstore import AppendResult, FlextEventStore
+    from flext_eventsourcing import AppendResult, FlextEventStore
 
 __all__ = [
     "OWNER",
@@ -160,7 +160,7 @@ def record_invocation(
     event = _event(command, outcome, tuple(select), correlation_id or str(uuid.uuid4()))
     if event is None:
         return FlextResult.ok(None)
-    from flext_kernel.eventstore import ANY
+    from flext_eventsourcing import ANY
 
     appended = store.append(event.aggregate_id, [event], ANY)
     if appended.is_failure:

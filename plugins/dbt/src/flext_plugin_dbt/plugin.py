@@ -26,6 +26,7 @@ _COMMANDS = (
 
 manifest = PluginManifest(
     name=NAME,
+    requires=("eventsourcing",),
     version="0.1.0",
     description="Run dbt projects in dbt's own environment and record each invocation",
     commands=tuple(

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from flext_eventsourcing import opened_store
 from flext_plugin_events.exchange import read_export, write_export
-from flext_plugin_events.session import opened_store
 from flext_sdk import FlextResult
 from flext_sdk.cli import EXIT_OK, current, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
-    from flext_kernel.eventstore import FlextEventStore, RecordedEvent
+    from flext_eventsourcing import FlextEventStore, RecordedEvent
 
 __all__ = ["export", "import_events", "show", "streams", "tail"]
 

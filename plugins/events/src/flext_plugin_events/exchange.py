@@ -22,8 +22,7 @@ from typing import IO, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flext_kernel.eventcodec import EventCodec
-from flext_kernel.eventstore import FlextEventStore, StoredEvent
+from flext_eventsourcing import EventCodec, FlextEventStore, StoredEvent
 from flext_kernel.result import Failure, FlextResult, Success
 
 __all__ = ["ExportedEvent", "append_exported", "read_export", "write_export"]

@@ -26,6 +26,7 @@ _COMMANDS = (
 
 manifest = PluginManifest(
     name=NAME,
+    requires=("eventsourcing",),
     version="0.1.0",
     description="Browse, follow, export and import the event store; run and rebuild projections",
     commands=tuple(

@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flext_plugin_events.session import STORE_HINT, opened_store
+from flext_eventsourcing import STORE_HINT, opened_store, stores_of
 from flext_sdk.cli import EXIT_OK, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
-    from flext_kernel.projection_runner import ProjectionRunner, ProjectionStatus
+    from flext_eventsourcing import ProjectionRunner, ProjectionStatus
 
 __all__ = ["list_projections", "rebuild", "run", "status"]
 
@@ -26,19 +26,20 @@ __all__ = ["list_projections", "rebuild", "run", "status"]
 @contextmanager
 def _runner(store: str | None) -> Iterator[ProjectionRunner | int]:
     """A runner over the plugins' projections and the store at ``store`` (or an exit code)."""
-    from flext_kernel.projection_runner import ProjectionRunner
+    from flext_eventsourcing import ProjectionRunner
 
     with opened_store(store) as opened:
         if isinstance(opened, int):
             yield opened
             return
         kernel, events = opened
-        projections = kernel.open_projection_store(store)
+        stores = stores_of(kernel).unwrap()  # opened_store succeeded, so event sourcing is on
+        projections = stores.open_projection_store(store)
         if projections.is_failure:
             yield fail(projections, hint=STORE_HINT)
             return
         try:
-            yield ProjectionRunner(events, projections.value, kernel.projections())
+            yield ProjectionRunner(events, projections.value, stores.projections())
         finally:
             projections.value.close()
 

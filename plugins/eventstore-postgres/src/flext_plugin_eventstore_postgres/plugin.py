@@ -11,13 +11,19 @@ from typing import TYPE_CHECKING
 from flext_sdk import PluginManifest, hookimpl
 
 if TYPE_CHECKING:
-    from flext_kernel.eventcodec import EventCodec
-    from flext_kernel.eventstore import EventStoreFactory, FlextEventStore
-    from flext_kernel.projection import ProjectionStore, ProjectionStoreFactory
+    from flext_eventsourcing import (
+        EventCodec,
+        EventStoreFactory,
+        FlextEventStore,
+        LocationSyntax,
+        ProjectionStore,
+        ProjectionStoreFactory,
+    )
 
 __all__ = [
     "BACKEND_NAME",
     "flext_event_store_backends",
+    "flext_event_store_locations",
     "flext_projection_store_backends",
     "manifest",
     "open_projection_store",
@@ -31,6 +37,7 @@ manifest = PluginManifest(
     name="eventstore-postgres",
     version="0.1.0",
     description="Event store on PostgreSQL: parallel writers, LISTEN/NOTIFY live subscriptions",
+    requires=("eventsourcing",),
 )
 """The plugin's manifest."""
 
@@ -51,6 +58,21 @@ def open_store(codec: EventCodec | None = None, *, location: str | None = None) 
 def flext_event_store_backends() -> dict[str, EventStoreFactory]:
     """Provide the ``postgres`` backend."""
     return {BACKEND_NAME: open_store}
+
+
+@hookimpl
+def flext_event_store_locations() -> list[LocationSyntax]:
+    """``postgresql://`` and ``postgres://`` URLs, and libpq ``key=value`` strings, select this backend."""
+    from flext_eventsourcing import LocationSyntax
+
+    return [
+        LocationSyntax(
+            backend=BACKEND_NAME,
+            schemes=("postgresql", "postgres"),
+            pattern=r"\s*(host|hostaddr|dbname|user|port|service)\s*=",
+            install_hint='pip install "flext[postgres]" (psycopg and this plugin)',
+        )
+    ]
 
 
 def open_projection_store(*, location: str | None = None) -> ProjectionStore:

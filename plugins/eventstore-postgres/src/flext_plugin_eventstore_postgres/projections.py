@@ -38,15 +38,16 @@ import psycopg
 from psycopg import sql
 from typing_extensions import override
 
-from flext_kernel.errors import STORAGE_ERROR, TIMEOUT, ProjectionStoreError
-from flext_kernel.memory_projection_store import encode_changes
-from flext_kernel.projection import (
+from flext_eventsourcing import (
     Document,
     ProjectionCheckpoint,
     ProjectionState,
     ProjectionStore,
+    ProjectionStoreError,
     check_projection_name,
+    encode_changes,
 )
+from flext_kernel.errors import STORAGE_ERROR, TIMEOUT
 from flext_plugin_eventstore_postgres.store import DEFAULT_SCHEMA, split_location
 
 __all__ = ["PostgresProjectionStore"]

@@ -102,13 +102,24 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
+from flext_eventsourcing import (
+    TOMBSTONE_TYPE,
+    AppendResult,
+    AppendSignal,
+    AsyncEventSubscription,
+    EventCodec,
+    EventStoreBase,
+    EventSubscription,
+    ExpectedVersion,
+    PendingAppend,
+    StoredEvent,
+    StoredSnapshot,
+    StreamHead,
+    WriteTransaction,
+)
 from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT, VALIDATION_ERROR
-from flext_kernel.eventcodec import EventCodec, PendingAppend
-from flext_kernel.eventstore import AppendResult, ExpectedVersion, StoredEvent, StoredSnapshot
-from flext_kernel.eventstore_base import TOMBSTONE_TYPE, EventStoreBase, StreamHead, WriteTransaction
 from flext_kernel.messages import FlextDomainEvent
 from flext_kernel.result import Failure, FlextResult
-from flext_kernel.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
 
 __all__ = [
     "DEFAULT_SCHEMA",

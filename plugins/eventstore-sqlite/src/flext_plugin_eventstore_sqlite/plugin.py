@@ -12,13 +12,19 @@ from typing import TYPE_CHECKING, Any
 from flext_sdk import FlextResult, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
-    from flext_kernel.eventcodec import EventCodec
-    from flext_kernel.eventstore import EventStoreFactory, FlextEventStore
-    from flext_kernel.projection import ProjectionStore, ProjectionStoreFactory
+    from flext_eventsourcing import (
+        EventCodec,
+        EventStoreFactory,
+        FlextEventStore,
+        LocationSyntax,
+        ProjectionStore,
+        ProjectionStoreFactory,
+    )
 
 __all__ = [
     "BACKEND_NAME",
     "flext_event_store_backends",
+    "flext_event_store_locations",
     "flext_health",
     "flext_projection_store_backends",
     "manifest",
@@ -33,6 +39,7 @@ manifest = PluginManifest(
     name="eventstore-sqlite",
     version="0.1.0",
     description="Embedded event store: one SQLite file in WAL mode (the default backend)",
+    requires=("eventsourcing",),
 )
 """The plugin's manifest."""
 
@@ -48,6 +55,14 @@ def open_store(codec: EventCodec | None = None, *, location: str | None = None) 
 def flext_event_store_backends() -> dict[str, EventStoreFactory]:
     """Provide the ``sqlite`` backend."""
     return {BACKEND_NAME: open_store}
+
+
+@hookimpl
+def flext_event_store_locations() -> list[LocationSyntax]:
+    """File paths and ``sqlite:///path`` select this backend; it is the default store."""
+    from flext_eventsourcing import LocationSyntax
+
+    return [LocationSyntax(backend=BACKEND_NAME, paths=True, default=True)]
 
 
 def open_projection_store(*, location: str | None = None) -> ProjectionStore:

@@ -37,15 +37,16 @@ from typing import Final
 
 from typing_extensions import override
 
-from flext_kernel.errors import STORAGE_ERROR, TIMEOUT, ProjectionStoreError
-from flext_kernel.memory_projection_store import encode_changes
-from flext_kernel.projection import (
+from flext_eventsourcing import (
     Document,
     ProjectionCheckpoint,
     ProjectionState,
     ProjectionStore,
+    ProjectionStoreError,
     check_projection_name,
+    encode_changes,
 )
+from flext_kernel.errors import STORAGE_ERROR, TIMEOUT
 
 __all__ = ["SQLiteProjectionStore"]
 

@@ -48,10 +48,18 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from flext_eventsourcing import (
+    TOMBSTONE_TYPE,
+    AppendResult,
+    EventCodec,
+    EventStoreBase,
+    PendingAppend,
+    StoredEvent,
+    StoredSnapshot,
+    StreamHead,
+    WriteTransaction,
+)
 from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
-from flext_kernel.eventcodec import EventCodec, PendingAppend
-from flext_kernel.eventstore import AppendResult, StoredEvent, StoredSnapshot
-from flext_kernel.eventstore_base import TOMBSTONE_TYPE, EventStoreBase, StreamHead, WriteTransaction
 from flext_kernel.result import Failure, FlextResult
 
 __all__ = ["DEFAULT_FILE_NAME", "SCHEMA_VERSION", "SQLiteEventStore", "default_path", "path_from_location"]

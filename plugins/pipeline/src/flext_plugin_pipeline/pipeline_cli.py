@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
+from flext_eventsourcing import STORE_HINT, opened_store, stores_of
 from flext_plugin_pipeline import project
 from flext_plugin_pipeline.journal import Journal, RunRecord
 from flext_plugin_pipeline.runtime import RunnerRecord, is_running, log_path, logs_dir
@@ -28,13 +29,11 @@ from flext_sdk import FlextResult
 from flext_sdk.cli import (
     EXIT_FAILED,
     EXIT_OK,
-    STORE_HINT,
     current,
     emit,
     emit_table,
     fail,
     note,
-    opened_store,
 )
 
 if TYPE_CHECKING:
@@ -396,7 +395,7 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
 
 def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
     """Bring the status projection up to date and return its documents (or an exit code)."""
-    from flext_kernel.projection_runner import ProjectionRunner
+    from flext_eventsourcing import ProjectionRunner
     from flext_plugin_pipeline.journal import register_events
     from flext_plugin_pipeline.status_projection import PipelineStatus
 
@@ -404,7 +403,7 @@ def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
         if isinstance(opened, int):
             return opened
         kernel, events = opened
-        projections = kernel.open_projection_store(store)
+        projections = stores_of(kernel).flat_map(lambda stores: stores.open_projection_store(store))
         if projections.is_failure:
             return fail(projections, hint=STORE_HINT)
         try:

@@ -31,7 +31,7 @@ manifest = PluginManifest(
     name=NAME,
     version="0.1.0",
     description="Define, run, stop and inspect data pipelines (Singer taps and targets, dbt)",
-    requires=("singer",),
+    requires=("eventsourcing", "singer"),
     commands=tuple(
         CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
         for path, attribute, text in _COMMANDS

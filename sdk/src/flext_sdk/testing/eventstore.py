@@ -38,31 +38,32 @@ from typing import Any, ClassVar
 
 import pytest
 
-from flext_kernel.aggregate import FlextAggregateRoot, when
-from flext_kernel.errors import (
-    CONCURRENCY_CONFLICT,
-    DESERIALIZATION_ERROR,
-    NOT_FOUND,
-    STREAM_DELETED,
-    UNKNOWN_MESSAGE_TYPE,
-    VALIDATION_ERROR,
-)
-from flext_kernel.eventcodec import EventCodec
-from flext_kernel.eventstore import (
+from flext_eventsourcing import (
     ANY,
     NO_STREAM,
+    STREAM_DELETED,
     STREAM_EXISTS,
+    AggregateRepository,
     AppendResult,
+    EventCodec,
+    EventStoreBase,
     ExpectedVersion,
+    FlextAggregateRoot,
     FlextEventStore,
     RecordedEvent,
     Snapshot,
     StreamDeleted,
     UnknownEvent,
+    when,
 )
-from flext_kernel.eventstore_base import EventStoreBase
+from flext_kernel.errors import (
+    CONCURRENCY_CONFLICT,
+    DESERIALIZATION_ERROR,
+    NOT_FOUND,
+    UNKNOWN_MESSAGE_TYPE,
+    VALIDATION_ERROR,
+)
 from flext_kernel.messages import FlextDomainEvent
-from flext_kernel.repository import AggregateRepository
 from flext_kernel.result import FlextResult
 
 __all__ = [

@@ -11,7 +11,7 @@ share one database). A store kept in one process's memory sets
         def projection_store_factory(self, tmp_path):
             return functools.partial(MyProjectionStore, tmp_path / "events.db")
 
-The tests check the promises ``flext_kernel.projection.ProjectionStore``
+The tests check the promises ``flext_eventsourcing.projection.ProjectionStore``
 makes (generations, the conditional atomic ``commit``, ``get_many``,
 ``promote`` swapping views in one step, failures that freeze a generation)
 and then run ``ProjectionRunner`` on top: exactly-once catch-up, read-ahead,
@@ -29,12 +29,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flext_kernel.errors import CONCURRENCY_CONFLICT, PROJECTION_FAILED, ProjectionStoreError
-from flext_kernel.eventstore import NO_STREAM, RecordedEvent
-from flext_kernel.memory_store import InMemoryEventStore
+from flext_eventsourcing import (
+    NO_STREAM,
+    PROJECTION_FAILED,
+    Document,
+    InMemoryEventStore,
+    Projection,
+    ProjectionRunner,
+    ProjectionState,
+    ProjectionStore,
+    ProjectionStoreError,
+    ReadModel,
+    RecordedEvent,
+    when,
+)
+from flext_kernel.errors import CONCURRENCY_CONFLICT
 from flext_kernel.messages import FlextDomainEvent
-from flext_kernel.projection import Document, Projection, ProjectionState, ProjectionStore, ReadModel, when
-from flext_kernel.projection_runner import ProjectionRunner
 
 __all__ = ["Deposited", "ProjectionStoreContract", "ProjectionStoreFactory", "Totals"]
 

@@ -5,7 +5,7 @@ what it read, moves ``position`` to the last delivered event, and when a read
 comes back empty it waits on the store's ``AppendSignal`` until something may
 have been appended. Because it only ever asks for "events after the last one I
 delivered", it sees each event exactly once and in global order, provided the
-backend keeps the no-skippable-gaps guarantee (see ``flext_kernel.eventstore``).
+backend keeps the no-skippable-gaps guarantee (see ``flext_eventsourcing.eventstore``).
 
 The signal is notified by the store after each of its own appends (instant
 wake-up in the same process) and by backends that hear about other processes'
@@ -26,8 +26,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 
-from flext_kernel.errors import FlextEventStoreError
-from flext_kernel.eventstore import RecordedEvent
+from flext_eventsourcing.errors import FlextEventStoreError
+from flext_eventsourcing.eventstore import RecordedEvent
 from flext_kernel.result import FlextResult
 
 __all__ = ["AppendSignal", "AsyncEventSubscription", "EventSubscription"]

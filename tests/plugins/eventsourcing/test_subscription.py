@@ -9,10 +9,11 @@ import time
 
 import pytest
 
-from flext_kernel.errors import STORAGE_ERROR, FlextEventStoreError
-from flext_kernel.eventstore import RecordedEvent
+from flext_eventsourcing.errors import FlextEventStoreError
+from flext_eventsourcing.eventstore import RecordedEvent
+from flext_eventsourcing.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
+from flext_kernel.errors import STORAGE_ERROR
 from flext_kernel.result import FlextResult
-from flext_kernel.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
 from flext_sdk.testing.eventstore import WAIT, Noted
 
 

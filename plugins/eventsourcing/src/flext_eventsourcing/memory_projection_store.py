@@ -15,42 +15,18 @@ from datetime import UTC, datetime
 
 from typing_extensions import override
 
-from flext_kernel.errors import STORAGE_ERROR, ProjectionStoreError
-from flext_kernel.projection import (
+from flext_eventsourcing.errors import ProjectionStoreError
+from flext_eventsourcing.projection import (
     Document,
     ProjectionCheckpoint,
     ProjectionState,
     ProjectionStore,
     check_projection_name,
+    encode_changes,
 )
+from flext_kernel.errors import STORAGE_ERROR
 
-__all__ = ["InMemoryProjectionStore", "encode_changes", "encode_document"]
-
-
-def encode_document(key: str, document: Mapping[str, object]) -> str:
-    """``document`` as compact JSON text; ``ProjectionStoreError`` if it is not JSON data."""
-    try:
-        return json.dumps(document, separators=(",", ":"), sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ProjectionStoreError(
-            f"the document for key {key!r} is not JSON data: {exc}", STORAGE_ERROR, {"key": key}
-        ) from exc
-
-
-def encode_changes(changes: Mapping[str, Document | None]) -> tuple[list[tuple[str, str]], list[str]]:
-    """Split a batch's changes into ``(key, JSON text)`` puts and deleted keys, encoding before any write.
-
-    Every store encodes the whole batch first, so a document that is not JSON
-    data fails the commit before anything of it is written.
-    """
-    puts: list[tuple[str, str]] = []
-    deletes: list[str] = []
-    for key, document in changes.items():
-        if document is None:
-            deletes.append(key)
-        else:
-            puts.append((key, encode_document(key, document)))
-    return puts, deletes
+__all__ = ["InMemoryProjectionStore"]
 
 
 class InMemoryProjectionStore(ProjectionStore):

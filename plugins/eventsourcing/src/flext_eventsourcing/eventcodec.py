@@ -29,15 +29,8 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from flext_kernel.aggregate import FlextAggregateRoot, aggregate_type_name
-from flext_kernel.errors import (
-    ALREADY_REGISTERED,
-    DESERIALIZATION_ERROR,
-    UNKNOWN_MESSAGE_TYPE,
-    VALIDATION_ERROR,
-    FlextError,
-)
-from flext_kernel.eventstore import (
+from flext_eventsourcing.aggregate import FlextAggregateRoot, aggregate_type_name
+from flext_eventsourcing.eventstore import (
     RecordedEvent,
     Snapshot,
     StoredEvent,
@@ -45,9 +38,16 @@ from flext_kernel.eventstore import (
     StreamDeleted,
     UnknownEvent,
 )
+from flext_eventsourcing.upcasting import UpcasterRegistry
+from flext_kernel.errors import (
+    ALREADY_REGISTERED,
+    DESERIALIZATION_ERROR,
+    UNKNOWN_MESSAGE_TYPE,
+    VALIDATION_ERROR,
+    FlextError,
+)
 from flext_kernel.messages import FlextDomainEvent, field_errors, message_type_name, summarize_errors
 from flext_kernel.result import Failure, FlextResult, Success
-from flext_kernel.upcasting import UpcasterRegistry
 
 __all__ = ["EventCodec", "PendingAppend"]
 

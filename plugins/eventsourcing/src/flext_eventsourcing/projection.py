@@ -8,7 +8,7 @@ PostgreSQL schema), together with the projection's *checkpoint*: the global
 position of the last event it has taken into account.
 
 Why documents and a checkpoint in one store: the runner
-(``flext_kernel.projection_runner``) writes a batch's document changes and
+(``flext_eventsourcing.projection_runner``) writes a batch's document changes and
 the new checkpoint in one transaction. A process killed at any moment leaves
 either both or neither, so every event takes effect exactly once; a restarted
 runner carries on from the checkpoint.
@@ -33,6 +33,7 @@ Writing one::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -41,9 +42,10 @@ from typing import Any, ClassVar, Final, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from flext_kernel.aggregate import when
-from flext_kernel.errors import FlextError
-from flext_kernel.eventstore import RecordedEvent
+from flext_eventsourcing.aggregate import when
+from flext_eventsourcing.errors import ProjectionStoreError
+from flext_eventsourcing.eventstore import RecordedEvent
+from flext_kernel.errors import STORAGE_ERROR, FlextError
 from flext_kernel.messages import FlextDomainEvent
 
 __all__ = [
@@ -57,6 +59,8 @@ __all__ = [
     "ProjectionStoreFactory",
     "ReadModel",
     "check_projection_name",
+    "encode_changes",
+    "encode_document",
     "when",
 ]
 
@@ -309,3 +313,29 @@ class ProjectionStoreFactory(Protocol):
     def __call__(self, *, location: str | None = None) -> ProjectionStore:
         """Open (lazily: nothing need connect before first use) the store at ``location``."""
         ...
+
+
+def encode_document(key: str, document: Mapping[str, object]) -> str:
+    """``document`` as compact JSON text; ``ProjectionStoreError`` if it is not JSON data."""
+    try:
+        return json.dumps(document, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ProjectionStoreError(
+            f"the document for key {key!r} is not JSON data: {exc}", STORAGE_ERROR, {"key": key}
+        ) from exc
+
+
+def encode_changes(changes: Mapping[str, Document | None]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Split a batch's changes into ``(key, JSON text)`` puts and deleted keys, encoding before any write.
+
+    Every store encodes the whole batch first, so a document that is not JSON
+    data fails the commit before anything of it is written.
+    """
+    puts: list[tuple[str, str]] = []
+    deletes: list[str] = []
+    for key, document in changes.items():
+        if document is None:
+            deletes.append(key)
+        else:
+            puts.append((key, encode_document(key, document)))
+    return puts, deletes

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from flext_kernel.eventcodec import EventCodec
-from flext_kernel.eventstore import StoredEvent, StoredSnapshot
-from flext_kernel.eventstore_base import EventStoreBase, StreamHead, WriteTransaction
+from flext_eventsourcing.eventcodec import EventCodec
+from flext_eventsourcing.eventstore import StoredEvent, StoredSnapshot
+from flext_eventsourcing.eventstore_base import EventStoreBase, StreamHead, WriteTransaction
 
 __all__ = ["InMemoryData", "InMemoryEventStore"]
 

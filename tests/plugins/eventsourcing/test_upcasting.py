@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flext_kernel.aggregate import FlextAggregateRoot
+from flext_eventsourcing.aggregate import FlextAggregateRoot
+from flext_eventsourcing.eventcodec import EventCodec
+from flext_eventsourcing.eventstore import StoredEvent, StoredSnapshot, UnknownEvent
+from flext_eventsourcing.upcasting import UpcasterRegistry
 from flext_kernel.errors import ALREADY_REGISTERED, DESERIALIZATION_ERROR, FlextError
-from flext_kernel.eventcodec import EventCodec
-from flext_kernel.eventstore import StoredEvent, StoredSnapshot, UnknownEvent
 from flext_kernel.messages import FlextDomainEvent
-from flext_kernel.upcasting import UpcasterRegistry
 
 
 class Renamed(FlextDomainEvent):

@@ -30,7 +30,7 @@ def type_name_of(item: type | str) -> str:
     """Return the type name of an event class, an aggregate class, or a name given as text."""
     if isinstance(item, str):
         return item
-    from flext_kernel.aggregate import FlextAggregateRoot, aggregate_type_name
+    from flext_eventsourcing.aggregate import FlextAggregateRoot, aggregate_type_name
     from flext_kernel.messages import FlextMessage, message_type_name
 
     if issubclass(item, FlextMessage):

@@ -54,8 +54,8 @@ from flext_kernel.messages import FlextDomainEvent
 from flext_kernel.result import FlextResult
 
 if TYPE_CHECKING:
-    from flext_kernel.eventcodec import EventCodec
-    from flext_kernel.subscription import AsyncEventSubscription, EventSubscription
+    from flext_eventsourcing.eventcodec import EventCodec
+    from flext_eventsourcing.subscription import AsyncEventSubscription, EventSubscription
 
 __all__ = [
     "ANY",
@@ -252,7 +252,7 @@ class FlextEventStore(Protocol):
     """The event store: append, read, subscribe, snapshot and delete streams.
 
     Implementations hold connections: use them as context managers or call
-    ``close``. Backends usually subclass ``flext_kernel.eventstore_base.EventStoreBase``,
+    ``close``. Backends usually subclass ``flext_eventsourcing.eventstore_base.EventStoreBase``,
     which implements this protocol on top of a few storage primitives.
     """
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from flext_kernel.errors import NOT_FOUND, PROJECTION_FAILED, FlextError
-from flext_kernel.eventstore import ANY, NO_STREAM, RecordedEvent
-from flext_kernel.memory_projection_store import InMemoryProjectionStore
-from flext_kernel.memory_store import InMemoryEventStore
-from flext_kernel.projection import (
+from flext_eventsourcing.errors import PROJECTION_FAILED
+from flext_eventsourcing.eventstore import ANY, NO_STREAM, RecordedEvent
+from flext_eventsourcing.memory_projection_store import InMemoryProjectionStore
+from flext_eventsourcing.memory_store import InMemoryEventStore
+from flext_eventsourcing.projection import (
     Document,
     FlextProjection,
     Projection,
@@ -21,7 +21,8 @@ from flext_kernel.projection import (
     check_projection_name,
     when,
 )
-from flext_kernel.projection_runner import ProjectionRunner
+from flext_eventsourcing.projection_runner import ProjectionRunner
+from flext_kernel.errors import NOT_FOUND, FlextError
 from flext_sdk.testing.projections import Deposited, ProjectionStoreContract, ProjectionStoreFactory, Totals
 
 

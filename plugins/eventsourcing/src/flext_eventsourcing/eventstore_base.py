@@ -51,15 +51,9 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
-from flext_kernel.errors import (
-    CONCURRENCY_CONFLICT,
-    NOT_FOUND,
-    STORAGE_ERROR,
-    STREAM_DELETED,
-    VALIDATION_ERROR,
-)
-from flext_kernel.eventcodec import EventCodec, PendingAppend
-from flext_kernel.eventstore import (
+from flext_eventsourcing.errors import STREAM_DELETED
+from flext_eventsourcing.eventcodec import EventCodec, PendingAppend
+from flext_eventsourcing.eventstore import (
     ANY,
     AppendResult,
     ExpectedVersion,
@@ -71,9 +65,10 @@ from flext_kernel.eventstore import (
     StreamState,
     describe_expected,
 )
+from flext_eventsourcing.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
+from flext_kernel.errors import CONCURRENCY_CONFLICT, NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR
 from flext_kernel.messages import FlextDomainEvent, message_type_name
 from flext_kernel.result import Failure, FlextResult, Success
-from flext_kernel.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
 
 __all__ = ["TOMBSTONE_TYPE", "EventStoreBase", "StreamHead", "WriteTransaction", "check_expected_version"]
 

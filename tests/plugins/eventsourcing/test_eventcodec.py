@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flext_kernel.aggregate import FlextAggregateRoot, when
+from flext_eventsourcing.aggregate import FlextAggregateRoot, when
+from flext_eventsourcing.eventcodec import EventCodec
+from flext_eventsourcing.eventstore import StoredEvent, StreamDeleted, UnknownEvent
 from flext_kernel.errors import (
     ALREADY_REGISTERED,
     DESERIALIZATION_ERROR,
@@ -18,8 +20,6 @@ from flext_kernel.errors import (
     VALIDATION_ERROR,
     FlextError,
 )
-from flext_kernel.eventcodec import EventCodec
-from flext_kernel.eventstore import StoredEvent, StreamDeleted, UnknownEvent
 from flext_kernel.messages import FlextCommand, FlextDomainEvent
 
 
@@ -159,10 +159,11 @@ def test_new_event_ids_are_unique_time_ordered_uuid7() -> None:
 def test_every_error_code_is_documented() -> None:
     from pathlib import Path
 
+    from flext_eventsourcing import errors as es_errors
     from flext_kernel import errors
 
-    page = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
-    codes = [name for name in errors.__all__ if name.isupper()]
+    page = (Path(__file__).resolve().parents[3] / "docs" / "errors.md").read_text(encoding="utf-8")
+    codes = [name for module in (errors, es_errors) for name in module.__all__ if name.isupper()]
     assert {"STREAM_DELETED", "STORAGE_ERROR", "CONCURRENCY_CONFLICT"} <= set(codes)
     assert [code for code in codes if f"| `{code}` |" not in page] == []
 

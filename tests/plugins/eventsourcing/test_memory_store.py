@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from flext_eventsourcing.eventcodec import EventCodec
+from flext_eventsourcing.eventstore import NO_STREAM, FlextEventStore
+from flext_eventsourcing.memory_store import InMemoryData, InMemoryEventStore
 from flext_kernel.errors import STORAGE_ERROR
-from flext_kernel.eventcodec import EventCodec
-from flext_kernel.eventstore import NO_STREAM, FlextEventStore
-from flext_kernel.memory_store import InMemoryData, InMemoryEventStore
 from flext_sdk.testing.eventstore import EventStoreContract, Noted, StoreFactory, contract_codec
 
 

@@ -21,7 +21,7 @@ one place that changes state is the same for new and for past events::
 
 Because the state is a pydantic model, a snapshot is just ``model_dump`` and
 restoring one is validation; raise ``schema_version`` when the state's shape
-changes and register a snapshot upcaster (``flext_kernel.upcasting``).
+changes and register a snapshot upcaster (``flext_eventsourcing.upcasting``).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class FlextAggregateRoot(BaseModel):
     _uncommitted: list[FlextDomainEvent] = PrivateAttr(default_factory=list)
 
     _appliers: ClassVar[dict[type[FlextDomainEvent], Callable[[Any, Any], None]]] = {}
-    _type_name: ClassVar[str] = "flext_kernel.aggregate.FlextAggregateRoot"
+    _type_name: ClassVar[str] = "flext_eventsourcing.aggregate.FlextAggregateRoot"
 
     @field_validator("id", mode="before")
     @classmethod

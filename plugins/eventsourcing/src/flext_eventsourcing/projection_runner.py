@@ -47,23 +47,18 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from flext_kernel.errors import (
-    CONCURRENCY_CONFLICT,
-    NOT_FOUND,
-    PROJECTION_FAILED,
-    STORAGE_ERROR,
-    ProjectionStoreError,
-)
-from flext_kernel.eventstore import FlextEventStore, RecordedEvent, StoredEvent
-from flext_kernel.memory_projection_store import encode_document
-from flext_kernel.projection import (
+from flext_eventsourcing.errors import PROJECTION_FAILED, ProjectionStoreError
+from flext_eventsourcing.eventstore import FlextEventStore, RecordedEvent, StoredEvent
+from flext_eventsourcing.projection import (
     Document,
     FlextProjection,
     ProjectionCheckpoint,
     ProjectionState,
     ProjectionStore,
     check_projection_name,
+    encode_document,
 )
+from flext_kernel.errors import CONCURRENCY_CONFLICT, NOT_FOUND, STORAGE_ERROR
 from flext_kernel.result import Failure, FlextResult, Success
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_CACHE_SIZE", "ProjectionRunner", "ProjectionStatus"]

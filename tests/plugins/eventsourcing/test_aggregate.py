@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import Field
 
-from flext_kernel.aggregate import FlextAggregateRoot, aggregate_type_name, when
+from flext_eventsourcing.aggregate import FlextAggregateRoot, aggregate_type_name, when
 from flext_kernel.errors import NO_HANDLER, VALIDATION_ERROR, FlextError
 from flext_kernel.messages import FlextDomainEvent
 

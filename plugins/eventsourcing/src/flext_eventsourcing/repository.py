@@ -16,15 +16,15 @@ longer validates) is ignored and the aggregate is rebuilt from its events.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import JsonValue, ValidationError
 
-from flext_kernel.aggregate import FlextAggregateRoot, aggregate_type_name
-from flext_kernel.errors import DESERIALIZATION_ERROR, NOT_FOUND, STREAM_DELETED, VALIDATION_ERROR
-from flext_kernel.eventstore import (
+from flext_eventsourcing.aggregate import FlextAggregateRoot, aggregate_type_name
+from flext_eventsourcing.errors import STREAM_DELETED
+from flext_eventsourcing.eventstore import (
     AppendResult,
     FlextEventStore,
     RecordedEvent,
@@ -32,13 +32,15 @@ from flext_kernel.eventstore import (
     StreamDeleted,
     UnknownEvent,
 )
-from flext_kernel.eventstore_base import EventStoreBase
+from flext_kernel.errors import DESERIALIZATION_ERROR, NOT_FOUND, VALIDATION_ERROR
 from flext_kernel.messages import FlextDomainEvent
 from flext_kernel.result import Failure, FlextResult, Success
 
 __all__ = ["AggregateRepository"]
 
 A = TypeVar("A", bound=FlextAggregateRoot)
+_ReadTogether = Callable[[str], FlextResult[tuple[FlextResult[Snapshot | None], list[RecordedEvent]]]]
+"""A store's ``load_snapshot_and_events``: the snapshot and the events after it, in one read."""
 
 
 class AggregateRepository:
@@ -80,8 +82,10 @@ class AggregateRepository:
         self._know(aggregate_type)
         stream_id = str(aggregate_id)
         store = self.store
-        if isinstance(store, EventStoreBase):
-            return self._load_together(store, aggregate_type, stream_id)
+        # Any store may offer the one-read shortcut (EventStoreBase does); the contract does not require it.
+        read_together: _ReadTogether | None = getattr(store, "load_snapshot_and_events", None)
+        if read_together is not None:
+            return self._load_together(store, read_together, aggregate_type, stream_id)
         start = _from_snapshot(aggregate_type, store.load_snapshot(stream_id))
         if not start.is_success:
             return start  # type: ignore[return-value]  # a failure carries no value
@@ -93,9 +97,11 @@ class AggregateRepository:
         return _replay(aggregate_type, stream_id, aggregate, events.value)
 
     @staticmethod
-    def _load_together(store: EventStoreBase, aggregate_type: type[A], stream_id: str) -> FlextResult[A]:
+    def _load_together(
+        store: FlextEventStore, read_together: _ReadTogether, aggregate_type: type[A], stream_id: str
+    ) -> FlextResult[A]:
         """``load`` with the snapshot and the events after it read at once (one round trip)."""
-        read = store.load_snapshot_and_events(stream_id)
+        read = read_together(stream_id)
         if not read.is_success:
             return read  # type: ignore[return-value]  # a failure carries no value
         snapshot, events = read.value

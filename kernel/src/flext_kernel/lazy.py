@@ -1,0 +1,39 @@
+"""Lazy re-exports for package ``__init__`` modules (PEP 562).
+
+A package front re-exports its public names without importing the modules
+that hold them, so ``import flext_kernel`` (and ``flext --help``) does not
+pay for pydantic, the buses or a plugin's driver until a name is used.
+Every FLEXT package front uses this one helper instead of a copy of it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["lazy_exports"]
+
+
+def lazy_exports(
+    package: str, namespace: dict[str, Any], locations: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Return the ``__getattr__`` and ``__dir__`` of a package that re-exports ``locations``.
+
+    ``locations`` maps each public name to the module that defines it. A name
+    is imported on first access and then stored in ``namespace`` (the
+    package's ``globals()``), so later lookups do not come back here.
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = locations.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*locations, *(name for name in namespace if not name.startswith("_"))})
+
+    return __getattr__, __dir__
