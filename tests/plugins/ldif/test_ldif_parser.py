@@ -7,7 +7,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from flext_plugin_ldif import LdifEntry, LdifError, parse_ldif, read_ldif
+from flext_plugin_ldif import LdifEntry, LdifError, UrlValues, parse_ldif, read_ldif
 from flext_plugin_ldif.ldif_parser import Control, Modification
 
 
@@ -104,7 +104,7 @@ def test_a_folded_base64_value() -> None:
     assert one(f"dn: cn=x\ndescription:: {folded}\n").attributes["description"] == ["a long value " * 10]
 
 
-def test_file_urls_are_read(tmp_path: Path) -> None:
+def test_file_urls_are_read_when_allowed(tmp_path: Path) -> None:
     (tmp_path / "name.txt").write_text("Ada Lovelace", encoding="utf-8")
     (tmp_path / "photo.bin").write_bytes(b"\x89PNG\x00\xff")
     spaced = tmp_path / "with space.txt"
@@ -113,7 +113,9 @@ def test_file_urls_are_read(tmp_path: Path) -> None:
         f"dn: cn=x\ncn:< file://{tmp_path}/name.txt\nphoto:<file://localhost{tmp_path}/photo.bin\n"
         f"sn:< file://{str(spaced).replace(' ', '%20')}\n"
     )
-    entry = one(text)
+    with pytest.raises(LdifError, match="refused unless allowed"):
+        one(text)  # by default: more in test_ldif_url_values.py
+    (entry,) = parse_ldif(text, url_values=UrlValues.under(tmp_path))
     assert entry.attributes["cn"] == ["Ada Lovelace"]
     assert entry.attributes["photo"] == [b64(b"\x89PNG\x00\xff")]
     assert entry.binary == frozenset({"photo"})
@@ -123,15 +125,20 @@ def test_file_urls_are_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "url", ["http://example.com/x", "ftp://host/x", "file://otherhost/etc/passwd", "https://x"]
 )
-def test_only_local_file_urls_are_accepted(url: str) -> None:
-    error = error_of(f"dn: cn=x\n\ndn: cn=y\ncn:< {url}\n")
-    assert error.line == 4
-    assert "not a local file URL" in error.reason
-    assert "file:///absolute/path" in error.reason
+def test_only_local_file_urls_are_accepted(url: str, tmp_path: Path) -> None:
+    for urls in (None, UrlValues.under(tmp_path)):
+        with pytest.raises(LdifError) as caught:
+            list(parse_ldif(f"dn: cn=x\n\ndn: cn=y\ncn:< {url}\n", url_values=urls))
+        error = caught.value
+        assert error.line == 4
+        assert "not a local file URL" in error.reason
+        assert "file:///absolute/path" in error.reason
 
 
 def test_a_missing_url_file_is_an_error(tmp_path: Path) -> None:
-    error = error_of(f"dn: cn=x\ncn:< file://{tmp_path}/nope\n")
+    with pytest.raises(LdifError) as caught:
+        list(parse_ldif(f"dn: cn=x\ncn:< file://{tmp_path}/nope\n", url_values=UrlValues.under(tmp_path)))
+    error = caught.value
     assert error.line == 2
     assert "cannot read" in error.reason
 
@@ -267,7 +274,8 @@ def test_content_and_change_records_may_be_mixed() -> None:
         ("dn: cn=x\ncn: a\rb\n", 2, "carriage return"),
         ("dn: cn=x\n\n\ncn: a\x00b\n", 4, "NUL"),
         (f"dn:: {b64(FF)}\n", 1, "not UTF-8"),
-        ("dn: cn=x\ncn:< file:relative\n", 2, "no absolute path"),
+        ("dn: cn=x\ncn:< file:relative\n", 2, "refused unless allowed"),
+        ("dn: cn=x\ncn:< file:///etc/passwd\n", 2, "refused unless allowed"),
     ],
 )
 def test_errors_name_the_line_and_say_what_to_do(text: str, line: int, words: str) -> None:

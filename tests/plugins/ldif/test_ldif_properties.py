@@ -14,7 +14,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from flext_plugin_ldif import LdifEntry, LdifError, format_entry, parse_ldif, read_ldif, write_ldif
+from flext_plugin_ldif import LdifEntry, LdifError, UrlValues, format_entry, parse_ldif, read_ldif, write_ldif
 from flext_plugin_ldif.ldif_parser import Control, Modification, _parse
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -123,7 +123,7 @@ def test_chunk_boundaries_do_not_matter(items: list[LdifEntry], data: st.DataObj
     cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=12)))
     chunks = [text[start:end] for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True)]
     expected = list(parse_ldif(text))
-    assert list(_parse(chunks, "<chunks>")) == expected
+    assert list(_parse(chunks, "<chunks>", UrlValues())) == expected
     starts, line = [], 3  # "version: 1" and a blank line come first
     for item in items:
         starts.append(line)

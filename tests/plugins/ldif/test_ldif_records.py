@@ -174,8 +174,8 @@ def test_the_example_directory_is_the_generators_output(tmp_path: Path) -> None:
 
 def test_the_package_surface() -> None:
     assert sorted(flext_plugin_ldif.__all__) == [
-        "Control", "LdifEntry", "LdifError", "Modification", "format_entry", "parse_ldif", "read_ldif",
-        "write_ldif",
+        "Control", "LdifEntry", "LdifError", "Modification", "UrlValues", "format_entry", "parse_ldif",
+        "read_ldif", "write_ldif",
     ]  # fmt: skip
 
 

@@ -86,7 +86,9 @@ def test_about_lists_the_settings_and_capabilities() -> None:
     about = json.loads(done.stdout)
     assert about["name"] == "tap-ldif"
     assert {"catalog", "discover", "state", "about"} <= set(about["capabilities"])
-    assert {"files", "encoding", "base_dn"} <= set(about["settings"]["properties"])
+    assert {"files", "encoding", "base_dn", "allow_url_values", "url_values_dir"} <= set(
+        about["settings"]["properties"]
+    )
     assert about["settings"]["required"] == ["files"]
 
 

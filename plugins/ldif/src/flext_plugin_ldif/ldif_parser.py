@@ -10,8 +10,8 @@ What is understood (RFC 2849):
 - comments (``#``), including comments folded over several lines;
 - folded lines: a line starting with one space continues the previous line
   (the space is dropped);
-- ``attr: value``, ``attr:: base64`` and ``attr:< file:///path`` (local files
-  only); attribute options (``cn;lang-en``);
+- ``attr: value``, ``attr:: base64`` and ``attr:< file:///path`` (see "URL
+  values" below); attribute options (``cn;lang-en``);
 - LF or CRLF line ends; records separated by blank lines;
 - change records: ``changetype: add|delete|modify|modrdn|moddn`` with
   ``control:`` lines, ``add:``/``replace:``/``delete:`` modifications ended
@@ -28,6 +28,13 @@ text in the file's encoding, attribute names may hold ``_``, the final ``-``
 of a modify record may be missing, content and change records may be mixed,
 and lines holding only spaces count as blank lines between records.
 
+URL values (``attr:< file:///path``) are **refused unless allowed**: a URL
+value makes whoever reads the LDIF file read *another* file, so an untrusted
+LDIF file could pull ``/etc/shadow`` or a private key into the loaded data.
+Pass ``url_values=UrlValues.under(directory)`` to read ``file:`` URLs of files
+under that directory (resolved: symlinks and ``..`` cannot lead out of it).
+Other schemes (``http:``, ``ftp:``...) are never read.
+
 A file that is not LDIF raises ``LdifError`` naming the file and line, what is
 wrong and how to fix it.
 """
@@ -37,7 +44,10 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import errno
+import os
 import re
+import stat
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -54,6 +64,7 @@ __all__ = [
     "Control",
     "LdifEntry",
     "Modification",
+    "UrlValues",
     "parse_ldif",
     "read_ldif",
 ]
@@ -69,6 +80,7 @@ _CHANGETYPES = {"add": "add", "delete": "delete", "modify": "modify", "modrdn": 
 _NAME_CACHE_LIMIT = 4096
 _SHOWN = 60  # characters of an offending line quoted in an error message
 _CHUNK = 1 << 20  # characters read at a time
+_HOW_TO_ALLOW: Final = "pass url_values=UrlValues.under(<directory of the file>) to read_ldif or parse_ldif"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +139,64 @@ class LdifEntry:
     """Attributes whose values are all base64 strings, because one of them is not UTF-8."""
 
 
-def read_ldif(path: str | PathLike[str], *, encoding: str = "utf-8") -> Iterator[LdifEntry]:
+@dataclass(frozen=True, slots=True)
+class UrlValues:
+    """Which ``attr:< URL`` values (RFC 2849) the parser reads: by default (``UrlValues()``) none.
+
+    A URL value makes the reader of an LDIF file read another file, chosen by
+    whoever wrote the LDIF. Read by default, an untrusted file could pull any
+    file the process can read (``/etc/shadow``, ``~/.ssh/id_rsa``) into the
+    loaded data; so they are read only where the user allowed them, and only
+    from one directory the user chose.
+    """
+
+    directory: Path | None = None
+    """The directory (resolved: no symlinks, no ``..``) whose files ``file:`` URLs may name; None: none."""
+    how_to_allow: str = _HOW_TO_ALLOW
+    """How the user allows URL values where they run the parser: the end of the refusal message."""
+    directory_setting: str = "UrlValues.under(directory)"
+    """Where the user set the directory (a setting's name), for the messages about it."""
+
+    @classmethod
+    def under(
+        cls,
+        directory: str | PathLike[str],
+        *,
+        how_to_allow: str = _HOW_TO_ALLOW,
+        directory_setting: str = "UrlValues.under(directory)",
+    ) -> UrlValues:
+        """Allow ``file:`` URLs of files under ``directory`` (``~`` expanded; resolved now, once).
+
+        Raises:
+            LdifError: ``directory`` does not exist or is not a directory.
+
+        """
+        given = os.path.expanduser(os.fspath(directory))
+        try:
+            resolved = Path(given).resolve(strict=True)
+        except (OSError, RuntimeError, ValueError):
+            resolved = None
+        if resolved is None or not resolved.is_dir():
+            raise LdifError(given, None, f"no such directory; check {directory_setting}")
+        return cls(resolved, how_to_allow, directory_setting)
+
+
+_REFUSE: Final = UrlValues()
+
+
+def read_ldif(
+    path: str | PathLike[str], *, encoding: str = "utf-8", url_values: UrlValues | None = None
+) -> Iterator[LdifEntry]:
     """Yield the entries of an LDIF file one by one, reading it as it goes.
 
     Args:
         path: The file.
         encoding: The file's text encoding (a UTF-8 byte order mark is skipped).
+        url_values: Which ``attr:< URL`` values may be read; by default none (see ``UrlValues``).
 
     Raises:
-        LdifError: The file cannot be opened, is not in ``encoding``, or is not LDIF.
+        LdifError: The file cannot be opened, is not in ``encoding``, is not LDIF, or has a URL
+            value that ``url_values`` does not allow.
 
     """
     source = str(path)
@@ -150,7 +211,7 @@ def read_ldif(path: str | PathLike[str], *, encoding: str = "utf-8") -> Iterator
         raise LdifError(source, None, f"cannot read the file: {exc.strerror or exc}") from None
     with handle:
         try:
-            yield from _parse(iter(partial(handle.read, _CHUNK), ""), source)
+            yield from _parse(iter(partial(handle.read, _CHUNK), ""), source, url_values or _REFUSE)
         except UnicodeDecodeError as exc:
             line = _undecodable_line(Path(path), encoding)
             raise LdifError(
@@ -161,23 +222,27 @@ def read_ldif(path: str | PathLike[str], *, encoding: str = "utf-8") -> Iterator
             ) from None
 
 
-def parse_ldif(text: str | Iterable[str], *, source: str = "<string>") -> Iterator[LdifEntry]:
+def parse_ldif(
+    text: str | Iterable[str], *, source: str = "<string>", url_values: UrlValues | None = None
+) -> Iterator[LdifEntry]:
     """Yield the entries of LDIF text, given whole or as lines.
 
     Args:
         text: The LDIF document, or an iterable of its lines (a line without its line end gets one).
         source: The name used in error messages.
+        url_values: Which ``attr:< URL`` values may be read; by default none (see ``UrlValues``).
 
     Raises:
-        LdifError: The text is not LDIF.
+        LdifError: The text is not LDIF, or has a URL value that ``url_values`` does not allow.
 
     """
+    urls = url_values or _REFUSE
     if isinstance(text, str):
-        return _parse((text,), source)
-    return _parse((line if line[-1:] == "\n" else line + "\n" for line in text), source)
+        return _parse((text,), source, urls)
+    return _parse((line if line[-1:] == "\n" else line + "\n" for line in text), source, urls)
 
 
-def _parse(chunks: Iterable[str], source: str) -> Iterator[LdifEntry]:
+def _parse(chunks: Iterable[str], source: str, urls: UrlValues) -> Iterator[LdifEntry]:
     """The entries of LDIF text given in chunks of any size."""
     names: dict[str, str] = {}
     first = True
@@ -192,7 +257,7 @@ def _parse(chunks: Iterable[str], source: str) -> Iterator[LdifEntry]:
                     del lines.numbers[0]
                 if not lines.texts:
                     continue
-        yield _entry(lines, source, names)
+        yield _entry(lines, source, names, urls)
 
 
 class _Lines:
@@ -295,11 +360,11 @@ def _record_lines(part: str, first: int, source: str) -> _Lines | None:
     return _Lines(texts, first, numbers) if texts else None
 
 
-def _entry(lines: _Lines, source: str, names: dict[str, str]) -> LdifEntry:
+def _entry(lines: _Lines, source: str, names: dict[str, str], urls: UrlValues) -> LdifEntry:
     """Build the entry of one record."""
     texts = lines.texts
     number = lines.line(0)
-    name, dn, raw = _attrval(number, texts[0], source, names)
+    name, dn, raw = _attrval(number, texts[0], source, names, urls)
     if name != "dn":
         if name == "version":
             reason = "'version:' may appear only once, as the first line of the file"
@@ -315,15 +380,15 @@ def _entry(lines: _Lines, source: str, names: dict[str, str]) -> LdifEntry:
     while index < len(texts) and texts[index][:8].lower() == "control:":
         index += 1
     if index < len(texts) and texts[index][:11].lower() == "changetype:":
-        controls = tuple(_control(lines.line(at), texts[at], source) for at in range(1, index))
-        return _change(lines, index, dn, controls, source, names)
+        controls = tuple(_control(lines.line(at), texts[at], source, urls) for at in range(1, index))
+        return _change(lines, index, dn, controls, source, names, urls)
     # Without a changetype, "control:" lines are attributes of a content record.
-    attributes, binary = _attributes(lines, 1, source, names)
+    attributes, binary = _attributes(lines, 1, source, names, urls)
     return LdifEntry(dn=dn, attributes=attributes, line=number, binary=binary)
 
 
 def _attributes(
-    lines: _Lines, start: int, source: str, names: dict[str, str]
+    lines: _Lines, start: int, source: str, names: dict[str, str], urls: UrlValues
 ) -> tuple[dict[str, list[str]], frozenset[str]]:
     """The ``attr: value`` lines of a record from ``start``, as a dict of lower-cased names to values.
 
@@ -345,7 +410,7 @@ def _attributes(
             if name not in _RESERVED:
                 attributes[name] = [value.lstrip(" ")]
                 continue
-        binary = _add_slow(attributes, binary, lines.line(index), text, source, names)
+        binary = _add_slow(attributes, binary, lines.line(index), text, source, names, urls)
     return attributes, frozenset(binary) if binary else frozenset()
 
 
@@ -356,6 +421,7 @@ def _add_slow(
     text: str,
     source: str,
     names: dict[str, str],
+    urls: UrlValues,
 ) -> set[str] | None:
     """Add the value of a line that is not a plain value of a known attribute.
 
@@ -363,7 +429,7 @@ def _add_slow(
         The attributes whose values are base64 (None while there are none).
 
     """
-    name, value, raw = _attrval(number, text, source, names)
+    name, value, raw = _attrval(number, text, source, names, urls)
     values = attributes.get(name)
     if values is None:
         if name in _RESERVED:
@@ -393,6 +459,7 @@ def _change(
     controls: tuple[Control, ...],
     source: str,
     names: dict[str, str],
+    urls: UrlValues,
 ) -> LdifEntry:
     """Build the entry of a change record whose ``changetype:`` line is line ``index``."""
     number = lines.line(0)
@@ -405,7 +472,7 @@ def _change(
         )
     rest = index + 1
     if change_type == "add":
-        attributes, binary = _attributes(lines, rest, source, names)
+        attributes, binary = _attributes(lines, rest, source, names, urls)
         if not attributes:
             raise LdifError(source, line, "a 'changetype: add' record needs at least one attribute line")
         return LdifEntry(dn, attributes, "add", number, is_change=True, controls=controls, binary=binary)
@@ -419,14 +486,16 @@ def _change(
             )
         return LdifEntry(dn, {}, "delete", number, is_change=True, controls=controls)
     if change_type == "modrdn":
-        return _modrdn(lines, rest, dn, controls, source, names)
-    modifications = _modifications(lines, rest, source, names)
+        return _modrdn(lines, rest, dn, controls, source, names, urls)
+    modifications = _modifications(lines, rest, source, names, urls)
     return LdifEntry(
         dn, {}, "modify", number, is_change=True, controls=controls, modifications=modifications
     )  # fmt: skip
 
 
-def _modifications(lines: _Lines, index: int, source: str, names: dict[str, str]) -> tuple[Modification, ...]:
+def _modifications(
+    lines: _Lines, index: int, source: str, names: dict[str, str], urls: UrlValues
+) -> tuple[Modification, ...]:
     """The ``add:``/``delete:``/``replace:`` blocks of a modify record, from line ``index``."""
     texts = lines.texts
     modifications: list[Modification] = []
@@ -450,7 +519,7 @@ def _modifications(lines: _Lines, index: int, source: str, names: dict[str, str]
             index += 1
             if text.rstrip(" ") == "-":
                 break
-            name, value, raw = _attrval(number, text, source, names)
+            name, value, raw = _attrval(number, text, source, names, urls)
             if name != attribute:
                 raise LdifError(
                     source,
@@ -484,6 +553,7 @@ def _modrdn(
     controls: tuple[Control, ...],
     source: str,
     names: dict[str, str],
+    urls: UrlValues,
 ) -> LdifEntry:
     """Build a modrdn/moddn record: ``newrdn``, ``deleteoldrdn``, then an optional ``newsuperior``."""
     fields: dict[str, str] = {}
@@ -491,7 +561,7 @@ def _modrdn(
     texts = lines.texts
     for position in range(index, len(texts)):
         number, text = lines.line(position), texts[position]
-        name, value, raw = _attrval(number, text, source, names)
+        name, value, raw = _attrval(number, text, source, names, urls)
         if name not in expected:
             raise LdifError(
                 source,
@@ -522,7 +592,7 @@ def _modrdn(
     )
 
 
-def _control(number: int, text: str, source: str) -> Control:
+def _control(number: int, text: str, source: str, urls: UrlValues) -> Control:
     """Parse ``control: <oid> [true|false] [: value | :: base64 | :< url]``."""
     spec = text[8:].lstrip(" ")
     head, colon, tail = spec.partition(":")
@@ -541,19 +611,21 @@ def _control(number: int, text: str, source: str) -> Control:
     if not colon:
         return Control(parts[0], critical)
     if tail[:1] in (":", "<"):
-        value, raw = _special_value(tail, number, "control", source)
+        value, raw = _special_value(tail, number, "control", source, urls)
         return Control(parts[0], critical, value, raw is not None)
     return Control(parts[0], critical, tail.lstrip(" "))
 
 
-def _attrval(number: int, text: str, source: str, names: dict[str, str]) -> tuple[str, str, bytes | None]:
+def _attrval(
+    number: int, text: str, source: str, names: dict[str, str], urls: UrlValues
+) -> tuple[str, str, bytes | None]:
     """One ``attr: value`` line: (lower-cased name, text value, raw bytes if the value is not UTF-8)."""
     colon = text.find(":")
     key = text[:colon]
     name = (names.get(key) if colon > 0 else None) or _attribute_name(key, number, text, source, names)
     value = text[colon + 1 :]
     if value[:1] in (":", "<"):
-        return (name, *_special_value(value, number, name, source))
+        return (name, *_special_value(value, number, name, source, urls))
     return name, value.lstrip(" "), None
 
 
@@ -579,12 +651,14 @@ def _attribute_name(key: str, number: int, text: str, source: str, names: dict[s
     return name
 
 
-def _special_value(value: str, number: int, name: str, source: str) -> tuple[str, bytes | None]:
+def _special_value(
+    value: str, number: int, name: str, source: str, urls: UrlValues
+) -> tuple[str, bytes | None]:
     """Decode a value written ``:: base64`` or ``:< url`` (``value`` starts at the second marker)."""
     if value[0] == ":":
         data = _decode_base64(value[1:].strip(" "), number, name, source)
     else:
-        data = _read_url(value[1:].strip(" "), number, name, source)
+        data = _read_url(value[1:].strip(" "), number, name, source, urls)
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
@@ -604,27 +678,92 @@ def _decode_base64(text: str, number: int, name: str, source: str) -> bytes:
         ) from None
 
 
-def _read_url(url: str, number: int, name: str, source: str) -> bytes:
-    """The content of a ``:< file:///path`` value; other URL schemes are refused."""
+def _read_url(url: str, number: int, name: str, source: str, urls: UrlValues) -> bytes:
+    """The content of a ``:< file:///path`` value that ``urls`` allows; anything else is refused.
+
+    The checks come before any file is touched: a URL that is not a local
+    ``file:`` URL, or any URL when none are allowed, is refused without even
+    looking at the path; an allowed one is read only if its resolved path is
+    under the allowed directory.
+    """
     parts = urlsplit(url)
-    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+    if parts.scheme.lower() != "file" or parts.netloc.lower() not in ("", "localhost"):
         raise LdifError(
             source,
             number,
-            f"the value of {name!r} comes from {_shown(url)}, which is not a local file URL; only "
-            "'file:///absolute/path' is supported: put the value inline, or as base64 after '::'",
+            f"the value of {name!r} is the URL {url!r}, which is not a local file URL; URLs other "
+            "than 'file:///absolute/path' are never read: put the value inline, or as base64 after '::'",
         )
-    path = Path(unquote(parts.path))
+    if urls.directory is None:
+        raise LdifError(
+            source,
+            number,
+            f"the value of {name!r} is the URL {url!r} ('attr:< URL'), and URL values are refused "
+            f"unless allowed, so that an LDIF file cannot pull local files into the data; to read it, "
+            f"{urls.how_to_allow}",
+        )
+    text = unquote(parts.path)
+    path = Path(text)
+    if "\x00" in text:
+        raise LdifError(
+            source, number, f"the file URL {url!r} holds a NUL character (%00), which no path has"
+        )
     if not path.is_absolute():
         raise LdifError(
             source, number, f"the file URL {url!r} has no absolute path; write file:///absolute/path"
-        )  # fmt: skip
+        )
+    resolved = Path(os.path.realpath(path))
+    if not resolved.is_relative_to(urls.directory):
+        raise LdifError(
+            source,
+            number,
+            f"the value of {name!r} is the URL {url!r}, whose file {str(resolved)!r} is not under "
+            f"{str(urls.directory)!r} ({urls.directory_setting}; symlinks and '..' resolved), and only files "
+            "under that directory are read",
+        )
     try:
-        return path.read_bytes()
+        return _read_under(urls.directory, resolved.relative_to(urls.directory).parts)
     except OSError as exc:
         raise LdifError(
             source, number, f"cannot read {str(path)!r} for the value of {name!r}: {exc.strerror or exc}"
         ) from None
+
+
+def _read_under(directory: Path, parts: tuple[str, ...]) -> bytes:
+    """The bytes of the regular file ``directory/parts...``, never following a symlink on the way.
+
+    The path was resolved and checked to be under ``directory``, but a
+    symlink could be swapped in between that check and the read. So each
+    component is opened relative to the one before (``dir_fd``) with
+    ``O_NOFOLLOW``: the file read is the one under ``directory``, whatever
+    happens meanwhile. A FIFO or device is refused (opened non-blocking, so a
+    FIFO cannot hang the run). Where ``dir_fd`` is not supported (Windows), the
+    resolved path is opened directly.
+
+    Raises:
+        OSError: The file cannot be read, is a symlink, or is not a regular file.
+
+    """
+    if not parts:
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if not nofollow or os.open not in os.supports_dir_fd:
+        descriptor = os.open(directory.joinpath(*parts), flags)
+    else:
+        folder = os.open(directory, flags | os.O_DIRECTORY)
+        try:
+            for part in parts[:-1]:
+                inner = os.open(part, flags | os.O_DIRECTORY | nofollow, dir_fd=folder)
+                os.close(folder)
+                folder = inner
+            descriptor = os.open(parts[-1], flags | nofollow, dir_fd=folder)
+        finally:
+            os.close(folder)
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return handle.read()
 
 
 def _check_version(lines: _Lines, source: str) -> None:

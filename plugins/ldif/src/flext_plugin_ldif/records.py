@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from flext_plugin_ldif.errors import LdifError
-from flext_plugin_ldif.ldif_parser import LdifEntry, read_ldif
+from flext_plugin_ldif.ldif_parser import LdifEntry, UrlValues, read_ldif
 from flext_plugin_ldif.timestamps import from_epoch, from_generalized_time
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "object_classes_of",
     "parent_dn",
     "to_record",
+    "url_values",
 ]
 
 STREAMS: Final = ("users", "groups", "organizational_units", "other")
@@ -192,21 +193,68 @@ def to_record(entry: LdifEntry, stream: str, object_classes: list[str], file_tim
 
 
 def entries_with_streams(
-    files: Iterable[Path], *, encoding: str = "utf-8", base_dn: str | None = None
+    files: Iterable[Path],
+    *,
+    encoding: str = "utf-8",
+    base_dn: str | None = None,
+    url_values: UrlValues | None = None,
 ) -> Iterator[tuple[Path, LdifEntry, str, list[str]]]:
     """Every entry of the files (under ``base_dn``), with its file, stream and object classes.
 
+    Args:
+        files: The LDIF files.
+        encoding: Their text encoding.
+        base_dn: Only entries at or under this DN.
+        url_values: Which ``attr:< URL`` values may be read (by default none: see ``UrlValues``).
+
     Raises:
-        LdifError: A file cannot be read or is not LDIF.
+        LdifError: A file cannot be read or is not LDIF, or has a URL value that is not allowed.
 
     """
     under = DnFilter(base_dn) if base_dn else None
     for path in files:
-        for entry in read_ldif(path, encoding=encoding):
+        for entry in read_ldif(path, encoding=encoding, url_values=url_values):
             if under is not None and not under(entry.dn):
                 continue
             object_classes = object_classes_of(entry)
             yield path, entry, classify(object_classes), object_classes
+
+
+def url_values(
+    allow: bool,
+    directory: str | PathLike[str] | None,
+    *,
+    allow_setting: str,
+    directory_setting: str,
+    how_to_allow: str,
+) -> UrlValues:
+    """The URL values the tap's settings (or ``inspect``'s options) allow: by default none.
+
+    Shared by the tap and ``flext data ldif inspect`` so both refuse the same
+    values; each names its own settings, so that the messages tell the user
+    what to change where they are.
+
+    Args:
+        allow: ``allow_url_values``: whether ``file:`` URL values are read at all.
+        directory: ``url_values_dir``: the directory they may read from (required when ``allow``).
+        allow_setting: The name of the ``allow`` setting, for the messages.
+        directory_setting: The name of the ``directory`` setting, for the messages.
+        how_to_allow: The end of the message refusing a URL value when ``allow`` is false.
+
+    Raises:
+        LdifError: ``allow`` without a ``directory``, or a ``directory`` that does not exist.
+
+    """
+    if not allow:
+        return UrlValues(how_to_allow=how_to_allow, directory_setting=directory_setting)
+    if not directory:
+        raise LdifError(
+            allow_setting,
+            None,
+            f"URL values are allowed, but {directory_setting} is not set; set it to the directory holding "
+            "the files that 'attr:< file:///...' values name (files outside it are not read)",
+        )
+    return UrlValues.under(directory, how_to_allow=how_to_allow, directory_setting=directory_setting)
 
 
 def file_time(path: Path) -> str:

@@ -1,7 +1,9 @@
 """``tap-ldif``: a Singer tap reading RFC 2849 LDIF files into streams by object class.
 
 Config: ``files`` (paths or glob patterns, required), ``encoding`` (default
-``utf-8``), ``base_dn`` (only entries at or under it). Streams: ``users``,
+``utf-8``), ``base_dn`` (only entries at or under it), ``allow_url_values``
+and ``url_values_dir`` (``attr:< file:///...`` values are refused unless
+allowed, and then read only from that directory). Streams: ``users``,
 ``groups``, ``organizational_units`` and ``other`` (see
 ``flext_plugin_ldif.records``), keyed by ``dn``, incremental on
 ``modify_timestamp``: with a bookmark, only entries strictly newer are emitted.
@@ -25,8 +27,9 @@ import pickle
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, NoReturn
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
@@ -36,7 +39,15 @@ from singer_sdk.io_base import SingerMessageType, SingerWriter
 from singer_sdk.singerlib import Message, RecordMessage, SelectionMask
 
 from flext_plugin_ldif.errors import LdifError
-from flext_plugin_ldif.records import STREAMS, entries_with_streams, expand_files, file_time, to_record
+from flext_plugin_ldif.ldif_parser import UrlValues
+from flext_plugin_ldif.records import (
+    STREAMS,
+    entries_with_streams,
+    expand_files,
+    file_time,
+    to_record,
+    url_values,
+)
 from flext_plugin_ldif.schemas import SCHEMAS
 from flext_plugin_ldif.timestamps import canonical
 
@@ -129,7 +140,10 @@ class _SharedScan:
         times = dict(self.files())
         dump = pickle.dump
         for path, entry, entry_stream, object_classes in entries_with_streams(
-            times, encoding=config.get("encoding") or "utf-8", base_dn=config.get("base_dn")
+            times,
+            encoding=config.get("encoding") or "utf-8",
+            base_dn=config.get("base_dn"),
+            url_values=self._tap.url_values,
         ):
             if entry_stream == stream:
                 yield to_record(entry, entry_stream, object_classes, times[path])
@@ -238,12 +252,65 @@ class TapLDIF(Tap):
             th.StringType,
             description="Only entries at or under this DN (compared ignoring case and spaces).",
         ),
+        th.Property(
+            "allow_url_values",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Read 'attr:< file:///path' values (RFC 2849 URL values) from the files under "
+                "url_values_dir. Off by default, because such a value makes the tap read another file "
+                "named by the LDIF: an untrusted LDIF could pull /etc/shadow or a private key into the "
+                "data. Other schemes (http, ftp...) are never read."
+            ),
+        ),
+        th.Property(
+            "url_values_dir",
+            th.StringType,
+            description=(
+                "Required when allow_url_values is true: the directory whose files URL values may name. "
+                "A URL whose path, with symlinks and '..' resolved, is outside it is refused."
+            ),
+        ),
     ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the tap; when the config is validated (every sync), the URL value settings are too.
+
+        Checked here, where Singer SDK validates the config, so that a bad
+        setting ends the run before any message is written; discovery, which
+        skips validation and reads no file, is not stopped by it.
+
+        Raises:
+            LdifError: ``allow_url_values`` without ``url_values_dir``, or that is not a directory.
+
+        """
+        super().__init__(**kwargs)
+        if kwargs.get("validate_config", True):
+            _ = self.url_values
 
     def discover_streams(self) -> list[Stream]:
         """The four streams, ``users`` first (usually the largest: it is read straight from the files)."""
         scan = _SharedScan(self)
         return [LdifStream(self, name, scan) for name in STREAMS]
+
+    @cached_property
+    def url_values(self) -> UrlValues:
+        """The URL values ``allow_url_values`` and ``url_values_dir`` allow (checked once per run).
+
+        Raises:
+            LdifError: URL values are allowed without ``url_values_dir``, or it is not a directory.
+
+        """
+        config = self.config
+        return url_values(
+            bool(config.get("allow_url_values")),
+            config.get("url_values_dir"),
+            allow_setting="allow_url_values",
+            directory_setting="url_values_dir",
+            how_to_allow=(
+                "set allow_url_values: true and url_values_dir: <directory of the file> in the tap's config"
+            ),
+        )
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -257,9 +324,22 @@ class TapLDIF(Tap):
         try:
             super().invoke(*args, **kwargs)
         except LdifError as exc:
-            sys.stdout.flush()
-            print(f"error: {exc}", file=sys.stderr)
-            raise SystemExit(1) from None
+            _fail(exc)
+
+    @classmethod
+    def cb_test(cls, *args: Any, **kwargs: Any) -> None:
+        """``--test``: as in a run, an unreadable file or a bad setting is one ``error:`` line."""
+        try:
+            super().cb_test(*args, **kwargs)
+        except LdifError as exc:
+            _fail(exc)
+
+
+def _fail(error: LdifError) -> NoReturn:
+    """End the run the documented way: one ``error:`` line on stderr, exit code 1 (stdout flushed first)."""
+    sys.stdout.flush()
+    print(f"error: {error}", file=sys.stderr)
+    raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
