@@ -1,8 +1,10 @@
 """``flext dev`` as a real process: edit a plugin file on disk and watch the running kernel change.
 
-The tests talk to the process over its JSON-lines control channel (stdin and
-stdout) and never sleep to decide anything: they wait, with generous
-bounds, for the lines the process prints.
+``flext dev`` is a command of the SDK's plugin ``sdk`` (``flext_sdk.authoring.dev``),
+found through its entry point like any installed plugin. The tests talk to
+the process over its JSON-lines control channel (stdin and stdout) and never
+sleep to decide anything: they wait, with generous bounds, for the lines the
+process prints.
 """
 
 from __future__ import annotations
@@ -201,6 +203,7 @@ def test_an_edit_is_live_within_two_seconds(start: Callable[..., Dev], plugins: 
     ready = dev.event("ready")
     assert ready["watching"] == [str(plugins.resolve())]
     assert ready["plugins"]["echo"] == "active"  # installed plugins may be there too
+    assert ready["plugins"]["sdk"] == "active"  # the plugin that contributes `flext dev` itself
     assert dev.ping("a") == {"id": 1, "ok": True, "data": "v1:a"}
 
     write_plugin(plugins, 2)

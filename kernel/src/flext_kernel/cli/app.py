@@ -1,4 +1,9 @@
-"""Assemble the cyclopts app from the kernel's commands and the cached plugin table."""
+"""Assemble the cyclopts app from the kernel's commands and the cached plugin table.
+
+A group is made for every path that has commands below it, whoever declares
+them, so a plugin can add a command to a kernel group as to any other: the
+SDK's ``flext plugin new`` sits next to the kernel's ``flext plugin list``.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,8 @@ class Assembly:
     """Group path to the names directly under it (commands and sub-groups)."""
     group_help: dict[tuple[str, ...], str] = field(default_factory=dict)
     """Declared help of groups (kernel's shared groups and plugins' ``GroupEntry``)."""
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Command path of a hidden plugin to that plugin, so an unknown command can say why."""
 
     def unknown_command(self, words: list[str]) -> tuple[str, list[str]] | None:
         """Return (the unknown word, the valid names at that level), or None if the path is known.
@@ -56,10 +63,6 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
         name="flext", help=HELP, version=KERNEL_VERSION, result_action="return_value", help_format="plaintext"
     )
     assembly = Assembly(app)
-    groups: dict[tuple[str, ...], App] = {(): app}
-    for path, target, help_text in KERNEL_COMMANDS:
-        _add(assembly, groups, "kernel", path, target, help_text)
-
     plugins = {plugin["name"]: plugin for plugin in table.get("plugins", [])}
     visible = []
     for name in sorted(plugins):
@@ -68,7 +71,15 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
             visible.append(name)
         else:
             assembly.hidden[name] = why
+            for command in plugins[name]["commands"]:
+                assembly.unavailable.setdefault(" ".join(command["path"]), name)
     assembly.group_help = _group_help([plugins[name] for name in visible])
+
+    # The kernel's commands go first, so its claims win; its groups (``plugin``) are groups
+    # like any other, so a plugin can add a command to them (the SDK's ``plugin new``).
+    groups: dict[tuple[str, ...], App] = {(): app}
+    for path, target, help_text in KERNEL_COMMANDS:
+        _add(assembly, groups, "kernel", path, target, help_text)
     for name in visible:
         for command in plugins[name]["commands"]:
             _add(
@@ -118,8 +129,11 @@ def _add(
     group_help: str = "",
 ) -> None:
     name = " ".join(path)
-    if name in assembly.owners or path in groups:
-        first = assembly.owners.get(name, "kernel")
+    if path in groups:
+        assembly.conflicts.append(f"'flext {name}' is a command group, so {owner} cannot make it a command")
+        return
+    if name in assembly.owners:
+        first = assembly.owners[name]
         assembly.conflicts.append(f"'flext {name}' is claimed by {first} and {owner}; {first} wins")
         return
     parent = _group(assembly, groups, path[:-1], owner, group_help)

@@ -1,5 +1,10 @@
 """The kernel's own commands, declared the way every plugin declares its commands.
 
+They are the plugin host's commands and nothing else: seeing, installing,
+enabling and checking plugins. Tools for writing plugins (``flext plugin
+new``, ``flext dev``) are the SDK's plugin, which adds ``new`` to the
+``plugin`` group declared here.
+
 They are plain data here (no pydantic) because the root app registers them
 on every start-up; ``flext_kernel.cli.kernel_plugin`` wraps the same table in
 a real plugin manifest for ``flext plugin list``.
@@ -12,20 +17,51 @@ from typing import Final
 __all__ = ["KERNEL_COMMANDS", "KERNEL_GROUPS"]
 
 _COMMANDS = "flext_kernel.cli.commands"
+_PLUGIN = f"{_COMMANDS}.plugin"
+_INSTALL = f"{_COMMANDS}.plugin_install"
 
 KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
-    (("plugin",), f"{_COMMANDS}.plugin:app", "List, inspect, enable, disable, install and create plugins."),
+    (
+        ("plugin", "list"),
+        f"{_PLUGIN}:list_plugins",
+        "List every plugin with its version, state, commands and hooks.",
+    ),
+    (
+        ("plugin", "info"),
+        f"{_PLUGIN}:info",
+        "Show everything known about one plugin: manifest, state, failure reason.",
+    ),
+    (
+        ("plugin", "install"),
+        f"{_INSTALL}:install",
+        "Install a plugin with pip into this environment and verify that it loads.",
+    ),
+    (("plugin", "enable"), f"{_PLUGIN}:enable", "Enable a plugin that was disabled."),
+    (
+        ("plugin", "disable"),
+        f"{_PLUGIN}:disable",
+        "Disable a plugin without uninstalling it: its commands and handlers disappear.",
+    ),
+    (
+        ("plugin", "uninstall"),
+        f"{_INSTALL}:uninstall",
+        "Uninstall a plugin's distribution from this environment.",
+    ),
     (
         ("doctor",),
         f"{_COMMANDS}.doctor:doctor",
         "Check plugins for failures, conflicts and missing requirements.",
     ),
     (("version",), f"{_COMMANDS}.version:version", "Print the versions of flext and its plugins."),
-    (("dev",), f"{_COMMANDS}.dev:dev", "Run the kernel with plugins reloaded on every source change."),
 )
-"""(path, "module:attr", help) for each kernel command."""
+"""(path, "module:attr", help) for each kernel command; the first word of a longer path is a group."""
 
 KERNEL_GROUPS: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
+    (("plugin",), "List, inspect, install, enable, disable and uninstall plugins."),
     (("data",), "Move data: Singer taps and targets, pipelines, dbt, and tools for each format."),
 )
-"""(path, help) of the groups many plugins share; a plugin's own ``GroupEntry`` cannot override these."""
+"""(path, help) of the kernel's groups and of the groups many plugins share.
+
+A plugin may add commands to any of them (the SDK adds ``plugin new``), but
+its own ``GroupEntry`` cannot change their help.
+"""

@@ -60,20 +60,35 @@ def _command_words(tokens: list[str]) -> list[str]:
 
 
 def _unknown(assembly: Assembly, tokens: list[str]) -> int | None:
-    found = assembly.unknown_command(_command_words(tokens))
+    words = _command_words(tokens)
+    found = assembly.unknown_command(words)
     if found is None:
         return None
     word, names = found
-    import difflib
+    hint = _hidden_hint(assembly, words)
+    if hint is None:
+        import difflib
 
-    close = difflib.get_close_matches(word, names, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+        close = difflib.get_close_matches(word, names, n=1)
+        hint = f"{'did you mean ' + repr(close[0]) + '? ' if close else ''}available here: {', '.join(names)}"
     return output.emit_error(
         f"unknown command {word!r}",
         "USAGE_ERROR",
-        hint=f"{hint}available here: {', '.join(names)}; see flext --help",
+        hint=f"{hint}; see flext --help",
         exit_code=output.EXIT_USAGE,
     )
+
+
+def _hidden_hint(assembly: Assembly, words: list[str]) -> str | None:
+    """Why a command of a disabled or failed plugin is missing, naming the plugin; None if none is."""
+    for n in range(len(words), 0, -1):
+        command = " ".join(words[:n])
+        owner = assembly.unavailable.get(command)
+        if owner is not None:
+            why = assembly.hidden.get(owner, "disabled")
+            fix = f"'flext plugin enable {owner}'" if why == "disabled" else "'flext doctor'"
+            return f"'flext {command}' belongs to plugin {owner!r}, which is {why}: run {fix}"
+    return None
 
 
 def _plugin_dirs(settings: Settings) -> list[Path]:

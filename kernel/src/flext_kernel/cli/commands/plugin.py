@@ -1,24 +1,25 @@
-"""``flext plugin ...``: see, enable and disable plugins."""
+"""``flext plugin list|info|enable|disable``: see, enable and disable plugins.
+
+Each function is one command of the kernel's ``plugin`` group (declared in
+``flext_kernel.cli.builtin``); ``install`` and ``uninstall`` live in
+``plugin_install``, and other plugins may add commands to the group (the SDK
+adds ``new``).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from cyclopts import App, Parameter
+from cyclopts import Parameter
 
 from flext_kernel.cli import output
 from flext_kernel.cli.commands._inspection import inspect_plugins
 
-__all__ = ["app"]
-
-app = App(
-    name="plugin", help="List, inspect, enable, disable and install plugins.", result_action="return_value"
-)
+__all__ = ["disable", "enable", "info", "list_plugins"]
 
 _COLUMNS = ("name", "version", "state", "commands", "hooks", "reason")
 
 
-@app.command(name="list")
 def list_plugins(
     *, json: Annotated[bool, Parameter(help="Same as the global --output json.", negative="")] = False
 ) -> int:
@@ -32,7 +33,6 @@ def list_plugins(
     return output.emit_table(rows, _COLUMNS, title="FLEXT plugins")
 
 
-@app.command
 def info(name: str) -> int:
     """Show everything known about one plugin: manifest, state, failure reason."""
     manager = inspect_plugins()
@@ -58,13 +58,11 @@ def info(name: str) -> int:
     return output.emit(data)
 
 
-@app.command
 def enable(name: str) -> int:
     """Enable a plugin that was disabled (kept in the user's config directory)."""
     return _set_enabled(name, True)
 
 
-@app.command
 def disable(name: str) -> int:
     """Disable a plugin without uninstalling it: its commands and handlers disappear."""
     return _set_enabled(name, False)
@@ -98,21 +96,3 @@ def _debug() -> bool:
     from flext_kernel.cli.settings import current
 
     return current().debug
-
-
-# Commands with heavier dependencies live in their own modules, imported only when run.
-app.command(
-    "flext_kernel.cli.commands.plugin_new:new",
-    name="new",
-    help="Write a complete new plugin distribution (pyproject, package, command, handler, tests).",
-)
-app.command(
-    "flext_kernel.cli.commands.plugin_install:install",
-    name="install",
-    help="Install a plugin with pip into this environment and verify that it loads.",
-)
-app.command(
-    "flext_kernel.cli.commands.plugin_install:uninstall",
-    name="uninstall",
-    help="Uninstall a plugin's distribution from this environment.",
-)

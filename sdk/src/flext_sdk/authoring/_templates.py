@@ -4,7 +4,7 @@ Placeholders: ``$name`` (the plugin name users type), ``$package``
 (``flext_plugin_<name>``), ``$distribution`` (``flext-plugin-<name>``),
 ``$kernel_range`` and ``$sdk_requirement`` (the versions this kernel and SDK
 satisfy). A literal dollar sign is written ``$$``. The generated Python is
-formatted and lint-clean under ruff's defaults; tests/kernel/test_plugin_new.py
+formatted and lint-clean under ruff's defaults; tests/sdk/test_plugin_new.py
 checks that.
 """
 

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TextIO
 
 from cyclopts import Parameter
 
-from flext_kernel.cli import output
-from flext_kernel.cli.settings import current
+from flext_sdk.cli import EXIT_OK, current, emit_error
 
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
@@ -141,7 +140,7 @@ def _serve(watch: list[Path] | None, mode: ReloadMode, drain_timeout: float) -> 
                 channel.close()
                 kernel.close()
                 channel.event({"event": "stopped", "pid": os.getpid()})
-    return output.EXIT_OK
+    return EXIT_OK
 
 
 @contextmanager
@@ -433,7 +432,7 @@ def _run_restarting(watch: list[Path] | None, drain_timeout: float) -> int:
         }
     )
     if not existing:
-        return output.emit_error("nothing to watch", "VALIDATION_ERROR", hint="pass --watch PATH")
+        return emit_error("nothing to watch", "VALIDATION_ERROR", hint="pass --watch PATH")
 
     def restarting(changes: set[tuple[Any, str]]) -> None:
         files = sorted({path for _, path in changes})
@@ -455,7 +454,7 @@ def _run_restarting(watch: list[Path] | None, drain_timeout: float) -> int:
             step=50,
         )
     emit.event({"event": "stopped", "pid": os.getpid(), "mode": "restart"})
-    return output.EXIT_OK
+    return EXIT_OK
 
 
 def _child_command(drain_timeout: float) -> list[str]:

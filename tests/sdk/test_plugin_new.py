@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from flext_kernel.cli import main as cli_main
-from flext_kernel.cli.commands import plugin_new
-from flext_kernel.cli.scaffold_templates import FILES, render
-from flext_kernel.version import KERNEL_VERSION
+from flext_sdk.authoring import new as plugin_new
+from flext_sdk.authoring._templates import FILES, render
+from flext_sdk.authoring.plugin import VERSION
 
 RUFF = Path(sys.executable).with_name("ruff")
 # The generated project has no ruff configuration of its own: check it with ruff's
@@ -98,7 +98,7 @@ def test_pyproject_declares_the_entry_point_sdk_dependency_and_build(home: Path,
     assert flext("plugin", "new", "ldap-sync", "--directory", str(where)) == 0
     project = tomllib.loads((where / "flext-plugin-ldap-sync" / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["name"] == "flext-plugin-ldap-sync"
-    major, minor = KERNEL_VERSION.split(".")[:2]
+    major, minor = VERSION.split(".")[:2]
     assert project["project"]["dependencies"] == [f"flext-sdk>={major}.{minor}"]
     assert project["project"]["entry-points"]["flext.plugins"] == {
         "ldap-sync": "flext_plugin_ldap_sync.plugin:Plugin"
@@ -197,7 +197,7 @@ def test_generated_command_target_resolves_to_a_function_with_a_who_option(
 
 
 @pytest.mark.parametrize(
-    "name", ["Bad", "1abc", "a--b", "a b", "-x", "trailing-", "kernel", "plugin", "doctor"]
+    "name", ["Bad", "1abc", "a--b", "a b", "-x", "trailing-", "kernel", "plugin", "doctor", "sdk", "dev"]
 )
 def test_bad_names_are_refused_and_nothing_is_written(
     home: Path, where: Path, name: str, capsys: pytest.CaptureFixture[str]

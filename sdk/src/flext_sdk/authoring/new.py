@@ -7,7 +7,7 @@ tree; with ``--force`` an existing tree is replaced the same way.
 Failures (one ``error: ... (CODE)`` line):
 
 * ``VALIDATION_ERROR`` (exit 2): the name is not lower case words joined by
-  ``-`` or ``_``, or it is taken by a kernel command.
+  ``-`` or ``_``, or it is taken by a command of the kernel or of this SDK.
 * ``NOT_FOUND`` (exit 2): ``--directory`` does not exist.
 * ``ALREADY_EXISTS`` (exit 2): ``flext-plugin-NAME`` exists and ``--force`` was not given.
 * ``WRITE_FAILED`` (exit 1): the files could not be written (permissions, disk full).
@@ -25,21 +25,27 @@ from typing import Annotated
 
 from cyclopts import Parameter
 
-from flext_kernel.cli import output
+from flext_sdk.cli import EXIT_USAGE, emit, emit_error
 
 __all__ = ["name_problem", "new", "write_tree"]
 
 
 def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot name a new plugin, or None if it can."""
+    """Why ``name`` cannot name a new plugin, or None if it can.
+
+    The name is what users type after ``flext``, so it must not be a
+    top-level command of the kernel or of the SDK, nor either plugin's name.
+    """
     from flext_kernel.cli.builtin import KERNEL_COMMANDS
     from flext_kernel.plugins.manifest import NAME_PATTERN
+    from flext_sdk.authoring import plugin
 
     if not re.match(NAME_PATTERN, name):
         return f"invalid plugin name {name!r}: use lower case letters and digits, words joined by '-' or '_'"
-    reserved = {"kernel", *(path[0] for path, _, _ in KERNEL_COMMANDS)}
-    if name in reserved:
+    if name in {"kernel", *(path[0] for path, _, _ in KERNEL_COMMANDS)}:
         return f"invalid plugin name {name!r}: 'flext {name}' belongs to the kernel"
+    if name in {plugin.NAME, *(entry.path[0] for entry in plugin.manifest.commands)}:
+        return f"invalid plugin name {name!r}: 'flext {name}' belongs to the SDK"
     return None
 
 
@@ -59,33 +65,34 @@ def new(
     """
     problem = name_problem(name)
     if problem is not None:
-        return output.emit_error(problem, "VALIDATION_ERROR", exit_code=output.EXIT_USAGE)
+        return emit_error(problem, "VALIDATION_ERROR", exit_code=EXIT_USAGE)
     if not directory.is_dir():
-        return output.emit_error(
-            f"directory {str(directory)!r} does not exist", "NOT_FOUND", exit_code=output.EXIT_USAGE
-        )
+        return emit_error(f"directory {str(directory)!r} does not exist", "NOT_FOUND", exit_code=EXIT_USAGE)
     target = directory / f"flext-plugin-{name}"
     if (target.exists() or target.is_symlink()) and not force:
-        return output.emit_error(
+        return emit_error(
             f"{target} already exists",
             "ALREADY_EXISTS",
             hint="choose another name or --directory, or pass --force to replace it",
-            exit_code=output.EXIT_USAGE,
+            exit_code=EXIT_USAGE,
         )
     files = _files(name)
     try:
         write_tree(target, files)
     except OSError as exc:
-        return output.emit_error(f"could not write {target}: {exc}", "WRITE_FAILED")
+        return emit_error(f"could not write {target}: {exc}", "WRITE_FAILED")
     return _created(name, target, sorted(files))
 
 
 def _files(name: str) -> dict[str, str]:
-    from flext_kernel.cli.scaffold_templates import render
+    """The new plugin's files, asking for at least this kernel's and this SDK's minor versions."""
     from flext_kernel.version import KERNEL_VERSION
+    from flext_sdk.authoring._templates import render
+    from flext_sdk.authoring.plugin import VERSION
 
-    major, minor = KERNEL_VERSION.split(".")[:2]
-    return render(name, kernel_range=f">={major}.{minor}", sdk_requirement=f"flext-sdk>={major}.{minor}")
+    kernel = ".".join(KERNEL_VERSION.split(".")[:2])
+    sdk = ".".join(VERSION.split(".")[:2])
+    return render(name, kernel_range=f">={kernel}", sdk_requirement=f"flext-sdk>={sdk}")
 
 
 def write_tree(target: Path, files: Mapping[str, str]) -> None:
@@ -135,4 +142,4 @@ def _created(name: str, target: Path, files: list[str]) -> int:
         "  .venv/bin/pytest",
         f"  .venv/bin/flext {name} hello --who you",
     ]
-    return output.emit(data, human="\n".join(lines))
+    return emit(data, human="\n".join(lines))
