@@ -181,6 +181,12 @@ def test_new_build_install_run_disable_enable_uninstall(venv: Venv, tmp_path: Pa
     ran = venv.flext("greeter", "hello", "--who", "Ada")
     assert (ran.code, ran.out, ran.err) == (0, "Hello, Ada!\n", "")
     listed = venv.flext("--output", "json", "plugin", "list")
+    sdk = next(p for p in json.loads(listed.out)["data"] if p["name"] == "sdk")  # made `plugin new` above
+    assert (sdk["state"], sdk["distribution"], sdk["commands"]) == (
+        "loaded",
+        "flext-sdk",
+        ["plugin new", "dev"],
+    )
     greeter = next(p for p in json.loads(listed.out)["data"] if p["name"] == "greeter")
     assert (greeter["state"], greeter["distribution"], greeter["version"]) == (
         "loaded",
@@ -341,6 +347,12 @@ def test_uninstall_refuses_what_it_must_not_remove(venv: Venv, tmp_path: Path) -
     assert kernel.code == 2
     assert kernel.error == (
         "error: plugin 'kernel' is part of flext-kernel; uninstalling it would remove FLEXT itself"
+        " (VALIDATION_ERROR)"
+    )
+    sdk = venv.flext("plugin", "uninstall", "sdk")  # the authoring tools' plugin ships in flext-sdk
+    assert sdk.code == 2
+    assert sdk.error == (
+        "error: plugin 'sdk' is part of flext-sdk; uninstalling it would remove FLEXT itself"
         " (VALIDATION_ERROR)"
     )
     unknown = venv.flext("plugin", "uninstall", "nobody")
