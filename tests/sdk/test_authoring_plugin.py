@@ -81,6 +81,12 @@ def test_disabled_it_takes_only_its_own_commands(flext_cli: FlextCliRunner, tmp_
         ran = flext_cli(*command)
         assert ran.exit_code == 0, (command, ran.stderr)
     assert flext_cli("plugin", "enable", "sdk").exit_code == 0
+    left_out = flext_cli("dev", env={"FLEXT_DISABLE_PLUGINS": "sdk"})
+    assert (left_out.exit_code, left_out.stderr.splitlines()[1]) == (
+        2,
+        "hint: 'flext dev' belongs to plugin 'sdk', which FLEXT_PLUGINS or FLEXT_DISABLE_PLUGINS "
+        "leaves out of this run; see flext --help",
+    )
     assert flext_cli("plugin", "new", "greeter", "--directory", str(where)).exit_code == 0
 
 

@@ -85,10 +85,20 @@ def _hidden_hint(assembly: Assembly, words: list[str]) -> str | None:
         command = " ".join(words[:n])
         owner = assembly.unavailable.get(command)
         if owner is not None:
-            why = assembly.hidden.get(owner, "disabled")
-            fix = f"'flext plugin enable {owner}'" if why == "disabled" else "'flext doctor'"
-            return f"'flext {command}' belongs to plugin {owner!r}, which is {why}: run {fix}"
+            return f"'flext {command}' belongs to plugin {owner!r}, {_why_unavailable(assembly, owner)}"
     return None
+
+
+def _why_unavailable(assembly: Assembly, owner: str) -> str:
+    from flext_kernel.plugins.state import environment_overrides
+
+    why = assembly.hidden.get(owner, "disabled")
+    if why != "disabled":
+        return f"which is not available ({why}): run 'flext doctor'"
+    only, denied = environment_overrides()
+    if owner in denied or (only is not None and owner not in only):
+        return "which FLEXT_PLUGINS or FLEXT_DISABLE_PLUGINS leaves out of this run"
+    return f"which is disabled: run 'flext plugin enable {owner}'"
 
 
 def _plugin_dirs(settings: Settings) -> list[Path]:
