@@ -17,6 +17,7 @@ __all__ = ["NAME_PATTERN", "CommandEntry", "GroupEntry", "PluginManifest"]
 NAME_PATTERN: Final = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 """Plugin and command names: lower case, digits, single dashes or underscores."""
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_MODULE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 
 
 def _check_path(path: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,3 +98,13 @@ class PluginManifest(BaseModel):
     """Help lines of the command groups the plugin's commands sit in."""
     config_schema: dict[str, Any] | None = None
     """JSON schema of the plugin's configuration section."""
+    hookspecs: str | None = None
+    """Module whose ``hookspec``-marked functions are hooks this plugin defines for others to implement
+    (``"flext_eventsourcing.hookspecs"``); added when the plugin loads, before its own implementations."""
+
+    @field_validator("hookspecs")
+    @classmethod
+    def _check_hookspecs(cls, module: str | None) -> str | None:
+        if module is not None and not _MODULE.match(module):
+            raise ValueError(f"hookspecs {module!r} must be a module path like 'package.hookspecs'")
+        return module

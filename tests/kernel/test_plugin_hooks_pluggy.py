@@ -1,0 +1,384 @@
+"""Every hook call goes through pluggy: wrappers, ordering, firstresult, plugin-defined hooks, isolation.
+
+Plugins are real modules in a plugins directory, loaded with real pluggy.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from flext_kernel.kernel import FlextKernel
+from flext_kernel.plugins.base import PluginState
+from flext_kernel.plugins.discovery import local_candidates
+from flext_kernel.plugins.manager import PluginManager
+
+HEAD = (
+    "from flext_kernel.plugins.hookspecs import hookimpl, hookspec\n"
+    "from flext_kernel.plugins.manifest import PluginManifest\n"
+)
+UNSPECIFIED = "which no installed plugin specifies; is the plugin that defines it installed and enabled?"
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path) -> Iterator[Path]:
+    """A plugins directory whose modules are forgotten after the test."""
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+    if str(tmp_path) in sys.path:
+        sys.path.remove(str(tmp_path))
+
+
+def plugin(directory: Path, module: str, body: str = "", **manifest: str) -> None:
+    """Write plugin ``module`` (its name is the module's) with ``manifest`` fields given as source."""
+    fields = "".join(f", {key}={value}" for key, value in manifest.items())
+    source = f"{HEAD}manifest = PluginManifest(name={module!r}{fields})\n{textwrap.dedent(body)}"
+    (directory / f"{module}.py").write_text(source, encoding="utf-8")
+
+
+def specs(directory: Path, module: str, body: str) -> None:
+    """Write a hookspecs module (a leading ``_`` keeps discovery from taking it for a plugin)."""
+    (directory / f"{module}.py").write_text(HEAD + textwrap.dedent(body), encoding="utf-8")
+
+
+def load(directory: Path, **options: object) -> PluginManager:
+    manager = PluginManager("0.1.0", **options)  # type: ignore[arg-type]
+    manager.load(local_candidates([directory]))
+    return manager
+
+
+def boot(directory: Path) -> FlextKernel:
+    return FlextKernel.boot(local_candidates([directory])).unwrap()
+
+
+def module(name: str) -> ModuleType:
+    return sys.modules[name]
+
+
+def states(manager: PluginManager) -> dict[str, PluginState]:
+    return {name: record.state for name, record in manager.records.items()}
+
+
+ANSWER_SCHEMA = """
+@hookimpl
+def flext_config_schema():
+    return {"type": "object"}
+"""
+
+
+def test_a_wrapper_runs_around_another_plugins_implementation_and_can_change_its_answer(
+    plugin_dir: Path,
+) -> None:
+    plugin(
+        plugin_dir,
+        "tracer",
+        """
+        CALLS = []
+
+        @hookimpl(wrapper=True)
+        def flext_startup(kernel):
+            CALLS.append("enter")
+            result = yield
+            CALLS.append("exit")
+            return result
+
+        @hookimpl(wrapper=True)
+        def flext_config_schema():
+            answers = yield
+            CALLS.append(f"saw {answers}")
+            return [{**answer, "traced": True} for answer in answers]
+        """,
+    )
+    plugin(
+        plugin_dir,
+        "worker",
+        ANSWER_SCHEMA
+        + textwrap.dedent(
+            """
+            @hookimpl
+            def flext_startup(kernel):
+                import tracer
+                tracer.CALLS.append("worker started")
+            """
+        ),
+    )
+    kernel = boot(plugin_dir)
+    assert module("tracer").CALLS == ["enter", "worker started", "exit"]
+    assert kernel.plugins.collect("flext_config_schema") == [("worker", {"type": "object", "traced": True})]
+    assert module("tracer").CALLS[-1] == "saw [{'type': 'object'}]"
+    assert states(kernel.plugins) == {"tracer": PluginState.ACTIVE, "worker": PluginState.ACTIVE}
+    kernel.close()
+
+
+def test_an_old_style_hookwrapper_sees_the_outcome_and_can_force_another(plugin_dir: Path) -> None:
+    plugin(
+        plugin_dir,
+        "legacy",
+        """
+        SEEN = []
+
+        @hookimpl(hookwrapper=True)
+        def flext_config_schema():
+            outcome = yield
+            SEEN.append(outcome.get_result())
+            outcome.force_result([*outcome.get_result(), {"added": "by legacy"}])
+        """,
+    )
+    plugin(plugin_dir, "worker", ANSWER_SCHEMA)
+    manager = load(plugin_dir)
+    assert manager.collect("flext_config_schema") == [
+        ("worker", {"type": "object"}),
+        ("legacy", {"added": "by legacy"}),
+    ]
+    assert module("legacy").SEEN == [[{"type": "object"}]]
+
+
+def test_tryfirst_and_trylast_order_a_collecting_hook_across_plugins(plugin_dir: Path) -> None:
+    def answering(name: str, marker: str = "") -> str:
+        return f"@hookimpl{marker}\ndef flext_config_schema():\n    return {{'from': {name!r}}}\n"
+
+    plugin(plugin_dir, "base", answering("base"))
+    plugin(plugin_dir, "early", answering("early", "(tryfirst=True)"))
+    plugin(plugin_dir, "late", answering("late", "(trylast=True)"))
+    plugin(plugin_dir, "user", answering("user"), requires="('base',)")
+    manager = load(plugin_dir)
+    answered = [name for name, _ in manager.collect("flext_config_schema")]
+    # tryfirst, then dependency order (pluggy alone would call 'user' before 'base'), then trylast.
+    assert answered == ["early", "base", "user", "late"]
+
+
+def test_a_plugin_defined_firstresult_hook_returns_the_first_answer(plugin_dir: Path) -> None:
+    specs(
+        plugin_dir,
+        "_resolver_specs",
+        """
+        @hookspec(firstresult=True)
+        def flext_resolve(key):
+            '''Answer the value of ``key``; the first plugin that knows it wins.'''
+        """,
+    )
+    plugin(plugin_dir, "host", hookspecs="'_resolver_specs'")
+    plugin(
+        plugin_dir,
+        "blank",
+        "ASKED = []\n@hookimpl(tryfirst=True)\ndef flext_resolve(key):\n    ASKED.append(key)\n",
+    )
+    plugin(plugin_dir, "answerer", "@hookimpl\ndef flext_resolve(key):\n    return f'answerer:{key}'\n")
+    plugin(
+        plugin_dir,
+        "second",
+        "@hookimpl\ndef flext_resolve(key):\n    return f'second:{key}'\n",
+        requires="('answerer',)",
+    )
+    manager = load(plugin_dir)
+    # 'answerer' and 'blank' load before 'host' defines the hook: they wait for it, then are checked.
+    assert set(states(manager).values()) == {PluginState.LOADED}
+    assert manager.collect("flext_resolve", key="k") == [("answerer", "answerer:k")]
+    assert module("blank").ASKED == ["k"]
+    assert isinstance(manager.hooks.hook.flext_resolve(key="k"), str)  # one answer, not a list
+
+
+def test_a_plugin_defined_hook_is_callable_and_an_unspecified_one_fails_its_plugin(plugin_dir: Path) -> None:
+    specs(plugin_dir, "_connector_specs", "@hookspec\ndef flext_connectors():\n    '''Name connectors.'''\n")
+    plugin(plugin_dir, "connhost", hookspecs="'_connector_specs'")
+    plugin(plugin_dir, "aconn", "@hookimpl\ndef flext_connectors():\n    return ['ldap']\n")
+    plugin(plugin_dir, "bconn", "@hookimpl\ndef flext_connectors(kind):\n    return [kind]\n")
+    plugin(
+        plugin_dir,
+        "cconn",
+        "@hookimpl\ndef flext_connectors():\n    return ['csv']\n",
+        requires="('connhost',)",
+    )
+    plugin(plugin_dir, "orphan", "@hookimpl\ndef flext_widgets():\n    return ['knob']\n")
+    manager = load(plugin_dir)
+    assert manager.collect("flext_connectors") == [("aconn", ["ldap"]), ("cconn", ["csv"])]
+    orphan = manager.records["orphan"]
+    assert orphan.state is PluginState.FAILED
+    assert orphan.reason == f"invalid hooks: implements flext_widgets, {UNSPECIFIED}"
+    # Loaded before the hook was defined, checked against it once it was: only 'bconn' is wrong.
+    assert manager.records["bconn"].state is PluginState.FAILED
+    assert "invalid hooks" in (manager.records["bconn"].reason or "")
+    assert "kind" in (manager.records["bconn"].reason or "")
+    assert states(manager)["aconn"] is PluginState.LOADED
+
+    without_host = load(plugin_dir, disabled={"connhost"})
+    assert (
+        without_host.records["aconn"].reason == f"invalid hooks: implements flext_connectors, {UNSPECIFIED}"
+    )
+    # A plugin that requires the definer is told about the requirement, the likelier cause.
+    assert without_host.records["cconn"].reason == "requires plugin 'connhost', which is disabled"
+    assert without_host.collect("flext_connectors") == []
+
+
+def test_a_misspelt_kernel_hook_is_named_with_the_hook_it_resembles(plugin_dir: Path) -> None:
+    plugin(plugin_dir, "typo", "@hookimpl\ndef flext_regster_services(container):\n    pass\n")
+    reason = load(plugin_dir).records["typo"].reason or ""
+    assert reason.endswith("(or is it a typo for flext_register_services?)")
+
+
+def test_a_hook_defined_twice_fails_the_second_definer(plugin_dir: Path) -> None:
+    specs(plugin_dir, "_first_specs", "@hookspec\ndef flext_connectors():\n    '''Name connectors.'''\n")
+    specs(plugin_dir, "_kernel_clash", "@hookspec\ndef flext_startup(kernel):\n    '''Again.'''\n")
+    plugin(plugin_dir, "first", hookspecs="'_first_specs'")
+    plugin(plugin_dir, "second", hookspecs="'_first_specs'")
+    plugin(plugin_dir, "usurper", hookspecs="'_kernel_clash'")
+    plugin(plugin_dir, "nothing", hookspecs="'_missing_specs'")
+    manager = load(plugin_dir)
+    assert manager.records["first"].state is PluginState.LOADED
+    assert manager.records["second"].reason == (
+        "hookspecs '_first_specs' defines flext_connectors, which plugin 'first' already specifies"
+    )
+    assert "which plugin 'kernel' already specifies" in (manager.records["usurper"].reason or "")
+    assert (manager.records["nothing"].reason or "").startswith(
+        "hookspecs '_missing_specs' could not be imported"
+    )
+
+
+SERVICES = """
+class Clock{suffix}:
+    pass
+
+CALLS = []
+
+@hookimpl
+def flext_register_services(container):
+    CALLS.append("services")
+    container.register_singleton(Clock{suffix}, owner={name!r})
+
+@hookimpl
+def flext_register_handlers(command_bus, query_bus, event_bus):
+    CALLS.append("handlers")
+
+@hookimpl
+def flext_startup(kernel):
+    CALLS.append("startup")
+    {startup}
+"""
+
+PASS_THROUGH = """
+SEEN = []
+
+@hookimpl(wrapper=True)
+def {hook}({arguments}):
+    try:
+        return (yield)
+    except Exception as exc:
+        SEEN.append(repr(exc))
+        raise
+"""
+
+
+def test_a_raising_lifecycle_hook_fails_only_its_plugin_even_inside_a_wrapper(plugin_dir: Path) -> None:
+    plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_startup", arguments="kernel"))
+    plugin(plugin_dir, "good", SERVICES.format(name="good", suffix="A", startup="pass"))
+    plugin(
+        plugin_dir, "bad", SERVICES.format(name="bad", suffix="B", startup="raise RuntimeError('db down')")
+    )
+    kernel = boot(plugin_dir)
+    bad = kernel.plugins.records["bad"]
+    assert bad.state is PluginState.FAILED
+    assert bad.reason == "flext_startup raised RuntimeError: db down"
+    assert "Traceback" in (bad.detail or "")
+    assert kernel.container.get(module("bad").ClockB).error_code == "NOT_FOUND"
+    assert module("tracer").SEEN == ["RuntimeError('db down')"]  # the wrapper saw it pass
+    assert kernel.plugins.records["good"].state is PluginState.ACTIVE
+    assert kernel.plugins.records["tracer"].state is PluginState.ACTIVE
+    assert kernel.container.get(module("good").ClockA).is_success
+    kernel.close()
+
+
+def test_a_raising_collect_implementation_fails_only_its_plugin(plugin_dir: Path) -> None:
+    plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_config_schema", arguments=""))
+    plugin(plugin_dir, "good", ANSWER_SCHEMA)
+    plugin(plugin_dir, "bad", "@hookimpl\ndef flext_config_schema():\n    raise ValueError('no schema')\n")
+    manager = load(plugin_dir)
+    assert manager.collect("flext_config_schema") == [("good", {"type": "object"})]
+    assert manager.records["bad"].state is PluginState.FAILED
+    assert manager.records["bad"].reason == "flext_config_schema raised ValueError: no schema"
+    assert module("tracer").SEEN == ["ValueError('no schema')"]
+    assert manager.collect("flext_config_schema") == [("good", {"type": "object"})]
+    assert {name: state for name, state in states(manager).items() if name != "bad"} == {
+        "tracer": PluginState.LOADED,
+        "good": PluginState.LOADED,
+    }
+
+
+def test_a_raising_wrapper_fails_its_own_plugin_and_the_wrapped_plugin_runs_once(plugin_dir: Path) -> None:
+    plugin(
+        plugin_dir,
+        "faulty",
+        """
+        @hookimpl(wrapper=True)
+        def flext_register_services(container):
+            raise RuntimeError("broke before")
+            yield
+
+        @hookimpl(wrapper=True)
+        def flext_register_handlers(command_bus, query_bus, event_bus):
+            yield
+            raise RuntimeError("broke after")
+        """,
+    )
+    plugin(plugin_dir, "worker", SERVICES.format(name="worker", suffix="W", startup="pass"))
+    kernel = boot(plugin_dir)
+    faulty = kernel.plugins.records["faulty"]
+    assert faulty.state is PluginState.FAILED
+    assert faulty.reason == "flext_register_services wrapper raised RuntimeError: broke before"
+    assert kernel.plugins.records["worker"].state is PluginState.ACTIVE
+    # Called again without the wrapper that broke before it ran, not again after it had run.
+    assert module("worker").CALLS == ["services", "handlers", "startup"]
+    assert kernel.container.get(module("worker").ClockW).is_success
+    kernel.close()
+
+
+def test_a_wrapper_that_raises_or_does_not_yield_fails_its_own_plugin_in_collect(plugin_dir: Path) -> None:
+    plugin(
+        plugin_dir,
+        "lazy",
+        "@hookimpl(wrapper=True)\ndef flext_config_schema():\n    if True:\n        return []\n    yield\n",
+    )
+    plugin(
+        plugin_dir,
+        "loud",
+        "@hookimpl(wrapper=True)\ndef flext_config_schema():\n    yield\n    raise KeyError('loud')\n",
+    )
+    plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_config_schema", arguments=""))
+    plugin(plugin_dir, "worker", ANSWER_SCHEMA)
+    manager = load(plugin_dir)
+    assert manager.collect("flext_config_schema") == [("worker", {"type": "object"})]
+    assert manager.records["loud"].reason == "flext_config_schema wrapper raised KeyError: 'loud'"
+    lazy = manager.records["lazy"].reason or ""
+    assert lazy.startswith("flext_config_schema wrapper raised RuntimeError: wrap_controller at")
+    assert lazy.endswith("did not yield")
+    assert states(manager)["tracer"] is PluginState.LOADED
+    assert states(manager)["worker"] is PluginState.LOADED
+
+
+def test_a_raising_health_check_reports_a_failure_and_a_wrapper_wraps_each_plugin(plugin_dir: Path) -> None:
+    plugin(
+        plugin_dir,
+        "timer",
+        "TIMED = []\n@hookimpl(wrapper=True)\ndef flext_health():\n"
+        "    answers = yield\n    TIMED.append(len(answers))\n    return answers\n",
+    )
+    plugin(
+        plugin_dir,
+        "fine",
+        "from flext_kernel.result import FlextResult\n"
+        "@hookimpl\ndef flext_health():\n    return FlextResult.ok({'ok': True})\n",
+    )
+    plugin(plugin_dir, "sick", "@hookimpl\ndef flext_health():\n    raise ConnectionError('no server')\n")
+    kernel = boot(plugin_dir)
+    report = kernel.plugins.health()
+    assert report["fine"].value == {"ok": True}
+    assert "no server" in (report["sick"].error or "")
+    assert kernel.plugins.records["sick"].state is PluginState.ACTIVE  # a finding, not a crash
+    assert module("timer").TIMED == [1]  # once around 'fine'; 'sick' raised through it
+    kernel.close()
