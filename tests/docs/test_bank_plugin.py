@@ -76,7 +76,8 @@ def test_one_long_running_kernel_serves_many_commands(tmp_path: Path) -> None:
 
     os.environ["FLEXT_EVENTSTORE_URL"] = str(tmp_path / "long.db")
     try:
-        booted = FlextKernel.boot(discover([PLUGINS]), only=["bank", "eventstore-sqlite"], strict=True)
+        only = ["bank", "eventsourcing", "eventstore-sqlite"]
+        booted = FlextKernel.boot(discover([PLUGINS]), only=only, strict=True)
         with booted.unwrap() as kernel:
             bank = sys.modules["bank"]
             commands = [bank.OpenAccount(account_id="a", owner="x")]

@@ -172,7 +172,7 @@ def test_unknown_things_are_one_line_usage_errors(home: Path) -> None:
     assert unknown_option.code == 2
     assert unknown_option.err.splitlines() == [
         "error: Unknown option: --jsno (USAGE_ERROR)",
-        "hint: run 'flext plugin --help' for the options",
+        "hint: run 'flext plugin info --help' for the options",
     ]
     assert unknown_option.out == ""
     bad_value = flext(home, "--json", "plugin", "list", "--bogus")

@@ -34,6 +34,6 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*locations, *(name for name in namespace if not name.startswith("_"))})
+        return sorted(namespace.get("__all__", locations))
 
     return __getattr__, __dir__

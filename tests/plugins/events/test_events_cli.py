@@ -17,6 +17,7 @@ from flext_sdk.testing.projections import Deposited
 
 class TestEventsPlugin(PluginContract):
     plugin = "flext_plugin_events.plugin"
+    required_plugins = ("flext_eventsourcing.plugin",)
 
 
 def _seed(path: Path, streams: int = 2) -> None:

@@ -16,7 +16,7 @@ import pytest
 from flext_plugin_eventstore_sqlite import SQLiteEventStore
 from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
 
-from flext_eventsourcing import NO_STREAM, ProjectionRunner, ProjectionStoreError
+from flext_eventsourcing import NO_STREAM, EventStores, ProjectionRunner, ProjectionStoreError
 from flext_kernel.errors import STORAGE_ERROR
 from flext_kernel.kernel import FlextKernel
 from flext_kernel.plugins.discovery import discover
@@ -53,9 +53,11 @@ def test_a_closed_store_fails_with_storage_error(tmp_path: Path) -> None:
 
 def test_the_plugin_provides_projection_stores_next_to_its_event_stores(tmp_path: Path) -> None:
     location = str(tmp_path / "kernel.db")
-    with FlextKernel.boot(discover(()), only=["eventstore-sqlite"], strict=True).unwrap() as kernel:
-        events = kernel.open_event_store(location).unwrap()
-        projections = kernel.open_projection_store(location).unwrap()
+    only = ["eventsourcing", "eventstore-sqlite"]
+    with FlextKernel.boot(discover(()), only=only, strict=True).unwrap() as kernel:
+        stores = kernel.container.resolve(EventStores)
+        events = stores.open_event_store(location).unwrap()
+        projections = stores.open_projection_store(location).unwrap()
         events.append("acc-1", [Deposited(aggregate_id="acc-1", amount=3)], NO_STREAM).unwrap()
         ProjectionRunner(events, projections, [Totals()]).catch_up().unwrap()
         assert dict(projections.documents("contract-totals"))["acc-1"] == {"total": 3, "events": 1}

@@ -30,6 +30,7 @@ from flext_sdk.testing.eventstore import EventStoreContract, Noted, StoreFactory
 
 class TestSQLitePlugin(PluginContract):
     plugin = "flext_plugin_eventstore_sqlite.plugin"
+    required_plugins = ("flext_eventsourcing.plugin",)
 
 
 class TestSQLiteEventStore(EventStoreContract):
@@ -221,7 +222,7 @@ def test_connections_are_pooled_not_opened_per_call(store: SQLiteEventStore) -> 
         store.append("s", [Noted(aggregate_id="s", n=i), Noted(aggregate_id="s", n=i)], 3 * i + 1).unwrap()
         store.read_all().unwrap()
     # One for reads and batches, one (with the head guard) for one-event appends.
-    assert sorted(connection.guards_head for connection in store._all) == [False, True]
+    assert (store._pool.size, store._guarded_pool.size) == (1, 1)
 
 
 def _temp_triggers(connection: sqlite3.Connection) -> list[str]:
@@ -234,11 +235,12 @@ def test_the_head_guard_lives_in_the_one_event_connections_only(store: SQLiteEve
     """Batch inserts and other processes' connections run without it; the file holds no trigger."""
     store.append("s", [Noted(aggregate_id="s", n=0)], NO_STREAM).unwrap()
     store.append("s", [Noted(aggregate_id="s", n=1), Noted(aggregate_id="s", n=2)], 1).unwrap()
-    guarded = [connection for connection in store._all if connection.guards_head]
-    plain = [connection for connection in store._all if not connection.guards_head]
-    assert [_temp_triggers(connection) for connection in guarded] == [["flext_insert_at_head"]]
-    assert plain
-    assert all(_temp_triggers(connection) == [] for connection in plain)
+    for pool, triggers in ((store._guarded_pool, ["flext_insert_at_head"]), (store._pool, [])):
+        connection = pool.acquire()
+        try:
+            assert _temp_triggers(connection) == triggers
+        finally:
+            pool.release(connection)
     with closing(sqlite3.connect(store.path)) as other:
         assert other.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone() == (0,)
 
@@ -253,12 +255,12 @@ def test_the_head_guard_rejects_a_row_off_the_live_head_and_writes_nothing(
     if deleted:
         store.delete_stream("s").unwrap()
     before = store.read_all().unwrap()
-    connection = store._acquire(guards_head=True)
+    connection = store._guarded_pool.acquire()
     try:
         with pytest.raises(sqlite3.IntegrityError) as raised:
             connection.execute(_INSERT, store.codec.encode(Noted(aggregate_id="s", n=9, version=version)))
     finally:
-        store._release(connection)
+        store._guarded_pool.release(connection)
     assert raised.value.sqlite_errorname == "SQLITE_CONSTRAINT_TRIGGER"
     assert store.read_all().unwrap() == before
 
@@ -266,10 +268,13 @@ def test_the_head_guard_rejects_a_row_off_the_live_head_and_writes_nothing(
 def test_close_closes_every_connection_even_from_other_threads(tmp_path: Path) -> None:
     store = SQLiteEventStore(contract_codec(), path=tmp_path / "e.db")
     barrier = threading.Barrier(3)
+    seen: list[sqlite3.Connection] = []
 
     def read() -> None:
         barrier.wait(5)
-        store.read_all().unwrap()
+        with store._reading() as connection:
+            seen.append(connection)
+            barrier.wait(5)  # all three lent at once: three connections
 
     threads = [threading.Thread(target=read) for _ in range(3)]
     for thread in threads:
@@ -277,13 +282,83 @@ def test_close_closes_every_connection_even_from_other_threads(tmp_path: Path) -
     for thread in threads:
         thread.join(5)
     store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()  # a head-guarded connection too
-    connections = list(store._all)
-    assert any(connection.guards_head for connection in connections)
+    assert (store._pool.size, store._guarded_pool.size) == (3, 1)
+    guarded = store._guarded_pool.acquire()
+    store._guarded_pool.release(guarded)
     store.close()
-    for connection in connections:
+    for connection in [*seen, guarded]:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             connection.execute("SELECT 1")
-    assert (store._all, store._idle, store._idle_guarded) == ([], [], [])
+    assert (store._pool.size, store._guarded_pool.size) == (0, 0)
+
+
+def test_close_with_connections_lent_out_closes_them_when_their_operations_end(tmp_path: Path) -> None:
+    """An operation running while another thread closes the store finishes on its connection."""
+    store = SQLiteEventStore(contract_codec(), path=tmp_path / "e.db")
+    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    inside, closed = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def writer() -> None:
+        with store._write() as tx:
+            inside.set()
+            closed.wait(5)
+            outcome.append(tx.head("s"))  # the connection still works after close
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert inside.wait(5)
+    store.close()
+    assert store._pool.size == 1  # the lent one: closed when it comes back
+    closed.set()
+    thread.join(5)
+    assert outcome == [(1, "contract.Noted")]
+    assert store._pool.size == 0
+    failed = store.append("s", [Noted(aggregate_id="s")], 1)
+    assert (failed.error_code, failed.error) == (STORAGE_ERROR, "the event store is closed")
+
+
+def test_a_store_shared_by_many_threads_stays_within_its_connections(tmp_path: Path) -> None:
+    threads, events = 12, 25
+    store = SQLiteEventStore(contract_codec(), path=tmp_path / "e.db", max_connections=3)
+    start = threading.Barrier(threads)
+    failures: list[str] = []
+
+    def write(index: int) -> None:
+        start.wait(10)
+        stream = f"s{index}"
+        for version in range(events):
+            result = store.append(stream, [Noted(aggregate_id=stream, n=version)], version)
+            if result.is_failure:
+                failures.append(result.error or "")
+            assert store.read_stream(stream, from_version=version).is_success
+
+    workers = [threading.Thread(target=write, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    try:
+        assert failures == []
+        recorded = store.read_all().unwrap()
+        assert len(recorded) == threads * events
+        assert [r.position for r in recorded] == sorted({r.position for r in recorded})
+        assert store._pool.size <= 3
+        assert store._guarded_pool.size <= 3
+    finally:
+        store.close()
+
+
+def test_no_free_connection_within_the_busy_timeout_is_a_timeout(tmp_path: Path) -> None:
+    with SQLiteEventStore(
+        contract_codec(), path=tmp_path / "e.db", busy_timeout=0.1, max_connections=1
+    ) as store:
+        with store._reading():  # the only plain connection, lent out
+            result = store.read_all()
+        assert result.error_code == TIMEOUT
+        assert result.error_data["max_connections"] == 1
+        assert "no free connection" in (result.error or "")
+        assert store.read_all().is_success
 
 
 def test_an_idempotent_retry_after_a_lost_answer_writes_nothing(store: SQLiteEventStore) -> None:
@@ -316,15 +391,16 @@ def test_the_installed_entry_point_loads_and_answers_the_hook(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FLEXT_HOME", str(tmp_path))
-    candidates = [c for c in discover() if c.name == "eventstore-sqlite"]
-    assert [(c.target, c.distribution) for c in candidates] == [
-        ("flext_plugin_eventstore_sqlite.plugin", "flext-plugin-eventstore-sqlite")
+    candidates = [c for c in discover() if c.name in ("eventsourcing", "eventstore-sqlite")]
+    assert sorted((c.target, c.distribution) for c in candidates) == [
+        ("flext_eventsourcing.plugin", "flext-eventsourcing"),
+        ("flext_plugin_eventstore_sqlite.plugin", "flext-plugin-eventstore-sqlite"),
     ]
     kernel = FlextKernel.boot(candidates, strict=True).unwrap()
     try:
         assert kernel.plugins.records["eventstore-sqlite"].state is PluginState.ACTIVE
-        answers = kernel.plugins.hooks.hook.flext_event_store_backends()
-        assert [sorted(answer) for answer in answers] == [["sqlite"]]
+        answers = dict(kernel.plugins.collect("flext_event_store_backends"))
+        assert sorted(answers["eventstore-sqlite"]) == ["sqlite"]
     finally:
         kernel.close()
     assert not (tmp_path / "data" / "events.db").exists(), "loading the plugin must not open the store"

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from flext_sdk.testing._resolve import PluginImportError, import_target
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pluggy
 
     from flext_kernel.plugins.manifest import CommandEntry, PluginManifest
@@ -68,13 +70,18 @@ def manifest_problems(manifest: PluginManifest) -> list[str]:
     return problems
 
 
-def _hook_manager() -> pluggy.PluginManager:
+def _hook_manager(extra_specs: Iterable[str] = ()) -> pluggy.PluginManager:
+    """A pluggy manager with the kernel's hooks and those of the ``hookspecs`` modules named."""
+    import importlib
+
     import pluggy
 
     from flext_kernel.plugins import hookspecs
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
+    for module in extra_specs:
+        manager.add_hookspecs(importlib.import_module(module))
     return manager
 
 
@@ -87,8 +94,11 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def hook_problems(hook_object: object) -> list[str]:
-    """Check every hook implementation of ``hook_object`` against the kernel's hookspecs.
+def hook_problems(hook_object: object, manifests: Iterable[PluginManifest] = ()) -> list[str]:
+    """Check every hook implementation of ``hook_object`` against the hookspecs it can see.
+
+    Those are the kernel's and the ``hookspecs`` modules that ``manifests``
+    (the plugin's own and those of the plugins it requires) contribute.
 
     pluggy checks the arguments of implementations of known hooks, but only
     ``check_pending`` notices a marked implementation of an unknown hook, and
@@ -97,7 +107,7 @@ def hook_problems(hook_object: object) -> list[str]:
     """
     import pluggy
 
-    manager = _hook_manager()
+    manager = _hook_manager(m.hookspecs for m in manifests if m.hookspecs is not None)
     known = _known_hooks(manager)
     listing = ", ".join(known)
     problems: list[str] = []

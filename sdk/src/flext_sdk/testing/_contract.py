@@ -154,11 +154,11 @@ class PluginContract:
     def test_hooks_match_the_kernel_hookspecs(self) -> None:
         """Every hook implementation names a kernel hook and takes only that hook's arguments."""
         obj, manifest = self._load(skip=True)
-        problems = hook_problems(hook_object(obj))
+        problems = hook_problems(hook_object(obj), [manifest, *self._required_manifests()])
         if problems:
             _fail(
                 f"the hooks of plugin {manifest.name!r} ({describe_spec(obj)}) do not match the kernel's "
-                "hookspecs (flext_kernel.plugins.hookspecs):\n- " + "\n- ".join(problems)
+                "hookspecs and those of the plugins it requires:\n- " + "\n- ".join(problems)
             )
 
     def test_command_targets_import(self) -> None:
@@ -248,14 +248,17 @@ class PluginContract:
                 + "\n- ".join(left)
             )
 
-    def _required_names(self) -> set[str]:
-        names: set[str] = set()
+    def _required_manifests(self) -> list[PluginManifest]:
+        found: list[PluginManifest] = []
         for spec in self.required_plugins:
             try:
-                names.add(manifest_of(load_spec(spec)).name)
+                found.append(manifest_of(load_spec(spec)))
             except PluginImportError:
                 continue
-        return names
+        return found
+
+    def _required_names(self) -> set[str]:
+        return {manifest.name for manifest in self._required_manifests()}
 
 
 def _still_registered(kernel: FlextKernel, where: str, entry: Registration) -> bool:
