@@ -31,6 +31,7 @@ __all__ = [
     "NOT_FOUND",
     "NO_HANDLER",
     "OPERATION_ERROR",
+    "PLUGIN_DISABLED",
     "SCOPE_ERROR",
     "STORAGE_ERROR",
     "TIMEOUT",
@@ -70,6 +71,8 @@ ASYNC_REQUIRED: Final = "ASYNC_REQUIRED"
 """A service needs ``await container.aresolve`` (or ``aclose``) but was used synchronously."""
 STORAGE_ERROR: Final = "STORAGE_ERROR"
 """An event store's storage failed (disk, database, driver); ``error_data`` names the driver error."""
+PLUGIN_DISABLED: Final = "PLUGIN_DISABLED"
+"""What was asked for is provided by an installed plugin that is disabled; ``error_data`` names it."""
 
 
 class FlextError(Exception):

@@ -18,6 +18,7 @@ from flext_sdk.testing import FlextCliRunner, PluginContract
 
 class TestDbtPlugin(PluginContract):
     plugin = "flext_plugin_dbt.plugin"
+    required_plugins = ("flext_eventsourcing.plugin",)
 
 
 def _project(root: Path, profile_type: str = "sqlite", *, profiles: bool = True) -> Path:

@@ -1,13 +1,15 @@
-"""The ``dbt`` plugin: ``flext data dbt ...``, and ``run_dbt`` for other plugins.
+"""The ``dbt`` plugin: ``flext data dbt ...``, and the ``RunDbt`` handler for other plugins.
 
 dbt runs in its own virtual environment (one per adapter, built on first
 use), driven through dbt-core's programmatic runner; each invocation is
 recorded in the event store as ``DbtInvocationCompleted`` or
 ``DbtInvocationFailed`` in the stream ``dbt-<project>``.
 
-The plugin object is ``flext_plugin_dbt.plugin``. The names below are
-imported on first use (PEP 562), so loading the plugin, or ``flext --help``,
-imports none of them.
+The plugin object is ``flext_plugin_dbt.plugin``. Other plugins do not
+import this package (they dispatch ``flext_sdk.contracts.dbt.RunDbt``); the
+names below serve the plugin's own modules and tests, and are imported on
+first use (PEP 562), so loading the plugin, or ``flext --help``, imports
+none of them.
 """
 
 from __future__ import annotations

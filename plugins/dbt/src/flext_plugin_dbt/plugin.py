@@ -1,4 +1,10 @@
-"""The ``dbt`` plugin: declares its commands; loading it imports nothing else."""
+"""The ``dbt`` plugin: its commands, and the ``RunDbt`` handler other plugins dispatch to.
+
+Other plugins never import this one: they dispatch
+``flext_sdk.contracts.dbt.RunDbt`` on the command bus, handled here
+(owner ``dbt``, so disabling or unloading the plugin takes the handler
+away). Loading the plugin imports neither the runner nor dbt.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
-    from flext_sdk import FlextResult
+    from flext_sdk import FlextCommandBus, FlextResult
 
-__all__ = ["NAME", "flext_health", "manifest"]
+__all__ = ["NAME", "flext_health", "flext_register_handlers", "manifest"]
 
 NAME = "dbt"
 """The plugin's name."""
@@ -53,3 +59,12 @@ def flext_health() -> FlextResult[dict[str, Any]]:
     return FlextResult.ok(
         {"adapters": sorted(ADAPTERS), "environments": [name for name in environments if name in built]}
     )
+
+
+@hookimpl
+def flext_register_handlers(command_bus: FlextCommandBus) -> None:
+    """Handle ``RunDbt`` (the runner is imported when the first one arrives)."""
+    from flext_plugin_dbt.handlers import handle_run_dbt
+    from flext_sdk.contracts.dbt import RunDbt
+
+    command_bus.register(RunDbt, handle_run_dbt, owner=NAME)

@@ -1,7 +1,8 @@
 """``run_dbt``: run one dbt command on a project, in dbt's own environment, and report what it did.
 
-This is the API other plugins use (the pipeline plugin runs a pipeline's
-transform step with it); ``flext data dbt ...`` is a thin layer over it.
+It handles the ``RunDbt`` command other plugins dispatch (the pipeline
+plugin runs a pipeline's transform step that way, see ``handlers``);
+``flext data dbt ...`` is a thin layer over it.
 
 How a run goes:
 

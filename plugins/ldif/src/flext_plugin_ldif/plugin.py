@@ -1,10 +1,24 @@
-"""The ``ldif`` plugin: declares ``flext data ldif inspect``; loading it imports nothing else."""
+"""The ``ldif`` plugin: ``flext data ldif inspect``, and tap-ldif for the singer plugin.
+
+tap-ldif reaches the singer plugin through the ``flext_singer_connectors``
+hook, not an entry-point group, so ``flext plugin disable ldif`` takes it out
+of ``flext data taps list`` and out of pipelines. The plugin does not
+require ``singer``: tap-ldif is a console script that runs on its own and
+``flext data ldif inspect`` needs nothing else, so the hook is optional
+(with the singer plugin off, nobody asks for connectors). Loading the plugin
+imports nothing else.
+"""
 
 from __future__ import annotations
 
-from flext_sdk import CommandEntry, GroupEntry, PluginManifest
+from typing import TYPE_CHECKING
 
-__all__ = ["NAME", "manifest"]
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
+
+if TYPE_CHECKING:
+    from flext_sdk.contracts.singer import ConnectorSpec
+
+__all__ = ["NAME", "flext_singer_connectors", "manifest"]
 
 NAME = "ldif"
 """The plugin's name."""
@@ -25,3 +39,12 @@ manifest = PluginManifest(
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""
+
+
+@hookimpl(optionalhook=True)  # specified by the singer plugin, which this plugin does not require
+def flext_singer_connectors() -> list[ConnectorSpec]:
+    """tap-ldif, the console script this distribution installs."""
+    from flext_plugin_ldif.singer import TAP_LDIF
+    from flext_sdk.contracts.singer import ConnectorSpec
+
+    return [ConnectorSpec.model_validate({"name": "tap-ldif", "family": "flext", **TAP_LDIF})]

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flext_sdk import FlextResult
+from flext_sdk.contracts.dbt import DbtCommand
 
 __all__ = [
     "DbtStep",
@@ -57,8 +58,8 @@ class DbtStep(_Strict):
 
     project: str
     """The dbt project directory (relative to the definition file)."""
-    command: str = "build"
-    """``run``, ``build`` or ``test``."""
+    command: DbtCommand = "build"
+    """The dbt command: usually ``build``, ``run`` or ``test`` (any of the dbt contract's ``DbtCommand``)."""
     select: list[str] = Field(default_factory=list)
     target: str | None = None
     env: dict[str, str] = Field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 Every command takes ``--store`` (default ``$FLEXT_EVENTSTORE_URL``, else the
 embedded SQLite file): runs are recorded there, and status and history are
-read from there.
+read from there. ``run``, ``start`` and ``--dry-run`` first check that a
+running plugin can run every step (``steps.check_steps``); a disabled dbt
+plugin fails them with ``PLUGIN_DISABLED`` and how to enable it.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from flext_sdk import FlextResult
 from flext_sdk.cli import (
     EXIT_FAILED,
     EXIT_OK,
+    boot_kernel,
     current,
     emit,
     emit_table,
     fail,
     note,
 )
+from flext_sdk.contracts import hint_of
 
 if TYPE_CHECKING:
     from flext_plugin_pipeline.definition import PipelineDefinition
@@ -141,29 +145,35 @@ def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     options = RunOptions(full_refresh=full_refresh, background=background_job, retry=not no_retry)
-    with _store(store) as events, _progress_display(background_job) as show:
-        if isinstance(events, int):
-            return events
-        result = run_pipeline(found.value, events, options, stop, on_progress=show)
+    with opened_store(store) as opened, _progress_display(background_job) as show:
+        if isinstance(opened, int):
+            return opened
+        kernel, events = opened
+        result = run_pipeline(kernel, found.value, events, options, stop, on_progress=show)
     if result.is_failure:
-        return fail(result)
+        return fail(result, hint=hint_of(result))
     return _summary(found.value, result.value)
 
 
-def _dry_run(definition: PipelineDefinition) -> int:
-    from flext_plugin_singer.installed import resolve
+def _checked(definition: PipelineDefinition) -> int:
+    """Exit code 0 if a running plugin can run every step of ``definition``; else print why not."""
+    from flext_plugin_pipeline.steps import check_steps
 
+    booted = boot_kernel()
+    if booted.is_failure:
+        return fail(booted)
+    with booted.value as kernel:
+        checked = check_steps(kernel, definition)
+    return EXIT_OK if checked.is_success else fail(checked, hint=hint_of(checked))
+
+
+def _dry_run(definition: PipelineDefinition) -> int:
     from flext_plugin_pipeline.definition import interpolate
     from flext_plugin_pipeline.runner import pipeline_environment
 
-    checks: list[FlextResult[Any]] = [
-        resolve(definition.extract.name, "tap"),
-        resolve(definition.load.name, "target"),
-        *(resolve(mapper.name, "mapper") for mapper in definition.mappers),
-    ]
-    for check in checks:
-        if check.is_failure:
-            return fail(check)
+    checked = _checked(definition)
+    if checked != EXIT_OK:
+        return checked
     try:
         interpolate([definition.extract.config, definition.load.config], pipeline_environment(definition))
     except KeyError as missing:
@@ -254,6 +264,9 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
     found = project.find(name)
     if found.is_failure:
         return fail(found)
+    checked = _checked(found.value)
+    if checked != EXIT_OK:
+        return checked
     if is_running(name):
         holder = RunnerRecord(name).read()
         return fail(

@@ -5,8 +5,14 @@ One call of ``run_pipeline`` is one *job*: up to ``retry.attempts`` runs
 pipeline's run lock for the whole job, so two runs of one pipeline never
 overlap, whichever terminal or background process started them.
 
-The Singer engine runs in a worker thread; this thread owns the event store
-(SQLite connections stay on one thread) and writes what the engine reports:
+Every step runs in another plugin, reached through the kernel: the Singer
+steps through the ``SingerEngine`` service of the ``singer`` plugin, the dbt
+step through the ``RunDbt`` command the ``dbt`` plugin handles. Both are
+found before the run starts (``steps.check_steps``), so a pipeline whose dbt
+plugin is off fails before its tap extracts anything.
+
+The Singer run goes in a thread of its own; this thread owns the event store
+(SQLite connections stay on one thread) and writes what the run reports:
 confirmed states as ``StateCheckpointed``, progress every few seconds.
 """
 
@@ -15,18 +21,13 @@ from __future__ import annotations
 import os
 import queue
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from flext_plugin_singer.engine import EngineResult, Outcome, SingerEngine
-from flext_plugin_singer.installed import resolve
-from flext_plugin_singer.invocation import prepare
+from typing import TYPE_CHECKING, Any
 
 from flext_plugin_pipeline.definition import PipelineDefinition, interpolate
 from flext_plugin_pipeline.events import (
@@ -39,7 +40,12 @@ from flext_plugin_pipeline.events import (
 )
 from flext_plugin_pipeline.journal import Journal, RunRecord
 from flext_plugin_pipeline.runtime import RunLock, RunLog, RunnerRecord
+from flext_plugin_pipeline.steps import Steps, check_steps
 from flext_sdk import FlextEventStore, FlextResult
+from flext_sdk.contracts.singer import ConnectorStep, SingerJob, SingerRunResult
+
+if TYPE_CHECKING:
+    from flext_sdk import FlextKernel
 
 __all__ = ["Progress", "RunOptions", "new_run_id", "pipeline_environment", "run_pipeline"]
 
@@ -79,6 +85,7 @@ def new_run_id() -> str:
 
 
 def run_pipeline(
+    kernel: FlextKernel,
     definition: PipelineDefinition,
     store: FlextEventStore,
     options: RunOptions,
@@ -86,7 +93,14 @@ def run_pipeline(
     *,
     on_progress: Callable[[Progress], None] = lambda progress: None,
 ) -> FlextResult[RunRecord]:
-    """Run ``definition`` (with retries); the result is the last attempt's record or why none could run."""
+    """Run ``definition`` (with retries); the result is the last attempt's record or why none could run.
+
+    A step that no running plugin can run fails the job before any attempt
+    starts, and nothing is recorded: the run never began.
+    """
+    steps = check_steps(kernel, definition)
+    if steps.is_failure:
+        return FlextResult.fail(steps.error or "", steps.error_code, steps.error_data)
     journal = Journal(store, definition.name)
     lock = RunLock(definition.name)
     held = lock.acquire()
@@ -99,7 +113,11 @@ def run_pipeline(
         attempts = definition.retry.attempts if options.retry else 1
         record: FlextResult[RunRecord] = FlextResult.fail("no attempt ran")
         for attempt in range(1, attempts + 1):
-            record = _attempt(definition, journal, options, stop, attempt, attempt < attempts, on_progress)
+            record = _attempt(
+                _Job(kernel, steps.value, definition, journal, options, stop, on_progress),
+                attempt,
+                attempt < attempts,
+            )
             if record.is_failure or record.value.status != "failed" or stop.is_set() or attempt == attempts:
                 break
             stop.wait(definition.retry.delay(attempt))
@@ -129,15 +147,21 @@ def _close_interrupted(journal: Journal) -> FlextResult[None]:
     return FlextResult.ok(None)
 
 
-def _attempt(
-    definition: PipelineDefinition,
-    journal: Journal,
-    options: RunOptions,
-    stop: threading.Event,
-    attempt: int,
-    more_attempts: bool,
-    on_progress: Callable[[Progress], None],
-) -> FlextResult[RunRecord]:
+@dataclass(frozen=True)
+class _Job:
+    """What every attempt of one job shares."""
+
+    kernel: FlextKernel
+    steps: Steps
+    definition: PipelineDefinition
+    journal: Journal
+    options: RunOptions
+    stop: threading.Event
+    on_progress: Callable[[Progress], None]
+
+
+def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRecord]:
+    definition, journal, options = job.definition, job.journal, job.options
     run_id = new_run_id()
     log = RunLog.create(definition.name, run_id)
     state: dict[str, Any] | None = None
@@ -162,73 +186,53 @@ def _attempt(
         f"run {run_id} attempt {attempt} of pipeline {definition.name}"
         + (" (full refresh)" if options.full_refresh else " (resuming from saved state)" if state else ""),
     )
-    with tempfile.TemporaryDirectory(prefix="flext-run-") as workdir:
-        outcome = _extract_and_load(
-            definition, journal, run_id, attempt, state, Path(workdir), log, stop, on_progress
-        )
+    outcome = _extract_and_load(job, run_id, attempt, state, log)
     transform: dict[str, Any] | None = None
-    if outcome.outcome is Outcome.COMPLETED and definition.transform is not None:
-        on_progress(Progress(run_id, attempt, outcome.records, outcome.elapsed, "transform"))
-        transform = _transform(definition, outcome, log)
-    return _record_outcome(journal, run_id, outcome, transform, log, more_attempts and not stop.is_set())
+    if outcome.outcome == "completed" and definition.transform is not None:
+        job.on_progress(Progress(run_id, attempt, outcome.records, outcome.elapsed, "transform"))
+        outcome, transform = _transform(job, outcome, log)
+    return _record_outcome(journal, run_id, outcome, transform, log, more_attempts and not job.stop.is_set())
 
 
 def _extract_and_load(
-    definition: PipelineDefinition,
-    journal: Journal,
-    run_id: str,
-    attempt: int,
-    state: dict[str, Any] | None,
-    workdir: Path,
-    log: RunLog,
-    stop: threading.Event,
-    on_progress: Callable[[Progress], None],
-) -> EngineResult:
-    """Prepare the processes and run the engine; a failure to prepare is a failed run too."""
-    prepared = _prepare(definition, state, workdir, log)
+    job: _Job, run_id: str, attempt: int, state: dict[str, Any] | None, log: RunLog
+) -> SingerRunResult:
+    """Start the Singer run and record what it reports; a failure to start is a failed run too."""
+    prepared = _singer_job(job.definition, state)
     if prepared.is_failure:
-        return EngineResult(Outcome.FAILED, {}, 0.0, error=prepared.error, error_code=prepared.error_code)
-    invocation, secrets_found = prepared.value
+        return SingerRunResult(outcome="failed", error=prepared.error, error_code=prepared.error_code)
+    singer_job, secrets_found = prepared.value
     log.secrets.update(secrets_found)
+    steps = job.steps
+    log.write("flext", f"tap {steps.tap.name} {steps.tap.version or ''} -> target {steps.target.name}")
     states: queue.Queue[dict[str, Any]] = queue.Queue()
-    engine = SingerEngine(
-        invocation.tap,
-        invocation.target,
-        invocation.mappers,
-        on_state=states.put,
-        log=log.write,
-        redact=log.redact,
+    started = steps.singer.start(
+        singer_job, stop=job.stop, on_state=states.put, log=log.write, redact=log.redact
     )
-    results: list[EngineResult] = []
-    worker = threading.Thread(
-        target=lambda: results.append(engine.run(stop, stop_timeout=definition.stop_timeout)), daemon=True
-    )
-    worker.start()
-    runner = RunnerRecord(definition.name)
+    if started.is_failure:
+        return SingerRunResult(outcome="failed", error=started.error, error_code=started.error_code)
+    run = started.value
+    runner = RunnerRecord(job.definition.name)
     last_progress = time.monotonic()
-    while worker.is_alive() or not states.empty():
-        worker.join(0.2)
-        if engine.process_group is not None and runner.process_group != engine.process_group:
-            runner.update(run_id=run_id, process_group=engine.process_group)
+    while True:
+        result = run.wait(0.2)
+        if run.process_group is not None and runner.process_group != run.process_group:
+            runner.update(run_id=run_id, process_group=run.process_group)
         while not states.empty():
-            journal.record(StateCheckpointed, run_id=run_id, state=states.get())
-        records = dict(engine.scanner.records)
-        on_progress(Progress(run_id, attempt, records, engine.elapsed, "extract-load"))
+            job.journal.record(StateCheckpointed, run_id=run_id, state=states.get())
+        if result is not None:
+            return result
+        records = dict(run.records)
+        job.on_progress(Progress(run_id, attempt, records, run.elapsed, "extract-load"))
         if time.monotonic() - last_progress >= PROGRESS_EVERY and records:
-            journal.record(StreamProgress, run_id=run_id, records=records, elapsed=engine.elapsed)
+            job.journal.record(StreamProgress, run_id=run_id, records=records, elapsed=run.elapsed)
             last_progress = time.monotonic()
-    return results[0]
 
 
-def _prepare(
-    definition: PipelineDefinition, state: dict[str, Any] | None, workdir: Path, log: RunLog
-) -> FlextResult[tuple[Any, set[str]]]:
-    tap = resolve(definition.extract.name, "tap")
-    target = resolve(definition.load.name, "target")
-    mappers = [resolve(mapper.name, "mapper") for mapper in definition.mappers]
-    for found in (tap, target, *mappers):
-        if found.is_failure:
-            return FlextResult.fail(found.error or "", error_code=found.error_code)
+def _singer_job(
+    definition: PipelineDefinition, state: dict[str, Any] | None
+) -> FlextResult[tuple[SingerJob, set[str]]]:
+    """The definition's Singer steps with ``${VAR}`` filled in, and the values to mask in the log."""
     try:
         (tap_config, target_config, mapper_configs), filled = interpolate(
             [definition.extract.config, definition.load.config, [m.config for m in definition.mappers]],
@@ -242,20 +246,19 @@ def _prepare(
         )
     filled.discard(pipeline_environment(definition)["FLEXT_PIPELINE_DIR"])
     filled |= _secret_values([tap_config, target_config, *mapper_configs])
-    base = Path(definition.base_dir) if definition.base_dir else Path.cwd()
-    prepared = prepare(
-        workdir,
-        tap=(tap.value, tap_config),
-        target=(target.value, target_config),
-        mappers=[(found.value, config) for found, config in zip(mappers, mapper_configs, strict=True)],
-        select_patterns=definition.extract.select,
+    job = SingerJob(
+        tap=ConnectorStep(name=definition.extract.name, config=tap_config),
+        target=ConnectorStep(name=definition.load.name, config=target_config),
+        mappers=tuple(
+            ConnectorStep(name=mapper.name, config=config)
+            for mapper, config in zip(definition.mappers, mapper_configs, strict=True)
+        ),
+        select=tuple(definition.extract.select),
         state=state,
-        cwd=base,
+        cwd=Path(definition.base_dir) if definition.base_dir else Path.cwd(),
+        stop_timeout=definition.stop_timeout,
     )
-    if prepared.is_failure:
-        return FlextResult.fail(prepared.error or "", error_code=prepared.error_code)
-    log.write("flext", f"tap {tap.value.name} {tap.value.version or ''} -> target {target.value.name}")
-    return FlextResult.ok((prepared.value, filled))
+    return FlextResult.ok((job, filled))
 
 
 def pipeline_environment(definition: PipelineDefinition) -> dict[str, str]:
@@ -281,27 +284,33 @@ def _secret_values(configs: list[Any]) -> set[str]:
     return {value for value in found if len(value) >= 3}
 
 
-def _transform(definition: PipelineDefinition, loaded: EngineResult, log: RunLog) -> dict[str, Any] | None:
+def _transform(
+    job: _Job, loaded: SingerRunResult, log: RunLog
+) -> tuple[SingerRunResult, dict[str, Any] | None]:
     """Run the definition's dbt step; its failure fails the run (what was loaded stays loaded)."""
     from flext_plugin_pipeline.transform import run_transform
 
-    assert definition.transform is not None
-    report = run_transform(definition.transform, pipeline_environment(definition), log)
+    assert job.definition.transform is not None
+    report = run_transform(
+        job.kernel.command_bus, job.definition.transform, pipeline_environment(job.definition), log
+    )
     if report.is_failure:
-        loaded.outcome, loaded.error, loaded.error_code = Outcome.FAILED, report.error, report.error_code
-        return None
-    return report.value
+        failed = loaded.model_copy(
+            update={"outcome": "failed", "error": report.error, "error_code": report.error_code}
+        )
+        return failed, None
+    return loaded, report.value
 
 
 def _record_outcome(
     journal: Journal,
     run_id: str,
-    outcome: EngineResult,
+    outcome: SingerRunResult,
     transform: dict[str, Any] | None,
     log: RunLog,
     will_retry: bool,
 ) -> FlextResult[RunRecord]:
-    if outcome.outcome is Outcome.COMPLETED:
+    if outcome.outcome == "completed":
         recorded = journal.record(
             PipelineRunCompleted,
             run_id=run_id,
@@ -309,7 +318,7 @@ def _record_outcome(
             elapsed=outcome.elapsed,
             transform=transform,
         )
-    elif outcome.outcome is Outcome.STOPPED:
+    elif outcome.outcome == "stopped":
         recorded = journal.record(
             PipelineRunStopped, run_id=run_id, records=outcome.records, elapsed=outcome.elapsed
         )
@@ -325,9 +334,7 @@ def _record_outcome(
             elapsed=outcome.elapsed,
             will_retry=will_retry,
         )
-    log.write(
-        "flext", f"run {run_id} {outcome.outcome.value}" + (f": {outcome.error}" if outcome.error else "")
-    )
+    log.write("flext", f"run {run_id} {outcome.outcome}" + (f": {outcome.error}" if outcome.error else ""))
     log.close()
     if recorded.is_failure:
         return FlextResult.fail(recorded.error or "", error_code=recorded.error_code)

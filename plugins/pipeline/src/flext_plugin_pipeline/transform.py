@@ -1,27 +1,30 @@
-"""A pipeline's transform step: its dbt project, run by the dbt plugin on what was just loaded."""
+"""A pipeline's transform step: its dbt project, run by the dbt plugin on what was just loaded.
+
+The pipeline does not import the dbt plugin: it dispatches the contract's
+``RunDbt`` command on the command bus, which the ``dbt`` plugin handles
+(``steps.check_steps`` made sure a handler is there before the run began).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flext_plugin_pipeline.definition import DbtStep, interpolate
 from flext_plugin_pipeline.runtime import RunLog
 from flext_sdk import FlextResult
+from flext_sdk.contracts.dbt import DbtReport, RunDbt
+
+if TYPE_CHECKING:
+    from flext_sdk import FlextCommandBus
 
 __all__ = ["run_transform"]
 
 
-def run_transform(step: DbtStep, environment: dict[str, str], log: RunLog) -> FlextResult[dict[str, Any]]:
+def run_transform(
+    bus: FlextCommandBus, step: DbtStep, environment: dict[str, str], log: RunLog
+) -> FlextResult[dict[str, Any]]:
     """Run ``dbt <command>`` on the step's project; the result summarises the nodes dbt built and tested."""
-    try:
-        from flext_plugin_dbt.runner import run_dbt
-    except ImportError:
-        return FlextResult.fail(
-            "this pipeline has a dbt transform step but the dbt plugin is not installed: "
-            "pip install flext-plugin-dbt",
-            error_code="NOT_FOUND",
-        )
     try:
         env, secrets = interpolate(step.env, environment)
     except KeyError as missing:
@@ -33,14 +36,15 @@ def run_transform(step: DbtStep, environment: dict[str, str], log: RunLog) -> Fl
     log.secrets.update(secrets)
     project = Path(environment["FLEXT_PIPELINE_DIR"]) / step.project
     log.write("flext", f"dbt {step.command} {project}")
-    report = run_dbt(
-        project,
-        step.command,  # type: ignore[arg-type]  # validated by dbt's runner
-        select=step.select,
+    command = RunDbt(
+        project_dir=project,
+        command=step.command,
+        select=tuple(step.select),
         target=step.target,
         env=env,
         log=lambda line: log.write("dbt", line),
     )
+    report: FlextResult[DbtReport] = bus.dispatch(command)
     if report.is_failure:
         return FlextResult.fail(f"dbt {step.command} failed: {report.error}", error_code=report.error_code)
     if not report.value.success:

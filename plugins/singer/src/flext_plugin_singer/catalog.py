@@ -1,57 +1,34 @@
-"""Taps and targets flext knows how to install, and the shape every Singer executable is described by.
+"""Taps, targets and mappers flext knows how to install (each a ``ConnectorSpec``).
 
 The built-in list is small on purpose: the FLEXT family's own connectors
 (LDAP, LDIF, Oracle, Oracle WMS, Oracle Integration Cloud) and a few common
 third-party ones. Any other tap or target installs with
 ``flext data taps add NAME --pip-url SPEC``.
+
+An entry with ``plugin`` set comes with that FLEXT plugin (tap-ldif with
+``ldif``): once the plugin runs, its ``flext_singer_connectors`` hook
+contributes the installed connector; while the plugin is disabled, the entry
+is not offered either (a disabled plugin contributes nothing).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from flext_sdk.contracts.singer import ConnectorKind, ConnectorSpec
 
-from pydantic import BaseModel, ConfigDict, Field
-
-__all__ = ["KNOWN", "Kind", "SingerSpec", "known"]
-
-Kind = Literal["tap", "target", "mapper"]
-
-
-class SingerSpec(BaseModel):
-    """A Singer executable: what it is, where it comes from, what it can do."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    """What users call it (``tap-ldif``); also its isolated environment's name."""
-    kind: Kind
-    executable: str
-    """The command it installs (usually its name)."""
-    pip_url: str | None = None
-    """What ``flext data taps add`` installs (a PyPI requirement, a path, a VCS URL)."""
-    description: str = ""
-    capabilities: tuple[str, ...] = ()
-    """Singer capabilities (``catalog``, ``discover``, ``state``, ``about``...)."""
-    family: str = "third-party"
-    """``flext`` for the FLEXT family's own connectors."""
-    version: str | None = None
-    """Installed version (None when only known from the catalog)."""
-    source: Literal["catalog", "flext", "tools"] = "catalog"
-    """``flext``: installed in flext's environment; ``tools``: in its isolated environment."""
-    location: str | None = Field(default=None)
-    """Installed executable's path."""
+__all__ = ["KNOWN", "known"]
 
 
 def _spec(
     name: str,
-    kind: Kind,
+    kind: ConnectorKind,
     pip_url: str,
     description: str,
     *caps: str,
     family: str = "flext",
     executable: str | None = None,
-) -> SingerSpec:
-    return SingerSpec(
+    plugin: str | None = None,
+) -> ConnectorSpec:
+    return ConnectorSpec(
         name=name,
         kind=kind,
         executable=executable or name,
@@ -59,12 +36,13 @@ def _spec(
         description=description,
         capabilities=caps,
         family=family,
+        plugin=plugin,
     )
 
 
 _FLEXT_GIT = "git+https://github.com/flext-sh/{}.git"
 
-KNOWN: tuple[SingerSpec, ...] = (
+KNOWN: tuple[ConnectorSpec, ...] = (
     _spec(
         "tap-ldif",
         "tap",
@@ -74,6 +52,7 @@ KNOWN: tuple[SingerSpec, ...] = (
         "discover",
         "state",
         "about",
+        plugin="ldif",
     ),
     _spec(
         "tap-ldap",
@@ -112,7 +91,12 @@ KNOWN: tuple[SingerSpec, ...] = (
         "state",
     ),
     _spec(
-        "target-sqlite", "target", "flext-plugin-sqlite", "SQLite file (upserts on key properties)", "about"
+        "target-sqlite",
+        "target",
+        "flext-plugin-sqlite",
+        "SQLite file (upserts on key properties)",
+        "about",
+        plugin="sqlite",
     ),
     _spec("target-ldap", "target", _FLEXT_GIT.format("flext-target-ldap"), "LDAP directories (OUD)"),
     _spec("target-ldif", "target", _FLEXT_GIT.format("flext-target-ldif"), "LDIF files"),
@@ -140,6 +124,6 @@ KNOWN: tuple[SingerSpec, ...] = (
 """The built-in catalog."""
 
 
-def known(name: str) -> SingerSpec | None:
+def known(name: str) -> ConnectorSpec | None:
     """The catalog entry called ``name``, or None."""
     return next((spec for spec in KNOWN if spec.name == name), None)

@@ -1,13 +1,20 @@
-"""``flext data taps|targets|mappers list|add``: what is installed, what can be, and installing it."""
+"""``flext data taps|targets|mappers list|add``: what is installed, what can be, and installing it.
+
+Each command boots the kernel with this run's plugins, because the
+connectors that come with plugins are asked of the running ones: a plugin
+``flext plugin disable`` turned off contributes none.
+"""
 
 from __future__ import annotations
 
 import subprocess
 
-from flext_plugin_singer.catalog import KNOWN, Kind, SingerSpec, known
-from flext_plugin_singer.installed import DESCRIPTION_FILE, describe_file, installed
-from flext_sdk import FlextResult, tools
-from flext_sdk.cli import emit, emit_table, fail, note
+from flext_plugin_singer.catalog import known
+from flext_plugin_singer.installed import DESCRIPTION_FILE, describe_file, installable, installed, plugin_off
+from flext_sdk import FlextKernel, FlextResult, tools
+from flext_sdk.cli import boot_kernel, emit, emit_table, fail, note
+from flext_sdk.contracts import hint_of
+from flext_sdk.contracts.singer import ConnectorKind, ConnectorSpec
 
 __all__ = ["add_mapper", "add_tap", "add_target", "list_mappers", "list_taps", "list_targets"]
 
@@ -44,16 +51,19 @@ def list_mappers(*, available: bool = True) -> int:
     return _list("mapper", available)
 
 
-def _list(kind: Kind, available: bool) -> int:
-    present = installed(kind)
-    rows = [_row(spec, "installed") for spec in present]
-    if available:
-        names = {spec.name for spec in present}
-        rows += [_row(spec, "available") for spec in KNOWN if spec.kind == kind and spec.name not in names]
+def _list(kind: ConnectorKind, offer: bool) -> int:
+    booted = boot_kernel()
+    if booted.is_failure:
+        return fail(booted)
+    with booted.value as kernel:
+        present = installed(kernel, kind)
+        rows = [_row(spec, "installed") for spec in present]
+        if offer:
+            rows += [_row(spec, "available") for spec in installable(kernel, kind, present)]
     return emit_table(rows, _COLUMNS, title=f"{kind.capitalize()}s")
 
 
-def _row(spec: SingerSpec, status: str) -> dict[str, object]:
+def _row(spec: ConnectorSpec, status: str) -> dict[str, object]:
     return {
         "name": spec.name,
         "status": status,
@@ -102,26 +112,32 @@ def add_mapper(name: str, *, pip_url: str | None = None, reinstall: bool = False
     return _add("mapper", name, pip_url, reinstall)
 
 
-def _add(kind: Kind, name: str, pip_url: str | None, reinstall: bool) -> int:
+def _add(kind: ConnectorKind, name: str, pip_url: str | None, reinstall: bool) -> int:
     entry = known(name)
     if entry is not None and entry.kind != kind:
         return fail(
             FlextResult.fail(f"{name} is a {entry.kind}, not a {kind}", error_code="VALIDATION_ERROR")
         )
-    first_party = next(
-        (spec for spec in installed(kind) if spec.name == name and spec.source == "flext"), None
-    )
-    if first_party is not None and pip_url is None:
-        return emit(
-            _row(first_party, "installed"),
-            human=f"{name} {first_party.version} comes with {first_party.pip_url}; nothing to install",
-        )
+    if pip_url is None:
+        booted = boot_kernel()
+        if booted.is_failure:
+            return fail(booted)
+        with booted.value as kernel:
+            provided = _provided(kernel, kind, name)
+        if provided.is_failure:
+            return fail(provided, hint=hint_of(provided))
+        if provided.value is not None:
+            spec = provided.value
+            return emit(
+                _row(spec, "installed"),
+                human=f"{name} {spec.version} comes with {spec.pip_url}; nothing to install",
+            )
     if pip_url is None and entry is None:
         return fail(
             FlextResult.fail(f"{name!r} is not in flext's catalog", error_code="NOT_FOUND"),
             hint=f"give what to install: flext data {kind}s add {name} --pip-url PACKAGE",
         )
-    spec = (entry or SingerSpec(name=name, kind=kind, executable=name)).model_copy(
+    spec = (entry or ConnectorSpec(name=name, kind=kind, executable=name)).model_copy(
         update={"pip_url": pip_url or (entry.pip_url if entry else None)}
     )
     assert spec.pip_url is not None
@@ -151,6 +167,16 @@ def _add(kind: Kind, name: str, pip_url: str | None, reinstall: bool) -> int:
     return emit(
         _row(described, "installed"), human=f"installed {name} {described.version or ''} ({executable})"
     )
+
+
+def _provided(kernel: FlextKernel, kind: ConnectorKind, name: str) -> FlextResult[ConnectorSpec | None]:
+    """The connector if a running plugin provides it, a failure if its plugin is off, else None."""
+    for spec in installed(kernel, kind):
+        if spec.name == name and spec.source == "plugin":
+            return FlextResult.ok(spec)
+    entry = known(name)
+    off = plugin_off(kernel, entry) if entry is not None else None
+    return off if off is not None else FlextResult.ok(None)
 
 
 def _version(python: object, requirement: str) -> str | None:

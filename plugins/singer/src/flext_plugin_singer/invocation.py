@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flext_plugin_singer.catalog import SingerSpec
 from flext_plugin_singer.engine import ProcessSpec
 from flext_plugin_singer.selection import select, unmatched
 from flext_sdk import FlextResult
+from flext_sdk.contracts.singer import ConnectorSpec
 
 __all__ = ["Invocation", "discover", "prepare", "write_private"]
 
@@ -46,7 +46,7 @@ def write_private(directory: Path, name: str, content: Mapping[str, Any]) -> Pat
 
 
 def discover(
-    tap: SingerSpec, config_path: Path, *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    tap: ConnectorSpec, config_path: Path, *, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> FlextResult[dict[str, Any]]:
     """Run ``tap --discover`` and return its catalog."""
     assert tap.location is not None
@@ -79,9 +79,9 @@ def discover(
 def prepare(
     workdir: Path,
     *,
-    tap: tuple[SingerSpec, Mapping[str, Any]],
-    target: tuple[SingerSpec, Mapping[str, Any]],
-    mappers: Sequence[tuple[SingerSpec, Mapping[str, Any]]] = (),
+    tap: tuple[ConnectorSpec, Mapping[str, Any]],
+    target: tuple[ConnectorSpec, Mapping[str, Any]],
+    mappers: Sequence[tuple[ConnectorSpec, Mapping[str, Any]]] = (),
     select_patterns: Sequence[str] = (),
     state: Mapping[str, Any] | None = None,
     cwd: Path | None = None,

@@ -1,10 +1,23 @@
-"""The ``singer`` plugin: declares its commands; loading it imports nothing else."""
+"""The ``singer`` plugin: its commands, the ``SingerEngine`` service, and the connectors hook.
+
+Other plugins reach Singer through the kernel only: they resolve
+``flext_sdk.contracts.singer.SingerEngine`` from the container (registered
+here, built on first use) and offer connectors by implementing
+``flext_singer_connectors`` (specified in ``flext_plugin_singer.hookspecs``).
+Loading the plugin imports neither the engine nor the catalog.
+"""
 
 from __future__ import annotations
 
-from flext_sdk import CommandEntry, GroupEntry, PluginManifest
+from typing import TYPE_CHECKING
 
-__all__ = ["NAME", "manifest"]
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
+
+if TYPE_CHECKING:
+    from flext_sdk import FlextContainer
+    from flext_sdk.contracts.singer import SingerEngine
+
+__all__ = ["NAME", "flext_register_services", "manifest"]
 
 NAME = "singer"
 """The plugin's name."""
@@ -24,6 +37,7 @@ manifest = PluginManifest(
     name=NAME,
     version="0.1.0",
     description="Singer taps and targets: install, list, and run them as connected processes",
+    hookspecs="flext_plugin_singer.hookspecs",
     commands=tuple(
         CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
         for path, attribute, text in _COMMANDS
@@ -44,3 +58,17 @@ manifest = PluginManifest(
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""
+
+
+@hookimpl
+def flext_register_services(container: FlextContainer) -> None:
+    """Register the ``SingerEngine`` service (owner ``singer``), built when first resolved."""
+    from flext_sdk.contracts.singer import SingerEngine
+
+    def engine() -> SingerEngine:
+        from flext_plugin_singer.service import SingerService
+        from flext_sdk import FlextKernel
+
+        return SingerService(container.resolve(FlextKernel))
+
+    container.register_singleton(SingerEngine, engine, owner=NAME)

@@ -1,4 +1,12 @@
-"""The ``sqlite`` plugin: declares ``flext data sqlite`` commands; loading it imports nothing else."""
+"""The ``sqlite`` plugin: ``flext data sqlite`` commands, and target-sqlite for the singer plugin.
+
+target-sqlite reaches the singer plugin through the ``flext_singer_connectors``
+hook, not an entry-point group, so ``flext plugin disable sqlite`` takes it
+out of ``flext data targets list`` and out of pipelines. The plugin does not
+require ``singer`` (the target runs on its own, and ``flext data sqlite``
+needs nothing else), so the hook is optional. Loading the plugin imports
+nothing else.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,9 @@ from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
     from flext_sdk import FlextResult
+    from flext_sdk.contracts.singer import ConnectorSpec
 
-__all__ = ["NAME", "flext_health", "manifest"]
+__all__ = ["NAME", "flext_health", "flext_singer_connectors", "manifest"]
 
 NAME = "sqlite"
 """The plugin's name."""
@@ -67,3 +76,12 @@ def flext_health() -> FlextResult[dict[str, Any]]:
             error_data={"sqlite": sqlite3.sqlite_version},
         )
     return FlextResult.ok({"target": str(executable), "sqlite": sqlite3.sqlite_version})
+
+
+@hookimpl(optionalhook=True)  # specified by the singer plugin, which this plugin does not require
+def flext_singer_connectors() -> list[ConnectorSpec]:
+    """target-sqlite, the console script this distribution installs."""
+    from flext_plugin_sqlite.singer import TARGET_SQLITE
+    from flext_sdk.contracts.singer import ConnectorSpec
+
+    return [ConnectorSpec.model_validate({"name": "target-sqlite", "family": "flext", **TARGET_SQLITE})]

@@ -1,0 +1,94 @@
+"""Contracts between plugins: the types both sides import, so neither imports the other.
+
+A plugin never imports another plugin's modules; it asks the kernel for what
+the other provides (a handler on a bus, a service in the container, a hook).
+The types that cross live here, owned by no plugin:
+
+- ``flext_sdk.contracts.singer``: ``ConnectorSpec`` (what the singer plugin's
+  ``flext_singer_connectors`` hook returns), ``SingerJob`` and
+  ``SingerRunResult``, and the ``SingerEngine`` service the singer plugin
+  registers in the container;
+- ``flext_sdk.contracts.dbt``: the ``RunDbt`` command the dbt plugin handles,
+  and the ``DbtReport`` it answers;
+- ``require_handler``, ``require_service``: check that what a caller needs is
+  there, or fail naming the plugin that provides it and what to do
+  (``PLUGIN_DISABLED``: enable it; ``NOT_FOUND``: install it); ``hint_of``
+  reads that advice back for the CLI's ``hint:`` line.
+
+Names are re-exported lazily: importing this package loads none of the contract modules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flext_kernel.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flext_sdk.contracts._providers import (
+        Provider,
+        hint_of,
+        plugin_unavailable,
+        provided_by,
+        provider_of,
+        require_handler,
+        require_service,
+    )
+    from flext_sdk.contracts.dbt import DbtCommand, DbtReport, NodeResult, RunDbt
+    from flext_sdk.contracts.singer import (
+        ConnectorKind,
+        ConnectorSpec,
+        ConnectorStep,
+        SingerEngine,
+        SingerJob,
+        SingerRun,
+        SingerRunResult,
+    )
+
+_PROVIDERS = "flext_sdk.contracts._providers"
+_SINGER = "flext_sdk.contracts.singer"
+_DBT = "flext_sdk.contracts.dbt"
+
+_LOCATIONS: dict[str, str] = {
+    "ConnectorKind": _SINGER,
+    "ConnectorSpec": _SINGER,
+    "ConnectorStep": _SINGER,
+    "DbtCommand": _DBT,
+    "DbtReport": _DBT,
+    "NodeResult": _DBT,
+    "Provider": _PROVIDERS,
+    "RunDbt": _DBT,
+    "SingerEngine": _SINGER,
+    "SingerJob": _SINGER,
+    "SingerRun": _SINGER,
+    "SingerRunResult": _SINGER,
+    "hint_of": _PROVIDERS,
+    "plugin_unavailable": _PROVIDERS,
+    "provided_by": _PROVIDERS,
+    "provider_of": _PROVIDERS,
+    "require_handler": _PROVIDERS,
+    "require_service": _PROVIDERS,
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LOCATIONS)
+
+__all__ = [
+    "ConnectorKind",
+    "ConnectorSpec",
+    "ConnectorStep",
+    "DbtCommand",
+    "DbtReport",
+    "NodeResult",
+    "Provider",
+    "RunDbt",
+    "SingerEngine",
+    "SingerJob",
+    "SingerRun",
+    "SingerRunResult",
+    "hint_of",
+    "plugin_unavailable",
+    "provided_by",
+    "provider_of",
+    "require_handler",
+    "require_service",
+]

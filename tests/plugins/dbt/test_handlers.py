@@ -1,0 +1,97 @@
+"""The ``RunDbt`` command: the dbt plugin handles it on the bus, and it runs ``run_dbt`` with its fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flext_plugin_dbt.runner
+import pytest
+from pydantic import ValidationError
+
+from flext_sdk import FlextResult
+from flext_sdk.contracts import Provider, provider_of
+from flext_sdk.contracts.dbt import DbtReport, RunDbt
+
+
+@pytest.fixture
+def kernel(flext_kernel_factory):
+    return flext_kernel_factory("flext_eventsourcing.plugin", "flext_plugin_dbt.plugin")
+
+
+def _report(project_dir: Path) -> DbtReport:
+    return DbtReport(
+        command="build",
+        project="shop",
+        project_dir=project_dir,
+        target="dev",
+        adapter="sqlite",
+        artifacts_dir=project_dir / "target",
+        success=True,
+        elapsed=0.1,
+        dbt_version="1.9.0",
+    )
+
+
+def test_the_dbt_plugin_handles_run_dbt_and_takes_the_handler_away_with_it(kernel) -> None:
+    assert kernel.command_bus.has_handler(RunDbt)
+    assert provider_of(RunDbt) == Provider("dbt", "flext-plugin-dbt")
+    kernel.remove_contributions("dbt")
+    assert not kernel.command_bus.has_handler(RunDbt)
+
+
+def test_the_handler_runs_dbt_with_the_commands_fields(kernel, tmp_path, monkeypatch) -> None:
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+
+    def fake_run_dbt(*args: object, **kwargs: object) -> FlextResult[DbtReport]:
+        calls.append((args, kwargs))
+        log = kwargs["log"]
+        assert callable(log)
+        log("1 of 1 OK created sql table model main.people")
+        return FlextResult.ok(_report(tmp_path))
+
+    monkeypatch.setattr(flext_plugin_dbt.runner, "run_dbt", fake_run_dbt)
+    lines: list[str] = []
+    command = RunDbt(
+        project_dir=tmp_path,
+        command="run",
+        select=("people+",),
+        target="dev",
+        vars={"day": "2026-01-01"},
+        env={"WAREHOUSE": "/tmp/w.db"},
+        log=lines.append,
+    )
+    report = kernel.command_bus.dispatch(command).unwrap()
+    assert report.success
+    assert calls == [
+        (
+            (tmp_path, "run"),
+            {
+                "profiles_dir": None,
+                "target": "dev",
+                "select": ("people+",),
+                "vars": {"day": "2026-01-01"},
+                "full_refresh": False,
+                "limit": None,
+                "env": {"WAREHOUSE": "/tmp/w.db"},
+                "log": lines.append,
+            },
+        )
+    ]
+    assert lines == ["1 of 1 OK created sql table model main.people"]
+
+
+def test_a_project_dbt_cannot_use_is_a_failed_result(kernel, tmp_path) -> None:
+    # No dbt_project.yml: run_dbt fails before it needs dbt's environment.
+    failed = kernel.command_bus.dispatch(RunDbt(project_dir=tmp_path / "nowhere"))
+    assert failed.is_failure
+    assert failed.error_code == "VALIDATION_ERROR"
+
+
+def test_the_command_is_data_its_log_sink_stays_in_the_process(tmp_path) -> None:
+    command = RunDbt(project_dir=tmp_path, select=("a",), env={"K": "v"}, log=print)
+    dumped = command.model_dump(mode="json")
+    assert "log" not in dumped
+    assert RunDbt.model_validate(dumped) == command.model_copy(update={"log": None})
+    assert "log" not in RunDbt.model_json_schema()["properties"]
+    with pytest.raises(ValidationError):
+        RunDbt(project_dir=tmp_path, command="compile")
