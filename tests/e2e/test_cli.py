@@ -72,6 +72,42 @@ def test_help_lists_kernel_commands_and_exits_zero(home: Path) -> None:
         assert command in run.out
 
 
+def commands_in_help(text: str) -> set[str]:
+    """The command names listed in the "Commands" box of a cyclopts help screen."""
+    box = text.split("Commands", 1)[1].split("╰", 1)[0]
+    names = (line.strip("│ ").split(" ", 1)[0] for line in box.splitlines()[1:])
+    return {name for name in names if name and not name.startswith("-")}
+
+
+def test_help_names_only_installed_commands(home: Path) -> None:
+    only_kernel = flext(home, "--help", env={"FLEXT_PLUGINS": "kernel"})
+    assert only_kernel.code == 0, only_kernel.err
+    assert commands_in_help(only_kernel.out) == {"doctor", "plugin", "version"}
+    text = only_kernel.out.lower()
+    for absent in ("meltano", "ldap", "oracle", "singer", "dbt", "ldif", "pipeline", "data"):
+        assert absent not in text, f"flext --help names {absent!r}, which is not installed"
+    everything = flext(home, "--help")
+    assert commands_in_help(everything.out) >= {"doctor", "plugin", "version", "dev"}
+    for absent in ("meltano", "ldap", "oracle"):
+        assert absent not in everything.out.lower()
+
+
+def test_there_is_no_profile_option(home: Path) -> None:
+    assert "--profile" not in flext(home, "--help").out
+    run = flext(home, "--profile", "x", "version")
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.splitlines() == [
+        "error: Unknown option: --profile (USAGE_ERROR)",
+        "hint: the global options go before the command; see flext --help",
+    ]
+    as_json = flext(home, "--json", "--profile=x", "version")
+    assert (as_json.code, json.loads(as_json.out)) == (
+        2,
+        {"ok": False, "error": "Unknown option: --profile", "code": "USAGE_ERROR"},
+    )
+
+
 def test_version_human_and_json(home: Path) -> None:
     human = flext(home, "version")
     assert human.code == 0
@@ -229,13 +265,15 @@ def test_plugins_share_a_group_and_conflicts_are_reported(home: Path, plugins: P
 def test_groups_are_described_by_their_group_entries_not_by_a_plugin(home: Path, plugins: Path) -> None:
     groups = (
         ', groups=(GroupEntry(path=("mail",), help="Send and read mail."),'
-        ' GroupEntry(path=("data",), help="alpha tries to redescribe data"),)'
+        ' GroupEntry(path=("plugin",), help="alpha tries to redescribe plugin"),)'
     )
     plugin(
         plugins,
         "alpha",
         "alpha",
-        entry("mail send", "alpha:greet") + entry("data hello", "alpha:greet"),
+        entry("mail send", "alpha:greet")
+        + entry("data hello", "alpha:greet")
+        + entry("plugin hi", "alpha:greet"),
         body=GREET,
         extra=groups,
     )
@@ -243,17 +281,19 @@ def test_groups_are_described_by_their_group_entries_not_by_a_plugin(home: Path,
         plugins,
         "beta",
         "beta",
-        entry("mail read", "beta:greet") + entry("tools hi", "beta:greet"),
+        entry("mail read", "beta:greet") + entry("tools hi", "beta:greet") + entry("data bye", "beta:greet"),
         body=GREET,
         extra=', groups=(GroupEntry(path=("mail",), help="beta loses: alpha is first"),)',
     )
-    top = flext(home, "--plugins-dir", str(plugins), "--help")
+    top = flext(home, "--plugins-dir", str(plugins), "--help", env={"FLEXT_PLUGINS": "alpha,beta"})
     assert top.code == 0, top
     assert "Send and read mail." in top.out
     assert "beta loses" not in top.out
-    assert "Move data:" in top.out  # the kernel describes the shared group; a plugin cannot
+    assert "List, inspect, install" in top.out  # the kernel describes its own group; a plugin cannot
     assert "alpha tries" not in top.out
-    assert "test plugin beta" in top.out  # no GroupEntry: the plugin's description, as before
+    assert "test plugin beta" in top.out  # 'tools' has no GroupEntry and one plugin: its description
+    # 'data' has no GroupEntry and two plugins: neither speaks for the other.
+    assert "Commands of the plugins alpha, beta." in top.out
     bad = ', groups=(GroupEntry(path=("Bad Group",), help="x"),)'
     plugin(plugins, "gamma", "gamma", entry("gamma hi", "gamma:greet"), body=GREET, extra=bad)
     listed = flext(home, "--plugins-dir", str(plugins), "--output", "json", "plugin", "list")

@@ -3,6 +3,11 @@
 A group is made for every path that has commands below it, whoever declares
 them, so a plugin can add a command to a kernel group as to any other: the
 SDK's ``flext plugin new`` sits next to the kernel's ``flext plugin list``.
+
+Every line of ``flext --help`` comes from that table, so it names only what
+is installed and enabled: the root help says what FLEXT is, never which
+plugins it might have, and a group is described by a ``GroupEntry``, by the
+one plugin that fills it, or by the plugins that share it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from flext_kernel.version import KERNEL_VERSION
 
 __all__ = ["Assembly", "assemble"]
 
-HELP = "FLEXT: plugin-first data integration (Singer, dbt, Meltano, LDAP/LDIF, Oracle)."
+HELP = "FLEXT, a plugin-first kernel: the commands below are those of the plugins installed here."
 
 
 @dataclass
@@ -91,6 +96,7 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
                 command.get("help", ""),
                 plugins[name].get("description", ""),
             )
+    _describe_shared_groups(assembly, groups)
     return assembly
 
 
@@ -101,6 +107,22 @@ def _group_help(plugins: list[dict[str, Any]]) -> dict[tuple[str, ...], str]:
         for group in plugin.get("groups", []):
             helps.setdefault(tuple(group["path"]), group["help"])
     return helps
+
+
+def _describe_shared_groups(assembly: Assembly, groups: dict[tuple[str, ...], App]) -> None:
+    """Describe each undeclared group that several plugins fill by naming those plugins.
+
+    The description of whichever plugin happened to create it would speak for
+    the others (``flext data`` described as dbt's), so such a group names who
+    contributes to it, which is all the table knows.
+    """
+    for path, group in groups.items():
+        if not path or path in assembly.group_help:
+            continue
+        prefix = " ".join(path) + " "
+        contributors = sorted({owner for name, owner in assembly.owners.items() if name.startswith(prefix)})
+        if len(contributors) > 1:
+            group.help = f"Commands of the plugins {', '.join(contributors)}."
 
 
 def _why_hidden(

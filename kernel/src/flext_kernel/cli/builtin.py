@@ -58,10 +58,10 @@ KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
 
 KERNEL_GROUPS: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
     (("plugin",), "List, inspect, install, enable, disable and uninstall plugins."),
-    (("data",), "Move data: Singer taps and targets, pipelines, dbt, and tools for each format."),
 )
-"""(path, help) of the kernel's groups and of the groups many plugins share.
+"""(path, help) of the kernel's groups.
 
-A plugin may add commands to any of them (the SDK adds ``plugin new``), but
-its own ``GroupEntry`` cannot change their help.
+A plugin may add commands to them (the SDK adds ``plugin new``), but its own
+``GroupEntry`` cannot change their help. Groups only plugins fill (``data``)
+are not declared here: the kernel would describe commands it does not have.
 """

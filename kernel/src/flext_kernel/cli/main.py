@@ -39,7 +39,29 @@ def _prescan(tokens: list[str]) -> Settings:
     return settings
 
 
-_VALUE_OPTIONS = frozenset({"--output", "--profile", "--plugins-dir"})
+_VALUE_OPTIONS = frozenset({"--output", "--plugins-dir"})
+"""Global options that take a value (the next token, or ``--option=value``)."""
+_FLAG_OPTIONS = frozenset({"--json", "--debug", "--quiet", "--help", "-h", "--version"})
+"""Global options that take none."""
+
+
+def _unknown_global_option(tokens: list[str]) -> str | None:
+    """The first option before the command that is not a global one, or None.
+
+    cyclopts would take it for a command name ("Unknown command '--profile'")
+    and point at the wrong command's help; it is an unknown option.
+    """
+    skip = False
+    for token in tokens:
+        if skip:
+            skip = False
+        elif not token.startswith("-"):
+            return None  # the command starts here; its options are its own
+        elif token in _VALUE_OPTIONS:
+            skip = True
+        elif token not in _FLAG_OPTIONS and token.partition("=")[0] not in _VALUE_OPTIONS:
+            return token.partition("=")[0]
+    return None
 
 
 def _command_words(tokens: list[str]) -> list[str]:
@@ -135,13 +157,12 @@ def _with_global_options(assembly: Assembly) -> App:
         json: Annotated[bool, Parameter(help="Shorthand for --output json.", negative="")] = False,
         debug: Annotated[bool, Parameter(help="Show tracebacks of errors.", negative="")] = False,
         quiet: Annotated[bool, Parameter(help="Print only results and errors.", negative="")] = False,
-        profile: Annotated[str | None, Parameter(help="Configuration profile to use.")] = None,
         plugins_dir: Annotated[
             list[Path] | None, Parameter(help="Extra directory of local plugins (repeatable).", negative="")
         ] = None,
     ) -> object:
         settings = current()
-        settings.output, settings.debug, settings.quiet, settings.profile = output, debug, quiet, profile
+        settings.output, settings.debug, settings.quiet = output, debug, quiet
         if json:
             settings.output = "json"
         return app(tokens, exit_on_error=False, print_error=False)
@@ -179,6 +200,14 @@ def _run(assembly: Assembly, settings: Settings, tokens: list[str]) -> int:
     if settings.strict_plugins and broken:
         failed = ", ".join(f"{name} ({why})" for name, why in broken.items())
         return output.emit_error(f"plugins failed to load: {failed}", "PLUGIN_LOAD_FAILED")
+    option = _unknown_global_option(tokens)
+    if option is not None:
+        return output.emit_error(
+            f"Unknown option: {option}",
+            "USAGE_ERROR",
+            hint="the global options go before the command; see flext --help",
+            exit_code=output.EXIT_USAGE,
+        )
     unknown = _unknown(assembly, tokens)
     if unknown is not None:
         return unknown

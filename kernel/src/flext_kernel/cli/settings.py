@@ -22,8 +22,6 @@ class Settings:
     """Show tracebacks."""
     quiet: bool = False
     """Print only results and errors."""
-    profile: str | None = None
-    """The configuration profile (environments such as dev, prod)."""
     plugin_dirs: list[Path] = field(default_factory=list)
     """Extra local plugin directories (``--plugins-dir``)."""
     strict_plugins: bool = field(default_factory=lambda: os.environ.get("FLEXT_STRICT_PLUGINS") == "1")
