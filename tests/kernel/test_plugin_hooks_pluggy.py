@@ -68,14 +68,25 @@ def states(manager: PluginManager) -> dict[str, PluginState]:
 
 ANSWER_SCHEMA = """
 @hookimpl
-def flext_config_schema():
+def flext_answer():
     return {"type": "object"}
 """
+
+
+def answer_hook(directory: Path) -> None:
+    """Define ``flext_answer`` (no arguments, answered by every plugin) through a plugin named ``answers``.
+
+    The kernel's hooks either take arguments or are asked one plugin at a
+    time (``flext_health``); a plain collected hook is a plugin-defined one.
+    """
+    specs(directory, "_answer_specs", "@hookspec\ndef flext_answer():\n    '''Answer a dict.'''\n")
+    plugin(directory, "answers", hookspecs="'_answer_specs'")
 
 
 def test_a_wrapper_runs_around_another_plugins_implementation_and_can_change_its_answer(
     plugin_dir: Path,
 ) -> None:
+    answer_hook(plugin_dir)
     plugin(
         plugin_dir,
         "tracer",
@@ -90,7 +101,7 @@ def test_a_wrapper_runs_around_another_plugins_implementation_and_can_change_its
             return result
 
         @hookimpl(wrapper=True)
-        def flext_config_schema():
+        def flext_answer():
             answers = yield
             CALLS.append(f"saw {answers}")
             return [{**answer, "traced": True} for answer in answers]
@@ -111,13 +122,18 @@ def test_a_wrapper_runs_around_another_plugins_implementation_and_can_change_its
     )
     kernel = boot(plugin_dir)
     assert module("tracer").CALLS == ["enter", "worker started", "exit"]
-    assert kernel.plugins.collect("flext_config_schema") == [("worker", {"type": "object", "traced": True})]
+    assert kernel.plugins.collect("flext_answer") == [("worker", {"type": "object", "traced": True})]
     assert module("tracer").CALLS[-1] == "saw [{'type': 'object'}]"
-    assert states(kernel.plugins) == {"tracer": PluginState.ACTIVE, "worker": PluginState.ACTIVE}
+    assert states(kernel.plugins) == {
+        "answers": PluginState.ACTIVE,
+        "tracer": PluginState.ACTIVE,
+        "worker": PluginState.ACTIVE,
+    }
     kernel.close()
 
 
 def test_an_old_style_hookwrapper_sees_the_outcome_and_can_force_another(plugin_dir: Path) -> None:
+    answer_hook(plugin_dir)
     plugin(
         plugin_dir,
         "legacy",
@@ -125,7 +141,7 @@ def test_an_old_style_hookwrapper_sees_the_outcome_and_can_force_another(plugin_
         SEEN = []
 
         @hookimpl(hookwrapper=True)
-        def flext_config_schema():
+        def flext_answer():
             outcome = yield
             SEEN.append(outcome.get_result())
             outcome.force_result([*outcome.get_result(), {"added": "by legacy"}])
@@ -133,7 +149,7 @@ def test_an_old_style_hookwrapper_sees_the_outcome_and_can_force_another(plugin_
     )
     plugin(plugin_dir, "worker", ANSWER_SCHEMA)
     manager = load(plugin_dir)
-    assert manager.collect("flext_config_schema") == [
+    assert manager.collect("flext_answer") == [
         ("worker", {"type": "object"}),
         ("legacy", {"added": "by legacy"}),
     ]
@@ -141,15 +157,17 @@ def test_an_old_style_hookwrapper_sees_the_outcome_and_can_force_another(plugin_
 
 
 def test_tryfirst_and_trylast_order_a_collecting_hook_across_plugins(plugin_dir: Path) -> None:
+    answer_hook(plugin_dir)
+
     def answering(name: str, marker: str = "") -> str:
-        return f"@hookimpl{marker}\ndef flext_config_schema():\n    return {{'from': {name!r}}}\n"
+        return f"@hookimpl{marker}\ndef flext_answer():\n    return {{'from': {name!r}}}\n"
 
     plugin(plugin_dir, "base", answering("base"))
     plugin(plugin_dir, "early", answering("early", "(tryfirst=True)"))
     plugin(plugin_dir, "late", answering("late", "(trylast=True)"))
     plugin(plugin_dir, "user", answering("user"), requires="('base',)")
     manager = load(plugin_dir)
-    answered = [name for name, _ in manager.collect("flext_config_schema")]
+    answered = [name for name, _ in manager.collect("flext_answer")]
     # tryfirst, then dependency order (pluggy alone would call 'user' before 'base'), then trylast.
     assert answered == ["early", "base", "user", "late"]
 
@@ -295,16 +313,18 @@ def test_a_raising_lifecycle_hook_fails_only_its_plugin_even_inside_a_wrapper(pl
 
 
 def test_a_raising_collect_implementation_fails_only_its_plugin(plugin_dir: Path) -> None:
-    plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_config_schema", arguments=""))
+    answer_hook(plugin_dir)
+    plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_answer", arguments=""))
     plugin(plugin_dir, "good", ANSWER_SCHEMA)
-    plugin(plugin_dir, "bad", "@hookimpl\ndef flext_config_schema():\n    raise ValueError('no schema')\n")
+    plugin(plugin_dir, "bad", "@hookimpl\ndef flext_answer():\n    raise ValueError('no schema')\n")
     manager = load(plugin_dir)
-    assert manager.collect("flext_config_schema") == [("good", {"type": "object"})]
+    assert manager.collect("flext_answer") == [("good", {"type": "object"})]
     assert manager.records["bad"].state is PluginState.FAILED
-    assert manager.records["bad"].reason == "flext_config_schema raised ValueError: no schema"
+    assert manager.records["bad"].reason == "flext_answer raised ValueError: no schema"
     assert module("tracer").SEEN == ["ValueError('no schema')"]
-    assert manager.collect("flext_config_schema") == [("good", {"type": "object"})]
+    assert manager.collect("flext_answer") == [("good", {"type": "object"})]
     assert {name: state for name, state in states(manager).items() if name != "bad"} == {
+        "answers": PluginState.LOADED,
         "tracer": PluginState.LOADED,
         "good": PluginState.LOADED,
     }
@@ -339,23 +359,24 @@ def test_a_raising_wrapper_fails_its_own_plugin_and_the_wrapped_plugin_runs_once
 
 
 def test_a_wrapper_that_raises_or_does_not_yield_fails_its_own_plugin_in_collect(plugin_dir: Path) -> None:
+    answer_hook(plugin_dir)
     plugin(
         plugin_dir,
         "lazy",
-        "@hookimpl(wrapper=True)\ndef flext_config_schema():\n    if True:\n        return []\n    yield\n",
+        "@hookimpl(wrapper=True)\ndef flext_answer():\n    if True:\n        return []\n    yield\n",
     )
     plugin(
         plugin_dir,
         "loud",
-        "@hookimpl(wrapper=True)\ndef flext_config_schema():\n    yield\n    raise KeyError('loud')\n",
+        "@hookimpl(wrapper=True)\ndef flext_answer():\n    yield\n    raise KeyError('loud')\n",
     )
-    plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_config_schema", arguments=""))
+    plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_answer", arguments=""))
     plugin(plugin_dir, "worker", ANSWER_SCHEMA)
     manager = load(plugin_dir)
-    assert manager.collect("flext_config_schema") == [("worker", {"type": "object"})]
-    assert manager.records["loud"].reason == "flext_config_schema wrapper raised KeyError: 'loud'"
+    assert manager.collect("flext_answer") == [("worker", {"type": "object"})]
+    assert manager.records["loud"].reason == "flext_answer wrapper raised KeyError: 'loud'"
     lazy = manager.records["lazy"].reason or ""
-    assert lazy.startswith("flext_config_schema wrapper raised RuntimeError: wrap_controller at")
+    assert lazy.startswith("flext_answer wrapper raised RuntimeError: wrap_controller at")
     assert lazy.endswith("did not yield")
     assert states(manager)["tracer"] is PluginState.LOADED
     assert states(manager)["worker"] is PluginState.LOADED
@@ -382,3 +403,11 @@ def test_a_raising_health_check_reports_a_failure_and_a_wrapper_wraps_each_plugi
     assert kernel.plugins.records["sick"].state is PluginState.ACTIVE  # a finding, not a crash
     assert module("timer").TIMED == [1]  # once around 'fine'; 'sick' raised through it
     kernel.close()
+
+
+def test_the_configuration_schema_is_declared_in_the_manifest_not_by_a_hook(plugin_dir: Path) -> None:
+    plugin(plugin_dir, "declared", config_schema="{'type': 'object'}")
+    plugin(plugin_dir, "hooked", "@hookimpl\ndef flext_config_schema():\n    return {'type': 'object'}\n")
+    manager = load(plugin_dir)
+    assert manager.records["declared"].manifest.config_schema == {"type": "object"}
+    assert manager.records["hooked"].reason == f"invalid hooks: implements flext_config_schema, {UNSPECIFIED}"

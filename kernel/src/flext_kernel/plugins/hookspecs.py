@@ -59,11 +59,6 @@ def flext_register_commands(registry: CommandRegistry) -> None:
 
 
 @hookspec
-def flext_config_schema() -> dict[str, Any] | None:
-    """Return the JSON schema of the plugin's configuration section, or None."""
-
-
-@hookspec
 def flext_startup(kernel: FlextKernel) -> None:
     """Run once every plugin's services and handlers are registered."""
 
