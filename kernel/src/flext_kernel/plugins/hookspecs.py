@@ -71,3 +71,16 @@ def flext_shutdown(kernel: FlextKernel) -> None:
 @hookspec
 def flext_health() -> FlextResult[dict[str, Any]] | None:
     """Report the plugin's health: ``ok({...details})`` or a failure saying what is wrong."""
+
+
+@hookspec
+def flext_contributions_removed(kernel: FlextKernel, owner: str) -> None:
+    """Forget what plugin ``owner`` registered with you; its services and handlers are gone already.
+
+    Called by ``kernel.remove_contributions(owner)`` when a plugin fails, is
+    shut down or is unplugged for a hot reload. A plugin that keeps
+    registries of its own (the ``eventsourcing`` plugin's event codecs)
+    drops ``owner``'s entries here, so that the next version of ``owner``
+    can register its classes again. Implementations must be idempotent:
+    the call is repeated for the others when one of them raises.
+    """

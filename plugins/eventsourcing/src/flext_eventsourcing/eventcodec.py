@@ -22,7 +22,7 @@ for); writing does not.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -67,7 +67,7 @@ class EventCodec:
 
     """
 
-    __slots__ = ("_aggregates", "_classes", "_names", "_owners", "upcasters")
+    __slots__ = ("__weakref__", "_aggregates", "_classes", "_names", "_owners", "upcasters")
 
     def __init__(
         self,
@@ -131,24 +131,51 @@ class EventCodec:
     def unregister(self, item: type[FlextDomainEvent] | type[FlextAggregateRoot] | str) -> bool:
         """Forget an event class, aggregate class or event type name; return True if it was known."""
         if isinstance(item, type) and issubclass(item, FlextAggregateRoot):
-            name = aggregate_type_name(item)
-            self._owners.pop(f"aggregate:{name}", None)
-            return self._aggregates.pop(name, None) is not None
-        name = item if isinstance(item, str) else message_type_name(item)
-        self._owners.pop(name, None)
-        return self._classes.pop(name, None) is not None
+            return self._forget(f"aggregate:{aggregate_type_name(item)}")
+        return self._forget(item if isinstance(item, str) else message_type_name(item))
 
     def remove_owner(self, owner: str) -> int:
-        """Forget every class and upcaster registered with ``owner``; return how many classes."""
-        doomed = [name for name, registered_by in self._owners.items() if registered_by == owner]
+        """Forget every class and upcaster registered with ``owner``; return how many classes.
+
+        What unplugging a plugin calls (``flext_contributions_removed``), so
+        that the plugin's next version can register its own classes under the
+        same names.
+        """
+        doomed = [name for name, registered_by in list(self._owners.items()) if registered_by == owner]
         for name in doomed:
-            del self._owners[name]
-            if name.startswith("aggregate:"):
-                del self._aggregates[name.removeprefix("aggregate:")]
-            else:
-                del self._classes[name]
+            self._forget(name)
         self.upcasters.remove_owner(owner)
         return len(doomed)
+
+    def remove_modules(self, modules: Collection[str]) -> int:
+        """Forget the event and aggregate classes defined in ``modules``, whoever registered them.
+
+        For code that is being unloaded (a plugin hot-reloaded): a class
+        registered without an owner (a projection runner registers the classes
+        its projections handle that way) would otherwise keep its type name
+        from the class that replaces it. Returns how many classes were forgotten.
+        """
+        wanted = set(modules)
+        # list() copies in one step: another thread may register while this runs.
+        aggregates, classes = list(self._aggregates.items()), list(self._classes.items())
+        doomed = [f"aggregate:{name}" for name, cls in aggregates if cls.__module__ in wanted]
+        doomed += [name for name, cls in classes if cls.__module__ in wanted]
+        for name in doomed:
+            self._forget(name)
+        for cls in [cls for cls in list(self._names) if cls.__module__ in wanted]:
+            self._names.pop(cls, None)  # encoded without being registered
+        return len(doomed)
+
+    def _forget(self, key: str) -> bool:
+        """Drop one registration (``aggregate:NAME`` for an aggregate class); True if it was there."""
+        self._owners.pop(key, None)
+        if key.startswith("aggregate:"):
+            return self._aggregates.pop(key.removeprefix("aggregate:"), None) is not None
+        cls = self._classes.pop(key, None)
+        if cls is None:
+            return False
+        self._names.pop(cls, None)  # the cache would keep an unloaded class alive
+        return True
 
     def names(self) -> list[str]:
         """Return the registered event type names, sorted."""

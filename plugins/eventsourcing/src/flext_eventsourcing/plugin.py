@@ -6,10 +6,16 @@ location, opened on first use and closed with the kernel). It offers the
 in-memory backend (``memory://``) itself; files and databases come from
 backend plugins. Disabled, neither service exists, and what needs one fails
 naming this plugin.
+
+Plugins teach the stores' codecs their event classes with an ``owner``; when
+one of them is unplugged (it failed, stopped, or is hot-reloaded) this plugin
+hears ``flext_contributions_removed`` and takes its classes out of the codecs
+of the stores it opened, so that its next version can register them again.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from flext_eventsourcing.stores import EventStores, LocationSyntax
@@ -22,9 +28,11 @@ if TYPE_CHECKING:
     from flext_eventsourcing.eventstore import EventStoreFactory, FlextEventStore
     from flext_eventsourcing.projection import ProjectionStore, ProjectionStoreFactory
     from flext_kernel.container import FlextContainer
+    from flext_kernel.result import FlextResult
 
 __all__ = [
     "NAME",
+    "flext_contributions_removed",
     "flext_event_store_backends",
     "flext_event_store_locations",
     "flext_projection_store_backends",
@@ -44,19 +52,60 @@ manifest = PluginManifest(
 """The plugin's manifest."""
 
 
+class _OpeningStores(EventStores):
+    """``EventStores`` that remembers, weakly, the codecs of the stores it opened.
+
+    They are what ``flext_contributions_removed`` cleans; a store that was
+    closed and dropped takes its codec with it.
+    """
+
+    def __init__(self, kernel: FlextKernel) -> None:
+        super().__init__(kernel.plugins)
+        self.codecs: weakref.WeakSet[EventCodec] = weakref.WeakSet()
+        """The codecs of the stores opened so far that are still alive."""
+
+    def open_event_store(
+        self, location: str | None = None, codec: EventCodec | None = None
+    ) -> FlextResult[FlextEventStore]:
+        """Open the store as ``EventStores`` does, and remember its codec."""
+        opened = super().open_event_store(location, codec)
+        if opened.is_success:
+            self.codecs.add(opened.value.codec)
+        return opened
+
+
 @hookimpl
 def flext_register_services(container: FlextContainer) -> None:
     """Register ``EventStores`` and the default ``FlextEventStore`` (opened on first resolve)."""
     from flext_eventsourcing.eventstore import FlextEventStore
 
     def stores() -> EventStores:
-        return EventStores(container.resolve(FlextKernel).plugins)
+        return _OpeningStores(container.resolve(FlextKernel))
 
     def default_store() -> FlextEventStore:
         return container.resolve(EventStores).open_event_store().unwrap()
 
     container.register_singleton(EventStores, stores, owner=NAME)
     container.register_singleton(FlextEventStore, default_store, owner=NAME)
+
+
+@hookimpl
+def flext_contributions_removed(kernel: FlextKernel, owner: str) -> None:
+    """Take ``owner``'s event and aggregate classes out of the codecs of the stores opened here.
+
+    Those registered with ``owner=owner`` go with their upcasters; so do
+    classes defined in ``owner``'s modules that were registered without an
+    owner (a projection runner's), which would otherwise keep their type
+    names from the classes of ``owner``'s next version.
+    """
+    found = kernel.container.get(EventStores)
+    if found.is_failure or not isinstance(found.value, _OpeningStores):
+        return  # event sourcing itself is leaving, or somebody else opens the stores
+    record = kernel.plugins.records.get(owner)
+    modules = record.modules if record is not None else ()
+    for codec in list(found.value.codecs):
+        codec.remove_owner(owner)
+        codec.remove_modules(modules)
 
 
 def _memory_event_store(codec: EventCodec | None = None, *, location: str | None = None) -> FlextEventStore:
