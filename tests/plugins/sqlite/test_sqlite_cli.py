@@ -174,17 +174,12 @@ def test_query_results_with_duplicate_names_and_blobs(flext_cli: FlextCliRunner,
 def test_the_entry_points_are_registered():
     plugins = {entry.name: entry.value for entry in metadata.entry_points(group="flext.plugins")}
     assert plugins["sqlite"] == "flext_plugin_sqlite.plugin"
-    (singer,) = [
-        entry for entry in metadata.entry_points(group="flext.singer") if entry.name == "target-sqlite"
-    ]
-    declared = singer.load()
-    assert declared == {
-        "kind": "target",
-        "executable": "target-sqlite",
-        "description": declared["description"],
-        "capabilities": declared["capabilities"],
-    }
-    assert "about" in declared["capabilities"]
+    from flext_plugin_sqlite.plugin import flext_singer_connectors
+
+    (declared,) = flext_singer_connectors()  # offered through the singer plugin's hook
+    assert (declared.name, declared.kind, declared.executable) == ("target-sqlite", "target", "target-sqlite")
+    assert "about" in declared.capabilities
+    assert declared.description
     scripts = {entry.name: entry.value for entry in metadata.entry_points(group="console_scripts")}
     assert scripts["target-sqlite"] == "flext_plugin_sqlite.target:TargetSQLite.cli"
 

@@ -1,4 +1,4 @@
-"""What flext's Singer engine needs to know about ``tap-ldif`` (the ``flext.singer`` entry point).
+"""What flext's Singer engine needs to know about ``tap-ldif`` (its ``flext_singer_connectors`` answer).
 
 A plain dict, so that listing the installed taps imports nothing else.
 """

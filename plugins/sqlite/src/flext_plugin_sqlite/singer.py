@@ -1,4 +1,4 @@
-"""How flext's Singer engine finds ``target-sqlite`` (the ``flext.singer`` entry point); plain data."""
+"""What flext's Singer engine knows of ``target-sqlite`` (the ``flext_singer_connectors`` answer)."""
 
 __all__ = ["TARGET_SQLITE"]
 
