@@ -196,3 +196,7 @@ def test_failure_summary_prefers_the_sdk_error_lines_and_else_the_last_line():
     assert failure_summary(traceback) == "ValueError: no such table"
     assert failure_summary(sdk[:1]) == sdk[0]  # no error lines: the last line as it is
     assert failure_summary([]) == ""
+    # A FLEXT connector's own one-line error is not prefixed twice in the run's error line.
+    assert failure_summary(["error: people.ldif:12: refused (VALIDATION_ERROR)"]) == (
+        "people.ldif:12: refused (VALIDATION_ERROR)"
+    )

@@ -376,6 +376,7 @@ def failure_summary(tail: list[str]) -> str:
     the process logs in the Meltano SDK's format, the trailing run of ERROR
     lines is joined, because the SDK logs the cause first and a generic
     "Config validation failed" last; their timestamps and logger names go.
+    A leading ``error:`` (FLEXT's own connectors print one) is dropped.
     """
     messages: list[str] = []
     for line in reversed(tail):
@@ -385,7 +386,9 @@ def failure_summary(tail: list[str]) -> str:
         messages.insert(0, match["message"].strip())
     if messages:
         return "; ".join(messages[-3:])
-    return tail[-1].strip() if tail else ""
+    last = tail[-1].strip() if tail else ""
+    # A FLEXT connector already says "error: ... (CODE)"; the run's own error line adds the prefix.
+    return last.removeprefix("error: ")
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
