@@ -30,13 +30,9 @@ from flext_kernel.plugins.base import PluginState
 from flext_kernel.plugins.discovery import Candidate, local_candidates
 from flext_kernel.plugins.inflight import InflightTracker
 from flext_kernel.plugins.manager import PLUGIN_LOAD_FAILED
-from flext_kernel.plugins.reload import (
-    HotReloader,
-    plugins_for_paths,
-    reload_plugin,
-    watch_paths,
-)
+from flext_kernel.plugins.reload import reload_plugin
 from flext_kernel.result import FlextResult
+from flext_sdk.authoring.watch import HotReloader, plugins_for_paths, watch_paths
 
 WAIT = 10.0  # generous bound for anything a test waits on; never reached when the code works
 
@@ -192,6 +188,34 @@ def test_reload_swaps_in_the_new_behaviour(echo: tuple[FlextKernel, Path]) -> No
     assert (record.state, record.version) == (PluginState.ACTIVE, "2")
     assert kernel.plugins.hooks.get_plugin("echo") is record.plugin is new
     assert kernel.event_bus.subscribers(new.Pinged) == ["echo.heard"]
+
+
+FRONT = """
+from flext_kernel.lazy import lazy_exports
+
+__all__ = ["Ping", "VERSION"]
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {"Ping": "echo", "VERSION": "echo"})
+"""
+
+
+def test_a_lazy_front_that_stays_hands_out_the_new_version_and_the_old_one_after_a_rollback(
+    echo: tuple[FlextKernel, Path],
+) -> None:
+    kernel, plugins = echo
+    (Path(probe().__file__).parent / "front.py").write_text(FRONT, encoding="utf-8")
+    import front  # type: ignore[import-not-found]  # written just above, as flext_sdk re-exports a plugin's names
+
+    assert (front.Ping, front.VERSION) == (sys.modules["echo"].Ping, 1)  # now kept in its globals
+    write(plugins, "echo", plugin_source(2))
+    reload_plugin(kernel, "echo").unwrap()
+    v2 = sys.modules["echo"]
+    assert (front.Ping, front.VERSION) == (v2.Ping, 2)
+
+    write(plugins, "echo", plugin_source(3, startup="import front; front.Ping; raise RuntimeError('no')"))
+    failed = reload_plugin(kernel, "echo")
+    assert failed.error_data["rolled_back"] is True
+    assert sys.modules["echo"] is v2
+    assert (front.Ping, front.VERSION) == (v2.Ping, 2)  # not version 3's, which front saw during the try
 
 
 def test_a_syntax_error_leaves_the_old_version_untouched(echo: tuple[FlextKernel, Path]) -> None:
@@ -574,6 +598,29 @@ def test_the_watcher_thread_reloads_an_edited_plugin(echo: tuple[FlextKernel, Pa
     with HotReloader(kernel, watch_paths(kernel, [plugins]), on_event=events.append, step_ms=20):
         write(plugins, "echo", plugin_source(2))
         wait_until(lambda: any(event["event"] == "reloaded" for event in events), "the reload")
+    assert kernel.command_bus.dispatch(sys.modules["echo"].Ping(text="a")).value == "v2:a"
+
+
+def test_stop_returns_within_its_timeout_while_the_watcher_is_stuck(echo: tuple[FlextKernel, Path]) -> None:
+    kernel, plugins = echo
+    stuck, unstuck = threading.Event(), threading.Event()
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["event"] == "reloading":  # the watcher thread hangs inside its reload
+            stuck.set()
+            unstuck.wait(WAIT)
+
+    reloader = HotReloader(kernel, watch_paths(kernel, [plugins]), on_event=on_event, step_ms=20)
+    reloader.start()
+    write(plugins, "echo", plugin_source(2))
+    assert stuck.wait(WAIT)
+
+    started = time.monotonic()
+    assert reloader.stop(timeout=0.2) is False  # still busy: the thread is left behind
+    assert 0.2 <= time.monotonic() - started < 1.0
+    reloader.start()  # does nothing while the old thread lives
+    unstuck.set()
+    assert reloader.stop(timeout=WAIT) is True  # that reload ended, and no other started
     assert kernel.command_bus.dispatch(sys.modules["echo"].Ping(text="a")).value == "v2:a"
 
 

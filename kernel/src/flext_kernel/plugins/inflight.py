@@ -1,21 +1,14 @@
 """InflightTracker: how many bus pipelines of each plugin are running right now.
 
-The kernel's buses hand every pipeline of an owned handler (or of an event
-with owned subscribers) to the tracker once, when they compile it, and store
-the wrapper it returns. The wrapper appends to the owner's list of running
-calls and pops from it when the call returns: two list operations (atomic
-under the GIL, and under the per-object locks of free-threaded builds), no
-lock and no thread-local, so an owned dispatch costs about 100 ns more than
-an ownerless one.
-
-Hot reload uses it to wait until a plugin is idle before shutting it down
-(``wait_idle``) and to retire the plugin's compiled pipelines (``retire``): a
-call that reaches a retired pipeline, having looked it up just before the
-plugin's message types were held, is dispatched again through the bus (and
-so waits at the hold) instead of running a handler that is being shut down.
-The one exception is a call made from inside one of the plugin's own running
-handlers (found by walking the stack, off the hot path): it runs on the old
-version, because the drain is waiting for its caller.
+Hot reload must neither shut a plugin down while one of its handlers runs
+nor let a call reach a handler that is being shut down. The buses wrap each
+owned pipeline once, when they compile it, so that its calls are counted per
+owner without a lock (the cost per dispatch is in
+``docs/plugins/hot-reload.md``). ``wait_idle`` waits for an owner's count to
+reach zero; ``retire`` makes calls through the wrappers compiled so far
+dispatch again through the bus, where they wait at the swap's hold. A call
+from inside one of the plugin's own running handlers is the exception: it
+runs on the old version, because the drain is waiting for its caller.
 """
 
 from __future__ import annotations

@@ -1,26 +1,14 @@
 """Hot reload: swap a plugin for the current version of its source inside a running kernel.
 
-``reload_plugin(kernel, name)`` does one swap; ``HotReloader`` watches source
-paths with watchfiles and swaps the plugins whose files change. A swap, under
-``kernel.reload_lock``:
-
-1. compiles the changed files; a syntax error stops here, the old version
-   never noticed anything;
-2. holds the plugin's message types on every bus (a dispatch of one of them
-   waits) and retires its compiled pipelines;
-3. waits, bounded, until none of the plugin's handlers is running;
-4. calls the old version's ``flext_shutdown``, unregisters its hooks, removes
-   everything it registered (``kernel.remove_contributions``) and purges its
-   modules from ``sys.modules``;
-5. imports the new version, registers its hooks, services and handlers, and
-   runs ``flext_startup`` (``initialize`` for a ``FlextPlugin``);
-6. releases the holds: the waiting dispatches go to the new handlers.
-
-If 5 fails, the swap rolls back: the new version's contributions and modules
-go, the old modules, plugin object and hooks come back, and the old version
-registers and starts again. Active plugins that require the reloaded one are
-swapped with it, in dependency order, because they imported its modules.
-The guarantees and limits are in ``docs/plugins/hot-reload.md``.
+A long-running process (``flext dev``, a service, a REPL) uses it so that an
+edited plugin takes effect without a restart and without losing a message:
+``reload_plugin`` compiles the new source, holds the plugin's message types
+on the buses, drains its running handlers, unplugs the old version, imports
+and starts the new one, and rolls back to the old one if that fails. Active
+plugins that require the reloaded one are swapped with it, since they
+imported its modules. Watching files is a development tool and lives in
+``flext_sdk.authoring.watch``; the stages, guarantees and limits are in
+``docs/plugins/hot-reload.md``.
 """
 
 from __future__ import annotations
@@ -30,16 +18,17 @@ import importlib
 import importlib.util
 import linecache
 import sys
-import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final, final
 
 from flext_kernel.errors import NOT_FOUND, TIMEOUT, VALIDATION_ERROR
+from flext_kernel.lazy import lazy_exports
 from flext_kernel.plugins.base import PluginState
-from flext_kernel.plugins.discovery import Candidate, local_candidates
+from flext_kernel.plugins.discovery import Candidate
 from flext_kernel.plugins.manager import KERNEL_PLUGIN, PLUGIN_LOAD_FAILED, PluginRecord
 from flext_kernel.result import FlextResult
 
@@ -49,15 +38,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_DRAIN_TIMEOUT",
+    "RELOADABLE",
     "STAGES",
-    "HotReloader",
+    "PluginSources",
     "ReloadReport",
     "add_plugin",
-    "plugins_for_paths",
+    "candidate_sources",
+    "plugin_sources",
     "reload_plugin",
     "reload_plugins",
-    "source_watch_paths",
-    "watch_paths",
 ]
 
 DEFAULT_DRAIN_TIMEOUT: Final = 5.0
@@ -66,11 +55,15 @@ DEFAULT_DRAIN_TIMEOUT: Final = 5.0
 STAGES: Final = ("compile", "hold", "drain", "shutdown", "unplug", "import", "activate", "release")
 """The stages of a swap, in order; ``on_stage`` hears each one as it begins."""
 
+RELOADABLE: Final = (PluginState.LOADED, PluginState.ACTIVE, PluginState.FAILED)
+"""The states a plugin can be reloaded from (a failed one: that is how a fix takes effect)."""
+
 _LIVE: Final = (PluginState.LOADED, PluginState.ACTIVE)
-_RELOADABLE: Final = (PluginState.LOADED, PluginState.ACTIVE, PluginState.FAILED)
+
+_LAZY_GETATTR: Final = lazy_exports(__name__, {}, {})[0].__code__
+"""The code of every ``__getattr__`` ``flext_kernel.lazy`` makes: how a lazy package front is recognised."""
 
 StageCallback = Callable[[str], None]
-EventCallback = Callable[[dict[str, Any]], None]
 
 
 @final
@@ -202,7 +195,7 @@ def _plan(kernel: FlextKernel, names: list[str]) -> FlextResult[list[PluginRecor
             return FlextResult.fail(
                 f"plugin {name!r} is part of the kernel and cannot be reloaded", error_code=VALIDATION_ERROR
             )
-        if record.state not in _RELOADABLE:
+        if record.state not in RELOADABLE:
             return FlextResult.fail(
                 f"plugin {name!r} is {record.state.value}; only loaded, active or failed plugins reload",
                 error_code=VALIDATION_ERROR,
@@ -223,11 +216,12 @@ def _plan(kernel: FlextKernel, names: list[str]) -> FlextResult[list[PluginRecor
 
 def _compile_errors(records: list[PluginRecord], changed: Collection[Path]) -> FlextResult[Any] | None:
     for record in records:
-        files, directories = _sources(record)
-        if changed:
-            mine = [Path(path) for path in changed if _belongs(Path(path).resolve(), files, directories)]
-        else:
-            mine = sorted(files) + [path for folder in directories for path in _python_files(folder)]
+        sources = plugin_sources(record)
+        mine = (
+            [Path(path) for path in changed if Path(path).resolve() in sources]
+            if changed
+            else sources.python_files()
+        )
         broken = _compile_files(record.name, mine, [r.name for r in records])
         if broken is not None:
             return broken
@@ -274,11 +268,34 @@ def _python_files(location: Path) -> list[Path]:
     return [location]
 
 
-# Which plugin owns a file.
+# Which files are a plugin's.
 
 
-def _sources(record: PluginRecord) -> tuple[set[Path], set[Path]]:
-    """The files and package directories of ``record``'s source (resolved paths)."""
+@final
+@dataclass(frozen=True, slots=True)
+class PluginSources:
+    """The source files and package directories of a plugin (resolved paths)."""
+
+    files: frozenset[Path]
+    """Module files: a one-module plugin, or the modules it owns outside its packages."""
+    directories: frozenset[Path]
+    """Package directories: everything below one belongs to the plugin."""
+
+    def __contains__(self, path: object) -> bool:
+        """True if ``path`` (resolved) is one of the files or lies in one of the directories."""
+        if not isinstance(path, Path):
+            return False
+        return path in self.files or any(path.is_relative_to(folder) for folder in self.directories)
+
+    def python_files(self) -> list[Path]:
+        """Every ``.py`` file of the plugin, sorted within each group."""
+        return sorted(self.files) + [
+            path for folder in sorted(self.directories) for path in _python_files(folder)
+        ]
+
+
+def plugin_sources(record: PluginRecord) -> PluginSources:
+    """Where ``record``'s source is: the files of the modules it owns, or where its import would look."""
     files: set[Path] = set()
     directories: set[Path] = set()
     for name in record.modules:
@@ -288,90 +305,33 @@ def _sources(record: PluginRecord) -> tuple[set[Path], set[Path]]:
             files.add(Path(file).resolve())
         for entry in getattr(module, "__path__", None) or ():
             directories.add(Path(entry).resolve())
-    location = record.candidate.location if record.candidate.source == "directory" else None
-    if location:
-        path = Path(location).resolve()
-        (directories if path.is_dir() else files).add(path)
-    elif not files:
-        files_, directories_ = _spec_sources(record.candidate.target.partition(":")[0].split(".")[0])
-        files |= files_
-        directories |= directories_
-    return files, directories
+    found = PluginSources(frozenset(files), frozenset(directories))
+    local = record.candidate.source == "directory" and bool(record.candidate.location)
+    if local or not files:
+        spec = candidate_sources(record.candidate)  # a local plugin's location, or a module never imported
+        found = PluginSources(found.files | spec.files, found.directories | spec.directories)
+    return found
 
 
-def _spec_sources(module_name: str) -> tuple[set[Path], set[Path]]:
-    """Where an importable (but not imported) top-level module lives, without importing it."""
+def candidate_sources(candidate: Candidate) -> PluginSources:
+    """Where a plugin that may not be imported lives: its location, else where its module would be found."""
+    if candidate.source == "directory" and candidate.location:
+        path = Path(candidate.location).resolve()
+        return PluginSources(frozenset(), frozenset({path})) if path.is_dir() else _file(path)
     try:
-        spec = importlib.util.find_spec(module_name)
+        spec = importlib.util.find_spec(candidate.target.partition(":")[0].split(".")[0])
     except (ImportError, ValueError):
-        return set(), set()
-    if spec is None:
-        return set(), set()
-    directories = {Path(entry).resolve() for entry in spec.submodule_search_locations or ()}
-    if directories:
-        return set(), directories
-    origin = spec.origin
-    return ({Path(origin).resolve()} if origin and origin.endswith(".py") else set()), set()
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        directories = frozenset(Path(entry).resolve() for entry in spec.submodule_search_locations)
+        return PluginSources(frozenset(), directories)
+    if spec is not None and spec.origin is not None and spec.origin.endswith(".py"):
+        return _file(Path(spec.origin).resolve())
+    return PluginSources(frozenset(), frozenset())  # compiled, built in, or not found
 
 
-def _belongs(path: Path, files: set[Path], directories: set[Path]) -> bool:
-    return path in files or any(path.is_relative_to(folder) for folder in directories)
-
-
-def plugins_for_paths(kernel: FlextKernel, paths: Iterable[Path]) -> dict[str, list[Path]]:
-    """Map changed files to the plugins owning them (module files, package directories, local plugin files).
-
-    The kernel's own plugin and disabled or stopped plugins own nothing here.
-    """
-    resolved = [(Path(path), Path(path).resolve()) for path in paths]
-    owners: dict[str, list[Path]] = {}
-    for record in kernel.plugins.records.values():
-        if record.name == KERNEL_PLUGIN or record.state not in _RELOADABLE:
-            continue
-        files, directories = _sources(record)
-        mine = [given for given, path in resolved if _belongs(path, files, directories)]
-        if mine:
-            owners[record.name] = mine
-    return owners
-
-
-def watch_paths(kernel: FlextKernel, plugin_dirs: Iterable[Path] = ()) -> list[Path]:
-    """The default paths to watch: the plugin directories and the sources of the loaded plugins.
-
-    Only existing paths; a path inside another one is left out.
-    """
-    found: set[Path] = set()
-    for record in kernel.plugins.records.values():
-        if record.name == KERNEL_PLUGIN or record.state not in _RELOADABLE:
-            continue
-        files, directories = _sources(record)
-        found |= files | directories
-    return _outermost(found, plugin_dirs)
-
-
-def source_watch_paths(candidates: Iterable[Candidate], plugin_dirs: Iterable[Path] = ()) -> list[Path]:
-    """Like ``watch_paths`` for plugins that are not imported (``flext dev --reload restart``)."""
-    found: set[Path] = set()
-    for candidate in candidates:
-        if candidate.name == KERNEL_PLUGIN:
-            continue
-        if candidate.source == "directory" and candidate.location:
-            found.add(Path(candidate.location).resolve())
-        else:
-            files, directories = _spec_sources(candidate.target.partition(":")[0].split(".")[0])
-            found |= files | directories
-    return _outermost(found, plugin_dirs)
-
-
-def _outermost(paths: set[Path], plugin_dirs: Iterable[Path]) -> list[Path]:
-    found = {path for path in paths if path.exists()}
-    found |= {Path(folder).resolve() for folder in plugin_dirs if Path(folder).is_dir()}
-    ordered = sorted(found, key=lambda path: (len(path.parts), str(path)))
-    kept: list[Path] = []
-    for path in ordered:
-        if not any(path.is_relative_to(parent) for parent in kept):
-            kept.append(path)
-    return sorted(kept)
+def _file(path: Path) -> PluginSources:
+    return PluginSources(frozenset({path}), frozenset())
 
 
 # The swap.
@@ -401,6 +361,7 @@ class _Swap:
         self.draining = True
         self.holds: list[tuple[BusBase, Hold]] = []
         self.purged: dict[str, Any] = {}
+        self.forgotten: list[tuple[dict[str, Any], str, Any]] = []
         self.warnings: list[str] = []
 
     def run(self) -> FlextResult[list[str]]:
@@ -488,6 +449,7 @@ class _Swap:
             if module is not None:
                 self.purged[name] = module
                 _drop_bytecode(module)
+        self.forgotten = _forget_reexports(self.purged)
         importlib.invalidate_caches()
         linecache.checkcache()
 
@@ -502,10 +464,11 @@ class _Swap:
                 manager.shutdown_one(kernel, record.name)
             manager.unregister(record.name)
             kernel.remove_contributions(record.name)
-        for record in self.records:
-            for name in record.modules:
-                sys.modules.pop(name, None)
+        new = {name: sys.modules.pop(name, None) for record in self.records for name in record.modules}
+        _forget_reexports(new)
         sys.modules.update(self.purged)
+        for namespace, name, value in self.forgotten:
+            namespace[name] = value
         manager.restore(self.snapshot)
         problems: list[str] = []
         for record in self.records:
@@ -559,6 +522,40 @@ def _failure(
     )
 
 
+def _forget_reexports(modules: Mapping[str, object]) -> list[tuple[dict[str, Any], str, Any]]:
+    """Drop what lazy package fronts kept of ``modules``; return ``(namespace, name, value)`` of each.
+
+    A front made by ``flext_kernel.lazy`` (``flext_sdk``, a plugin's package)
+    stores a name in its globals on first use. A front that is not purged
+    would keep handing out the old class after a reload (``flext_sdk.FlextEventStore``
+    once ``eventsourcing`` is swapped), so the name is dropped and the next
+    use imports it from the new module.
+    """
+    gone = set(modules)
+    dropped: list[tuple[dict[str, Any], str, Any]] = []
+    for module in list(sys.modules.values()):
+        namespace, locations = _lazy_front(module)
+        for name, source in locations.items():
+            if source in gone and name in namespace:
+                dropped.append((namespace, name, namespace.pop(name)))
+    return dropped
+
+
+def _lazy_front(module: object) -> tuple[dict[str, Any], Mapping[str, str]]:
+    """A module's globals and, for a ``flext_kernel.lazy`` front, the names it re-exports and from where."""
+    try:
+        # Not getattr: a lazily loaded module (importlib.util.LazyLoader) would load on any attribute.
+        namespace = object.__getattribute__(module, "__dict__")
+    except AttributeError:
+        return {}, {}
+    getter = namespace.get("__getattr__") if isinstance(namespace, dict) else None
+    if not isinstance(getter, FunctionType) or getter.__code__ is not _LAZY_GETATTR:
+        return {}, {}
+    cells = dict(zip(getter.__code__.co_freevars, getter.__closure__ or (), strict=True))
+    locations: Mapping[str, str] = cells["locations"].cell_contents
+    return namespace, locations
+
+
 def _drop_bytecode(module: Any) -> None:
     # A .pyc is trusted when the source's mtime (whole seconds) and size match,
     # so an edit within the same second that keeps the size would load stale code.
@@ -568,180 +565,3 @@ def _drop_bytecode(module: Any) -> None:
     # A read-only install cannot hold a cache we wrote, so failing to delete is fine.
     with contextlib.suppress(OSError, NotImplementedError, ValueError):
         Path(importlib.util.cache_from_source(file)).unlink(missing_ok=True)
-
-
-# Watching.
-
-
-class HotReloader:
-    """Watch source paths and reload the plugins whose files change, from a background thread.
-
-    Use it in any long-running command (``flext dev``, a REPL, a service)::
-
-        with HotReloader(kernel, watch_paths(kernel, dirs), plugin_dirs=dirs, on_event=print):
-            serve_forever()
-
-    Args:
-        kernel: the running kernel.
-        paths: files and directories to watch (missing ones are skipped).
-        plugin_dirs: local plugin directories; a new plugin appearing in one is loaded.
-        on_event: receives one dict per event: ``reloading``, ``reloaded``,
-            ``reload_failed``, ``loaded``, ``load_failed``, ``ignored``, ``watch_failed``.
-        drain_timeout: passed to ``reload_plugins``.
-        debounce_ms: longest time changes are gathered before a reload.
-        step_ms: quiet time after a change before a reload.
-
-    """
-
-    def __init__(
-        self,
-        kernel: FlextKernel,
-        paths: Iterable[Path],
-        *,
-        plugin_dirs: Iterable[Path] = (),
-        on_event: EventCallback | None = None,
-        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-        debounce_ms: int = 800,
-        step_ms: int = 50,
-    ) -> None:
-        self.kernel = kernel
-        """The kernel whose plugins are reloaded."""
-        self.paths = sorted({Path(path).resolve() for path in paths if Path(path).exists()})
-        """What is watched."""
-        self.plugin_dirs = [Path(folder).resolve() for folder in plugin_dirs]
-        """Where new plugins may appear."""
-        self._on_event = on_event
-        self._drain_timeout = drain_timeout
-        self._debounce_ms = debounce_ms
-        self._step_ms = step_ms
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, *, timeout: float = 10.0) -> None:
-        """Start watching; return once the watcher is in place (so an edit right after is seen)."""
-        if self._thread is not None or not self.paths:
-            return
-        self._thread = threading.Thread(target=self._run, name="flext-hot-reload", daemon=True)
-        self._thread.start()
-        self._ready.wait(timeout)
-
-    def stop(self) -> None:
-        """Stop watching; a reload in progress finishes first."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> HotReloader:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def _emit(self, event: dict[str, Any]) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
-
-    def _run(self) -> None:
-        from watchfiles import PythonFilter, watch
-
-        try:
-            for changes in watch(
-                *self.paths,
-                watch_filter=PythonFilter(),
-                debounce=self._debounce_ms,
-                step=self._step_ms,
-                stop_event=self._stop,
-                rust_timeout=100,
-                yield_on_timeout=True,
-                raise_interrupt=False,
-            ):
-                self._ready.set()  # the first yield (a timeout when idle) proves the watcher is in place
-                if changes:
-                    self.handle({Path(path) for _, path in changes})
-        except Exception as exc:  # a dead watcher must say so, not vanish
-            self._emit({"event": "watch_failed", "error": f"{type(exc).__name__}: {exc}"})
-        finally:
-            self._ready.set()
-
-    def handle(self, changed: Collection[Path]) -> None:
-        """Reload the plugins owning ``changed`` files and load new plugins; report through ``on_event``."""
-        try:
-            self._handle(changed)
-        except (Exception, SystemExit) as exc:  # a plugin calling sys.exit must not end the watching
-            self._emit({"event": "reload_failed", "plugin": None, "error": f"{type(exc).__name__}: {exc}"})
-
-    def _handle(self, changed: Collection[Path]) -> None:
-        with self.kernel.reload_lock:
-            owners = plugins_for_paths(self.kernel, changed)
-            order = [record.name for record in self.kernel.plugins.active_order()]
-            names = sorted(
-                owners, key=lambda name: (order.index(name) if name in order else len(order), name)
-            )
-            new = self._new_candidates(changed)
-        claimed = {path for paths in owners.values() for path in paths}
-        claimed |= {Path(candidate.location) for candidate in new if candidate.location}
-        unclaimed = sorted(str(path) for path in changed if path not in claimed)
-        if unclaimed and not new:
-            self._emit({"event": "ignored", "files": unclaimed})
-        done: set[str] = set()
-        for name in names:
-            if name in done:
-                continue
-            files = sorted(str(path) for path in owners[name])
-            self._emit({"event": "reloading", "plugin": name, "files": files})
-            result = reload_plugins(
-                self.kernel, [name], changed=owners[name], drain_timeout=self._drain_timeout
-            )
-            if result.is_success:
-                report = result.value
-                done.update(report.plugins)
-                for plugin in report.plugins:
-                    self._emit(
-                        {
-                            "event": "reloaded",
-                            "plugin": plugin,
-                            "version": report.versions[plugin],
-                            "seconds": round(report.seconds, 4),
-                            "warnings": list(report.warnings),
-                            "held": report.held,
-                        }
-                    )
-            else:
-                self._emit(_failure_event("reload_failed", name, result))
-        for candidate in new:
-            added = add_plugin(self.kernel, candidate)
-            if added.is_success:
-                version = added.value.versions[candidate.name]
-                self._emit({"event": "loaded", "plugin": candidate.name, "version": version})
-            else:
-                self._emit(_failure_event("load_failed", candidate.name, added))
-
-    def _new_candidates(self, changed: Collection[Path]) -> list[Candidate]:
-        if not self.plugin_dirs:
-            return []
-        resolved = [Path(path).resolve() for path in changed]
-        known = self.kernel.plugins.records
-        found = []
-        for candidate in local_candidates(self.plugin_dirs):
-            if candidate.name in known or not candidate.location:
-                continue
-            location = Path(candidate.location).resolve()
-            if any(path == location or path.is_relative_to(location) for path in resolved):
-                found.append(candidate)
-        return found
-
-
-def _failure_event(kind: str, plugin: str, result: FlextResult[Any]) -> dict[str, Any]:
-    data = result.error_data
-    return {
-        "event": kind,
-        "plugin": plugin,
-        "error": result.error,
-        "code": result.error_code,
-        "stage": data.get("stage"),
-        "file": data.get("file"),
-        "line": data.get("line"),
-    }

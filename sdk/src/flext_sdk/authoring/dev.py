@@ -93,7 +93,7 @@ def _boot(directories: list[Path]) -> FlextKernel:
 
 
 def _serve(watch: list[Path] | None, mode: ReloadMode, drain_timeout: float) -> int:
-    from flext_kernel.plugins.reload import HotReloader, watch_paths
+    from flext_sdk.authoring.watch import HotReloader, watch_paths
 
     directories = _plugin_dirs()
     kernel = _boot(directories)
@@ -416,7 +416,7 @@ def _run_restarting(watch: list[Path] | None, drain_timeout: float) -> int:
     from watchfiles import PythonFilter, run_process
 
     from flext_kernel.plugins.discovery import discover
-    from flext_kernel.plugins.reload import source_watch_paths
+    from flext_sdk.authoring.watch import source_watch_paths
 
     directories = _plugin_dirs()
     paths = watch if watch else source_watch_paths(discover(directories), directories)
