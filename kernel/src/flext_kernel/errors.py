@@ -28,14 +28,23 @@ __all__ = [
     "CONCURRENCY_CONFLICT",
     "DESERIALIZATION_ERROR",
     "HANDLER_ERROR",
+    "INSTALL_FAILED",
+    "INTERNAL_ERROR",
+    "INTERRUPTED",
+    "LOCAL_PLUGIN",
+    "NOT_A_PLUGIN",
     "NOT_FOUND",
     "NO_HANDLER",
     "OPERATION_ERROR",
     "PLUGIN_DISABLED",
+    "PLUGIN_LOAD_FAILED",
+    "ROLLBACK_FAILED",
     "SCOPE_ERROR",
     "STORAGE_ERROR",
     "TIMEOUT",
+    "UNINSTALL_FAILED",
     "UNKNOWN_MESSAGE_TYPE",
+    "USAGE_ERROR",
     "VALIDATION_ERROR",
     "FlextBusError",
     "FlextContainerError",
@@ -73,6 +82,26 @@ STORAGE_ERROR: Final = "STORAGE_ERROR"
 """An event store's storage failed (disk, database, driver); ``error_data`` names the driver error."""
 PLUGIN_DISABLED: Final = "PLUGIN_DISABLED"
 """What was asked for is provided by an installed plugin that is disabled; ``error_data`` names it."""
+PLUGIN_LOAD_FAILED: Final = "PLUGIN_LOAD_FAILED"
+"""A plugin could not be imported, failed its version gate, or raised in a hook."""
+
+# The ``flext`` command line's codes (``flext_kernel.cli``); docs/cli.md gives their exit codes.
+USAGE_ERROR: Final = "USAGE_ERROR"
+"""Unknown command or option, or a bad option value (exit code 2)."""
+INTERNAL_ERROR: Final = "INTERNAL_ERROR"
+"""An unexpected exception, a bug: one line, the traceback only with ``--debug``."""
+INTERRUPTED: Final = "INTERRUPTED"
+"""The run was stopped by Ctrl-C or a signal (exit code 130 from ``flext``)."""
+INSTALL_FAILED: Final = "INSTALL_FAILED"
+"""``flext plugin install`` found no installer, or the installer failed; the environment is unchanged."""
+NOT_A_PLUGIN: Final = "NOT_A_PLUGIN"
+"""What ``flext plugin install`` installed has no ``flext.plugins`` entry point; it was rolled back."""
+ROLLBACK_FAILED: Final = "ROLLBACK_FAILED"
+"""A failed ``flext plugin install`` could not be undone; the message lists what differs."""
+UNINSTALL_FAILED: Final = "UNINSTALL_FAILED"
+"""The installer could not uninstall a plugin's distribution."""
+LOCAL_PLUGIN: Final = "LOCAL_PLUGIN"
+"""The plugin to uninstall lives in a plugins directory, not in an installed distribution."""
 
 
 class FlextError(Exception):

@@ -16,6 +16,7 @@ from cyclopts.exceptions import CycloptsError
 from flext_kernel.cli import output
 from flext_kernel.cli.app import Assembly, assemble
 from flext_kernel.cli.settings import OutputFormat, Settings, current, replace_current
+from flext_kernel.errors import INTERNAL_ERROR, INTERRUPTED, PLUGIN_LOAD_FAILED, USAGE_ERROR
 
 __all__ = ["main"]
 
@@ -95,7 +96,7 @@ def _unknown(assembly: Assembly, tokens: list[str]) -> int | None:
         hint = f"{'did you mean ' + repr(close[0]) + '? ' if close else ''}available here: {', '.join(names)}"
     return output.emit_error(
         f"unknown command {word!r}",
-        "USAGE_ERROR",
+        USAGE_ERROR,
         hint=f"{hint}; see flext --help",
         exit_code=output.EXIT_USAGE,
     )
@@ -182,14 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     except CycloptsError as exc:
         return _usage_error(assembly, tokens, exc)
     except KeyboardInterrupt:
-        return output.emit_error("interrupted", "INTERRUPTED", exit_code=130)
+        return output.emit_error("interrupted", INTERRUPTED, exit_code=130)
     except Exception as exc:
         if settings.debug:
             raise
         if isinstance(exc, ImportError) and assembly is not None:
             return _import_failed(assembly, tokens, exc)
         return output.emit_error(
-            f"{type(exc).__name__}: {exc}", "INTERNAL_ERROR", hint="run again with --debug for the traceback"
+            f"{type(exc).__name__}: {exc}", INTERNAL_ERROR, hint="run again with --debug for the traceback"
         )
 
 
@@ -199,12 +200,12 @@ def _run(assembly: Assembly, settings: Settings, tokens: list[str]) -> int:
     broken = {name: why for name, why in assembly.hidden.items() if why != "disabled"}
     if settings.strict_plugins and broken:
         failed = ", ".join(f"{name} ({why})" for name, why in broken.items())
-        return output.emit_error(f"plugins failed to load: {failed}", "PLUGIN_LOAD_FAILED")
+        return output.emit_error(f"plugins failed to load: {failed}", PLUGIN_LOAD_FAILED)
     option = _unknown_global_option(tokens)
     if option is not None:
         return output.emit_error(
             f"Unknown option: {option}",
-            "USAGE_ERROR",
+            USAGE_ERROR,
             hint="the global options go before the command; see flext --help",
             exit_code=output.EXIT_USAGE,
         )
@@ -227,7 +228,7 @@ def _usage_error(assembly: Assembly | None, tokens: list[str], exc: CycloptsErro
                 break
     return output.emit_error(
         message,
-        "USAGE_ERROR",
+        USAGE_ERROR,
         hint=f"run 'flext {command}--help' for the options",
         exit_code=output.EXIT_USAGE,
     )
@@ -240,7 +241,7 @@ def _import_failed(assembly: Assembly, tokens: list[str], exc: ImportError) -> i
     owner = next((assembly.owners[p] for p in prefixes if p in assembly.owners), "unknown")
     return output.emit_error(
         f"command 'flext {' '.join(words)}' of plugin {owner!r} failed to import: {exc.__cause__ or exc}",
-        "PLUGIN_LOAD_FAILED",
+        PLUGIN_LOAD_FAILED,
         hint="run 'flext doctor' to check the plugin, or 'flext plugin disable' it",
     )
 

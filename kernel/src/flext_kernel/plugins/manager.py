@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pluggy
 import pydantic
 
+from flext_kernel.errors import PLUGIN_LOAD_FAILED  # also exported from here, as before
 from flext_kernel.plugins import hookspecs
 from flext_kernel.plugins.base import FlextPlugin, PluginState
 from flext_kernel.plugins.discovery import Candidate
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["KERNEL_PLUGIN", "PLUGIN_LOAD_FAILED", "PluginManager", "PluginRecord", "PluginSnapshot"]
 
-PLUGIN_LOAD_FAILED: Final = "PLUGIN_LOAD_FAILED"
-"""A plugin could not be imported, failed its version gate, or raised in a hook."""
 KERNEL_PLUGIN: Final = "kernel"
 """The kernel's own plugin (its CLI commands): always loaded, never disabled or reloaded."""
 _SHARED_ROOTS: Final = frozenset({"__main__", "builtins", "flext_kernel", "flext_sdk"})

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flext_eventsourcing import opened_store
+from flext_kernel.errors import NOT_FOUND
 from flext_plugin_events.exchange import read_export, write_export
 from flext_sdk import FlextResult
 from flext_sdk.cli import EXIT_OK, current, emit, emit_table, fail, note
@@ -127,7 +128,7 @@ def show(stream: str, *, store: str | None = None, from_version: int = 0) -> int
         rows = [_row(recorded) for recorded in read.value]
     if not rows:
         return fail(
-            FlextResult.fail(f"stream {stream!r} has no events after version {from_version}", "NOT_FOUND"),
+            FlextResult.fail(f"stream {stream!r} has no events after version {from_version}", NOT_FOUND),
             hint="flext events streams lists the streams",
         )
     table_rows = [{**row, "payload": json.dumps(row["payload"], ensure_ascii=False)} for row in rows]

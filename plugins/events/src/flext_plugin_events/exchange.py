@@ -23,6 +23,7 @@ from typing import IO, Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flext_eventsourcing import EventCodec, FlextEventStore, StoredEvent
+from flext_kernel.errors import VALIDATION_ERROR
 from flext_kernel.result import Failure, FlextResult, Success
 
 __all__ = ["ExportedEvent", "append_exported", "read_export", "write_export"]
@@ -50,7 +51,7 @@ def write_export(events: FlextEventStore, target: Path | IO[str]) -> FlextResult
     if isinstance(target, Path):
         directory = target.resolve().parent
         if not directory.is_dir():
-            return Failure(f"cannot write {target}: {directory} is not a directory", "VALIDATION_ERROR")
+            return Failure(f"cannot write {target}: {directory} is not a directory", VALIDATION_ERROR)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -96,9 +97,9 @@ def read_export(source: Path | IO[str]) -> FlextResult[list[ExportedEvent]]:
             else source.readlines()
         )
     except OSError as exc:
-        return Failure(f"cannot read {source}: {exc.strerror or exc}", "VALIDATION_ERROR")
+        return Failure(f"cannot read {source}: {exc.strerror or exc}", VALIDATION_ERROR)
     except UnicodeDecodeError as exc:
-        return Failure(f"{source} is not UTF-8 text: {exc.reason}", "VALIDATION_ERROR")
+        return Failure(f"{source} is not UTF-8 text: {exc.reason}", VALIDATION_ERROR)
     parsed: list[ExportedEvent] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -110,7 +111,7 @@ def read_export(source: Path | IO[str]) -> FlextResult[list[ExportedEvent]]:
             where = ".".join(str(part) for part in first["loc"]) or "line"
             return Failure(
                 f"line {number}: {where}: {first['msg']}",
-                "VALIDATION_ERROR",
+                VALIDATION_ERROR,
                 {"line": number, "field": where},
             )
     return Success(parsed)

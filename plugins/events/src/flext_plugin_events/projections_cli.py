@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flext_eventsourcing import STORE_HINT, opened_store, stores_of
+from flext_kernel.errors import VALIDATION_ERROR
 from flext_sdk.cli import EXIT_OK, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ def rebuild(name: str, *, store: str | None = None, from_timestamp: datetime | N
             FlextResult.fail(
                 f"--from-timestamp {from_timestamp.isoformat()} has no time zone; add one, e.g. "
                 f"{from_timestamp.isoformat()}+00:00",
-                "VALIDATION_ERROR",
+                VALIDATION_ERROR,
             )
         )
     with _runner(store) as runner:

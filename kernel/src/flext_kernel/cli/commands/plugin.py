@@ -14,6 +14,7 @@ from cyclopts import Parameter
 
 from flext_kernel.cli import output
 from flext_kernel.cli.commands._inspection import inspect_plugins
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 
 __all__ = ["disable", "enable", "info", "list_plugins"]
 
@@ -40,7 +41,7 @@ def info(name: str) -> int:
     if record is None:
         known = ", ".join(sorted(manager.records)) or "none"
         return output.emit_error(
-            f"no plugin named {name!r}", "NOT_FOUND", hint=f"installed plugins: {known}", exit_code=2
+            f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}", exit_code=2
         )
     data = record.summary()
     if record.manifest is not None:
@@ -76,10 +77,10 @@ def _set_enabled(name: str, enabled: bool) -> int:
     if name not in manager.records:
         known = ", ".join(sorted(manager.records)) or "none"
         return output.emit_error(
-            f"no plugin named {name!r}", "NOT_FOUND", hint=f"installed plugins: {known}", exit_code=2
+            f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}", exit_code=2
         )
     if name == "kernel":
-        return output.emit_error("the kernel plugin cannot be disabled", "VALIDATION_ERROR", exit_code=2)
+        return output.emit_error("the kernel plugin cannot be disabled", VALIDATION_ERROR, exit_code=2)
     PluginStateStore(config_dir() / "plugins.db").set_enabled(name, enabled)
     word = "enabled" if enabled else "disabled"
     return output.emit({"name": name, "enabled": enabled}, human=f"plugin {name} {word}")

@@ -42,6 +42,17 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from flext_kernel.cli import output
 from flext_kernel.cli.settings import current
+from flext_kernel.errors import (
+    INSTALL_FAILED,
+    LOCAL_PLUGIN,
+    NOT_A_PLUGIN,
+    NOT_FOUND,
+    PLUGIN_LOAD_FAILED,
+    ROLLBACK_FAILED,
+    UNINSTALL_FAILED,
+    USAGE_ERROR,
+    VALIDATION_ERROR,
+)
 
 if TYPE_CHECKING:
     from flext_kernel.plugins.discovery import Candidate
@@ -347,7 +358,7 @@ def install(
     if not specs:
         return output.emit_error(
             "nothing to install",
-            "USAGE_ERROR",
+            USAGE_ERROR,
             hint="flext plugin install NAME|WHEEL|DIRECTORY|URL",
             exit_code=output.EXIT_USAGE,
         )
@@ -355,7 +366,7 @@ def install(
     if installer is None:
         return output.emit_error(
             f"neither uv nor pip is available to {sys.executable}",
-            "INSTALL_FAILED",
+            INSTALL_FAILED,
             hint="install uv (https://docs.astral.sh/uv/) or pip, or check FLEXT_INSTALLER",
         )
     from flext_kernel.cli import command_cache
@@ -378,7 +389,7 @@ def _install(installer: Installer, specs: list[str], before: Snapshot) -> int:
             installer,
             before,
             f"{installer.kind} could not install {' '.join(specs)}: {_summary(done)}",
-            "INSTALL_FAILED",
+            INSTALL_FAILED,
             hint="run again with --debug to see the installer's output",
         )
     after = snapshot()
@@ -394,7 +405,7 @@ def _install(installer: Installer, specs: list[str], before: Snapshot) -> int:
             before,
             f"{' '.join(specs)} is not a FLEXT plugin (no 'flext.plugins' entry point in {names});"
             " rolled back",
-            "NOT_A_PLUGIN",
+            NOT_A_PLUGIN,
             exit_code=output.EXIT_USAGE,
         )
     report = _check_in_fresh_process(plugins)
@@ -406,7 +417,7 @@ def _install(installer: Installer, specs: list[str], before: Snapshot) -> int:
             installer,
             before,
             f"plugin {name!r} failed to load{others}: {reason}; the installation was rolled back",
-            "PLUGIN_LOAD_FAILED",
+            PLUGIN_LOAD_FAILED,
             hint="fix the plugin and build it again; 'flext --debug plugin install ...' shows the installer",
         )
     return _installed(before, after, touched, report)
@@ -439,7 +450,7 @@ def _failed(
         return output.emit_error(message, code, hint=hint, exit_code=exit_code)
     return output.emit_error(
         f"{message}; restoring the environment failed too: {left}",
-        "ROLLBACK_FAILED",
+        ROLLBACK_FAILED,
         hint="reinstall those distributions by hand (flext --debug shows the installer's output)",
     )
 
@@ -497,7 +508,7 @@ def uninstall(name: str) -> int:
         provider = found.distribution if found else "flext-kernel"
         return output.emit_error(
             f"plugin {name!r} is part of {provider}; uninstalling it would remove FLEXT itself",
-            "VALIDATION_ERROR",
+            VALIDATION_ERROR,
             hint=f"'flext plugin disable {name}' turns a plugin off" if name != "kernel" else None,
             exit_code=output.EXIT_USAGE,
         )
@@ -505,14 +516,14 @@ def uninstall(name: str) -> int:
         known = ", ".join(sorted(c.name for c in candidates)) or "none"
         return output.emit_error(
             f"no plugin named {name!r} is installed",
-            "NOT_FOUND",
+            NOT_FOUND,
             hint=f"installed plugins: {known}",
             exit_code=output.EXIT_USAGE,
         )
     if found.distribution is None:
         return output.emit_error(
             f"plugin {name!r} is a local plugin at {found.location}, not an installed distribution",
-            "LOCAL_PLUGIN",
+            LOCAL_PLUGIN,
             hint="delete that file or directory to remove it",
             exit_code=output.EXIT_USAGE,
         )
@@ -526,7 +537,7 @@ def _uninstall(distribution: str, version: str | None, name: str, candidates: li
     if installer is None:
         return output.emit_error(
             f"neither uv nor pip is available to {sys.executable}",
-            "UNINSTALL_FAILED",
+            UNINSTALL_FAILED,
             hint="install uv or pip",
         )
     done = installer.run(installer.uninstall_command([distribution]))
@@ -534,7 +545,7 @@ def _uninstall(distribution: str, version: str | None, name: str, candidates: li
     if done.returncode != 0:
         return output.emit_error(
             f"{installer.kind} could not uninstall {distribution}: {_summary(done)}",
-            "UNINSTALL_FAILED",
+            UNINSTALL_FAILED,
             hint="run again with --debug to see the installer's output",
         )
     also = sorted(c.name for c in candidates if c.distribution == distribution and c.name != name)
