@@ -13,6 +13,7 @@ from flext_sdk.testing import FlextCliRunner, PluginContract
 
 class TestLdifPlugin(PluginContract):
     plugin = "flext_plugin_ldif.plugin"
+    optional_plugins = ("flext_plugin_singer.plugin",)  # it answers flext_singer_connectors
 
 
 CHANGES = (

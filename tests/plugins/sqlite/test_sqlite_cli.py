@@ -15,6 +15,7 @@ from flext_sdk.testing import FlextCliRunner, PluginContract
 
 class TestSQLitePlugin(PluginContract):
     plugin = "flext_plugin_sqlite.plugin"
+    optional_plugins = ("flext_plugin_singer.plugin",)  # it answers flext_singer_connectors
 
 
 @pytest.fixture

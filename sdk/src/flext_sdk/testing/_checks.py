@@ -115,7 +115,7 @@ def hook_problems(hook_object: object, manifests: Iterable[PluginManifest] = ())
         options = manager.parse_hookimpl_opts(hook_object, attribute)
         if options is not None:
             hook = options.get("specname") or attribute
-            if hook not in known and not options.get("optionalhook"):
+            if hook not in known:
                 problems.append(
                     f"{attribute!r} is marked @hookimpl but the kernel has no hook named {hook!r}"
                     f"{_did_you_mean(hook, known)}, so the kernel refuses the plugin; "

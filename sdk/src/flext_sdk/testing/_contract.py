@@ -81,6 +81,9 @@ class PluginContract:
     """The plugin under test; required."""
     required_plugins: ClassVar[tuple[PluginSpec, ...]] = ()
     """Plugins loaded alongside it: those its manifest ``requires``."""
+    optional_plugins: ClassVar[tuple[PluginSpec, ...]] = ()
+    """Plugins whose hooks it implements with ``optionalhook=True`` without requiring them; their
+    hookspecs are checked (so a typo is still caught), but they are not loaded."""
 
     # Helpers.
 
@@ -154,7 +157,8 @@ class PluginContract:
     def test_hooks_match_the_kernel_hookspecs(self) -> None:
         """Every hook implementation names a kernel hook and takes only that hook's arguments."""
         obj, manifest = self._load(skip=True)
-        problems = hook_problems(hook_object(obj), [manifest, *self._required_manifests()])
+        optional = self._manifests(self.optional_plugins)
+        problems = hook_problems(hook_object(obj), [manifest, *self._required_manifests(), *optional])
         if problems:
             _fail(
                 f"the hooks of plugin {manifest.name!r} ({describe_spec(obj)}) do not match the kernel's "
@@ -249,8 +253,12 @@ class PluginContract:
             )
 
     def _required_manifests(self) -> list[PluginManifest]:
+        return self._manifests(self.required_plugins)
+
+    @staticmethod
+    def _manifests(specs: tuple[PluginSpec, ...]) -> list[PluginManifest]:
         found: list[PluginManifest] = []
-        for spec in self.required_plugins:
+        for spec in specs:
             try:
                 found.append(manifest_of(load_spec(spec)))
             except PluginImportError:
