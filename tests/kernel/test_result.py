@@ -55,9 +55,70 @@ def test_results_are_immutable() -> None:
     with pytest.raises(AttributeError, match="immutable"):
         fail.error = "y"  # type: ignore[misc]
     with pytest.raises(AttributeError, match="immutable"):
-        del ok.value  # type: ignore[misc]
+        del ok.value
     with pytest.raises(AttributeError):
         ok.extra = 1  # type: ignore[attr-defined]
+
+
+def _built_every_way() -> list[FlextResult[object]]:
+    """One result from each way the module builds one (some fill a writable copy first)."""
+    failure: FlextResult[object] = FlextResult.fail("bad", error_code="C", error_data={"k": 1})
+    return [
+        FlextResult.ok(1),
+        Success(1),
+        FlextResult.ok(1).map(str),
+        failure.recover(len),
+        FlextResult.ok(1).zip_with(FlextResult.ok(2), lambda a, b: a + b),
+        FlextResult.sequence([FlextResult.ok(1)]),
+        FlextResult.collect_errors([FlextResult.ok(1)]),
+        safe(int)("1"),
+        failure,
+        Failure("bad", "C", {"k": 1}),
+        failure.map_error(str.upper),
+        FlextResult.ok(1).filter(lambda _: False, "rejected"),
+        FlextResult.from_exception(ValueError("x")),
+        FlextResult.collect_errors([failure]),
+    ]
+
+
+@pytest.mark.parametrize("result", _built_every_way(), ids=repr)
+def test_every_construction_gives_the_public_class_and_is_immutable(result: FlextResult[object]) -> None:
+    assert type(result) in (Success, Failure)
+    for name in ("value", "error", "error_code", "error_data", "__class__", "other"):
+        with pytest.raises(AttributeError, match="immutable"):
+            setattr(result, name, 2)
+        with pytest.raises(AttributeError, match="immutable"):
+            delattr(result, name)
+    assert type(result) in (Success, Failure)
+
+
+def test_failures_pass_on_as_results_of_any_type() -> None:
+    def parse(text: str) -> FlextResult[int]:
+        return FlextResult.ok(int(text)) if text.isdigit() else FlextResult.fail("nan", error_code="C")
+
+    def address(text: str) -> FlextResult[str]:
+        port = parse(text)
+        if isinstance(port, Failure):
+            return port
+        return FlextResult.ok(f"127.0.0.1:{port.value}")
+
+    assert address("80").value == "127.0.0.1:80"
+    failed = parse("x")
+    assert address("x") == failed
+    assert isinstance(failed, Failure)
+    assert failed.map(str) is failed
+    assert failed.flat_map(lambda v: FlextResult.ok(str(v))) is failed
+
+
+def test_fallbacks_may_have_another_type() -> None:
+    fail: FlextResult[int] = FlextResult.fail("bad")
+    ok = FlextResult.ok(1)
+    assert fail.unwrap_or(None) is None
+    assert fail.unwrap_or_else(lambda error: error) == "bad"
+    assert fail.recover(lambda error: error) == FlextResult.ok("bad")
+    assert fail.or_else(FlextResult.ok("other")) == FlextResult.ok("other")
+    assert ok.unwrap_or(None) == 1
+    assert ok.recover(lambda error: error) is ok
 
 
 def test_error_data_is_a_read_only_copy() -> None:
@@ -313,3 +374,11 @@ def test_success_and_failure_never_compare_equal() -> None:
 
 def test_subscripted_class_builds_results() -> None:
     assert FlextResult[int].ok(3) == FlextResult.ok(3)
+    assert FlextResult[int].fail("x") == FlextResult.fail("x")
+
+
+def test_constructors_are_reachable_from_instances_too() -> None:
+    assert FlextResult.ok(1).ok(2) == FlextResult.ok(2)
+    assert FlextResult.fail("x").fail("y") == FlextResult.fail("y")
+    assert FlextResult.ok.__name__ == "ok"
+    assert FlextResult.fail.__qualname__ == "FlextResult.fail"

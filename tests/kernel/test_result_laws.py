@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flext_kernel.result import FlextResult
+from flext_kernel.result import Failure, FlextResult, Success
 
 values = st.integers() | st.text(max_size=5) | st.none() | st.tuples(st.integers(), st.booleans())
 codes = st.none() | st.sampled_from(["NOT_FOUND", "VALIDATION_ERROR", "X"])
+data = st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True)
 
 
 @st.composite
 def results(draw: st.DrawFn) -> FlextResult[object]:
     if draw(st.booleans()):
         return FlextResult.ok(draw(values))
-    data = draw(st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
-    return FlextResult.fail(draw(st.text(max_size=8)), error_code=draw(codes), error_data=data)
+    return FlextResult.fail(draw(st.text(max_size=8)), error_code=draw(codes), error_data=draw(data))
 
 
 def _wrap(tag: str) -> Callable[[object], object]:
@@ -111,3 +113,37 @@ def test_equal_to_a_rebuilt_copy(result: FlextResult[object]) -> None:
     assert copy == result
     assert hash(copy) == hash(result)
     assert len({copy, result}) == 1
+
+
+# `ok`, `fail` and `map` build results by another route than the Success and
+# Failure constructors; both routes must give the same results.
+
+
+@given(values)
+def test_ok_and_map_build_what_the_success_constructor_builds(value: object) -> None:
+    for built in (FlextResult.ok(value), FlextResult.ok(None).map(lambda _: value)):
+        assert type(built) is Success
+        assert built == Success(value)
+        assert hash(built) == hash(Success(value))
+        assert repr(built) == repr(Success(value))
+
+
+@given(st.text(max_size=8), codes, data)
+def test_fail_builds_what_the_failure_constructor_builds(
+    error: str, code: str | None, details: dict[str, int]
+) -> None:
+    built = FlextResult.fail(error, error_code=code, error_data=details)
+    assert type(built) is Failure
+    assert built == Failure(error, code, details)
+    assert hash(built) == hash(Failure(error, code, details))
+    assert repr(built) == repr(Failure(error, code, details))
+    assert built.error_data == details
+    assert built.error_data is not details
+
+
+@given(results(), names)
+def test_no_attribute_of_a_result_can_be_set_or_deleted(result: FlextResult[object], name: str) -> None:
+    with pytest.raises(AttributeError, match="immutable"):
+        setattr(result, name, 1)
+    with pytest.raises(AttributeError, match="immutable"):
+        delattr(result, name)

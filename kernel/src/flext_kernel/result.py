@@ -4,7 +4,11 @@ A result is either a ``Success`` holding a value or a ``Failure`` holding an
 error message, an optional UPPER_SNAKE error code and structured error data.
 The two are separate classes so that each operation is a straight line on its
 own track (``map`` on a failure returns the failure itself, allocating
-nothing) and so that ``match`` can tell them apart by class.
+nothing) and so that ``match`` and ``isinstance`` can tell them apart.
+
+``FlextResult`` is covariant and ``Failure`` is a ``FlextResult[Never]``, so a
+failure narrowed with ``isinstance(result, Failure)`` (or ``case Failure()``)
+can be returned as a ``FlextResult`` of any type (see docs/kernel/result.md).
 
 Exceptions raised by the functions handed to ``map``, ``flat_map``, ``tap`` and
 friends propagate: they are bugs in the caller, not expected failures. Use
@@ -17,7 +21,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NoReturn, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Never, NoReturn, ParamSpec, TypeVar, overload
 
 from flext_kernel.errors import OPERATION_ERROR, FlextResultError
 
@@ -26,6 +30,7 @@ __all__ = ["MULTIPLE_ERRORS", "Failure", "FlextResult", "Success", "safe"]
 T = TypeVar("T")
 U = TypeVar("U")
 V = TypeVar("V")
+T_co = TypeVar("T_co", covariant=True)
 P = ParamSpec("P")
 
 MULTIPLE_ERRORS: Final = "MULTIPLE_ERRORS"
@@ -34,7 +39,7 @@ MULTIPLE_ERRORS: Final = "MULTIPLE_ERRORS"
 _NO_DATA: Final[Mapping[str, object]] = MappingProxyType({})
 
 
-class FlextResult(Generic[T]):
+class FlextResult(Generic[T_co]):
     """Either a success with a value or a failure with an error; immutable.
 
     Build one with ``FlextResult.ok(value)`` or ``FlextResult.fail(message,
@@ -53,9 +58,8 @@ class FlextResult(Generic[T]):
     """True for a failure."""
 
     if TYPE_CHECKING:
-        # At runtime these are the Success and Failure classes themselves (see
-        # the end of this module): calling a class directly is the cheapest
-        # construction CPython offers, and `ok` is on every hot path.
+        # Defined at the end of the module, after the classes they build.
+
         @staticmethod
         def ok(value: T) -> FlextResult[T]:
             """Return a success holding ``value``."""
@@ -65,20 +69,14 @@ class FlextResult(Generic[T]):
             error: str,
             error_code: str | None = None,
             error_data: Mapping[str, object] | None = None,
-        ) -> FlextResult[Any]:
+        ) -> Failure:
             """Return a failure with a message, an optional code and details."""
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError(f"FlextResult is immutable; cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> NoReturn:
-        raise AttributeError(f"FlextResult is immutable; cannot delete {name!r}")
 
     # Accessors. Success and Failure override each of these with a slot or a
     # class attribute; the definitions here only give them a type and a doc.
 
     @property
-    def value(self) -> T:
+    def value(self) -> T_co:
         """The success value; raises ``FlextResultError`` on a failure."""
         raise NotImplementedError  # pragma: no cover - always overridden
 
@@ -99,126 +97,126 @@ class FlextResult(Generic[T]):
 
     # Extraction.
 
-    def unwrap(self) -> T:
+    def unwrap(self) -> T_co:
         """Return the value, or raise ``FlextResultError`` for a failure."""
         return self.value
 
-    def unwrap_or(self, default: T) -> T:
+    def unwrap_or(self, default: U) -> T_co | U:
         """Return the value, or ``default`` for a failure."""
-        return self.value if self.is_success else default
+        return default if isinstance(self, Failure) else self.value
 
-    def unwrap_or_else(self, fn: Callable[[str], T]) -> T:
+    def unwrap_or_else(self, fn: Callable[[str], U]) -> T_co | U:
         """Return the value, or ``fn(error)`` for a failure."""
-        return self.value if self.is_success else fn(self._message())
+        return fn(self.error) if isinstance(self, Failure) else self.value
 
     def to_exception(self) -> FlextResultError | None:
         """Return the failure as an exception (not raised), or None on a success."""
-        if self.is_success:
-            return None
-        return FlextResultError(self._message(), error_code=self.error_code, error_data=dict(self.error_data))
+        if isinstance(self, Failure):
+            return FlextResultError(self.error, error_code=self.error_code, error_data=dict(self.error_data))
+        return None
 
-    # Transformations. Each is a one-liner per track; the value track is the
-    # hot one, so the success check comes first.
+    # Transformations. Each is a one-liner per track; a failure passes itself
+    # on, which its type allows: a Failure is a FlextResult of any type.
 
-    def map(self, fn: Callable[[T], U]) -> FlextResult[U]:
+    def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
         """Apply ``fn`` to the value; a failure passes through unchanged."""
         raise NotImplementedError  # pragma: no cover - each track overrides it
 
-    def flat_map(self, fn: Callable[[T], FlextResult[U]]) -> FlextResult[U]:
+    def flat_map(self, fn: Callable[[T_co], FlextResult[U]]) -> FlextResult[U]:
         """Chain a result-returning step; a failure passes through unchanged."""
         raise NotImplementedError  # pragma: no cover - each track overrides it
 
     bind = flat_map
 
-    def map_error(self, fn: Callable[[str], str]) -> FlextResult[T]:
+    def map_error(self, fn: Callable[[str], str]) -> FlextResult[T_co]:
         """Rewrite the failure message (code and data are kept)."""
-        if self.is_success:
-            return self
-        return Failure(fn(self._message()), self.error_code, self.error_data)
+        if isinstance(self, Failure):
+            return _fail(fn(self.error), self.error_code, self.error_data)
+        return self
 
-    def recover(self, fn: Callable[[str], T]) -> FlextResult[T]:
+    def recover(self, fn: Callable[[str], U]) -> FlextResult[T_co | U]:
         """Turn a failure into a success with ``fn(error)``."""
-        if self.is_success:
-            return self
-        return Success(fn(self._message()))
+        if isinstance(self, Failure):
+            return _ok(fn(self.error))
+        return self
 
-    def or_else(self, other: FlextResult[T] | Callable[[str], FlextResult[T]]) -> FlextResult[T]:
+    def or_else(self, other: FlextResult[U] | Callable[[str], FlextResult[U]]) -> FlextResult[T_co | U]:
         """Return self on success, else ``other`` (or ``other(error)`` if callable)."""
-        if self.is_success:
+        if not isinstance(self, Failure):
             return self
         if isinstance(other, FlextResult):
             return other
-        return other(self._message())
+        return other(self.error)
 
-    def tap(self, fn: Callable[[T], object]) -> FlextResult[T]:
+    def tap(self, fn: Callable[[T_co], object]) -> FlextResult[T_co]:
         """Call ``fn(value)`` for its side effect and return self."""
-        if self.is_success:
+        if not isinstance(self, Failure):
             fn(self.value)
         return self
 
-    def tap_error(self, fn: Callable[[str], object]) -> FlextResult[T]:
+    def tap_error(self, fn: Callable[[str], object]) -> FlextResult[T_co]:
         """Call ``fn(error)`` on a failure for its side effect and return self."""
-        if not self.is_success:
-            fn(self._message())
+        if isinstance(self, Failure):
+            fn(self.error)
         return self
 
     def filter(
-        self, predicate: Callable[[T], bool], error: str, error_code: str | None = None
-    ) -> FlextResult[T]:
+        self, predicate: Callable[[T_co], bool], error: str, error_code: str | None = None
+    ) -> FlextResult[T_co]:
         """Keep a success only if ``predicate(value)`` holds, else fail with ``error``."""
-        if self.is_success and not predicate(self.value):
-            return Failure(error, error_code)
+        if not isinstance(self, Failure) and not predicate(self.value):
+            return _fail(error, error_code)
         return self
 
-    def zip_with(self, other: FlextResult[U], fn: Callable[[T, U], V]) -> FlextResult[V]:
+    def zip_with(self, other: FlextResult[U], fn: Callable[[T_co, U], V]) -> FlextResult[V]:
         """Combine two successes with ``fn``; the first failure wins."""
-        if not self.is_success:
-            return self  # type: ignore[return-value]  # a failure carries no T
-        if not other.is_success:
-            return other  # type: ignore[return-value]  # a failure carries no U
-        return Success(fn(self.value, other.value))
+        if isinstance(self, Failure):
+            return self
+        if isinstance(other, Failure):
+            return other
+        return _ok(fn(self.value, other.value))
 
     # Async forms: the same tracks, for coroutine functions.
 
-    async def map_async(self, fn: Callable[[T], Awaitable[U]]) -> FlextResult[U]:
+    async def map_async(self, fn: Callable[[T_co], Awaitable[U]]) -> FlextResult[U]:
         """Like ``map`` with an async ``fn``."""
-        if self.is_success:
-            return Success(await fn(self.value))
-        return self  # type: ignore[return-value]  # a failure carries no T
+        if isinstance(self, Failure):
+            return self
+        return _ok(await fn(self.value))
 
-    async def flat_map_async(self, fn: Callable[[T], Awaitable[FlextResult[U]]]) -> FlextResult[U]:
+    async def flat_map_async(self, fn: Callable[[T_co], Awaitable[FlextResult[U]]]) -> FlextResult[U]:
         """Like ``flat_map`` with an async ``fn``."""
-        if self.is_success:
-            return await fn(self.value)
-        return self  # type: ignore[return-value]  # a failure carries no T
+        if isinstance(self, Failure):
+            return self
+        return await fn(self.value)
 
     bind_async = flat_map_async
 
-    async def tap_async(self, fn: Callable[[T], Awaitable[object]]) -> FlextResult[T]:
+    async def tap_async(self, fn: Callable[[T_co], Awaitable[object]]) -> FlextResult[T_co]:
         """Like ``tap`` with an async ``fn``."""
-        if self.is_success:
+        if not isinstance(self, Failure):
             await fn(self.value)
         return self
 
-    async def tap_error_async(self, fn: Callable[[str], Awaitable[object]]) -> FlextResult[T]:
+    async def tap_error_async(self, fn: Callable[[str], Awaitable[object]]) -> FlextResult[T_co]:
         """Like ``tap_error`` with an async ``fn``."""
-        if not self.is_success:
-            await fn(self._message())
+        if isinstance(self, Failure):
+            await fn(self.error)
         return self
 
-    async def recover_async(self, fn: Callable[[str], Awaitable[T]]) -> FlextResult[T]:
+    async def recover_async(self, fn: Callable[[str], Awaitable[U]]) -> FlextResult[T_co | U]:
         """Like ``recover`` with an async ``fn``."""
-        if self.is_success:
-            return self
-        return Success(await fn(self._message()))
+        if isinstance(self, Failure):
+            return _ok(await fn(self.error))
+        return self
 
     # Constructors and combinators over many results.
 
     @staticmethod
-    def from_exception(exc: BaseException, error_code: str = OPERATION_ERROR) -> FlextResult[Any]:
+    def from_exception(exc: BaseException, error_code: str = OPERATION_ERROR) -> Failure:
         """Return a failure describing ``exc`` (its type goes into ``error_data``)."""
         message = str(exc) or type(exc).__name__
-        return Failure(message, error_code, {"exception_type": type(exc).__name__})
+        return _fail(message, error_code, {"exception_type": type(exc).__name__})
 
     @staticmethod
     def combine(*results: FlextResult[T]) -> FlextResult[list[T]]:
@@ -230,10 +228,10 @@ class FlextResult(Generic[T]):
         """Return all values as a list, or the first failure (stops there)."""
         values: list[T] = []
         for result in results:
-            if not result.is_success:
-                return result  # type: ignore[return-value]  # a failure carries no T
+            if isinstance(result, Failure):
+                return result
             values.append(result.value)
-        return Success(values)
+        return _ok(values)
 
     @staticmethod
     def traverse(items: Iterable[U], fn: Callable[[U], FlextResult[T]]) -> FlextResult[list[T]]:
@@ -248,10 +246,10 @@ class FlextResult(Generic[T]):
         values: list[T] = []
         for item in items:
             result = await fn(item)
-            if not result.is_success:
-                return result  # type: ignore[return-value]  # a failure carries no T
+            if isinstance(result, Failure):
+                return result
             values.append(result.value)
-        return Success(values)
+        return _ok(values)
 
     @staticmethod
     def collect_errors(results: Iterable[FlextResult[T]]) -> FlextResult[list[T]]:
@@ -264,9 +262,7 @@ class FlextResult(Generic[T]):
         values: list[T] = []
         failures: list[dict[str, object]] = []
         for index, result in enumerate(results):
-            if result.is_success:
-                values.append(result.value)
-            else:
+            if isinstance(result, Failure):
                 failures.append(
                     {
                         "index": index,
@@ -275,22 +271,38 @@ class FlextResult(Generic[T]):
                         "error_data": dict(result.error_data),
                     }
                 )
+            else:
+                values.append(result.value)
         if not failures:
-            return Success(values)
+            return _ok(values)
         codes = {failure["error_code"] for failure in failures}
         code = codes.pop() if len(codes) == 1 else MULTIPLE_ERRORS
         message = "; ".join(str(failure["error"]) for failure in failures)
-        return Failure(message, code if isinstance(code, str) else None, {"errors": failures})
-
-    def _message(self) -> str:
-        # Only called on a failure, whose error is always a str.
-        return self.error or ""
+        return _fail(message, code if isinstance(code, str) else None, {"errors": failures})
 
 
-class Success(FlextResult[T]):
-    """The success track: holds ``value``. Build it with ``FlextResult.ok``."""
+# Each track is two classes: a writable one that only holds the slots, and the
+# public immutable subclass. `ok` and `fail` fill a writable instance with plain
+# attribute stores, then give it its public class: a store through the
+# immutable class's guard costs more than the rest of the construction.
+
+
+class _SuccessSlots(FlextResult[T_co]):
+    """The storage of a success while it is built; never seen outside this module."""
 
     __slots__ = ("value",)
+
+
+class _FailureSlots(FlextResult[Never]):
+    """The storage of a failure while it is built; never seen outside this module."""
+
+    __slots__ = ("error", "error_code", "error_data")
+
+
+class Success(_SuccessSlots[T_co]):
+    """The success track: holds ``value``. Build it with ``FlextResult.ok``."""
+
+    __slots__ = ()
     __match_args__ = ("value",)
 
     is_success = True
@@ -299,17 +311,28 @@ class Success(FlextResult[T]):
     error_code = None
     error_data = _NO_DATA
 
-    def __init__(self, value: T) -> None:
+    def __init__(self, value: T_co) -> None:
         _set_value(self, value)
 
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot delete {name!r}")
+
     # map and flat_map are the hot path of every railway chain: on this track
-    # they skip the base class's success check.
+    # they skip the failure check, and map builds its result inline (`_ok`'s
+    # body), which saves a Python call per step.
 
-    def map(self, fn: Callable[[T], U]) -> FlextResult[U]:
+    def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
         """Apply ``fn`` to the value."""
-        return Success(fn(self.value))
+        building: Any = _SuccessSlots()
+        building.value = fn(self.value)
+        building.__class__ = Success
+        mapped: FlextResult[U] = building
+        return mapped
 
-    def flat_map(self, fn: Callable[[T], FlextResult[U]]) -> FlextResult[U]:
+    def flat_map(self, fn: Callable[[T_co], FlextResult[U]]) -> FlextResult[U]:
         """Chain a result-returning step."""
         return fn(self.value)
 
@@ -328,14 +351,24 @@ class Success(FlextResult[T]):
         return f"FlextResult.ok({self.value!r})"
 
 
-class Failure(FlextResult[T]):
-    """The failure track: holds ``error``, ``error_code`` and ``error_data``."""
+class Failure(_FailureSlots):
+    """The failure track: holds ``error``, ``error_code`` and ``error_data``.
 
-    __slots__ = ("error", "error_code", "error_data")
+    A ``FlextResult[Never]``: it can be returned wherever any ``FlextResult``
+    is expected.
+    """
+
+    __slots__ = ()
     __match_args__ = ("error", "error_code", "error_data")
 
     is_success = False
     is_failure = True
+
+    if TYPE_CHECKING:
+
+        @property
+        def error(self) -> str:
+            """The failure message."""
 
     def __init__(
         self,
@@ -347,13 +380,19 @@ class Failure(FlextResult[T]):
         _set_error_code(self, error_code)
         _set_error_data(self, _NO_DATA if not error_data else MappingProxyType(dict(error_data)))
 
-    def map(self, fn: Callable[[T], U]) -> FlextResult[U]:
-        """Return the failure itself: there is no value to map."""
-        return self  # type: ignore[return-value]  # a failure carries no T
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot set {name!r}")
 
-    def flat_map(self, fn: Callable[[T], FlextResult[U]]) -> FlextResult[U]:
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot delete {name!r}")
+
+    def map(self, fn: Callable[[Never], object]) -> Failure:
+        """Return the failure itself: there is no value to map."""
+        return self
+
+    def flat_map(self, fn: Callable[[Never], object]) -> Failure:
         """Return the failure itself: there is no value to chain."""
-        return self  # type: ignore[return-value]  # a failure carries no T
+        return self
 
     bind = flat_map
 
@@ -390,20 +429,48 @@ class Failure(FlextResult[T]):
         return f"FlextResult.fail({', '.join(parts)})"
 
 
+def _ok(value: T) -> FlextResult[T]:
+    """Return a success holding ``value`` (``FlextResult.ok``)."""
+    # Typed as Any while it is written: mypy sees `value` as read-only.
+    building: Any = _SuccessSlots()
+    building.value = value
+    building.__class__ = Success
+    done: FlextResult[T] = building
+    return done
+
+
+def _fail(
+    error: str,
+    error_code: str | None = None,
+    error_data: Mapping[str, object] | None = None,
+) -> Failure:
+    """Return a failure with a message, an optional code and details (``FlextResult.fail``)."""
+    building: Any = _FailureSlots()
+    building.error = error
+    building.error_code = error_code
+    building.error_data = _NO_DATA if not error_data else MappingProxyType(dict(error_data))
+    building.__class__ = Failure
+    done: Failure = building
+    return done
+
+
 def _slot_writer(cls: type, name: str) -> Callable[[object, object], None]:
     """Return the raw writer of a slot, which bypasses the guard in ``__setattr__``."""
     writer: Callable[[object, object], None] = cls.__dict__[name].__set__
     return writer
 
 
-_set_value = _slot_writer(Success, "value")
-_set_error = _slot_writer(Failure, "error")
-_set_error_code = _slot_writer(Failure, "error_code")
-_set_error_data = _slot_writer(Failure, "error_data")
+_set_value = _slot_writer(_SuccessSlots, "value")
+_set_error = _slot_writer(_FailureSlots, "error")
+_set_error_code = _slot_writer(_FailureSlots, "error_code")
+_set_error_data = _slot_writer(_FailureSlots, "error_data")
+
+_ok.__name__, _ok.__qualname__ = "ok", "FlextResult.ok"
+_fail.__name__, _fail.__qualname__ = "fail", "FlextResult.fail"
 
 if not TYPE_CHECKING:
-    FlextResult.ok = staticmethod(Success)
-    FlextResult.fail = staticmethod(Failure)
+    FlextResult.ok = staticmethod(_ok)
+    FlextResult.fail = staticmethod(_fail)
 
 
 @overload
@@ -425,7 +492,7 @@ def safe(fn: Callable[P, Any]) -> Callable[P, Any]:
         @functools.wraps(fn)
         async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> FlextResult[Any]:
             try:
-                return Success(await fn(*args, **kwargs))
+                return _ok(await fn(*args, **kwargs))
             except Exception as exc:
                 return FlextResult.from_exception(exc)
 
@@ -434,7 +501,7 @@ def safe(fn: Callable[P, Any]) -> Callable[P, Any]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> FlextResult[Any]:
         try:
-            return Success(fn(*args, **kwargs))
+            return _ok(fn(*args, **kwargs))
         except Exception as exc:
             return FlextResult.from_exception(exc)
 
