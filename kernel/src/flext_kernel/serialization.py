@@ -169,15 +169,15 @@ class MessageRegistry:
     def from_envelope(self, envelope: object) -> FlextResult[FlextMessage]:
         """Decode an envelope dict back into a message of its registered class."""
         checked = _check_envelope(envelope)
-        if not checked.is_success:
-            return checked  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(checked, Failure):
+            return checked
         name, version, payload = checked.value
         message_class = self._classes.get(name)
         if message_class is None:
             return Failure(f"unknown message type {name!r}", UNKNOWN_MESSAGE_TYPE, {"type": name})
         upcast = self._upcast(message_class, name, version, payload)
-        if not upcast.is_success:
-            return upcast  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(upcast, Failure):
+            return upcast
         try:
             message = message_class.model_validate_json(json.dumps(upcast.value, allow_nan=True))
         except ValidationError as exc:

@@ -69,8 +69,8 @@ def _write_lines(events: FlextEventStore, stream: IO[str]) -> FlextResult[int]:
     after, count = 0, 0
     while True:
         page = events.read_all(after, limit=_PAGE)
-        if page.is_failure:
-            return page  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(page, Failure):
+            return page
         if not page.value:
             return Success(count)
         for recorded in page.value:

@@ -259,8 +259,8 @@ class EventStoreBase(ABC):
         if bad is not None:
             return bad
         prepared = self._codec.prepare(stream_id, events)
-        if not prepared.is_success:
-            return prepared  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(prepared, Failure):
+            return prepared
         result = self._guarded(self._append, prepared.value, expected_version)
         if result.is_success and result.value.written:
             self.signal.notify()
@@ -420,7 +420,7 @@ class EventStoreBase(ABC):
     ) -> FlextResult[tuple[FlextResult[Snapshot | None], list[RecordedEvent]]]:
         row, rows = self._snapshot_and_stream_rows(stream_id)
         snapshot: FlextResult[Snapshot | None] = (
-            Success(None) if row is None else self._codec.decode_snapshot(row)  # type: ignore[assignment]
+            Success(None) if row is None else self._codec.decode_snapshot(row)
         )
         return Success((snapshot, self._codec.decode_all(rows)))
 
@@ -428,7 +428,7 @@ class EventStoreBase(ABC):
         row = self._snapshot_row(stream_id)
         if row is None:
             return Success(None)
-        return self._codec.decode_snapshot(row)  # type: ignore[return-value]  # Snapshot is a Snapshot | None
+        return self._codec.decode_snapshot(row)
 
     def delete_stream(
         self, stream_id: str, *, reason: str = "", expected_version: ExpectedVersion = ANY

@@ -219,8 +219,8 @@ class ProjectionRunner:
         except ProjectionStoreError as exc:
             return _storage_failure(exc)
         head = self._head_position()
-        if head.is_failure:
-            return head  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(head, Failure):
+            return head
         names = sorted({c.name for c in checkpoints} | set(self._projections))
         if name is not None:
             if name not in names:
@@ -248,8 +248,8 @@ class ProjectionRunner:
         position = 0
         while True:
             page = self.events.read_all(position, limit=10_000)
-            if page.is_failure:
-                return page  # type: ignore[return-value]  # a failure carries no value
+            if isinstance(page, Failure):
+                return page
             if not page.value:
                 return Success(position)
             position = page.value[-1].position
@@ -367,8 +367,8 @@ class ProjectionRunner:
     ) -> FlextResult[tuple[ProjectionCheckpoint, int]]:
         """Fill ``building`` up to the end of the store, then promote it; return it and the events taken."""
         advanced = self._advance(projection, building, from_timestamp)
-        if advanced.is_failure:
-            return advanced  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(advanced, Failure):
+            return advanced
         try:
             if not self.store.promote(projection.name, building.generation):
                 return Failure(
@@ -408,8 +408,8 @@ class ProjectionRunner:
         reader: ThreadPoolExecutor | None = None
         try:
             while True:
-                if page.is_failure:
-                    return page  # type: ignore[return-value]  # a failure carries no value
+                if isinstance(page, Failure):
+                    return page
                 batch = page.value
                 del page
                 if not batch:

@@ -87,13 +87,13 @@ class AggregateRepository:
         if read_together is not None:
             return self._load_together(store, read_together, aggregate_type, stream_id)
         start = _from_snapshot(aggregate_type, store.load_snapshot(stream_id))
-        if not start.is_success:
-            return start  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(start, Failure):
+            return start
         aggregate = start.value
         after = 0 if aggregate is None else aggregate.version
         events = store.read_stream(stream_id, after)
-        if not events.is_success:
-            return events  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(events, Failure):
+            return events
         return _replay(aggregate_type, stream_id, aggregate, events.value)
 
     @staticmethod
@@ -102,18 +102,18 @@ class AggregateRepository:
     ) -> FlextResult[A]:
         """``load`` with the snapshot and the events after it read at once (one round trip)."""
         read = read_together(stream_id)
-        if not read.is_success:
-            return read  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(read, Failure):
+            return read
         snapshot, events = read.value
         start = _from_snapshot(aggregate_type, snapshot)
-        if not start.is_success:
-            return start  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(start, Failure):
+            return start
         aggregate = start.value
         if aggregate is None and not (snapshot.is_success and snapshot.value is None):
             # A snapshot was stored but cannot be used: the events after it are not enough.
             everything = store.read_stream(stream_id)
-            if not everything.is_success:
-                return everything  # type: ignore[return-value]  # a failure carries no value
+            if isinstance(everything, Failure):
+                return everything
             events = everything.value
         return _replay(aggregate_type, stream_id, aggregate, events)
 
@@ -122,13 +122,13 @@ class AggregateRepository:
         self._know(aggregate_type)
         stream_id = str(aggregate_id)
         start = _from_snapshot(aggregate_type, await self.store.load_snapshot_async(stream_id))
-        if not start.is_success:
-            return start  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(start, Failure):
+            return start
         aggregate = start.value
         after = 0 if aggregate is None else aggregate.version
         events = await self.store.read_stream_async(stream_id, after)
-        if not events.is_success:
-            return events  # type: ignore[return-value]  # a failure carries no value
+        if isinstance(events, Failure):
+            return events
         return _replay(aggregate_type, stream_id, aggregate, events.value)
 
     # Saving.
@@ -193,9 +193,9 @@ class AggregateRepository:
 
 def _from_snapshot(aggregate_type: type[A], loaded: FlextResult[Snapshot | None]) -> FlextResult[A | None]:
     """Return the aggregate restored from a usable snapshot, None when there is none to use."""
-    if not loaded.is_success:
+    if isinstance(loaded, Failure):
         # A snapshot that cannot be read is only a missed shortcut: replay everything.
-        return Success(None) if loaded.error_code == DESERIALIZATION_ERROR else loaded  # type: ignore[return-value]
+        return Success(None) if loaded.error_code == DESERIALIZATION_ERROR else loaded
     snapshot = loaded.value
     if (
         snapshot is None
