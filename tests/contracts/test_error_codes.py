@@ -41,40 +41,8 @@ NOT_YET_CONVERTED: dict[str, frozenset[str]] = {
     # (the kernel's from flext_kernel.errors, its own from its errors module).
     # flext_kernel.result: MULTIPLE_ERRORS is defined there, not in flext_kernel.errors.
     "kernel/src/flext_kernel/result.py": frozenset({"MULTIPLE_ERRORS"}),
-    # dbt: TOOL_INSTALL_FAILED is flext_sdk.tools' (flext_sdk.errors once the SDK has one).
-    "plugins/dbt/src/flext_plugin_dbt/dbt_cli.py": frozenset({"TOOL_INSTALL_FAILED", "VALIDATION_ERROR"}),
     "plugins/eventstore-sqlite/src/flext_plugin_eventstore_sqlite/plugin.py": frozenset({"STORAGE_ERROR"}),
-    "plugins/ldif/src/flext_plugin_ldif/inspect_cli.py": frozenset({"VALIDATION_ERROR"}),
-    # pipeline: ALREADY_RUNNING, RUN_FAILED, TRANSFORM_FAILED belong in flext_plugin_pipeline.errors.
-    "plugins/pipeline/src/flext_plugin_pipeline/definition.py": frozenset({"VALIDATION_ERROR"}),
-    "plugins/pipeline/src/flext_plugin_pipeline/pipeline_cli.py": frozenset(
-        {"ALREADY_RUNNING", "NOT_FOUND", "RUN_FAILED", "VALIDATION_ERROR"}
-    ),
-    "plugins/pipeline/src/flext_plugin_pipeline/project.py": frozenset({"ALREADY_REGISTERED", "NOT_FOUND"}),
-    "plugins/pipeline/src/flext_plugin_pipeline/runner.py": frozenset({"INTERRUPTED", "VALIDATION_ERROR"}),
-    "plugins/pipeline/src/flext_plugin_pipeline/runtime.py": frozenset({"ALREADY_RUNNING"}),
-    "plugins/pipeline/src/flext_plugin_pipeline/transform.py": frozenset(
-        {"TRANSFORM_FAILED", "VALIDATION_ERROR"}
-    ),
-    # singer: RUN_FAILED belongs in flext_plugin_singer.errors.
-    "plugins/singer/src/flext_plugin_singer/connectors_cli.py": frozenset({"NOT_FOUND", "VALIDATION_ERROR"}),
-    "plugins/singer/src/flext_plugin_singer/engine.py": frozenset({"NOT_FOUND", "RUN_FAILED"}),
-    "plugins/singer/src/flext_plugin_singer/installed.py": frozenset({"NOT_FOUND"}),
-    "plugins/singer/src/flext_plugin_singer/invocation.py": frozenset(
-        {"RUN_FAILED", "TIMEOUT", "VALIDATION_ERROR"}
-    ),
-    "plugins/sqlite/src/flext_plugin_sqlite/plugin.py": frozenset({"NOT_FOUND", "STORAGE_ERROR"}),
-    "plugins/sqlite/src/flext_plugin_sqlite/sqlite_cli.py": frozenset(
-        {"NOT_FOUND", "STORAGE_ERROR", "VALIDATION_ERROR"}
-    ),
-    "plugins/sqlite/src/flext_plugin_sqlite/target.py": frozenset({"INTERNAL_ERROR"}),
-    # The SDK's authoring tools and flext_sdk.tools: ALREADY_EXISTS, WRITE_FAILED and
-    # TOOL_INSTALL_FAILED belong in a flext_sdk.errors module.
     "sdk/src/flext_sdk/authoring/dev.py": frozenset({"INTERNAL_ERROR", "NOT_FOUND", "VALIDATION_ERROR"}),
-    "sdk/src/flext_sdk/authoring/new.py": frozenset(
-        {"ALREADY_EXISTS", "NOT_FOUND", "VALIDATION_ERROR", "WRITE_FAILED"}
-    ),
-    "sdk/src/flext_sdk/tools.py": frozenset({"NOT_FOUND", "TOOL_INSTALL_FAILED", "VALIDATION_ERROR"}),
 }
 """File (relative to the repository) to the codes it still writes as string literals."""
 

@@ -29,8 +29,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_kernel.paths import data_dir
 from flext_kernel.result import FlextResult
+from flext_sdk.errors import TOOL_INSTALL_FAILED
 
 __all__ = [
     "TOOL_INSTALL_FAILED",
@@ -41,9 +43,6 @@ __all__ = [
     "remove",
     "tools_dir",
 ]
-
-TOOL_INSTALL_FAILED = "TOOL_INSTALL_FAILED"
-"""Error code: a tool's environment could not be created or its packages installed."""
 
 _MARKER = "flext-tool.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -121,7 +120,7 @@ def install(
     """
     if not _NAME.match(name):
         return FlextResult.fail(
-            f"tool name {name!r} must be letters, digits, '.', '_' or '-'", error_code="VALIDATION_ERROR"
+            f"tool name {name!r} must be letters, digits, '.', '_' or '-'", error_code=VALIDATION_ERROR
         )
     wanted = tuple(requirements)
     with _locked(name):
@@ -134,7 +133,7 @@ def install(
 def remove(name: str) -> FlextResult[bool]:
     """Delete ``name``'s environment; ``ok(False)`` if there was none."""
     if not _NAME.match(name):
-        return FlextResult.fail(f"no tool named {name!r}", error_code="NOT_FOUND")
+        return FlextResult.fail(f"no tool named {name!r}", error_code=NOT_FOUND)
     path = tools_dir() / name
     if not path.exists():
         return FlextResult.ok(False)

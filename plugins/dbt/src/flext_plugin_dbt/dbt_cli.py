@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
+from flext_kernel.errors import VALIDATION_ERROR
 from flext_sdk import FlextResult
 from flext_sdk.cli import EXIT_FAILED, EXIT_OK, boot_kernel, current, emit, emit_error, emit_table, fail, note
 
@@ -193,10 +194,10 @@ def _parse_vars(text: str | None) -> FlextResult[Mapping[str, object] | None]:
     try:
         parsed = json.loads(text)
     except ValueError as exc:
-        return FlextResult.fail(f"--vars is not JSON: {exc}", "VALIDATION_ERROR")
+        return FlextResult.fail(f"--vars is not JSON: {exc}", VALIDATION_ERROR)
     if not isinstance(parsed, dict):
         return FlextResult.fail(
-            '--vars must be a JSON object, like {"since": "2024-01-01"}', "VALIDATION_ERROR"
+            '--vars must be a JSON object, like {"since": "2024-01-01"}', VALIDATION_ERROR
         )
     return FlextResult.ok(parsed)
 
@@ -225,9 +226,10 @@ def _record(
 
 def _hint(outcome: FlextResult[Any]) -> str | None:
     from flext_plugin_dbt.errors import DBT_COMPILE_ERROR, DBT_CONFIG_ERROR, DBT_ERROR
+    from flext_sdk.errors import TOOL_INSTALL_FAILED
 
     project_dir = outcome.error_data.get("project_dir")
-    if outcome.error_code == "TOOL_INSTALL_FAILED":
+    if outcome.error_code == TOOL_INSTALL_FAILED:
         return _INSTALL_HINT
     if outcome.error_code == DBT_CONFIG_ERROR:
         return "profiles.yml reads paths and secrets from environment variables: set the one named above"

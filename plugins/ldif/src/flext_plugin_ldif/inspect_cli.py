@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from flext_kernel.errors import VALIDATION_ERROR
 from flext_plugin_ldif.errors import LdifError
 from flext_plugin_ldif.ldif_parser import CHANGE_TYPES
 from flext_plugin_ldif.records import STREAMS, entries_with_streams, url_values
@@ -53,7 +54,7 @@ def inspect(
         ):
             counts[stream, entry.change_type] += 1
     except LdifError as exc:
-        return emit_error(str(exc), "VALIDATION_ERROR", exit_code=EXIT_USAGE)
+        return emit_error(str(exc), VALIDATION_ERROR, exit_code=EXIT_USAGE)
     total = sum(counts.values())
     if current().output != "table":
         return emit(

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flext_kernel.errors import VALIDATION_ERROR
 from flext_sdk import FlextResult
 from flext_sdk.contracts.dbt import DbtCommand
 
@@ -132,7 +133,7 @@ def load_definition(path: Path) -> FlextResult[PipelineDefinition]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return FlextResult.fail(f"cannot read {path}: {exc.strerror}", error_code="VALIDATION_ERROR")
+        return FlextResult.fail(f"cannot read {path}: {exc.strerror}", error_code=VALIDATION_ERROR)
     return parse_definition(text, str(path))
 
 
@@ -145,11 +146,11 @@ def parse_definition(text: str, source: str) -> FlextResult[PipelineDefinition]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc)
-        return FlextResult.fail(f"{where}: not valid YAML: {problem}", error_code="VALIDATION_ERROR")
+        return FlextResult.fail(f"{where}: not valid YAML: {problem}", error_code=VALIDATION_ERROR)
     if not isinstance(data, dict):
         return FlextResult.fail(
             f"{source}:1: a pipeline definition is a mapping with name, extract and load",
-            error_code="VALIDATION_ERROR",
+            error_code=VALIDATION_ERROR,
         )
     try:
         return FlextResult.ok(PipelineDefinition.model_validate(data))
@@ -162,7 +163,7 @@ def parse_definition(text: str, source: str) -> FlextResult[PipelineDefinition]:
         suffix = f" (and {more} more)" if more else ""
         return FlextResult.fail(
             f"{source}:{line}: {field}: {error['msg']}{suffix}",
-            error_code="VALIDATION_ERROR",
+            error_code=VALIDATION_ERROR,
             error_data={"file": source, "line": line, "field": field},
         )
 

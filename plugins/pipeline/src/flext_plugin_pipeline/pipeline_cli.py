@@ -24,7 +24,9 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 from cyclopts import Parameter
 
 from flext_eventsourcing import STORE_HINT, opened_store, stores_of
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_plugin_pipeline import project
+from flext_plugin_pipeline.errors import ALREADY_RUNNING, RUN_FAILED
 from flext_plugin_pipeline.journal import Journal, RunRecord
 from flext_plugin_pipeline.runtime import RunnerRecord, is_running, log_path, logs_dir
 from flext_sdk import FlextResult
@@ -179,7 +181,7 @@ def _dry_run(definition: PipelineDefinition) -> int:
     except KeyError as missing:
         return fail(
             FlextResult.fail(
-                f"environment variable {missing.args[0]} is not set", error_code="VALIDATION_ERROR"
+                f"environment variable {missing.args[0]} is not set", error_code=VALIDATION_ERROR
             )
         )
     steps = [
@@ -272,7 +274,7 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
         return fail(
             FlextResult.fail(
                 f"pipeline {name!r} is already running (pid {holder.get('pid', '?')})",
-                error_code="ALREADY_RUNNING",
+                error_code=ALREADY_RUNNING,
             ),
             hint=f"follow it with 'flext pipeline logs {name} --follow', "
             f"or stop it with 'flext pipeline stop {name}'",
@@ -297,7 +299,7 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
     if process.poll() not in (None, 0):
         tail = out.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
         return fail(
-            FlextResult.fail(f"the background run ended at once: {' '.join(tail)}", error_code="RUN_FAILED")
+            FlextResult.fail(f"the background run ended at once: {' '.join(tail)}", error_code=RUN_FAILED)
         )
     return emit(
         {"pipeline": name, "pid": process.pid},
@@ -485,13 +487,13 @@ def logs(
     if run_id is None:
         candidates = _run_logs(folder)
         if not candidates:
-            return fail(FlextResult.fail(f"pipeline {name!r} has no run logs yet", error_code="NOT_FOUND"))
+            return fail(FlextResult.fail(f"pipeline {name!r} has no run logs yet", error_code=NOT_FOUND))
         path = candidates[-1]
     else:
         path = log_path(name, run_id)
         if not path.exists():
             return fail(
-                FlextResult.fail(f"no log for run {run_id!r} of {name!r}", error_code="NOT_FOUND"),
+                FlextResult.fail(f"no log for run {run_id!r} of {name!r}", error_code=NOT_FOUND),
                 hint=f"'flext pipeline history {name}' lists the runs",
             )
     if not follow:

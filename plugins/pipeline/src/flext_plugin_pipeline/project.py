@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from flext_kernel.errors import ALREADY_REGISTERED, NOT_FOUND
 from flext_kernel.paths import data_dir
 from flext_plugin_pipeline.definition import PipelineDefinition, load_definition
 from flext_sdk import FlextResult
@@ -52,7 +53,7 @@ def register(source: Path, *, replace: bool = False) -> FlextResult[PipelineDefi
         return FlextResult.fail(
             f"pipeline {definition.name!r} is already registered ({destination}); "
             "pass --replace to update it",
-            error_code="ALREADY_REGISTERED",
+            error_code=ALREADY_REGISTERED,
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_suffix(".tmp")
@@ -76,6 +77,6 @@ def find(name: str) -> FlextResult[PipelineDefinition]:
         return FlextResult.fail(
             f"no pipeline named {name!r} in {project_dir()}: "
             "register one with 'flext data pipeline create FILE'",
-            error_code="NOT_FOUND",
+            error_code=NOT_FOUND,
         )
     return load_definition(path)

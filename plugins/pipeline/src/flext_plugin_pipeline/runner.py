@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flext_kernel.errors import INTERRUPTED, VALIDATION_ERROR
 from flext_plugin_pipeline.definition import PipelineDefinition, interpolate
 from flext_plugin_pipeline.events import (
     PipelineRunCompleted,
@@ -139,7 +140,7 @@ def _close_interrupted(journal: Journal) -> FlextResult[None]:
                 PipelineRunFailed,
                 run_id=run.run_id,
                 error="interrupted: the process running it ended without recording an outcome",
-                code="INTERRUPTED",
+                code=INTERRUPTED,
                 records=run.records,
             )
             if recorded.is_failure:
@@ -242,7 +243,7 @@ def _singer_job(
         return FlextResult.fail(
             f"pipeline {definition.name!r} needs the environment variable {missing.args[0]}: set it, "
             f"or give a default in the definition (${{{missing.args[0]}:-value}})",
-            error_code="VALIDATION_ERROR",
+            error_code=VALIDATION_ERROR,
         )
     filled.discard(pipeline_environment(definition)["FLEXT_PIPELINE_DIR"])
     filled |= _secret_values([tap_config, target_config, *mapper_configs])

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from flext_plugin_pipeline.errors import ALREADY_RUNNING
 from flext_plugin_pipeline.project import run_dir
 from flext_sdk import FlextResult
 
@@ -45,7 +46,7 @@ class RunLock:
             return FlextResult.fail(
                 f"pipeline {self.pipeline!r} is already running{pid}: "
                 f"wait for it, or stop it with 'flext pipeline stop {self.pipeline}'",
-                error_code="ALREADY_RUNNING",
+                error_code=ALREADY_RUNNING,
             )
         self._handle = handle
         RunnerRecord(self.pipeline).update(pid=os.getpid(), started_at=datetime.now(UTC).isoformat())

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flext_kernel.errors import VALIDATION_ERROR
 from flext_plugin_pipeline.definition import DbtStep, interpolate
+from flext_plugin_pipeline.errors import TRANSFORM_FAILED
 from flext_plugin_pipeline.runtime import RunLog
 from flext_sdk import FlextResult
 from flext_sdk.contracts.dbt import DbtReport, RunDbt
@@ -30,7 +32,7 @@ def run_transform(
     except KeyError as missing:
         return FlextResult.fail(
             f"the transform step needs the environment variable {missing.args[0]}",
-            error_code="VALIDATION_ERROR",
+            error_code=VALIDATION_ERROR,
         )
     secrets.discard(environment.get("FLEXT_PIPELINE_DIR", ""))
     log.secrets.update(secrets)
@@ -51,6 +53,6 @@ def run_transform(
         failed = [node.name for node in report.value.nodes if node.failed]
         return FlextResult.fail(
             f"dbt {step.command} failed: {', '.join(map(str, failed)) or 'see the log'}",
-            error_code="TRANSFORM_FAILED",
+            error_code=TRANSFORM_FAILED,
         )
     return FlextResult.ok(report.value.model_dump(mode="json"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_plugin_singer.catalog import known
 from flext_plugin_singer.installed import DESCRIPTION_FILE, describe_file, installable, installed, plugin_off
 from flext_sdk import FlextKernel, FlextResult, tools
@@ -115,9 +116,7 @@ def add_mapper(name: str, *, pip_url: str | None = None, reinstall: bool = False
 def _add(kind: ConnectorKind, name: str, pip_url: str | None, reinstall: bool) -> int:
     entry = known(name)
     if entry is not None and entry.kind != kind:
-        return fail(
-            FlextResult.fail(f"{name} is a {entry.kind}, not a {kind}", error_code="VALIDATION_ERROR")
-        )
+        return fail(FlextResult.fail(f"{name} is a {entry.kind}, not a {kind}", error_code=VALIDATION_ERROR))
     if pip_url is None:
         booted = boot_kernel()
         if booted.is_failure:
@@ -134,7 +133,7 @@ def _add(kind: ConnectorKind, name: str, pip_url: str | None, reinstall: bool) -
             )
     if pip_url is None and entry is None:
         return fail(
-            FlextResult.fail(f"{name!r} is not in flext's catalog", error_code="NOT_FOUND"),
+            FlextResult.fail(f"{name!r} is not in flext's catalog", error_code=NOT_FOUND),
             hint=f"give what to install: flext data {kind}s add {name} --pip-url PACKAGE",
         )
     spec = (entry or ConnectorSpec(name=name, kind=kind, executable=name)).model_copy(
@@ -152,7 +151,7 @@ def _add(kind: ConnectorKind, name: str, pip_url: str | None, reinstall: bool) -
         return fail(
             FlextResult.fail(
                 f"{spec.pip_url} installed no executable called {spec.executable!r}",
-                error_code="VALIDATION_ERROR",
+                error_code=VALIDATION_ERROR,
             )
         )
     described = spec.model_copy(

@@ -34,7 +34,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from flext_kernel.errors import NOT_FOUND
 from flext_plugin_singer.buffer import ByteBuffer
+from flext_plugin_singer.errors import RUN_FAILED
 from flext_plugin_singer.protocol import ProtocolError, StreamScanner, parse_state_line
 
 __all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine", "failure_summary"]
@@ -177,8 +179,8 @@ class SingerEngine:
                 )
             except OSError as exc:
                 if isinstance(exc, FileNotFoundError):
-                    return f"{spec.name} is not installed ({spec.argv[0]} not found)", "NOT_FOUND"
-                return f"{spec.name} could not start: {exc}", "RUN_FAILED"
+                    return f"{spec.name} is not installed ({spec.argv[0]} not found)", NOT_FOUND
+                return f"{spec.name} could not start: {exc}", RUN_FAILED
             finally:
                 if downstream is not None and not is_tap:
                     downstream.close()  # the new process holds it; flext must not keep it open
@@ -337,7 +339,7 @@ class SingerEngine:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             why = failure_summary(list(child.tail))
             error = f"{child.spec.name} {how}" + (f": {why}" if why else "")
-            return self._result(Outcome.FAILED, children, error, "RUN_FAILED", failed=child.spec.name)
+            return self._result(Outcome.FAILED, children, error, RUN_FAILED, failed=child.spec.name)
         return self._result(Outcome.STOPPED if stopped else Outcome.COMPLETED, children)
 
     def _result(

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flext_kernel.errors import NOT_FOUND
 from flext_plugin_singer.catalog import KNOWN, known
 from flext_sdk import FlextResult, PluginState, tools
 from flext_sdk.contracts import Provider, plugin_unavailable
@@ -83,7 +84,7 @@ def resolve(kernel: FlextKernel, name: str, kind: ConnectorKind) -> FlextResult[
         f"(or check the name with 'flext data {plural} list')"
     )
     return FlextResult.fail(
-        f"{kind} {name!r} is not installed: {hint}", error_code="NOT_FOUND", error_data={"name": name}
+        f"{kind} {name!r} is not installed: {hint}", error_code=NOT_FOUND, error_data={"name": name}
     )
 
 

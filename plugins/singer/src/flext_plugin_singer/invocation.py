@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flext_kernel.errors import TIMEOUT, VALIDATION_ERROR
 from flext_plugin_singer.engine import ProcessSpec
+from flext_plugin_singer.errors import RUN_FAILED
 from flext_plugin_singer.selection import select, unmatched
 from flext_sdk import FlextResult
 from flext_sdk.contracts.singer import ConnectorSpec
@@ -61,18 +63,18 @@ def discover(
         )
     except subprocess.TimeoutExpired:
         return FlextResult.fail(
-            f"{tap.name} --discover did not answer within {DISCOVERY_TIMEOUT:.0f}s", error_code="TIMEOUT"
+            f"{tap.name} --discover did not answer within {DISCOVERY_TIMEOUT:.0f}s", error_code=TIMEOUT
         )
     if done.returncode != 0:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         last = lines[-1] if lines else f"exit code {done.returncode}"
-        return FlextResult.fail(f"{tap.name} --discover failed: {last}", error_code="RUN_FAILED")
+        return FlextResult.fail(f"{tap.name} --discover failed: {last}", error_code=RUN_FAILED)
     try:
         catalog = json.loads(done.stdout)
     except ValueError:
-        return FlextResult.fail(f"{tap.name} --discover printed no JSON catalog", error_code="RUN_FAILED")
+        return FlextResult.fail(f"{tap.name} --discover printed no JSON catalog", error_code=RUN_FAILED)
     if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
-        return FlextResult.fail(f"{tap.name} --discover printed no 'streams' list", error_code="RUN_FAILED")
+        return FlextResult.fail(f"{tap.name} --discover printed no 'streams' list", error_code=RUN_FAILED)
     return FlextResult.ok(catalog)
 
 
@@ -110,7 +112,7 @@ def prepare(
             return FlextResult.fail(
                 f"select pattern(s) {', '.join(typos)} match nothing in {tap_spec.name}'s catalog "
                 f"(streams: {streams}); fix extract.select",
-                error_code="VALIDATION_ERROR",
+                error_code=VALIDATION_ERROR,
             )
         catalog = select(discovered.value, select_patterns)
         tap_argv += ["--catalog", str(write_private(workdir, "catalog.json", catalog))]

@@ -58,6 +58,7 @@ def flext_health() -> FlextResult[dict[str, Any]]:
     import sys
     from pathlib import Path
 
+    from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR
     from flext_plugin_sqlite._database import MINIMUM_SQLITE
     from flext_sdk import FlextResult
 
@@ -65,14 +66,14 @@ def flext_health() -> FlextResult[dict[str, Any]]:
     if not executable.exists():
         return FlextResult.fail(
             f"target-sqlite is not next to flext's interpreter ({executable}); reinstall flext-plugin-sqlite",
-            error_code="NOT_FOUND",
+            error_code=NOT_FOUND,
             error_data={"executable": str(executable)},
         )
     if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
         return FlextResult.fail(
             f"this Python's SQLite is {sqlite3.sqlite_version}; target-sqlite needs "
             f"{'.'.join(map(str, MINIMUM_SQLITE))} or newer (STRICT tables)",
-            error_code="STORAGE_ERROR",
+            error_code=STORAGE_ERROR,
             error_data={"sqlite": sqlite3.sqlite_version},
         )
     return FlextResult.ok({"target": str(executable), "sqlite": sqlite3.sqlite_version})

@@ -14,6 +14,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR
 from flext_sdk.cli import EXIT_FAILED, EXIT_USAGE, current, emit, emit_error, emit_table, note
 
 __all__ = ["query", "tables"]
@@ -41,26 +42,26 @@ def _report(error: sqlite3.Error, database: Path, doing: str) -> int:
     if primary == 26:
         return emit_error(
             f"{database} is not a SQLite database ({message})",
-            "VALIDATION_ERROR",
+            VALIDATION_ERROR,
             hint="name the file target-sqlite wrote (its 'database' setting)",
             exit_code=EXIT_USAGE,
         )
     if primary == 8:
         return emit_error(
             f"the statement would change {database}: {message}",
-            "VALIDATION_ERROR",
+            VALIDATION_ERROR,
             hint="flext data sqlite query only reads (SELECT, WITH, read-only PRAGMAs)",
             exit_code=EXIT_USAGE,
         )
     if primary in _BAD_INPUT:
         return emit_error(
             f"cannot {doing}: {message}",
-            "VALIDATION_ERROR",
+            VALIDATION_ERROR,
             hint=f"flext data sqlite tables {database} lists the tables; one statement per call",
             exit_code=EXIT_USAGE,
         )
     return emit_error(
-        f"cannot {doing} {database}: {message}", "STORAGE_ERROR", hint=None, exit_code=EXIT_FAILED
+        f"cannot {doing} {database}: {message}", STORAGE_ERROR, hint=None, exit_code=EXIT_FAILED
     )
 
 
@@ -72,7 +73,7 @@ def _read_only(database: Path) -> Iterator[sqlite3.Connection]:
         raise _Refused(
             emit_error(
                 f"{database} {what}",
-                "NOT_FOUND",
+                NOT_FOUND,
                 hint="name the SQLite file target-sqlite wrote (its 'database' setting)",
                 exit_code=EXIT_USAGE,
             )
@@ -147,7 +148,7 @@ def query(database: Path, sql: str, *, limit: int = 100) -> int:
     """
     if limit < 0:
         return emit_error(
-            f"--limit must be 0 or more, not {limit}", "VALIDATION_ERROR", hint=None, exit_code=EXIT_USAGE
+            f"--limit must be 0 or more, not {limit}", VALIDATION_ERROR, hint=None, exit_code=EXIT_USAGE
         )
     try:
         with _read_only(database) as connection:

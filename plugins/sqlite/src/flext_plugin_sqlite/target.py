@@ -35,6 +35,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
+from flext_kernel.errors import INTERNAL_ERROR
 from flext_plugin_sqlite._database import Database
 from flext_plugin_sqlite._reader import SingerLineReader, one_line
 from flext_plugin_sqlite._sink import SQLiteSink
@@ -291,5 +292,5 @@ def _as_target_error(error: BaseException) -> TargetError:
         f"internal error {type(error).__name__}: {one_line(error)} "
         "(TARGET_SQLITE_LOGLEVEL=DEBUG logs the traceback; please report it)"
     )
-    failure.code = "INTERNAL_ERROR"
+    failure.code = INTERNAL_ERROR
     return failure

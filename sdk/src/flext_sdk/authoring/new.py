@@ -25,7 +25,9 @@ from typing import Annotated
 
 from cyclopts import Parameter
 
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_sdk.cli import EXIT_USAGE, emit, emit_error
+from flext_sdk.errors import ALREADY_EXISTS, WRITE_FAILED
 
 __all__ = ["name_problem", "new", "write_tree"]
 
@@ -65,14 +67,14 @@ def new(
     """
     problem = name_problem(name)
     if problem is not None:
-        return emit_error(problem, "VALIDATION_ERROR", exit_code=EXIT_USAGE)
+        return emit_error(problem, VALIDATION_ERROR, exit_code=EXIT_USAGE)
     if not directory.is_dir():
-        return emit_error(f"directory {str(directory)!r} does not exist", "NOT_FOUND", exit_code=EXIT_USAGE)
+        return emit_error(f"directory {str(directory)!r} does not exist", NOT_FOUND, exit_code=EXIT_USAGE)
     target = directory / f"flext-plugin-{name}"
     if (target.exists() or target.is_symlink()) and not force:
         return emit_error(
             f"{target} already exists",
-            "ALREADY_EXISTS",
+            ALREADY_EXISTS,
             hint="choose another name or --directory, or pass --force to replace it",
             exit_code=EXIT_USAGE,
         )
@@ -80,7 +82,7 @@ def new(
     try:
         write_tree(target, files)
     except OSError as exc:
-        return emit_error(f"could not write {target}: {exc}", "WRITE_FAILED")
+        return emit_error(f"could not write {target}: {exc}", WRITE_FAILED)
     return _created(name, target, sorted(files))
 
 
