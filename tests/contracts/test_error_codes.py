@@ -39,8 +39,6 @@ NOT_YET_CONVERTED: dict[str, frozenset[str]] = {
     # To be converted by the plugin's owner; remove entries as they are converted.
     # Each file writes these codes as string literals instead of importing the constants
     # (the kernel's from flext_kernel.errors, its own from its errors module).
-    # flext_kernel.result: MULTIPLE_ERRORS is defined there, not in flext_kernel.errors.
-    "kernel/src/flext_kernel/result.py": frozenset({"MULTIPLE_ERRORS"}),
     "plugins/eventstore-sqlite/src/flext_plugin_eventstore_sqlite/plugin.py": frozenset({"STORAGE_ERROR"}),
     "sdk/src/flext_sdk/authoring/dev.py": frozenset({"INTERNAL_ERROR", "NOT_FOUND", "VALIDATION_ERROR"}),
 }

@@ -32,6 +32,7 @@ __all__ = [
     "INTERNAL_ERROR",
     "INTERRUPTED",
     "LOCAL_PLUGIN",
+    "MULTIPLE_ERRORS",
     "NOT_A_PLUGIN",
     "NOT_FOUND",
     "NO_HANDLER",
@@ -60,6 +61,8 @@ CONCURRENCY_CONFLICT: Final = "CONCURRENCY_CONFLICT"
 """An optimistic-concurrency check failed, or an event id was reused with a different event."""
 TIMEOUT: Final = "TIMEOUT"
 """An operation did not finish in its time budget."""
+MULTIPLE_ERRORS: Final = "MULTIPLE_ERRORS"
+"""Code of the failure ``FlextResult.collect_errors`` returns when its failures disagree on a code."""
 OPERATION_ERROR: Final = "OPERATION_ERROR"
 """Default code of ``FlextResult.fail`` and ``from_exception``."""
 NO_HANDLER: Final = "NO_HANDLER"

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Never, NoReturn, ParamSpec, TypeVar, overload
 
-from flext_kernel.errors import OPERATION_ERROR, FlextResultError
+from flext_kernel.errors import MULTIPLE_ERRORS, OPERATION_ERROR, FlextResultError
 
 __all__ = ["MULTIPLE_ERRORS", "Failure", "FlextResult", "Success", "safe"]
 
@@ -32,9 +32,6 @@ U = TypeVar("U")
 V = TypeVar("V")
 T_co = TypeVar("T_co", covariant=True)
 P = ParamSpec("P")
-
-MULTIPLE_ERRORS: Final = "MULTIPLE_ERRORS"
-"""Code of the failure ``collect_errors`` returns when its failures disagree on a code."""
 
 _NO_DATA: Final[Mapping[str, object]] = MappingProxyType({})
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flext_kernel.errors import VALIDATION_ERROR
-from flext_kernel.result import FlextResult
+from flext_kernel.result import Failure, FlextResult
 
 __all__ = ["DbtProject", "load_project"]
 
@@ -134,8 +134,8 @@ def load_project(
             project_dir=str(directory),
         )
     read = _read_yaml(project_file)
-    if read.is_failure:
-        return read  # type: ignore[return-value]  # a failure carries no value
+    if isinstance(read, Failure):
+        return read
     settings = read.value
     name, profile = settings.get("name"), settings.get("profile")
     if not isinstance(name, str) or not name:
@@ -150,8 +150,8 @@ def load_project(
     passed, read_from = _profiles_dir(directory, profiles_dir, environment)
     context = {"project": name, "project_dir": str(directory)}
     chosen = _profile_target(read_from / "profiles.yml", profile, target, environment, context)
-    if chosen.is_failure:
-        return chosen  # type: ignore[return-value]  # a failure carries no value
+    if isinstance(chosen, Failure):
+        return chosen
     chosen_target, adapter = chosen.value
     artifacts = settings.get("target-path") if isinstance(settings.get("target-path"), str) else "target"
     return FlextResult.ok(
@@ -183,8 +183,8 @@ def _profile_target(
             **context,
         )
     read = _read_yaml(profiles_file)
-    if read.is_failure:
-        return read  # type: ignore[return-value]  # a failure carries no value
+    if isinstance(read, Failure):
+        return read
     entry = read.value.get(profile)
     if not isinstance(entry, dict) or not isinstance(entry.get("outputs"), dict):
         return _invalid(

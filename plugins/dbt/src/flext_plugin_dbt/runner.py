@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flext_kernel.errors import VALIDATION_ERROR
-from flext_kernel.result import FlextResult
+from flext_kernel.result import Failure, FlextResult
 from flext_plugin_dbt.adapters import ADAPTERS, dbt_environment
 from flext_plugin_dbt.errors import DBT_COMPILE_ERROR, DBT_CONFIG_ERROR, DBT_ERROR
 from flext_plugin_dbt.project import DbtProject, load_project
@@ -91,11 +91,11 @@ def run_dbt(
     """
     environment = _environment(env)
     checked = _check_options(command, select, full_refresh, limit)
-    if checked.is_failure:
-        return checked  # type: ignore[return-value]  # a failure carries no value
+    if isinstance(checked, Failure):
+        return checked
     loaded = load_project(project_dir, profiles_dir=profiles_dir, target=target, env=environment)
-    if loaded.is_failure:
-        return loaded  # type: ignore[return-value]  # a failure carries no value
+    if isinstance(loaded, Failure):
+        return loaded
     project = loaded.value
     if project.adapter not in ADAPTERS:
         return FlextResult.fail(
