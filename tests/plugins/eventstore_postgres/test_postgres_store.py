@@ -326,6 +326,23 @@ def test_the_listener_reconnects_when_its_connection_is_killed(
         assert time.monotonic() - sent < 1.0
 
 
+def _sessions(raw: psycopg.Connection[tuple[Any, ...]], pids: set[int]) -> set[int]:
+    """Which of ``pids`` still have a session on the server."""
+    rows = raw.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),)).fetchall()
+    return {row[0] for row in rows}
+
+
+def _borrow(store: PostgresEventStore, count: int) -> list[store_module.Connection]:
+    """Take ``count`` pooled connections at once (the pool grows to hold them)."""
+    return [store._acquire() for _ in range(count)]
+
+
+def store_connections(transaction: Any) -> list[store_module.Connection]:
+    """The connection a write transaction runs on (none once it ended)."""
+    connection = transaction._connection
+    return [] if connection is None else [connection]
+
+
 def test_closing_the_store_stops_the_listener_and_closes_every_connection(
     open_store: Callable[..., PostgresEventStore], raw: psycopg.Connection[tuple[Any, ...]]
 ) -> None:
@@ -334,11 +351,15 @@ def test_closing_the_store_stops_the_listener_and_closes_every_connection(
     wait_for(lambda: store.listening, what="LISTEN")
     store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
     assert subscription.next_event(WAIT) is not None
-    connections = list(store._all)
+    connections = _borrow(store, 3)
+    pids = {connection.info.backend_pid for connection in connections}
+    for connection in connections:
+        store._release(connection)
     store.close()
     assert not store.listening
     assert subscription.next_event(0) is None
     assert all(connection.closed for connection in connections)
+    wait_for(lambda: _sessions(raw, pids) == set(), what="the pooled sessions ending")
     wait_for(
         lambda: (
             raw.execute(
@@ -348,6 +369,100 @@ def test_closing_the_store_stops_the_listener_and_closes_every_connection(
         ),
         what="the listening session ending",
     )
+
+
+def test_close_with_connections_in_use_closes_them_when_their_operations_end(
+    open_store: Callable[..., PostgresEventStore], raw: psycopg.Connection[tuple[Any, ...]]
+) -> None:
+    store = open_store()
+    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    connections = _borrow(store, 3)
+    pids = {connection.info.backend_pid for connection in connections}
+    store._release(connections.pop())
+    store._release(connections.pop())
+    (busy,) = connections  # lent out by hand, as an operation would hold it
+    with store._write() as held:  # a write transaction in progress on one of the other two
+        assert held.head("s") == (1, "contract.Noted")
+        (writing,) = store_connections(held)
+        store.close()
+        assert (busy.closed, writing.closed) == (False, False)
+        assert held.head("s") == (1, "contract.Noted")  # the operation in progress carries on
+    assert writing.closed
+    failed = store.append("s", [Noted(aggregate_id="s")], 1)
+    assert (failed.error_code, failed.error) == (STORAGE_ERROR, "the event store is closed")
+    assert not busy.closed
+    store._release(busy)
+    assert busy.closed
+    wait_for(lambda: _sessions(raw, pids) == set(), what="the sessions ending")
+
+
+def test_a_store_shared_by_many_threads_stays_within_its_connections(
+    open_store: Callable[..., PostgresEventStore],
+) -> None:
+    threads, events = 12, 15
+    store = open_store(max_connections=3)
+    start = threading.Barrier(threads)
+    failures: list[str] = []
+
+    def write(index: int) -> None:
+        start.wait(WAIT)
+        stream = f"s{index}"
+        for version in range(events):
+            result = store.append(stream, [Noted(aggregate_id=stream, n=version)], version)
+            if result.is_failure:
+                failures.append(result.error or "")
+            if store.read_stream(stream, from_version=version).is_failure:
+                failures.append("read")
+
+    workers = [threading.Thread(target=write, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert failures == []
+    recorded = store.read_all().unwrap()
+    assert len(recorded) == threads * events
+    _check_consistent(recorded)
+    stats = store._pool.get_stats()
+    assert stats["pool_max"] == 3
+    assert 1 <= stats["connections_num"] <= 3
+
+
+def test_a_pooled_session_killed_on_the_server_is_replaced_and_the_next_append_works(
+    open_store: Callable[..., PostgresEventStore], raw: psycopg.Connection[tuple[Any, ...]]
+) -> None:
+    store = open_store()
+    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    connections = _borrow(store, 2)
+    killed = {connection.info.backend_pid for connection in connections}
+    for connection in connections:
+        store._release(connection)
+    for pid in killed:  # only this store's own sessions
+        raw.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    wait_for(lambda: _sessions(raw, killed) == set(), what="the sessions ending")
+    # The first statement finds its session gone: the pool drops it, checks the other idle one (gone
+    # too), makes new ones, and the append runs again on one of them: nothing fails.
+    store.append("s", [Noted(aggregate_id="s", n=1)], 1).unwrap()
+    store.append("s", [Noted(aggregate_id="s", n=i) for i in (2, 3)], 2).unwrap()
+    assert [r.version for r in store.read_stream("s").unwrap()] == [1, 2, 3, 4]
+    (now,) = _borrow(store, 1)
+    assert now.info.backend_pid not in killed
+    store._release(now)
+    assert store._pool.get_stats().get("connections_lost", 0) >= 1
+
+
+def test_no_free_pooled_connection_within_the_timeout_is_a_timeout(
+    open_store: Callable[..., PostgresEventStore],
+) -> None:
+    store = open_store(max_connections=1, connect_timeout=0.3)
+    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    with store._write() as held:  # the only pooled connection, in use
+        held.head("s")
+        result = store.read_all()
+    assert result.error_code == TIMEOUT
+    assert result.error_data["max_connections"] == 1
+    assert "all 1 were in use" in (result.error or "")
+    assert store.read_all().is_success
 
 
 # The schema.
@@ -485,7 +600,23 @@ def test_connections_are_pooled_not_opened_per_call(open_store: Callable[..., Po
     for i in range(20):
         store.append("s", [Noted(aggregate_id="s", n=i)], i).unwrap()
         store.read_all().unwrap()
-    assert len(store._all) == 1
+    assert store._pool.get_stats()["connections_num"] == 1  # after the one that checked the tables
+
+
+def test_pooled_connections_keep_their_session_setup_and_cursors(
+    open_store: Callable[..., PostgresEventStore],
+) -> None:
+    store = open_store(lock_timeout=1.5)
+    store.append("s", [Noted(aggregate_id="s")], NO_STREAM).unwrap()
+    connection = store._acquire()
+    try:
+        assert connection.execute("SHOW lock_timeout").fetchone() == ("1500ms",)
+        assert connection.info.parameter_status("application_name") == "flext-eventstore"
+        assert connection.autocommit
+        assert isinstance(connection.client_cursor, psycopg.ClientCursor)
+        assert connection.server_cursor.connection is connection
+    finally:
+        store._release(connection)
 
 
 def test_an_unreachable_server_fails_with_a_clear_message_and_no_password() -> None:
@@ -595,15 +726,15 @@ def test_the_installed_entry_point_loads_without_importing_psycopg(tmp_path: Pat
         from flext_kernel.plugins.base import PluginState
         from flext_kernel.plugins.discovery import discover
 
-        candidates = [c for c in discover() if c.name == "eventstore-postgres"]
-        print([(c.target, c.distribution) for c in candidates])
+        candidates = [c for c in discover() if c.name in ("eventsourcing", "eventstore-postgres")]
+        print(sorted((c.target, c.distribution) for c in candidates))
         kernel = FlextKernel.boot(candidates, strict=True).unwrap()
         try:
             print(kernel.plugins.records["eventstore-postgres"].state is PluginState.ACTIVE)
-            print([sorted(answer) for answer in kernel.plugins.hooks.hook.flext_event_store_backends()])
+            print(sorted(dict(kernel.plugins.collect("flext_event_store_backends"))["eventstore-postgres"]))
         finally:
             kernel.close()
-        print("psycopg" in sys.modules)
+        print("psycopg" in sys.modules or "psycopg_pool" in sys.modules)
         """
     )
     env = {**os.environ, "FLEXT_HOME": str(tmp_path)}
@@ -613,9 +744,10 @@ def test_the_installed_entry_point_loads_without_importing_psycopg(tmp_path: Pat
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "[('flext_plugin_eventstore_postgres.plugin', 'flext-plugin-eventstore-postgres')]",
+        "[('flext_eventsourcing.plugin', 'flext-eventsourcing'), "
+        "('flext_plugin_eventstore_postgres.plugin', 'flext-plugin-eventstore-postgres')]",
         "True",
-        "[['postgres']]",
+        "['postgres']",
         "False",
     ]
 
@@ -630,7 +762,7 @@ def test_flext_help_loads_the_plugin_but_not_psycopg(tmp_path: Path) -> None:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
             run()
         print("flext_plugin_eventstore_postgres.plugin" in sys.modules)
-        print(sorted(name for name in sys.modules if name.split(".")[0] == "psycopg"))
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("psycopg", "psycopg_pool")))
         """
     )
     env = {**os.environ, "FLEXT_HOME": str(tmp_path), "NO_COLOR": "1"}  # an empty command cache

@@ -78,7 +78,16 @@ the first ``subscribe``, wakes the store's subscriptions when another handle
 back-off, and subscriptions fall back to re-reading every ``poll_interval``
 seconds meanwhile.
 
-Driver errors become kernel error codes in one place:
+Connections: a ``psycopg_pool.ConnectionPool``, opened on first use once the
+tables have been checked on a connection of the store's own (so a wrong
+address or a refused login fails at once, with the server's reason, instead
+of after the pool's timeout). The pool's ``configure`` gives every new
+connection its session settings and kept cursors; broken connections are
+replaced by the pool, and when one turns up the others are checked
+(``ConnectionPool.check``). The listener's connection is not pooled: it
+stays in LISTEN for the store's life.
+
+Driver and pool errors become kernel error codes in one place:
 ``PostgresEventStore._translate_error``.
 """
 
@@ -101,6 +110,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from flext_eventsourcing import (
     TOMBSTONE_TYPE,
@@ -149,11 +159,11 @@ ClientCursor = psycopg.ClientCursor[tuple[Any, ...]]
 class Connection(psycopg.Connection[tuple[Any, ...]]):
     """A connection of the store's, with one cursor of each kind kept for the statements it runs.
 
-    A new psycopg cursor per statement cost about 15 µs of client CPU here (a
-    prepared ``SELECT 1``: 44 µs with a new cursor, 30 µs with a kept one),
-    mostly finding again the adapters a kept cursor remembers. A pooled
-    connection serves one caller at a time, and every caller reads a
-    statement's rows before its next statement, so one of each is enough.
+    A new psycopg cursor per statement costs measurably more client CPU than a
+    kept one (docs/performance.md), mostly finding again the adapters a kept
+    cursor remembers. A pooled connection serves one caller at a time, and
+    every caller reads a statement's rows before its next statement, so one
+    of each is enough. They are made by the pool's ``configure``.
     """
 
     server_cursor: Cursor
@@ -661,7 +671,8 @@ class PostgresEventStore(EventStoreBase):
 
     Nothing connects until the first operation; the schema and tables are
     created then if they are missing (safely, even by several processes at
-    once). Connections are pooled, one per concurrent caller.
+    once). Connections are pooled (``psycopg_pool``), one per concurrent
+    caller up to ``max_connections``.
 
     Args:
         codec: the codec (a new one by default).
@@ -676,14 +687,17 @@ class PostgresEventStore(EventStoreBase):
             that hold back committed events before returning what is safe.
         lock_timeout: seconds a writer waits for another writer of the same
             stream before the operation fails with ``TIMEOUT``.
-        connect_timeout: seconds to wait for a connection.
+        connect_timeout: seconds to wait for a connection: a new one, or a
+            pooled one when ``max_connections`` are in use (then ``TIMEOUT``).
+        max_connections: most pooled connections open at once (the
+            listener's is extra).
 
     Raises:
         ValueError: no URL given or set, or a schema name that is too long.
 
     """
 
-    driver_errors = (psycopg.Error,)
+    driver_errors = (psycopg.Error,)  # psycopg_pool's errors are psycopg.OperationalError
     unique_event_ids = True  # event_id is UNIQUE: a taken id fails the insert with a UniqueViolation
     read_ahead = True  # a read waits on the server, with the GIL let go
 
@@ -698,6 +712,7 @@ class PostgresEventStore(EventStoreBase):
         visibility_wait: float = 2.0,
         lock_timeout: float = 30.0,
         connect_timeout: float = 10.0,
+        max_connections: int = 16,
     ) -> None:
         if poll_interval is None:
             poll_interval = 1.0 if listen else 0.1
@@ -723,63 +738,98 @@ class PostgresEventStore(EventStoreBase):
         self._ddl_key = key  # the one-bigint advisory key that serializes creating the tables
         self._token = uuid.uuid4().hex  # NOTIFY payload: our own appends are already signalled locally
         self._sql = _Statements(self.schema, self.channel, self._token)
-        self._pool_lock = threading.Lock()
-        self._idle: list[Connection] = []
-        self._all: list[Connection] = []
-        self._ready = False  # the tables exist (checked on the first connection)
+        self._connection_options: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(1, round(connect_timeout)),
+            "application_name": "flext-eventstore",
+        }
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            self.conninfo,
+            connection_class=Connection,
+            kwargs=self._connection_options,
+            # None kept open for nothing: the pool grows by one per caller that finds none idle, and
+            # connections unused for max_idle (10 minutes) are closed. With min_size=1 the first caller
+            # would find the pool's first connection still being made and start a second.
+            min_size=0,
+            max_size=max_connections,
+            open=False,  # opened by _open, once the tables are there
+            configure=self._configure,
+            # No check on every getconn: it would cost a round trip per operation. A broken
+            # connection shows when used; _start then checks the idle ones (ConnectionPool.check).
+            # No reset either: with one, psycopg_pool returns connections through a worker thread,
+            # so the next caller would wait for that thread; _release rolls back instead.
+            timeout=connect_timeout,
+            name=f"flext-eventstore-{self.schema}",
+            num_workers=1,  # connections are made rarely: one worker thread is enough
+        )
+        self._ready = False  # the tables exist and the pool is open
         self._one_call_append = True  # False if the append routines are missing and we may not create them
         self._listener = _Listener(self._connect, self.channel, self._token, self.signal) if listen else None
 
     # Connections.
 
-    def _connect(self) -> Connection:
-        connection = Connection.connect(
-            self.conninfo,
-            autocommit=True,
-            connect_timeout=max(1, round(self.connect_timeout)),
-            application_name="flext-eventstore",
+    def _configure(self, connection: Connection) -> None:
+        """Set up a new connection's session (the pool's ``configure``, and the listener's)."""
+        connection.execute(
+            "SELECT set_config('lock_timeout', %s, false)", (f"{round(self.lock_timeout * 1000)}ms",)
         )
-        try:
-            connection.execute(
-                "SELECT set_config('lock_timeout', %s, false)", (f"{round(self.lock_timeout * 1000)}ms",)
-            )
-        except psycopg.Error:
-            connection.close()
-            raise
         connection.server_cursor = connection.cursor()
         connection.client_cursor = psycopg.ClientCursor(connection)
+
+    def _connect(self) -> Connection:
+        """A connection outside the pool, set up like a pooled one (first use, the listener)."""
+        connection = Connection.connect(self.conninfo, **self._connection_options)
+        try:
+            self._configure(connection)
+        except BaseException:
+            connection.close()
+            raise
         return connection
+
+    def _open(self) -> None:
+        """First use: check (or create) the tables on a connection of its own, then open the pool.
+
+        Its own connection, not a pooled one: the pool connects in a worker
+        thread and retries in the background, so a wrong address would only
+        show as a ``PoolTimeout`` after ``connect_timeout``; here it fails at
+        once with the server's reason. Several threads may get here at once:
+        creating the tables is safe (see ``_create_schema``), opening the pool
+        twice does nothing.
+        """
+        if self.closed:
+            raise PoolClosed("the event store is closed")
+        connection = self._connect()
+        try:
+            self._create_schema(connection)
+        finally:
+            connection.close()
+        self._pool.open()
+        if self.closed:  # closed meanwhile by another thread, whose close found the pool not yet open
+            self._pool.close()
+            raise PoolClosed("the event store is closed")
+        self._ready = True
 
     def _acquire(self) -> Connection:
-        with self._pool_lock:
-            connection = self._idle.pop() if self._idle else None
-        if connection is None:
-            connection = self._connect()
-            with self._pool_lock:
-                self._all.append(connection)
         if not self._ready:
-            try:
-                self._create_schema(connection)
-            except BaseException:
-                self._release(connection)
-                raise
-        return connection
+            self._open()
+        try:
+            return self._pool.getconn()
+        except PoolTimeout:
+            # Every pooled connection stayed in use, or the pool could not connect (it keeps the
+            # reason to its log and retries): one direct attempt raises the reason if there is one.
+            self._connect().close()
+            raise
 
     def _release(self, connection: Connection) -> None:
-        """Put ``connection`` back in the pool, or close it (broken, or the store is closed)."""
-        pgconn = connection.pgconn  # its status directly: connection.info builds an object per call
-        if not (connection.closed or connection.broken):
-            if pgconn.transaction_status != TransactionStatus.IDLE:
-                with suppress(psycopg.Error):
-                    connection.rollback()
-            with self._pool_lock:
-                if not self.closed and pgconn.transaction_status == TransactionStatus.IDLE:
-                    self._idle.append(connection)
-                    return
-        with self._pool_lock:
-            if connection in self._all:
-                self._all.remove(connection)
-        connection.close()
+        """Give ``connection`` back to the pool, rolled back (the pool drops it if it is broken).
+
+        Rolled back here rather than by the pool, which would log a warning
+        for each: a failed write transaction (a conflict) is routine.
+        """
+        if connection.pgconn.transaction_status != TransactionStatus.IDLE and not connection.broken:
+            with suppress(psycopg.Error):
+                connection.rollback()
+        self._pool.putconn(connection)
 
     def _start(self, query: str, params: Any = None, *, client: bool = False) -> tuple[Connection, Cursor]:
         """Take a pooled connection and run an operation's first statement on it.
@@ -788,9 +838,10 @@ class PostgresEventStore(EventStoreBase):
         query hold several statements.
 
         A pooled connection whose server session is gone (the server restarted,
-        an administrator ended it) only shows it when used. Then it and the
-        other idle ones are dropped and the statement runs once more on a new
-        connection, so a restart costs no failed operation.
+        an administrator ended it) only shows it when used. Then the pool drops
+        it and makes another, checks the other idle ones (they may have lost
+        their sessions too), and the statement runs once more, so a restart
+        costs no failed operation.
         """
         for attempt in (1, 2):
             connection = self._acquire()
@@ -802,19 +853,11 @@ class PostgresEventStore(EventStoreBase):
                 self._release(connection)
                 if not stale:
                     raise
-                self._drop_idle()
+                self._pool.check()
             except BaseException:
                 self._release(connection)
                 raise
         raise AssertionError("unreachable: the second attempt returns or raises")
-
-    def _drop_idle(self) -> None:
-        with self._pool_lock:
-            idle, self._idle = self._idle, []
-            for connection in idle:
-                self._all.remove(connection)
-        for connection in idle:
-            connection.close()
 
     def _fetch(self, query: str, params: Any) -> list[tuple[Any, ...]]:
         """Run one read statement and return its rows."""
@@ -825,7 +868,11 @@ class PostgresEventStore(EventStoreBase):
             self._release(connection)
 
     def _create_schema(self, connection: Connection) -> None:
-        """Create the schema and tables if missing; refuse a layout newer than this plugin's."""
+        """Create the schema and tables if missing; refuse a layout newer than this plugin's.
+
+        Also creates the append routines (``_append_at``) if a schema made by an
+        older plugin lacks them. Both under the store's DDL advisory lock.
+        """
         layout = sql.Identifier(self.schema, "flext_layout").as_string()
         if connection.execute("SELECT to_regclass(%s)", (layout,)).fetchone() == (None,):
             with connection.transaction():
@@ -851,7 +898,6 @@ class PostgresEventStore(EventStoreBase):
                         connection.execute(statement)
             except pg_errors.InsufficientPrivilege:
                 self._one_call_append = False
-        self._ready = True
 
     # Storage primitives.
 
@@ -908,10 +954,10 @@ class PostgresEventStore(EventStoreBase):
         return snapshot, [StoredEvent(*row[:7]) for row in rows]
 
     def _close(self) -> None:
-        """Stop the listener and close the idle connections; busy ones close when they are released."""
+        """Stop the listener and close the pool: idle connections now, busy ones when released."""
         if self._listener is not None:
             self._listener.stop()
-        self._drop_idle()
+        self._pool.close()
 
     # Operations this backend refines.
 
@@ -934,7 +980,7 @@ class PostgresEventStore(EventStoreBase):
     def _append_at(self, pending: PendingAppend, version: int) -> AppendResult | None:
         """The usual append in one round trip: one CALL checks, inserts, commits and notifies."""
         if not self._ready:
-            self._release(self._acquire())  # the first use checks the schema and its routines
+            self._open()  # the first use checks the schema and its routines
         if not self._one_call_append:
             return None
         rows = pending.rows(version)
@@ -976,7 +1022,7 @@ class PostgresEventStore(EventStoreBase):
         return self._listener is not None and self._listener.listening
 
     def _translate_error(self, exc: Exception) -> FlextResult[Any]:
-        """The one place psycopg's errors become kernel error codes."""
+        """The one place psycopg's and psycopg_pool's errors become kernel error codes."""
         sqlstate = getattr(exc, "sqlstate", None)
         text = _first_line(exc)
         data: dict[str, Any] = {
@@ -985,6 +1031,16 @@ class PostgresEventStore(EventStoreBase):
             "server": self.server,
             "schema": self.schema,
         }
+        if isinstance(exc, PoolTimeout):
+            data["max_connections"] = self._pool.max_size
+            return Failure(
+                f"no connection to the PostgreSQL event store at {self.server} was free within "
+                f"{self.connect_timeout:g}s: all {self._pool.max_size} were in use",
+                TIMEOUT,
+                data,
+            )
+        if isinstance(exc, PoolClosed):
+            return Failure("the event store is closed", STORAGE_ERROR, data)
         if isinstance(exc, pg_errors.UniqueViolation):
             data["constraint"] = exc.diag.constraint_name
             return Failure(f"another writer got there first: {text}", CONCURRENCY_CONFLICT, data)

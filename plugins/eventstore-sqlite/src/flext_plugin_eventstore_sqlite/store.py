@@ -28,9 +28,10 @@ Why it is safe and fast:
   is never deleted (a deleted stream's tombstone is inserted before its
   events are erased). That spares ``AUTOINCREMENT``'s bookkeeping, about a
   fifth of the cost of an insert.
-* Connections are pooled (one per concurrent caller, and another for each
-  caller's one-event appends) and reused; each statement is prepared once
-  per connection by sqlite3's statement cache.
+* Connections are pooled in two pools of one kind each (``_pool.ConnectionPool``):
+  plain ones for reads and batches, and ones carrying the head guard for
+  one-event appends. Each statement is prepared once per connection by
+  sqlite3's statement cache.
 * Deleting a stream zeroes the erased rows in the file (``secure_delete``).
 
 Appends from other processes reach this process's live subscriptions by
@@ -41,7 +42,6 @@ at once.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -61,6 +61,7 @@ from flext_eventsourcing import (
 )
 from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
 from flext_kernel.result import Failure, FlextResult
+from flext_plugin_eventstore_sqlite._pool import ConnectionPool, PoolClosed, PoolTimeout
 
 __all__ = ["DEFAULT_FILE_NAME", "SCHEMA_VERSION", "SQLiteEventStore", "default_path", "path_from_location"]
 
@@ -158,14 +159,17 @@ class _Connection(sqlite3.Connection):
 
     ``Connection.execute`` makes a new cursor per statement; reusing one
     cursor spares a few microseconds of the hundred an append takes.
-    ``guards_head`` connections carry ``_HEAD_GUARD`` and insert one event
-    per statement, and only that.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.append_cursor = self.cursor()
-        self.guards_head = False
+
+
+def _roll_back(connection: _Connection) -> None:
+    """The pools' reset: a connection goes back without an open transaction (raises if it is closed)."""
+    if connection.in_transaction:
+        connection.rollback()
 
 
 class _Transaction:
@@ -242,10 +246,13 @@ class SQLiteEventStore(EventStoreBase):
             the operation fails with ``TIMEOUT``.
         poll_interval: longest wait of a live subscription before it reads again
             (the latency for appends made by other processes).
+        max_connections: most connections of each kind (plain, head-guarded)
+            open at once; more concurrent callers wait, up to ``busy_timeout``
+            seconds, for one to be returned.
 
     """
 
-    driver_errors = (sqlite3.Error,)
+    driver_errors = (sqlite3.Error, PoolTimeout, PoolClosed)
     unique_event_ids = True  # UNIQUE (event_id): a taken id fails the insert with an IntegrityError
 
     def __init__(
@@ -256,6 +263,7 @@ class SQLiteEventStore(EventStoreBase):
         synchronous: Synchronous = "NORMAL",
         busy_timeout: float = 30.0,
         poll_interval: float = 0.1,
+        max_connections: int = 16,
     ) -> None:
         super().__init__(codec, poll_interval=poll_interval)
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -266,16 +274,23 @@ class SQLiteEventStore(EventStoreBase):
         """SQLite's ``synchronous`` setting for every connection."""
         self.busy_timeout = busy_timeout
         """Seconds a writer waits for the write lock."""
-        self._pool_lock = threading.Lock()
-        self._idle: list[_Connection] = []
-        self._idle_guarded: list[_Connection] = []  # connections with _HEAD_GUARD
-        self._all: list[_Connection] = []
+        self._pool = ConnectionPool(
+            lambda: self._connect(guards_head=False),
+            reset=_roll_back,
+            max_size=max_connections,
+            timeout=busy_timeout,
+        )
+        """Connections for reads, batches and every write transaction."""
+        self._guarded_pool = ConnectionPool(
+            lambda: self._connect(guards_head=True),
+            reset=_roll_back,
+            max_size=max_connections,
+            timeout=busy_timeout,
+        )
+        """Connections carrying ``_HEAD_GUARD``, for one-event appends only."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self._acquire()
-        try:
+        with self._reading() as connection:
             _create_schema(connection)
-        finally:
-            self._release(connection)
 
     # Connections.
 
@@ -292,50 +307,30 @@ class SQLiteEventStore(EventStoreBase):
             connection.execute(f"PRAGMA synchronous = {self.synchronous}")
             if guards_head:
                 connection.execute(_HEAD_GUARD)
-                connection.guards_head = True
         except sqlite3.Error:
             connection.close()
             raise
         return connection
 
-    def _acquire(self, *, guards_head: bool = False) -> _Connection:
-        with self._pool_lock:  # the lists are replaced by _close: look them up under the lock
-            idle = self._idle_guarded if guards_head else self._idle
-            if idle:
-                return idle.pop()
-        connection = self._connect(guards_head=guards_head)
-        with self._pool_lock:
-            self._all.append(connection)
-        return connection
-
-    def _release(self, connection: _Connection) -> None:
-        if connection.in_transaction:
-            connection.rollback()
-        with self._pool_lock:
-            if not self.closed:
-                (self._idle_guarded if connection.guards_head else self._idle).append(connection)
-                return
-        connection.close()
-
     @contextmanager
     def _reading(self) -> Iterator[_Connection]:
-        connection = self._acquire()
+        connection = self._pool.acquire()
         try:
             yield connection
         finally:
-            self._release(connection)
+            self._pool.release(connection)
 
     # Storage primitives.
 
     @contextmanager
     def _write(self) -> Iterator[WriteTransaction]:
-        connection = self._acquire()
+        connection = self._pool.acquire()
         try:
             connection.execute("BEGIN IMMEDIATE")
             yield _Transaction(connection)
             connection.execute("COMMIT")
         finally:
-            self._release(connection)  # rolls back whatever did not commit
+            self._pool.release(connection)  # rolls back whatever did not commit
 
     def _append_at(self, pending: PendingAppend, version: int) -> AppendResult | None:
         """The usual append with the least Python around its statements (see EventStoreBase).
@@ -348,7 +343,7 @@ class SQLiteEventStore(EventStoreBase):
         if len(pending.events) == 1:
             return self._append_one_at(pending, version)
         rows = pending.rows(version)  # encoded before the write lock is taken, not while others wait
-        connection = self._acquire()
+        connection = self._pool.acquire()
         try:
             execute = connection.append_cursor.execute
             execute("BEGIN IMMEDIATE")
@@ -360,11 +355,11 @@ class SQLiteEventStore(EventStoreBase):
             positions = _Transaction(connection).insert(rows)
             execute("COMMIT")
         finally:
-            self._release(connection)  # rolls back whatever did not commit
+            self._pool.release(connection)  # rolls back whatever did not commit
         return AppendResult(stream_id, version + len(positions), tuple(positions), True)
 
     def _append_one_at(self, pending: PendingAppend, version: int) -> AppendResult | None:
-        connection = self._acquire(guards_head=True)
+        connection = self._guarded_pool.acquire()
         try:
             position = connection.append_cursor.execute(_INSERT, pending.rows(version)[0]).lastrowid or 0
         except sqlite3.IntegrityError as exc:
@@ -372,7 +367,7 @@ class SQLiteEventStore(EventStoreBase):
                 return None  # not at the head: the statement wrote nothing
             raise  # a taken event id: the base class looks the ids up
         finally:
-            self._release(connection)
+            self._guarded_pool.release(connection)
         return AppendResult(pending.stream_id, version + 1, (position,), True)
 
     def _read_stream_rows(self, stream_id: str, after_version: int, limit: int | None) -> list[StoredEvent]:
@@ -394,15 +389,19 @@ class SQLiteEventStore(EventStoreBase):
         return None if row is None else StoredSnapshot(*row)
 
     def _close(self) -> None:
-        with self._pool_lock:
-            connections, self._all, self._idle, self._idle_guarded = self._all, [], [], []
-        for connection in connections:
-            connection.close()
+        """Close both pools: idle connections now, lent ones when their operation returns them."""
+        self._pool.close()
+        self._guarded_pool.close()
 
     def _translate_error(self, exc: Exception) -> FlextResult[Any]:
-        """The one place sqlite3's errors become kernel error codes."""
+        """The one place sqlite3's and the pools' errors become kernel error codes."""
         name = getattr(exc, "sqlite_errorname", type(exc).__name__)
         data = {"sqlite_error": name, "path": str(self.path), "exception_type": type(exc).__name__}
+        if isinstance(exc, PoolTimeout):
+            data["max_connections"] = self._pool.max_size
+            return Failure(f"the event store {self.path} had no free connection: {exc}", TIMEOUT, data)
+        if isinstance(exc, PoolClosed):
+            return Failure("the event store is closed", STORAGE_ERROR, data)
         if name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc):
             return Failure(
                 f"the event store {self.path} stayed locked by another writer for {self.busy_timeout}s",
