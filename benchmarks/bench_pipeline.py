@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_pipeline.py --write-docs    # also refresh the table in docs/performance.md
     python benchmarks/bench_pipeline.py --quick         # 10k entries, fewer repeats (a smoke test)
     python benchmarks/bench_pipeline.py --sizes 20000,50000 --repeat 5
+    python benchmarks/bench_pipeline.py --startup-only --no-meltano --startup-repeat 9
 
 Three ways to move the same LDIF file (``flext_plugin_ldif.sample.write_directory``,
 written once per run into a temporary directory) into a new SQLite file, with
@@ -41,7 +42,10 @@ benchmark instead of looking fast. Measured per approach and size:
   around it), and of the orchestrator's own process alone (bash, flext or
   meltano; read from ``/proc/PID/stat`` after it exits, before it is reaped),
   which is what relaying the stream and recording the run cost;
-* start-up: median wall time on a 10-entry file, minus the shell pipe's.
+* start-up: on a 10-entry file, the median over the rounds of each
+  approach's wall time minus the shell pipe's in the same round (paired, so a
+  burst of load on the machine hits both sides of a difference), with the
+  range; ``--startup-only`` runs just these rows.
 
 Runs are interleaved (shell, flext, meltano, with the order rotated each
 repeat) so drift hits all three alike; small sizes take the median of
@@ -425,6 +429,14 @@ class Summary:
     """Median CPU seconds of the command's own process (what the orchestrator itself costs)."""
     ratio_vs_shell: float | None = None
     walls: list[float] = field(default_factory=list)
+    own_cpus: list[float] = field(default_factory=list)
+    overheads: list[float] = field(default_factory=list)
+    """Per round: this approach's wall time minus the shell pipe's in the same round."""
+
+    @property
+    def overhead_s(self) -> float | None:
+        """Median of the paired overheads (None for the shell pipe itself)."""
+        return statistics.median(self.overheads) if self.overheads else None
 
 
 def summarise(trials: dict[str, list[Trial]]) -> dict[str, Summary]:
@@ -444,10 +456,14 @@ def summarise(trials: dict[str, list[Trial]]) -> dict[str, Summary]:
             statistics.median(t.cpu_s for t in runs),
             statistics.median(owns) if owns else None,
             walls=[t.wall_s for t in runs],
+            own_cpus=owns,
         )
     if "shell" in out:
-        for summary in out.values():
+        for name, summary in out.items():
             summary.ratio_vs_shell = summary.records_per_s / out["shell"].records_per_s
+            if name != "shell":  # rounds line up: interleaved runs every approach once per round
+                pairs = zip(trials[name], trials["shell"], strict=True)
+                summary.overheads = [mine.wall_s - shell.wall_s for mine, shell in pairs]
     return out
 
 
@@ -497,6 +513,8 @@ def markdown(sizes: list[dict[str, Summary]], startup: dict[str, Summary]) -> st
         "| CPU, all processes | CPU, orchestrator |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
+    if not sizes:  # --startup-only
+        lines = []
     for by_name in sizes:
         for summary in by_name.values():
             ratio = "-" if summary.ratio_vs_shell is None else f"{summary.ratio_vs_shell:.2f}x"
@@ -509,22 +527,32 @@ def markdown(sizes: list[dict[str, Summary]], startup: dict[str, Summary]) -> st
                 f"| {summary.cpu_s:,.1f} s | {_own(summary)} |"
             )
     if "shell" in startup:
-        shell = startup["shell"].wall_s
-        runs = next(iter(startup.values())).runs
+        rounds = next(iter(startup.values())).runs
         lines += [
+            *([""] if lines else []),
+            f"Start-up, on a {STARTUP_ENTRIES}-entry file (median of {rounds}, range in brackets):",
             "",
-            f"Start-up, on a {STARTUP_ENTRIES}-entry file (median of {runs}):",
-            "",
-            "| approach | wall time | start-up (vs shell) | time to first record | CPU, orchestrator |",
+            "| approach | wall time | start-up (vs shell, paired) | time to first record "
+            "| CPU, orchestrator |",
             "|---|---:|---:|---:|---:|",
         ]
         for summary in startup.values():
-            overhead = "baseline" if summary.approach == "shell" else f"+{summary.wall_s - shell:.2f} s"
             lines.append(
-                f"| {summary.approach} | {summary.wall_s:.2f} s | {overhead} "
-                f"| {_seconds(summary.first_row_s)} | {_own(summary)} |"
+                f"| {summary.approach} | {summary.wall_s:.2f} s | {_overhead(summary)} "
+                f"| {_seconds(summary.first_row_s)} | {_own(summary)}{_range(summary.own_cpus)} |"
             )
     return "\n".join(lines)
+
+
+def _range(values: list[float]) -> str:
+    return f" ({min(values):.2f} to {max(values):.2f})" if len(values) > 1 else ""
+
+
+def _overhead(summary: Summary) -> str:
+    """The median paired start-up overhead and its range over the rounds."""
+    if summary.overhead_s is None:
+        return "baseline"
+    return f"+{summary.overhead_s:.2f} s{_range(summary.overheads)}"
 
 
 _SECTION = f"""
@@ -583,6 +611,9 @@ def main() -> int:
     parser.add_argument("--startup-repeat", type=int, default=None, help="runs per approach on 10 entries")
     parser.add_argument("--no-meltano", action="store_true", help="measure the shell pipe and flext only")
     parser.add_argument(
+        "--startup-only", action="store_true", help="only the start-up rows (10 entries); no docs refresh"
+    )
+    parser.add_argument(
         "--meltano-venv", type=Path, default=_default_meltano_venv(), help="Meltano's own venv"
     )
     parser.add_argument(
@@ -590,7 +621,11 @@ def main() -> int:
     )
     parser.add_argument("--write-docs", action="store_true", help="refresh the table in docs/performance.md")
     args = parser.parse_args()
+    if args.startup_only and args.write_docs:
+        parser.error("--write-docs needs the throughput rows too; leave out --startup-only")
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
+    if args.startup_only:
+        sizes = []
     repeat = args.repeat or (1 if args.quick else 3)
     startup_repeat = args.startup_repeat or (3 if args.quick else 5)
     started = time.perf_counter()
@@ -628,15 +663,18 @@ def main() -> int:
         "command": " ".join(["python", "benchmarks/bench_pipeline.py", *sys.argv[1:]]),
         "input_bytes": input_bytes,
         "startup": {
-            name: asdict(s) | {"overhead_vs_shell_s": s.wall_s - shell_startup} for name, s in startup.items()
+            name: asdict(s)
+            | {"overhead_vs_shell_s": s.wall_s - shell_startup, "paired_overhead_s": s.overhead_s}
+            for name, s in startup.items()
         },
         "sizes": [{name: asdict(s) for name, s in by_name.items()} for by_name in measured],
         "rows": [asdict(row) | {"ratio": row.ratio, "met": row.met} for row in rows],
         "seconds": round(time.perf_counter() - started, 1),
     }
     text = json.dumps(payload, indent=2)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text + "\n", encoding="utf-8")
+    results = RESULTS.with_name("pipeline-startup.json") if args.startup_only else RESULTS
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(text + "\n", encoding="utf-8")
     print(text)
     table = markdown(measured, startup)
     print("\n" + table, file=sys.stderr)
