@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flext_kernel.plugins.state import PluginStateStore, environment_overrides
+from flext_kernel.errors import FlextError
+from flext_kernel.plugins.state import PluginStateStore, enable_hint, environment_overrides
 
 
 def test_nothing_is_disabled_before_the_file_exists(tmp_path: Path) -> None:
@@ -118,3 +119,21 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert environment_overrides() == (None, {"c", "d"})
     monkeypatch.setenv("FLEXT_PLUGINS", "a,b")
     assert environment_overrides() == ({"a", "b"}, {"c", "d"})
+
+
+def test_an_unreadable_state_file_is_an_error_not_everything_enabled(tmp_path: Path) -> None:
+    path = tmp_path / "plugins.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(FlextError, match="cannot read which plugins are disabled"):
+        PluginStateStore(path).disabled()
+
+
+def test_the_enable_hint_names_the_variable_that_leaves_a_plugin_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLEXT_PLUGINS", raising=False)
+    monkeypatch.delenv("FLEXT_DISABLE_PLUGINS", raising=False)
+    assert enable_hint("dbt") == "enable it with 'flext plugin enable dbt'"
+    monkeypatch.setenv("FLEXT_DISABLE_PLUGINS", "dbt")
+    assert "FLEXT_DISABLE_PLUGINS" in enable_hint("dbt")
+    monkeypatch.delenv("FLEXT_DISABLE_PLUGINS")
+    monkeypatch.setenv("FLEXT_PLUGINS", "kernel,singer")
+    assert "FLEXT_PLUGINS" in enable_hint("dbt")

@@ -13,12 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import flext_kernel.errors
 import flext_kernel.result
-
-pytest.importorskip("mypy")
 
 ACCEPTED = """\
 from typing import assert_type

@@ -119,3 +119,14 @@ def test_without_event_sourcing_there_is_no_event_store() -> None:
     with FlextKernel.boot(discover(()), only=["eventstore-sqlite"]).unwrap() as kernel:
         assert kernel.container.get(FlextEventStore).error_code == NOT_FOUND  # type: ignore[type-abstract]
         assert "requires plugin 'eventsourcing'" in str(kernel.plugins.records["eventstore-sqlite"].reason)
+
+
+def test_commands_without_event_sourcing_name_the_plugin_and_how_to_enable_it() -> None:
+    from flext_eventsourcing import stores_of
+    from flext_kernel.errors import PLUGIN_DISABLED
+
+    with FlextKernel.boot(discover(()), disabled=["eventsourcing"]).unwrap() as kernel:
+        missing = stores_of(kernel)
+    assert missing.error_code == PLUGIN_DISABLED
+    assert "plugin 'eventsourcing' is disabled" in str(missing.error)
+    assert missing.error_data["hint"] == "enable it with 'flext plugin enable eventsourcing'"

@@ -20,7 +20,9 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["PluginStateStore", "environment_overrides"]
+from flext_kernel.errors import STORAGE_ERROR, FlextError
+
+__all__ = ["PluginStateStore", "enable_hint", "environment_overrides"]
 
 _CREATE_TABLE = (
     "CREATE TABLE IF NOT EXISTS plugin_state ("
@@ -63,8 +65,15 @@ class PluginStateStore:
         try:
             with closing(sqlite3.connect(uri, uri=True)) as db:
                 rows = db.execute(_SELECT_DISABLED).fetchall()
-        except sqlite3.OperationalError:
-            return set()  # no table yet: nothing was ever disabled
+        except sqlite3.DatabaseError as exc:
+            if "no such table" in str(exc):
+                return set()  # no table yet: nothing was ever disabled
+            # A locked or unreadable file must not quietly turn disabled plugins back on.
+            raise FlextError(
+                f"cannot read which plugins are disabled from {self.path}: {exc}; "
+                "retry, or remove the file to enable every plugin",
+                STORAGE_ERROR,
+            ) from exc
         return {row[0] for row in rows}
 
     def set_enabled(self, name: str, enabled: bool) -> None:
@@ -94,3 +103,13 @@ def environment_overrides() -> tuple[set[str] | None, set[str]]:
 
     only = names("FLEXT_PLUGINS")
     return (only or None), names("FLEXT_DISABLE_PLUGINS")
+
+
+def enable_hint(name: str) -> str:
+    """How a user turns plugin ``name`` back on: a command, or the variable leaving it out of this run."""
+    only, denied = environment_overrides()
+    if name in denied or (only is not None and name not in only):
+        return (
+            f"FLEXT_PLUGINS or FLEXT_DISABLE_PLUGINS leaves {name!r} out of this run; change them to use it"
+        )
+    return f"enable it with 'flext plugin enable {name}'"

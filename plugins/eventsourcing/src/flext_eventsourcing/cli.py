@@ -6,10 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from flext_eventsourcing.plugin import NAME
 from flext_eventsourcing.stores import STORE_HINT, EventStores
 from flext_kernel.cli.session import boot_kernel, fail
-from flext_kernel.errors import NOT_FOUND
-from flext_kernel.result import FlextResult
+from flext_kernel.errors import NOT_FOUND, PLUGIN_DISABLED, PLUGIN_LOAD_FAILED
+from flext_kernel.plugins.base import PluginState
+from flext_kernel.plugins.state import enable_hint
+from flext_kernel.result import Failure, FlextResult
 
 if TYPE_CHECKING:
     from flext_eventsourcing.eventstore import FlextEventStore
@@ -17,21 +20,36 @@ if TYPE_CHECKING:
 
 __all__ = ["STORE_HINT", "opened_store", "stores_of"]
 
-_DISABLED_HINT = "enable it with: flext plugin enable eventsourcing"
-"""How to turn event sourcing back on."""
-
 
 def stores_of(kernel: FlextKernel) -> FlextResult[EventStores]:
-    """The kernel's ``EventStores``, or a failure naming the ``eventsourcing`` plugin when it is off."""
+    """The kernel's ``EventStores``, or a failure naming the ``eventsourcing`` plugin when it is not running.
+
+    The codes are those of every "a plugin this needs is off" failure:
+    ``PLUGIN_DISABLED``, ``NOT_FOUND`` (not installed), ``PLUGIN_LOAD_FAILED``;
+    ``error_data["hint"]`` says what to do.
+    """
     found = kernel.container.get(EventStores)
     if found.is_success:
         return found
-    record = kernel.plugins.records.get("eventsourcing")
-    state = "not installed" if record is None else (record.reason or record.state.value)
+    record = kernel.plugins.records.get(NAME)
+    if record is None:
+        state, code, hint = (
+            "not installed",
+            NOT_FOUND,
+            "install it with 'flext plugin install flext-eventsourcing'",
+        )
+    elif record.state is PluginState.DISABLED:
+        state, code, hint = "disabled", PLUGIN_DISABLED, enable_hint(NAME)
+    else:
+        state, code, hint = (
+            f"{record.state.value} ({record.reason})",
+            PLUGIN_LOAD_FAILED,
+            f"see 'flext plugin info {NAME}'",
+        )
     return FlextResult.fail(
-        f"event sourcing is unavailable: plugin 'eventsourcing' is {state} ({_DISABLED_HINT})",
-        error_code=NOT_FOUND,
-        error_data={"plugin": "eventsourcing"},
+        f"event sourcing is unavailable: plugin {NAME!r} is {state}",
+        error_code=code,
+        error_data={"plugin": NAME, "hint": hint},
     )
 
 
@@ -47,7 +65,11 @@ def opened_store(store: str | None) -> Iterator[tuple[FlextKernel, FlextEventSto
         yield fail(booted)
         return
     with booted.value as kernel:
-        opened = stores_of(kernel).flat_map(lambda stores: stores.open_event_store(store))
+        stores = stores_of(kernel)
+        if isinstance(stores, Failure):
+            yield fail(stores, hint=str(stores.error_data["hint"]))
+            return
+        opened = stores.value.open_event_store(store)
         if opened.is_failure:
             yield fail(opened, hint=STORE_HINT)
             return

@@ -113,8 +113,9 @@ def plugin_unavailable(
     ``NOT_FOUND`` (not installed), ``PLUGIN_LOAD_FAILED`` (it failed),
     ``NO_HANDLER`` (it runs but does not provide ``contract``: an older version).
     """
+    from flext_kernel.errors import PLUGIN_LOAD_FAILED
     from flext_kernel.plugins.base import PluginState
-    from flext_kernel.plugins.manager import PLUGIN_LOAD_FAILED
+    from flext_kernel.plugins.state import enable_hint
 
     name = provider.plugin
     record = kernel.plugins.records.get(name)
@@ -122,7 +123,7 @@ def plugin_unavailable(
         state, code = "not installed", NOT_FOUND
         hint = f"install it with 'flext plugin install {provider.distribution}'"
     elif record.state is PluginState.DISABLED:
-        state, code, hint = "disabled", PLUGIN_DISABLED, f"enable it with 'flext plugin enable {name}'"
+        state, code, hint = "disabled", PLUGIN_DISABLED, enable_hint(name)
     elif record.state is PluginState.FAILED:
         state, code = f"failed ({record.reason})", PLUGIN_LOAD_FAILED
         hint = f"'flext plugin info {name}' says why (add --debug for the traceback)"
