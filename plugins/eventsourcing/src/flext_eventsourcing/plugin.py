@@ -53,16 +53,18 @@ manifest = PluginManifest(
 
 
 class _OpeningStores(EventStores):
-    """``EventStores`` that remembers, weakly, the codecs of the stores it opened.
+    """``EventStores`` that remembers what it opened, for ``flext_contributions_removed`` to clean.
 
-    They are what ``flext_contributions_removed`` cleans; a store that was
-    closed and dropped takes its codec with it.
+    The codecs are held weakly: a store that was closed and dropped takes
+    its codec with it.
     """
 
     def __init__(self, kernel: FlextKernel) -> None:
         super().__init__(kernel.plugins)
         self.codecs: weakref.WeakSet[EventCodec] = weakref.WeakSet()
         """The codecs of the stores opened so far that are still alive."""
+        self.default: FlextEventStore | None = None
+        """The container's ``FlextEventStore``, once it was opened."""
 
     def open_event_store(
         self, location: str | None = None, codec: EventCodec | None = None
@@ -77,35 +79,52 @@ class _OpeningStores(EventStores):
 @hookimpl
 def flext_register_services(container: FlextContainer) -> None:
     """Register ``EventStores`` and the default ``FlextEventStore`` (opened on first resolve)."""
-    from flext_eventsourcing.eventstore import FlextEventStore
 
     def stores() -> EventStores:
         return _OpeningStores(container.resolve(FlextKernel))
 
-    def default_store() -> FlextEventStore:
-        return container.resolve(EventStores).open_event_store().unwrap()
-
     container.register_singleton(EventStores, stores, owner=NAME)
-    container.register_singleton(FlextEventStore, default_store, owner=NAME)
+    _register_default_store(container)
+
+
+def _register_default_store(container: FlextContainer, *, replace: bool = False) -> None:
+    """Register ``FlextEventStore``; replacing it closes the store opened so far (the container does)."""
+    from flext_eventsourcing.eventstore import FlextEventStore
+
+    def default_store() -> FlextEventStore:
+        stores = container.resolve(EventStores)
+        store = stores.open_event_store().unwrap()
+        if isinstance(stores, _OpeningStores):
+            stores.default = store
+        return store
+
+    container.register_singleton(FlextEventStore, default_store, owner=NAME, replace=replace)
 
 
 @hookimpl
 def flext_contributions_removed(kernel: FlextKernel, owner: str) -> None:
-    """Take ``owner``'s event and aggregate classes out of the codecs of the stores opened here.
+    """Take what ``owner`` put into the stores opened here out of them.
 
-    Those registered with ``owner=owner`` go with their upcasters; so do
-    classes defined in ``owner``'s modules that were registered without an
-    owner (a projection runner's), which would otherwise keep their type
-    names from the classes of ``owner``'s next version.
+    Its event and aggregate classes leave the codecs: those registered with
+    ``owner=owner``, with their upcasters, and those defined in ``owner``'s
+    modules that were registered without an owner (a projection runner's),
+    which would otherwise keep their type names from the classes of
+    ``owner``'s next version. If ``owner`` is the backend that opened the
+    container's ``FlextEventStore``, that store runs code being unloaded: it
+    is closed, and the next resolve opens one with the backend's next version.
     """
     found = kernel.container.get(EventStores)
     if found.is_failure or not isinstance(found.value, _OpeningStores):
         return  # event sourcing itself is leaving, or somebody else opens the stores
+    opening = found.value
     record = kernel.plugins.records.get(owner)
     modules = record.modules if record is not None else ()
-    for codec in list(found.value.codecs):
+    for codec in list(opening.codecs):
         codec.remove_owner(owner)
         codec.remove_modules(modules)
+    if opening.default is not None and type(opening.default).__module__ in modules:
+        opening.default = None
+        _register_default_store(kernel.container, replace=True)
 
 
 def _memory_event_store(codec: EventCodec | None = None, *, location: str | None = None) -> FlextEventStore:
