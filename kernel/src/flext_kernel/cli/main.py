@@ -6,6 +6,7 @@ code; the traceback appears only with ``--debug``.
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -248,4 +249,10 @@ def _import_failed(assembly: Assembly, tokens: list[str], exc: ImportError) -> i
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    # The interpreter's last collections at exit would walk every object the
+    # imports made (cyclopts, pydantic schemas, the plugins) only to find that
+    # nothing is garbage. Frozen objects are left out of collections; exiting
+    # still runs atexit handlers, flushes and closes the streams as before.
+    gc.freeze()
+    sys.exit(code)
