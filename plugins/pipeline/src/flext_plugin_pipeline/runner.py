@@ -187,19 +187,29 @@ def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRec
         f"run {run_id} attempt {attempt} of pipeline {definition.name}"
         + (" (full refresh)" if options.full_refresh else " (resuming from saved state)" if state else ""),
     )
-    outcome = _extract_and_load(job, run_id, attempt, state, log)
-    transform: dict[str, Any] | None = None
-    if outcome.outcome == "completed" and definition.transform is not None:
-        job.on_progress(Progress(run_id, attempt, outcome.records, outcome.elapsed, "transform"))
-        outcome, transform = _transform(job, outcome, log)
+    try:
+        outcome = _extract_and_load(job, run_id, attempt, state, log)
+        transform: dict[str, Any] | None = None
+        if outcome.outcome == "completed" and definition.transform is not None:
+            job.on_progress(Progress(run_id, attempt, outcome.records, outcome.elapsed, "transform"))
+            outcome, transform = _transform(job, outcome, log)
+    except BaseException:  # _record_outcome closes the log; leaving by an exception must too
+        log.write("flext", f"run {run_id} left by an exception; the next run records it as interrupted")
+        log.close()
+        raise
     return _record_outcome(journal, run_id, outcome, transform, log, more_attempts and not job.stop.is_set())
 
 
 def _extract_and_load(
     job: _Job, run_id: str, attempt: int, state: dict[str, Any] | None, log: RunLog
 ) -> SingerRunResult:
-    """Start the Singer run and record what it reports; a failure to start is a failed run too."""
-    prepared = _singer_job(job.definition, state)
+    """Start the Singer run and record what it reports; a failure to start is a failed run too.
+
+    Leaving by an exception (a display's ``on_progress``, the event store)
+    stops the run on the way out: only SIGINT and SIGTERM set ``job.stop``,
+    and nothing else would end the connectors.
+    """
+    prepared = _singer_job(job.definition, job.steps, state)
     if prepared.is_failure:
         return SingerRunResult(outcome="failed", error=prepared.error, error_code=prepared.error_code)
     singer_job, secrets_found = prepared.value
@@ -215,25 +225,34 @@ def _extract_and_load(
     run = started.value
     runner = RunnerRecord(job.definition.name)
     last_progress = time.monotonic()
-    while True:
-        result = run.wait(0.2)
-        if run.process_group is not None and runner.process_group != run.process_group:
-            runner.update(run_id=run_id, process_group=run.process_group)
-        while not states.empty():
-            job.journal.record(StateCheckpointed, run_id=run_id, state=states.get())
-        if result is not None:
-            return result
-        records = dict(run.records)
-        job.on_progress(Progress(run_id, attempt, records, run.elapsed, "extract-load"))
-        if time.monotonic() - last_progress >= PROGRESS_EVERY and records:
-            job.journal.record(StreamProgress, run_id=run_id, records=records, elapsed=run.elapsed)
-            last_progress = time.monotonic()
+    result: SingerRunResult | None = None
+    try:
+        while True:
+            result = run.wait(0.2)
+            if run.process_group is not None and runner.process_group != run.process_group:
+                runner.update(run_id=run_id, process_group=run.process_group)
+            while not states.empty():
+                job.journal.record(StateCheckpointed, run_id=run_id, state=states.get())
+            if result is not None:
+                return result
+            records = dict(run.records)
+            job.on_progress(Progress(run_id, attempt, records, run.elapsed, "extract-load"))
+            if time.monotonic() - last_progress >= PROGRESS_EVERY and records:
+                job.journal.record(StreamProgress, run_id=run_id, records=records, elapsed=run.elapsed)
+                last_progress = time.monotonic()
+    finally:
+        if result is None:  # leaving early: the run must not go on without anybody watching it
+            run.stop()
 
 
 def _singer_job(
-    definition: PipelineDefinition, state: dict[str, Any] | None
+    definition: PipelineDefinition, steps: Steps, state: dict[str, Any] | None
 ) -> FlextResult[tuple[SingerJob, set[str]]]:
-    """The definition's Singer steps with ``${VAR}`` filled in, and the values to mask in the log."""
+    """The definition's Singer steps with ``${VAR}`` filled in, and the values to mask in the log.
+
+    Each step carries the connector ``check_steps`` resolved, so the run
+    starts exactly what was checked.
+    """
     try:
         (tap_config, target_config, mapper_configs), filled = interpolate(
             [definition.extract.config, definition.load.config, [m.config for m in definition.mappers]],
@@ -248,11 +267,11 @@ def _singer_job(
     filled.discard(pipeline_environment(definition)["FLEXT_PIPELINE_DIR"])
     filled |= _secret_values([tap_config, target_config, *mapper_configs])
     job = SingerJob(
-        tap=ConnectorStep(name=definition.extract.name, config=tap_config),
-        target=ConnectorStep(name=definition.load.name, config=target_config),
+        tap=ConnectorStep(name=definition.extract.name, config=tap_config, spec=steps.tap),
+        target=ConnectorStep(name=definition.load.name, config=target_config, spec=steps.target),
         mappers=tuple(
-            ConnectorStep(name=mapper.name, config=config)
-            for mapper, config in zip(definition.mappers, mapper_configs, strict=True)
+            ConnectorStep(name=mapper.name, config=config, spec=spec)
+            for mapper, config, spec in zip(definition.mappers, mapper_configs, steps.mappers, strict=True)
         ),
         select=tuple(definition.extract.select),
         state=state,

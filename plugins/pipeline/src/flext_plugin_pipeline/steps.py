@@ -8,6 +8,11 @@ need it). ``check_steps`` finds all of them up front, so a pipeline whose dbt
 plugin is disabled fails before its tap starts, not after loading half of
 what it was meant to: with ``PLUGIN_DISABLED`` and how to enable it, or
 ``NOT_FOUND`` and what to install.
+
+The connectors are found once, here: the runner hands these specs to
+``SingerEngine.start`` in the job's steps, so what runs is what was checked
+(not whatever a second lookup finds after a connector was installed in
+between), and the tools directory and the plugins' hooks are scanned once.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import TYPE_CHECKING
 from flext_sdk import FlextResult
 from flext_sdk.contracts import require_handler, require_service
 from flext_sdk.contracts.dbt import RunDbt
-from flext_sdk.contracts.singer import ConnectorSpec, SingerEngine
+from flext_sdk.contracts.singer import ConnectorKind, ConnectorSpec, SingerEngine
 
 if TYPE_CHECKING:
     from flext_plugin_pipeline.definition import PipelineDefinition
@@ -34,11 +39,11 @@ class Steps:
     singer: SingerEngine
     """The singer plugin's service: runs the tap, mappers and target."""
     tap: ConnectorSpec
-    """The tap, resolved."""
+    """The tap, resolved: the run starts exactly this one."""
     target: ConnectorSpec
-    """The target, resolved."""
+    """The target, resolved: the run starts exactly this one."""
     mappers: tuple[ConnectorSpec, ...]
-    """The mappers, resolved, in order."""
+    """The mappers, resolved, in the definition's order: the run starts exactly these."""
 
 
 def check_steps(kernel: FlextKernel, definition: PipelineDefinition) -> FlextResult[Steps]:
@@ -48,14 +53,23 @@ def check_steps(kernel: FlextKernel, definition: PipelineDefinition) -> FlextRes
     if found.is_failure:
         return FlextResult.fail(found.error or "", found.error_code, found.error_data)
     singer = found.value
-    tap = singer.resolve(definition.extract.name, "tap")
-    mappers = [singer.resolve(mapper.name, "mapper") for mapper in definition.mappers]
-    target = singer.resolve(definition.load.name, "target")
-    for resolved in (tap, *mappers, target):
-        if resolved.is_failure:
-            return FlextResult.fail(resolved.error or "", resolved.error_code, resolved.error_data)
+    wanted: list[tuple[str, ConnectorKind]] = [
+        (definition.extract.name, "tap"),
+        *((mapper.name, "mapper") for mapper in definition.mappers),
+        (definition.load.name, "target"),
+    ]
+    installed = {(spec.name, spec.kind): spec for spec in singer.connectors()}  # one scan for every step
+    specs: list[ConnectorSpec] = []
+    for name, kind in wanted:
+        spec = installed.get((name, kind))
+        if spec is None:  # resolve says why (not installed, its plugin disabled or broken)
+            resolved = singer.resolve(name, kind)
+            if resolved.is_failure:
+                return FlextResult.fail(resolved.error or "", resolved.error_code, resolved.error_data)
+            spec = resolved.value
+        specs.append(spec)
     if definition.transform is not None:
         dbt = require_handler(kernel, RunDbt, why=f"{pipeline} has a dbt transform step")
         if dbt.is_failure:
             return FlextResult.fail(dbt.error or "", dbt.error_code, dbt.error_data)
-    return FlextResult.ok(Steps(singer, tap.value, target.value, tuple(mapper.value for mapper in mappers)))
+    return FlextResult.ok(Steps(singer, specs[0], specs[-1], tuple(specs[1:-1])))

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flext_kernel.errors import NOT_FOUND
+from pydantic import ValidationError
+
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_plugin_singer.catalog import KNOWN, known
 from flext_sdk import FlextResult, PluginState, tools
 from flext_sdk.contracts import Provider, plugin_unavailable
@@ -47,12 +51,34 @@ DESCRIPTION_FILE = "flext-singer.json"
 _LIVE = (PluginState.LOADED, PluginState.ACTIVE)
 
 
+@dataclass(frozen=True)
+class _Unusable:
+    """A connector a running plugin offers that cannot run, and why: what ``resolve`` tells the user."""
+
+    plugin: str
+    kind: str | None
+    """None when the declaration is too broken to say."""
+    error: str
+    code: str
+    hint: str
+
+
 def installed(kernel: FlextKernel, kind: ConnectorKind | None = None) -> list[ConnectorSpec]:
     """Every installed Singer executable (of ``kind``), isolated ones first, by name."""
+    return _of_kind(_scan(kernel)[0], kind)
+
+
+def _scan(kernel: FlextKernel) -> tuple[list[ConnectorSpec], dict[str, _Unusable]]:
+    """Every installed connector (the first of each name), and the plugins' offers that cannot run."""
+    from_plugins, unusable = _from_plugins(kernel)
     found: dict[str, ConnectorSpec] = {}
-    for spec in [*_from_tools(), *_from_plugins(kernel)]:
+    for spec in [*_from_tools(), *from_plugins]:
         found.setdefault(spec.name, spec)
-    return sorted((s for s in found.values() if kind is None or s.kind == kind), key=lambda s: s.name)
+    return list(found.values()), unusable
+
+
+def _of_kind(specs: list[ConnectorSpec], kind: ConnectorKind | None) -> list[ConnectorSpec]:
+    return sorted((s for s in specs if kind is None or s.kind == kind), key=lambda s: s.name)
 
 
 def installable(
@@ -68,10 +94,23 @@ def installable(
 
 
 def resolve(kernel: FlextKernel, name: str, kind: ConnectorKind) -> FlextResult[ConnectorSpec]:
-    """The installed ``kind`` called ``name``; a failure says how to install (or enable) it."""
-    for spec in installed(kernel, kind):
+    """The installed ``kind`` called ``name``; a failure says how to install (or enable) it.
+
+    A connector a running plugin offers but that cannot run (its executable
+    is missing, its declaration is invalid) fails naming that plugin and
+    what is wrong: "add it" would install a second copy beside the broken one.
+    """
+    specs, unusable = _scan(kernel)
+    for spec in _of_kind(specs, kind):
         if spec.name == name:
             return FlextResult.ok(spec)
+    broken = unusable.get(name)
+    if broken is not None and broken.kind in (None, kind):
+        return FlextResult.fail(
+            broken.error,
+            error_code=broken.code,
+            error_data={"name": name, "plugin": broken.plugin, "hint": broken.hint},
+        )
     entry = known(name)
     off = plugin_off(kernel, entry) if entry is not None and entry.kind == kind else None
     if off is not None:
@@ -114,19 +153,49 @@ def _from_tools() -> list[ConnectorSpec]:
     return specs
 
 
-def _from_plugins(kernel: FlextKernel) -> list[ConnectorSpec]:
-    """The connectors running plugins declare, completed from each plugin's record."""
+def _from_plugins(kernel: FlextKernel) -> tuple[list[ConnectorSpec], dict[str, _Unusable]]:
+    """The connectors running plugins declare, completed from each plugin's record; and those that cannot run.
+
+    A broken offer is kept aside (by name) rather than failing the scan: it must
+    not hide the plugin's other connectors, nor anybody else's.
+    """
     specs: list[ConnectorSpec] = []
+    unusable: dict[str, _Unusable] = {}
     for plugin, answer in kernel.plugins.collect(CONNECTORS_HOOK):
         record = kernel.plugins.records[plugin]
+        distribution = record.candidate.distribution or f"plugin {plugin!r}"
         for declared in answer:
             try:
                 spec = ConnectorSpec.model_validate(declared)
-            except ValueError:
-                continue  # a broken declaration must not hide the others
+            except ValueError as exc:
+                name, kind = _declared_name(declared)
+                if name is not None:
+                    unusable.setdefault(
+                        name,
+                        _Unusable(
+                            plugin,
+                            kind,
+                            f"{kind or 'connector'} {name!r} comes with plugin {plugin!r}, "
+                            f"but the plugin declares it wrongly: {_first_error(exc)}",
+                            VALIDATION_ERROR,
+                            f"a bug in {distribution}: upgrade it, or tell its authors",
+                        ),
+                    )
+                continue
             executable = _executable(spec.executable)
-            if executable is None:
-                continue  # declared but not installed (a console script missing)
+            if executable is None:  # declared but not installed (a console script missing)
+                unusable.setdefault(
+                    spec.name,
+                    _Unusable(
+                        plugin,
+                        spec.kind,
+                        f"{spec.kind} {spec.name!r} comes with plugin {plugin!r}, "
+                        f"but its executable is missing ({_expected(spec.executable)})",
+                        NOT_FOUND,
+                        f"reinstall {distribution}: it should install {spec.executable!r}",
+                    ),
+                )
+                continue
             specs.append(
                 spec.model_copy(
                     update={
@@ -138,12 +207,37 @@ def _from_plugins(kernel: FlextKernel) -> list[ConnectorSpec]:
                     }
                 )
             )
-    return specs
+    return specs, unusable
+
+
+def _declared_name(declared: object) -> tuple[str | None, str | None]:
+    """The name and kind an invalid declaration gives, if it gives them, to say which connector is broken."""
+    if isinstance(declared, Mapping):
+        name, kind = declared.get("name"), declared.get("kind")
+    else:
+        name, kind = getattr(declared, "name", None), getattr(declared, "kind", None)
+    return (
+        name if isinstance(name, str) and name else None,
+        kind if kind in ("tap", "target", "mapper") else None,
+    )
+
+
+def _first_error(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return str(exc)
+
+
+def _expected(name: str) -> str:
+    """Where ``_executable`` looked for ``name``."""
+    return name if Path(name).is_absolute() else str(Path(sys.executable).parent / name)
 
 
 def _executable(name: str) -> Path | None:
     """An absolute path as it is, else the console script next to flext's Python; None if missing."""
-    path = Path(name) if Path(name).is_absolute() else Path(sys.executable).parent / name
+    path = Path(_expected(name))
     return path if path.exists() else None
 
 

@@ -62,7 +62,13 @@ manifest = PluginManifest(
 
 @hookimpl
 def flext_register_services(container: FlextContainer) -> None:
-    """Register the ``SingerEngine`` service (owner ``singer``), built when first resolved."""
+    """Register the ``SingerEngine`` service (owner ``singer``), built when first resolved.
+
+    A singleton the container built is closed by it, so ``SingerService.close``
+    runs (stopping the runs still going) whenever this plugin's contributions
+    are removed (unload, reload, disable) and when the kernel closes: no
+    ``flext_shutdown`` of this plugin's own is needed for that.
+    """
     from flext_sdk.contracts.singer import SingerEngine
 
     def engine() -> SingerEngine:

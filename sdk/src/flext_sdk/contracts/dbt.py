@@ -64,8 +64,10 @@ class RunDbt(FlextCommand):
     """``--full-refresh`` (``run``, ``build`` and ``seed`` only)."""
     limit: int | None = None
     """For ``show``: how many rows to preview."""
-    env: dict[str, str] = Field(default_factory=dict)
-    """Extra environment for dbt (secrets ``profiles.yml`` reads with ``env_var``); never printed."""
+    env: dict[str, str] = Field(default_factory=dict, repr=False)
+    """Extra environment for dbt (secrets ``profiles.yml`` reads with ``env_var``); never printed: left out
+    of ``repr``, which is what ``LoggingBehavior(log_fields=True)`` logs (serialized, it is kept: the
+    handler needs it)."""
     log: SkipJsonSchema[Callable[[str], None] | None] = Field(default=None, exclude=True, repr=False)
     """Called with each of dbt's log lines as dbt writes them. In-process only: it is not serialized,
     so a command that crossed a process boundary runs without it."""

@@ -89,8 +89,13 @@ class ConnectorStep(BaseModel):
 
     name: str = Field(min_length=1)
     """The connector (as ``SingerEngine.connectors`` lists it)."""
-    config: dict[str, Any] = Field(default_factory=dict)
-    """Its ``--config`` file's content, values already filled in (secrets included: never logged)."""
+    config: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """Its ``--config`` file's content, values already filled in (secrets included: left out of ``repr``,
+    which is what ``LoggingBehavior(log_fields=True)`` logs)."""
+    spec: ConnectorSpec | None = None
+    """The connector as ``SingerEngine.resolve`` found it; given, ``start`` runs exactly this one
+    instead of resolving ``name`` a second time (a caller that checked its steps up front runs what it
+    checked, and the tools directory and the plugins' hooks are not scanned again)."""
 
 
 class SingerJob(BaseModel):
@@ -110,8 +115,8 @@ class SingerJob(BaseModel):
     """The state to resume from (the last one a target confirmed), or None for a full extract."""
     cwd: Path | None = None
     """Working directory of every process (relative paths in configs are relative to it)."""
-    env: dict[str, str] | None = None
-    """Extra environment variables for every process."""
+    env: dict[str, str] | None = Field(default=None, repr=False)
+    """Extra environment variables for every process (may hold secrets: left out of ``repr``)."""
     stop_timeout: float = Field(default=30.0, gt=0)
     """Seconds a graceful stop may take before the processes are killed."""
 
@@ -157,6 +162,13 @@ class SingerRun(Protocol):
     def process_group(self) -> int | None:
         """The process group of the connectors once they started (to kill them all if one must)."""
 
+    def stop(self) -> None:
+        """Ask for a graceful stop (the outcome is then ``stopped``); returns at once, ``wait`` for the end.
+
+        Sets the ``stop`` event the run was started with (its own one if none was given), so a
+        caller that leaves early can always end what it started.
+        """
+
     def wait(self, timeout: float | None = None) -> SingerRunResult | None:
         """The result once the run is over; None if ``timeout`` seconds passed first.
 
@@ -190,7 +202,8 @@ class SingerEngine(Protocol):
 
         Args:
             job: What to run.
-            stop: Set it to ask for a graceful stop (the result's outcome is then ``stopped``).
+            stop: Set it to ask for a graceful stop (the result's outcome is then ``stopped``);
+                ``SingerRun.stop()`` sets it too.
             on_state: Called with each state the target confirms, in order, from a reader thread.
             log: Called with ``(connector name, line)`` for every stderr line of every process.
             redact: Applied to each line before ``log`` sees it (mask secrets).
