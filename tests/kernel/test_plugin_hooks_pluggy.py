@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -293,6 +295,20 @@ def {hook}({arguments}):
 """
 
 
+RAISES_AFTER_REGISTERING = """
+CALLS = []
+
+class ClockW:
+    pass
+
+@hookimpl
+def flext_register_services(container):
+    CALLS.append("services")
+    container.register_singleton(ClockW, owner="worker")
+    raise KeyError("oops")
+"""
+
+
 def test_a_raising_lifecycle_hook_fails_only_its_plugin_even_inside_a_wrapper(plugin_dir: Path) -> None:
     plugin(plugin_dir, "tracer", PASS_THROUGH.format(hook="flext_startup", arguments="kernel"))
     plugin(plugin_dir, "good", SERVICES.format(name="good", suffix="A", startup="pass"))
@@ -331,15 +347,21 @@ def test_a_raising_collect_implementation_fails_only_its_plugin(plugin_dir: Path
 
 
 def test_a_raising_wrapper_fails_its_own_plugin_and_the_wrapped_plugin_runs_once(plugin_dir: Path) -> None:
+    # Two plugins: the first to fail is unregistered, so one plugin's second wrapper would never run.
     plugin(
         plugin_dir,
-        "faulty",
+        "before",
         """
         @hookimpl(wrapper=True)
         def flext_register_services(container):
             raise RuntimeError("broke before")
             yield
-
+        """,
+    )
+    plugin(
+        plugin_dir,
+        "after",
+        """
         @hookimpl(wrapper=True)
         def flext_register_handlers(command_bus, query_bus, event_bus):
             yield
@@ -348,13 +370,86 @@ def test_a_raising_wrapper_fails_its_own_plugin_and_the_wrapped_plugin_runs_once
     )
     plugin(plugin_dir, "worker", SERVICES.format(name="worker", suffix="W", startup="pass"))
     kernel = boot(plugin_dir)
-    faulty = kernel.plugins.records["faulty"]
-    assert faulty.state is PluginState.FAILED
-    assert faulty.reason == "flext_register_services wrapper raised RuntimeError: broke before"
+    assert kernel.plugins.records["before"].state is PluginState.FAILED
+    assert kernel.plugins.records["before"].reason == (
+        "flext_register_services wrapper raised RuntimeError: broke before"
+    )
+    assert kernel.plugins.records["after"].state is PluginState.FAILED
+    assert kernel.plugins.records["after"].reason == (
+        "flext_register_handlers wrapper raised RuntimeError: broke after"
+    )
     assert kernel.plugins.records["worker"].state is PluginState.ACTIVE
     # Called again without the wrapper that broke before it ran, not again after it had run.
     assert module("worker").CALLS == ["services", "handlers", "startup"]
     assert kernel.container.get(module("worker").ClockW).is_success
+    kernel.close()
+
+
+def test_a_wrapper_translating_an_exception_leaves_the_blame_with_the_implementation(
+    plugin_dir: Path,
+) -> None:
+    answer_hook(plugin_dir)
+    plugin(
+        plugin_dir,
+        "translator",
+        """
+        @hookimpl(wrapper=True)
+        def flext_register_services(container):
+            try:
+                return (yield)
+            except KeyError as exc:
+                raise RuntimeError("translated") from exc
+
+        @hookimpl(wrapper=True)
+        def flext_answer():
+            try:
+                return (yield)
+            except ValueError:
+                raise RuntimeError("translated")
+        """,
+    )
+    plugin(plugin_dir, "worker", RAISES_AFTER_REGISTERING)
+    plugin(plugin_dir, "good", ANSWER_SCHEMA)
+    plugin(
+        plugin_dir,
+        "bad",
+        "ASKED = []\n@hookimpl\ndef flext_answer():\n"
+        "    ASKED.append(1)\n    raise ValueError('no schema')\n",
+    )
+    kernel = boot(plugin_dir)
+    worker = kernel.plugins.records["worker"]
+    assert worker.reason == "flext_register_services raised KeyError: 'oops'"
+    assert module("worker").CALLS == ["services"]  # not called again: it would register twice
+    assert kernel.container.get(module("worker").ClockW).error_code == "NOT_FOUND"
+    assert kernel.plugins.collect("flext_answer") == [("good", {"type": "object"})]
+    assert kernel.plugins.records["bad"].reason == "flext_answer raised ValueError: no schema"
+    assert module("bad").ASKED == [1]
+    assert kernel.plugins.records["translator"].state is PluginState.ACTIVE
+    kernel.close()
+
+
+def test_an_implementation_that_raised_is_not_called_again_when_its_wrapper_fails(plugin_dir: Path) -> None:
+    plugin(
+        plugin_dir,
+        "swallower",
+        """
+        @hookimpl(wrapper=True)
+        def flext_register_services(container):
+            try:
+                return (yield)
+            except KeyError:
+                pass
+            raise RuntimeError("lost it")
+        """,
+    )
+    plugin(plugin_dir, "worker", RAISES_AFTER_REGISTERING)
+    kernel = boot(plugin_dir)
+    # The wrapper raised on its own (nothing links its error to the worker's): both fail, each for its own.
+    assert kernel.plugins.records["swallower"].reason == (
+        "flext_register_services wrapper raised RuntimeError: lost it"
+    )
+    assert kernel.plugins.records["worker"].reason == "flext_register_services raised KeyError: 'oops'"
+    assert module("worker").CALLS == ["services"]
     kernel.close()
 
 
@@ -409,5 +504,211 @@ def test_the_configuration_schema_is_declared_in_the_manifest_not_by_a_hook(plug
     plugin(plugin_dir, "declared", config_schema="{'type': 'object'}")
     plugin(plugin_dir, "hooked", "@hookimpl\ndef flext_config_schema():\n    return {'type': 'object'}\n")
     manager = load(plugin_dir)
-    assert manager.records["declared"].manifest.config_schema == {"type": "object"}
+    declared = manager.records["declared"].manifest
+    assert declared is not None
+    assert declared.config_schema == {"type": "object"}
     assert manager.records["hooked"].reason == f"invalid hooks: implements flext_config_schema, {UNSPECIFIED}"
+
+
+def test_an_answer_a_wrapper_adds_is_credited_to_the_outermost_wrappers_plugin(plugin_dir: Path) -> None:
+    answer_hook(plugin_dir)
+
+    def adding(marker: str, name: str) -> str:
+        return f"@hookimpl({marker})\ndef flext_answer():\n    return [*(yield), {{'added_by': {name!r}}}]\n"
+
+    plugin(plugin_dir, "inner", adding("wrapper=True", "inner"))
+    plugin(plugin_dir, "outer", adding("wrapper=True, tryfirst=True", "outer"))
+    plugin(plugin_dir, "worker", ANSWER_SCHEMA)
+    manager = load(plugin_dir)
+    pairs = manager.collect("flext_answer")
+    assert pairs == [
+        ("worker", {"type": "object"}),
+        ("outer", {"added_by": "inner"}),
+        ("outer", {"added_by": "outer"}),
+    ]
+    assert all(name in manager.records for name, _ in pairs)  # callers look the plugin up
+
+
+CONTRIBUTING = """
+from flext_kernel.messages import FlextCommand
+
+class Service{suffix}:
+    pass
+
+class Ping{suffix}(FlextCommand):
+    pass
+
+SHUT = []
+
+@hookimpl
+def flext_register_services(container):
+    container.register_singleton(Service{suffix}, owner={name!r})
+
+@hookimpl
+def flext_register_handlers(command_bus):
+    command_bus.register(Ping{suffix}, lambda command: None, owner={name!r})
+
+@hookimpl
+def flext_shutdown(kernel):
+    # What it registered is still there while it shuts down, as on close.
+    SHUT.append(kernel.container.get(Service{suffix}).is_success)
+    {shutdown}
+"""
+
+
+def contributing(directory: Path, name: str, body: str = "", shutdown: str = "pass", **manifest: str) -> None:
+    """A plugin ``name`` with a service, a command handler and a ``flext_shutdown`` noting its calls."""
+    source = CONTRIBUTING.format(name=name, suffix=name.capitalize(), shutdown=shutdown)
+    plugin(directory, name, source + textwrap.dedent(body), **manifest)
+
+
+def left_behind(kernel: FlextKernel, name: str) -> list[str]:
+    """What plugin ``name`` (made by ``contributing``) still has in the kernel."""
+    found = module(name)
+    suffix = name.capitalize()
+    service = kernel.container.get(getattr(found, f"Service{suffix}")).is_success
+    handler = kernel.command_bus.has_handler(getattr(found, f"Ping{suffix}"))
+    return [what for what, there in (("service", service), ("handler", handler)) if there]
+
+
+def test_a_plugin_failing_in_collect_is_shut_down_and_leaves_nothing_behind(plugin_dir: Path) -> None:
+    answer_hook(plugin_dir)
+    contributing(plugin_dir, "bad", "@hookimpl\ndef flext_answer():\n    raise RuntimeError('boom')\n")
+    kernel = boot(plugin_dir)
+    assert left_behind(kernel, "bad") == ["service", "handler"]
+    assert kernel.plugins.collect("flext_answer") == []
+    assert kernel.plugins.records["bad"].reason == "flext_answer raised RuntimeError: boom"
+    assert module("bad").SHUT == [True]  # shut down first, then its contributions removed
+    assert left_behind(kernel, "bad") == []
+    kernel.close()
+    assert module("bad").SHUT == [True]  # not again
+
+
+def test_a_health_wrapper_that_raises_is_shut_down_and_leaves_nothing_behind(plugin_dir: Path) -> None:
+    contributing(
+        plugin_dir,
+        "grumpy",
+        "@hookimpl(wrapper=True)\ndef flext_health():\n    yield\n    raise RuntimeError('grr')\n",
+    )
+    plugin(
+        plugin_dir,
+        "fine",
+        "from flext_kernel.result import FlextResult\n"
+        "@hookimpl\ndef flext_health():\n    return FlextResult.ok({'ok': True})\n",
+    )
+    kernel = boot(plugin_dir)
+    report = kernel.plugins.health()
+    assert report["fine"].value == {"ok": True}  # asked again without the wrapper
+    assert kernel.plugins.records["grumpy"].reason == "flext_health wrapper raised RuntimeError: grr"
+    assert module("grumpy").SHUT == [True]
+    assert left_behind(kernel, "grumpy") == []
+    kernel.close()
+    assert module("grumpy").SHUT == [True]
+
+
+def test_a_plugin_failing_is_shut_down_only_if_it_had_started(plugin_dir: Path) -> None:
+    answer_hook(plugin_dir)
+    raising = "@hookimpl\ndef flext_answer():\n    raise RuntimeError('boom')\n"
+    contributing(plugin_dir, "early", raising)
+    plugin(
+        plugin_dir,
+        "asker",
+        "@hookimpl\ndef flext_startup(kernel):\n    kernel.plugins.collect('flext_answer')\n",
+        requires="('early',)",
+    )
+    # Starts after 'asker', so it has not started when asker's collect fails it.
+    contributing(
+        plugin_dir,
+        "late",
+        raising + "STARTED = []\n@hookimpl\ndef flext_startup(kernel):\n    STARTED.append(1)\n",
+        requires="('asker',)",
+    )
+    kernel = boot(plugin_dir)
+    assert kernel.plugins.records["early"].state is PluginState.FAILED
+    assert kernel.plugins.records["late"].state is PluginState.FAILED
+    assert kernel.plugins.records["asker"].state is PluginState.ACTIVE
+    assert module("early").SHUT == [True]
+    assert module("late").SHUT == []
+    assert module("late").STARTED == []
+    assert left_behind(kernel, "early") == []
+    assert left_behind(kernel, "late") == []
+    kernel.close()
+    assert module("early").SHUT == [True]
+    assert module("late").SHUT == []
+
+
+def test_a_plugin_failing_in_or_during_its_own_shutdown_stays_failed_and_is_shut_down_once(
+    plugin_dir: Path,
+) -> None:
+    answer_hook(plugin_dir)
+    contributing(plugin_dir, "crashy", shutdown="raise RuntimeError('crash')")
+    # Its shutdown asks the plugins a question its own answer fails: it fails during its shutdown.
+    contributing(
+        plugin_dir,
+        "flaky",
+        "@hookimpl\ndef flext_answer():\n    raise RuntimeError('flake')\n",
+        shutdown="kernel.plugins.collect('flext_answer')",
+    )
+    kernel = boot(plugin_dir)
+    kernel.close()
+    crashy, flaky = kernel.plugins.records["crashy"], kernel.plugins.records["flaky"]
+    assert (crashy.state, crashy.reason) == (PluginState.FAILED, "flext_shutdown raised RuntimeError: crash")
+    assert (flaky.state, flaky.reason) == (PluginState.FAILED, "flext_answer raised RuntimeError: flake")
+    assert module("crashy").SHUT == [True]
+    assert module("flaky").SHUT == [True]
+    assert left_behind(kernel, "crashy") == []
+    assert left_behind(kernel, "flaky") == []
+
+
+def collect_at_once(
+    manager: PluginManager, hook: str, threads: int
+) -> tuple[list[list[tuple[str, object]]], list[Exception]]:
+    """Call ``manager.collect(hook)`` from ``threads`` threads released together; their answers and errors."""
+    answers: list[list[tuple[str, object]]] = []
+    errors: list[Exception] = []
+    barrier = threading.Barrier(threads)
+
+    def ask() -> None:
+        barrier.wait()
+        try:
+            answers.append(manager.collect(hook))
+        except Exception as exc:
+            errors.append(exc)
+
+    running = [threading.Thread(target=ask) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    return answers, errors
+
+
+def test_concurrent_collects_fail_each_failing_plugin_once_and_never_crash(
+    plugin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_hook(plugin_dir)
+    plugin(plugin_dir, "good", ANSWER_SCHEMA)
+    bad = [f"bad{number}" for number in range(3)]
+    for name in bad:
+        plugin(plugin_dir, name, "@hookimpl\ndef flext_answer():\n    raise RuntimeError('boom')\n")
+    candidates = local_candidates([plugin_dir])
+    threads = 6
+    for _ in range(20):
+        manager = PluginManager("0.1.0")
+        manager.load(candidates)
+        cleaned: list[str] = []
+        manager.on_fail = cleaned.append
+        # A slow pluggy: the threads that find a plugin failing all get between its check and its unregister.
+        is_registered = manager.hooks.is_registered
+
+        def slowly(plugin: object, is_registered: Callable[[object], bool] = is_registered) -> bool:
+            found = is_registered(plugin)
+            time.sleep(0.002)
+            return found
+
+        monkeypatch.setattr(manager.hooks, "is_registered", slowly)
+        answers, errors = collect_at_once(manager, "flext_answer", threads)
+        assert errors == []  # the old manager raised pluggy's assertions, changed dicts
+        assert answers == [[("good", {"type": "object"})]] * threads
+        assert sorted(cleaned) == bad  # each failed and cleaned up once
+        assert {manager.records[name].reason for name in bad} == {"flext_answer raised RuntimeError: boom"}

@@ -44,6 +44,8 @@ class FlextKernel:
         """Domain events: any number of subscribers."""
         self.plugins = plugins if plugins is not None else PluginManager(KERNEL_VERSION)
         """The plugin manager, with every plugin's record."""
+        # A plugin a hook fails at any time (collect, health, not only the lifecycle) leaves nothing behind.
+        self.plugins.on_fail = self.remove_contributions
         self.container.register(FlextKernel, self)
         self.container.register(FlextCommandBus, self.command_bus)
         self.container.register(FlextQueryBus, self.query_bus)

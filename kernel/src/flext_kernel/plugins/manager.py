@@ -13,10 +13,20 @@ For hot reload (``flext_kernel.plugins.reload``) the manager also remembers
 which modules each plugin imported, runs one plugin's lifecycle on its own
 (``activate_one``, ``shutdown_one``), imports a plugin again
 (``reimport``), and snapshots and restores records for rollbacks.
+
+Hooks may be called from several threads at once (a service collecting
+backends while a monitor asks for health). One lock guards the manager's
+bookkeeping (pluggy's registrations, which pluggy does not guard, the
+records' failures, the order); plugin code never runs under it, so a hook
+that waits for another thread using the manager cannot deadlock. A plugin
+that fails is cleaned up once, after the lock is released: shut down if it
+had started, then handed to ``on_fail`` (the kernel removes its services
+and handlers). See docs/plugins/hooks.md.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import functools
@@ -25,7 +35,9 @@ import inspect
 import itertools
 import os
 import sys
+import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +65,9 @@ KERNEL_PLUGIN: Final = "kernel"
 _SHARED_ROOTS: Final = frozenset({"__main__", "builtins", "flext_kernel", "flext_sdk"})
 _LIVE: Final = (PluginState.LOADED, PluginState.ACTIVE)
 _PLUGGY_DIR: Final = os.path.dirname(pluggy.__file__) + os.sep
+_STARTUP: Final = "flext_startup"
+_SHUTDOWN: Final = "flext_shutdown"
+_HEALTH: Final = "flext_health"
 
 
 @dataclass
@@ -142,23 +157,34 @@ class PluginManager:
         self._spec_owners = dict.fromkeys(_spec_names(self.hooks, hookspecs), KERNEL_PLUGIN)
         self.records: dict[str, PluginRecord] = {}
         """Every plugin seen, by name, in load order."""
+        self.on_fail: Callable[[str], None] | None = None
+        """Called with the name of each plugin that a hook failed (it or its wrapper raised), once
+        it is unregistered and, if it had started, shut down; ``FlextKernel`` sets it to its
+        ``remove_contributions``. Called on the failing call's thread, without the manager's lock."""
         self._disabled = set(disabled)
         self._only = set(only) if only is not None else None
-        self._ordered: list[str] = []
+        self._ordered: list[str] = []  # replaced, never changed in place (see _rank)
+        self._ranked: tuple[list[str], int, dict[str, int]] | None = None
+        self._lock = threading.RLock()
+        self._fallen: deque[tuple[PluginRecord, list[pluggy.HookImpl]]] = deque()
+        self._stopping: set[str] = set()
+        self._stand_ins: dict[pluggy.HookImpl, pluggy.HookImpl] = {}
+        self._kernel: FlextKernel | None = None
 
     # Loading.
 
     def load(self, candidates: Iterable[Candidate]) -> list[PluginRecord]:
         """Import, validate and register each candidate; return the records in dependency order."""
         for candidate in candidates:
-            if candidate.name in self.records:
-                self.records[candidate.name].fail(
-                    f"two plugins are named {candidate.name!r}; "
-                    f"also found in {candidate.distribution or candidate.location}"
-                )
-                continue
-            record = PluginRecord(candidate)
-            self.records[candidate.name] = record
+            with self._lock:
+                if candidate.name in self.records:
+                    self.records[candidate.name].fail(
+                        f"two plugins are named {candidate.name!r}; "
+                        f"also found in {candidate.distribution or candidate.location}"
+                    )
+                    continue
+                record = PluginRecord(candidate)
+                self.records[candidate.name] = record
             if not self._wanted(candidate.name):
                 record.state = PluginState.DISABLED
                 record.reason = "disabled"
@@ -184,10 +210,11 @@ class PluginManager:
             ValueError: a plugin of that name is already known.
 
         """
-        if candidate.name in self.records:
-            raise ValueError(f"a plugin named {candidate.name!r} is already known")
-        record = PluginRecord(candidate)
-        self.records[candidate.name] = record
+        with self._lock:
+            if candidate.name in self.records:
+                raise ValueError(f"a plugin named {candidate.name!r} is already known")
+            record = PluginRecord(candidate)
+            self.records[candidate.name] = record
         if not self._wanted(candidate.name):
             record.state = PluginState.DISABLED
             record.reason = "disabled"
@@ -205,8 +232,9 @@ class PluginManager:
         registered.
         """
         record = self.records[name]
-        self._unregister(record)
-        vars(record).update(vars(PluginRecord(record.candidate)))
+        with self._lock:
+            self._unregister(record)
+            vars(record).update(vars(PluginRecord(record.candidate)))
         self._load_one(record)
         self._fail_unspecified([record])
         self._place(record)
@@ -217,28 +245,28 @@ class PluginManager:
         if record.state is not PluginState.LOADED:
             return
         assert record.manifest is not None  # loaded records have one
-        for required in record.manifest.requires:
-            dependency = self.records.get(required)
-            if dependency is None or dependency.state not in _LIVE:
-                why = "is not installed" if dependency is None else f"is {dependency.state.value}"
-                record.fail(f"requires plugin {required!r}, which {why}")
-                self._unregister(record)
-                return
-        if record.name in self._ordered:
-            self._ordered.remove(record.name)
-        self._ordered.append(record.name)
+        with self._lock:
+            for required in record.manifest.requires:
+                dependency = self.records.get(required)
+                if dependency is None or dependency.state not in _LIVE:
+                    why = "is not installed" if dependency is None else f"is {dependency.state.value}"
+                    record.fail(f"requires plugin {required!r}, which {why}")
+                    self._unregister(record)
+                    return
+            self._ordered = [*(name for name in self._ordered if name != record.name), record.name]
 
     def snapshot(self, names: Iterable[str]) -> PluginSnapshot:
         """Copy the records of ``names`` and the order, for ``restore``."""
-        copies = {
-            name: dataclasses.replace(
-                self.records[name],
-                commands=list(self.records[name].commands),
-                hooks=list(self.records[name].hooks),
-            )
-            for name in names
-        }
-        return PluginSnapshot(copies, tuple(self._ordered))
+        with self._lock:
+            copies = {
+                name: dataclasses.replace(
+                    self.records[name],
+                    commands=list(self.records[name].commands),
+                    hooks=list(self.records[name].hooks),
+                )
+                for name in names
+            }
+            return PluginSnapshot(copies, tuple(self._ordered))
 
     def restore(self, snapshot: PluginSnapshot) -> None:
         """Put the snapshotted records back; their plugin objects are registered with pluggy again.
@@ -246,14 +274,15 @@ class PluginManager:
         Whatever replaced them is unregistered. Re-activating a restored
         plugin (its services, handlers and ``flext_startup``) is the caller's job.
         """
-        for name, saved in snapshot.records.items():
-            record = self.records[name]
-            self._unregister(record)
-            vars(record).update(vars(dataclasses.replace(saved)))
-            plugin = record.plugin
-            if plugin is not None and not record.failed and not self.hooks.is_registered(plugin):
-                self.hooks.register(plugin, name=name)
-        self._ordered = list(snapshot.order)
+        with self._lock:
+            for name, saved in snapshot.records.items():
+                record = self.records[name]
+                self._unregister(record)
+                vars(record).update(vars(dataclasses.replace(saved)))
+                plugin = record.plugin
+                if plugin is not None and not record.failed and not self.hooks.is_registered(plugin):
+                    self._register(plugin, name)
+            self._ordered = list(snapshot.order)
 
     def _load_one(self, record: PluginRecord) -> None:
         before = set(sys.modules)
@@ -286,17 +315,18 @@ class PluginManager:
             return
         if isinstance(obj, type) and issubclass(obj, FlextPlugin):
             obj = obj()
-        try:
-            # An implementation of a hook no plugin has specified yet waits: see _fail_unspecified.
-            self.hooks.register(obj, name=record.name)
-        except (ValueError, pluggy.PluginValidationError) as exc:
-            if self.hooks.is_registered(obj):
-                self.hooks.unregister(obj)
-            record.fail(f"invalid hooks: {exc}")
-            return
-        record.plugin = obj
-        record.hooks = sorted(caller.name for caller in self.hooks.get_hookcallers(obj) or [])
-        record.state = PluginState.LOADED
+        with self._lock:
+            try:
+                # An implementation of a hook no plugin has specified yet waits: see _fail_unspecified.
+                self._register(obj, record.name)
+            except (ValueError, pluggy.PluginValidationError) as exc:
+                if self.hooks.is_registered(obj):
+                    self.hooks.unregister(obj)
+                record.fail(f"invalid hooks: {exc}")
+                return
+            record.plugin = obj
+            record.hooks = sorted(caller.name for caller in self.hooks.get_hookcallers(obj) or [])
+            record.state = PluginState.LOADED
         record.commands = list(manifest.commands)
         if "flext_register_commands" in record.hooks:
             registry = CommandRegistry()
@@ -322,14 +352,15 @@ class PluginManager:
             return False
         if all(self._spec_owners.get(name) == record.name for name in names):
             return True  # imported again (hot reload): pluggy cannot replace a spec, the first ones stay
-        parked = self._park(names)
-        self._spec_owners.update(dict.fromkeys(names, record.name))
-        try:
-            self.hooks.add_hookspecs(module)
-        except (ValueError, pluggy.PluginValidationError) as exc:
-            record.fail(f"invalid hookspecs {path!r}: {exc}")
-        finally:
-            self._unpark(parked)
+        with self._lock:
+            parked = self._park(names)
+            self._spec_owners.update(dict.fromkeys(names, record.name))
+            try:
+                self.hooks.add_hookspecs(module)
+            except (ValueError, pluggy.PluginValidationError) as exc:
+                record.fail(f"invalid hookspecs {path!r}: {exc}")
+            finally:
+                self._unpark(parked)
         return not record.failed
 
     def _spec_problem(self, path: str, names: list[str], owner: str) -> str | None:
@@ -355,7 +386,7 @@ class PluginManager:
     def _unpark(self, parked: list[PluginRecord]) -> None:
         for record in parked:
             try:
-                self.hooks.register(record.plugin, name=record.name)
+                self._register(record.plugin, record.name)
             except (ValueError, pluggy.PluginValidationError) as exc:
                 self._unregister(record)
                 record.fail(f"invalid hooks: {exc}")
@@ -367,12 +398,13 @@ class PluginManager:
         hook may load after a plugin implementing it. A hook marked
         ``optionalhook=True`` may stay unspecified, as in pluggy.
         """
-        known = [name for name, caller in vars(self.hooks.hook).items() if caller.has_spec()]
-        for record in list(records):
-            hook = self._unspecified(record)
-            if hook is not None:
-                record.fail(_unspecified_reason(hook, known))
-                self._unregister(record)
+        with self._lock:
+            known = [name for name, caller in vars(self.hooks.hook).items() if caller.has_spec()]
+            for record in list(records):
+                hook = self._unspecified(record)
+                if hook is not None:
+                    record.fail(_unspecified_reason(hook, known))
+                    self._unregister(record)
 
     def _unspecified(self, record: PluginRecord) -> str | None:
         if record.state is not PluginState.LOADED or record.plugin is None or record.manifest is None:
@@ -418,10 +450,11 @@ class PluginManager:
             self._unregister(record)
             return False
 
-        for record in list(self.records.values()):
-            if record.state is PluginState.LOADED:
-                visit(record)
-        self._ordered = [record.name for record in ordered]
+        with self._lock:
+            for record in list(self.records.values()):
+                if record.state is PluginState.LOADED:
+                    visit(record)
+            self._ordered = [record.name for record in ordered]
         return ordered
 
     # Running hooks.
@@ -431,30 +464,38 @@ class PluginManager:
         return [self.records[name] for name in self._ordered if self.records[name].state in _LIVE]
 
     def activate(self, kernel: FlextKernel) -> None:
-        """Register services and handlers, then start each plugin, in dependency order."""
+        """Register services and handlers, then start each plugin, in dependency order.
+
+        A plugin is active as soon as its ``flext_startup`` returned, so a
+        plugin failing while a later one starts is shut down (it had started).
+        """
+        self._kernel = kernel
         for hook, arguments in _activation_steps(kernel):
             for record in self.active_order():
-                for name in self._call_one(record, hook, arguments()):
-                    kernel.remove_contributions(name)
-        for record in self.active_order():
-            record.state = PluginState.ACTIVE
+                self._call_one(record, hook, arguments())
+                if hook == _STARTUP:
+                    self._started(record)
 
     def activate_one(self, kernel: FlextKernel, name: str) -> bool:
         """Register one loaded plugin's services and handlers and start it; return True if it is active.
 
-        On failure the plugin is marked failed and its contributions are removed.
+        On failure the plugin is marked failed and its contributions are removed
+        (through ``on_fail``).
         """
+        self._kernel = kernel
         record = self.records[name]
         if record.state is not PluginState.LOADED:
             return False
         for hook, arguments in _activation_steps(kernel):
-            fallen = self._call_one(record, hook, arguments())
-            for each in fallen:
-                kernel.remove_contributions(each)
-            if name in fallen:
+            if name in self._call_one(record, hook, arguments()):
                 return False
-        record.state = PluginState.ACTIVE
-        return True
+        self._started(record)
+        return not record.failed  # active, unless another thread's call failed it meanwhile
+
+    def _started(self, record: PluginRecord) -> None:
+        with self._lock:
+            if record.state is PluginState.LOADED:  # not failed meanwhile
+                record.state = PluginState.ACTIVE
 
     def shutdown(self, kernel: FlextKernel) -> None:
         """Call ``flext_shutdown`` in reverse dependency order; failures are recorded, not raised."""
@@ -465,16 +506,22 @@ class PluginManager:
         """Call one plugin's ``flext_shutdown``; return False (the plugin marked failed) if it raised.
 
         Removing the plugin's own contributions is the caller's job; those of a
-        wrapper plugin that raised around the call are removed here.
+        plugin that fails during the call (this one, or a wrapper around it)
+        are removed through ``on_fail``. A plugin that failed meanwhile (another
+        thread's call) stays failed rather than stopped, and is not shut down
+        a second time for that failure.
         """
-        fallen = self._call_one(self.records[name], "flext_shutdown", {"kernel": kernel})
-        for each in fallen:
-            if each != name:
-                kernel.remove_contributions(each)
-        if name in fallen:
-            return False
-        self.records[name].state = PluginState.STOPPED
-        return True
+        record = self.records[name]
+        with self._lock:
+            self._stopping.add(name)
+        try:
+            fallen = self._call_one(record, _SHUTDOWN, {"kernel": kernel})
+        finally:
+            with self._lock:
+                self._stopping.discard(name)
+                if not record.failed:
+                    record.state = PluginState.STOPPED
+        return name not in fallen
 
     def health(self) -> dict[str, FlextResult[dict[str, Any]]]:
         """Ask every active plugin that implements ``flext_health``, one plugin at a time.
@@ -482,7 +529,8 @@ class PluginManager:
         The answer is about one plugin, so each is asked on its own, inside
         every wrapper. A health check that raises reports a failure for its
         plugin (a finding, not a crash: the plugin keeps running); a wrapper
-        that raises fails its own plugin, and the plugin it wrapped is asked again.
+        that raises fails its own plugin, and the plugin it wrapped is asked
+        again unless its own check raised.
         """
         report: dict[str, FlextResult[dict[str, Any]]] = {}
         for record in self.active_order():
@@ -501,14 +549,24 @@ class PluginManager:
         or wrapper raises is marked failed and taken out, and the hook is
         called again for the others (so implementations must not have side
         effects). An exception no plugin raised (a missing argument) is raised.
+        Every name in the pairs is a plugin's (see ``_Attempt.pairs``).
+
+        Safe to call from several threads at once: the plugins' code runs
+        outside the manager's lock, a plugin two calls find failing is
+        failed and cleaned up once, and each call answers without it.
         """
-        while True:
-            attempt = self._attempt(hook, self._taking_part(hook), arguments)
-            if attempt.error is None:
-                return attempt.pairs()
-            if attempt.culprit is None:
-                raise attempt.error
-            self._fail(attempt.culprit, hook, attempt.error)
+        try:
+            while True:
+                attempt = self._attempt(hook, self._taking_part(hook), arguments)
+                if attempt.error is None:
+                    return attempt.pairs()
+                culprits = attempt.culprits()
+                if not culprits:
+                    raise attempt.error
+                for culprit, error in culprits:
+                    self._fail(culprit, hook, error)
+        finally:
+            self._settle()
 
     def unregister(self, name: str) -> None:
         """Take a plugin out of pluggy (its container and bus contributions are the kernel's job)."""
@@ -518,42 +576,63 @@ class PluginManager:
 
     def failures(self) -> list[PluginRecord]:
         """The plugins that failed, for ``flext doctor`` and ``FLEXT_STRICT_PLUGINS``."""
-        return [r for r in self.records.values() if r.state is PluginState.FAILED]
+        return [r for r in list(self.records.values()) if r.state is PluginState.FAILED]
 
     def _call(self, record: PluginRecord, hook: str, **arguments: Any) -> bool:
         """Call one plugin's implementation of ``hook``; False if that plugin failed."""
         return record.name not in self._call_one(record, hook, arguments)
 
     def _call_one(self, record: PluginRecord, hook: str, arguments: dict[str, Any]) -> list[str]:
-        """Call ``record``'s implementations of ``hook`` inside every live wrapper; return who failed.
+        """Call ``record``'s implementations of ``hook`` inside every live wrapper; return who failed."""
+        return self._run(record, hook, self._own_impls(record, hook), arguments)
+
+    def _run(
+        self, record: PluginRecord, hook: str, pending: list[pluggy.HookImpl], arguments: dict[str, Any]
+    ) -> list[str]:
+        """Call ``pending`` (``record``'s implementations of ``hook``) inside every live wrapper.
 
         The lifecycle runs one plugin at a time (a plugin after those it
-        requires), so each wrapper wraps each plugin's call. A wrapper that
-        raises fails its own plugin, and the implementations that had not
-        finished are called again without it: the plugin called is not blamed
-        for its wrapper, and nothing it registered is registered twice. An
-        exception no plugin can be blamed for fails the plugin called.
+        requires), so each wrapper wraps each plugin's call. An implementation
+        that raised fails its plugin with its own exception, even when a
+        wrapper translated it, and is never called again: what it registered
+        before raising would be registered twice. A wrapper that raises on
+        its own fails its plugin, and the implementations that had not run
+        are called again without it, so the plugin called is not blamed for
+        its wrapper. An exception no plugin can be blamed for fails the plugin
+        called. Returns the plugins that failed.
         """
         fallen: list[str] = []
-        pending = self._own_impls(record, hook)
         while pending and record.name not in fallen:
             attempt = self._attempt(hook, [*pending, *self._wrappers(hook)], arguments)
             if attempt.error is None:
                 break
-            fallen.append(self._fail(attempt.culprit or record.name, hook, attempt.error))
-            done = [impl for impl, _ in attempt.answered]
-            pending = [impl for impl in pending if impl not in done]
+            culprits: list[tuple[pluggy.HookImpl | str, Exception]] = [*attempt.culprits()]
+            for culprit, error in culprits or [(record.name, attempt.error)]:
+                fallen.append(self._fail(culprit, hook, error))
+            finished = [impl for impl, _ in attempt.answered] + [impl for impl, _ in attempt.raised]
+            pending = [impl for impl in pending if impl not in finished]
+        self._settle()
         return fallen
 
     def _health_of(self, record: PluginRecord) -> FlextResult[dict[str, Any]] | None:
-        pending = self._own_impls(record, "flext_health")
-        while pending:
-            attempt = self._attempt("flext_health", [*pending, *self._wrappers("flext_health")], {})
-            culprit = attempt.culprit
-            if attempt.error is None or culprit is None or culprit.plugin_name == record.name:
-                return attempt.health()
-            self._fail(culprit, "flext_health", attempt.error)
-        return None
+        """``record``'s health answer, inside every wrapper; None if it implements no check."""
+        pending = self._own_impls(record, _HEALTH)
+        try:
+            while pending:
+                attempt = self._attempt(_HEALTH, [*pending, *self._wrappers(_HEALTH)], {})
+                if attempt.error is None:
+                    return attempt.health()
+                culprits = attempt.culprits()
+                # Its own check (or its own wrapper) raising is a finding about it, not a failure.
+                own = [error for culprit, error in culprits if culprit.plugin_name == record.name]
+                for culprit, error in culprits:
+                    if culprit.plugin_name != record.name:
+                        self._fail(culprit, _HEALTH, error)
+                if own or not culprits:
+                    return FlextResult.from_exception(own[0] if own else attempt.error, PLUGIN_LOAD_FAILED)
+            return None
+        finally:
+            self._settle()
 
     def _attempt(self, hook: str, impls: Iterable[pluggy.HookImpl], arguments: dict[str, Any]) -> _Attempt:
         """Call ``impls`` once with pluggy's own call loop, noting which plugin answered or raised what.
@@ -561,24 +640,44 @@ class PluginManager:
         pluggy's ``_hookexec`` runs wrappers, ordering and ``firstresult``
         exactly as it does for ``hooks.hook.<name>(...)`` (and reports to its
         tracing); the manager only picks which implementations take part.
-        Implementations go in as stand-ins that note their answer or
-        exception; wrappers go in as they are.
+        Implementations go in as stand-ins (made once per implementation, see
+        ``_stand_in``) that note their answer or exception in the attempt
+        ``_ATTEMPT`` holds for this thread and call; wrappers go in as they are.
         """
         caller: pluggy.HookCaller | None = getattr(self.hooks.hook, hook, None)
         firstresult = bool(caller is not None and caller.spec and caller.spec.opts.get("firstresult"))
-        ordered = self._call_order(impls)
-        attempt = _Attempt(wrappers=[impl for impl in ordered if _is_wrapper(impl)])
-        calls = [impl if _is_wrapper(impl) else _recording(impl, attempt) for impl in ordered]
+        attempt = _Attempt(wrappers=[])
+        calls: list[pluggy.HookImpl] = []
+        for impl in self._call_order(impls):
+            if _is_wrapper(impl):
+                attempt.wrappers.append(impl)
+                calls.append(impl)
+            else:
+                calls.append(self._stand_in(impl))
+        token = _ATTEMPT.set(attempt)
         try:
             # The private entry point is the one that takes a chosen list: subset_hook_caller can
             # only leave whole plugins out (their wrappers with them) and cannot take stand-ins.
             result = self.hooks._hookexec(hook, calls, arguments, firstresult)
         except Exception as exc:
             attempt.error = exc
-            attempt.culprit = attempt.blame(exc)
         else:
             attempt.result = result if isinstance(result, list) else [] if result is None else [result]
+        finally:
+            _ATTEMPT.reset(token)
         return attempt
+
+    def _stand_in(self, impl: pluggy.HookImpl) -> pluggy.HookImpl:
+        """The recording stand-in for ``impl``, made on first use.
+
+        Making one costs more than the call itself (pluggy reads the
+        function's signature), so each is kept until its plugin is registered
+        or unregistered again. A race makes two at worst, both correct.
+        """
+        stand_in = self._stand_ins.get(impl)
+        if stand_in is None:
+            stand_in = self._stand_ins[impl] = _recording(impl)
+        return stand_in
 
     def _call_order(self, impls: Iterable[pluggy.HookImpl]) -> list[pluggy.HookImpl]:
         """``impls`` in pluggy's list order, with plugins in dependency order where pluggy leaves it open.
@@ -588,17 +687,35 @@ class PluginManager:
         groups pluggy calls the last registered first; FLEXT calls a plugin
         before the plugins that require it, the order the lifecycle uses.
         """
-        names = dict.fromkeys([*self._ordered, *self.records])
-        rank = {name: position for position, name in enumerate(names)}
+        rank = self._rank()
+        last = len(rank)
 
         def key(impl: pluggy.HookImpl) -> tuple[bool, int, int]:
             group = 2 if impl.tryfirst else 0 if impl.trylast else 1
-            return _is_wrapper(impl), group, -rank.get(impl.plugin_name, len(rank))
+            return _is_wrapper(impl), group, -rank.get(impl.plugin_name, last)
 
         return sorted(impls, key=key)
 
+    def _rank(self) -> dict[str, int]:
+        """Each plugin's position: the dependency order, then the others in load order.
+
+        Kept until the order is replaced (it is never changed in place) or a
+        plugin is added (records are never removed).
+        """
+        ordered, known = self._ordered, len(self.records)
+        cached = self._ranked
+        if cached is not None and cached[0] is ordered and cached[1] == known:
+            return cached[2]
+        names = dict.fromkeys([*ordered, *self.records])
+        rank = {name: position for position, name in enumerate(names)}
+        self._ranked = (ordered, known, rank)
+        return rank
+
     def _taking_part(self, hook: str) -> list[pluggy.HookImpl]:
-        """The implementations of ``hook`` whose plugin is loaded or active; stopped ones sit out."""
+        """The implementations of ``hook`` whose plugin is loaded or active; stopped ones sit out.
+
+        pluggy hands out a copy of its list, so a plugin unregistered meanwhile cannot disturb it.
+        """
         caller: pluggy.HookCaller | None = getattr(self.hooks.hook, hook, None)
         impls = caller.get_hookimpls() if caller is not None else []
         return [impl for impl in impls if self._live(impl.plugin_name)]
@@ -616,17 +733,67 @@ class PluginManager:
         return record is not None and record.state in _LIVE
 
     def _fail(self, culprit: pluggy.HookImpl | str, hook: str, error: Exception) -> str:
-        """Mark ``culprit``'s plugin failed for raising ``error`` and unregister it; return its name."""
+        """Mark ``culprit``'s plugin failed for raising ``error`` and unregister it; return its name.
+
+        A plugin already failed (by another thread's call, or earlier in this
+        one) keeps its first reason and is cleaned up once. The clean-up that
+        runs code outside the manager (the plugin's ``flext_shutdown`` if it
+        had started, then ``on_fail``) is queued for ``_settle``: it must not
+        run under the lock, where a plugin waiting for another thread that
+        uses the manager would deadlock.
+        """
         name = culprit if isinstance(culprit, str) else culprit.plugin_name
         what = f"{hook} wrapper" if not isinstance(culprit, str) and _is_wrapper(culprit) else hook
-        record = self.records[name]
-        record.fail(f"{what} raised {_one_line(error)}", "".join(traceback.format_exception(error)))
-        self._unregister(record)
+        with self._lock:
+            record = self.records[name]
+            if record.failed:
+                return name
+            # Started, and not failing in (or during) its own shutdown: it may hold resources.
+            started = record.state is PluginState.ACTIVE and name not in self._stopping
+            stop = self._own_impls(record, _SHUTDOWN) if started else []
+            record.fail(f"{what} raised {_one_line(error)}", "".join(traceback.format_exception(error)))
+            self._unregister(record)
+            self._fallen.append((record, stop))
         return name
 
+    def _settle(self) -> None:
+        """Shut down the plugins that failed since, if they had started, then hand each to ``on_fail``.
+
+        Called at the end of every call that can fail a plugin, without the
+        lock. A call made from inside a hook (a ``flext_startup`` that
+        collects) leaves it to the outermost call on its thread, so that no
+        plugin is shut down or unplugged while a hook of it may be running.
+        The shutdown runs the implementations kept before the plugin was
+        unregistered, inside every live wrapper, with the kernel that
+        activated it; it raising fails nobody again (the plugin keeps its first reason).
+        """
+        if _ATTEMPT.get(None) is not None:
+            return
+        while True:
+            with self._lock:
+                if not self._fallen:
+                    return
+                record, stop = self._fallen.popleft()
+            if stop and self._kernel is not None:
+                self._run(record, _SHUTDOWN, stop, {"kernel": self._kernel})
+            if self.on_fail is not None:
+                self.on_fail(record.name)
+
+    def _register(self, plugin: object, name: str) -> None:
+        """Register ``plugin`` with pluggy (which is not thread-safe) and forget the stand-ins."""
+        with self._lock:
+            self.hooks.register(plugin, name=name)
+            self._stand_ins.clear()
+
     def _unregister(self, record: PluginRecord) -> None:
-        if record.plugin is not None and self.hooks.is_registered(record.plugin):
-            self.hooks.unregister(record.plugin)
+        with self._lock:
+            if record.plugin is not None and self.hooks.is_registered(record.plugin):
+                self.hooks.unregister(record.plugin)
+                self._stand_ins.clear()
+
+
+_Culprit = tuple[pluggy.HookImpl, Exception]
+"""An implementation or wrapper to fail, with the exception to fail it for."""
 
 
 @dataclass
@@ -634,49 +801,66 @@ class _Attempt:
     """One call through pluggy: who answered or raised what, and how the call ended."""
 
     wrappers: list[pluggy.HookImpl]
-    """The wrappers that took part."""
+    """The wrappers that took part, innermost first."""
     answered: list[tuple[pluggy.HookImpl, Any]] = field(default_factory=list)
     """Implementations that returned, with their answer, in call order."""
-    raised: list[tuple[pluggy.HookImpl, Exception]] = field(default_factory=list)
+    raised: list[_Culprit] = field(default_factory=list)
     """Implementations that raised, with the exception."""
     result: list[Any] = field(default_factory=list)
     """The call's answers once every wrapper had its say (a ``firstresult`` answer as one item)."""
     error: Exception | None = None
     """What the call raised."""
-    culprit: pluggy.HookImpl | None = None
-    """The implementation or wrapper that raised ``error``, when it can be told."""
 
-    def blame(self, error: Exception) -> pluggy.HookImpl | None:
-        """The implementation that raised ``error``, else the wrapper running where it was raised.
+    def culprits(self) -> list[_Culprit]:
+        """Who made the call raise ``error``, each with its own exception; empty if nobody can be told.
 
-        A wrapper may re-raise what an implementation raised: the
-        implementation is blamed. A missing argument is the caller's fault.
+        An implementation that raised fails with its own exception, whatever
+        a wrapper made of it: passed on, translated (``raise X from exc``,
+        or a raise inside ``except``), or swallowed before raising something
+        else. A wrapper is blamed only when ``error`` does not lead back
+        (through ``__cause__``/``__context__``) to an implementation's
+        exception: then it raised on its own. A missing argument is the caller's fault.
         """
-        if isinstance(error, pluggy.HookCallError):
-            return None
-        for impl, raised in self.raised:
-            if raised is error:
-                return impl
-        return _raising_wrapper(error, self.wrappers)
+        error = self.error
+        if error is None or isinstance(error, pluggy.HookCallError):
+            return []
+        culprits = list(self.raised)
+        if not any(_leads_to(error, raised) for _, raised in self.raised):
+            wrapper = _raising_wrapper(error, self.wrappers)
+            if wrapper is not None:
+                culprits.append((wrapper, error))
+        return culprits
 
     def pairs(self) -> list[tuple[str, Any]]:
         """Each answer with the plugin that gave it.
 
         A wrapper may drop, reorder, replace or add answers: an answer given
         by an implementation keeps its plugin; one a wrapper put in goes to
-        the plugin whose answer it displaced, in order, else to the wrappers' plugins.
+        the plugin whose answer it displaced, in order, else to the outermost
+        wrapper's plugin (the last to have its say, and a name callers can
+        look up in ``records``).
         """
         given = [(impl.plugin_name, answer) for impl, answer in self.answered if answer is not None]
+        if len(given) == len(self.result) and all(
+            mine is answer for (_, mine), answer in zip(given, self.result, strict=True)
+        ):
+            return given  # no wrapper changed anything: the common case
+        slots: dict[int, list[int]] = {}
+        for index, (_, answer) in enumerate(given):
+            slots.setdefault(id(answer), []).append(index)
         names: list[str | None] = []
         for answer in self.result:
-            index = next((i for i, (_, mine) in enumerate(given) if mine is answer), None)
-            names.append(None if index is None else given.pop(index)[0])
-        wrappers = "+".join(sorted({impl.plugin_name for impl in self.wrappers}))
-        displaced = iter([name for name, _ in given])
-        return [
-            (name or next(displaced, wrappers), answer)
-            for name, answer in zip(names, self.result, strict=True)
-        ]
+            slot = slots.get(id(answer))
+            names.append(given[slot.pop(0)][0] if slot else None)
+        kept = {index for slot in slots.values() for index in slot}
+        displaced = iter([name for index, (name, _) in enumerate(given) if index in kept])
+        outermost = self.wrappers[-1].plugin_name if self.wrappers else None
+        pairs: list[tuple[str, Any]] = []
+        for name, answer in zip(names, self.result, strict=True):
+            credited = name or next(displaced, None) or outermost
+            assert credited is not None  # without a wrapper every answer is an implementation's
+            pairs.append((credited, answer))
+        return pairs
 
     def health(self) -> FlextResult[dict[str, Any]] | None:
         """A plugin's ``flext_health`` answer: its last ``FlextResult``, or the failure it raised."""
@@ -686,16 +870,34 @@ class _Attempt:
         return found[-1] if found else None
 
 
+_ATTEMPT: Final[contextvars.ContextVar[_Attempt]] = contextvars.ContextVar("flext_attempt")
+"""The attempt the stand-ins of the current thread's (and nested) call report to."""
+
+
 def _is_wrapper(impl: pluggy.HookImpl) -> bool:
     return bool(impl.wrapper or impl.hookwrapper)
 
 
-def _recording(impl: pluggy.HookImpl, attempt: _Attempt) -> pluggy.HookImpl:
-    """A stand-in for ``impl`` that notes its answer or exception in ``attempt``.
+def _leads_to(error: BaseException, origin: BaseException) -> bool:
+    """True if ``error`` is ``origin`` or was raised from or while handling it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if current is origin:
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _recording(impl: pluggy.HookImpl) -> pluggy.HookImpl:
+    """A stand-in for ``impl`` that notes its answer or exception in the current attempt.
 
     It keeps the plugin, options and argument names (``functools.wraps``
     lets pluggy read the original's signature), so pluggy calls it as it
-    would ``impl``; the note is what attributes answers and failures to plugins.
+    would ``impl``; the note is what attributes answers and failures to
+    plugins. The attempt comes from ``_ATTEMPT``, not from the stand-in, so
+    one stand-in serves every call, on any thread.
     """
     function = impl.function
 
@@ -704,9 +906,9 @@ def _recording(impl: pluggy.HookImpl, attempt: _Attempt) -> pluggy.HookImpl:
         try:
             answer = function(*args, **kwargs)
         except Exception as exc:
-            attempt.raised.append((impl, exc))
+            _ATTEMPT.get().raised.append((impl, exc))
             raise
-        attempt.answered.append((impl, answer))
+        _ATTEMPT.get().answered.append((impl, answer))
         return answer
 
     return pluggy.HookImpl(impl.plugin, impl.plugin_name, call, impl.opts)
