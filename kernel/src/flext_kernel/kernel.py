@@ -87,16 +87,13 @@ class FlextKernel:
         The kernel knows only its container and buses; plugins that keep
         registries of their own hear ``flext_contributions_removed`` and drop
         ``owner``'s entries there. A plugin whose implementation raises is
-        marked failed, and its own contributions are removed in turn.
+        marked failed, and the manager's ``on_fail`` (this method) removes its
+        own contributions in turn.
         """
         self.container.remove_owner(owner)
         for bus in (self.command_bus, self.query_bus, self.event_bus):
             bus.remove_owner(owner)
-        failed = {record.name for record in self.plugins.failures()}
         self.plugins.collect("flext_contributions_removed", kernel=self, owner=owner)
-        for record in self.plugins.failures():
-            if record.name not in failed:
-                self.remove_contributions(record.name)
 
     def close(self) -> None:
         """Shut plugins down in reverse dependency order, then close the container's objects.
