@@ -15,9 +15,6 @@ the source of the kernel, the SDK and every plugin, read with ``ast``:
 - Every code defined or used has a row ``| `CODE` |`` in ``docs/errors.md``.
 - Outside an errors module a code is never a string literal: not where it is
   used, and not as a ``Final`` constant of another module either.
-
-Files other people are converting are listed in ``NOT_YET_CONVERTED``; the
-list may only shrink (an entry that no longer matches a finding fails too).
 """
 
 from __future__ import annotations
@@ -34,15 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "errors.md"
 KERNEL_ERRORS = "flext_kernel.errors"
 EVENTSOURCING_ERRORS = "flext_eventsourcing.errors"
-
-NOT_YET_CONVERTED: dict[str, frozenset[str]] = {
-    # To be converted by the plugin's owner; remove entries as they are converted.
-    # Each file writes these codes as string literals instead of importing the constants
-    # (the kernel's from flext_kernel.errors, its own from its errors module).
-    "plugins/eventstore-sqlite/src/flext_plugin_eventstore_sqlite/plugin.py": frozenset({"STORAGE_ERROR"}),
-    "sdk/src/flext_sdk/authoring/dev.py": frozenset({"INTERNAL_ERROR", "NOT_FOUND", "VALIDATION_ERROR"}),
-}
-"""File (relative to the repository) to the codes it still writes as string literals."""
 
 _CODE_SHAPE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 """What an error code looks like: ``NOT_FOUND``, ``TIMEOUT``."""
@@ -254,34 +242,14 @@ def test_every_error_code_is_documented() -> None:
     assert not missing, "error codes without a row | `CODE` | in docs/errors.md:\n" + "\n".join(missing)
 
 
-def literal_findings() -> dict[str, set[str]]:
-    """File to the codes it writes as string literals outside an errors module."""
-    found: dict[str, set[str]] = {}
-    for code in all_codes():
-        if code.literal:
-            found.setdefault(str(code.path.relative_to(ROOT)), set()).add(code.value)
-    return found
-
-
 def test_error_codes_outside_errors_modules_are_constants() -> None:
     defined = definitions()
     wrong = [
         f"{code.where()}: {code.value!r} is a string literal; use the constant from {home_of(code, defined)}"
         for code in all_codes()
         if code.literal
-        and code.value not in NOT_YET_CONVERTED.get(str(code.path.relative_to(ROOT)), frozenset())
     ]
     assert not wrong, "\n".join(wrong)
-
-
-def test_the_not_yet_converted_list_only_shrinks() -> None:
-    findings = literal_findings()
-    stale = [
-        f"{path}: {sorted(codes - findings.get(path, set()))} converted; remove them from NOT_YET_CONVERTED"
-        for path, codes in NOT_YET_CONVERTED.items()
-        if codes - findings.get(path, set())
-    ]
-    assert not stale, "\n".join(stale)
 
 
 def test_the_checker_sees_every_kind_of_use(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ none of them, and that disabling the plugin takes exactly its two commands.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -110,3 +111,23 @@ def test_the_cli_imports_none_of_it(flext_cli: FlextCliRunner) -> None:
     subprocess.run(warm, capture_output=True, text=True, check=True, env=environment)  # fills the cache
     done = subprocess.run(warm, capture_output=True, text=True, check=True, env=environment)
     assert done.stderr.strip().splitlines()[-1] == "[] []"
+
+
+def test_flext_dev_without_watchfiles_says_what_to_install(tmp_path: Path) -> None:
+    # None in sys.modules makes `import watchfiles` raise ImportError, as if it were not installed.
+    code = (
+        "import sys; sys.modules['watchfiles'] = None; "
+        "from flext_kernel.cli.main import run; sys.argv = ['flext', 'dev']; run()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FLEXT_HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "error: flext dev needs watchfiles to watch files, and it is not installed (NOT_FOUND)"
+    )
+    assert "flext-sdk[dev]" in done.stderr

@@ -82,6 +82,7 @@ def flext_projection_store_backends() -> dict[str, ProjectionStoreFactory]:
 @hookimpl
 def flext_health() -> FlextResult[dict[str, Any]]:
     """Check that the default store's directory can take the file (nothing is created)."""
+    from flext_kernel.errors import STORAGE_ERROR
     from flext_plugin_eventstore_sqlite.store import default_path
 
     path = default_path()
@@ -92,7 +93,7 @@ def flext_health() -> FlextResult[dict[str, Any]]:
         return FlextResult.fail(
             f"the default event store {path} cannot be created: {directory} is not writable "
             "(set FLEXT_EVENTSTORE_URL or FLEXT_HOME to a writable place)",
-            error_code="STORAGE_ERROR",
+            error_code=STORAGE_ERROR,
             error_data={"path": str(path)},
         )
     return FlextResult.ok({"default_store": str(path), "exists": path.exists()})

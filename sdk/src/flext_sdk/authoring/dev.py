@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TextIO
 
 from cyclopts import Parameter
 
-from flext_sdk.cli import EXIT_OK, current, emit_error
+from flext_kernel.errors import INTERNAL_ERROR, NOT_FOUND, VALIDATION_ERROR
+from flext_sdk.cli import EXIT_OK, EXIT_USAGE, current, emit_error
 
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
@@ -66,9 +67,25 @@ def dev(
     ] = 5.0,
 ) -> int:
     """Run the kernel with plugins reloaded on every source change; JSON-lines control on stdin/stdout."""
+    if reload != "off" and not _has_watchfiles():
+        return emit_error(
+            "flext dev needs watchfiles to watch files, and it is not installed",
+            NOT_FOUND,
+            hint="pip install 'flext-sdk[dev]', or run with --reload off",
+            exit_code=EXIT_USAGE,
+        )
     if reload == "restart":
         return _run_restarting(watch, drain_timeout)
     return _serve(watch, reload, drain_timeout)
+
+
+def _has_watchfiles() -> bool:
+    """Watchfiles is an extra (``flext-sdk[dev]``): plugins need the SDK at run time, only authors watch."""
+    try:
+        import watchfiles  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 # In-place (and off): one kernel in this process.
@@ -248,10 +265,10 @@ class _Channel(_Output):
         try:
             request = json.loads(line)
         except ValueError as exc:
-            self.reply(None, FlextResult.fail(f"not JSON: {exc}", error_code="VALIDATION_ERROR"))
+            self.reply(None, FlextResult.fail(f"not JSON: {exc}", error_code=VALIDATION_ERROR))
             return
         if not isinstance(request, dict):
-            self.reply(None, FlextResult.fail("a request is a JSON object", error_code="VALIDATION_ERROR"))
+            self.reply(None, FlextResult.fail("a request is a JSON object", error_code=VALIDATION_ERROR))
             return
         request_id = request.get("id")
         kind = next((key for key in _KINDS if key in request), None)
@@ -270,7 +287,7 @@ class _Channel(_Output):
                 request_id,
                 FlextResult.fail(
                     "unknown request; send one of: dispatch, query, publish, reload, plugins",
-                    error_code="VALIDATION_ERROR",
+                    error_code=VALIDATION_ERROR,
                 ),
             )
 
@@ -283,7 +300,7 @@ class _Channel(_Output):
 
                 if current().debug:
                     traceback.print_exc(file=sys.stderr)
-                result = FlextResult.fail(f"{type(exc).__name__}: {exc}", error_code="INTERNAL_ERROR")
+                result = FlextResult.fail(f"{type(exc).__name__}: {exc}", error_code=INTERNAL_ERROR)
             self.reply(request_id, result)
 
         self._pool.submit(run)
@@ -300,13 +317,13 @@ class _Channel(_Output):
             return resolved
         cls = resolved.value
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            return FlextResult.fail(f"{target} is not a {base.__name__}", error_code="VALIDATION_ERROR")
+            return FlextResult.fail(f"{target} is not a {base.__name__}", error_code=VALIDATION_ERROR)
         try:
             return FlextResult.ok(cls.model_validate(data))
         except ValidationError as exc:
             return FlextResult.fail(
                 f"{target}: invalid data",
-                error_code="VALIDATION_ERROR",
+                error_code=VALIDATION_ERROR,
                 error_data={"errors": field_errors(exc)},
             )
 
@@ -321,7 +338,7 @@ class _Channel(_Output):
         from flext_kernel.result import FlextResult
 
         if not isinstance(target, str) or ":" not in target:
-            return FlextResult.fail(f"{target!r} is not 'module:Class'", error_code="VALIDATION_ERROR")
+            return FlextResult.fail(f"{target!r} is not 'module:Class'", error_code=VALIDATION_ERROR)
         lock = self.kernel.reload_lock
         known = self._classes.get(target)
         if not lock.acquire(blocking=known is None):
@@ -332,7 +349,7 @@ class _Channel(_Output):
             for part in attribute.split("."):
                 obj = getattr(obj, part)
         except (ImportError, AttributeError) as exc:
-            return FlextResult.fail(f"cannot import {target}: {exc}", error_code="NOT_FOUND")
+            return FlextResult.fail(f"cannot import {target}: {exc}", error_code=NOT_FOUND)
         finally:
             lock.release()
         self._classes[target] = obj
@@ -432,7 +449,7 @@ def _run_restarting(watch: list[Path] | None, drain_timeout: float) -> int:
         }
     )
     if not existing:
-        return emit_error("nothing to watch", "VALIDATION_ERROR", hint="pass --watch PATH")
+        return emit_error("nothing to watch", VALIDATION_ERROR, hint="pass --watch PATH")
 
     def restarting(changes: set[tuple[Any, str]]) -> None:
         files = sorted({path for _, path in changes})
