@@ -164,10 +164,10 @@ def test_the_codecs_of_closed_and_dropped_stores_are_not_kept(monkeypatch: pytes
     with _boot() as kernel:
         stores = kernel.container.resolve(EventStores)
         opened = stores.open_event_store().unwrap()
-        assert len(stores.codecs) == 1  # type: ignore[attr-defined]  # the plugin's own EventStores
+        assert len(stores.codecs()) == 1  # type: ignore[attr-defined]  # the plugin's own EventStores
         opened.close()
         del opened
-        assert len(stores.codecs) == 0  # type: ignore[attr-defined]
+        assert len(stores.codecs()) == 0  # type: ignore[attr-defined]
 
 
 class Raising(FlextPlugin):

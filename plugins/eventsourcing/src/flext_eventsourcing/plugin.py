@@ -15,6 +15,7 @@ of the stores it opened, so that its next version can register them again.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import TYPE_CHECKING
 
@@ -61,8 +62,8 @@ class _OpeningStores(EventStores):
 
     def __init__(self, kernel: FlextKernel) -> None:
         super().__init__(kernel.plugins)
-        self.codecs: weakref.WeakSet[EventCodec] = weakref.WeakSet()
-        """The codecs of the stores opened so far that are still alive."""
+        self._codecs: weakref.WeakSet[EventCodec] = weakref.WeakSet()
+        self._lock = threading.Lock()  # handlers may open stores while a plugin is unplugged
         self.default: FlextEventStore | None = None
         """The container's ``FlextEventStore``, once it was opened."""
 
@@ -72,8 +73,14 @@ class _OpeningStores(EventStores):
         """Open the store as ``EventStores`` does, and remember its codec."""
         opened = super().open_event_store(location, codec)
         if opened.is_success:
-            self.codecs.add(opened.value.codec)
+            with self._lock:
+                self._codecs.add(opened.value.codec)
         return opened
+
+    def codecs(self) -> list[EventCodec]:
+        """The codecs of the stores opened so far that are still alive."""
+        with self._lock:
+            return list(self._codecs)
 
 
 @hookimpl
@@ -119,7 +126,7 @@ def flext_contributions_removed(kernel: FlextKernel, owner: str) -> None:
     opening = found.value
     record = kernel.plugins.records.get(owner)
     modules = record.modules if record is not None else ()
-    for codec in list(opening.codecs):
+    for codec in opening.codecs():
         codec.remove_owner(owner)
         codec.remove_modules(modules)
     if opening.default is not None and type(opening.default).__module__ in modules:
@@ -141,7 +148,7 @@ def _memory_projection_store(*, location: str | None = None) -> ProjectionStore:
 
 @hookimpl
 def flext_event_store_backends() -> dict[str, EventStoreFactory]:
-    """The in-memory backend: one store per process, for tests and trials."""
+    """The in-memory backend: each store lives in this process only, for tests and trials."""
     return {"memory": _memory_event_store}
 
 
