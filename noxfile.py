@@ -35,7 +35,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the kernel and the SDK (configured in pyproject.toml)."""
+    """mypy --strict over every distribution's source (the list is in pyproject.toml)."""
     session.install(*WORKSPACE, "mypy")
     session.run("mypy")
 
