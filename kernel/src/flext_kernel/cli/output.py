@@ -1,9 +1,15 @@
-"""Printing results: rich tables for people, stable JSON/YAML for machines, one-line errors.
+"""Printing results: tables for people, stable JSON/YAML for machines, one-line errors.
 
 The conventions (docs/cli.md): a failure is ``error: <message> (<CODE>)`` on
 stderr with exit code 1 (2 for bad usage or input); with ``--output json`` it
 is ``{"ok": false, "error": ..., "code": ...}`` on stdout. Successful
 machine output is ``{"ok": true, "data": ...}``.
+
+A table goes to a terminal as a rich table. Piped or redirected, it is plain
+text instead: columns padded with spaces, one line per row, nothing cut to a
+terminal's width (rich would fold or truncate cells to 80 columns), and rich
+is never imported, which a short command such as ``flext pipeline run``
+would otherwise pay for after its real work is done.
 """
 
 from __future__ import annotations
@@ -41,9 +47,12 @@ def emit(data: Any, *, human: str | None = None) -> int:
 
 
 def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str | None = None) -> int:
-    """Print rows as a rich table, or as ``{"ok": true, "data": rows}`` for machines."""
+    """Print rows as a table (rich on a terminal, else plain text), or ``{"ok": true, "data": rows}``."""
     if current().output != "table":
         _machine({"ok": True, "data": list(rows)})
+        return EXIT_OK
+    if not sys.stdout.isatty():
+        sys.stdout.write(_plain_table(rows, columns, title=title))
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
@@ -55,6 +64,28 @@ def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, tit
         table.add_row(*(_cell(row.get(column)) for column in columns))
     Console().print(table)
     return EXIT_OK
+
+
+def _plain_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str | None = None
+) -> str:
+    """``rows`` as lines of text: the title, the column names, a rule, then one line per row.
+
+    Every column is as wide as its widest value, so nothing is cut; a value's
+    own line breaks become spaces, so each row stays on one line for ``grep``
+    and ``cut``. Trailing spaces are dropped.
+    """
+    cells = [
+        list(columns),
+        *([" ".join(_cell(row.get(column)).splitlines()) for column in columns] for row in rows),
+    ]
+    widths = [max(len(line[index]) for line in cells) for index in range(len(columns))]
+    cells.insert(1, ["-" * width for width in widths])
+    lines = [
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        for line in cells
+    ]
+    return "\n".join(([title] if title else []) + lines) + "\n"
 
 
 def _cell(value: Any) -> str:
