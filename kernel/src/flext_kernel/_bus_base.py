@@ -21,7 +21,6 @@ compiled so that the dispatch hot path stays one lookup and one call:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -128,6 +127,8 @@ class Hold:
                 if passthrough():
                     return await pipeline(message)
                 waited.append(threading.get_ident())
+                import asyncio  # here, not at the top: importing the bus must not load asyncio (and ssl)
+
                 deadline = time.monotonic() + timeout
                 while not released.is_set():
                     if time.monotonic() > deadline:

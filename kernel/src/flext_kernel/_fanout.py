@@ -8,7 +8,6 @@ exception logged with its traceback) and the publish returns one
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable
 from typing import Any, Final
@@ -100,6 +99,8 @@ def fan_out_async(subscribers: tuple[Registration, ...]) -> AsyncNext:
             else:
                 outcomes[index] = outcome
         if pending:
+            import asyncio  # here, not at the top: importing the bus must not load asyncio (and ssl)
+
             gathered = await asyncio.gather(*(awaitable for _, awaitable in pending), return_exceptions=True)
             for (index, _), outcome in zip(pending, gathered, strict=True):
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):

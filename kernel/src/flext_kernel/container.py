@@ -20,7 +20,6 @@ Error codes: ``NOT_FOUND``, ``CIRCULAR_DEPENDENCY``, ``ALREADY_REGISTERED``,
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextvars
 import functools
@@ -29,7 +28,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Final, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
 
 from flext_kernel._container_compile import SourceBuilder
 from flext_kernel._container_dispose import aclose_in_reverse, close_in_reverse, closes_synchronously
@@ -43,6 +42,9 @@ from flext_kernel.errors import (
     FlextContainerError,
 )
 from flext_kernel.result import Failure, FlextResult, Success
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["ContainerScope", "FlextContainer"]
 
@@ -667,6 +669,8 @@ class FlextContainer:
                     break
             # Another task (or thread) is building it: wait, then look again. A
             # failed build wakes us too, and then this task tries in turn.
+            import asyncio  # here, not at the top: importing the container must not load asyncio (and ssl)
+
             await asyncio.shield(asyncio.wrap_future(pending))
         try:
             with self._creation(key):
@@ -816,6 +820,8 @@ class ContainerScope:
             return value
 
     async def _acreate(self, key: object) -> Any:
+        import asyncio  # here, not at the top: importing the container must not load asyncio (and ssl)
+
         while True:
             value = self._instances.get(key, _MISSING)
             if value is not _MISSING:

@@ -44,7 +44,6 @@ The ``*_async`` methods run the sync ones in a worker thread
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -498,6 +497,8 @@ class EventStoreBase(ABC):
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.blocking:
+            import asyncio  # here, not at the top: opening a store must not load asyncio (and ssl)
+
             return await asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 

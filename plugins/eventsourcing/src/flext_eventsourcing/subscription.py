@@ -17,7 +17,6 @@ of the events and subscribe from it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import threading
@@ -25,10 +24,14 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from flext_eventsourcing.errors import FlextEventStoreError
 from flext_eventsourcing.eventstore import RecordedEvent
 from flext_kernel.result import FlextResult
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["AppendSignal", "AsyncEventSubscription", "EventSubscription"]
 
@@ -85,6 +88,8 @@ class AppendSignal:
 
     async def wait_async(self, token: int, timeout: float) -> None:
         """Like ``wait``, without blocking the event loop."""
+        import asyncio  # here, not at the top: opening a store must not load asyncio (and ssl)
+
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         with self._condition:
             self._async_waiters.add(waiter)
