@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from flext_plugin_pipeline.definition import RetryPolicy, interpolate, parse_definition
 from hypothesis import given
@@ -76,3 +80,50 @@ def test_backoff_grows_and_is_capped(failures):
     policy = RetryPolicy(attempts=5, backoff=2, multiplier=3, max_backoff=100)
     assert policy.delay(failures) == min(2 * 3 ** (failures - 1), 100)
     assert policy.delay(failures) <= policy.delay(failures + 1)
+
+
+GOOD_JSON = """\
+{
+  "name": "people",
+  "extract": {"name": "tap-ldif", "config": {"files": ["a.ldif"]}},
+  "load": {
+    "name": "target-sqlite",
+    "config": {"database": "out.db"}%s
+  }
+}
+"""
+
+
+def test_a_json_definition_validates_and_its_errors_still_name_the_line():
+    good = parse_definition(GOOD_JSON % "", "people.yaml").unwrap()
+    assert good.load.config == {"database": "out.db"}
+    bad = parse_definition(GOOD_JSON % ',\n    "surprise": 1', "people.yaml")
+    assert (bad.error or "").startswith("people.yaml:7: load.surprise: Extra inputs are not permitted")
+    broken = parse_definition('{"name": "people",\n "extract": [1, }\n', "people.yaml")
+    assert (broken.error or "").startswith("people.yaml:2: not valid YAML")
+
+
+def test_reading_a_json_definition_does_not_import_yaml():
+    code = (
+        "import sys\n"
+        "from flext_plugin_pipeline.definition import parse_definition\n"
+        f"parse_definition({GOOD_JSON % ''!r}, 'p.yaml').unwrap()\n"
+        "assert 'yaml' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_registered_copy_is_json_and_reads_back_the_same(tmp_path, monkeypatch):
+    from flext_plugin_pipeline import project
+
+    (tmp_path / "flext.yaml").write_text("# project\n")
+    (tmp_path / "src").mkdir()
+    source = tmp_path / "src" / "people.yaml"
+    source.write_text(GOOD + "retry:\n  attempts: 3\n")
+    monkeypatch.chdir(tmp_path)
+    registered = project.register(source).unwrap()
+    stored = tmp_path / "pipelines" / "people.yaml"
+    assert json.loads(stored.read_text())["retry"] == {"attempts": 3}
+    assert project.find("people").unwrap() == registered
+    assert registered.base_dir == str(source.parent)

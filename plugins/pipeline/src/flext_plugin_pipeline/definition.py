@@ -5,21 +5,30 @@ transform, each with its config. Config values may say ``${VAR}`` or
 ``${VAR:-default}``: they are filled from the environment when the pipeline
 runs (never when it is registered, so secrets never land in the stored
 copy), and every filled value is masked in the run's logs.
+
+Registered copies are stored as JSON, which is YAML too: reading one takes
+``json.loads`` alone, and PyYAML is imported only for files people wrote
+(with its C loader when it was built with one). Line numbers for errors come
+from composing the YAML again, which only a definition that fails
+validation pays for.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flext_kernel.errors import VALIDATION_ERROR
 from flext_sdk import FlextResult
 from flext_sdk.contracts.dbt import DbtCommand
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "DbtStep",
@@ -139,14 +148,10 @@ def load_definition(path: Path) -> FlextResult[PipelineDefinition]:
 
 def parse_definition(text: str, source: str) -> FlextResult[PipelineDefinition]:
     """Validate definition ``text``; ``source`` names it in errors."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        return FlextResult.fail(f"{where}: not valid YAML: {problem}", error_code=VALIDATION_ERROR)
+    loaded = _load(text, source)
+    if loaded.is_failure:
+        return FlextResult.fail(loaded.error or "", error_code=loaded.error_code)
+    data = loaded.value
     if not isinstance(data, dict):
         return FlextResult.fail(
             f"{source}:1: a pipeline definition is a mapping with name, extract and load",
@@ -157,7 +162,7 @@ def parse_definition(text: str, source: str) -> FlextResult[PipelineDefinition]:
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         location = [str(part) for part in error["loc"]]
-        line = _line_of(node, location)
+        line = _line_of(_compose(text), location)
         field = ".".join(location) or "<root>"
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more)" if more else ""
@@ -168,8 +173,35 @@ def parse_definition(text: str, source: str) -> FlextResult[PipelineDefinition]:
         )
 
 
+def _load(text: str, source: str) -> FlextResult[Any]:
+    """The document in ``text``: JSON when it is JSON (every registered copy), else YAML."""
+    try:
+        return FlextResult.ok(json.loads(text))
+    except ValueError:
+        pass
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader, when PyYAML has it
+    try:
+        return FlextResult.ok(yaml.load(text, Loader=loader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        return FlextResult.fail(f"{where}: not valid YAML: {problem}", error_code=VALIDATION_ERROR)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree of ``text`` (JSON is YAML), for the line numbers of a validation error."""
+    import yaml
+
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def _line_of(node: yaml.Node | None, location: list[str]) -> int:
     """1-based line of the deepest YAML node on ``location`` (the parent's when the field is missing)."""
+    import yaml
+
     line = 1 if node is None else node.start_mark.line + 1
     for part in location:
         if isinstance(node, yaml.MappingNode):

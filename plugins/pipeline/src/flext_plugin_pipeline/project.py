@@ -5,14 +5,15 @@ The project is the nearest directory, from the current one upwards, holding a
 directory. Registered definitions are copies in ``<project>/pipelines/``,
 each remembering the directory of the file it came from (``base_dir``), so
 its relative paths (data files, the dbt project) keep meaning what they meant.
+The copies are written as JSON, which is valid YAML, because every run reads
+one and JSON needs no YAML parser (see ``definition``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-
-import yaml
 
 from flext_kernel.errors import ALREADY_REGISTERED, NOT_FOUND
 from flext_kernel.paths import data_dir
@@ -57,7 +58,7 @@ def register(source: Path, *, replace: bool = False) -> FlextResult[PipelineDefi
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_suffix(".tmp")
-    body = yaml.safe_dump(definition.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+    body = json.dumps(definition.model_dump(mode="json", exclude_defaults=True), indent=2) + "\n"
     temporary.write_text(body, encoding="utf-8")
     os.replace(temporary, destination)
     return FlextResult.ok(definition)
