@@ -1029,6 +1029,8 @@ def _import(target: str) -> object:
 
 
 def _version_gate(manifest: PluginManifest, kernel_version: str) -> str | None:
+    if _plainly_at_least(manifest.kernel, kernel_version):
+        return None  # the usual range (the default ">=0.1"), met without importing packaging
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
@@ -1038,6 +1040,31 @@ def _version_gate(manifest: PluginManifest, kernel_version: str) -> str | None:
     if not supported.contains(kernel_version, prereleases=True):
         return f"supports flext-kernel {manifest.kernel}, but this is {kernel_version}"
     return None
+
+
+def _plainly_at_least(supported: str, kernel_version: str) -> bool:
+    """Whether ``supported`` is ``>=X.Y...`` and ``kernel_version`` a plain release that meets it.
+
+    Every boot checks every plugin's range, and importing ``packaging`` for
+    the default one costs more than the rest of the check. Release numbers
+    compare as tuples here: whenever tuple order says "at least", PEP 440's
+    order (which pads the shorter one with zeros) says so too, so True is
+    always right. Anything else (other operators, pre-releases, local
+    versions, a tuple order that says "less") answers False, and the caller
+    asks ``packaging``.
+    """
+    floor = supported.strip().removeprefix(">=").strip()
+    if floor == supported.strip() or not _is_release(floor) or not _is_release(kernel_version):
+        return False
+    return _release(kernel_version) >= _release(floor)
+
+
+def _is_release(version: str) -> bool:
+    return all(part.isdigit() and part.isascii() for part in version.split("."))
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _one_line(exc: Exception) -> str:
