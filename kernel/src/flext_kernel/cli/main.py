@@ -213,8 +213,39 @@ def _run(assembly: Assembly, settings: Settings, tokens: list[str]) -> int:
     unknown = _unknown(assembly, tokens)
     if unknown is not None:
         return unknown
+    _resolve_command(assembly.app, _command_words(tokens))
+    _resume_collection()
     result = _with_global_options(assembly)(tokens, exit_on_error=False, print_error=False)
     return result if isinstance(result, int) else output.EXIT_OK
+
+
+def _resolve_command(app: App, words: list[str]) -> None:
+    """Import the command ``words`` name now, while garbage collection is still paused (see ``run``).
+
+    cyclopts would import it while parsing anyway: ``app[word]`` resolves a
+    lazy command the same way and keeps the result. A word that names no
+    command (an argument) ends the walk, and a command that fails to import
+    is left for cyclopts to report as it always does.
+    """
+    node = app
+    for word in words:
+        try:
+            node = node[word]
+        except Exception:  # the real call below raises it again, and it is reported there
+            return
+
+
+_collection_paused = False
+"""True while ``run`` holds garbage collection off, until the command starts."""
+
+
+def _resume_collection() -> None:
+    """Collect garbage again, after freezing what start-up built (see ``run``)."""
+    global _collection_paused
+    if _collection_paused:
+        _collection_paused = False
+        gc.freeze()
+        gc.enable()
 
 
 def _usage_error(assembly: Assembly | None, tokens: list[str], exc: CycloptsError) -> int:
@@ -249,6 +280,14 @@ def _import_failed(assembly: Assembly, tokens: list[str], exc: ImportError) -> i
 
 def run() -> None:
     """Console-script entry point."""
+    # Start-up (the command table, the app, the command's module and what it
+    # imports) allocates hundreds of thousands of objects and frees almost
+    # none, so the dozens of collections it would trigger find nothing.
+    # Collection resumes when the command starts, with the start-up objects
+    # frozen out of its way; the command itself is collected as usual.
+    global _collection_paused
+    _collection_paused = gc.isenabled()
+    gc.disable()
     code = main()
     # The interpreter's last collections at exit would walk every object the
     # imports made (cyclopts, pydantic schemas, the plugins) only to find that
