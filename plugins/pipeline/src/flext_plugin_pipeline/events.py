@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from flext_sdk import FlextDomainEvent
 
@@ -34,8 +34,13 @@ def stream_of(pipeline: str) -> str:
 
 
 class PipelineEvent(FlextDomainEvent):
-    """Base: every pipeline event names its pipeline (and, for runs, the run)."""
+    """Base: every pipeline event names its pipeline (and, for runs, the run).
 
+    Each event class builds its validator when it is first used, not when this
+    module is imported: a run uses a few of them, and the bases none.
+    """
+
+    model_config = ConfigDict(defer_build=True)
     pipeline: str
 
 
