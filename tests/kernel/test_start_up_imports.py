@@ -44,3 +44,10 @@ def test_booting_the_kernel_with_the_installed_plugins_does_not_import_asyncio(t
     modules = _modules_after(code, tmp_path)
     assert "asyncio" not in modules
     assert "ssl" not in modules
+
+
+def test_importing_the_entry_module_leaves_cyclopts_for_run(tmp_path: Path) -> None:
+    # The console script imports flext_kernel.cli.main before run() pauses garbage collection.
+    modules = _modules_after("import flext_kernel.cli.main", tmp_path)
+    assert "cyclopts" not in modules
+    assert "flext_kernel.cli.app" not in modules

@@ -2,22 +2,28 @@
 
 Whatever goes wrong, a user sees one ``error: ...`` line and a non-zero exit
 code; the traceback appears only with ``--debug``.
-"""
 
-from __future__ import annotations
+cyclopts (and ``flext_kernel.cli.app``, which builds on it) is imported
+inside the functions that use it, after ``run`` has paused garbage
+collection for start-up; so annotations here are evaluated when a function
+is defined (no ``from __future__ import annotations``): cyclopts reads the
+launcher's, whose ``Parameter`` is imported next to it.
+"""
 
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated
-
-from cyclopts import App, Parameter
-from cyclopts.exceptions import CycloptsError
+from typing import TYPE_CHECKING, Annotated
 
 from flext_kernel.cli import output
-from flext_kernel.cli.app import Assembly, assemble
 from flext_kernel.cli.settings import OutputFormat, Settings, current, replace_current
 from flext_kernel.errors import INTERNAL_ERROR, INTERRUPTED, PLUGIN_LOAD_FAILED, USAGE_ERROR
+
+if TYPE_CHECKING:
+    from cyclopts import App
+    from cyclopts.exceptions import CycloptsError
+
+    from flext_kernel.cli.app import Assembly
 
 __all__ = ["main"]
 
@@ -83,7 +89,7 @@ def _command_words(tokens: list[str]) -> list[str]:
     return words
 
 
-def _unknown(assembly: Assembly, tokens: list[str]) -> int | None:
+def _unknown(assembly: "Assembly", tokens: list[str]) -> int | None:
     words = _command_words(tokens)
     found = assembly.unknown_command(words)
     if found is None:
@@ -103,7 +109,7 @@ def _unknown(assembly: Assembly, tokens: list[str]) -> int | None:
     )
 
 
-def _hidden_hint(assembly: Assembly, words: list[str]) -> str | None:
+def _hidden_hint(assembly: "Assembly", words: list[str]) -> str | None:
     """Why a command of a disabled or failed plugin is missing, naming the plugin; None if none is."""
     for n in range(len(words), 0, -1):
         command = " ".join(words[:n])
@@ -113,7 +119,7 @@ def _hidden_hint(assembly: Assembly, words: list[str]) -> str | None:
     return None
 
 
-def _why_unavailable(assembly: Assembly, owner: str) -> str:
+def _why_unavailable(assembly: "Assembly", owner: str) -> str:
     from flext_kernel.plugins.state import environment_overrides
 
     why = assembly.hidden.get(owner, "disabled")
@@ -131,8 +137,9 @@ def _plugin_dirs(settings: Settings) -> list[Path]:
     return [*settings.plugin_dirs, user_plugins_dir()]
 
 
-def build(settings: Settings) -> Assembly:
+def build(settings: Settings) -> "Assembly":
     """Build the app for this run (command table from the cache, minus disabled plugins)."""
+    from flext_kernel.cli.app import assemble
     from flext_kernel.cli.command_cache import load_table
     from flext_kernel.paths import config_dir
     from flext_kernel.plugins.state import PluginStateStore, environment_overrides
@@ -147,7 +154,9 @@ def build(settings: Settings) -> Assembly:
     return assemble(table, disabled=disabled, only=only)
 
 
-def _with_global_options(assembly: Assembly) -> App:
+def _with_global_options(assembly: "Assembly") -> "App":
+    from cyclopts import Parameter
+
     app = assembly.app
 
     @app.meta.default
@@ -177,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     tokens = list(sys.argv[1:] if argv is None else argv)
     settings = _prescan(tokens)
     replace_current(settings)
+    from cyclopts.exceptions import CycloptsError
+
     assembly: Assembly | None = None
     try:
         assembly = build(settings)
@@ -195,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
 
-def _run(assembly: Assembly, settings: Settings, tokens: list[str]) -> int:
+def _run(assembly: "Assembly", settings: Settings, tokens: list[str]) -> int:
     for warning in assembly.conflicts:
         output.note(f"warning: {warning}")
     broken = {name: why for name, why in assembly.hidden.items() if why != "disabled"}
@@ -219,7 +230,7 @@ def _run(assembly: Assembly, settings: Settings, tokens: list[str]) -> int:
     return result if isinstance(result, int) else output.EXIT_OK
 
 
-def _resolve_command(app: App, words: list[str]) -> None:
+def _resolve_command(app: "App", words: list[str]) -> None:
     """Import the command ``words`` name now, while garbage collection is still paused (see ``run``).
 
     cyclopts would import it while parsing anyway: ``app[word]`` resolves a
@@ -248,7 +259,7 @@ def _resume_collection() -> None:
         gc.enable()
 
 
-def _usage_error(assembly: Assembly | None, tokens: list[str], exc: CycloptsError) -> int:
+def _usage_error(assembly: "Assembly | None", tokens: list[str], exc: "CycloptsError") -> int:
     """A command line cyclopts rejected (unknown option, bad value): one line, and where help is."""
     message = " ".join(str(exc).split()).rstrip(".")
     words = _command_words(tokens)
@@ -266,7 +277,7 @@ def _usage_error(assembly: Assembly | None, tokens: list[str], exc: CycloptsErro
     )
 
 
-def _import_failed(assembly: Assembly, tokens: list[str], exc: ImportError) -> int:
+def _import_failed(assembly: "Assembly", tokens: list[str], exc: ImportError) -> int:
     """A lazy command target (or something it imports) is missing or broken: name the plugin."""
     words = _command_words(tokens)
     prefixes = (" ".join(words[:n]) for n in range(len(words), 0, -1))
