@@ -224,26 +224,44 @@ def _run(assembly: "Assembly", settings: Settings, tokens: list[str]) -> int:
     unknown = _unknown(assembly, tokens)
     if unknown is not None:
         return unknown
-    _resolve_command(assembly.app, _command_words(tokens))
+    command = _resolve_command(assembly.app, _command_words(tokens))
     _resume_collection()
-    result = _with_global_options(assembly)(tokens, exit_on_error=False, print_error=False)
+    app = assembly.app if _plain_command(command, tokens) else _with_global_options(assembly)
+    result = app(tokens, exit_on_error=False, print_error=False)
     return result if isinstance(result, int) else output.EXIT_OK
 
 
-def _resolve_command(app: "App", words: list[str]) -> None:
+def _resolve_command(app: "App", words: list[str]) -> "App | None":
     """Import the command ``words`` name now, while garbage collection is still paused (see ``run``).
 
     cyclopts would import it while parsing anyway: ``app[word]`` resolves a
     lazy command the same way and keeps the result. A word that names no
     command (an argument) ends the walk, and a command that fails to import
-    is left for cyclopts to report as it always does.
+    is left for cyclopts to report as it always does. Returns the deepest
+    command or group reached (None for the root, or after a failure).
     """
     node = app
     for word in words:
         try:
             node = node[word]
+        except KeyError:
+            break
         except Exception:  # the real call below raises it again, and it is reported there
-            return
+            return None
+    return None if node is app else node
+
+
+def _plain_command(command: "App | None", tokens: list[str]) -> bool:
+    """Whether the app can run ``tokens`` without the global-options layer, to the same effect.
+
+    That layer costs a second cyclopts parse on every run. Without a single
+    option among the tokens it would only pass them on, with the settings
+    ``_prescan`` already made (the defaults); a group named without a
+    command needs it after all, because its help lists the global options.
+    """
+    if command is None or command.default_command is None:
+        return False
+    return not any(token.startswith("-") for token in tokens)
 
 
 _collection_paused = False
