@@ -42,14 +42,16 @@ def discover(plugin_dirs: Iterable[Path] = ()) -> list[Candidate]:
 
     found: list[Candidate] = []
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        dist = entry.dist
+        # ``dist.metadata`` reads and parses the METADATA file on every access (``dist.version``
+        # is ``dist.metadata["Version"]``), so it is read once per plugin here.
+        metadata = entry.dist.metadata if entry.dist is not None else None
         found.append(
             Candidate(
                 name=entry.name,
                 target=entry.value,
                 source="entry-point",
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
+                distribution=metadata["Name"] if metadata is not None else None,
+                version=metadata["Version"] if metadata is not None else None,
             )
         )
     found.extend(local_candidates(plugin_dirs))
