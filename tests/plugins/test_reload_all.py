@@ -33,8 +33,8 @@ from flext_kernel.kernel import FlextKernel
 from flext_kernel.messages import message_type_name
 from flext_kernel.plugins.base import PluginState
 from flext_kernel.plugins.discovery import discover
-from flext_kernel.plugins.reload import reload_plugin
 from flext_kernel.result import FlextResult
+from flext_sdk.authoring.reload import reload_plugin
 
 FIRST_PARTY = (
     "eventsourcing",

@@ -16,7 +16,7 @@ are bugs, and hiding them in a failure would hide the traceback. Event
 subscribers are isolated from each other instead, because one broken listener
 must not stop the others from hearing about a fact that already happened.
 
-For plugin hot reload (``flext_kernel.plugins.reload``) a bus can count the
+For plugin hot reload (``flext_sdk.authoring.reload``) a bus can count the
 running pipelines of each owner (``tracker=``), hold a plugin's message types
 while the plugin is swapped (``hold``/``release``), and routes a message whose
 class was replaced by a reload to the handler of the replacement, matched by
@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, TypeVar
 
-from flext_kernel._bus_base import BusBase, SingleHandlerBus
+from flext_kernel._bus_base import BusBase, Hold, SingleHandlerBus
 from flext_kernel._dispatch import (
     AsyncBehavior,
     AsyncNext,
@@ -52,11 +52,13 @@ __all__ = [
     "AsyncBehavior",
     "AsyncNext",
     "Behavior",
+    "BusBase",
     "FlextCommandBus",
     "FlextEventBus",
     "FlextQueryBus",
     "Handler",
     "HandlerObject",
+    "Hold",
     "Next",
     "Subscriber",
 ]

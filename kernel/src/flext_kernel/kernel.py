@@ -5,7 +5,7 @@ start-up, a test through ``flext_sdk.testing``. Plugins never reach for a
 global kernel; hooks hand it to them.
 
 The buses count each plugin's running handlers (``inflight``), which is what
-lets ``flext_kernel.plugins.reload`` swap a plugin in a running kernel.
+lets ``flext_sdk.authoring.reload`` swap a plugin in a running kernel.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ dependency order; every active plugin for ``collect``) and finds which plugin
 raised, so that plugin is marked failed with its reason while every other
 plugin keeps working.
 
-For hot reload (``flext_kernel.plugins.reload``) the manager also remembers
+For hot reload (``flext_sdk.authoring.reload``) the manager also remembers
 which modules each plugin imported, runs one plugin's lifecycle on its own
 (``activate_one``, ``shutdown_one``), imports a plugin again
 (``reimport``), and snapshots and restores records for rollbacks.

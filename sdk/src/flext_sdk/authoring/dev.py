@@ -377,7 +377,7 @@ class _Channel(_Output):
             return asyncio.run(asynchronous(message))  # an async handler: give it a loop of its own
 
     def _reload(self, name: str) -> FlextResult[Any]:
-        from flext_kernel.plugins.reload import reload_plugin
+        from flext_sdk.authoring.reload import reload_plugin
 
         self.event({"event": "reloading", "plugin": name, "files": []})
         result = reload_plugin(self.kernel, name, drain_timeout=self.drain_timeout)

@@ -1,6 +1,6 @@
 """Watching plugin sources and swapping the plugins whose files change: ``flext dev``'s engine.
 
-The swap itself is the kernel's (``flext_kernel.plugins.reload``), since any
+The swap itself is the kernel's (``flext_sdk.authoring.reload``), since any
 long-running host may reload a plugin; watching files is a development tool,
 so it lives here with ``flext dev`` and brings watchfiles only to those who
 develop plugins. ``HotReloader`` runs the watcher in a background thread and
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from flext_kernel.plugins.discovery import Candidate, local_candidates
 from flext_kernel.plugins.manager import KERNEL_PLUGIN
-from flext_kernel.plugins.reload import (
+from flext_sdk.authoring.reload import (
     DEFAULT_DRAIN_TIMEOUT,
     RELOADABLE,
     add_plugin,

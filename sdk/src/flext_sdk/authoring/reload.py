@@ -33,7 +33,7 @@ from flext_kernel.plugins.manager import KERNEL_PLUGIN, PLUGIN_LOAD_FAILED, Plug
 from flext_kernel.result import FlextResult
 
 if TYPE_CHECKING:
-    from flext_kernel._bus_base import BusBase, Hold
+    from flext_kernel.bus import BusBase, Hold
     from flext_kernel.kernel import FlextKernel
 
 __all__ = [

@@ -30,8 +30,8 @@ from flext_kernel.plugins.base import PluginState
 from flext_kernel.plugins.discovery import Candidate, local_candidates
 from flext_kernel.plugins.inflight import InflightTracker
 from flext_kernel.plugins.manager import PLUGIN_LOAD_FAILED
-from flext_kernel.plugins.reload import reload_plugin
 from flext_kernel.result import FlextResult
+from flext_sdk.authoring.reload import reload_plugin
 from flext_sdk.authoring.watch import HotReloader, plugins_for_paths, watch_paths
 
 WAIT = 10.0  # generous bound for anything a test waits on; never reached when the code works
