@@ -54,11 +54,16 @@ def stores_of(kernel: FlextKernel) -> FlextResult[EventStores]:
 
 
 @contextmanager
-def opened_store(store: str | None) -> Iterator[tuple[FlextKernel, FlextEventStore] | int]:
+def opened_store(
+    store: str | None, *, create: bool = True
+) -> Iterator[tuple[FlextKernel, FlextEventStore] | int]:
     """Boot the kernel and open the event store at ``store``; yield both, or the exit code of a failure.
 
     ``store`` is a command's ``--store`` (None: ``$FLEXT_EVENTSTORE_URL``,
-    else the default). Both are closed when the block ends.
+    else the default). Both are closed when the block ends. A command that
+    only reads passes ``create=False``: a store that is not there is then an
+    error (``NOT_FOUND`` naming it, with a hint saying how to create one),
+    not a new empty store; a command that writes leaves ``create=True``.
     """
     booted = boot_kernel()
     if booted.is_failure:
@@ -69,9 +74,9 @@ def opened_store(store: str | None) -> Iterator[tuple[FlextKernel, FlextEventSto
         if isinstance(stores, Failure):
             yield fail(stores, hint=str(stores.error_data["hint"]))
             return
-        opened = stores.value.open_event_store(store)
+        opened = stores.value.open_event_store(store, create=create)
         if opened.is_failure:
-            yield fail(opened, hint=STORE_HINT)
+            yield fail(opened, hint=str(opened.error_data.get("hint", STORE_HINT)))
             return
         try:
             yield kernel, opened.value

@@ -13,12 +13,19 @@ The rules, in order (``docs/event-sourcing.md`` has the table):
    named ``scheme`` (so ``NAME://...`` selects any backend by its name);
 3. a string that a backend's pattern matches (a libpq ``key=value`` string);
 4. anything else: the backend that takes plain file paths.
+
+Commands that only read open a store with ``create=False``: a location where
+no store is yet is then refused (``NOT_FOUND``) instead of silently becoming
+a new, empty store. What "there is a store" means is the backend's to say,
+with the ``probe`` of its ``LocationSyntax`` (a SQLite file exists; a
+PostgreSQL database holds the schema).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,19 +34,29 @@ from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR
 from flext_kernel.result import Failure, FlextResult, Success
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from flext_eventsourcing.eventcodec import EventCodec
     from flext_eventsourcing.eventstore import FlextEventStore
     from flext_eventsourcing.projection import FlextProjection, ProjectionStore
     from flext_kernel.plugins.manager import PluginManager
 
-__all__ = ["EVENTSTORE_URL_VARIABLE", "STORE_HINT", "EventStores", "LocationSyntax", "parse_location"]
+__all__ = [
+    "EVENTSTORE_URL_VARIABLE",
+    "MISSING_STORE_HINT",
+    "STORE_HINT",
+    "EventStores",
+    "LocationSyntax",
+    "parse_location",
+]
 
 EVENTSTORE_URL_VARIABLE: Final = "FLEXT_EVENTSTORE_URL"
 """The environment variable naming the store when no ``--store`` is given."""
 STORE_HINT: Final = "pass --store PATH|URL or set FLEXT_EVENTSTORE_URL"
 """What to tell a user whose event store could not be opened."""
+MISSING_STORE_HINT: Final = (
+    "check --store and FLEXT_EVENTSTORE_URL; commands that record events create the store "
+    "(flext events import FILE --store LOCATION, flext pipeline run NAME --store LOCATION)"
+)
+"""What to tell a user whose store is not there, when its backend's probe gives no hint of its own."""
 
 _SCHEME: Final = re.compile(r"([a-z][a-z0-9+.-]*):")
 
@@ -63,6 +80,15 @@ class LocationSyntax(BaseModel):
     """False when the backend ignores the address (``memory://``): it is then passed as None."""
     install_hint: str = ""
     """What to install when its factory cannot import what it needs (a driver)."""
+    probe: Callable[[str | None], FlextResult[None]] | None = None
+    """Checks, creating nothing, that a store is at an address (None: the backend's default).
+
+    Returns a success when one is; a ``NOT_FOUND`` failure naming what is
+    missing when none is (``error_data["hint"]`` may say how to create it);
+    any other failure when it cannot tell. ``open_event_store(create=False)``
+    calls it; without one every address is taken to hold a store. It may
+    raise what a factory may (``ValueError`` for a bad address, ``OSError``).
+    """
 
 
 def parse_location(
@@ -123,23 +149,30 @@ class EventStores:
         return parse_location(location, self.syntaxes())
 
     def open_event_store(
-        self, location: str | None = None, codec: EventCodec | None = None
+        self, location: str | None = None, codec: EventCodec | None = None, *, create: bool = True
     ) -> FlextResult[FlextEventStore]:
         """Open the event store at ``location`` (None: ``$FLEXT_EVENTSTORE_URL``, else the default).
+
+        With ``create=False`` (what commands that only read pass) a location
+        where the backend finds no store fails with ``NOT_FOUND`` naming it,
+        ``error_data["hint"]`` saying how to create one, and nothing is
+        created; with ``create=True`` the backend creates what is missing.
 
         Fails with ``NOT_FOUND`` when no active plugin provides the backend,
         ``VALIDATION_ERROR`` when the backend refuses the address, and
         ``STORAGE_ERROR`` when it cannot be opened.
         """
-        found = self._backend("flext_event_store_backends", location)
+        found = self._backend("flext_event_store_backends", location, create=create)
         if isinstance(found, Failure):
             return found
         factory, backend, address = found.value
         return self._call(backend, lambda: factory(codec, location=address))
 
-    def open_projection_store(self, location: str | None = None) -> FlextResult[ProjectionStore]:
-        """Open the projection store next to the event store at ``location`` (same rules)."""
-        found = self._backend("flext_projection_store_backends", location)
+    def open_projection_store(
+        self, location: str | None = None, *, create: bool = True
+    ) -> FlextResult[ProjectionStore]:
+        """Open the projection store next to the event store at ``location`` (same rules, ``create`` too)."""
+        found = self._backend("flext_projection_store_backends", location, create=create)
         if isinstance(found, Failure):
             return found
         factory, backend, address = found.value
@@ -152,7 +185,9 @@ class EventStores:
             found.extend(answer)
         return found
 
-    def _backend(self, hook: str, location: str | None) -> FlextResult[tuple[Any, str, str | None]]:
+    def _backend(
+        self, hook: str, location: str | None, *, create: bool
+    ) -> FlextResult[tuple[Any, str, str | None]]:
         syntaxes = self.syntaxes()
         parsed = parse_location(location, syntaxes)
         if isinstance(parsed, Failure):
@@ -170,7 +205,24 @@ class EventStores:
                 NOT_FOUND,
                 {"backend": backend, "available": sorted(factories)},
             )
+        if not create:
+            probe = next((s.probe for s in syntaxes if s.backend == backend and s.probe), None)
+            there = Success(None) if probe is None else self._probe(backend, probe, address)
+            if isinstance(there, Failure):
+                return there
         return Success((factory, backend, address))
+
+    def _probe(
+        self, backend: str, probe: Callable[[str | None], FlextResult[None]], address: str | None
+    ) -> FlextResult[None]:
+        """Run a backend's probe; a missing store's failure gets the general hint if it has none."""
+        probed = self._call(backend, lambda: probe(address))
+        if isinstance(probed, Failure):
+            return probed
+        there: FlextResult[None] = probed.value
+        if isinstance(there, Failure) and there.error_code == NOT_FOUND and "hint" not in there.error_data:
+            return Failure(there.error, NOT_FOUND, {**there.error_data, "hint": MISSING_STORE_HINT})
+        return there
 
     def _call(self, backend: str, opener: Callable[[], Any]) -> FlextResult[Any]:
         """Run a backend factory; a ``ValueError`` there is a bad address, an ``OSError`` storage."""
