@@ -11,6 +11,7 @@ launcher's, whose ``Parameter`` is imported next to it.
 """
 
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -182,7 +183,25 @@ def _with_global_options(assembly: "Assembly") -> "App":
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``flext`` with ``argv`` (default: the process arguments); return the exit code."""
+    """Run ``flext`` with ``argv`` (default: the process arguments); return the exit code.
+
+    A closed output pipe (``flext events export | head``) is a normal end,
+    not an error: nothing more is printed, and the code is
+    ``output.EXIT_CLOSED_PIPE``, what a shell reports for ``cat`` there.
+    """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return output.EXIT_CLOSED_PIPE
+    except SystemExit as exc:
+        # rich (help screens, tables) handles a closed pipe itself: it points stdout at
+        # /dev/null and raises SystemExit(1) from inside its ``except BrokenPipeError``.
+        if isinstance(exc.__context__, BrokenPipeError):
+            return output.EXIT_CLOSED_PIPE
+        raise
+
+
+def _main(argv: list[str] | None) -> int:
     tokens = list(sys.argv[1:] if argv is None else argv)
     settings = _prescan(tokens)
     replace_current(settings)
@@ -196,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         return _usage_error(assembly, tokens, exc)
     except KeyboardInterrupt:
         return output.emit_error("interrupted", INTERRUPTED, exit_code=130)
+    except BrokenPipeError:
+        raise  # a closed pipe ends quietly (see main), with or without --debug
     except Exception as exc:
         if settings.debug:
             raise
@@ -318,6 +339,17 @@ def run() -> None:
     _collection_paused = gc.isenabled()
     gc.disable()
     code = main()
+    try:
+        sys.stdout.flush()  # what is still buffered may meet a closed pipe too
+    except BrokenPipeError:
+        code = output.EXIT_CLOSED_PIPE
+    if code == output.EXIT_CLOSED_PIPE:
+        # As the Python docs recommend: whatever is left in the buffers goes to
+        # /dev/null, or the interpreter's own flush at exit would print
+        # "Exception ignored ... BrokenPipeError" and change the exit code.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, sys.stderr.fileno())
     # The interpreter's last collections at exit would walk every object the
     # imports made (cyclopts, pydantic schemas, the plugins) only to find that
     # nothing is garbage. Frozen objects are left out of collections; exiting

@@ -21,11 +21,25 @@ from typing import Any
 
 from flext_kernel.cli.settings import current
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "emit", "emit_error", "emit_table", "note"]
+__all__ = [
+    "EXIT_CLOSED_PIPE",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "emit",
+    "emit_error",
+    "emit_table",
+    "note",
+]
 
 EXIT_OK = 0
+"""Success."""
 EXIT_FAILED = 1
+"""The operation failed."""
 EXIT_USAGE = 2
+"""Bad usage or input: an unknown command, option or name, a value that does not validate."""
+EXIT_CLOSED_PIPE = 141
+"""Whoever read the output closed it early (``| head``): 128 + SIGPIPE, what a shell reports for ``cat``."""
 
 
 def _machine(payload: Mapping[str, Any]) -> None:
