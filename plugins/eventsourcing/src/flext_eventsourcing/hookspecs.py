@@ -34,6 +34,12 @@ def flext_event_store_backends() -> dict[str, EventStoreFactory] | None:
     path, a URL) or None for its default. Nothing is opened until a factory
     is called. Backend names are what users choose a backend by, so two
     plugins must not claim the same name.
+
+    A factory creates a store that is missing (commands that must not create
+    one check first with the backend's ``LocationSyntax.probe``). It raises
+    ``ValueError`` for an address it refuses, ``FileNotFoundError`` when
+    something the store needs is missing and is not its to create (the
+    directory of a path a user named), another ``OSError`` when storage fails.
     """
 
 

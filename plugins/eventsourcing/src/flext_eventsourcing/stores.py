@@ -225,7 +225,13 @@ class EventStores:
         return there
 
     def _call(self, backend: str, opener: Callable[[], Any]) -> FlextResult[Any]:
-        """Run a backend factory; a ``ValueError`` there is a bad address, an ``OSError`` storage."""
+        """Run a backend factory or probe, turning what it raises into a failure.
+
+        A missing module is ``NOT_FOUND`` (with the install hint), a
+        ``ValueError`` a bad address (``VALIDATION_ERROR``), a
+        ``FileNotFoundError`` something the store needs that is missing, such
+        as its directory (``NOT_FOUND``), another ``OSError`` ``STORAGE_ERROR``.
+        """
         try:
             return Success(opener())
         except ModuleNotFoundError as exc:
@@ -239,6 +245,17 @@ class EventStores:
         except ValueError as exc:
             return Failure(
                 f"bad {backend} event store location: {exc}", VALIDATION_ERROR, {"backend": backend}
+            )
+        except FileNotFoundError as exc:  # what a store needs is missing (its directory): not created
+            missing = exc.filename
+            return Failure(
+                f"cannot open the {backend} event store: {exc.strerror or exc}",
+                NOT_FOUND,
+                {
+                    "backend": backend,
+                    "missing": missing,
+                    "hint": f"check the location, or create {missing} first" if missing else STORE_HINT,
+                },
             )
         except OSError as exc:
             return Failure(

@@ -1,7 +1,9 @@
 """The ``eventstore-sqlite`` plugin: provides the ``sqlite`` event store backend.
 
-Loading the plugin opens nothing; the store file is created when the factory
-is first called.
+Loading the plugin opens nothing. The store file is created when the factory
+is called (in a directory that exists, unless it is the default file); a
+command that only reads opens it with ``create=False`` and the backend's probe,
+``probe_store``, refuses a path with no event store instead.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "manifest",
     "open_projection_store",
     "open_store",
+    "probe_store",
 ]
 
 BACKEND_NAME = "sqlite"
@@ -45,10 +48,31 @@ manifest = PluginManifest(
 
 
 def open_store(codec: EventCodec | None = None, *, location: str | None = None) -> FlextEventStore:
-    """Open the SQLite event store at ``location`` (a path or ``sqlite:///path``; None: the data dir)."""
-    from flext_plugin_eventstore_sqlite.store import SQLiteEventStore, path_from_location
+    """Open the SQLite event store at ``location`` (a path or ``sqlite:///path``; None: the data dir).
 
-    return SQLiteEventStore(codec, path=path_from_location(location))
+    The file is created if missing, in a directory that must exist unless
+    ``location`` is None (the default file's directories are created).
+
+    Raises:
+        FileNotFoundError: the directory of ``location`` does not exist.
+        ValueError: ``location`` names no file, or a file that is not an event store.
+        OSError: SQLite cannot open the file.
+
+    """
+    from flext_plugin_eventstore_sqlite.locations import open_event_store
+
+    return open_event_store(codec, location)
+
+
+def probe_store(location: str | None) -> FlextResult[None]:
+    """Succeed if an event store file is at ``location`` (None: the default); create nothing.
+
+    The backend's ``LocationSyntax.probe``: ``NOT_FOUND`` for a missing file,
+    ``VALIDATION_ERROR`` for one that is not an event store.
+    """
+    from flext_plugin_eventstore_sqlite.locations import find_store
+
+    return find_store(location)
 
 
 @hookimpl
@@ -62,15 +86,15 @@ def flext_event_store_locations() -> list[LocationSyntax]:
     """File paths and ``sqlite:///path`` select this backend; it is the default store."""
     from flext_eventsourcing import LocationSyntax
 
-    return [LocationSyntax(backend=BACKEND_NAME, paths=True, default=True)]
+    return [LocationSyntax(backend=BACKEND_NAME, paths=True, default=True, probe=probe_store)]
 
 
 def open_projection_store(*, location: str | None = None) -> ProjectionStore:
-    """Open the read models kept in the SQLite event store file at ``location``."""
+    """Open the read models kept in the SQLite event store file at ``location`` (same rules as events)."""
+    from flext_plugin_eventstore_sqlite.locations import writable_path
     from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
-    from flext_plugin_eventstore_sqlite.store import path_from_location
 
-    return SQLiteProjectionStore(path_from_location(location))
+    return SQLiteProjectionStore(writable_path(location))
 
 
 @hookimpl
