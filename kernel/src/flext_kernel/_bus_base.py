@@ -1,22 +1,8 @@
-"""The machinery every bus shares: behaviours, owners, and the compiled pipelines.
+"""The machinery every bus shares: behaviours, owners, holds and the compiled pipelines.
 
-``Pipelines`` is the dict a bus looks messages up in; a miss compiles that
-message class's pipeline under the bus's lock and stores it. Every change to
-handlers or behaviours empties it, so pipelines are rebuilt lazily, one class
-at a time, and never while a change is half done.
-
-Plugin hot reload needs three more things, all decided when a pipeline is
-compiled so that the dispatch hot path stays one lookup and one call:
-
-* an optional ``OwnerTracker`` wraps the pipelines of owned handlers, so the
-  kernel knows which plugins have calls running;
-* a ``Hold`` turns the pipelines of a plugin's message types into gates while
-  the plugin is swapped: a dispatch waits there and then goes to whichever
-  handler is registered when the swap ends, instead of finding none;
-* a message whose class has no handler is routed by its type name: a reload
-  re-creates a plugin's message classes, and a caller still holding the old
-  class reaches the handler of the new one (the message is rebuilt as an
-  instance of the new class on the way).
+Everything hot reload needs (tracking, holds, routing by type name) is decided
+when a pipeline is compiled, so dispatch stays one lookup and one call; see
+docs/kernel/buses.md, "What hot reload relies on".
 """
 
 from __future__ import annotations
@@ -75,12 +61,8 @@ def _not_released(message: Any, timeout: float) -> None:
 class Hold:
     """Dispatches of some message types wait here while the plugin that handles them is swapped.
 
-    ``BusBase.hold`` creates one and compiles the pipeline of every held type
-    into a gate; ``BusBase.release`` lifts it. A call that reaches a gate waits
-    for the release and then dispatches again, so it is served by the handler
-    registered when the swap ended (the new one, or the old one after a
-    rollback) and never finds no handler. The wait is bounded by ``timeout``:
-    after it the call runs the pipeline the gate was compiled with.
+    After the release a call dispatches again, so it never finds no handler;
+    after ``timeout`` it runs the pipeline the gate was compiled with.
     """
 
     __slots__ = ("names", "passthrough", "released", "timeout", "waited")
@@ -89,12 +71,7 @@ class Hold:
         self.names = names
         """Type names (``message_type_name``) of the held message classes."""
         self.passthrough = passthrough
-        """Asked before waiting; True runs the pipeline compiled at hold time instead.
-
-        The reloader answers True while it waits for the plugin's running
-        handlers and the caller is one of them, so that a handler dispatching
-        to its own plugin does not wait for its own end.
-        """
+        """Asked before waiting; True runs the pipeline compiled at hold time (for the held plugin)."""
         self.released = threading.Event()
         """Set by ``release``."""
         self.timeout = timeout
@@ -207,10 +184,7 @@ class BusBase:
         return removed
 
     def remove_owner(self, owner: str) -> int:
-        """Remove every handler and behaviour registered with ``owner``; return how many.
-
-        Plugin hot reload calls this before registering the reloaded plugin.
-        """
+        """Remove every handler and behaviour registered with ``owner``; return how many."""
         with self._lock:
             kept = [entry for entry in self._behaviors if entry.owner != owner]
             removed = len(self._behaviors) - len(kept) + self._remove_handlers_of(owner)
@@ -221,13 +195,7 @@ class BusBase:
     def hold(
         self, owners: Collection[str], *, passthrough: Callable[[], bool] = _never, timeout: float = 60.0
     ) -> Hold:
-        """Make dispatches of the message types that ``owners`` handle wait until ``release``.
-
-        Plugin hot reload holds the plugin's types while it swaps the plugin,
-        so that a message dispatched meanwhile is served by the old or the new
-        handler and is never answered ``NO_HANDLER``. The held types are fixed
-        now, by type name; messages of other types are not affected.
-        """
+        """Make dispatches of the message types that ``owners`` handle now wait until ``release``."""
         with self._lock:
             names = frozenset(message_type_name(message_type) for message_type in self._types_of(owners))
             hold = Hold(names, passthrough, timeout)

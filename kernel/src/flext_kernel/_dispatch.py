@@ -1,10 +1,4 @@
-"""What the buses share: the handler and behaviour protocols and the pipeline compiler.
-
-The buses compile, for each message type, the handler and the behaviours that
-apply to it into one callable, and keep it in a dict keyed by the message
-class. This module holds the pieces of that compilation; ``flext_kernel.bus``
-holds the buses and their hot paths.
-"""
+"""What the buses share: the handler and behaviour protocols and the pipeline compiler."""
 
 from __future__ import annotations
 
@@ -88,12 +82,8 @@ class AsyncBehavior(Behavior, Protocol):
 class OwnerTracker(Protocol):
     """Counts the pipelines running per owner, so that a plugin can be swapped without cutting them off.
 
-    A bus built with a tracker hands it, per message class, the compiled
-    pipeline of every owned handler; what the tracker returns is what the bus
-    stores and calls. ``reroute`` dispatches the message again through the bus:
-    the tracker calls it instead of ``pipeline`` once the owner's pipelines
-    were retired (its plugin is being reloaded). The kernel's tracker is
-    ``flext_kernel.plugins.inflight.InflightTracker``.
+    What ``track`` returns is what the bus stores and calls; after the owner's
+    pipelines are retired it calls ``reroute`` (a fresh dispatch) instead.
     """
 
     def track(self, owner: str, pipeline: Next, reroute: Next, /) -> Next:

@@ -1,20 +1,7 @@
 """Query result caching with a time-to-live, invalidated by the commands that change the data.
 
-One ``QueryCachingBehavior`` owns one cache and has two faces, because a
-cache sits on the query bus but goes stale because of the command bus:
-
-* the behaviour itself goes on the query bus and answers repeated queries
-  from the cache;
-* its ``invalidator`` goes on the command bus (or the event bus) and empties
-  the cache after any message of the ``invalidated_by`` classes is handled.
-
-::
-
-    cache = QueryCachingBehavior(ttl=30.0, invalidated_by=[RenameUser])
-    query_bus.use(cache, message_types=[GetUser])
-    command_bus.use(cache.invalidator)
-
-Use one instance per group of queries that go stale together.
+One ``QueryCachingBehavior`` goes on the query bus; its ``invalidator`` goes on
+the bus of the messages that make it stale. See docs/kernel/buses.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """The pipeline behaviours the kernel ships: validation, logging, timing and query caching.
 
-A behaviour is middleware: an object with ``handle(message, next)`` (and
-``handle_async(message, next)`` for the async paths) added with
-``bus.use(behavior, message_types=...)``. It runs around the handler, in the
-order the behaviours were added, and may short-circuit by returning a result
-without calling ``next``. Writing cross-cutting concerns once, here, keeps
-them out of every handler.
-
-Each behaviour is a plain object with its own state (the timings, the cache),
-so one instance can serve several buses, and two instances never share state.
+Each is a plain object with its own state, so one instance can serve several
+buses and two never share state. See docs/kernel/buses.md, "Behaviours".
 """
 
 from __future__ import annotations

@@ -1,26 +1,8 @@
-"""The command, query and event buses.
+"""The command, query and event buses: who asks is decoupled from who handles.
 
-A bus decouples who asks from who handles: a plugin dispatches
-``RenameUser(...)`` without knowing which plugin handles it. Commands and
-queries have exactly one handler each; events have any number of subscribers.
-
-Each bus compiles, per message class, the handler (or the subscriber fan-out)
-wrapped in the behaviours that apply to that class into one callable, stored
-in a dict keyed by the class. Dispatching is then ``pipelines[type(message)]``
-plus one call: no reflection and no ``isinstance`` scanning per message. The
-dict is emptied whenever a handler or behaviour is added or removed and
-refilled lazily, one class at a time, on the next dispatch.
-
-Exceptions raised by command and query handlers propagate to the caller: they
-are bugs, and hiding them in a failure would hide the traceback. Event
-subscribers are isolated from each other instead, because one broken listener
-must not stop the others from hearing about a fact that already happened.
-
-For plugin hot reload (``flext_sdk.authoring.reload``) a bus can count the
-running pipelines of each owner (``tracker=``), hold a plugin's message types
-while the plugin is swapped (``hold``/``release``), and routes a message whose
-class was replaced by a reload to the handler of the replacement, matched by
-``message_type_name``. All three are settled when a pipeline is compiled.
+Handler exceptions propagate (they are bugs); event subscribers are isolated
+from each other. How a pipeline is compiled and what hot reload relies on:
+docs/kernel/buses.md.
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
 """Handler decorators and ``register_handlers``: a plugin wires all its handlers in one call.
 
-Decorating only *marks* a function or class; nothing is registered at import
-time, because importing a module must not change global state (plugins are
-loaded, unloaded and reloaded). ``register_handlers`` later collects the marks
-of a module (or of objects handed to it) and registers each handler on the
-right bus, all or nothing.
-
-The message type is read from the annotation of the handler's first
-parameter (after ``self`` for methods), or given explicitly::
-
-    @command_handler
-    def rename_user(command: RenameUser) -> FlextResult[None]: ...
-
-    @event_handler(UserRenamed)
-    def audit(event) -> None: ...
-
-An annotation that is a union (``A | B``) registers the handler for each member.
+Decorating only marks; nothing is registered at import, because importing a
+module must not change global state. The message type comes from the first
+parameter's annotation (a union registers each member) or is given. See
+docs/kernel/buses.md, "Decorators and register_handlers".
 """
 
 from __future__ import annotations
