@@ -1,150 +1,80 @@
 """FLEXT kernel: the railway result type, dependency injection, messages, the buses and the plugin host.
 
-Everything public is re-exported here; the modules themselves are the
-namespaces (``flext_kernel.result``, ``flext_kernel.container``,
-``flext_kernel.bus``, ...). Importing this package does no I/O and loads no
-plugin. The re-exports are lazy (PEP 562): ``flext --help`` imports
-``flext_kernel.cli`` and must not pay for pydantic and the buses it does not
-use, so a name's module is imported on first access.
+Re-exports every public name; the modules themselves are the namespaces
+(``flext_kernel.result``, ``flext_kernel.container``, ...). Importing it does
+no I/O and loads no plugin, and a name's module is imported on first use
+(PEP 562): ``flext --help`` must not pay for pydantic and the buses.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flext_kernel.lazy import lazy_exports
-from flext_kernel.version import KERNEL_VERSION as __version__
+from flext_kernel import version
 
-if TYPE_CHECKING:
-    from flext_kernel.behaviors import (
-        CacheInvalidator,
-        LoggingBehavior,
-        QueryCachingBehavior,
-        TimingBehavior,
-        ValidationBehavior,
-        Validator,
-    )
-    from flext_kernel.bus import (
-        AsyncBehavior,
-        AsyncNext,
-        Behavior,
-        FlextCommandBus,
-        FlextEventBus,
-        FlextQueryBus,
-        Handler,
-        HandlerObject,
-        Next,
-        Subscriber,
-    )
-    from flext_kernel.container import ContainerScope, FlextContainer
-    from flext_kernel.errors import FlextBusError, FlextContainerError, FlextError, FlextResultError
-    from flext_kernel.handlers import (
-        HandlerSpec,
-        command_handler,
-        event_handler,
-        handler_specs,
-        query_handler,
-        register_handlers,
-    )
-    from flext_kernel.messages import (
-        FlextCommand,
-        FlextDomainEvent,
-        FlextMessage,
-        FlextQuery,
-        message_type_name,
-    )
-    from flext_kernel.result import Failure, FlextResult, Success, safe
-    from flext_kernel.serialization import MessageRegistry, Upcaster, to_envelope, to_json, to_msgpack
+__version__ = version.KERNEL_VERSION
 
-_LOCATIONS: dict[str, str] = {
-    "AsyncBehavior": "flext_kernel.bus",
-    "AsyncNext": "flext_kernel.bus",
-    "Behavior": "flext_kernel.bus",
-    "CacheInvalidator": "flext_kernel.behaviors",
-    "ContainerScope": "flext_kernel.container",
-    "Failure": "flext_kernel.result",
-    "FlextBusError": "flext_kernel.errors",
-    "FlextCommand": "flext_kernel.messages",
-    "FlextCommandBus": "flext_kernel.bus",
-    "FlextContainer": "flext_kernel.container",
-    "FlextContainerError": "flext_kernel.errors",
-    "FlextDomainEvent": "flext_kernel.messages",
-    "FlextError": "flext_kernel.errors",
-    "FlextEventBus": "flext_kernel.bus",
-    "FlextMessage": "flext_kernel.messages",
-    "FlextQuery": "flext_kernel.messages",
-    "FlextQueryBus": "flext_kernel.bus",
-    "FlextResult": "flext_kernel.result",
-    "FlextResultError": "flext_kernel.errors",
-    "Handler": "flext_kernel.bus",
-    "HandlerObject": "flext_kernel.bus",
-    "HandlerSpec": "flext_kernel.handlers",
-    "LoggingBehavior": "flext_kernel.behaviors",
-    "MessageRegistry": "flext_kernel.serialization",
-    "Next": "flext_kernel.bus",
-    "QueryCachingBehavior": "flext_kernel.behaviors",
-    "Subscriber": "flext_kernel.bus",
-    "Success": "flext_kernel.result",
-    "TimingBehavior": "flext_kernel.behaviors",
-    "Upcaster": "flext_kernel.serialization",
-    "ValidationBehavior": "flext_kernel.behaviors",
-    "Validator": "flext_kernel.behaviors",
-    "command_handler": "flext_kernel.handlers",
-    "event_handler": "flext_kernel.handlers",
-    "handler_specs": "flext_kernel.handlers",
-    "message_type_name": "flext_kernel.messages",
-    "query_handler": "flext_kernel.handlers",
-    "register_handlers": "flext_kernel.handlers",
-    "safe": "flext_kernel.result",
-    "to_envelope": "flext_kernel.serialization",
-    "to_json": "flext_kernel.serialization",
-    "to_msgpack": "flext_kernel.serialization",
-}
+if TYPE_CHECKING:  # what mypy reads: `import X as X` marks a re-export
+    from flext_kernel.behaviors import CacheInvalidator as CacheInvalidator
+    from flext_kernel.behaviors import LoggingBehavior as LoggingBehavior
+    from flext_kernel.behaviors import QueryCachingBehavior as QueryCachingBehavior
+    from flext_kernel.behaviors import TimingBehavior as TimingBehavior
+    from flext_kernel.behaviors import ValidationBehavior as ValidationBehavior
+    from flext_kernel.behaviors import Validator as Validator
+    from flext_kernel.bus import AsyncBehavior as AsyncBehavior
+    from flext_kernel.bus import AsyncNext as AsyncNext
+    from flext_kernel.bus import Behavior as Behavior
+    from flext_kernel.bus import FlextCommandBus as FlextCommandBus
+    from flext_kernel.bus import FlextEventBus as FlextEventBus
+    from flext_kernel.bus import FlextQueryBus as FlextQueryBus
+    from flext_kernel.bus import Handler as Handler
+    from flext_kernel.bus import HandlerObject as HandlerObject
+    from flext_kernel.bus import Next as Next
+    from flext_kernel.bus import Subscriber as Subscriber
+    from flext_kernel.container import ContainerScope as ContainerScope
+    from flext_kernel.container import FlextContainer as FlextContainer
+    from flext_kernel.errors import FlextBusError as FlextBusError
+    from flext_kernel.errors import FlextContainerError as FlextContainerError
+    from flext_kernel.errors import FlextError as FlextError
+    from flext_kernel.errors import FlextResultError as FlextResultError
+    from flext_kernel.handlers import HandlerSpec as HandlerSpec
+    from flext_kernel.handlers import command_handler as command_handler
+    from flext_kernel.handlers import event_handler as event_handler
+    from flext_kernel.handlers import handler_specs as handler_specs
+    from flext_kernel.handlers import query_handler as query_handler
+    from flext_kernel.handlers import register_handlers as register_handlers
+    from flext_kernel.messages import FlextCommand as FlextCommand
+    from flext_kernel.messages import FlextDomainEvent as FlextDomainEvent
+    from flext_kernel.messages import FlextMessage as FlextMessage
+    from flext_kernel.messages import FlextQuery as FlextQuery
+    from flext_kernel.messages import message_type_name as message_type_name
+    from flext_kernel.result import Failure as Failure
+    from flext_kernel.result import FlextResult as FlextResult
+    from flext_kernel.result import Success as Success
+    from flext_kernel.result import safe as safe
+    from flext_kernel.serialization import MessageRegistry as MessageRegistry
+    from flext_kernel.serialization import Upcaster as Upcaster
+    from flext_kernel.serialization import to_envelope as to_envelope
+    from flext_kernel.serialization import to_json as to_json
+    from flext_kernel.serialization import to_msgpack as to_msgpack
+else:  # what runs: the same names, each imported from its module on first use
+    from flext_kernel.lazy import lazy_exports, locations
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _LOCATIONS)
-
-__all__ = [
-    "AsyncBehavior",
-    "AsyncNext",
-    "Behavior",
-    "CacheInvalidator",
-    "ContainerScope",
-    "Failure",
-    "FlextBusError",
-    "FlextCommand",
-    "FlextCommandBus",
-    "FlextContainer",
-    "FlextContainerError",
-    "FlextDomainEvent",
-    "FlextError",
-    "FlextEventBus",
-    "FlextMessage",
-    "FlextQuery",
-    "FlextQueryBus",
-    "FlextResult",
-    "FlextResultError",
-    "Handler",
-    "HandlerObject",
-    "HandlerSpec",
-    "LoggingBehavior",
-    "MessageRegistry",
-    "Next",
-    "QueryCachingBehavior",
-    "Subscriber",
-    "Success",
-    "TimingBehavior",
-    "Upcaster",
-    "ValidationBehavior",
-    "Validator",
-    "__version__",
-    "command_handler",
-    "event_handler",
-    "handler_specs",
-    "message_type_name",
-    "query_handler",
-    "register_handlers",
-    "safe",
-    "to_envelope",
-    "to_json",
-    "to_msgpack",
-]
+    _LOCATIONS = locations(
+        {
+            "flext_kernel.behaviors": "CacheInvalidator LoggingBehavior QueryCachingBehavior TimingBehavior "
+            "ValidationBehavior Validator",
+            "flext_kernel.bus": "AsyncBehavior AsyncNext Behavior FlextCommandBus FlextEventBus "
+            "FlextQueryBus Handler HandlerObject Next Subscriber",
+            "flext_kernel.container": "ContainerScope FlextContainer",
+            "flext_kernel.errors": "FlextBusError FlextContainerError FlextError FlextResultError",
+            "flext_kernel.handlers": "HandlerSpec command_handler event_handler handler_specs query_handler "
+            "register_handlers",
+            "flext_kernel.messages": "FlextCommand FlextDomainEvent FlextMessage FlextQuery "
+            "message_type_name",
+            "flext_kernel.result": "Failure FlextResult Success safe",
+            "flext_kernel.serialization": "MessageRegistry Upcaster to_envelope to_json to_msgpack",
+        }
+    )
+    __all__ = ["__version__", *_LOCATIONS]  # mypy must not see it: a computed one would hide the re-exports
+    __getattr__, __dir__ = lazy_exports(__name__, globals(), _LOCATIONS)

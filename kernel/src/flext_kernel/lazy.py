@@ -12,7 +12,12 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["lazy_exports", "locations"]
+
+
+def locations(names_by_module: Mapping[str, str]) -> dict[str, str]:
+    """Return ``{name: module}`` from ``{module: "Name OtherName ..."}`` (names separated by spaces)."""
+    return {name: module for module, names in names_by_module.items() for name in names.split()}
 
 
 def lazy_exports(
