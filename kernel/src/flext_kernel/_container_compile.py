@@ -1,14 +1,7 @@
 """Turn a dependency graph into one generated Python function per key.
 
-Resolving ``A`` whose transient graph is ``A(B(C(), D()), E(F()))`` should cost
-what those six constructor calls cost when written by hand. So the container
-writes them by hand: it emits the source ``return A(B(C(), D()), E(F()))``,
-with every constructor, instance and helper bound as a global of the generated
-function, and ``exec``s it once. The hot path then has no loops, no dict of
-providers and no reflection, only the calls.
-
-The source is registered with ``linecache`` so that a traceback through a
-factory shows the generated line instead of nothing.
+Resolving should cost what the constructor calls cost when written by hand, so
+the container writes them: see "How it works inside" in docs/kernel/container.md.
 """
 
 from __future__ import annotations
@@ -64,9 +57,8 @@ class SourceBuilder:
     def call(self, function: str, arguments: Sequence[tuple[Param, str | None]]) -> str:
         """Return the source of a call, passing each argument the way its parameter takes it.
 
-        An argument of None means "not provided, let the default apply": later
-        positional-or-keyword arguments then go by keyword, and a positional-only
-        parameter gets its default passed explicitly.
+        An argument of None lets the default apply: later arguments then go by keyword
+        (a positional-only parameter gets its default passed explicitly instead).
         """
         parts: list[str] = []
         by_keyword = False
@@ -88,7 +80,9 @@ class SourceBuilder:
         name = f"resolve_{_NOT_IDENTIFIER.sub('_', label)}"
         keyword = "async def" if self.awaits else "def"
         source = f"{keyword} {name}():\n    return {expression}\n"
-        filename = f"<flext-container {name}>"  # one entry per key name, so recompiling replaces it
+        # In linecache so that a traceback through a factory shows the generated line;
+        # one entry per key name, so recompiling replaces it.
+        filename = f"<flext-container {name}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         exec(compile(source, filename, "exec"), self.namespace)  # our own generated source
         function: Callable[[], Any] = self.namespace[name]

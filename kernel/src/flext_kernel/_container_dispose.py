@@ -1,9 +1,6 @@
-"""Closing what the container built: ``close()`` or ``aclose()``, last created first.
+"""Closing what the container built, last created first (as nested ``with`` blocks would).
 
-Closing in reverse creation order closes a service before the services it was
-built from, the way nested ``with`` blocks would. One object failing to close
-must not leave the others open, so every object is tried and the errors are
-raised afterwards (several as an ``ExceptionGroup``).
+Every object is tried even when one fails; the errors are raised afterwards.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Static checks of the dependency graph: missing services, cycles, lifetime mismatches.
 
-The container runs these checks before it compiles a resolver (stopping at the
-first problem, so ``resolve`` fails with the whole chain instead of a deep
-``RecursionError``) and in ``validate`` (collecting every problem). Nothing is
-instantiated: the graph is read from the registrations' autowiring data.
+Run before a resolver is compiled (first problem only) and by ``validate`` (every
+problem); nothing is built, the graph is read from the autowiring data.
 """
 
 from __future__ import annotations
@@ -78,11 +76,9 @@ def missing_message(key: object, chain: tuple[object, ...]) -> str:
 def analyze(
     roots: Iterable[object], lookup: Callable[[object], Node | None], *, first_only: bool
 ) -> list[Problem]:
-    """Walk the graph from ``roots`` depth first and return its problems.
+    """Walk the graph from ``roots`` depth first and return its problems, each reported once.
 
-    ``lookup(key)`` returns the node registered for a key, or None. Each edge
-    is walked once, so a problem is reported once however many paths reach
-    it. With ``first_only`` the walk stops at the first problem.
+    ``lookup(key)`` returns a key's node, or None; ``first_only`` stops at the first problem.
     """
     walk = _Walk(lookup, first_only)
     try:
@@ -103,9 +99,8 @@ class _Walk:
         self.problems: list[Problem] = []
         self.state: dict[object, int] = {}
         self.path: list[object] = []
-        # For a transient node: the chain from it through transients to a scoped
-        # service, if there is one. A singleton reaching such a chain would keep
-        # one scope's object forever.
+        # For a transient node: its chain through transients to a scoped service, if any
+        # (a singleton reaching one would keep one scope's object forever).
         self.captures: dict[object, tuple[object, ...] | None] = {}
 
     def add(self, problem: Problem) -> None:

@@ -1,19 +1,7 @@
 """Autowiring: what a factory needs, read from its signature once per registration.
 
-Reflection (``inspect.signature``, ``typing.get_type_hints``) is slow, so it
-happens here and only here, when a registration is first compiled or
-validated. The resolvers the container compiles from the result never reflect.
-
-A parameter's key is its annotation: a class, any other hashable annotation,
-or the first string in ``Annotated[T, "name"]`` for a named service.
-``T | None`` asks for ``T`` and accepts its absence.
-
-String annotations (``from __future__ import annotations``) that name a class
-defined inside a function cannot be evaluated from the module. Those names are
-looked up among the registered types, and a name that is not registered yet
-becomes a placeholder key that nothing provides: the parameter then takes its
-default, or is reported missing by name. Such a reading is marked incomplete
-so the container reads the factory again after the next registration.
+Reflection is slow, so it happens only here; compiled resolvers never reflect.
+See "Autowiring" and "How it works inside" in docs/kernel/container.md.
 """
 
 from __future__ import annotations
@@ -74,11 +62,10 @@ def introspect(
 ) -> tuple[tuple[Param, ...], bool]:
     """Return the parameters of ``factory`` with the key each one asks for, and whether that is final.
 
-    ``registered`` maps names to registered types, for string annotations that
-    do not resolve in the factory's module; it is called only when that
-    happens. The reading is not final when a name resolved to nothing (see the
-    module docstring). Raises ``WiringError`` for a parameter without
-    annotation and default, or an annotation that cannot be evaluated at all.
+    ``registered()`` maps names to registered types, for string annotations the factory's
+    module cannot resolve; a name that resolves to nothing makes the reading not final.
+    Raises ``WiringError`` for a parameter with neither annotation nor default, or an
+    annotation that cannot be evaluated.
     """
     try:
         signature = inspect.signature(factory)
@@ -144,9 +131,8 @@ def _type_hints(
 class _Names(dict[str, object]):
     """Local names for evaluating annotations: registered types, else placeholders.
 
-    Empty on purpose: every lookup lands in ``__missing__``, which defers to
-    the module's globals and the builtins (a ``KeyError`` makes ``eval`` look
-    there next), so a registered type never shadows a module-level name.
+    Empty on purpose: every lookup lands in ``__missing__``, whose ``KeyError`` for a
+    module-level or builtin name lets ``eval`` find it, so a registered type never shadows it.
     """
 
     def __init__(

@@ -1,21 +1,7 @@
 """FlextContainer: dependency injection with compiled resolvers, scopes and owners.
 
-Plugins contribute services; consumers ask for a type, not for a plugin. A
-registration maps a key (a type, or a string for a named service) to one of
-four lifetimes: an instance you built, a transient factory (a new object each
-time), a singleton factory (built once, lazily, thread-safe) or a scoped
-factory (one object per ``with container.scope():``). Factories are autowired
-from their annotations.
-
-Speed comes from compiling: the first resolve of a key checks its graph
-(missing services, cycles) and generates one Python function that calls the
-constructors directly (see ``_container_compile``). Created singletons live in
-a dict the hot path consults first. Any registration change drops the
-compiled functions, and the singletons built on what changed.
-
-Error codes: ``NOT_FOUND``, ``CIRCULAR_DEPENDENCY``, ``ALREADY_REGISTERED``,
-``VALIDATION_ERROR``, ``SCOPE_ERROR`` and
-``ASYNC_REQUIRED``, all from ``flext_kernel.errors``.
+Plugins register services under a key (a type, or a string); consumers resolve
+the key and never learn which plugin provided it. See docs/kernel/container.md.
 """
 
 from __future__ import annotations
@@ -69,9 +55,8 @@ class _Registration:
         self.owner = owner
         self.is_async = lifetime is not Lifetime.INSTANCE and inspect.iscoroutinefunction(provider)
         self.params: tuple[Param, ...] | None = None
-        # True while a string annotation names a type nobody registered: the
-        # params are read again after each change, and its singleton is
-        # treated as depending on every key.
+        # True while a string annotation names a type nobody registered: the params are
+        # read again after each change, and its singleton depends on every key meanwhile.
         self.partial = False
 
 
@@ -89,16 +74,10 @@ class _Owned:
 
 @final
 class FlextContainer:
-    """A registry of services and the objects built from it.
+    """A registry of services and the objects built from it; closes what it built.
 
-    Register with ``register`` (an instance), ``register_factory`` (transient),
-    ``register_singleton`` or ``register_scoped``; each takes ``owner=`` (the
-    plugin's name, for ``remove_owner``) and ``replace=`` (a second
-    registration of a key raises ``FlextContainerError`` with code
-    ``ALREADY_REGISTERED`` unless it is True). Resolve with ``resolve`` (raises)
-    or ``get`` (returns a ``FlextResult``), and their async forms ``aresolve``
-    and ``aget``. Close with ``close``/``aclose`` or use the container as a
-    (async) context manager.
+    Every ``register*`` takes ``owner=`` (the plugin's name, for ``remove_owner``) and
+    ``replace=`` (without it, a second registration of a key raises ``ALREADY_REGISTERED``).
     """
 
     __slots__ = (
@@ -120,8 +99,7 @@ class FlextContainer:
 
     def __init__(self) -> None:
         self._registrations: dict[object, _Registration] = {}
-        # Ready objects: registered instances and created singletons. The hot
-        # path looks here first; compiled code reads it through `_lookup`.
+        # Registered instances and created singletons: the hot path looks here first.
         self._instances: dict[object, Any] = {}
         self._lookup = self._instances.get
         self._resolvers: dict[object, Callable[[], Any]] = {}
@@ -129,8 +107,7 @@ class FlextContainer:
         self._builders: dict[tuple[object, bool], tuple[Callable[[], Any], bool]] = {}
         self._owned: list[_Owned] = []
         # Bumped by every registration change: an object built from an older
-        # generation is handed out but not cached, since what it was built
-        # from may have changed while it was being built.
+        # generation is handed out but not cached (what it was built from changed).
         self._generation = 0
         self._pending: dict[object, concurrent.futures.Future[None]] = {}
         self._key_locks: dict[object, threading.RLock] = {}
@@ -138,8 +115,8 @@ class FlextContainer:
         self._scope_var: contextvars.ContextVar[ContainerScope | None] = contextvars.ContextVar(
             f"flext_container_scope_{id(self):x}", default=None
         )
-        # Singletons being built in this thread or task, to report a cycle that
-        # a hand-written factory creates by calling resolve() itself.
+        # Singletons being built in this thread or task: a factory that resolves what is
+        # being built makes a cycle the static checks cannot see.
         self._creating: contextvars.ContextVar[tuple[object, ...]] = contextvars.ContextVar(
             f"flext_container_creating_{id(self):x}", default=()
         )
@@ -155,10 +132,7 @@ class FlextContainer:
     def register(
         self, key: type[T] | str, instance: T, *, owner: str | None = None, replace: bool = False
     ) -> None:
-        """Register an object you built; ``resolve(key)`` returns it as is.
-
-        The container does not own it: ``close`` and ``remove_owner`` leave it open.
-        """
+        """Register an object you built; ``resolve(key)`` returns it as is, and nothing here closes it."""
         self._add(_Registration(key, Lifetime.INSTANCE, instance, owner), replace)
 
     def register_factory(
@@ -169,10 +143,7 @@ class FlextContainer:
         owner: str | None = None,
         replace: bool = False,
     ) -> None:
-        """Register a transient service: every resolve calls ``factory`` (default: ``key``) anew.
-
-        The container does not keep transient objects, so it never closes them.
-        """
+        """Register a transient service: every resolve calls ``factory`` (default: ``key``); never closed."""
         self._add(_Registration(key, Lifetime.TRANSIENT, _factory(key, factory), owner), replace)
 
     def register_singleton(
@@ -200,10 +171,8 @@ class FlextContainer:
     def remove_owner(self, name: str) -> int:
         """Remove every registration made with ``owner=name``; return how many.
 
-        The singletons built for them, and those built on top of them, are
-        closed now, last created first. Objects that only have ``aclose()``
-        stay with the container until ``aclose()``; use ``aremove_owner`` to
-        close them now.
+        Closes the singletons built for them or on them, except ``aclose()``-only
+        ones (``aremove_owner`` closes those too).
         """
         with self._lock:
             count, released = self._remove_owner(name, asynchronous=False)
@@ -219,12 +188,9 @@ class FlextContainer:
 
     @contextmanager
     def override(self, key: type[T] | str, instance: T) -> Iterator[T]:
-        """Resolve ``key`` to ``instance`` inside the ``with`` block (for tests).
+        """Resolve ``key`` to ``instance`` inside the ``with`` block (for tests); restore it after.
 
-        Singletons built on the old registration are set aside while the block
-        runs and come back afterwards; those built during it are dropped at the
-        end (and closed with the container). The previous registration is
-        restored on exit, even if the block raises.
+        Singletons built on the old registration are set aside meanwhile and come back.
         """
         with self._lock:
             previous = self._registrations.get(key)
@@ -246,12 +212,9 @@ class FlextContainer:
                         self._instances.setdefault(stashed_key, value)
                 self._invalidate()
 
-    # Resolution. `resolve` and `aresolve` are the hot path: one or two dict
-    # lookups and one call of a compiled function.
-
-    # The overloads take `type[T] | str` rather than `type[T]`: mypy refuses an
-    # abstract class or a Protocol where a bare `type[T]` is expected, and
-    # abstract keys are what a container is for.
+    # Resolution. `resolve` and `aresolve` are the hot path: one or two dict lookups and
+    # one call of a compiled function. The overloads take `type[T] | str`: mypy refuses
+    # an abstract class or a Protocol as a bare `type[T]`, and abstract keys are the point.
     @overload
     def resolve(self, key: str) -> Any: ...
     @overload
@@ -275,10 +238,7 @@ class FlextContainer:
     @overload
     def get(self, key: type[T] | str) -> FlextResult[T]: ...
     def get(self, key: type[T] | str) -> FlextResult[T] | FlextResult[Any]:
-        """Return the service for ``key`` as a success, or a failure with the container's error code.
-
-        Exceptions raised by a factory itself are bugs and propagate.
-        """
+        """Return the service for ``key``, or a failure with its code; factories' own errors propagate."""
         try:
             return Success(self.resolve(key))
         except FlextContainerError as error:
@@ -316,12 +276,10 @@ class FlextContainer:
             return Failure(error.message, error.error_code, error.error_data)
 
     def validate(self) -> FlextResult[None]:
-        """Check every registration without building anything; report every problem.
+        """Check every registration without building anything; ``error_data["errors"]`` lists each problem.
 
-        Finds missing services (with the chain that needs them), cycles (with
-        the whole cycle), parameters that cannot be autowired, and singletons
-        that depend on scoped services. The failure's ``error_data["errors"]``
-        lists each problem with its own code and chain.
+        Reports missing services, cycles, parameters that cannot be autowired and
+        singletons that depend on scoped services, each with its code and chain.
         """
         with self._lock:
             problems = analyze(list(self._registrations), self._node, first_only=False)
@@ -337,22 +295,16 @@ class FlextContainer:
     # Disposal.
 
     def close(self) -> None:
-        """Close the singletons the container built, last created first, and forget them.
+        """Close the singletons the container built, last created first; registrations stay.
 
-        Registrations stay, so the container can build new ones. Objects that
-        only have ``aclose()`` are left open and reported with
-        ``ASYNC_REQUIRED``; ``await container.aclose()`` closes them.
+        ``aclose()``-only objects stay open and are reported with ``ASYNC_REQUIRED``.
         """
         with self._lock:
             released = self._take_owned(lambda entry: closes_synchronously(entry.instance))
             pending = [describe_key(entry.key) for entry in self._owned]
         close_in_reverse(released)
         if pending:
-            raise FlextContainerError(
-                f"{', '.join(pending)} can only be closed with aclose(); use await container.aclose()",
-                ASYNC_REQUIRED,
-                {"keys": pending},
-            )
+            raise _aclose_required(pending, "use await container.aclose()")
 
     async def aclose(self) -> None:
         """Close the singletons the container built, awaiting ``aclose()`` where they have one."""
@@ -376,8 +328,7 @@ class FlextContainer:
     ) -> None:
         await self.aclose()
 
-    # Registration internals. Everything below that touches the dicts runs
-    # under `_lock`, except the lock-free reads on the hot path.
+    # Internals. What touches the dicts runs under `_lock`, except the hot path's reads.
 
     def _add(self, registration: _Registration, replace: bool) -> None:
         key = registration.key
@@ -390,8 +341,7 @@ class FlextContainer:
                     ALREADY_REGISTERED,
                     {"key": describe_key(key), "owner": previous.owner},
                 )
-            # Singletons built on the old state (including any that took a
-            # parameter's default because `key` was missing) are stale.
+            # Singletons built on the old state (or on a default because `key` was missing) are stale.
             released = self._release(self._evict(self._dependents([key])), None, asynchronous=False)
             self._registrations[key] = registration
             if registration.lifetime is Lifetime.INSTANCE:
@@ -452,8 +402,7 @@ class FlextContainer:
     ) -> list[object]:
         """Take the evicted singletons (and all of ``owner``'s) out of the owned list, in creation order.
 
-        When closing synchronously, objects that only close asynchronously stay
-        owned, for ``aclose``.
+        Unless ``asynchronous``, ``aclose()``-only objects stay owned, for ``aclose``.
         """
         evicted_ids = {id(value) for _, value in evicted.values()}
 
@@ -554,8 +503,7 @@ class FlextContainer:
     def _builder(self, key: object, *, asynchronous: bool) -> tuple[Callable[[], Any], bool]:
         """Return a function that builds a new object for ``key``, and whether it is a coroutine function.
 
-        Without ``asynchronous`` the function is never a coroutine function:
-        an async factory among the objects it must build raises ``ASYNC_REQUIRED``.
+        Without ``asynchronous`` it never is: an async factory in the graph raises ``ASYNC_REQUIRED``.
         """
         with self._lock:
             built = self._builders.get((key, asynchronous))
@@ -641,8 +589,8 @@ class FlextContainer:
             build = self._sync_builder(key, chain or (key,))
             registration, generation = self._registrations[key], self._generation
             key_lock = self._key_locks.setdefault(key, threading.RLock())
-        # A lock per key, not the container's: a slow factory must not stall
-        # unrelated resolves, and without cycles two keys never wait on each other.
+        # A lock per key: a slow factory must not stall unrelated resolves, and
+        # without cycles two keys never wait on each other.
         with key_lock:
             value = self._instances.get(key, _MISSING)
             if value is not _MISSING:
@@ -667,8 +615,8 @@ class FlextContainer:
                 if pending is None:
                     pending = self._pending[key] = concurrent.futures.Future()
                     break
-            # Another task (or thread) is building it: wait, then look again. A
-            # failed build wakes us too, and then this task tries in turn.
+            # Another task or thread is building it: wait, then look again (a failed build
+            # wakes us too, and then this task tries in turn).
             import asyncio  # here, not at the top: importing the container must not load asyncio (and ssl)
 
             await asyncio.shield(asyncio.wrap_future(pending))
@@ -748,11 +696,8 @@ class FlextContainer:
 class ContainerScope:
     """One unit of work (a request, a pipeline run): scoped services live and die with it.
 
-    Get one from ``container.scope()`` and enter it with ``with`` or
-    ``async with``. The active scope is a context variable, so each thread and
-    each asyncio task sees its own; a task started inside a scope shares it.
-    Scopes do not nest: an inner scope starts empty. On exit, the scoped
-    objects it created are closed, last created first.
+    Each thread and asyncio task sees its own active scope (a context variable); scopes
+    do not nest. On exit, the objects it created are closed, last created first.
     """
 
     __slots__ = ("_container", "_instances", "_lock", "_owned", "_pending", "_token")
@@ -793,12 +738,7 @@ class ContainerScope:
         close_in_reverse([value for _, value in owned if closes_synchronously(value)])
         pending = [describe_key(key) for key, value in owned if not closes_synchronously(value)]
         if pending:
-            raise FlextContainerError(
-                f"scoped {', '.join(pending)} can only be closed with aclose(); "
-                "use `async with container.scope():`",
-                ASYNC_REQUIRED,
-                {"keys": pending},
-            )
+            raise _aclose_required(pending, "use `async with container.scope():`", "scoped ")
 
     async def aclose(self) -> None:
         """Close the scoped objects, last created first, awaiting ``aclose()`` where they have one."""
@@ -865,6 +805,12 @@ def _identity(value: T) -> T:
 
 def _error(problem: Problem) -> FlextContainerError:
     return FlextContainerError(problem.message, problem.code, problem.data)
+
+
+def _aclose_required(keys: list[str], use: str, kind: str = "") -> FlextContainerError:
+    return FlextContainerError(
+        f"{kind}{', '.join(keys)} can only be closed with aclose(); {use}", ASYNC_REQUIRED, {"keys": keys}
+    )
 
 
 def _async_required(key: str, chain: list[str]) -> FlextContainerError:
