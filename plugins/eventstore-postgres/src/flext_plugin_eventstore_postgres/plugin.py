@@ -1,14 +1,16 @@
 """The ``eventstore-postgres`` plugin: provides the ``postgres`` event store backend.
 
 Loading the plugin imports neither psycopg nor anything that connects; the
-database is reached when the factory's store is first used.
+database is reached when the factory's store is first used, and the schema
+created then. A command that only reads opens with ``create=False``: the
+probe, ``probe_store``, then refuses a database or schema that holds no store.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flext_sdk import PluginManifest, hookimpl
+from flext_sdk import FlextResult, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
     from flext_eventsourcing import (
@@ -28,6 +30,7 @@ __all__ = [
     "manifest",
     "open_projection_store",
     "open_store",
+    "probe_store",
 ]
 
 BACKEND_NAME = "postgres"
@@ -54,6 +57,26 @@ def open_store(codec: EventCodec | None = None, *, location: str | None = None) 
     return PostgresEventStore(codec, url=location)
 
 
+def probe_store(location: str | None) -> FlextResult[None]:
+    """Succeed if the store's tables are at ``location`` (None: ``$FLEXT_EVENTSTORE_URL``); create nothing.
+
+    The backend's ``LocationSyntax.probe``: one connection; ``NOT_FOUND`` for a
+    missing database or a schema without the store, ``STORAGE_ERROR`` for a
+    server that cannot be reached.
+
+    Raises:
+        ValueError: no location and ``FLEXT_EVENTSTORE_URL`` unset, or not a PostgreSQL address.
+
+    """
+    from flext_plugin_eventstore_postgres.store import PostgresEventStore
+
+    store = PostgresEventStore(url=location, listen=False)
+    try:
+        return store.find()
+    finally:
+        store.close()
+
+
 @hookimpl
 def flext_event_store_backends() -> dict[str, EventStoreFactory]:
     """Provide the ``postgres`` backend."""
@@ -71,6 +94,7 @@ def flext_event_store_locations() -> list[LocationSyntax]:
             schemes=("postgresql", "postgres"),
             pattern=r"\s*(host|hostaddr|dbname|user|port|service)\s*=",
             install_hint='pip install "flext[postgres]" (psycopg and this plugin)',
+            probe=probe_store,
         )
     ]
 

@@ -94,6 +94,7 @@ Driver and pool errors become kernel error codes in one place:
 from __future__ import annotations
 
 import os
+import re
 import select
 import socket
 import threading
@@ -127,9 +128,9 @@ from flext_eventsourcing import (
     StreamHead,
     WriteTransaction,
 )
-from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT, VALIDATION_ERROR
+from flext_kernel.errors import CONCURRENCY_CONFLICT, NOT_FOUND, STORAGE_ERROR, TIMEOUT, VALIDATION_ERROR
 from flext_kernel.messages import FlextDomainEvent
-from flext_kernel.result import Failure, FlextResult
+from flext_kernel.result import Failure, FlextResult, Success
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -261,6 +262,8 @@ _ROUTINES_DDL: Final = (
     ),
 )
 _ROUTINE_NAMES: Final = ("flext_append_one_v1", "flext_append_v1")
+# libpq reports a missing database without an SQLSTATE: only the server's message names it.
+_MISSING_DATABASE: Final = re.compile(r'database "((?:[^"]|"")+)" does not exist')
 _RETRY_FIRST: Final = 0.001  # first pause while older transactions hold events back (seconds)
 _RETRY_MOST: Final = 0.05  # longest pause between two such reads
 
@@ -899,6 +902,36 @@ class PostgresEventStore(EventStoreBase):
             except pg_errors.InsufficientPrivilege:
                 self._one_call_append = False
 
+    def find(self) -> FlextResult[None]:
+        """Succeed if the store's tables are in its schema; connect once, create nothing.
+
+        The backend's probe (``LocationSyntax.probe``), for commands that
+        only read: a database that does not exist, or a schema without the
+        store's tables, is ``NOT_FOUND`` (``error_data["hint"]`` says how to
+        create it); a server that cannot be reached is ``STORAGE_ERROR``.
+        """
+        layout = sql.Identifier(self.schema, "flext_layout").as_string()
+        try:
+            connection = self._connect()
+            try:
+                found = connection.execute("SELECT to_regclass(%s)", (layout,)).fetchone()
+            finally:
+                connection.close()
+        except psycopg.Error as exc:
+            return self._translate_error(exc)
+        if found is None or found[0] is None:
+            return Failure(
+                f"no event store in schema {self.schema!r} of {self.server}",
+                NOT_FOUND,
+                {
+                    "server": self.server,
+                    "schema": self.schema,
+                    "hint": "check the address and its ?schema=; commands that record events create "
+                    "the schema (flext events import FILE --store URL, flext pipeline run NAME --store URL)",
+                },
+            )
+        return Success(None)
+
     # Storage primitives.
 
     @contextmanager
@@ -1054,6 +1087,11 @@ class PostgresEventStore(EventStoreBase):
             )
         if isinstance(exc, pg_errors.QueryCanceled):
             return Failure(f"the event store did not answer in time: {text}", TIMEOUT, data)
+        missing = _MISSING_DATABASE.search(str(exc)) if isinstance(exc, psycopg.OperationalError) else None
+        if missing is not None:
+            database = missing.group(1).replace('""', '"')
+            data.update(database=database, hint=f"create it (createdb {database}) or check the address")
+            return Failure(f"the database {database!r} does not exist ({self.server})", NOT_FOUND, data)
         if _is_connection_failure(exc):
             data["reason"] = "connection_failed"
             return Failure(
