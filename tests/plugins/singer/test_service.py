@@ -76,8 +76,15 @@ def test_resolving_what_nobody_provides_says_how_to_install_it(kernel: FlextKern
     assert missing.error_code == "NOT_FOUND"
     assert "run 'flext data taps add tap-ghost --pip-url SPEC'" in (missing.error or "")
     assert _engine(kernel).resolve("target-rows", "tap").error_code == "NOT_FOUND"  # wrong kind
-    # tap-ldif is in the catalog and comes with the ldif plugin, which this kernel does not have.
-    assert "run 'flext data taps add tap-ldif'" in (_engine(kernel).resolve("tap-ldif", "tap").error or "")
+    # tap-ldif comes with the ldif plugin, which this kernel does not have: it is not on PyPI, so
+    # the hint installs the plugin from this checkout rather than 'flext data taps add tap-ldif'.
+    ldif = _engine(kernel).resolve("tap-ldif", "tap")
+    assert (ldif.error_code, ldif.error) == (
+        "NOT_FOUND",
+        "tap 'tap-ldif' comes with a plugin, but plugin 'ldif' is not installed",
+    )
+    plugin_dir = Path(__file__).resolve().parents[3] / "plugins" / "ldif"
+    assert ldif.error_data["hint"] == f"install it with 'flext plugin install {plugin_dir}'"
 
 
 def test_a_connector_whose_plugin_is_disabled_fails_with_plugin_disabled(flext_home) -> None:

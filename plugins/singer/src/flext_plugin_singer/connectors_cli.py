@@ -8,35 +8,38 @@ connectors that come with plugins are asked of the running ones: a plugin
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 
 from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
-from flext_plugin_singer.catalog import known
-from flext_plugin_singer.installed import DESCRIPTION_FILE, describe_file, installable, installed, plugin_off
+from flext_plugin_singer.catalog import CatalogEntry, known, workspace_dir
+from flext_plugin_singer.installed import DESCRIPTION_FILE, describe_file, installable, installed, resolve
 from flext_sdk import FlextKernel, FlextResult, tools
-from flext_sdk.cli import boot_kernel, emit, emit_table, fail, note
+from flext_sdk.cli import EXIT_OK, boot_kernel, current, emit, emit_table, fail, note
 from flext_sdk.contracts import hint_of
 from flext_sdk.contracts.singer import ConnectorKind, ConnectorSpec
 
 __all__ = ["add_mapper", "add_tap", "add_target", "list_mappers", "list_taps", "list_targets"]
 
-_COLUMNS = ["name", "status", "version", "capabilities", "family", "description"]
+_INSTALLED_COLUMNS = ["name", "version", "from", "description"]
+_AVAILABLE_COLUMNS = ["name", "from", "description"]
 
 
 def list_taps(*, available: bool = True) -> int:
-    """List taps: installed ones with version and capabilities, then installable ones from the catalog.
+    """List taps: installed ones with version and origin, then installable ones and where they come from.
 
     Args:
-        available: Also list taps that can be installed (flext's built-in catalog).
+        available: Also list taps that can be installed (flext's checked list: PyPI, this checkout).
 
     """
     return _list("tap", available)
 
 
 def list_targets(*, available: bool = True) -> int:
-    """List targets: installed ones with version and capabilities, then installable ones from the catalog.
+    """List targets: installed ones with version and origin, then installable ones and where they come from.
 
     Args:
-        available: Also list targets that can be installed (flext's built-in catalog).
+        available: Also list targets that can be installed (flext's checked list: PyPI, this checkout).
 
     """
     return _list("target", available)
@@ -46,7 +49,7 @@ def list_mappers(*, available: bool = True) -> int:
     """List mappers (run between a tap and a target): installed ones, then installable ones.
 
     Args:
-        available: Also list mappers that can be installed (flext's built-in catalog).
+        available: Also list mappers that can be installed (flext's checked list: PyPI, this checkout).
 
     """
     return _list("mapper", available)
@@ -58,21 +61,88 @@ def _list(kind: ConnectorKind, offer: bool) -> int:
         return fail(booted)
     with booted.value as kernel:
         present = installed(kernel, kind)
-        rows = [_row(spec, "installed") for spec in present]
+        rows = [_installed_row(spec) for spec in present]
         if offer:
-            rows += [_row(spec, "available") for spec in installable(kernel, kind, present)]
-    return emit_table(rows, _COLUMNS, title=f"{kind.capitalize()}s")
+            rows += [_available_row(entry) for entry in installable(kernel, kind, present)]
+    if current().output != "table":
+        return emit(rows)
+    return _print_tables(kind, rows, offer)
 
 
-def _row(spec: ConnectorSpec, status: str) -> dict[str, object]:
+def _print_tables(kind: ConnectorKind, rows: list[dict[str, object]], offer: bool) -> int:
+    """Two short tables for people: what is installed, then what can be (with the command for it)."""
+    plural = _plural(kind)
+    present = [{**row, "from": _origin(row)} for row in rows if row["status"] == "installed"]
+    offered = [{**row, "from": _origin(row)} for row in rows if row["status"] == "available"]
+    if present:
+        emit_table(present, _INSTALLED_COLUMNS, title=f"Installed {plural}")
+    else:
+        print(f"no {plural} installed")
+    if offered:
+        print()
+        emit_table(offered, _AVAILABLE_COLUMNS, title=f"Installable {plural}: flext data {plural} add NAME")
+        for row in offered:
+            if row["source"] == "workspace":  # not with add: its plugin brings it
+                print(f"{row['name']} comes with plugin {row['plugin']}: {row['install']}")
+    elif offer:
+        print(f"every {kind} flext lists is installed")
+    return EXIT_OK
+
+
+def _origin(row: Mapping[str, object]) -> str:
+    """Where a row's connector comes from, in a few words (the JSON has the whole requirement)."""
+    source, package = row["source"], str(row["package"] or "")
+    if source == "plugin":
+        return f"plugin {row['plugin']}"
+    if source == "workspace":
+        return f"this checkout, plugins/{row['plugin']}"
+    if "://" in package or package.startswith("git+"):
+        return f"URL {package.rstrip('/').rsplit('/', 1)[-1]}"
+    if "/" in package or package.startswith((".", "~")):
+        return f"path {Path(package).name}"  # the directory's name: a whole path would not fit
+    return f"PyPI {package}"
+
+
+def _plural(kind: ConnectorKind) -> str:
+    return f"{kind}s"
+
+
+def _installed_row(spec: ConnectorSpec) -> dict[str, object]:
+    """An installed connector, as ``list`` and ``add`` print it (docs: plugins/singer/README.md)."""
+    return _row(
+        spec,
+        status="installed",
+        source="plugin" if spec.source == "plugin" else "environment",
+        package=spec.pip_url,
+        install=None,
+    )
+
+
+def _available_row(entry: CatalogEntry) -> dict[str, object]:
+    """A catalog entry that can be installed from here, and the command that does it."""
+    where = workspace_dir(entry)
+    if entry.origin == "workspace" and where is not None:
+        install = f"flext plugin install {where}"
+    else:
+        install = f"flext data {_plural(entry.kind)} add {entry.name}"
+    return _row(entry.spec, status="available", source=entry.origin, package=entry.package, install=install)
+
+
+def _row(
+    spec: ConnectorSpec, *, status: str, source: str, package: str | None, install: str | None
+) -> dict[str, object]:
     return {
         "name": spec.name,
+        "kind": spec.kind,
         "status": status,
-        "version": spec.version or "",
+        "version": spec.version,
+        "source": source,
+        "package": package,
+        "plugin": spec.plugin,
+        "install": install,
         "capabilities": list(spec.capabilities),
         "family": spec.family,
         "description": spec.description,
-        "pip_url": spec.pip_url,
         "location": spec.location,
     }
 
@@ -122,26 +192,25 @@ def _add(kind: ConnectorKind, name: str, pip_url: str | None, reinstall: bool) -
         if booted.is_failure:
             return fail(booted)
         with booted.value as kernel:
-            provided = _provided(kernel, kind, name)
+            provided = _provided(kernel, kind, name, entry)
         if provided.is_failure:
             return fail(provided, hint=hint_of(provided))
         if provided.value is not None:
             spec = provided.value
             return emit(
-                _row(spec, "installed"),
+                _installed_row(spec),
                 human=f"{name} {spec.version} comes with {spec.pip_url}; nothing to install",
             )
     if pip_url is None and entry is None:
         return fail(
             FlextResult.fail(f"{name!r} is not in flext's catalog", error_code=NOT_FOUND),
-            hint=f"give what to install: flext data {kind}s add {name} --pip-url PACKAGE",
+            hint=f"give what to install: flext data {_plural(kind)} add {name} --pip-url PACKAGE",
         )
-    spec = (entry or ConnectorSpec(name=name, kind=kind, executable=name)).model_copy(
-        update={"pip_url": pip_url or (entry.pip_url if entry else None)}
-    )
-    assert spec.pip_url is not None
-    note(f"installing {name} from {spec.pip_url} into its own environment...")
-    built = tools.install(name, [spec.pip_url], reinstall=reinstall)
+    requirement = pip_url or (entry.package if entry is not None else name)
+    base = entry.spec if entry is not None else ConnectorSpec(name=name, kind=kind, executable=name)
+    spec = base.model_copy(update={"pip_url": requirement, "plugin": None})
+    note(f"installing {name} from {requirement} into its own environment...")
+    built = tools.install(name, [requirement], reinstall=reinstall)
     if built.is_failure:
         return fail(built)
     tool = built.value
@@ -150,32 +219,38 @@ def _add(kind: ConnectorKind, name: str, pip_url: str | None, reinstall: bool) -
         tools.remove(name)
         return fail(
             FlextResult.fail(
-                f"{spec.pip_url} installed no executable called {spec.executable!r}",
+                f"{requirement} installed no executable called {spec.executable!r}",
                 error_code=VALIDATION_ERROR,
             )
         )
     described = spec.model_copy(
         update={
-            "version": _version(tool.python, spec.pip_url),
+            "version": _version(tool.python, requirement),
             "capabilities": _capabilities(str(executable)) or spec.capabilities,
             "source": "tools",
             "location": str(executable),
         }
     )
     (tool.path / DESCRIPTION_FILE).write_text(describe_file(described), encoding="utf-8")
-    return emit(
-        _row(described, "installed"), human=f"installed {name} {described.version or ''} ({executable})"
-    )
+    return emit(_installed_row(described), human=f"installed {name} {described.version or ''} ({executable})")
 
 
-def _provided(kernel: FlextKernel, kind: ConnectorKind, name: str) -> FlextResult[ConnectorSpec | None]:
-    """The connector if a running plugin provides it, a failure if its plugin is off, else None."""
+def _provided(
+    kernel: FlextKernel, kind: ConnectorKind, name: str, entry: CatalogEntry | None
+) -> FlextResult[ConnectorSpec | None]:
+    """The connector if a running plugin provides it; a failure if it comes with a plugin that does not.
+
+    A workspace entry is never installed into an environment of its own: its
+    plugin provides it, so ``resolve`` says what is wrong (the plugin is off,
+    broken, or not installed, and how to install it from this checkout).
+    """
     for spec in installed(kernel, kind):
         if spec.name == name and spec.source == "plugin":
             return FlextResult.ok(spec)
-    entry = known(name)
-    off = plugin_off(kernel, entry) if entry is not None else None
-    return off if off is not None else FlextResult.ok(None)
+    if entry is not None and entry.origin == "workspace":
+        resolved = resolve(kernel, name, kind)
+        return resolved if resolved.is_failure else FlextResult.ok(resolved.value)
+    return FlextResult.ok(None)
 
 
 def _version(python: object, requirement: str) -> str | None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
-from flext_plugin_singer.catalog import KNOWN, known
+from flext_plugin_singer.catalog import KNOWN, CatalogEntry, known, workspace_dir
 from flext_sdk import FlextResult, PluginState, tools
 from flext_sdk.contracts import Provider, plugin_unavailable
 from flext_sdk.contracts.singer import ConnectorKind, ConnectorSpec
@@ -81,15 +81,24 @@ def _of_kind(specs: list[ConnectorSpec], kind: ConnectorKind | None) -> list[Con
     return sorted((s for s in specs if kind is None or s.kind == kind), key=lambda s: s.name)
 
 
-def installable(
-    kernel: FlextKernel, kind: ConnectorKind, present: list[ConnectorSpec]
-) -> list[ConnectorSpec]:
-    """Catalog entries of ``kind`` that are not in ``present``, less those of a plugin that is off."""
+def installable(kernel: FlextKernel, kind: ConnectorKind, present: list[ConnectorSpec]) -> list[CatalogEntry]:
+    """Catalog entries of ``kind`` not in ``present`` that can be installed from here.
+
+    A PyPI entry always can. A workspace entry (a connector that comes with a
+    first-party plugin) can only while its plugin is not installed and this
+    checkout holds it: installed, the plugin either offers the connector
+    (``present``) or is off or broken, which ``resolve`` explains.
+    """
     names = {spec.name for spec in present}
     return [
-        spec
-        for spec in KNOWN
-        if spec.kind == kind and spec.name not in names and plugin_off(kernel, spec) is None
+        entry
+        for entry in KNOWN
+        if entry.kind == kind
+        and entry.name not in names
+        and (
+            entry.origin == "pypi"
+            or (entry.spec.plugin not in kernel.plugins.records and workspace_dir(entry) is not None)
+        )
     ]
 
 
@@ -127,15 +136,30 @@ def resolve(kernel: FlextKernel, name: str, kind: ConnectorKind) -> FlextResult[
     )
 
 
-def plugin_off(kernel: FlextKernel, entry: ConnectorSpec) -> FlextResult[Any] | None:
-    """The failure for a catalog entry whose plugin is installed but not running; else None."""
-    if entry.plugin is None:
+def plugin_off(kernel: FlextKernel, entry: CatalogEntry) -> FlextResult[Any] | None:
+    """The failure for a catalog entry whose plugin is not running (off, broken, not installed); else None.
+
+    A plugin that is not installed is installed from this checkout
+    (``flext plugin install <checkout>/plugins/<name>``): first-party plugins
+    are not on PyPI.
+    """
+    plugin = entry.spec.plugin
+    if plugin is None:
         return None
-    record = kernel.plugins.records.get(entry.plugin)
-    if record is None or record.state in _LIVE:
-        return None  # not installed: the catalog offers it; running: its hook answered
-    provider = Provider(entry.plugin, entry.pip_url or f"flext-plugin-{entry.plugin}")
-    return plugin_unavailable(kernel, provider, why=f"{entry.kind} {entry.name!r} comes with a plugin")
+    record = kernel.plugins.records.get(plugin)
+    if record is not None and record.state in _LIVE:
+        return None  # running: its hook answered (or ``resolve`` says why its connector cannot run)
+    where = workspace_dir(entry)
+    provider = Provider(plugin, str(where) if where is not None else entry.package)
+    failure = plugin_unavailable(kernel, provider, why=f"{entry.kind} {entry.name!r} comes with a plugin")
+    if record is None and where is None:
+        hint = (
+            f"{entry.package} is not on PyPI: install it from a FLEXT checkout, "
+            f"'flext plugin install <checkout>/plugins/{plugin}'"
+        )
+        data = {**failure.error_data, "hint": hint}
+        return FlextResult.fail(failure.error or "", error_code=failure.error_code, error_data=data)
+    return failure
 
 
 def _from_tools() -> list[ConnectorSpec]:
