@@ -35,13 +35,8 @@ class PluginState(StrEnum):
 class FlextPlugin:
     """Base class for a plugin that acquires resources (connections, pools, watchers).
 
-    Subclass it, set ``manifest``, and override the lifecycle methods you need;
-    the entry point names the class and the kernel builds one instance. The
-    kernel calls ``initialize`` after every plugin's services and handlers are
-    registered, ``health`` for ``flext doctor`` and monitoring, and ``shutdown``
-    in reverse dependency order when the process ends or the plugin reloads.
-    Each returns a ``FlextResult``; a failure marks the plugin failed with that
-    message instead of crashing the kernel.
+    Set ``manifest`` and override what you need; the entry point names the class and
+    the kernel builds one instance. A failed result marks the plugin failed, nothing more.
     """
 
     manifest: ClassVar[PluginManifest]

@@ -1,8 +1,6 @@
 """Find plugins without importing them: entry points and plugin directories.
 
-Discovery only lists candidates (a name and where to import it from); the
-manager imports them. Reading entry points costs ~50 ms (importlib.metadata),
-so the CLI calls this only when its command cache is stale.
+The manager imports what this lists. See docs/kernel/plugin-host.md.
 """
 
 from __future__ import annotations
@@ -61,8 +59,7 @@ def discover(plugin_dirs: Iterable[Path] = ()) -> list[Candidate]:
 def local_candidates(plugin_dirs: Iterable[Path]) -> list[Candidate]:
     """Return the single-file (``name.py``) and package (``name/__init__.py``) plugins in ``plugin_dirs``.
 
-    Each directory is put on ``sys.path`` so that the plugin, and the lazy
-    command targets it declares, import by their plain module names.
+    Each directory goes on ``sys.path``, so the plugin and its command targets import by plain name.
     """
     found: list[Candidate] = []
     for directory in plugin_dirs:

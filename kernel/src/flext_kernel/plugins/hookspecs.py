@@ -1,11 +1,7 @@
 """The plugin contract: every hook a FLEXT plugin may implement.
 
-Each hook receives what it works on (the container, the buses, a command
-registry, the kernel) instead of reaching for kernel globals, so a plugin can
-be loaded into any kernel, including the isolated one the SDK's test fixtures
-build. Hooks are called in plugin dependency order (a plugin after the
-plugins it requires). A hook that raises marks its plugin failed; the other
-plugins keep running. The reference with examples is ``docs/plugins/hooks.md``.
+Each hook receives what it works on, never kernel globals, so a plugin loads
+into any kernel. See docs/plugins/hooks.md.
 """
 
 from __future__ import annotations
@@ -34,11 +30,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def flext_register_services(container: FlextContainer) -> None:
-    """Register the plugin's services in the container.
-
-    Pass ``owner=<plugin name>`` on every registration so that unloading or
-    reloading the plugin removes exactly what it added.
-    """
+    """Register the plugin's services, each with ``owner=<plugin name>``: unplugging removes exactly those."""
 
 
 @hookspec
@@ -50,12 +42,7 @@ def flext_register_handlers(
 
 @hookspec
 def flext_register_commands(registry: CommandRegistry) -> None:
-    """Declare CLI commands as lazy ``"module:attr"`` targets.
-
-    Called only when the kernel rebuilds its command cache (after an install,
-    an upgrade, a local plugin edit, or ``flext plugin list``), never on ``flext --help``:
-    the declared targets are imported only when their command runs.
-    """
+    """Declare CLI commands as lazy ``"module:attr"`` targets; called only to rebuild the command cache."""
 
 
 @hookspec
@@ -77,10 +64,6 @@ def flext_health() -> FlextResult[dict[str, Any]] | None:
 def flext_contributions_removed(kernel: FlextKernel, owner: str) -> None:
     """Forget what plugin ``owner`` registered with you; its services and handlers are gone already.
 
-    Called by ``kernel.remove_contributions(owner)`` when a plugin fails, is
-    shut down or is unplugged for a hot reload. A plugin that keeps
-    registries of its own (the ``eventsourcing`` plugin's event codecs)
-    drops ``owner``'s entries here, so that the next version of ``owner``
-    can register its classes again. Implementations must be idempotent:
-    the call is repeated for the others when one of them raises.
+    Called when ``owner`` fails, stops or is unplugged for a hot reload. Must be
+    idempotent: the call is repeated for the others when one of them raises.
     """

@@ -1,14 +1,7 @@
 """InflightTracker: how many bus pipelines of each plugin are running right now.
 
-Hot reload must neither shut a plugin down while one of its handlers runs
-nor let a call reach a handler that is being shut down. The buses wrap each
-owned pipeline once, when they compile it, so that its calls are counted per
-owner without a lock (the cost per dispatch is in
-``docs/plugins/hot-reload.md``). ``wait_idle`` waits for an owner's count to
-reach zero; ``retire`` makes calls through the wrappers compiled so far
-dispatch again through the bus, where they wait at the swap's hold. A call
-from inside one of the plugin's own running handlers is the exception: it
-runs on the old version, because the drain is waiting for its caller.
+Hot reload drains a plugin's running handlers before shutting it down, and
+reroutes later calls to the swap's hold. See docs/kernel/plugin-host.md.
 """
 
 from __future__ import annotations
@@ -16,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Collection
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any, Final, final
 
 from flext_kernel._dispatch import AsyncNext, Next
@@ -73,17 +66,13 @@ def _tracked_async(state: _Owner, pipeline: AsyncNext, reroute: AsyncNext) -> As
     return tracked
 
 
-async def _never_called(message: Any) -> FlextResult[Any]:  # pragma: no cover - only its code is used
-    raise NotImplementedError
-
-
-_PLACEHOLDER: Final = _Owner()
 _TRACKED_CODES: Final = frozenset(
-    {
-        _tracked(_PLACEHOLDER, FlextResult.ok, FlextResult.ok).__code__,
-        _tracked_async(_PLACEHOLDER, _never_called, _never_called).__code__,
-    }
+    code
+    for factory in (_tracked, _tracked_async)
+    for code in factory.__code__.co_consts
+    if isinstance(code, CodeType)
 )
+"""The code of the ``tracked`` functions the factories make: what ``_inside`` looks for on the stack."""
 
 
 def _inside(states: Collection[_Owner], frame: FrameType | None) -> bool:
@@ -111,9 +100,7 @@ class InflightTracker:
     def track(self, owner: str, pipeline: Next, reroute: Next) -> Next:
         """Return ``pipeline`` wrapped so that its calls count as ``owner``'s.
 
-        A call through a retired wrapper runs ``reroute`` instead, unless it
-        comes from inside one of ``owner``'s running calls (a handler
-        dispatching to its own plugin while the plugin drains).
+        Once retired, it runs ``reroute`` instead, except for calls from inside ``owner``'s own.
         """
         return _tracked(self._owner(owner), pipeline, reroute)
 

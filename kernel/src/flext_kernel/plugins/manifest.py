@@ -1,8 +1,6 @@
-"""The plugin manifest: what a plugin is, what it needs and what it contributes.
+"""The plugin manifest: what a plugin is, needs and contributes, as data the CLI caches.
 
-A manifest is data, so the kernel can cache it and build the CLI from it
-without importing the plugin again. Plugins declare one as the ``manifest``
-attribute of the object their entry point names (a module or a class).
+Plugins declare one as the ``manifest`` attribute of the object their entry point names.
 """
 
 from __future__ import annotations
@@ -27,17 +25,23 @@ def _check_path(path: tuple[str, ...]) -> tuple[str, ...]:
     return path
 
 
-CommandPath = Annotated[tuple[str, ...], Field(min_length=1), AfterValidator(_check_path)]
-"""Where a command or group sits under ``flext``: ``("data", "taps")`` is ``flext data taps``."""
-
-
-class CommandEntry(BaseModel):
-    """One CLI command or command group a plugin contributes, imported only when it runs."""
+class _Placed(BaseModel):
+    """Something at a command path under ``flext``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    path: CommandPath
+    path: Annotated[tuple[str, ...], Field(min_length=1), AfterValidator(_check_path)]
     """Where it sits under ``flext``: ``("data", "taps")`` is ``flext data taps``."""
+
+    @property
+    def name(self) -> str:
+        """The path as typed: ``"data taps"``."""
+        return " ".join(self.path)
+
+
+class CommandEntry(_Placed):
+    """One CLI command or command group a plugin contributes, imported only when it runs."""
+
     target: str
     """``"module:attr"`` of a function or a cyclopts ``App``."""
     help: str = ""
@@ -50,31 +54,15 @@ class CommandEntry(BaseModel):
             raise ValueError(f"target {target!r} must look like 'package.module:attribute'")
         return target
 
-    @property
-    def name(self) -> str:
-        """The command path as typed: ``"data taps"``."""
-        return " ".join(self.path)
 
-
-class GroupEntry(BaseModel):
+class GroupEntry(_Placed):
     """The one-line help of a command group, so ``flext --help`` describes the group, not a plugin.
 
-    Groups are made on demand for the commands below them; without an entry a
-    group shows the description of the plugin that adds its first command,
-    which misleads when several plugins share the group (``flext data``).
+    Without one, a group shows the description of the plugin adding its first command.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    path: CommandPath
-    """The group, as in ``CommandEntry.path``."""
     help: str = Field(min_length=1)
     """One line shown by ``flext --help`` and ``flext <group> --help``."""
-
-    @property
-    def name(self) -> str:
-        """The group path as typed: ``"data taps"``."""
-        return " ".join(self.path)
 
 
 class PluginManifest(BaseModel):
@@ -99,8 +87,7 @@ class PluginManifest(BaseModel):
     config_schema: dict[str, Any] | None = None
     """JSON schema of the plugin's configuration section."""
     hookspecs: str | None = None
-    """Module whose ``hookspec``-marked functions are hooks this plugin defines for others to implement
-    (``"flext_eventsourcing.hookspecs"``); added when the plugin loads, before its own implementations."""
+    """Module of the hooks this plugin defines for others (``"flext_eventsourcing.hookspecs"``)."""
 
     @field_validator("hookspecs")
     @classmethod

@@ -8,24 +8,17 @@ __all__ = ["CommandRegistry"]
 
 
 class CommandRegistry:
-    """Collects one plugin's ``CommandEntry`` declarations.
-
-    The kernel hands a fresh registry to each plugin's ``flext_register_commands``
-    hook, so every entry is attributed to the plugin that declared it.
-    """
+    """Collects one plugin's ``CommandEntry`` declarations (each plugin gets its own registry)."""
 
     def __init__(self) -> None:
         self.entries: list[CommandEntry] = []
         """What was declared, in order."""
 
     def add(self, path: str | tuple[str, ...], target: str, help: str = "") -> None:
-        """Declare ``flext <path>`` to run ``target`` (``"module:attr"``) when invoked.
+        """Declare ``flext <path>`` (``"data taps"`` or ``("data", "taps")``) to run ``target``.
 
-        Args:
-            path: ``"data taps"`` or ``("data", "taps")``.
-            target: a function or a cyclopts ``App``; imported only when the command runs.
-            help: the one line ``flext --help`` shows.
-
+        ``target`` is the ``"module:attr"`` of a function or a cyclopts ``App``, imported only when
+        the command runs; ``help`` is the line ``flext --help`` shows.
         """
         parts = tuple(path.split()) if isinstance(path, str) else path
         self.entries.append(CommandEntry(path=parts, target=target, help=help))

@@ -1,15 +1,6 @@
 """Which plugins the user has disabled, kept across runs in ``<config dir>/plugins.db``.
 
-One table of three columns needs no ORM: reads and writes use the stdlib
-``sqlite3`` module. Importing sqlmodel (and SQLAlchemy behind it) cost about
-half a second, more than the whole ``flext --help`` budget, for a single
-upsert; ``sqlite3`` costs a few milliseconds.
-
-The table keeps the shape the earlier sqlmodel model created (same columns
-and types, ``enabled`` as 0/1, ``changed_at`` as naive-UTC text in
-SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff`` form), so a ``plugins.db`` written
-by an older FLEXT is read and updated in place, and an older FLEXT can still
-read and update a file written by this one.
+Plain ``sqlite3``, in the table format older (sqlmodel) versions wrote. See docs/kernel/plugin-host.md.
 """
 
 from __future__ import annotations
@@ -28,8 +19,7 @@ _CREATE_TABLE = (
     "CREATE TABLE IF NOT EXISTS plugin_state ("
     " name VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, changed_at DATETIME NOT NULL, PRIMARY KEY (name))"
 )
-"""The columns, types and key SQLAlchemy created for the old sqlmodel table (``PRAGMA table_info``
-reads the same for both), so files made by either version are interchangeable."""
+"""The old sqlmodel table's columns, types and key: files made by either version are interchangeable."""
 
 _SELECT_DISABLED = "SELECT name FROM plugin_state WHERE enabled = 0"
 # INSERT OR REPLACE rather than ON CONFLICT ... DO UPDATE: every column is written
@@ -40,11 +30,6 @@ _TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
 """How SQLAlchemy stored a ``DATETIME`` in SQLite (naive; the value is UTC)."""
 
 
-def _now() -> str:
-    """The current UTC time in the column's text form."""
-    return datetime.now(UTC).replace(tzinfo=None).strftime(_TIMESTAMP)
-
-
 class PluginStateStore:
     """Enabled/disabled flags per plugin name; a plugin with no row is enabled."""
 
@@ -53,11 +38,7 @@ class PluginStateStore:
         """The SQLite file."""
 
     def disabled(self) -> set[str]:
-        """Return the names of disabled plugins.
-
-        Read-only (``mode=ro``): every CLI start-up calls this, and a read must
-        neither create the file nor take a write lock.
-        """
+        """Return the names of disabled plugins, read-only: every start-up reads, and must not write."""
         if not self.path.exists():
             return set()
         # as_uri() percent-encodes the path, so a '?' or '#' in it is not read as URI syntax.
@@ -82,7 +63,8 @@ class PluginStateStore:
         # The outer ``closing`` closes the connection; the inner ``db`` commits (or rolls back).
         with closing(sqlite3.connect(self.path)) as db, db:
             db.execute(_CREATE_TABLE)
-            db.execute(_UPSERT, (name, int(enabled), _now()))
+            changed_at = datetime.now(UTC).replace(tzinfo=None).strftime(_TIMESTAMP)
+            db.execute(_UPSERT, (name, int(enabled), changed_at))
 
     def forget(self, names: set[str]) -> None:
         """Drop the flags of ``names``: an uninstalled plugin comes back enabled when reinstalled."""
