@@ -1,27 +1,8 @@
 """PluginManager: import, gate, order and run plugins, isolating each one's failures.
 
-pluggy holds the hook specifications (the kernel's and those plugins define)
-and implementations, checks one against the other, and runs every call with
-its own call loop, so wrappers, ``tryfirst``/``trylast`` and ``firstresult``
-behave as pluggy documents. The manager picks who takes part in a call (one
-plugin's implementations inside every wrapper for the lifecycle, run in
-dependency order; every active plugin for ``collect``) and finds which plugin
-raised, so that plugin is marked failed with its reason while every other
-plugin keeps working.
-
-For hot reload (``flext_sdk.authoring.reload``) the manager also remembers
-which modules each plugin imported, runs one plugin's lifecycle on its own
-(``activate_one``, ``shutdown_one``), imports a plugin again
-(``reimport``), and snapshots and restores records for rollbacks.
-
-Hooks may be called from several threads at once (a service collecting
-backends while a monitor asks for health). One lock guards the manager's
-bookkeeping (pluggy's registrations, which pluggy does not guard, the
-records' failures, the order); plugin code never runs under it, so a hook
-that waits for another thread using the manager cannot deadlock. A plugin
-that fails is cleaned up once, after the lock is released: shut down if it
-had started, then handed to ``on_fail`` (the kernel removes its services
-and handlers). See docs/plugins/hooks.md.
+Every hook call runs through pluggy's own call loop; the manager picks who
+takes part in it and blames the plugin that raised, so only that plugin fails.
+See docs/kernel/plugin-host.md.
 """
 
 from __future__ import annotations
@@ -38,7 +19,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, FrameType, ModuleType
@@ -91,8 +72,7 @@ class PluginRecord:
     hooks: list[str] = field(default_factory=list)
     """The hooks it implements."""
     modules: tuple[str, ...] = ()
-    """The pure-Python modules it owns: its root package, and for a local plugin the modules next
-    to it that its import brought in. Hot reload purges them from ``sys.modules``."""
+    """Its pure-Python modules (its package; a local plugin's helpers too): what hot reload purges."""
 
     @property
     def name(self) -> str:
@@ -151,16 +131,14 @@ class PluginManager:
         self.kernel_version = kernel_version
         """The flext-kernel version plugins are gated against."""
         self.hooks = pluggy.PluginManager(hookspecs.PROJECT)
-        """The pluggy manager. ``hooks.hook.<name>(...)`` calls every registered plugin directly,
-        without the manager's isolation or dependency order; ``collect`` adds both."""
+        """The pluggy manager; ``hooks.hook.<name>(...)`` is the bare call, without isolation or order."""
         self.hooks.add_hookspecs(hookspecs)
         self._spec_owners = dict.fromkeys(_spec_names(self.hooks, hookspecs), KERNEL_PLUGIN)
         self.records: dict[str, PluginRecord] = {}
         """Every plugin seen, by name, in load order."""
         self.on_fail: Callable[[str], None] | None = None
-        """Called with the name of each plugin that a hook failed (it or its wrapper raised), once
-        it is unregistered and, if it had started, shut down; ``FlextKernel`` sets it to its
-        ``remove_contributions``. Called on the failing call's thread, without the manager's lock."""
+        """Called, without the lock, with each plugin a hook failed once it is unplugged (the kernel's
+        ``remove_contributions``)."""
         self._disabled = set(disabled)
         self._only = set(only) if only is not None else None
         self._ordered: list[str] = []  # replaced, never changed in place (see _rank)
@@ -176,51 +154,26 @@ class PluginManager:
     def load(self, candidates: Iterable[Candidate]) -> list[PluginRecord]:
         """Import, validate and register each candidate; return the records in dependency order."""
         for candidate in candidates:
-            with self._lock:
-                if candidate.name in self.records:
-                    self.records[candidate.name].fail(
-                        f"two plugins are named {candidate.name!r}; "
-                        f"also found in {candidate.distribution or candidate.location}"
-                    )
-                    continue
-                record = PluginRecord(candidate)
-                self.records[candidate.name] = record
-            if not self._wanted(candidate.name):
-                record.state = PluginState.DISABLED
-                record.reason = "disabled"
-                continue
-            self._load_one(record)
+            if self._admit(candidate) is None:
+                self.records[candidate.name].fail(
+                    f"two plugins are named {candidate.name!r}; "
+                    f"also found in {candidate.distribution or candidate.location}"
+                )
         self._fail_unspecified(self.records.values())
         return self._order()
-
-    def _wanted(self, name: str) -> bool:
-        if name == KERNEL_PLUGIN:
-            return True  # the kernel's own commands cannot be turned off
-        if self._only is not None and name not in self._only:
-            return False
-        return name not in self._disabled
 
     def add(self, candidate: Candidate) -> PluginRecord:
         """Load a plugin found after the others were loaded (a new file in a plugins directory).
 
-        Its requirements must already be loaded or active; activate it with
-        ``activate_one``.
+        Its requirements must already be loaded or active; activate it with ``activate_one``.
 
         Raises:
             ValueError: a plugin of that name is already known.
 
         """
-        with self._lock:
-            if candidate.name in self.records:
-                raise ValueError(f"a plugin named {candidate.name!r} is already known")
-            record = PluginRecord(candidate)
-            self.records[candidate.name] = record
-        if not self._wanted(candidate.name):
-            record.state = PluginState.DISABLED
-            record.reason = "disabled"
-            return record
-        self._load_one(record)
-        self._fail_unspecified([record])
+        record = self._admit(candidate)
+        if record is None:
+            raise ValueError(f"a plugin named {candidate.name!r} is already known")
         self._place(record)
         return record
 
@@ -228,32 +181,15 @@ class PluginManager:
         """Import plugin ``name`` again and register the new version's hooks.
 
         The caller has shut the old version down and purged its modules; on
-        failure the record says why and nothing of the new version stays
-        registered.
+        failure the record says why and nothing of the new version stays registered.
         """
         record = self.records[name]
         with self._lock:
             self._unregister(record)
             vars(record).update(vars(PluginRecord(record.candidate)))
         self._load_one(record)
-        self._fail_unspecified([record])
         self._place(record)
         return record
-
-    def _place(self, record: PluginRecord) -> None:
-        """Check a late-loaded plugin's requirements and put it last in the order."""
-        if record.state is not PluginState.LOADED:
-            return
-        assert record.manifest is not None  # loaded records have one
-        with self._lock:
-            for required in record.manifest.requires:
-                dependency = self.records.get(required)
-                if dependency is None or dependency.state not in _LIVE:
-                    why = "is not installed" if dependency is None else f"is {dependency.state.value}"
-                    record.fail(f"requires plugin {required!r}, which {why}")
-                    self._unregister(record)
-                    return
-            self._ordered = [*(name for name in self._ordered if name != record.name), record.name]
 
     def snapshot(self, names: Iterable[str]) -> PluginSnapshot:
         """Copy the records of ``names`` and the order, for ``restore``."""
@@ -269,10 +205,9 @@ class PluginManager:
             return PluginSnapshot(copies, tuple(self._ordered))
 
     def restore(self, snapshot: PluginSnapshot) -> None:
-        """Put the snapshotted records back; their plugin objects are registered with pluggy again.
+        """Put the snapshotted records back and register their plugins again, in place of their successors.
 
-        Whatever replaced them is unregistered. Re-activating a restored
-        plugin (its services, handlers and ``flext_startup``) is the caller's job.
+        Re-activating them (services, handlers, ``flext_startup``) is the caller's job.
         """
         with self._lock:
             for name, saved in snapshot.records.items():
@@ -283,6 +218,42 @@ class PluginManager:
                 if plugin is not None and not record.failed and not self.hooks.is_registered(plugin):
                     self._register(plugin, name)
             self._ordered = list(snapshot.order)
+
+    def _admit(self, candidate: Candidate) -> PluginRecord | None:
+        """Record ``candidate`` and load it unless it is disabled; None if its name is taken."""
+        with self._lock:
+            if candidate.name in self.records:
+                return None
+            record = self.records[candidate.name] = PluginRecord(candidate)
+        if self._wanted(candidate.name):
+            self._load_one(record)
+        else:
+            record.state = PluginState.DISABLED
+            record.reason = "disabled"
+        return record
+
+    def _wanted(self, name: str) -> bool:
+        if name == KERNEL_PLUGIN:
+            return True  # the kernel's own commands cannot be turned off
+        if self._only is not None and name not in self._only:
+            return False
+        return name not in self._disabled
+
+    def _place(self, record: PluginRecord) -> None:
+        """Check a late-loaded plugin's hooks and requirements, and put it last in the order."""
+        self._fail_unspecified([record])
+        if record.state is not PluginState.LOADED:
+            return
+        assert record.manifest is not None  # loaded records have one
+        with self._lock:
+            for required in record.manifest.requires:
+                dependency = self.records.get(required)
+                if dependency is None or dependency.state not in _LIVE:
+                    why = "is not installed" if dependency is None else f"is {dependency.state.value}"
+                    record.fail(f"requires plugin {required!r}, which {why}")
+                    self._unregister(record)
+                    return
+            self._ordered = [*(name for name in self._ordered if name != record.name), record.name]
 
     def _load_one(self, record: PluginRecord) -> None:
         before = set(sys.modules)
@@ -316,13 +287,8 @@ class PluginManager:
         if isinstance(obj, type) and issubclass(obj, FlextPlugin):
             obj = obj()
         with self._lock:
-            try:
-                # An implementation of a hook no plugin has specified yet waits: see _fail_unspecified.
-                self._register(obj, record.name)
-            except (ValueError, pluggy.PluginValidationError) as exc:
-                if self.hooks.is_registered(obj):
-                    self.hooks.unregister(obj)
-                record.fail(f"invalid hooks: {exc}")
+            # An implementation of a hook no plugin has specified yet waits: see _fail_unspecified.
+            if not self._register_or_fail(record, obj):
                 return
             record.plugin = obj
             record.hooks = sorted(caller.name for caller in self.hooks.get_hookcallers(obj) or [])
@@ -330,15 +296,13 @@ class PluginManager:
         record.commands = list(manifest.commands)
         if "flext_register_commands" in record.hooks:
             registry = CommandRegistry()
-            if self._call(record, "flext_register_commands", registry=registry):
+            if record.name not in self._call_one(record, "flext_register_commands", {"registry": registry}):
                 record.commands.extend(registry.entries)
 
     def _add_hookspecs(self, record: PluginRecord, path: str) -> bool:
         """Add the hooks ``record``'s plugin defines; False (the plugin failed) if they cannot be.
 
-        Plugins loaded earlier may already implement them (discovery order is
-        arbitrary): they are registered again once the specs are in, so pluggy
-        checks them against the specs and fails only an implementation that does not fit.
+        Plugins already implementing them are parked and registered again, so pluggy checks them.
         """
         try:
             module = importlib.import_module(path)
@@ -360,7 +324,8 @@ class PluginManager:
             except (ValueError, pluggy.PluginValidationError) as exc:
                 record.fail(f"invalid hookspecs {path!r}: {exc}")
             finally:
-                self._unpark(parked)
+                for parked_record in parked:
+                    self._register_or_fail(parked_record, parked_record.plugin)
         return not record.failed
 
     def _spec_problem(self, path: str, names: list[str], owner: str) -> str | None:
@@ -383,21 +348,8 @@ class PluginManager:
             self._unregister(record)
         return parked
 
-    def _unpark(self, parked: list[PluginRecord]) -> None:
-        for record in parked:
-            try:
-                self._register(record.plugin, record.name)
-            except (ValueError, pluggy.PluginValidationError) as exc:
-                self._unregister(record)
-                record.fail(f"invalid hooks: {exc}")
-
     def _fail_unspecified(self, records: Iterable[PluginRecord]) -> None:
-        """Fail each loaded plugin that implements a hook no loaded plugin specifies.
-
-        Checked once every plugin is loaded, because the plugin that defines a
-        hook may load after a plugin implementing it. A hook marked
-        ``optionalhook=True`` may stay unspecified, as in pluggy.
-        """
+        """Fail each loaded plugin implementing a hook that no plugin specifies (unless ``optionalhook``)."""
         with self._lock:
             known = [name for name, caller in vars(self.hooks.hook).items() if caller.has_spec()]
             for record in list(records):
@@ -466,8 +418,7 @@ class PluginManager:
     def activate(self, kernel: FlextKernel) -> None:
         """Register services and handlers, then start each plugin, in dependency order.
 
-        A plugin is active as soon as its ``flext_startup`` returned, so a
-        plugin failing while a later one starts is shut down (it had started).
+        A plugin is active once its ``flext_startup`` returned: failing later, it is shut down.
         """
         self._kernel = kernel
         for hook, arguments in _activation_steps(kernel):
@@ -479,8 +430,7 @@ class PluginManager:
     def activate_one(self, kernel: FlextKernel, name: str) -> bool:
         """Register one loaded plugin's services and handlers and start it; return True if it is active.
 
-        On failure the plugin is marked failed and its contributions are removed
-        (through ``on_fail``).
+        On failure the plugin is marked failed and its contributions are removed (through ``on_fail``).
         """
         self._kernel = kernel
         record = self.records[name]
@@ -497,19 +447,11 @@ class PluginManager:
             if record.state is PluginState.LOADED:  # not failed meanwhile
                 record.state = PluginState.ACTIVE
 
-    def shutdown(self, kernel: FlextKernel) -> None:
-        """Call ``flext_shutdown`` in reverse dependency order; failures are recorded, not raised."""
-        for record in reversed(self.active_order()):
-            self.shutdown_one(kernel, record.name)
-
     def shutdown_one(self, kernel: FlextKernel, name: str) -> bool:
         """Call one plugin's ``flext_shutdown``; return False (the plugin marked failed) if it raised.
 
-        Removing the plugin's own contributions is the caller's job; those of a
-        plugin that fails during the call (this one, or a wrapper around it)
-        are removed through ``on_fail``. A plugin that failed meanwhile (another
-        thread's call) stays failed rather than stopped, and is not shut down
-        a second time for that failure.
+        Removing its contributions is the caller's job (``on_fail`` removes those of a plugin that
+        fails during the call). A plugin another thread failed meanwhile stays failed, not stopped.
         """
         record = self.records[name]
         with self._lock:
@@ -524,13 +466,9 @@ class PluginManager:
         return name not in fallen
 
     def health(self) -> dict[str, FlextResult[dict[str, Any]]]:
-        """Ask every active plugin that implements ``flext_health``, one plugin at a time.
+        """Ask each active plugin that implements ``flext_health`` on its own, inside every wrapper.
 
-        The answer is about one plugin, so each is asked on its own, inside
-        every wrapper. A health check that raises reports a failure for its
-        plugin (a finding, not a crash: the plugin keeps running); a wrapper
-        that raises fails its own plugin, and the plugin it wrapped is asked
-        again unless its own check raised.
+        A check that raises is a failure in the report, not of the plugin, which keeps running.
         """
         report: dict[str, FlextResult[dict[str, Any]]] = {}
         for record in self.active_order():
@@ -542,29 +480,20 @@ class PluginManager:
     def collect(self, hook: str, **arguments: Any) -> list[tuple[str, Any]]:
         """Call ``hook`` once, through pluggy, on every active plugin; return ``(plugin, answer)`` pairs.
 
-        For hooks that answer something (backends, projections). pluggy runs
-        the call: wrappers wrap the whole call and see every answer,
-        ``tryfirst``/``trylast`` and ``firstresult`` hold, and plugins of the
-        same rank answer in dependency order. A plugin whose implementation
-        or wrapper raises is marked failed and taken out, and the hook is
-        called again for the others (so implementations must not have side
-        effects). An exception no plugin raised (a missing argument) is raised.
-        Every name in the pairs is a plugin's (see ``_Attempt.pairs``).
+        A plugin whose implementation or wrapper raises fails and the hook is called again without
+        it, so implementations must not have side effects. Safe from several threads at once.
 
-        Safe to call from several threads at once: the plugins' code runs
-        outside the manager's lock, a plugin two calls find failing is
-        failed and cleaned up once, and each call answers without it.
+        Raises:
+            Exception: what the call raised when no plugin can be blamed (a missing argument).
+
         """
         try:
             while True:
                 attempt = self._attempt(hook, self._taking_part(hook), arguments)
                 if attempt.error is None:
                     return attempt.pairs()
-                culprits = attempt.culprits()
-                if not culprits:
+                if not self._blame(hook, attempt.culprits()):
                     raise attempt.error
-                for culprit, error in culprits:
-                    self._fail(culprit, hook, error)
         finally:
             self._settle()
 
@@ -578,56 +507,44 @@ class PluginManager:
         """The plugins that failed, for ``flext doctor`` and ``FLEXT_STRICT_PLUGINS``."""
         return [r for r in list(self.records.values()) if r.state is PluginState.FAILED]
 
-    def _call(self, record: PluginRecord, hook: str, **arguments: Any) -> bool:
-        """Call one plugin's implementation of ``hook``; False if that plugin failed."""
-        return record.name not in self._call_one(record, hook, arguments)
-
-    def _call_one(self, record: PluginRecord, hook: str, arguments: dict[str, Any]) -> list[str]:
-        """Call ``record``'s implementations of ``hook`` inside every live wrapper; return who failed."""
-        return self._run(record, hook, self._own_impls(record, hook), arguments)
-
-    def _run(
-        self, record: PluginRecord, hook: str, pending: list[pluggy.HookImpl], arguments: dict[str, Any]
+    def _call_one(
+        self,
+        record: PluginRecord,
+        hook: str,
+        arguments: dict[str, Any],
+        pending: list[pluggy.HookImpl] | None = None,
     ) -> list[str]:
-        """Call ``pending`` (``record``'s implementations of ``hook``) inside every live wrapper.
+        """Call ``record``'s implementations of ``hook`` (or ``pending``) in every wrapper; return who failed.
 
-        The lifecycle runs one plugin at a time (a plugin after those it
-        requires), so each wrapper wraps each plugin's call. An implementation
-        that raised fails its plugin with its own exception, even when a
-        wrapper translated it, and is never called again: what it registered
-        before raising would be registered twice. A wrapper that raises on
-        its own fails its plugin, and the implementations that had not run
-        are called again without it, so the plugin called is not blamed for
-        its wrapper. An exception no plugin can be blamed for fails the plugin
-        called. Returns the plugins that failed.
+        An implementation that raised is never called again (what it registered would be registered
+        twice); those a failing wrapper kept from running are called again without it.
         """
+        if pending is None:
+            pending = self._own_impls(record, hook)
         fallen: list[str] = []
         while pending and record.name not in fallen:
             attempt = self._attempt(hook, [*pending, *self._wrappers(hook)], arguments)
             if attempt.error is None:
                 break
-            culprits: list[tuple[pluggy.HookImpl | str, Exception]] = [*attempt.culprits()]
-            for culprit, error in culprits or [(record.name, attempt.error)]:
-                fallen.append(self._fail(culprit, hook, error))
+            fallen += self._blame(hook, attempt.culprits() or [(record.name, attempt.error)])
             finished = [impl for impl, _ in attempt.answered] + [impl for impl, _ in attempt.raised]
             pending = [impl for impl in pending if impl not in finished]
         self._settle()
         return fallen
 
     def _health_of(self, record: PluginRecord) -> FlextResult[dict[str, Any]] | None:
-        """``record``'s health answer, inside every wrapper; None if it implements no check."""
+        """``record``'s last ``FlextResult`` from ``flext_health``, in every wrapper; None without a check."""
         pending = self._own_impls(record, _HEALTH)
         try:
             while pending:
                 attempt = self._attempt(_HEALTH, [*pending, *self._wrappers(_HEALTH)], {})
                 if attempt.error is None:
-                    return attempt.health()
+                    found = [answer for answer in attempt.result if isinstance(answer, FlextResult)]
+                    return found[-1] if found else None
                 culprits = attempt.culprits()
                 # Its own check (or its own wrapper) raising is a finding about it, not a failure.
                 own = [error for culprit, error in culprits if culprit.plugin_name == record.name]
-                for culprit, error in culprits:
-                    if culprit.plugin_name != record.name:
-                        self._fail(culprit, _HEALTH, error)
+                self._blame(_HEALTH, [pair for pair in culprits if pair[0].plugin_name != record.name])
                 if own or not culprits:
                     return FlextResult.from_exception(own[0] if own else attempt.error, PLUGIN_LOAD_FAILED)
             return None
@@ -635,15 +552,7 @@ class PluginManager:
             self._settle()
 
     def _attempt(self, hook: str, impls: Iterable[pluggy.HookImpl], arguments: dict[str, Any]) -> _Attempt:
-        """Call ``impls`` once with pluggy's own call loop, noting which plugin answered or raised what.
-
-        pluggy's ``_hookexec`` runs wrappers, ordering and ``firstresult``
-        exactly as it does for ``hooks.hook.<name>(...)`` (and reports to its
-        tracing); the manager only picks which implementations take part.
-        Implementations go in as stand-ins (made once per implementation, see
-        ``_stand_in``) that note their answer or exception in the attempt
-        ``_ATTEMPT`` holds for this thread and call; wrappers go in as they are.
-        """
+        """Call ``impls`` once with pluggy's own call loop, noting which plugin answered or raised what."""
         caller: pluggy.HookCaller | None = getattr(self.hooks.hook, hook, None)
         firstresult = bool(caller is not None and caller.spec and caller.spec.opts.get("firstresult"))
         attempt = _Attempt(wrappers=[])
@@ -668,25 +577,14 @@ class PluginManager:
         return attempt
 
     def _stand_in(self, impl: pluggy.HookImpl) -> pluggy.HookImpl:
-        """The recording stand-in for ``impl``, made on first use.
-
-        Making one costs more than the call itself (pluggy reads the
-        function's signature), so each is kept until its plugin is registered
-        or unregistered again. A race makes two at worst, both correct.
-        """
+        """The recording stand-in for ``impl``, made on first use, kept until the registrations change."""
         stand_in = self._stand_ins.get(impl)
         if stand_in is None:
-            stand_in = self._stand_ins[impl] = _recording(impl)
+            stand_in = self._stand_ins[impl] = _recording(impl)  # a race makes two, both correct
         return stand_in
 
     def _call_order(self, impls: Iterable[pluggy.HookImpl]) -> list[pluggy.HookImpl]:
-        """``impls`` in pluggy's list order, with plugins in dependency order where pluggy leaves it open.
-
-        pluggy calls its list from the end: wrappers first (outermost), then
-        ``tryfirst``, plain, ``trylast`` implementations. Within each of those
-        groups pluggy calls the last registered first; FLEXT calls a plugin
-        before the plugins that require it, the order the lifecycle uses.
-        """
+        """``impls`` in pluggy's list order (called from the end), plugins of a rank in dependency order."""
         rank = self._rank()
         last = len(rank)
 
@@ -697,57 +595,49 @@ class PluginManager:
         return sorted(impls, key=key)
 
     def _rank(self) -> dict[str, int]:
-        """Each plugin's position: the dependency order, then the others in load order.
-
-        Kept until the order is replaced (it is never changed in place) or a
-        plugin is added (records are never removed).
-        """
+        """Each plugin's position: the dependency order, then the others in load order (cached)."""
         ordered, known = self._ordered, len(self.records)
         cached = self._ranked
         if cached is not None and cached[0] is ordered and cached[1] == known:
-            return cached[2]
+            return cached[2]  # the order is replaced, never changed in place, and records only grow
         names = dict.fromkeys([*ordered, *self.records])
         rank = {name: position for position, name in enumerate(names)}
         self._ranked = (ordered, known, rank)
         return rank
 
-    def _taking_part(self, hook: str) -> list[pluggy.HookImpl]:
-        """The implementations of ``hook`` whose plugin is loaded or active; stopped ones sit out.
-
-        pluggy hands out a copy of its list, so a plugin unregistered meanwhile cannot disturb it.
-        """
+    def _impls(self, hook: str) -> list[pluggy.HookImpl]:
+        """Every implementation and wrapper of ``hook``: pluggy's copy, which unregistering cannot disturb."""
         caller: pluggy.HookCaller | None = getattr(self.hooks.hook, hook, None)
-        impls = caller.get_hookimpls() if caller is not None else []
-        return [impl for impl in impls if self._live(impl.plugin_name)]
+        return caller.get_hookimpls() if caller is not None else []
+
+    def _taking_part(self, hook: str) -> list[pluggy.HookImpl]:
+        """The implementations of ``hook`` whose plugin is loaded or active; stopped ones sit out."""
+        return [impl for impl in self._impls(hook) if self._live(impl.plugin_name)]
 
     def _wrappers(self, hook: str) -> list[pluggy.HookImpl]:
         return [impl for impl in self._taking_part(hook) if _is_wrapper(impl)]
 
     def _own_impls(self, record: PluginRecord, hook: str) -> list[pluggy.HookImpl]:
-        caller: pluggy.HookCaller | None = getattr(self.hooks.hook, hook, None)
-        impls = caller.get_hookimpls() if caller is not None else []
-        return [impl for impl in impls if impl.plugin_name == record.name and not _is_wrapper(impl)]
+        return [
+            impl for impl in self._impls(hook) if impl.plugin_name == record.name and not _is_wrapper(impl)
+        ]
 
     def _live(self, name: str) -> bool:
         record = self.records.get(name)
         return record is not None and record.state in _LIVE
 
-    def _fail(self, culprit: pluggy.HookImpl | str, hook: str, error: Exception) -> str:
-        """Mark ``culprit``'s plugin failed for raising ``error`` and unregister it; return its name.
+    def _blame(self, hook: str, culprits: Iterable[tuple[pluggy.HookImpl | str, Exception]]) -> list[str]:
+        """Fail each culprit's plugin for its exception; return their names."""
+        return [self._fail(culprit, hook, error) for culprit, error in culprits]
 
-        A plugin already failed (by another thread's call, or earlier in this
-        one) keeps its first reason and is cleaned up once. The clean-up that
-        runs code outside the manager (the plugin's ``flext_shutdown`` if it
-        had started, then ``on_fail``) is queued for ``_settle``: it must not
-        run under the lock, where a plugin waiting for another thread that
-        uses the manager would deadlock.
-        """
+    def _fail(self, culprit: pluggy.HookImpl | str, hook: str, error: Exception) -> str:
+        """Mark ``culprit``'s plugin failed and unregister it, once; queue its clean-up for ``_settle``."""
         name = culprit if isinstance(culprit, str) else culprit.plugin_name
         what = f"{hook} wrapper" if not isinstance(culprit, str) and _is_wrapper(culprit) else hook
         with self._lock:
             record = self.records[name]
             if record.failed:
-                return name
+                return name  # failed already: the first reason stays
             # Started, and not failing in (or during) its own shutdown: it may hold resources.
             started = record.state is PluginState.ACTIVE and name not in self._stopping
             stop = self._own_impls(record, _SHUTDOWN) if started else []
@@ -757,15 +647,10 @@ class PluginManager:
         return name
 
     def _settle(self) -> None:
-        """Shut down the plugins that failed since, if they had started, then hand each to ``on_fail``.
+        """Shut down the plugins failed since (if they had started) and hand each to ``on_fail``.
 
-        Called at the end of every call that can fail a plugin, without the
-        lock. A call made from inside a hook (a ``flext_startup`` that
-        collects) leaves it to the outermost call on its thread, so that no
-        plugin is shut down or unplugged while a hook of it may be running.
-        The shutdown runs the implementations kept before the plugin was
-        unregistered, inside every live wrapper, with the kernel that
-        activated it; it raising fails nobody again (the plugin keeps its first reason).
+        Runs plugin code, so never under the lock, and only once the outermost hook call on this
+        thread is over, so that no plugin is unplugged while a hook of it may be running.
         """
         if _ATTEMPT.get(None) is not None:
             return
@@ -775,7 +660,7 @@ class PluginManager:
                     return
                 record, stop = self._fallen.popleft()
             if stop and self._kernel is not None:
-                self._run(record, _SHUTDOWN, stop, {"kernel": self._kernel})
+                self._call_one(record, _SHUTDOWN, {"kernel": self._kernel}, stop)
             if self.on_fail is not None:
                 self.on_fail(record.name)
 
@@ -784,6 +669,17 @@ class PluginManager:
         with self._lock:
             self.hooks.register(plugin, name=name)
             self._stand_ins.clear()
+
+    def _register_or_fail(self, record: PluginRecord, plugin: object) -> bool:
+        """Register ``plugin`` as ``record``'s; if pluggy refuses its hooks, fail it, registering nothing."""
+        try:
+            self._register(plugin, record.name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            if self.hooks.is_registered(plugin):
+                self.hooks.unregister(plugin)
+            record.fail(f"invalid hooks: {exc}")
+            return False
+        return True
 
     def _unregister(self, record: PluginRecord) -> None:
         with self._lock:
@@ -814,32 +710,21 @@ class _Attempt:
     def culprits(self) -> list[_Culprit]:
         """Who made the call raise ``error``, each with its own exception; empty if nobody can be told.
 
-        An implementation that raised fails with its own exception, whatever
-        a wrapper made of it: passed on, translated (``raise X from exc``,
-        or a raise inside ``except``), or swallowed before raising something
-        else. A wrapper is blamed only when ``error`` does not lead back
-        (through ``__cause__``/``__context__``) to an implementation's
-        exception: then it raised on its own. A missing argument is the caller's fault.
+        An implementation that raised is always to blame; a wrapper only if ``error`` does not
+        lead back to an implementation's exception. A missing argument is the caller's fault.
         """
         error = self.error
         if error is None or isinstance(error, pluggy.HookCallError):
             return []
         culprits = list(self.raised)
-        if not any(_leads_to(error, raised) for _, raised in self.raised):
+        if not any(link is raised for link in _chain(error) for _, raised in self.raised):
             wrapper = _raising_wrapper(error, self.wrappers)
             if wrapper is not None:
                 culprits.append((wrapper, error))
         return culprits
 
     def pairs(self) -> list[tuple[str, Any]]:
-        """Each answer with the plugin that gave it.
-
-        A wrapper may drop, reorder, replace or add answers: an answer given
-        by an implementation keeps its plugin; one a wrapper put in goes to
-        the plugin whose answer it displaced, in order, else to the outermost
-        wrapper's plugin (the last to have its say, and a name callers can
-        look up in ``records``).
-        """
+        """Each answer with the plugin that gave it (see docs/plugins/hooks.md for a wrapper's answers)."""
         given = [(impl.plugin_name, answer) for impl, answer in self.answered if answer is not None]
         if len(given) == len(self.result) and all(
             mine is answer for (_, mine), answer in zip(given, self.result, strict=True)
@@ -862,13 +747,6 @@ class _Attempt:
             pairs.append((credited, answer))
         return pairs
 
-    def health(self) -> FlextResult[dict[str, Any]] | None:
-        """A plugin's ``flext_health`` answer: its last ``FlextResult``, or the failure it raised."""
-        if self.error is not None:
-            return FlextResult.from_exception(self.error, PLUGIN_LOAD_FAILED)
-        found = [answer for answer in self.result if isinstance(answer, FlextResult)]
-        return found[-1] if found else None
-
 
 _ATTEMPT: Final[contextvars.ContextVar[_Attempt]] = contextvars.ContextVar("flext_attempt")
 """The attempt the stand-ins of the current thread's (and nested) call report to."""
@@ -878,26 +756,20 @@ def _is_wrapper(impl: pluggy.HookImpl) -> bool:
     return bool(impl.wrapper or impl.hookwrapper)
 
 
-def _leads_to(error: BaseException, origin: BaseException) -> bool:
-    """True if ``error`` is ``origin`` or was raised from or while handling it."""
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then what it was raised from or while handling, and so on (each once)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if current is origin:
-            return True
         seen.add(id(current))
+        yield current
         current = current.__cause__ or current.__context__
-    return False
 
 
 def _recording(impl: pluggy.HookImpl) -> pluggy.HookImpl:
-    """A stand-in for ``impl`` that notes its answer or exception in the current attempt.
+    """A stand-in for ``impl`` that notes its answer or exception in the current thread's attempt.
 
-    It keeps the plugin, options and argument names (``functools.wraps``
-    lets pluggy read the original's signature), so pluggy calls it as it
-    would ``impl``; the note is what attributes answers and failures to
-    plugins. The attempt comes from ``_ATTEMPT``, not from the stand-in, so
-    one stand-in serves every call, on any thread.
+    ``functools.wraps`` lets pluggy read the original's argument names, so pluggy calls it as ``impl``.
     """
     function = impl.function
 
@@ -915,18 +787,12 @@ def _recording(impl: pluggy.HookImpl) -> pluggy.HookImpl:
 
 
 def _raising_wrapper(error: BaseException, wrappers: list[pluggy.HookImpl]) -> pluggy.HookImpl | None:
-    """The wrapper that raised ``error`` (or, through its context, the exception behind it).
+    """The wrapper that raised ``error`` (or an exception in its chain), found in its traceback.
 
-    A traceback grows at its head each time the exception is raised again
-    (pluggy throws it into every wrapper on the way out), so the frames
-    where it was first raised are its tail, below the last pluggy frame.
-    When pluggy raised it itself ("did not yield", "has second yield"), its
-    frame holds the wrapper's generator.
+    The frames where an exception was first raised are its traceback's tail below the last pluggy
+    frame; when pluggy raised it ("did not yield"), that frame holds the wrapper's generator.
     """
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(error):
         frames = [frame for frame, _ in traceback.walk_tb(current.__traceback__)]
         tail = list(itertools.takewhile(lambda frame: not _in_pluggy(frame), reversed(frames)))
         places: list[tuple[FrameType | None, CodeType]] = [(frame, frame.f_code) for frame in tail]
@@ -937,7 +803,6 @@ def _raising_wrapper(error: BaseException, wrappers: list[pluggy.HookImpl]) -> p
             for impl in wrappers:
                 if _runs(frame, code, impl.function):
                     return impl
-        current = current.__cause__ or current.__context__
     return None
 
 
@@ -947,15 +812,10 @@ def _in_pluggy(frame: FrameType) -> bool:
 
 def _runs(frame: FrameType | None, code: CodeType, function: Callable[..., object]) -> bool:
     """True if ``code`` (run by ``frame``, if known) is ``function``'s, for a method on the same instance."""
-    if code is not _code(function):
+    if code is not getattr(getattr(function, "__func__", function), "__code__", None):
         return False
     owner = getattr(function, "__self__", None)
     return owner is None or frame is None or frame.f_locals.get(code.co_varnames[0]) is owner
-
-
-def _code(function: Callable[..., object]) -> CodeType | None:
-    code: CodeType | None = getattr(getattr(function, "__func__", function), "__code__", None)
-    return code
 
 
 def _activation_steps(kernel: FlextKernel) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
@@ -1045,13 +905,7 @@ def _version_gate(manifest: PluginManifest, kernel_version: str) -> str | None:
 def _plainly_at_least(supported: str, kernel_version: str) -> bool:
     """Whether ``supported`` is ``>=X.Y...`` and ``kernel_version`` a plain release that meets it.
 
-    Every boot checks every plugin's range, and importing ``packaging`` for
-    the default one costs more than the rest of the check. Release numbers
-    compare as tuples here: whenever tuple order says "at least", PEP 440's
-    order (which pads the shorter one with zeros) says so too, so True is
-    always right. Anything else (other operators, pre-releases, local
-    versions, a tuple order that says "less") answers False, and the caller
-    asks ``packaging``.
+    True is always right (PEP 440 agrees); False means "ask ``packaging``", whose import costs more.
     """
     floor = supported.strip().removeprefix(">=").strip()
     if floor == supported.strip() or not _is_release(floor) or not _is_release(kernel_version):
