@@ -12,11 +12,16 @@ import base64
 import hashlib
 import json
 import os
+import queue
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +30,7 @@ import pytest
 from flext_kernel.cli.commands.plugin_install import Installed, Installer, _origin, find_installer
 
 ROOT = Path(__file__).resolve().parents[2]
+WAIT = 60.0  # bound on any line awaited from flext dev; reached only when something is broken
 
 
 def _uv() -> str:
@@ -108,6 +114,24 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     )
     assert installed.code == 0, installed.err
     assert not (made.path / "bin" / "pip").exists(), "the fresh venv must rely on uv, as users of uv do"
+    return made
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """The environment the README's Quickstart makes: pip in it, the kernel, event sourcing and the SDK.
+
+    No uv on PATH, so ``flext plugin install`` uses that pip, as it does for a Quickstart reader.
+    """
+    uv = _uv()
+    base = tmp_path_factory.mktemp("checkout")
+    tools = base / "tools"
+    tools.mkdir()
+    made = Venv(base / "venv", base / "home", tools, uv)
+    assert made.run(uv, "venv", "--quiet", "--seed", "--python", sys.executable, made.path).code == 0
+    members = [ROOT / "kernel", ROOT / "plugins" / "eventsourcing", ROOT / "sdk"]
+    installed = made.run(uv, "pip", "install", "--quiet", "--python", made.python, *members)
+    assert installed.code == 0, installed.err
     return made
 
 
@@ -412,3 +436,181 @@ def test_installer_commands_target_this_interpreter(monkeypatch: pytest.MonkeyPa
     from_env = find_installer()
     assert from_env is not None
     assert from_env.kind == "uv"
+
+
+# The README's plugin lifecycle, as written there.
+
+
+class DevSession:
+    """A running ``flext dev``: its stdout read line by line as JSON as it comes, and its stderr."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env=env,
+        )
+        self.seen: list[dict[str, object]] = []
+        self._lines: queue.Queue[dict[str, object]] = queue.Queue()
+        self._errors: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.process.stdout, self._json), daemon=True),
+            threading.Thread(target=self._read, args=(self.process.stderr, self._errors.append), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream: object, sink: Callable[[str], object]) -> None:
+        for line in stream:  # type: ignore[attr-defined]  # a text pipe
+            sink(line)
+
+    def _json(self, line: str) -> None:
+        try:
+            self._lines.put(json.loads(line))
+        except ValueError:
+            self._lines.put({"unparsed": line})
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._errors)
+
+    def next(self, matches: Callable[[dict[str, object]], bool], what: str) -> dict[str, object]:
+        """The next line that ``matches``; the lines passed over are kept in ``seen``."""
+        deadline = time.monotonic() + WAIT
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if matches(line):
+                return line
+        pytest.fail(f"no {what} within {WAIT:.0f} s; stdout {self.seen}; stderr {self.stderr}")
+
+    def event(self, kind: str) -> dict[str, object]:
+        return self.next(lambda line: line.get("event") == kind, f"{kind!r} event")
+
+    def ask(self, request: dict[str, object]) -> dict[str, object]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self.next(lambda line: line.get("id") == request["id"], f"reply to {request}")
+
+    def close(self) -> int:
+        """End the input, as the README says; the exit code."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        return self.process.wait(WAIT)
+
+    def finish(self) -> None:
+        """Kill it if it still runs; wait for both readers; close the pipes."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(WAIT)
+        for reader in self._readers:
+            reader.join(WAIT)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def readme_lifecycle() -> tuple[list[str], dict[str, object], str]:
+    """The README's lifecycle block (comments dropped), its dev request, and the file it says to edit."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Plugins and the `flext` command", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    request = re.search(r"send `(\{.*?\})`", section, re.DOTALL)
+    edited = re.search(r"change the greeting in\s+`([^`]+)`", section)
+    assert block, "README.md's plugin lifecycle has no bash block"
+    assert request, "README.md no longer shows the request to send to flext dev"
+    assert edited, "README.md no longer names the file to edit"
+    lines = [line.split("  #", 1)[0].strip() for line in block.group(1).splitlines()]
+    return [line for line in lines if line], json.loads(" ".join(request.group(1).split())), edited.group(1)
+
+
+@pytest.mark.slow
+def test_the_readme_lifecycle_reloads_edits_for_real(checkout: Venv, tmp_path: Path) -> None:
+    lines, request, edited = readme_lifecycle()
+
+    def here(word: str) -> str:  # the README's .venv is this test's, and its /tmp is tmp_path
+        if word.startswith(".venv/bin/"):
+            return str(checkout.path / "bin" / word.removeprefix(".venv/bin/"))
+        return str(tmp_path) + word.removeprefix("/tmp") if word.split("/")[:2] == ["", "tmp"] else word
+
+    commands = [[here(word) for word in shlex.split(line)] for line in lines]
+    steps = [command[1:3] for command in commands]
+    assert (
+        steps.index(["plugin", "new"]) < steps.index(["plugin", "install"]) < steps.index(["dev", "--watch"])
+    )
+    for command in commands:
+        if command[1] == "dev":
+            _edit_while_dev_runs(checkout, command, request, Path(here(edited)))
+            continue
+        done = checkout.run(*command)
+        assert done.code == 0, f"{shlex.join(command)}: {done.err}"
+        if command[1:3] == ["plugin", "install"]:
+            assert done.out.splitlines()[0] == (
+                f"installed flext-plugin-hello 0.1.0 (editable: {tmp_path / 'flext-plugin-hello'})"
+            )
+    assert checkout.flext("hello", "hello").code == 2, "the README's last steps uninstall the plugin"
+
+
+def _edit_while_dev_runs(
+    checkout: Venv, command: list[str], request: dict[str, object], edited: Path
+) -> None:
+    dev = DevSession(command, checkout.env())
+    try:
+        ready = dev.event("ready")
+        assert ready["plugins"] == {"eventsourcing": "active", "sdk": "active", "hello": "active"}
+        assert dev.ask(request) == {"id": request["id"], "ok": True, "data": "Hello, Ada!"}
+        source = edited.read_text(encoding="utf-8")
+        assert 'f"Hello, {who}!"' in source
+        replaced = edited.with_name(f".{edited.name}.new")
+        replaced.write_text(source.replace('f"Hello, {who}!"', 'f"Hi, {who}!"'), encoding="utf-8")
+        replaced.replace(edited)  # as editors save: the watcher never sees half a file
+        reloaded = dev.next(
+            lambda line: line.get("event") in ("reloaded", "ignored", "reload_failed"), "reload"
+        )
+        assert (reloaded["event"], reloaded["plugin"]) == ("reloaded", "hello"), reloaded
+        assert dev.ask(request)["data"] == "Hi, Ada!"
+        assert dev.close() == 0
+    finally:
+        dev.finish()
+    assert "Traceback" not in dev.stderr
+    assert "flext dev: reloaded plugin hello 0.1.0" in dev.stderr
+
+
+@pytest.mark.slow
+def test_an_edit_to_a_copied_install_says_why_it_is_ignored(checkout: Venv, tmp_path: Path) -> None:
+    assert checkout.flext("plugin", "new", "copied", "--directory", tmp_path).code == 0
+    project = tmp_path / "flext-plugin-copied"
+    installed = checkout.flext("plugin", "install", project)  # no -e: site-packages gets a copy
+    assert installed.code == 0, installed.err
+    handlers = project / "src" / "flext_plugin_copied" / "handlers.py"
+    dev = DevSession([str(checkout.path / "bin" / "flext"), "dev", "--watch", str(project)], checkout.env())
+    try:
+        dev.event("ready")
+        handlers.write_text(handlers.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        ignored = dev.event("ignored")
+        assert dev.close() == 0
+    finally:
+        dev.finish()
+    site = next(checkout.path.glob("lib/python3*/site-packages"))
+    assert ignored == {
+        "event": "ignored",
+        "files": [str(handlers)],
+        "plugin": "copied",
+        "reason": f"plugin 'copied' runs from {site / 'flext_plugin_copied'}, not from this file"
+        " (flext-plugin-copied is not an editable install)",
+        "hint": f"flext plugin install -e {project}, then restart flext dev",
+    }
+    warning = [line for line in dev.stderr.splitlines() if line.startswith("warning: ")]
+    assert warning == [
+        f"warning: ignored change to {handlers}: {ignored['reason']} (hint: {ignored['hint']})"
+    ]
+    assert checkout.flext("plugin", "uninstall", "copied").code == 0

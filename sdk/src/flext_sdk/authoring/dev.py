@@ -216,6 +216,11 @@ class _Output:
             print(f"error: {payload.get('error')}{code}", file=sys.stderr, flush=True)
         elif kind in ("reloaded", "loaded"):
             self.note(f"flext dev: {kind} plugin {payload.get('plugin')} {payload.get('version')}")
+        elif kind == "ignored":
+            files = ", ".join(payload.get("files", []))
+            self.note(
+                f"warning: ignored change to {files}: {payload.get('reason')} (hint: {payload.get('hint')})"
+            )
 
 
 class _Channel(_Output):

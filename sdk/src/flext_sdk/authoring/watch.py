@@ -30,7 +30,14 @@ if TYPE_CHECKING:
     from flext_kernel.plugins.manager import PluginRecord
     from flext_kernel.result import FlextResult
 
-__all__ = ["STOP_GRACE", "HotReloader", "plugins_for_paths", "source_watch_paths", "watch_paths"]
+__all__ = [
+    "STOP_GRACE",
+    "HotReloader",
+    "ignored_events",
+    "plugins_for_paths",
+    "source_watch_paths",
+    "watch_paths",
+]
 
 STOP_GRACE: Final = 5.0
 """Seconds ``HotReloader.stop`` waits beyond the drain timeout, for a reload to start the new version."""
@@ -95,6 +102,90 @@ def _outermost(paths: set[Path], plugin_dirs: Iterable[Path]) -> list[Path]:
 def _watchable(record: PluginRecord) -> bool:
     """The kernel's own plugin and disabled or stopped plugins are not watched."""
     return record.name != KERNEL_PLUGIN and record.state in RELOADABLE
+
+
+# Why a change reloads nothing.
+
+_RESTART = "then restart flext dev"
+
+
+def ignored_events(kernel: FlextKernel, files: Iterable[Path]) -> list[dict[str, Any]]:
+    """``ignored`` events for changed files no plugin owns: one per reason, with ``reason`` and ``hint``.
+
+    The common surprise is editing the checkout of a plugin that runs from an
+    installed copy (``pip install DIR`` rather than ``pip install -e DIR``):
+    the file has the plugin's package name in its path, yet is not the file
+    the kernel imported.
+    """
+    groups: dict[tuple[str | None, str, str], list[str]] = {}
+    for path in files:
+        groups.setdefault(_why_ignored(kernel, Path(path)), []).append(str(path))
+    return [
+        {"event": "ignored", "files": sorted(found), "plugin": plugin, "reason": reason, "hint": hint}
+        for (plugin, reason, hint), found in groups.items()
+    ]
+
+
+def _why_ignored(kernel: FlextKernel, path: Path) -> tuple[str | None, str, str]:
+    """(the plugin concerned or None, why ``path`` reloads nothing, what to do)."""
+    resolved = path.resolve()
+    outside: tuple[str | None, str, str] | None = None
+    for record in kernel.plugins.records.values():
+        name = record.name
+        if name == KERNEL_PLUGIN:
+            continue
+        if not _watchable(record):
+            if resolved in candidate_sources(record.candidate):
+                return (
+                    name,
+                    f"plugin {name!r} is {record.state.value}",
+                    f"flext plugin enable {name}, {_RESTART}",
+                )
+            continue
+        sources = plugin_sources(record)
+        where = min(sources.directories | sources.files, default=None)
+        if where is None:
+            continue
+        package = record.candidate.target.partition(":")[0].split(".")[0]
+        if package in (resolved.stem, *resolved.parent.parts):
+            return name, *_copy_of(record, where, resolved)
+        project = _project_of(where) if record.candidate.distribution else None
+        if outside is None and project is not None and resolved.is_relative_to(project):
+            outside = (
+                name,
+                f"not a file of plugin {name!r}: only its package {where} is reloaded",
+                "nothing to do for tests, docs or scripts",
+            )
+    hint = f"put the plugin in a plugins directory, or 'flext plugin install -e DIR' it, {_RESTART}"
+    return outside or (None, "not a file of any loaded plugin", hint)
+
+
+def _copy_of(record: PluginRecord, where: Path, path: Path) -> tuple[str, str]:
+    """Why an edit to another copy of ``record``'s source is ignored, and the fix."""
+    runs = f"plugin {record.name!r} runs from {where}, not from this file"
+    distribution = record.candidate.distribution
+    if distribution is None:  # a plugin of a plugins directory
+        return runs, f"edit {where} instead"
+    why = "an editable install of another directory" if _editable(distribution) else "not an editable install"
+    project = _project_of(path) or path.parent
+    return f"{runs} ({distribution} is {why})", f"flext plugin install -e {project}, {_RESTART}"
+
+
+def _editable(distribution: str) -> bool:
+    """True if ``distribution`` was installed in editable mode (PEP 660, recorded per PEP 610)."""
+    import importlib.metadata
+    import json
+
+    try:
+        info = json.loads(importlib.metadata.distribution(distribution).read_text("direct_url.json") or "{}")
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return False
+    return isinstance(info, dict) and bool(info.get("dir_info", {}).get("editable"))
+
+
+def _project_of(path: Path) -> Path | None:
+    """The nearest directory holding ``pyproject.toml`` at or above ``path``."""
+    return next((folder for folder in (path, *path.parents) if (folder / "pyproject.toml").is_file()), None)
 
 
 # Watching.
@@ -226,9 +317,10 @@ class HotReloader:
             new = self._new_candidates(changed)
         claimed = {path for paths in owners.values() for path in paths}
         claimed |= {Path(candidate.location) for candidate in new if candidate.location}
-        unclaimed = sorted(str(path) for path in changed if path not in claimed)
+        unclaimed = sorted(path for path in changed if path not in claimed)
         if unclaimed and not new:
-            self._emit({"event": "ignored", "files": unclaimed})
+            for event in ignored_events(self.kernel, unclaimed):
+                self._emit(event)
         done: set[str] = set()
         for name in names:
             if self._stop.is_set():

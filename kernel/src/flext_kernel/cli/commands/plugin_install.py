@@ -1,29 +1,10 @@
 """``flext plugin install`` and ``flext plugin uninstall``: change this environment's plugins safely.
 
-``install`` runs an installer against the interpreter that runs ``flext``
-(``uv pip`` when uv is installed in this environment or on ``PATH``, else
-``python -m pip``; ``FLEXT_INSTALLER=uv|pip`` forces one), then loads every
-plugin of the distributions it added or changed in a fresh Python process,
-because this process has already imported the old code. If the installer
-fails or a plugin does not load, the environment is put back exactly as it
-was: distributions that appeared are uninstalled, and those that changed or
-disappeared are reinstalled from where they came from (the index, a local
-file or directory, a VCS commit, or an editable checkout, as PEP 610 records
-it). Either way the CLI's command cache is dropped so the next run sees the
-new commands.
-
-Failures (one ``error: ... (CODE)`` line; exit 2 for bad input, 1 otherwise):
-
-* ``USAGE_ERROR`` (2): nothing to install was given.
-* ``INSTALL_FAILED`` (1): no installer is available, or it failed; the environment was restored.
-* ``PLUGIN_LOAD_FAILED`` (1): an installed plugin failed to load; the installation was rolled back.
-* ``NOT_A_PLUGIN`` (2): what was installed has no ``flext.plugins`` entry point; rolled back.
-* ``ROLLBACK_FAILED`` (1): after one of the above, the environment could not be restored;
-  the message says which distributions differ.
-* ``NOT_FOUND`` (2): ``uninstall`` of a plugin that is not installed.
-* ``VALIDATION_ERROR`` (2): ``uninstall`` of the kernel or SDK (it would remove FLEXT itself).
-* ``LOCAL_PLUGIN`` (2): ``uninstall`` of a plugin that lives in a plugins directory, not a distribution.
-* ``UNINSTALL_FAILED`` (1): the installer could not uninstall the distribution.
+``install`` runs uv or pip against the interpreter that runs ``flext``, loads
+the plugins of what it added or changed in a fresh process, and on any failure
+puts the environment back exactly as it was (PEP 610 says where each
+distribution came from). The user's view, with every error code:
+docs/plugins/authoring.md, section 8.
 """
 
 from __future__ import annotations
@@ -32,13 +13,16 @@ import importlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+
+from cyclopts import Parameter
 
 from flext_kernel.cli import output
 from flext_kernel.cli.settings import current
@@ -101,12 +85,15 @@ class Installed:
         """The installer arguments that put back exactly this distribution."""
         if self.url is None:
             return [f"{self.name}=={self.version}"]
-        if self.editable:
-            from urllib.parse import urlparse
-            from urllib.request import url2pathname
+        return ["-e", _path(self.url)] if self.editable else [f"{self.name} @ {self.url}"]
 
-            return ["-e", url2pathname(urlparse(self.url).path)]
-        return [f"{self.name} @ {self.url}"]
+
+def _path(url: str) -> str:
+    """The local path of a ``file:`` URL."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    return url2pathname(urlparse(url).path)
 
 
 Snapshot = dict[str, Installed]
@@ -115,19 +102,22 @@ Snapshot = dict[str, Installed]
 
 def snapshot() -> Snapshot:
     """Every distribution importable by this interpreter, read fresh from disk."""
-    from packaging.utils import canonicalize_name
-
     importlib.invalidate_caches()  # also clears importlib.metadata's directory cache
     found: Snapshot = {}
     for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"]
         if not name:
             continue
-        key = canonicalize_name(name)
+        key = _canonical(name)
         if key not in found:  # the first one on sys.path is the one Python imports
             url, editable = _origin(dist.read_text("direct_url.json"))
             found[key] = Installed(name, dist.version, url, editable)
     return found
+
+
+def _canonical(name: str) -> str:
+    """PEP 503's normalized name (``packaging.utils.canonicalize_name``, without importing packaging)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _origin(direct_url: str | None) -> tuple[str | None, bool]:
@@ -186,16 +176,16 @@ class Installer:
 
     def install_command(self, requirements: Sequence[str], *, no_deps: bool = False) -> list[str]:
         """The command that installs ``requirements`` (pip arguments)."""
-        options = ["--no-deps"] if no_deps else []
-        if self.kind == "uv":
-            return [self.program, "pip", "install", "--python", self.python, *options, *requirements]
-        return [self.program, "-m", "pip", "install", "--disable-pip-version-check", *options, *requirements]
+        return self._command("install", *(["--no-deps"] if no_deps else []), *requirements)
 
     def uninstall_command(self, names: Sequence[str]) -> list[str]:
         """The command that uninstalls the distributions ``names``."""
+        return self._command("uninstall", *([] if self.kind == "uv" else ["-y"]), *names)
+
+    def _command(self, verb: str, *arguments: str) -> list[str]:
         if self.kind == "uv":
-            return [self.program, "pip", "uninstall", "--python", self.python, *names]
-        return [self.program, "-m", "pip", "uninstall", "--disable-pip-version-check", "-y", *names]
+            return [self.program, "pip", verb, "--python", self.python, *arguments]
+        return [self.program, "-m", "pip", verb, "--disable-pip-version-check", *arguments]
 
     def run(self, command: list[str]) -> subprocess.CompletedProcess[str]:
         """Run one installer command, its output captured (shown with ``--debug``)."""
@@ -332,15 +322,13 @@ def _check_in_fresh_process(names: list[str]) -> dict[str, dict[str, Any]]:
             stdin=subprocess.DEVNULL,
             timeout=_CHECK_TIMEOUT,
         )
+        report: dict[str, dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+        return report
     except subprocess.TimeoutExpired:
         why = f"importing the plugins took longer than {_CHECK_TIMEOUT:.0f} s"
-        return {name: {"ok": False, "reason": why} for name in names}
-    try:
-        report: dict[str, dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         why = f"the check process failed: {_summary(done)}"
-        return {name: {"ok": False, "reason": why} for name in names}
-    return report
+    return {name: {"ok": False, "reason": why} for name in names}
 
 
 # The commands.
@@ -348,33 +336,29 @@ def _check_in_fresh_process(names: list[str]) -> dict[str, dict[str, Any]]:
 
 def install(
     *specs: str,
+    editable: Annotated[bool, Parameter(name=["--editable", "-e"], negative="")] = False,
 ) -> int:
     """Install plugins into this environment with uv or pip, check that they load, and roll back if not.
 
     Args:
         specs: What to install, as pip takes it: a name (flext-plugin-x>=1.2), wheel, sdist, directory or URL.
+        editable: Install project directories in editable mode, so 'flext dev' reloads your edits.
 
     """
     if not specs:
-        return output.emit_error(
-            "nothing to install",
-            USAGE_ERROR,
-            hint="flext plugin install NAME|WHEEL|DIRECTORY|URL",
-            exit_code=output.EXIT_USAGE,
+        return _usage(
+            "nothing to install", USAGE_ERROR, "flext plugin install NAME|WHEEL|DIRECTORY|URL|-e DIR"
         )
     installer = find_installer()
     if installer is None:
-        return output.emit_error(
-            f"neither uv nor pip is available to {sys.executable}",
-            INSTALL_FAILED,
-            hint="install uv (https://docs.astral.sh/uv/) or pip, or check FLEXT_INSTALLER",
-        )
+        return _no_installer(INSTALL_FAILED)
     from flext_kernel.cli import command_cache
 
+    arguments = [word for spec in specs for word in ("-e", spec)] if editable else list(specs)
     before = snapshot()
-    output.note(f"installing {' '.join(specs)} with {installer.kind}")
+    output.note(f"installing {' '.join(arguments)} with {installer.kind}")
     try:
-        return _install(installer, list(specs), before)
+        return _install(installer, arguments, before)
     except BaseException:
         rollback(installer, before)  # Ctrl-C or a bug: never leave half an installation behind
         raise
@@ -382,44 +366,40 @@ def install(
         command_cache.invalidate()
 
 
+def _usage(message: str, code: str, hint: str | None) -> int:
+    return output.emit_error(message, code, hint=hint, exit_code=output.EXIT_USAGE)
+
+
+def _no_installer(code: str) -> int:
+    hint = "install uv (https://docs.astral.sh/uv/) or pip, or check FLEXT_INSTALLER"
+    return output.emit_error(f"neither uv nor pip is available to {sys.executable}", code, hint=hint)
+
+
 def _install(installer: Installer, specs: list[str], before: Snapshot) -> int:
     done = installer.run(installer.install_command(specs))
+    what = " ".join(specs)
     if done.returncode != 0:
-        return _failed(
-            installer,
-            before,
-            f"{installer.kind} could not install {' '.join(specs)}: {_summary(done)}",
-            INSTALL_FAILED,
-            hint="run again with --debug to see the installer's output",
-        )
+        why = f"{installer.kind} could not install {what}: {_summary(done)}"
+        hint = "run again with --debug to see the installer's output"
+        return _failed(installer, before, why, INSTALL_FAILED, hint=hint)
     after = snapshot()
     touched = [key for key in sorted(after) if before.get(key) != after[key]]
     if not touched:
-        human = f"nothing to do: {' '.join(specs)} is already installed"
+        human = f"nothing to do: {what} is already installed"
         return output.emit({"distributions": [], "plugins": []}, human=human)
     plugins = _plugins_of(after[key].name for key in touched)
     if not plugins:
         names = ", ".join(f"{after[key].name} {after[key].version}" for key in touched)
-        return _failed(
-            installer,
-            before,
-            f"{' '.join(specs)} is not a FLEXT plugin (no 'flext.plugins' entry point in {names});"
-            " rolled back",
-            NOT_A_PLUGIN,
-            exit_code=output.EXIT_USAGE,
-        )
+        why = f"{what} is not a FLEXT plugin (no 'flext.plugins' entry point in {names}); rolled back"
+        return _failed(installer, before, why, NOT_A_PLUGIN, exit_code=output.EXIT_USAGE)
     report = _check_in_fresh_process(plugins)
     broken = [(name, entry["reason"]) for name, entry in report.items() if not entry["ok"]]
     if broken:
-        name, reason = broken[0]
-        others = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
-        return _failed(
-            installer,
-            before,
-            f"plugin {name!r} failed to load{others}: {reason}; the installation was rolled back",
-            PLUGIN_LOAD_FAILED,
-            hint="fix the plugin and build it again; 'flext --debug plugin install ...' shows the installer",
-        )
+        (name, reason), more = broken[0], len(broken) - 1
+        others = f" (and {more} more)" if more else ""
+        why = f"plugin {name!r} failed to load{others}: {reason}; the installation was rolled back"
+        hint = "fix the plugin and build it again; 'flext --debug plugin install ...' shows the installer"
+        return _failed(installer, before, why, PLUGIN_LOAD_FAILED, hint=hint)
     return _installed(before, after, touched, report)
 
 
@@ -458,36 +438,25 @@ def _failed(
 def _installed(
     before: Snapshot, after: Snapshot, touched: list[str], report: dict[str, dict[str, Any]]
 ) -> int:
-    distributions: list[dict[str, Any]] = [
-        {
-            "name": after[key].name,
-            "version": after[key].version,
-            "previous": before[key].version if key in before else None,
-        }
-        for key in touched
+    distributions = [
+        {"name": new.name, "version": new.version, "previous": old.version if old else None}
+        for new, old in ((after[key], before.get(key)) for key in touched)
     ]
-    plugins = [
-        {
-            "name": name,
-            "distribution": entry["distribution"],
-            "version": entry["version"],
-            "commands": entry["commands"],
-        }
-        for name, entry in report.items()
-    ]
-    lines = [
-        f"installed {d['name']} {d['version']}{_was(d['version'], d['previous'])}" for d in distributions
-    ]
+    keys = ("name", "distribution", "version", "commands")
+    plugins = [{"name": name, **{key: entry[key] for key in keys[1:]}} for name, entry in report.items()]
+    lines = [f"installed {after[key].name} {_was(after[key], before.get(key))}" for key in touched]
     for plugin in plugins:
         commands = ", ".join(plugin["commands"]) or "no commands"
         lines.append(f"plugin {plugin['name']} {plugin['version']} loads: {commands}")
     return output.emit({"distributions": distributions, "plugins": plugins}, human="\n".join(lines))
 
 
-def _was(version: str, previous: str | None) -> str:
-    if previous is None:
-        return ""
-    return f" (was {previous})" if previous != version else " (same version, from a new source)"
+def _was(new: Installed, old: Installed | None) -> str:
+    """``0.2 (was 0.1)``; an editable install names its directory, so you know which tree runs."""
+    text = new.version + (f" (editable: {_path(new.url)})" if new.editable and new.url else "")
+    if old is not None and old.version != new.version:
+        return f"{text} (was {old.version})"
+    return text if old is None else f"{text} (same version, from a new source)"
 
 
 def uninstall(name: str) -> int:
@@ -497,36 +466,22 @@ def uninstall(name: str) -> int:
         name: The plugin's name, as 'flext plugin list' shows it.
 
     """
-    from packaging.utils import canonicalize_name
-
     from flext_kernel.cli.commands._inspection import plugin_dirs
     from flext_kernel.plugins.discovery import discover
 
     candidates = discover(plugin_dirs())
     found = next((c for c in candidates if c.name == name), None)
-    if name == "kernel" or (found and canonicalize_name(found.distribution or "") in PROTECTED):
+    if name == "kernel" or (found and _canonical(found.distribution or "") in PROTECTED):
         provider = found.distribution if found else "flext-kernel"
-        return output.emit_error(
-            f"plugin {name!r} is part of {provider}; uninstalling it would remove FLEXT itself",
-            VALIDATION_ERROR,
-            hint=f"'flext plugin disable {name}' turns a plugin off" if name != "kernel" else None,
-            exit_code=output.EXIT_USAGE,
-        )
+        why = f"plugin {name!r} is part of {provider}; uninstalling it would remove FLEXT itself"
+        hint = f"'flext plugin disable {name}' turns a plugin off" if name != "kernel" else None
+        return _usage(why, VALIDATION_ERROR, hint)
     if found is None:
         known = ", ".join(sorted(c.name for c in candidates)) or "none"
-        return output.emit_error(
-            f"no plugin named {name!r} is installed",
-            NOT_FOUND,
-            hint=f"installed plugins: {known}",
-            exit_code=output.EXIT_USAGE,
-        )
+        return _usage(f"no plugin named {name!r} is installed", NOT_FOUND, f"installed plugins: {known}")
     if found.distribution is None:
-        return output.emit_error(
-            f"plugin {name!r} is a local plugin at {found.location}, not an installed distribution",
-            LOCAL_PLUGIN,
-            hint="delete that file or directory to remove it",
-            exit_code=output.EXIT_USAGE,
-        )
+        why = f"plugin {name!r} is a local plugin at {found.location}, not an installed distribution"
+        return _usage(why, LOCAL_PLUGIN, "delete that file or directory to remove it")
     return _uninstall(found.distribution, found.version, name, candidates)
 
 
@@ -535,11 +490,7 @@ def _uninstall(distribution: str, version: str | None, name: str, candidates: li
 
     installer = find_installer()
     if installer is None:
-        return output.emit_error(
-            f"neither uv nor pip is available to {sys.executable}",
-            UNINSTALL_FAILED,
-            hint="install uv or pip",
-        )
+        return _no_installer(UNINSTALL_FAILED)
     done = installer.run(installer.uninstall_command([distribution]))
     command_cache.invalidate()
     if done.returncode != 0:
