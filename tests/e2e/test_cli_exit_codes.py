@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from flext_sdk.testing import FlextCliRunner, flext_command
+from flext_sdk.testing import CliResult, FlextCliRunner, flext_command
 
 CLOSED_PIPE = 141
 INTERRUPTED = 130
@@ -118,3 +121,134 @@ def test_a_closed_pipe_in_a_shell_pipeline(flext_cli: FlextCliRunner, loud_plugi
     assert lines[:2] == ["line 0 " + "x" * 60, "line 1 " + "x" * 60]
     assert lines[2:] == [f"status {CLOSED_PIPE}"]
     assert done.stderr == ""
+
+
+HOLLOW = """
+from flext_kernel.plugins.manifest import CommandEntry, PluginManifest
+
+manifest = PluginManifest(
+    name="hollow", version="1.0.0", commands=(CommandEntry(path=("hollow",), target="hollow_gone:run"),)
+)
+"""
+
+
+def _code(run: CliResult) -> tuple[int, str]:
+    """(exit code, the error code in parentheses on the error line or in the JSON)."""
+    if run.stdout.startswith("{"):
+        return run.exit_code, run.json().get("code") or ""
+    first = run.stderr.splitlines()[0] if run.stderr else ""
+    return run.exit_code, first.rpartition("(")[2].rstrip(")") if first.startswith("error: ") else ""
+
+
+def test_each_documented_exit_code_on_a_real_command(
+    flext_cli: FlextCliRunner, flext_home: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "events.db"
+    _seed(store, 2)
+    plugins = flext_home / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    (plugins / "hollow.py").write_text(textwrap.dedent(HOLLOW), encoding="utf-8")
+    (plugins / "broken.py").write_text("raise RuntimeError('kaput')\n", encoding="utf-8")
+    expected = {
+        ("version",): (0, ""),
+        ("events", "show", "acc", "--store", str(store)): (0, ""),
+        # 1: the operation failed
+        ("hollow",): (1, "PLUGIN_LOAD_FAILED"),
+        ("doctor",): (1, ""),
+        # 2: bad usage or input, an unknown name
+        ("versoin",): (2, "USAGE_ERROR"),
+        ("plugin", "info", "kernel", "--jsno"): (2, "USAGE_ERROR"),
+        ("--output", "xml", "version"): (2, "USAGE_ERROR"),
+        ("plugin", "disable", "kernel"): (2, "VALIDATION_ERROR"),
+        ("plugin", "info", "nope"): (2, "NOT_FOUND"),
+        ("pipeline", "run", "nosuch"): (2, "NOT_FOUND"),
+        ("pipeline", "history", "nosuch"): (2, "NOT_FOUND"),
+        ("events", "show", "nosuch", "--store", str(store)): (2, "NOT_FOUND"),
+    }
+    for args, (code, error) in expected.items():
+        run = flext_cli(*args)
+        assert _code(run) == (code, error), f"flext {' '.join(args)}: {run}"
+        as_json = flext_cli("--output", "json", *args)
+        assert as_json.exit_code == code, f"flext --output json {' '.join(args)}: {as_json}"
+        if error:
+            assert as_json.json()["code"] == error
+
+
+def _interrupt(flext_cli: FlextCliRunner, args: tuple[str, ...], ready: Callable[[int], bool]) -> CliResult:
+    """Start ``flext *args``, wait until ``ready(pid)``, press Ctrl-C (SIGINT), wait for the exit."""
+    process = subprocess.Popen(
+        [*flext_command(), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=flext_cli.environment(),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready(process.pid):
+            assert process.poll() is None, f"flext {' '.join(args)} ended early: {process.communicate()}"
+            assert time.monotonic() < deadline, f"flext {' '.join(args)} never got ready"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return CliResult(args, process.returncode, out, err)
+
+
+def test_ctrl_c_exits_130(flext_cli: FlextCliRunner, loud_plugins: Path) -> None:
+    marker = loud_plugins / "sleeping"
+    run = _interrupt(flext_cli, ("sleepy",), lambda _: marker.exists())
+    assert run.exit_code == INTERRUPTED, run
+    assert run.stderr.splitlines() == ["error: interrupted (INTERRUPTED)"]
+
+
+def _has_open(path: Path) -> Callable[[int], bool]:
+    """Whether process ``pid`` has ``path`` open (Linux /proc): the tail is reading the store."""
+
+    def ready(pid: int) -> bool:
+        try:
+            return any(Path(fd).resolve() == path.resolve() for fd in Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            return False
+
+    return ready
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="flext_plugin_events.events_cli.tail catches KeyboardInterrupt and returns EXIT_OK; "
+    "it should return flext_sdk.cli.EXIT_INTERRUPTED after stopping its subscription",
+)
+def test_ctrl_c_on_events_tail_exits_130(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
+    store = tmp_path / "events.db"
+    _seed(store, 2)
+    run = _interrupt(flext_cli, ("events", "tail", "--store", str(store)), _has_open(store))
+    assert run.exit_code == INTERRUPTED, run
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="flext_plugin_pipeline.pipeline_cli.run records the run as stopped and returns its summary's "
+    "EXIT_OK; after a SIGINT it should return flext_sdk.cli.EXIT_INTERRUPTED",
+)
+def test_ctrl_c_on_pipeline_run_exits_130(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
+    from flext_plugin_ldif.sample import write_directory
+
+    write_directory(tmp_path / "big.ldif", users=60_000, groups=10)
+    definition = tmp_path / "pipeline.yaml"
+    definition.write_text(
+        "name: big\n"
+        "extract: {name: tap-ldif, config: {files: [big.ldif]}}\n"
+        "load:\n  name: target-sqlite\n  config:\n    database: ${FLEXT_PIPELINE_DIR}/out.db\n",
+        encoding="utf-8",
+    )
+    created = flext_cli("data", "pipeline", "create", str(definition))
+    assert created.exit_code == 0, created
+    database = tmp_path / "out.db"
+    run = _interrupt(flext_cli, ("pipeline", "run", "big"), lambda _: database.exists())
+    assert run.exit_code == INTERRUPTED, run
+    assert "Traceback" not in run.stderr

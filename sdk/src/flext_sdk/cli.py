@@ -7,7 +7,11 @@
 - ``emit``, ``emit_table``: results, as rich tables for people or
   ``{"ok": true, "data": ...}`` under ``--output json|yaml``.
 - ``fail``, ``emit_error``: one-line ``error: <message> (<CODE>)`` on stderr
-  (or the JSON form), returning the exit code (2 for bad input, 1 otherwise).
+  (or the JSON form), returning the exit code its error code calls for
+  (``exit_code_for``: 2 for bad input or an unknown name, 130 for
+  ``INTERRUPTED``, 1 otherwise).
+- ``EXIT_INTERRUPTED`` (130): what a command that handles Ctrl-C itself
+  (stops cleanly, prints what it did) returns afterwards.
 - ``note``: progress and hints on stderr, silenced by ``--quiet``.
 
 A command returns the exit code these give. The module is light: importing it
@@ -16,12 +20,23 @@ loads neither pluggy nor pydantic.
 
 from __future__ import annotations
 
-from flext_kernel.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit, emit_error, emit_table, note
+from flext_kernel.cli.output import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    emit,
+    emit_error,
+    emit_table,
+    exit_code_for,
+    note,
+)
 from flext_kernel.cli.session import boot_kernel, fail
 from flext_kernel.cli.settings import current
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "boot_kernel",
@@ -29,6 +44,7 @@ __all__ = [
     "emit",
     "emit_error",
     "emit_table",
+    "exit_code_for",
     "fail",
     "note",
 ]

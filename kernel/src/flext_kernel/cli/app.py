@@ -65,7 +65,12 @@ class Assembly:
 def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None) -> Assembly:
     """Build the root app; plugin targets stay import strings until their command runs."""
     app = App(
-        name="flext", help=HELP, version=KERNEL_VERSION, result_action="return_value", help_format="plaintext"
+        name="flext",
+        help=HELP,
+        version=KERNEL_VERSION,
+        result_action="return_value",
+        help_format="plaintext",
+        suppress_keyboard_interrupt=False,  # flext_kernel.cli.main reports Ctrl-C (INTERRUPTED, 130)
     )
     assembly = Assembly(app)
     plugins = {plugin["name"]: plugin for plugin in table.get("plugins", [])}

@@ -106,7 +106,6 @@ def _unknown(assembly: "Assembly", tokens: list[str]) -> int | None:
         f"unknown command {word!r}",
         USAGE_ERROR,
         hint=f"{hint}; see flext --help",
-        exit_code=output.EXIT_USAGE,
     )
 
 
@@ -179,6 +178,7 @@ def _with_global_options(assembly: "Assembly") -> "App":
             settings.output = "json"
         return app(tokens, exit_on_error=False, print_error=False)
 
+    app.meta.suppress_keyboard_interrupt = False
     return app.meta
 
 
@@ -214,7 +214,7 @@ def _main(argv: list[str] | None) -> int:
     except CycloptsError as exc:
         return _usage_error(assembly, tokens, exc)
     except KeyboardInterrupt:
-        return output.emit_error("interrupted", INTERRUPTED, exit_code=130)
+        return output.emit_error("interrupted", INTERRUPTED)
     except BrokenPipeError:
         raise  # a closed pipe ends quietly (see main), with or without --debug
     except Exception as exc:
@@ -240,7 +240,6 @@ def _run(assembly: "Assembly", settings: Settings, tokens: list[str]) -> int:
             f"Unknown option: {option}",
             USAGE_ERROR,
             hint="the global options go before the command; see flext --help",
-            exit_code=output.EXIT_USAGE,
         )
     unknown = _unknown(assembly, tokens)
     if unknown is not None:
@@ -312,7 +311,6 @@ def _usage_error(assembly: "Assembly | None", tokens: list[str], exc: "CycloptsE
         message,
         USAGE_ERROR,
         hint=f"run 'flext {command}--help' for the options",
-        exit_code=output.EXIT_USAGE,
     )
 
 

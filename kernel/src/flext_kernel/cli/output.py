@@ -1,9 +1,10 @@
 """Printing results: tables for people, stable JSON/YAML for machines, one-line errors.
 
 The conventions (docs/cli.md): a failure is ``error: <message> (<CODE>)`` on
-stderr with exit code 1 (2 for bad usage or input); with ``--output json`` it
-is ``{"ok": false, "error": ..., "code": ...}`` on stdout. Successful
-machine output is ``{"ok": true, "data": ...}``.
+stderr, with the exit code ``exit_code_for`` gives its code (1 for a failed
+operation, 2 for bad usage or input or an unknown name, 130 after Ctrl-C);
+with ``--output json`` it is ``{"ok": false, "error": ..., "code": ...}`` on
+stdout. Successful machine output is ``{"ok": true, "data": ...}``.
 
 A table goes to a terminal as a rich table. Piped or redirected, it is plain
 text instead: columns padded with spaces, one line per row, nothing cut to a
@@ -20,15 +21,26 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flext_kernel.cli.settings import current
+from flext_kernel.errors import (
+    INTERRUPTED,
+    LOCAL_PLUGIN,
+    NOT_A_PLUGIN,
+    NOT_FOUND,
+    PLUGIN_DISABLED,
+    USAGE_ERROR,
+    VALIDATION_ERROR,
+)
 
 __all__ = [
     "EXIT_CLOSED_PIPE",
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "emit",
     "emit_error",
     "emit_table",
+    "exit_code_for",
     "note",
 ]
 
@@ -38,8 +50,29 @@ EXIT_FAILED = 1
 """The operation failed."""
 EXIT_USAGE = 2
 """Bad usage or input: an unknown command, option or name, a value that does not validate."""
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C: 128 + SIGINT."""
 EXIT_CLOSED_PIPE = 141
 """Whoever read the output closed it early (``| head``): 128 + SIGPIPE, what a shell reports for ``cat``."""
+
+_EXIT_CODES: Mapping[str, int] = {
+    USAGE_ERROR: EXIT_USAGE,
+    VALIDATION_ERROR: EXIT_USAGE,
+    NOT_FOUND: EXIT_USAGE,
+    PLUGIN_DISABLED: EXIT_USAGE,
+    NOT_A_PLUGIN: EXIT_USAGE,
+    LOCAL_PLUGIN: EXIT_USAGE,
+    INTERRUPTED: EXIT_INTERRUPTED,
+}
+"""The error codes whose exit code is not ``EXIT_FAILED`` (the table in docs/cli.md)."""
+
+
+def exit_code_for(code: str | None) -> int:
+    """The exit code of a failure with error code ``code`` (1 for a failed operation).
+
+    2 for bad usage or input or an unknown name, 130 after Ctrl-C; the table is in docs/cli.md.
+    """
+    return _EXIT_CODES.get(code or "", EXIT_FAILED)
 
 
 def _machine(payload: Mapping[str, Any]) -> None:
@@ -111,9 +144,11 @@ def _cell(value: Any) -> str:
 
 
 def emit_error(
-    message: str, code: str | None, *, hint: str | None = None, exit_code: int = EXIT_FAILED
+    message: str, code: str | None, *, hint: str | None = None, exit_code: int | None = None
 ) -> int:
-    """Print one failure the documented way and return its exit code."""
+    """Print one failure the documented way and return its exit code (by default ``exit_code_for(code)``)."""
+    if exit_code is None:
+        exit_code = exit_code_for(code)
     if current().output != "table":
         _machine({"ok": False, "error": message, "code": code})
         return exit_code

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from flext_kernel.cli import output
 from flext_kernel.cli.settings import current
-from flext_kernel.errors import VALIDATION_ERROR
 
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
@@ -35,6 +34,5 @@ def boot_kernel() -> FlextResult[FlextKernel]:
 
 
 def fail(result: FlextResult[Any], *, hint: str | None = None) -> int:
-    """Print a failed result the FLEXT way; exit code 2 for bad input, 1 otherwise."""
-    exit_code = output.EXIT_USAGE if result.error_code == VALIDATION_ERROR else output.EXIT_FAILED
-    return output.emit_error(result.error or "failed", result.error_code, hint=hint, exit_code=exit_code)
+    """Print a failed result the FLEXT way; its error code decides the exit code (``exit_code_for``)."""
+    return output.emit_error(result.error or "failed", result.error_code, hint=hint)

@@ -40,9 +40,7 @@ def info(name: str) -> int:
     record = manager.records.get(name)
     if record is None:
         known = ", ".join(sorted(manager.records)) or "none"
-        return output.emit_error(
-            f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}", exit_code=2
-        )
+        return output.emit_error(f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}")
     data = record.summary()
     if record.manifest is not None:
         data["kernel_range"] = record.manifest.kernel
@@ -76,11 +74,9 @@ def _set_enabled(name: str, enabled: bool) -> int:
     manager = inspect_plugins()
     if name not in manager.records:
         known = ", ".join(sorted(manager.records)) or "none"
-        return output.emit_error(
-            f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}", exit_code=2
-        )
+        return output.emit_error(f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}")
     if name == "kernel":
-        return output.emit_error("the kernel plugin cannot be disabled", VALIDATION_ERROR, exit_code=2)
+        return output.emit_error("the kernel plugin cannot be disabled", VALIDATION_ERROR)
     PluginStateStore(config_dir() / "plugins.db").set_enabled(name, enabled)
     word = "enabled" if enabled else "disabled"
     return output.emit({"name": name, "enabled": enabled}, human=f"plugin {name} {word}")
