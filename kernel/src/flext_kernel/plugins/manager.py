@@ -137,8 +137,8 @@ class PluginManager:
         self.records: dict[str, PluginRecord] = {}
         """Every plugin seen, by name, in load order."""
         self.on_fail: Callable[[str], None] | None = None
-        """Called, without the lock, with each plugin a hook failed once it is unplugged (the kernel's
-        ``remove_contributions``)."""
+        """Called, without the lock, with each plugin a hook failed once it is unplugged; the kernel's
+        ``remove_contributions``."""
         self._disabled = set(disabled)
         self._only = set(only) if only is not None else None
         self._ordered: list[str] = []  # replaced, never changed in place (see _rank)
@@ -423,7 +423,7 @@ class PluginManager:
         self._kernel = kernel
         for hook, arguments in _activation_steps(kernel):
             for record in self.active_order():
-                self._call_one(record, hook, arguments())
+                self._call_one(record, hook, arguments)
                 if hook == _STARTUP:
                     self._started(record)
 
@@ -437,7 +437,7 @@ class PluginManager:
         if record.state is not PluginState.LOADED:
             return False
         for hook, arguments in _activation_steps(kernel):
-            if name in self._call_one(record, hook, arguments()):
+            if name in self._call_one(record, hook, arguments):
                 return False
         self._started(record)
         return not record.failed  # active, unless another thread's call failed it meanwhile
@@ -480,12 +480,8 @@ class PluginManager:
     def collect(self, hook: str, **arguments: Any) -> list[tuple[str, Any]]:
         """Call ``hook`` once, through pluggy, on every active plugin; return ``(plugin, answer)`` pairs.
 
-        A plugin whose implementation or wrapper raises fails and the hook is called again without
-        it, so implementations must not have side effects. Safe from several threads at once.
-
-        Raises:
-            Exception: what the call raised when no plugin can be blamed (a missing argument).
-
+        Thread-safe. A plugin whose implementation or wrapper raises fails and the hook is called again
+        without it, so implementations must not have side effects. An exception no plugin raised is raised.
         """
         try:
             while True:
@@ -818,18 +814,12 @@ def _runs(frame: FrameType | None, code: CodeType, function: Callable[..., objec
     return owner is None or frame is None or frame.f_locals.get(code.co_varnames[0]) is owner
 
 
-def _activation_steps(kernel: FlextKernel) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+def _activation_steps(kernel: FlextKernel) -> list[tuple[str, dict[str, Any]]]:
+    buses = {"command_bus": kernel.command_bus, "query_bus": kernel.query_bus, "event_bus": kernel.event_bus}
     return [
-        ("flext_register_services", lambda: {"container": kernel.container}),
-        (
-            "flext_register_handlers",
-            lambda: {
-                "command_bus": kernel.command_bus,
-                "query_bus": kernel.query_bus,
-                "event_bus": kernel.event_bus,
-            },
-        ),
-        ("flext_startup", lambda: {"kernel": kernel}),
+        ("flext_register_services", {"container": kernel.container}),
+        ("flext_register_handlers", buses),
+        (_STARTUP, {"kernel": kernel}),
     ]
 
 
