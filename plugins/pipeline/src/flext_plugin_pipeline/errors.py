@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ALREADY_RUNNING", "RUN_FAILED", "TRANSFORM_FAILED"]
+__all__ = ["ALREADY_RUNNING", "RUN_FAILED", "STOP_FAILED", "TRANSFORM_FAILED"]
 
 ALREADY_RUNNING: Final = "ALREADY_RUNNING"
 """The pipeline is running already (its run lock is held); one run at a time."""
 RUN_FAILED: Final = "RUN_FAILED"
 """``flext pipeline start``: the background run ended at once."""
+STOP_FAILED: Final = "STOP_FAILED"
+"""``flext pipeline stop``: the run ended otherwise (completed, failed) before the stop reached it."""
 TRANSFORM_FAILED: Final = "TRANSFORM_FAILED"
 """A dbt transform step ran and at least one node failed."""

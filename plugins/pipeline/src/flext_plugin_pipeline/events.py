@@ -105,12 +105,18 @@ class PipelineRunFailed(_RunEvent):
 
 
 class PipelineRunStopped(_RunEvent):
-    """Someone stopped the run; ``forced`` when its processes had to be killed."""
+    """Someone stopped the run; ``forced`` when a process had to be killed."""
 
     message_type: ClassVar[str | None] = "pipeline.RunStopped"
     records: dict[str, int] = Field(default_factory=dict)
     elapsed: float = 0.0
     forced: bool = False
+    state: dict[str, Any] | None = None
+    """Where the next run resumes: the last state a target confirmed (None: from the start)."""
+    during: str | None = None
+    """The step the stop ended: ``extract-load`` (tap, mappers, target) or ``transform`` (dbt)."""
+    error: str | None = None
+    """For a forced stop, what had to be killed (the engine's message)."""
 
 
 EVENT_CLASSES: tuple[type[FlextDomainEvent], ...] = (

@@ -54,6 +54,14 @@ class RunRecord(BaseModel):
     stderr_tail: list[str] = []
     transform: dict[str, Any] | None = None
     checkpoints: int = 0
+    will_retry: bool = False
+    """A failed attempt that another attempt was to follow."""
+    forced: bool = False
+    """A stopped run whose processes had to be killed."""
+    stopped_during: str | None = None
+    """The step a stop ended: ``extract-load`` or ``transform``."""
+    state: dict[str, Any] | None = None
+    """For a stopped run: the state the next run resumes from (the last one a target confirmed)."""
 
     @property
     def total(self) -> int:
@@ -142,10 +150,13 @@ def _fold(runs: dict[str, RunRecord], event: object, when: datetime) -> None:
             event.stderr_tail,
         )
         run.records, run.elapsed, run.finished_at = event.records or run.records, event.elapsed, when
+        run.will_retry = event.will_retry
     elif isinstance(event, PipelineRunStopped):
         run.status, run.records, run.elapsed, run.finished_at = (
             "stopped",
             event.records or run.records,
-            event.elapsed,
+            event.elapsed or run.elapsed,
             when,
         )
+        run.forced, run.stopped_during, run.state = event.forced, event.during, event.state
+        run.error = event.error

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,11 +23,18 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 from cyclopts import Parameter
 
 from flext_eventsourcing import STORE_HINT, opened_store, stores_of
-from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
+from flext_kernel.errors import NOT_FOUND, TIMEOUT, VALIDATION_ERROR
 from flext_plugin_pipeline import project
-from flext_plugin_pipeline.errors import ALREADY_RUNNING, RUN_FAILED
+from flext_plugin_pipeline.errors import ALREADY_RUNNING, RUN_FAILED, STOP_FAILED
 from flext_plugin_pipeline.journal import Journal, RunRecord
-from flext_plugin_pipeline.runtime import RunnerRecord, is_running, log_path, logs_dir
+from flext_plugin_pipeline.runtime import (
+    RunLog,
+    RunnerRecord,
+    StopRequest,
+    is_running,
+    log_path,
+    logs_dir,
+)
 from flext_sdk import FlextResult
 from flext_sdk.cli import (
     EXIT_FAILED,
@@ -143,9 +149,9 @@ def run(
         return _dry_run(found.value)
     from flext_plugin_pipeline.runner import RunOptions, run_pipeline
 
-    stop = threading.Event()
+    stop = StopRequest()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, stop.handle)
     options = RunOptions(full_refresh=full_refresh, background=background_job, retry=not no_retry)
     with opened_store(store) as opened, _progress_display(background_job) as show:
         if isinstance(opened, int):
@@ -311,6 +317,13 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
 def stop(name: str, *, timeout: float | None = None, store: str | None = None) -> int:
     """Stop a running pipeline: gracefully (the target confirms its state), killed after the timeout.
 
+    Whichever step is running ends: the tap (the target then writes what it
+    received and confirms its state), the target, the mappers, or dbt. The
+    run is recorded as stopped with the state the next run resumes from, and
+    its log says so. Exits 1 if the run could not be stopped: it ended
+    otherwise first (``STOP_FAILED``), or its processes outlived SIGKILL
+    (``TIMEOUT``).
+
     Args:
         name: The pipeline.
         timeout: Seconds to wait for a graceful stop (default: the pipeline's stop_timeout plus a margin).
@@ -320,42 +333,111 @@ def stop(name: str, *, timeout: float | None = None, store: str | None = None) -
     found = project.find(name)
     if found.is_failure:
         return fail(found)
-    holder = RunnerRecord(name).read()
-    pid = holder.get("pid")
+    pid = RunnerRecord(name).read().get("pid")
     if not is_running(name) or not isinstance(pid, int):
         return emit({"pipeline": name, "stopped": False}, human=f"pipeline {name} is not running")
     wait = timeout if timeout is not None else found.value.stop_timeout + 10
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and is_running(name):
-        time.sleep(0.1)
-    if not is_running(name):
-        return emit({"pipeline": name, "stopped": True, "forced": False}, human=f"stopped {name}")
-    for group in {holder.get("process_group"), pid}:
-        if isinstance(group, int):
-            _kill_group(group)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and is_running(name):
-        time.sleep(0.1)
-    from flext_plugin_pipeline.events import PipelineRunStopped
-
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    forced = not _ended(name, wait)
+    if forced:
+        holder = RunnerRecord(name).read()  # read again: the run may have started its processes since
+        for group in {holder.get("process_group"), pid}:
+            if isinstance(group, int):
+                _kill_group(group)
+        if not _ended(name, 10):
+            return fail(
+                FlextResult.fail(
+                    f"pipeline {name!r} is still running after SIGKILL (pid {pid})", error_code=TIMEOUT
+                ),
+                hint="look for its processes with 'ps -g PID'; 'flext pipeline status' shows what it runs",
+            )
+        RunnerRecord(name).clear()
     with _store(store) as events:
         if isinstance(events, int):
             return events
-        journal = Journal(events, name)
-        run_id = holder.get("run_id")
-        last = _last_run(events, name)
-        if (
-            isinstance(run_id, str)
-            and last is not None
-            and last.run_id == run_id
-            and last.status == "running"
-        ):
-            journal.record(PipelineRunStopped, run_id=run_id, records=last.records, forced=True).unwrap()
-    return emit(
-        {"pipeline": name, "stopped": True, "forced": True},
-        human=f"stopped {name} by force after {wait:.0f}s "
-        "(its saved state is the last one the target confirmed)",
+        return _report_stop(Journal(events, name), forced, wait)
+
+
+def _ended(name: str, seconds: float) -> bool:
+    """Wait up to ``seconds`` for the pipeline's run lock to be free; whether it is."""
+    deadline = time.monotonic() + seconds
+    while is_running(name):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _report_stop(journal: Journal, forced: bool, wait: float) -> int:
+    """Say how the run that was just stopped ended; record the stop if the runner was killed first."""
+    from flext_plugin_pipeline.events import PipelineRunStopped
+    from flext_plugin_pipeline.runner import stop_summary
+
+    name = journal.pipeline
+    runs = journal.runs()
+    if runs.is_failure:
+        return fail(runs)
+    last = runs.value[-1] if runs.value else None
+    if last is not None and last.status == "running":  # its runner was killed before it recorded the end
+        error = f"flext pipeline stop killed its processes after {wait:g}s"
+        state = journal.resume_state().unwrap_or(None)
+        journal.record(
+            PipelineRunStopped,
+            run_id=last.run_id,
+            records=last.records,
+            forced=True,
+            state=state,
+            error=error,
+        ).unwrap()
+        _append_log(name, last.run_id, stop_summary(last.run_id, None, True, error, state))
+        last = journal.runs().unwrap()[-1]
+    if last is not None and last.status not in ("stopped", "failed"):
+        return fail(
+            FlextResult.fail(
+                f"run {last.run_id} of {name!r} {last.status} before the stop reached it",
+                error_code=STOP_FAILED,
+            ),
+            hint=f"'flext pipeline history {name}' shows the run",
+        )
+    if last is not None and last.status == "failed" and not last.will_retry:
+        return fail(
+            FlextResult.fail(
+                f"run {last.run_id} of {name!r} failed before the stop reached it: {last.error}",
+                error_code=STOP_FAILED,
+            ),
+            hint=f"'flext pipeline logs {name}' shows why",
+        )
+    forced = forced or bool(last and last.forced)
+    return emit(_stop_document(name, last, forced), human=_stop_text(name, last, forced))
+
+
+def _stop_document(name: str, last: RunRecord | None, forced: bool) -> dict[str, Any]:
+    """``flext pipeline stop``'s JSON: the run it stopped and where the next one resumes."""
+    if last is None:
+        return {"pipeline": name, "stopped": True, "run_id": None, "forced": forced}
+    return {
+        "pipeline": name,
+        "stopped": True,
+        "run_id": last.run_id,
+        "status": last.status,
+        "forced": forced,
+        "during": last.stopped_during,
+        "records": last.records,
+        "state": last.state,
+    }
+
+
+def _stop_text(name: str, last: RunRecord | None, forced: bool) -> str:
+    if last is None:
+        return f"stopped {name} before its first run started"
+    if last.status == "failed":  # a failed attempt whose retry the stop cancelled
+        return f"stopped {name} before its retry (run {last.run_id} failed: {last.error})"
+    how = " by force" if forced else ""
+    during = f" during {last.stopped_during}" if last.stopped_during else ""
+    return (
+        f"stopped {name}{how}: run {last.run_id}{during}, {last.total:,} records; "
+        "the next run resumes from the state the target confirmed last"
     )
 
 
@@ -365,6 +447,12 @@ def _kill_group(group: int) -> None:
     except (ProcessLookupError, PermissionError):
         with contextlib.suppress(ProcessLookupError):
             os.kill(group, signal.SIGKILL)
+
+
+def _append_log(name: str, run_id: str, line: str) -> None:
+    log = RunLog(log_path(name, run_id))
+    log.write("flext", line)
+    log.close()
 
 
 def status(name: str | None = None, *, store: str | None = None) -> int:

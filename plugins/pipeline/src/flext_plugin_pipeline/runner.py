@@ -14,10 +14,19 @@ plugin is off fails before its tap extracts anything.
 The Singer run goes in a thread of its own; this thread owns the event store
 (SQLite connections stay on one thread) and writes what the run reports:
 confirmed states as ``StateCheckpointed``, progress every few seconds.
+
+A stop request (the ``stop`` event; SIGTERM or SIGINT in the CLI) ends
+whichever step is running: the Singer engine ends the tap and lets the
+target confirm what it wrote (killing what outlives the pipeline's
+``stop_timeout``); a dbt step is interrupted (see ``runtime.StopRequest``);
+a retry that waits is not started. The run is recorded as stopped, with the
+state the target confirmed last, and the step it ended.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import queue
 import secrets
@@ -40,7 +49,14 @@ from flext_plugin_pipeline.events import (
     StreamProgress,
 )
 from flext_plugin_pipeline.journal import Journal, RunRecord
-from flext_plugin_pipeline.runtime import RunLock, RunLog, RunnerRecord
+from flext_plugin_pipeline.runtime import (
+    RunLock,
+    RunLog,
+    RunnerRecord,
+    StopRequest,
+    StopRequested,
+    log_path,
+)
 from flext_plugin_pipeline.steps import Steps, check_steps
 from flext_sdk import FlextEventStore, FlextResult
 from flext_sdk.contracts.singer import ConnectorStep, SingerJob, SingerRunResult
@@ -48,7 +64,7 @@ from flext_sdk.contracts.singer import ConnectorStep, SingerJob, SingerRunResult
 if TYPE_CHECKING:
     from flext_sdk import FlextKernel
 
-__all__ = ["Progress", "RunOptions", "new_run_id", "pipeline_environment", "run_pipeline"]
+__all__ = ["Progress", "RunOptions", "new_run_id", "pipeline_environment", "run_pipeline", "stop_summary"]
 
 PROGRESS_EVERY = 5.0
 """Seconds between ``StreamProgress`` events."""
@@ -123,10 +139,18 @@ def run_pipeline(
                 break
             stop.wait(definition.retry.delay(attempt))
             if stop.is_set():
+                _note_in_log(definition.name, record.value.run_id, "stop requested: the retry is not started")
                 break
         return record
     finally:
         lock.release()
+
+
+def _note_in_log(pipeline: str, run_id: str, line: str) -> None:
+    """Append a line of flext's to the log of a run that is over."""
+    log = RunLog(log_path(pipeline, run_id))
+    log.write("flext", line)
+    log.close()
 
 
 def _close_interrupted(journal: Journal) -> FlextResult[None]:
@@ -182,22 +206,53 @@ def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRec
     )
     if started.is_failure:
         return FlextResult.fail(started.error or "", error_code=started.error_code)
+    RunnerRecord(definition.name).update(run_id=run_id)  # which run 'flext pipeline stop' ends
     log.write(
         "flext",
         f"run {run_id} attempt {attempt} of pipeline {definition.name}"
         + (" (full refresh)" if options.full_refresh else " (resuming from saved state)" if state else ""),
     )
     try:
-        outcome = _extract_and_load(job, run_id, attempt, state, log)
-        transform: dict[str, Any] | None = None
-        if outcome.outcome == "completed" and definition.transform is not None:
-            job.on_progress(Progress(run_id, attempt, outcome.records, outcome.elapsed, "transform"))
-            outcome, transform = _transform(job, outcome, log)
+        ended = _Ended(_extract_and_load(job, run_id, attempt, state, log), "extract-load")
+        loaded = ended.result
+        if not job.stop.is_set() and loaded.outcome == "completed" and definition.transform:
+            job.on_progress(Progress(run_id, attempt, loaded.records, loaded.elapsed, "transform"))
+            ended = _transform(job, ended.result, log)
     except BaseException:  # _record_outcome closes the log; leaving by an exception must too
         log.write("flext", f"run {run_id} left by an exception; the next run records it as interrupted")
         log.close()
         raise
-    return _record_outcome(journal, run_id, outcome, transform, log, more_attempts and not job.stop.is_set())
+    if job.stop.is_set() and ended.result.outcome != "stopped":
+        ended = _stopped(ended, log)
+    return _record_outcome(journal, run_id, ended, log, more_attempts and not job.stop.is_set())
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """How an attempt ended: the Singer result (its outcome updated by the transform), and where."""
+
+    result: SingerRunResult
+    during: str
+    """``extract-load`` or ``transform``: the step that was running last."""
+    transform: dict[str, Any] | None = None
+    """The dbt report of a transform that ran."""
+    forced: bool = False
+    """A stopped run whose processes had to be killed."""
+
+
+def _stopped(ended: _Ended, log: RunLog) -> _Ended:
+    """An attempt that ended otherwise while a stop was requested counts as stopped.
+
+    A failure then is the stop's doing (a target killed after ``stop_timeout``
+    exits with a signal); one that completed before the stop reached a step
+    skips what came next (the transform).
+    """
+    forced = ended.result.outcome == "failed"
+    if ended.result.outcome == "completed" and ended.during == "extract-load":
+        log.write("flext", "stop requested: the extract and load are done; the transform is not run")
+        ended = _Ended(ended.result, "transform")
+    result = ended.result.model_copy(update={"outcome": "stopped"})
+    return _Ended(result, ended.during, ended.transform, forced or ended.forced)
 
 
 def _extract_and_load(
@@ -226,9 +281,13 @@ def _extract_and_load(
     runner = RunnerRecord(job.definition.name)
     last_progress = time.monotonic()
     result: SingerRunResult | None = None
+    stopping = False
     try:
         while True:
             result = run.wait(0.2)
+            if job.stop.is_set() and not stopping:
+                stopping = True
+                log.write("flext", _stop_line(job))
             if run.process_group is not None and runner.process_group != run.process_group:
                 runner.update(run_id=run_id, process_group=run.process_group)
             while not states.empty():
@@ -243,6 +302,15 @@ def _extract_and_load(
     finally:
         if result is None:  # leaving early: the run must not go on without anybody watching it
             run.stop()
+
+
+def _stop_line(job: _Job) -> str:
+    """The run log's line when a stop request reaches the extract and load."""
+    how = f"signal {job.stop.signal}" if isinstance(job.stop, StopRequest) and job.stop.signal else "request"
+    return (
+        f"stop requested ({how}): ending {job.steps.tap.name}; {job.steps.target.name} writes what it "
+        f"received and confirms its state (killed after {job.definition.stop_timeout:g}s)"
+    )
 
 
 def _singer_job(
@@ -304,44 +372,59 @@ def _secret_values(configs: list[Any]) -> set[str]:
     return {value for value in found if len(value) >= 3}
 
 
-def _transform(
-    job: _Job, loaded: SingerRunResult, log: RunLog
-) -> tuple[SingerRunResult, dict[str, Any] | None]:
-    """Run the definition's dbt step; its failure fails the run (what was loaded stays loaded)."""
+def _transform(job: _Job, loaded: SingerRunResult, log: RunLog) -> _Ended:
+    """Run the definition's dbt step; its failure fails the run (what was loaded stays loaded).
+
+    A stop request interrupts it (``StopRequest.interruptible``): the dbt
+    plugin ends the dbt process as the exception leaves it.
+    """
     from flext_plugin_pipeline.transform import run_transform
 
-    assert job.definition.transform is not None
-    report = run_transform(
-        job.kernel.command_bus, job.definition.transform, pipeline_environment(job.definition), log
-    )
+    step = job.definition.transform
+    assert step is not None
+    stop = job.stop
+    try:
+        with stop.interruptible() if isinstance(stop, StopRequest) else contextlib.nullcontext():
+            report = run_transform(job.kernel.command_bus, step, pipeline_environment(job.definition), log)
+    except StopRequested:
+        log.write("flext", f"stop requested: dbt {step.command} was ended")
+        return _Ended(loaded.model_copy(update={"outcome": "stopped"}), "transform")
     if report.is_failure:
         failed = loaded.model_copy(
             update={"outcome": "failed", "error": report.error, "error_code": report.error_code}
         )
-        return failed, None
-    return loaded, report.value
+        return _Ended(failed, "transform")
+    return _Ended(loaded, "transform", report.value)
 
 
 def _record_outcome(
-    journal: Journal,
-    run_id: str,
-    outcome: SingerRunResult,
-    transform: dict[str, Any] | None,
-    log: RunLog,
-    will_retry: bool,
+    journal: Journal, run_id: str, ended: _Ended, log: RunLog, will_retry: bool
 ) -> FlextResult[RunRecord]:
+    outcome = ended.result
+    line = f"run {run_id} {outcome.outcome}" + (f": {outcome.error}" if outcome.error else "")
     if outcome.outcome == "completed":
         recorded = journal.record(
             PipelineRunCompleted,
             run_id=run_id,
             records=outcome.records,
             elapsed=outcome.elapsed,
-            transform=transform,
+            transform=ended.transform,
         )
     elif outcome.outcome == "stopped":
+        state = outcome.last_state
+        if state is None:  # nothing confirmed in this run: the next one resumes where this one did
+            state = journal.resume_state().unwrap_or(None)
         recorded = journal.record(
-            PipelineRunStopped, run_id=run_id, records=outcome.records, elapsed=outcome.elapsed
+            PipelineRunStopped,
+            run_id=run_id,
+            records=outcome.records,
+            elapsed=outcome.elapsed,
+            forced=ended.forced,
+            state=state,
+            during=ended.during,
+            error=outcome.error if ended.forced else None,
         )
+        line = stop_summary(run_id, ended.during, ended.forced, outcome.error, state)
     else:
         tail = outcome.stderr_tail.get(outcome.failed_process or "", [])
         recorded = journal.record(
@@ -354,7 +437,7 @@ def _record_outcome(
             elapsed=outcome.elapsed,
             will_retry=will_retry,
         )
-    log.write("flext", f"run {run_id} {outcome.outcome}" + (f": {outcome.error}" if outcome.error else ""))
+    log.write("flext", line)
     log.close()
     if recorded.is_failure:
         return FlextResult.fail(recorded.error or "", error_code=recorded.error_code)
@@ -362,3 +445,13 @@ def _record_outcome(
     if runs.is_failure:
         return FlextResult.fail(runs.error or "", error_code=runs.error_code)
     return FlextResult.ok(next(run for run in runs.value if run.run_id == run_id))
+
+
+def stop_summary(
+    run_id: str, during: str | None, forced: bool, error: str | None, state: dict[str, Any] | None
+) -> str:
+    """The run log's last line for a stopped run: what was stopped, how, and where the next run resumes."""
+    how = f" by force ({error})" if forced and error else " by force" if forced else ""
+    step = f" during {during}" if during else ""
+    resume = f"the state {json.dumps(state, sort_keys=True)}" if state else "the start"
+    return f"run {run_id} stopped{step}{how}; the next run resumes from {resume}"
