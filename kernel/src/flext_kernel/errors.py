@@ -1,19 +1,11 @@
-"""Kernel exceptions and the documented error codes.
+"""Kernel exceptions (for bugs and "raise on failure" accessors) and the error codes of expected failures.
 
-Exceptions are for bugs and for the explicit "raise on failure" accessors
-(``FlextResult.unwrap``, ``FlextContainer.resolve``). Expected failures travel
-as ``FlextResult.fail(..., error_code=...)`` with one of the codes below; each
-code is documented in ``docs/errors.md``.
-
-Hierarchy::
+Each code is documented in docs/errors.md; why and how: docs/kernel/messages.md. Hierarchy::
 
     FlextError                      base of everything the kernel raises
     ├── FlextResultError            a failed result was unwrapped
     ├── FlextContainerError         a service could not be resolved
     └── FlextBusError               a bus was wired wrongly (duplicate handler, ...)
-
-Plugins add their own exceptions (subclasses of ``FlextError``) and codes in
-an ``errors`` module of their own, as ``flext_eventsourcing.errors`` does.
 """
 
 from __future__ import annotations
@@ -108,11 +100,7 @@ LOCAL_PLUGIN: Final = "LOCAL_PLUGIN"
 
 
 class FlextError(Exception):
-    """Base class of every exception the kernel raises; carries a code and details.
-
-    The code and data let a caller that catches the exception turn it back
-    into a ``FlextResult`` failure without parsing the message.
-    """
+    """Base of every exception the kernel raises; its code and data turn back into a failure unparsed."""
 
     def __init__(
         self,

@@ -1,11 +1,7 @@
 """FlextKernel: one container, three buses and the plugins that fill them.
 
-A process builds one kernel: the CLI when a command needs it, a service at
-start-up, a test through ``flext_sdk.testing``. Plugins never reach for a
-global kernel; hooks hand it to them.
-
-The buses count each plugin's running handlers (``inflight``), which is what
-lets ``flext_sdk.authoring.reload`` swap a plugin in a running kernel.
+A process builds one (the CLI, a service, a test); there is no global kernel:
+hooks hand it to plugins.
 """
 
 from __future__ import annotations
@@ -63,8 +59,7 @@ class FlextKernel:
     ) -> FlextResult[FlextKernel]:
         """Discover (unless ``candidates`` is given), load and activate plugins.
 
-        A failing plugin is recorded and skipped; with ``strict`` any failure
-        makes the boot itself fail with ``PLUGIN_LOAD_FAILED``.
+        A failing plugin is recorded and skipped; with ``strict`` the boot fails (``PLUGIN_LOAD_FAILED``).
         """
         kernel = cls(PluginManager(KERNEL_VERSION, disabled=disabled, only=only))
         found = list(candidates) if candidates is not None else discover(plugin_dirs)
@@ -84,11 +79,7 @@ class FlextKernel:
     def remove_contributions(self, owner: str) -> None:
         """Remove every service and handler registered with ``owner=owner``, and tell the plugins.
 
-        The kernel knows only its container and buses; plugins that keep
-        registries of their own hear ``flext_contributions_removed`` and drop
-        ``owner``'s entries there. A plugin whose implementation raises is
-        marked failed, and the manager's ``on_fail`` (this method) removes its
-        own contributions in turn.
+        Plugins with registries of their own drop ``owner``'s entries on ``flext_contributions_removed``.
         """
         self.container.remove_owner(owner)
         for bus in (self.command_bus, self.query_bus, self.event_bus):
@@ -98,10 +89,8 @@ class FlextKernel:
     def close(self) -> None:
         """Shut plugins down in reverse dependency order, then close the container's objects.
 
-        Each plugin's services and handlers leave with it, right after its
-        ``flext_shutdown``: a stopped plugin serves nothing, and a plugin
-        shutting down can still use what the plugins it requires provide.
-        Waits for a reload in progress to finish first.
+        Each plugin's contributions leave right after its ``flext_shutdown``, so a plugin
+        shutting down can still use what the plugins it requires provide. Waits for a reload.
         """
         with self.reload_lock:
             for record in reversed(self.plugins.active_order()):

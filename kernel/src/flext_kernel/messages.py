@@ -1,18 +1,7 @@
 """The typed messages that travel over the buses: commands, queries and domain events.
 
-Messages are the contracts between plugins, so they are pydantic v2 models:
-validated when built, immutable afterwards (``frozen=True``) and strict about
-their shape (``extra="forbid"``, so a misspelt field is an error, not a silently
-ignored keyword). Three kinds exist because they are handled differently:
-
-* a ``FlextCommand`` asks for a change and has exactly one handler;
-* a ``FlextQuery`` asks for data, changes nothing, and has exactly one handler;
-* a ``FlextDomainEvent`` records a fact that happened and has any number of
-  subscribers; it carries the identity and ordering fields the event store needs.
-
-Every message class has a stable *type name* used by serialization
-(``message_type_name``) and a ``schema_version`` that says which shape of the
-payload the class expects.
+Messages are the contracts between plugins: pydantic v2 models, validated when
+built, then immutable. See docs/kernel/messages.md.
 """
 
 from __future__ import annotations
@@ -50,22 +39,9 @@ __all__ = [
 
 
 class FlextMessage(BaseModel):
-    """Base of every message: a frozen pydantic model with a stable type name.
+    """Base of every message: a frozen, strict pydantic model with a stable type name.
 
-    Set the class variable ``message_type`` to give a class a type name that
-    survives moving or renaming it (serialized messages and stored events keep
-    the name); without it the name is ``module.QualifiedName``. Raise
-    ``schema_version`` when the payload's shape changes incompatibly, and
-    register an upcaster for the old version (see ``flext_kernel.serialization``).
-
-    The config below is inherited by every message:
-
-    * ``frozen`` and ``extra="forbid"``: messages are values, and typos fail loudly.
-    * ``revalidate_instances="always"``: validating a message instance (as
-      ``ValidationBehavior`` does) really checks its fields, which catches
-      instances built with ``model_construct`` or mutated behind pydantic's back.
-    * base64 bytes and ``Infinity``/``NaN`` floats in JSON, so that every
-      message survives a JSON or msgpack round trip unchanged.
+    Its config (why each setting: docs/kernel/messages.md) is inherited by every message.
     """
 
     model_config = ConfigDict(
@@ -78,9 +54,9 @@ class FlextMessage(BaseModel):
     )
 
     message_type: ClassVar[str | None] = None
-    """Stable type name for serialization; None means ``module.QualifiedName``."""
+    """Type name that survives moving or renaming the class; None means ``module.QualifiedName``."""
     schema_version: ClassVar[int] = 1
-    """Version of this class's payload shape; written into every envelope."""
+    """Version of this class's payload shape; raise it (and add an upcaster) when the shape changes."""
 
 
 class FlextCommand(FlextMessage):
@@ -100,11 +76,7 @@ _FIXED_OFFSETS: Final = (timezone, TzInfo)
 
 
 def _in_utc(value: datetime) -> datetime:
-    """``value`` if its time zone is a fixed zero offset (UTC by another name), else converted to UTC.
-
-    A zone with rules (``ZoneInfo("Europe/London")`` in winter) is converted
-    even at a zero offset: datetime arithmetic follows its rules, not UTC's.
-    """
+    """``value`` if its zone is a fixed zero offset, else converted to UTC (a zone with rules always is)."""
     zone = value.tzinfo
     if zone is UTC or (type(zone) in _FIXED_OFFSETS and not value.utcoffset()):
         return value
@@ -115,18 +87,12 @@ def _uuid_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, UUID) else value
 
 
-# Decoding an event from JSON (every event read from a store) is the hot path of reads and
-# projections, and a Python validator costs about a third of decoding one. So the two fields with
-# one keep it for Python input only; for JSON input pydantic-core does the same work by itself.
+# Decoding an event from JSON is the hot path of reads and projections, and a Python validator
+# costs a third of it: these two fields use theirs for Python input only (docs/kernel/messages.md).
 
 
 class _InUtc:
-    """``occurred_at``: an aware datetime in UTC; Python input goes through ``_in_utc``.
-
-    JSON input is parsed as an aware datetime (a naive one fails exactly as
-    before), then kept if its offset is zero, which pydantic-core checks
-    without calling Python; only another offset is converted by ``_in_utc``.
-    """
+    """``occurred_at``: an aware datetime in UTC; JSON input with a zero offset never calls Python."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
@@ -175,11 +141,7 @@ _SAFE_UNKNOWN = SafeUUID.unknown  # read once: enum member access goes through a
 def new_event_id() -> UUID:
     """Return a new time-ordered UUID (version 7: a millisecond timestamp, then 74 random bits).
 
-    Event ids are sortable by creation time, so a store's unique index on them
-    grows at its end instead of at random places; that makes appends several
-    times cheaper than with random (version 4) ids, in SQLite and PostgreSQL alike.
-    The random bits come from a generator seeded from ``os.urandom`` (and
-    reseeded in forked children): ids are unique, not secret.
+    Unique, not secret; why time-ordered: docs/kernel/messages.md.
     """
     randomness = _random.getrandbits(74)
     value = (
@@ -198,16 +160,13 @@ def new_event_id() -> UUID:
 class FlextDomainEvent(FlextMessage):
     """A fact that happened to an aggregate; the event bus delivers it to every subscriber.
 
-    The fields beyond the payload are what an event store needs to append,
-    order and trace events. Events hash by ``event_id`` (their identity), so
-    they can live in sets even though ``metadata`` is a dict.
+    Carries what an event store needs to append, order and trace it; hashes by ``event_id``.
     """
 
     event_id: UUID = Field(default_factory=new_event_id)
     """Unique identity of this event; new ones are time-ordered (UUID version 7, see ``new_event_id``)."""
     occurred_at: Annotated[AwareDatetime, _InUtc] = Field(default_factory=_utc_now)
-    """When it happened; always timezone-aware and in UTC (a fixed zero offset: ``UTC`` itself, or the
-    equal ``TzInfo(0)`` pydantic decodes stored events' ``Z`` to, which is kept as it is)."""
+    """When it happened; always aware, at a zero offset (``UTC``, or the ``TzInfo(0)`` decoded from ``Z``)."""
     aggregate_id: Annotated[str, Field(min_length=1), _TextOrUuid]
     """Identity of the aggregate (stream) the event belongs to; UUIDs are accepted and stored as text."""
     aggregate_type: str | None = None
@@ -226,12 +185,7 @@ class FlextDomainEvent(FlextMessage):
 
 
 def message_type_name(message_class: type[FlextMessage]) -> str:
-    """Return the stable type name of a message class.
-
-    The name is the class's own ``message_type`` if it sets one (an inherited
-    one does not count, so two classes never share a name by accident), else
-    ``module.QualifiedName``.
-    """
+    """Return the class's own ``message_type`` (not an inherited one), else ``module.QualifiedName``."""
     own = message_class.__dict__.get("message_type")
     if isinstance(own, str) and own:
         return own
@@ -239,10 +193,9 @@ def message_type_name(message_class: type[FlextMessage]) -> str:
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """Return pydantic's errors as ``{"loc": [...], "msg": ..., "type": ...}`` dicts.
+    """Return pydantic's errors as ``{"loc": [...], "msg": ..., "type": ...}`` dicts, without the inputs.
 
-    Input values are left out on purpose: they may be secrets, and these
-    errors end up in results, logs and CLI output.
+    Inputs may be secrets, and these errors end up in results, logs and CLI output.
     """
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     return [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in errors]

@@ -18,34 +18,29 @@ def _home() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def config_dir() -> Path:
-    """User configuration and plugin state (``plugins.db``)."""
+def _user_dir(under_home: str, platform_dir: str) -> Path:
+    """``FLEXT_HOME/under_home``, else ``platformdirs``' ``platform_dir`` (imported only then) for flext."""
     home = _home()
     if home is not None:
-        return home
+        return home / under_home
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("flext"))
+    return Path(getattr(platformdirs, platform_dir)("flext"))
+
+
+def config_dir() -> Path:
+    """User configuration and plugin state (``plugins.db``)."""
+    return _user_dir("", "user_config_dir")
 
 
 def data_dir() -> Path:
     """User data: the embedded event store, pipeline state."""
-    home = _home()
-    if home is not None:
-        return home / "data"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("flext"))
+    return _user_dir("data", "user_data_dir")
 
 
 def cache_dir() -> Path:
     """Disposable caches, such as the plugin command cache."""
-    home = _home()
-    if home is not None:
-        return home / "cache"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("flext"))
+    return _user_dir("cache", "user_cache_dir")
 
 
 def user_plugins_dir() -> Path:

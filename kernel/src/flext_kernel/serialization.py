@@ -1,26 +1,8 @@
-"""Messages to and from JSON and msgpack, through a registry of type names.
+"""Messages to and from JSON and msgpack envelopes: ``{"type", "schema_version", "payload"}``.
 
-A serialized message is an *envelope*::
-
-    {"type": "orders.PlaceOrder", "schema_version": 1, "payload": {...}}
-
-``type`` is the class's stable name (``message_type_name``: its
-``message_type`` class variable, else ``module.QualifiedName``),
-``schema_version`` the class's ``schema_version``, and ``payload`` the
-message's fields in pydantic's JSON mode (UUIDs and datetimes as ISO text,
-bytes as base64). msgpack carries the same envelope, just more compactly
-(integers wider than 64 bits use extension type 1, their decimal text).
-
-Encoding needs no registry: it is a function of the message. Decoding does,
-because a name must be mapped back to a class; that mapping is a
-``MessageRegistry``, filled explicitly by whoever owns the classes (a plugin
-registers its own, with ``owner`` so that hot reload can swap them).
-
-Decoding never raises for bad input: unknown names are ``UNKNOWN_MESSAGE_TYPE``
-failures, and everything else that is wrong (bytes that are not JSON or
-msgpack, a malformed envelope, fields that do not validate, a version with no
-upcaster) is a ``DESERIALIZATION_ERROR`` failure. Exceptions raised by an
-upcaster are bugs and propagate.
+Encoding is a function of the message; decoding maps type names back to classes
+through a ``MessageRegistry``, and never raises for bad input (an upcaster's
+exception is a bug, and propagates). See docs/kernel/messages.md.
 """
 
 from __future__ import annotations
@@ -92,12 +74,7 @@ def _unpack_ext(code: int, data: bytes) -> object:
 
 
 class MessageRegistry:
-    """Maps type names to message classes and decodes envelopes back into messages.
-
-    Args:
-        message_classes: classes to register right away (with no owner).
-
-    """
+    """Maps type names to message classes and decodes envelopes; ``message_classes`` get no owner."""
 
     __slots__ = ("_classes", "_owners", "_upcasters")
 
@@ -109,13 +86,11 @@ class MessageRegistry:
             self.register(message_class)
 
     def register(self, message_class: type[M], *, owner: str | None = None) -> type[M]:
-        """Register ``message_class`` under its type name; return it (so it works as a decorator).
-
-        Registering the same class again is a no-op.
+        """Register ``message_class`` under its type name (again: no-op); return it, as a decorator would.
 
         Raises:
-            FlextError: it is not a ``FlextMessage`` subclass, or another class
-                already has its name (``remove_owner``/``unregister`` it first).
+            FlextError: not a ``FlextMessage`` subclass, or another class has the name
+                (``ALREADY_REGISTERED``; ``remove_owner``/``unregister`` it first).
 
         """
         if not (isinstance(message_class, type) and issubclass(message_class, FlextMessage)):
@@ -135,9 +110,7 @@ class MessageRegistry:
     def add_upcaster(self, message_class: type[FlextMessage], from_version: int, upcaster: Upcaster) -> None:
         """Teach the registry to read version ``from_version`` payloads of ``message_class``.
 
-        Decoding applies upcasters one version at a time until the payload
-        reaches the class's ``schema_version``. Upcasters are forgotten with
-        their class (``unregister``, ``remove_owner``).
+        Decoding applies them one version at a time; they are forgotten with their class.
         """
         self._upcasters[(message_type_name(message_class), from_version)] = upcaster
 
