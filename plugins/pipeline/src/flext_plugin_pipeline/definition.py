@@ -6,6 +6,10 @@ transform, each with its config. Config values may say ``${VAR}`` or
 runs (never when it is registered, so secrets never land in the stored
 copy), and every filled value is masked in the run's logs.
 
+A definition that fails validation is reported whole: every error, each
+with its file, line, key and message, in one failure (``error_data["errors"]``
+lists them); an unknown key names the nearest known one (``nmae`` -> ``name``).
+
 Registered copies are stored as JSON, which is YAML too: reading one takes
 ``json.loads`` alone, and PyYAML is imported only for files people wrote
 (with its C loader when it was built with one). Line numbers for errors come
@@ -15,9 +19,11 @@ validation pays for.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,17 +166,66 @@ def parse_definition(text: str, source: str) -> FlextResult[PipelineDefinition]:
     try:
         return FlextResult.ok(PipelineDefinition.model_validate(data))
     except ValidationError as exc:
-        error = exc.errors(include_url=False, include_input=False)[0]
-        location = [str(part) for part in error["loc"]]
-        line = _line_of(_compose(text), location)
-        field = ".".join(location) or "<root>"
-        more = len(exc.errors()) - 1
-        suffix = f" (and {more} more)" if more else ""
-        return FlextResult.fail(
-            f"{source}:{line}: {field}: {error['msg']}{suffix}",
-            error_code=VALIDATION_ERROR,
-            error_data={"file": source, "line": line, "field": field},
-        )
+        return _invalid(exc, text, source)
+
+
+def _invalid(exc: ValidationError, text: str, source: str) -> FlextResult[PipelineDefinition]:
+    """Every error of ``exc``, by line: one message joining them all, and each in ``error_data``."""
+    root = _compose(text)
+    problems: list[dict[str, Any]] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = tuple(error["loc"])
+        path = [str(part) for part in location]
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = _unknown_key(str(location[-1]), _known_keys(location[:-1]))
+        key = ".".join(path) or "<root>"
+        problems.append({"file": source, "line": _line_of(root, path), "key": key, "message": message})
+    problems.sort(key=lambda problem: problem["line"])
+    first = problems[0]
+    return FlextResult.fail(
+        "; ".join(f"{p['file']}:{p['line']}: {p['key']}: {p['message']}" for p in problems),
+        error_code=VALIDATION_ERROR,
+        error_data={"file": source, "line": first["line"], "field": first["key"], "errors": problems},
+    )
+
+
+_INTERNAL_KEYS = frozenset({"base_dir"})
+"""Fields flext sets itself; never suggested."""
+
+
+def _known_keys(location: tuple[int | str, ...]) -> list[str]:
+    """The keys the definition allows in the mapping at ``location`` (empty if free-form, like a config)."""
+    model: type[BaseModel] | None = PipelineDefinition
+    for part in location:
+        if model is None:
+            return []
+        if isinstance(part, int):  # an item of a list: the list's model was already taken
+            continue
+        field = model.model_fields.get(part)
+        model = _model_in(field.annotation) if field is not None else None
+    if model is None:
+        return []
+    return [name for name in model.model_fields if name not in _INTERNAL_KEYS]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds: itself, or inside ``list[...]`` or ``... | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_key(key: str, known: list[str]) -> str:
+    """What to say of an unknown ``key``: the nearest known key, or the known ones."""
+    nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if nearest:
+        return f"unknown key (did you mean '{nearest[0]}'?)"
+    return f"unknown key (expected one of: {', '.join(known)})" if known else "unknown key"
 
 
 def _load(text: str, source: str) -> FlextResult[Any]:
@@ -199,19 +254,19 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 def _line_of(node: yaml.Node | None, location: list[str]) -> int:
-    """1-based line of the deepest YAML node on ``location`` (the parent's when the field is missing)."""
+    """1-based line of the deepest key or item on ``location`` (the parent's when the field is missing)."""
     import yaml
 
     line = 1 if node is None else node.start_mark.line + 1
     for part in location:
         if isinstance(node, yaml.MappingNode):
-            found = next((value for key, value in node.value if key.value == part), None)
+            found = next(((key, value) for key, value in node.value if key.value == part), None)
             if found is None:
                 break
-            node = found
+            line, node = found[0].start_mark.line + 1, found[1]  # the key's line: where the user wrote it
         elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
             node = node.value[int(part)]
+            line = node.start_mark.line + 1
         else:
             break
-        line = node.start_mark.line + 1
     return line
