@@ -1,9 +1,12 @@
 """``flext events``: what is in the event store, whichever plugin wrote it.
 
 Every command takes ``--store`` (a SQLite path, ``postgresql://...``;
-default ``$FLEXT_EVENTSTORE_URL``, else the embedded SQLite file). Events
-are shown as stored: their classes need not be importable here, so an
-event a disabled or uninstalled plugin wrote still shows, type and payload.
+default ``$FLEXT_EVENTSTORE_URL``, else the embedded SQLite file). Only
+``import`` writes, so only ``import`` creates a store that is not there yet;
+the others refuse it (``NOT_FOUND``). Events are shown as stored: their
+classes need not be importable here, so an event a disabled or uninstalled
+plugin wrote still shows, type and payload. The JSON each command prints is
+documented in docs/event-sourcing.md (tests check it).
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from cyclopts import Parameter
 
 from flext_eventsourcing import opened_store
 from flext_kernel.errors import NOT_FOUND
+from flext_plugin_events._times import iso, short
 from flext_plugin_events.exchange import read_export, write_export
 from flext_sdk import FlextResult
 from flext_sdk.cli import EXIT_OK, current, emit, emit_table, fail, note
@@ -42,9 +48,13 @@ _ENVELOPE = frozenset(
 
 
 @contextmanager
-def _opened(store: str | None) -> Iterator[FlextEventStore | int]:
-    """The event store at ``store`` (or the exit code of the failure to open it)."""
-    with opened_store(store) as opened:
+def _opened(store: str | None, *, create: bool = False) -> Iterator[FlextEventStore | int]:
+    """The event store at ``store`` (or the exit code of the failure to open it).
+
+    Only a command that writes passes ``create=True``: reading a store that
+    is not there is an error, not a new empty store.
+    """
+    with opened_store(store, create=create) as opened:
         yield opened if isinstance(opened, int) else opened[1]
 
 
@@ -71,7 +81,7 @@ def _row(recorded: RecordedEvent) -> dict[str, Any]:
         "version": recorded.version,
         "type": recorded.event_type,
         "schema": recorded.schema_version,
-        "occurred_at": stored.get("occurred_at"),
+        "occurred_at": iso(stored.get("occurred_at")),
         "event_id": str(stored.get("event_id")) if stored else None,
         "payload": {key: value for key, value in stored.items() if key not in _ENVELOPE},
     }
@@ -107,7 +117,11 @@ def streams(*, store: str | None = None, prefix: str = "") -> int:
     rows = sorted(found.values(), key=lambda entry: entry["stream"])
     if not rows:
         note("no streams" + (f" starting with {prefix!r}" if prefix else ""))
-    return emit_table(rows, ["stream", "events", "version", "last_type", "last_at"], title="Event streams")
+    if current().output != "table":
+        return emit(rows)
+    # Four columns fit 80: the last version and position are in the JSON and in `events show`.
+    table = [{**row, "last_at": short(row["last_at"], seconds=False)} for row in rows]
+    return emit_table(table, ["stream", "events", "last_type", "last_at"], title="Event streams")
 
 
 def show(stream: str, *, store: str | None = None, from_version: int = 0) -> int:
@@ -131,9 +145,16 @@ def show(stream: str, *, store: str | None = None, from_version: int = 0) -> int
             FlextResult.fail(f"stream {stream!r} has no events after version {from_version}", NOT_FOUND),
             hint="flext events streams lists the streams",
         )
-    table_rows = [{**row, "payload": json.dumps(row["payload"], ensure_ascii=False)} for row in rows]
     if current().output != "table":
         return emit(rows)
+    table_rows = [
+        {
+            **row,
+            "occurred_at": short(row["occurred_at"]),
+            "payload": json.dumps(row["payload"], ensure_ascii=False),
+        }
+        for row in rows
+    ]
     return emit_table(table_rows, ["version", "type", "occurred_at", "payload"], title=f"Stream {stream}")
 
 
@@ -190,23 +211,32 @@ def tail(
     return EXIT_OK
 
 
-def export(*, store: str | None = None, output: Path | None = None, fmt: Literal["jsonl"] = "jsonl") -> int:
+def export(
+    *,
+    store: str | None = None,
+    to: Annotated[Path | None, Parameter(name=["--to", "-o"])] = None,
+    fmt: Literal["jsonl"] = "jsonl",
+) -> int:
     """Write every event, in global order, as JSON lines (one event per line, exactly as stored).
 
     Args:
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
-        output: The file to write (written whole or not at all); default standard output.
+        to: The file to write (written whole or not at all); default standard output.
         fmt: The format; jsonl is the only one.
 
     """
     with _opened(store) as events:
         if isinstance(events, int):
             return events
-        written = write_export(events, output if output is not None else sys.stdout)
+        written = write_export(events, to if to is not None else sys.stdout)
     if written.is_failure:
         return fail(written)
-    note(f"exported {written.value} events" + (f" to {output}" if output is not None else ""))
-    return EXIT_OK
+    if to is None:  # the events were the output: the count goes to stderr
+        note(f"exported {written.value} events")
+        return EXIT_OK
+    return emit(
+        {"exported": written.value, "file": str(to)}, human=f"exported {written.value} events to {to}"
+    )
 
 
 def import_events(file: Path, *, store: str | None = None) -> int:
@@ -214,14 +244,15 @@ def import_events(file: Path, *, store: str | None = None) -> int:
 
     Args:
         file: A JSON-lines file written by flext events export (- for standard input).
-        store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
+        store: The event store (a SQLite path or postgresql:// URL), created if missing (a new file
+            only in an existing directory); default $FLEXT_EVENTSTORE_URL.
 
     """
     source = sys.stdin if str(file) == "-" else file
     parsed = read_export(source)
     if parsed.is_failure:
         return fail(parsed, hint="the file must be what flext events export wrote")
-    with _opened(store) as events:
+    with _opened(store, create=True) as events:
         if isinstance(events, int):
             return events
         from flext_plugin_events.exchange import append_exported

@@ -3,7 +3,10 @@
 The projections come from the active plugins; their read models and
 checkpoints live next to the events (``--store``). ``run`` brings every
 projection up to date (``--follow`` keeps it so), ``rebuild`` builds one
-afresh beside the live one and swaps it in when complete.
+afresh beside the live one and swaps it in when complete. None of them
+creates an event store: read models are built from events, so a ``--store``
+with no events there is refused (``NOT_FOUND``). The JSON each command prints
+is documented in docs/event-sourcing.md (tests check it).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from flext_eventsourcing import STORE_HINT, opened_store, stores_of
 from flext_kernel.errors import VALIDATION_ERROR
-from flext_sdk.cli import EXIT_OK, emit, emit_table, fail, note
+from flext_plugin_events._times import iso
+from flext_sdk.cli import EXIT_OK, current, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
     from flext_eventsourcing import ProjectionRunner, ProjectionStatus
@@ -25,22 +29,31 @@ __all__ = ["list_projections", "rebuild", "run", "status"]
 
 
 @contextmanager
-def _runner(store: str | None) -> Iterator[ProjectionRunner | int]:
-    """A runner over the plugins' projections and the store at ``store`` (or an exit code)."""
+def _runner(store: str | None) -> Iterator[tuple[ProjectionRunner, dict[str, str]] | int]:
+    """A runner over the plugins' projections and the store at ``store``, and which plugin gives each.
+
+    Yields an exit code instead when the store cannot be opened; a store
+    that is not there is refused, never created.
+    """
     from flext_eventsourcing import ProjectionRunner
 
-    with opened_store(store) as opened:
+    with opened_store(store, create=False) as opened:
         if isinstance(opened, int):
             yield opened
             return
         kernel, events = opened
         stores = stores_of(kernel).unwrap()  # opened_store succeeded, so event sourcing is on
-        projections = stores.open_projection_store(store)
+        projections = stores.open_projection_store(store, create=False)
         if projections.is_failure:
-            yield fail(projections, hint=STORE_HINT)
+            yield fail(projections, hint=str(projections.error_data.get("hint", STORE_HINT)))
             return
+        providers = {
+            projection.name: plugin
+            for plugin, answer in kernel.plugins.collect("flext_projections")
+            for projection in answer
+        }
         try:
-            yield ProjectionRunner(events, projections.value, stores.projections())
+            yield ProjectionRunner(events, projections.value, stores.projections()), providers
         finally:
             projections.value.close()
 
@@ -57,7 +70,7 @@ def _row(status: ProjectionStatus) -> dict[str, Any]:
         "head": status.head_position,
         "building_position": None if building is None else building.position,
         "error": None if failed is None else failed.error,
-        "updated_at": None if live is None else live.updated_at.isoformat(),
+        "updated_at": None if live is None else iso(live.updated_at),
     }
 
 
@@ -68,13 +81,13 @@ def list_projections(*, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
 
     """
-    with _runner(store) as runner:
-        if isinstance(runner, int):
-            return runner
+    with _runner(store) as opened:
+        if isinstance(opened, int):
+            return opened
+        runner, providers = opened
         statuses = runner.status()
         if statuses.is_failure:
             return fail(statuses)
-        providers = {name: type(projection).__module__ for name, projection in runner.projections.items()}
     rows = [{**_row(s), "provided_by": providers.get(s.name)} for s in statuses.value]
     if not rows:
         note("no projections: no active plugin contributes one (hook flext_projections)")
@@ -89,17 +102,19 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
 
     """
-    with _runner(store) as runner:
-        if isinstance(runner, int):
-            return runner
-        statuses = runner.status(name)
+    with _runner(store) as opened:
+        if isinstance(opened, int):
+            return opened
+        statuses = opened[0].status(name)
         if statuses.is_failure:
             return fail(statuses)
     rows = [_row(s) for s in statuses.value]
+    if current().output != "table":
+        return emit(rows)
+    # At most six columns, so that 80 fit: the error only when one failed, the versions in the JSON.
+    columns = ["name", "state", "generation", "position", "head"]
     return emit_table(
-        rows,
-        ["name", "state", "version", "generation", "position", "head", "error"],
-        title="Projection status",
+        rows, columns + (["error"] if any(row["error"] for row in rows) else []), title="Projection status"
     )
 
 
@@ -112,9 +127,10 @@ def run(names: list[str] | None = None, *, store: str | None = None, follow: boo
         follow: Keep running, taking new events as they arrive, until Ctrl-C.
 
     """
-    with _runner(store) as runner:
-        if isinstance(runner, int):
-            return runner
+    with _runner(store) as opened:
+        if isinstance(opened, int):
+            return opened
+        runner = opened[0]
         result = runner.catch_up(names)
         if result.is_failure:
             return fail(result, hint="flext projections status shows each projection's state")
@@ -128,10 +144,8 @@ def run(names: list[str] | None = None, *, store: str | None = None, follow: boo
                 return EXIT_OK
             if followed.is_failure:
                 return fail(followed)
-    handled = result.value
-    human = (
-        "\n".join(f"{name}: {count} events" for name, count in sorted(handled.items())) or "no projections"
-    )
+    handled = [{"name": name, "events": count} for name, count in sorted(result.value.items())]
+    human = "\n".join(f"{row['name']}: {row['events']} events" for row in handled) or "no projections"
     return emit(handled, human=human)
 
 
@@ -154,14 +168,14 @@ def rebuild(name: str, *, store: str | None = None, from_timestamp: datetime | N
                 VALIDATION_ERROR,
             )
         )
-    with _runner(store) as runner:
-        if isinstance(runner, int):
-            return runner
-        rebuilt = runner.rebuild(name, from_timestamp)
+    with _runner(store) as opened:
+        if isinstance(opened, int):
+            return opened
+        rebuilt = opened[0].rebuild(name, from_timestamp)
         if rebuilt.is_failure:
             return fail(rebuilt)
     checkpoint = rebuilt.value
     return emit(
-        checkpoint.model_dump(mode="json"),
+        {**checkpoint.model_dump(mode="json"), "updated_at": iso(checkpoint.updated_at)},
         human=f"rebuilt {name}: generation {checkpoint.generation} is live at position {checkpoint.position}",
     )
