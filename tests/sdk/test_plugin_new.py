@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -14,10 +16,11 @@ import pytest
 
 from flext_kernel.cli import main as cli_main
 from flext_sdk.authoring import new as plugin_new
-from flext_sdk.authoring._templates import FILES, render
+from flext_sdk.authoring._templates import FILES, PUBLISHED_INSTALL, render
 from flext_sdk.authoring.plugin import VERSION
 
 RUFF = Path(sys.executable).with_name("ruff")
+FLEXT = Path(sys.executable).with_name("flext")
 # The generated project has no ruff configuration of its own: check it with ruff's
 # default line length and the rule families this repository selects.
 RUFF_RULES = "E,F,W,I,B,UP,SIM,RUF,C4,PT,PIE,RET,TID,ANN,D"
@@ -158,6 +161,53 @@ def test_generated_python_is_formatted_and_lint_clean(home: Path, where: Path) -
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+# The next steps it prints.
+
+
+@pytest.mark.slow
+def test_following_only_what_it_printed_makes_a_project_whose_tests_pass(tmp_path: Path) -> None:
+    """A fresh venv and pip, as printed: flext-sdk is not on PyPI, so the step must name local paths."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "python").symlink_to(sys.executable)  # the `python` the printed step runs
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEXT_", "VIRTUAL_ENV", "PYTHON"))}
+    env.update(FLEXT_HOME=str(tmp_path / "home"), NO_COLOR="1", PATH=f"{tools}{os.pathsep}{os.defpath}")
+
+    def run(*command: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(part) for part in command], cwd=work, env=env, capture_output=True, text=True, timeout=900
+        )
+
+    created = run(FLEXT, "plugin", "new", "greeter")
+    assert created.returncode == 0, created.stderr
+    printed = created.stdout.splitlines()
+    steps = [line.removeprefix("  ") for line in printed[printed.index("next:") + 1 :]]
+    install = next(step for step in steps if ".venv/bin/pip install" in step).split(" && ")[-1]
+    assert install != PUBLISHED_INSTALL, "this checkout's flext-sdk is not on PyPI: name where it is"
+    readme = (work / "flext-plugin-greeter" / "README.md").read_text(encoding="utf-8")
+    assert f"$ python -m venv .venv && {install}\n" in readme
+
+    done = run("bash", "-euo", "pipefail", "-c", "\n".join(steps))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert re.search(r"=+ \d+ passed in ", done.stdout), done.stdout[-3000:]
+    assert " failed" not in done.stdout
+    assert done.stdout.endswith("Hello, you!\n")
+
+
+def test_the_install_step_names_the_local_sources_of_flext_sdk() -> None:
+    sources = plugin_new.local_sources("flext-sdk")
+    # The contributor install (and CI) installs the workspace from this checkout.
+    assert sources[-1] == str(Path(__file__).resolve().parents[2] / "sdk")
+    assert Path(sources[0]).name == "kernel"
+    assert plugin_new.install_step() == ".venv/bin/pip install " + " ".join(sources) + " -e '.[test]'"
+    assert plugin_new.local_sources("pytest") == []  # from an index: pip finds it itself
+    readme = render("x", kernel_range=">=0.1", sdk_requirement="flext-sdk>=0.1")["README.md"]
+    assert f"$ python -m venv .venv && {PUBLISHED_INSTALL}\n" in readme
+    assert "not on PyPI yet" not in readme
 
 
 # The plugin the files make.

@@ -3,7 +3,9 @@
 Placeholders: ``$name`` (the plugin name users type), ``$package``
 (``flext_plugin_<name>``), ``$distribution`` (``flext-plugin-<name>``),
 ``$kernel_range`` and ``$sdk_requirement`` (the versions this kernel and SDK
-satisfy). A literal dollar sign is written ``$$``. The generated Python is
+satisfy), ``$install`` (the pip command that installs the project into
+``.venv``) and ``$install_note`` (why it names local paths, when it does). A
+literal dollar sign is written ``$$``. The generated Python is
 formatted and lint-clean under ruff's defaults; tests/sdk/test_plugin_new.py
 checks that.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from string import Template
 from typing import Final
 
-__all__ = ["FILES", "render"]
+__all__ = ["FILES", "PUBLISHED_INSTALL", "render"]
 
 _PYPROJECT = """\
 [project]
@@ -68,11 +70,11 @@ Hello, Ada!
 ## Develop
 
 ```console
-$$ python -m venv .venv && .venv/bin/pip install -e '.[test]'
+$$ python -m venv .venv && $install
 $$ .venv/bin/pytest
 $$ .venv/bin/flext $name hello
 ```
-
+$install_note
 ## Build, install, publish
 
 ```console
@@ -273,14 +275,34 @@ FILES: Final[dict[str, str]] = {
 """Relative path (itself a template) to file text."""
 
 
-def render(name: str, *, kernel_range: str, sdk_requirement: str) -> dict[str, str]:
-    """Return every file of the plugin ``name`` as relative path to text."""
+PUBLISHED_INSTALL: Final = ".venv/bin/pip install -e '.[test]'"
+"""The install step once flext-sdk is on an index pip reads."""
+
+_INSTALL_NOTE = """
+flext-sdk is not on PyPI yet, so the install above takes it, and the FLEXT
+distributions it needs, from the paths where `flext plugin new` found them.
+Once it is published, `$published` is enough.
+"""
+
+
+def render(
+    name: str, *, kernel_range: str, sdk_requirement: str, install: str | None = None
+) -> dict[str, str]:
+    """Return every file of the plugin ``name`` as relative path to text.
+
+    ``install`` is the pip command of the README's Develop section (default: ``PUBLISHED_INSTALL``).
+    """
+    install = install or PUBLISHED_INSTALL
     values = {
         "name": name,
         "package": "flext_plugin_" + name.replace("-", "_"),
         "distribution": "flext-plugin-" + name.replace("_", "-"),
         "kernel_range": kernel_range,
         "sdk_requirement": sdk_requirement,
+        "install": install,
+        "install_note": ""
+        if install == PUBLISHED_INSTALL
+        else _INSTALL_NOTE.replace("$published", PUBLISHED_INSTALL),
     }
     return {
         Template(path).substitute(values): Template(text).substitute(values) for path, text in FILES.items()

@@ -4,6 +4,11 @@ The distribution is built in a hidden directory next to its destination and
 renamed into place, so an interrupted run leaves either nothing or the whole
 tree; with ``--force`` an existing tree is replaced the same way.
 
+Until flext-sdk is on PyPI, the install step it prints (and writes in the
+project's README) hands pip the local paths this environment installed
+flext-sdk and the FLEXT distributions it needs from (PEP 610's
+``direct_url.json``), so the step works from a FLEXT checkout.
+
 Failures (one ``error: ... (CODE)`` line):
 
 * ``VALIDATION_ERROR`` (exit 2): the name is not lower case words joined by
@@ -18,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shlex
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,15 +84,16 @@ def new(
             hint="choose another name or --directory, or pass --force to replace it",
             exit_code=EXIT_USAGE,
         )
-    files = _files(name)
+    install = install_step()
+    files = _files(name, install)
     try:
         write_tree(target, files)
     except OSError as exc:
         return emit_error(f"could not write {target}: {exc}", WRITE_FAILED)
-    return _created(name, target, sorted(files))
+    return _created(name, target, sorted(files), install)
 
 
-def _files(name: str) -> dict[str, str]:
+def _files(name: str, install: str | None = None) -> dict[str, str]:
     """The new plugin's files, asking for at least this kernel's and this SDK's minor versions."""
     from flext_kernel.version import KERNEL_VERSION
     from flext_sdk.authoring._templates import render
@@ -94,7 +101,68 @@ def _files(name: str) -> dict[str, str]:
 
     kernel = ".".join(KERNEL_VERSION.split(".")[:2])
     sdk = ".".join(VERSION.split(".")[:2])
-    return render(name, kernel_range=f">={kernel}", sdk_requirement=f"flext-sdk>={sdk}")
+    return render(name, kernel_range=f">={kernel}", sdk_requirement=f"flext-sdk>={sdk}", install=install)
+
+
+def install_step() -> str:
+    """The pip command, run in the new project, that installs it with its tests into ``.venv``.
+
+    flext-sdk, and the FLEXT distributions it needs, come from where this
+    environment installed them when that is a local directory or file (a
+    checkout, a wheel): they are not on PyPI yet.
+    """
+    return shlex.join([".venv/bin/pip", "install", *local_sources("flext-sdk")]) + " -e '.[test]'"
+
+
+def local_sources(name: str) -> list[str]:
+    """Local paths of ``name`` and of the installed distributions it requires, each installed from one.
+
+    Dependencies come first; a distribution from an index (or whose file is
+    gone) is left to pip, and so is what it requires.
+    """
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, str] = {}
+
+    def visit(dist_name: str) -> None:
+        key = canonicalize_name(dist_name)
+        if key in found:
+            return
+        try:
+            dist = importlib.metadata.distribution(dist_name)
+        except importlib.metadata.PackageNotFoundError:
+            return
+        path = _local_path(dist.read_text("direct_url.json"))
+        if path is None:
+            return
+        found[key] = ""  # visiting: a cycle ends here
+        for line in dist.requires or ():
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                visit(requirement.name)
+        found[key] = path
+        order.append(key)
+
+    order: list[str] = []
+    visit(name)
+    return [found[key] for key in order]
+
+
+def _local_path(direct_url: str | None) -> str | None:
+    """The existing local path a ``direct_url.json`` (PEP 610) names, or None."""
+    import json
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    try:
+        url = urlparse(json.loads(direct_url or "{}").get("url", ""))
+    except (ValueError, AttributeError):
+        return None
+    path = url2pathname(url.path)
+    return path if url.scheme == "file" and os.path.exists(path) else None
 
 
 def write_tree(target: Path, files: Mapping[str, str]) -> None:
@@ -133,15 +201,17 @@ def _swap(staging: Path, target: Path) -> None:
         old.unlink()
 
 
-def _created(name: str, target: Path, files: list[str]) -> int:
-    data = {"name": name, "path": str(target), "files": files}
-    lines = [
-        f"created {target}/ ({len(files)} files):",
-        *(f"  {file}" for file in files),
-        "next:",
-        f"  cd {target}",
-        "  python -m venv .venv && .venv/bin/pip install -e '.[test]'",
-        "  .venv/bin/pytest",
-        f"  .venv/bin/flext {name} hello --who you",
+def _created(name: str, target: Path, files: list[str], install: str) -> int:
+    steps = _next_steps(name, target, install)
+    data = {"name": name, "path": str(target), "files": files, "next": steps}
+    lines = [f"created {target}/ ({len(files)} files):", *(f"  {file}" for file in files), "next:"]
+    return emit(data, human="\n".join([*lines, *(f"  {step}" for step in steps)]))
+
+
+def _next_steps(name: str, target: Path, install: str) -> list[str]:
+    return [
+        shlex.join(["cd", str(target)]),
+        f"python -m venv .venv && {install}",
+        ".venv/bin/pytest",
+        f".venv/bin/flext {name} hello --who you",
     ]
-    return emit(data, human="\n".join(lines))
