@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -149,3 +150,38 @@ def test_help_does_not_import_the_command_modules(flext_home: Path) -> None:
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
         )
     assert "LOADED []" in done.stdout, done.stdout + done.stderr
+
+
+def _interrupted_after(flext_home: Path, args: list[str], line: str) -> subprocess.CompletedProcess[str]:
+    """Run ``flext *args``; once it printed ``line`` on stderr, press Ctrl-C (SIGINT); return how it ended."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flext_kernel.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = process.stderr.readline()  # blocks until the command says it follows (or ends)
+        assert line in seen, seen + process.stderr.read()
+        time.sleep(0.5)  # from the note to the loop that waits for events
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return subprocess.CompletedProcess(args, process.returncode, out, seen + err)
+
+
+def test_ctrl_c_ends_tail_and_a_following_projection_run_quietly_with_exit_code_130(
+    flext_home: Path, tmp_path: Path
+) -> None:
+    _seed(tmp_path / "e.db")
+    store = ["--store", str(tmp_path / "e.db")]
+    tail = _interrupted_after(flext_home, ["events", "tail", *store], "following events after position 2")
+    assert (tail.returncode, tail.stdout) == (130, "")
+    assert "error" not in tail.stderr, "Ctrl-C is how tail ends, not an error"
+    run = _interrupted_after(flext_home, ["projections", "run", "--follow", *store], "following new events")
+    assert run.returncode == 130
+    assert "error" not in run.stderr

@@ -25,7 +25,7 @@ from flext_kernel.errors import NOT_FOUND
 from flext_plugin_events._times import iso, short
 from flext_plugin_events.exchange import read_export, write_export
 from flext_sdk import FlextResult
-from flext_sdk.cli import EXIT_OK, current, emit, emit_table, fail, note
+from flext_sdk.cli import EXIT_INTERRUPTED, EXIT_OK, current, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
     from flext_eventsourcing import FlextEventStore, RecordedEvent
@@ -166,7 +166,7 @@ def tail(
     count: int | None = None,
     stream_prefix: str = "",
 ) -> int:
-    """Follow the event store: print each new event as it is written, until Ctrl-C.
+    """Follow the event store: print each new event as it is written, until Ctrl-C (exit code 130).
 
     Args:
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
@@ -205,7 +205,7 @@ def tail(
                 if count is not None and printed >= count:
                     break
         except KeyboardInterrupt:
-            pass
+            return EXIT_INTERRUPTED  # Ctrl-C is how tail ends: quietly, but with the exit code that says so
         finally:
             subscription.stop()
     return EXIT_OK

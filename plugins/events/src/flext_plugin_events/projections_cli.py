@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flext_eventsourcing import STORE_HINT, opened_store, stores_of
 from flext_kernel.errors import VALIDATION_ERROR
 from flext_plugin_events._times import iso
-from flext_sdk.cli import EXIT_OK, current, emit, emit_table, fail, note
+from flext_sdk.cli import EXIT_INTERRUPTED, current, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
     from flext_eventsourcing import ProjectionRunner, ProjectionStatus
@@ -124,7 +124,7 @@ def run(names: list[str] | None = None, *, store: str | None = None, follow: boo
     Args:
         names: Projections to run; default all.
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
-        follow: Keep running, taking new events as they arrive, until Ctrl-C.
+        follow: Keep running, taking new events as they arrive, until Ctrl-C (exit code 130).
 
     """
     with _runner(store) as opened:
@@ -141,7 +141,7 @@ def run(names: list[str] | None = None, *, store: str | None = None, follow: boo
                 followed = runner.run(stop)
             except KeyboardInterrupt:
                 stop.set()
-                return EXIT_OK
+                return EXIT_INTERRUPTED
             if followed.is_failure:
                 return fail(followed)
     handled = [{"name": name, "events": count} for name, count in sorted(result.value.items())]
