@@ -157,6 +157,16 @@ def test_plugin_command_runs_and_help_imports_no_plugin_code(home: Path, plugins
 def test_broken_plugin_does_not_take_the_cli_down(home: Path, plugins: Path) -> None:
     (plugins / "broken.py").write_text("raise RuntimeError('kaput')\n", encoding="utf-8")
     plugin(plugins, "fine", "fine", entry("fine", "fine:greet"), body=GREET)
+    plugin(plugins, "future", "future", entry("future", "future:greet"), body=GREET, extra=", kernel='>=99'")
+    gone = flext(home, "--plugins-dir", str(plugins), "future")
+    assert gone.code == 1
+    listed = flext(home, "--plugins-dir", str(plugins), "--json", "plugin", "list")
+    reason = next(p["reason"] for p in json.loads(listed.out)["data"] if p["name"] == "future")
+    assert gone.err.splitlines() == [
+        f"error: 'flext future' belongs to plugin 'future', which failed to load: {reason}"
+        " (PLUGIN_LOAD_FAILED)",
+        "hint: run 'flext plugin info future' or 'flext doctor'",
+    ]
     ran = flext(home, "--plugins-dir", str(plugins), "fine")
     assert (ran.code, ran.out.strip()) == (0, "hello world")
     listed = flext(home, "--plugins-dir", str(plugins), "--output", "json", "plugin", "list")
@@ -178,14 +188,51 @@ def test_disable_enable_and_environment_overrides(home: Path, plugins: Path) -> 
     assert flext(home, *base, "toggle").code == 0
     assert flext(home, *base, "plugin", "disable", "toggle").out.strip() == "plugin toggle disabled"
     hidden = flext(home, *base, "toggle")
-    assert hidden.code == 2
-    assert "unknown command 'toggle'" in hidden.err
+    assert (hidden.code, hidden.out) == (2, "")
+    assert hidden.err.splitlines() == [
+        "error: 'flext toggle' belongs to plugin 'toggle', which is disabled (PLUGIN_DISABLED)",
+        "hint: enable it with 'flext plugin enable toggle'",
+    ]
+    as_json = flext(home, *base, "--output", "json", "toggle", "--who", "x")
+    assert (as_json.code, json.loads(as_json.out)["code"]) == (2, "PLUGIN_DISABLED")
     assert "toggle" not in flext(home, *base, "--help").out
     assert flext(home, *base, "plugin", "enable", "toggle").code == 0
     assert flext(home, *base, "toggle").code == 0
-    assert flext(home, *base, "toggle", env={"FLEXT_DISABLE_PLUGINS": "toggle"}).code == 2
-    assert flext(home, *base, "toggle", env={"FLEXT_PLUGINS": "other"}).code == 2
+    for env in ({"FLEXT_DISABLE_PLUGINS": "toggle"}, {"FLEXT_PLUGINS": "other"}):
+        left_out = flext(home, *base, "toggle", env=env)
+        assert left_out.code == 2
+        assert left_out.err.splitlines() == [
+            "error: 'flext toggle' belongs to plugin 'toggle', which is disabled (PLUGIN_DISABLED)",
+            "hint: FLEXT_PLUGINS or FLEXT_DISABLE_PLUGINS leaves 'toggle' out of this run;"
+            " change them to use it",
+        ]
     assert flext(home, *base, "toggle", env={"FLEXT_PLUGINS": "toggle"}).code == 0
+
+
+def test_a_command_of_a_plugin_whose_requirement_is_disabled_names_that_plugin(
+    home: Path, plugins: Path
+) -> None:
+    plugin(plugins, "base", "base", body=GREET)
+    plugin(
+        plugins,
+        "child",
+        "child",
+        entry("kids hello", "child:greet") + entry("kids bye", "child:greet"),
+        body=GREET,
+        extra=", requires=('base',)",
+    )
+    base = ("--plugins-dir", str(plugins))
+    assert flext(home, *base, "kids", "hello").code == 0
+    assert flext(home, *base, "plugin", "disable", "base").code == 0
+    for words in (("kids", "hello"), ("kids",), ("kids", "bye", "--help")):
+        hidden = flext(home, *base, *words)
+        assert hidden.code == 2, hidden
+        command = " ".join(word for word in words if not word.startswith("-"))
+        assert hidden.err.splitlines() == [
+            f"error: 'flext {command}' belongs to plugin 'child', which requires plugin 'base',"
+            " which is disabled (PLUGIN_DISABLED)",
+            "hint: enable it with 'flext plugin enable base'",
+        ]
 
 
 def test_unknown_things_are_one_line_usage_errors(home: Path) -> None:
@@ -324,7 +371,13 @@ def test_requirements_hide_dependants_of_missing_plugins(home: Path, plugins: Pa
         plugins, "needy", "needy", entry("needy", "needy:greet"), body=GREET, extra=", requires=('ghost',)"
     )
     base = ("--plugins-dir", str(plugins))
-    assert flext(home, *base, "needy").code == 2
+    needy = flext(home, *base, "needy")
+    assert needy.code == 1
+    assert needy.err.splitlines() == [
+        "error: 'flext needy' belongs to plugin 'needy', which failed to load: requires plugin 'ghost',"
+        " which is not installed (PLUGIN_LOAD_FAILED)",
+        "hint: run 'flext plugin info needy' or 'flext doctor'",
+    ]
     info = flext(home, *base, "--output", "json", "plugin", "info", "needy")
     assert json.loads(info.out)["data"]["reason"] == "requires plugin 'ghost', which is not installed"
 

@@ -43,6 +43,8 @@ class Assembly:
     """Declared help of groups (kernel's shared groups and plugins' ``GroupEntry``)."""
     unavailable: dict[str, str] = field(default_factory=dict)
     """Command path of a hidden plugin to that plugin, so an unknown command can say why."""
+    disabled_by: dict[str, str] = field(default_factory=dict)
+    """Hidden plugin to the disabled plugin that hides it: itself, or a plugin it requires."""
 
     def unknown_command(self, words: list[str]) -> tuple[str, list[str]] | None:
         """Return (the unknown word, the valid names at that level), or None if the path is known.
@@ -83,6 +85,10 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
             assembly.hidden[name] = why
             for command in plugins[name]["commands"]:
                 assembly.unavailable.setdefault(" ".join(command["path"]), name)
+    for name in assembly.hidden:
+        cause = _disabled_cause(name, plugins, assembly.hidden, set())
+        if cause is not None:
+            assembly.disabled_by[name] = cause
     assembly.group_help = _group_help([plugins[name] for name in visible])
 
     # The kernel's commands go first, so its claims win; its groups (``plugin``) are groups
@@ -143,6 +149,21 @@ def _why_hidden(
             return f"requires plugin {required!r}, which is not installed"
         if depth < len(plugins) and _why_hidden(required, plugins, disabled, only, depth + 1) is not None:
             return f"requires plugin {required!r}, which is not available"
+    return None
+
+
+def _disabled_cause(
+    name: str, plugins: dict[str, dict[str, Any]], hidden: dict[str, str], seen: set[str]
+) -> str | None:
+    """The disabled plugin that hides ``name``: itself, or one it requires (directly or not); else None."""
+    if hidden.get(name) == "disabled":
+        return name
+    seen.add(name)
+    for required in plugins.get(name, {}).get("requires", []):
+        if required in hidden and required not in seen:
+            cause = _disabled_cause(required, plugins, hidden, seen)
+            if cause is not None:
+                return cause
     return None
 
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CACHE_FORMAT", "fingerprint", "invalidate", "load_table", "read", "write"]
 
-CACHE_FORMAT: Final = 3
+CACHE_FORMAT: Final = 4
 
 
 def fingerprint(plugin_dirs: Iterable[Path]) -> str:
@@ -113,9 +113,11 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
     plugins = []
     for record in manager.records.values():
         summary = record.summary()
+        # A plugin that failed after its manifest was read (version gate, requirements, a hook)
+        # keeps the commands its manifest declares, so the CLI can say why they are missing.
+        entries = record.commands or (record.manifest.commands if record.manifest else ())
         summary["commands"] = [
-            {"path": list(entry.path), "target": entry.target, "help": entry.help}
-            for entry in record.commands
+            {"path": list(entry.path), "target": entry.target, "help": entry.help} for entry in entries
         ]
         groups = record.manifest.groups if record.manifest else ()
         summary["groups"] = [{"path": list(entry.path), "help": entry.help} for entry in groups]

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Annotated
 
 from flext_kernel.cli import output
 from flext_kernel.cli.settings import OutputFormat, Settings, current, replace_current
-from flext_kernel.errors import INTERNAL_ERROR, INTERRUPTED, PLUGIN_LOAD_FAILED, USAGE_ERROR
+from flext_kernel.errors import (
+    INTERNAL_ERROR,
+    INTERRUPTED,
+    PLUGIN_DISABLED,
+    PLUGIN_LOAD_FAILED,
+    USAGE_ERROR,
+)
 
 if TYPE_CHECKING:
     from cyclopts import App
@@ -95,40 +101,53 @@ def _unknown(assembly: "Assembly", tokens: list[str]) -> int | None:
     found = assembly.unknown_command(words)
     if found is None:
         return None
+    hidden = _hidden_command(assembly, words)
+    if hidden is not None:
+        return hidden
+    import difflib
+
     word, names = found
-    hint = _hidden_hint(assembly, words)
-    if hint is None:
-        import difflib
-
-        close = difflib.get_close_matches(word, names, n=1)
-        hint = f"{'did you mean ' + repr(close[0]) + '? ' if close else ''}available here: {', '.join(names)}"
-    return output.emit_error(
-        f"unknown command {word!r}",
-        USAGE_ERROR,
-        hint=f"{hint}; see flext --help",
-    )
+    close = difflib.get_close_matches(word, names, n=1)
+    hint = f"{'did you mean ' + repr(close[0]) + '? ' if close else ''}available here: {', '.join(names)}"
+    return output.emit_error(f"unknown command {word!r}", USAGE_ERROR, hint=f"{hint}; see flext --help")
 
 
-def _hidden_hint(assembly: "Assembly", words: list[str]) -> str | None:
-    """Why a command of a disabled or failed plugin is missing, naming the plugin; None if none is."""
+def _hidden_command(assembly: "Assembly", words: list[str]) -> int | None:
+    """A command (or group) of a disabled or failed plugin: say which plugin and what to do; else None."""
     for n in range(len(words), 0, -1):
         command = " ".join(words[:n])
-        owner = assembly.unavailable.get(command)
+        owner = assembly.unavailable.get(command) or next(
+            (who for path, who in sorted(assembly.unavailable.items()) if path.startswith(command + " ")),
+            None,
+        )
         if owner is not None:
-            return f"'flext {command}' belongs to plugin {owner!r}, {_why_unavailable(assembly, owner)}"
+            return _report_hidden(assembly, command, owner)
     return None
 
 
-def _why_unavailable(assembly: "Assembly", owner: str) -> str:
-    from flext_kernel.plugins.state import environment_overrides
+def _report_hidden(assembly: "Assembly", command: str, owner: str) -> int:
+    from flext_kernel.plugins.state import enable_hint
 
-    why = assembly.hidden.get(owner, "disabled")
-    if why != "disabled":
-        return f"which is not available ({why}): run 'flext doctor'"
-    only, denied = environment_overrides()
-    if owner in denied or (only is not None and owner not in only):
-        return "which FLEXT_PLUGINS or FLEXT_DISABLE_PLUGINS leaves out of this run"
-    return f"which is disabled: run 'flext plugin enable {owner}'"
+    disabled = assembly.disabled_by.get(owner)
+    whose = f"'flext {command}' belongs to plugin {owner!r}, which"
+    if disabled == owner:
+        return output.emit_error(f"{whose} is disabled", PLUGIN_DISABLED, hint=enable_hint(owner))
+    if disabled is not None:
+        return output.emit_error(
+            f"{whose} requires plugin {disabled!r}, which is disabled",
+            PLUGIN_DISABLED,
+            hint=enable_hint(disabled),
+        )
+    why = assembly.hidden.get(owner, "")
+    if why.startswith("failed: "):
+        why = f"failed to load: {why.removeprefix('failed: ')}"
+    else:
+        why = f"is not available: {why}"
+    return output.emit_error(
+        f"{whose} {why}",
+        PLUGIN_LOAD_FAILED,
+        hint=f"run 'flext plugin info {owner}' or 'flext doctor'",
+    )
 
 
 def _plugin_dirs(settings: Settings) -> list[Path]:
