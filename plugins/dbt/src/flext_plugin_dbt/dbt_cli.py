@@ -3,7 +3,8 @@
 Each command is thin: it parses the options, calls ``run_dbt``, appends the
 invocation to the event store (stream ``dbt-<project>``) and prints the
 report. dbt's own log lines go to stderr as dbt writes them (not with
-``--quiet`` or ``--output json|yaml``); the results are a table, or with
+``--quiet`` or ``--output json|yaml``; its debug noise only with
+``--debug``); the results are a table of models and a count of tests, or with
 ``--output json`` the report as ``{"ok": true, "data": {...}}`` (``"ok":
 false`` with the same ``data``, an ``error`` and a ``code`` when a node
 failed).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,7 +31,7 @@ from flext_sdk.cli import EXIT_FAILED, EXIT_OK, boot_kernel, current, emit, emit
 
 if TYPE_CHECKING:
     from flext_eventsourcing import AppendResult
-    from flext_plugin_dbt.report import DbtCommand, DbtReport
+    from flext_plugin_dbt.report import DbtCommand, DbtReport, NodeResult
 
 __all__ = ["dbt_build", "dbt_docs", "dbt_run", "dbt_show", "dbt_test"]
 
@@ -179,6 +181,7 @@ def _invoke(
         full_refresh=full_refresh,
         limit=limit,
         log=note,
+        debug_log=note if current().debug else None,  # dbt's debug noise only with --debug
     )
     recorded = _record(command, outcome, select)
     if outcome.is_failure:
@@ -233,6 +236,12 @@ def _hint(outcome: FlextResult[Any]) -> str | None:
         return _INSTALL_HINT
     if outcome.error_code == DBT_CONFIG_ERROR:
         return "profiles.yml reads paths and secrets from environment variables: set the one named above"
+    unopened = "unable to open database file" in (outcome.error or "")
+    if unopened and outcome.error_data.get("adapter") == "sqlite":
+        return (
+            "dbt-sqlite cannot open a file profiles.yml names: check that its directory exists "
+            "(a path read with env_var must be absolute)"
+        )
     if outcome.error_code in (DBT_COMPILE_ERROR, DBT_ERROR) and project_dir:
         return f"dbt's log is {Path(str(project_dir)) / 'logs' / 'dbt.log'}"
     return None
@@ -272,7 +281,7 @@ def _print_human(report: DbtReport) -> None:
 
     title = f"dbt {report.command}: {report.project} ({report.elapsed:.1f}s, dbt {report.dbt_version})"
     if report.command == "show":
-        emit_table(report.rows, report.columns, title=f"{title}, first {len(report.rows)} rows")
+        _table(report.rows, report.columns, title=f"{title}, first {len(report.rows)} rows")
         return
     if report.command == "docs":
         print(f"docs generated in {report.artifacts_dir} (index.html, catalog.json, manifest.json)")
@@ -280,19 +289,66 @@ def _print_human(report: DbtReport) -> None:
     if report.command == "deps" or not report.nodes:
         print(f"{title}: nothing to run" if report.command != "deps" else f"{title}: packages installed")
         return
-    explain = any(node.failed or node.status == "warn" for node in report.nodes)
-    columns = ["node", "status", "rows", "seconds", *(["message"] if explain else [])]
-    rows = [
-        {
-            "node": node.name,
-            "status": node.status,
-            "rows": node.rows_affected,
-            "seconds": f"{node.execution_time:.2f}",
-            "message": one_line(node.message or "") if node.failed or node.status == "warn" else "",
-        }
-        for node in report.nodes
-    ]
-    emit_table(rows, columns, title=title)
+    built = [node for node in report.nodes if node.resource_type != "test"]
+    tests = [node for node in report.nodes if node.resource_type == "test"]
+    if built:
+        rows = [
+            {
+                "node": node.name,
+                "status": node.status,
+                "rows": node.rows_affected,
+                "seconds": f"{node.execution_time:.2f}",
+            }
+            for node in built
+        ]
+        _table(rows, ["node", "status", "rows", "seconds"], title=title)
+    else:
+        print(title)
+    if tests:
+        print(_tests_line(tests))
+    for node in report.nodes:
+        if node.failed or node.status == "warn":
+            print(f"{node.status}: {node.resource_type} {node.name}: {one_line(node.message or '')}")
+
+
+_TEST_OUTCOMES = {
+    "pass": "passed",
+    "fail": "failed",
+    "warn": "warned",
+    "error": "errored",
+    "skipped": "skipped",
+}
+
+
+def _tests_line(tests: Sequence[NodeResult]) -> str:
+    """``tests: 18 passed, 1 failed``: tests are counted, not listed (their names run to 90 characters)."""
+    counts = Counter(node.status for node in tests)
+    return "tests: " + ", ".join(f"{n} {_TEST_OUTCOMES.get(status, status)}" for status, n in counts.items())
+
+
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str) -> None:
+    """A table, or on a terminal too narrow for it, one block of ``column  value`` lines per row.
+
+    rich would cut a cell without spaces (a DN, a test's name) to fit; a block
+    per row keeps every value whole, as psql's expanded display does.
+    """
+    import shutil
+
+    widths = [max([len(str(column)), *(len(_text(row.get(column))) for row in rows)]) for column in columns]
+    needed = sum(widths) + 3 * len(widths) + 1  # rich's borders and padding
+    if not sys.stdout.isatty() or needed <= shutil.get_terminal_size().columns:
+        emit_table(rows, columns, title=title)
+        return
+    print(title)
+    label = max(len(str(column)) for column in columns)
+    for number, row in enumerate(rows, 1):
+        print(f"-[ row {number} ]-")
+        for column in columns:
+            print(f"{str(column).ljust(label)}  {_text(row.get(column))}")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def _machine(payload: Mapping[str, Any]) -> None:

@@ -26,6 +26,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +48,21 @@ DRIVER = Path(__file__).with_name("_driver.py")
 _FULL_REFRESH = frozenset({"run", "build", "seed"})
 _CONFIG_ERRORS = frozenset({"EnvVarMissingError", "DbtProfileError", "DbtProjectError"})
 _DBT_DEFAULTS = {"DBT_USE_COLORS": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-_NOT_INHERITED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
+_NOT_INHERITED = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "VIRTUAL_ENV",
+    # dbt raises instead of logging when it cannot format an event under pytest: a test of flext
+    # (which runs flext under pytest) must see the dbt a user sees.
+    "PYTEST_CURRENT_TEST",
+)
+_DEBUG_NOISE = re.compile(
+    r"^(?:\d\d:\d\d:\d\d(?:\.\d+)?\s+)?\[\w+Debug\]: Unable to parse logging event dictionary"
+)
+"""A debug event dbt failed to format, which it then logs at warning level (dbt-sqlite's
+``AdapterEventDebug`` carrying an exception): debug output, not a warning."""
+_PREVIEW = re.compile(r"^(?:\d\d:\d\d:\d\d(?:\.\d+)?\s+)?Previewing (?:node|inline node) '[^']*':$")
 
 
 def run_dbt(
@@ -62,6 +77,7 @@ def run_dbt(
     limit: int | None = None,
     env: Mapping[str, str] | None = None,
     log: Callable[[str], None] | None = None,
+    debug_log: Callable[[str], None] | None = None,
 ) -> FlextResult[DbtReport]:
     """Run ``dbt <command>`` on the project at ``project_dir``.
 
@@ -78,7 +94,9 @@ def run_dbt(
         limit: For ``show``: how many rows to preview (dbt's default is 5).
         env: Extra environment variables for dbt, on top of this process's (secrets that
             ``profiles.yml`` reads with ``env_var``); they are never printed.
-        log: Called with each of dbt's log lines as dbt writes them.
+        log: Called with each of dbt's log lines as dbt writes them, except its debug noise.
+        debug_log: Called with dbt's debug noise instead (a debug event dbt failed to format,
+            which dbt prints as a warning); by default it is dropped (it stays in ``logs/dbt.log``).
 
     Returns:
         The report of a run that happened, with ``success`` False if a node failed (a SQL
@@ -113,7 +131,7 @@ def run_dbt(
             error_data={**tool.error_data, **_context(project)},
         )
     args = _arguments(project, command, target, select, vars, full_refresh, limit)
-    lines = _drive(tool.value.python, args, project.directory, environment, log)
+    lines = _drive(tool.value.python, args, project.directory, environment, _Log(log, debug_log))
     if lines.is_failure:
         return FlextResult.fail(
             lines.error or "dbt failed",
@@ -152,7 +170,7 @@ def _check_options(
 
 
 def _context(project: DbtProject) -> dict[str, str]:
-    return {"project": project.name, "project_dir": str(project.directory)}
+    return {"project": project.name, "project_dir": str(project.directory), "adapter": project.adapter}
 
 
 def _arguments(
@@ -185,12 +203,46 @@ def _arguments(
     return args
 
 
+class _Log:
+    """Where each of dbt's log lines goes: ``log``, or ``debug`` for dbt's debug noise.
+
+    The noise is a debug event dbt failed to format (``_DEBUG_NOISE``), and
+    the preview ``dbt show`` logs (``Previewing node 'x':`` and its ``| ... |``
+    rows, values cut to 20 characters), which the caller gets whole in the report.
+    """
+
+    __slots__ = ("debug", "log", "previewing")
+
+    def __init__(self, log: Callable[[str], None] | None, debug: Callable[[str], None] | None) -> None:
+        self.log = log
+        self.debug = debug
+        self.previewing = False
+
+    def is_noise(self, line: str) -> bool:
+        """True for a line of dbt's that goes to ``debug``."""
+        if _PREVIEW.match(line):
+            self.previewing = True
+            return True
+        if self.previewing and (line.startswith("|") or not line.strip()):
+            return True
+        self.previewing = False
+        return _DEBUG_NOISE.match(line) is not None
+
+    def route(self, line: str) -> bool:
+        """Send ``line`` where it goes; True if it went to ``log`` (it is not noise)."""
+        noise = self.is_noise(line)
+        send = self.debug if noise else self.log
+        if send is not None:
+            send(line)
+        return not noise
+
+
 def _drive(
     python: Path,
     args: list[str],
     cwd: Path,
     env: dict[str, str],
-    log: Callable[[str], None] | None,
+    log: _Log,
 ) -> FlextResult[list[dict[str, Any]]]:
     """Run the driver; return its JSON lines, the summary last, or why there is no summary."""
     try:
@@ -238,15 +290,14 @@ def _drive(
     return FlextResult.ok(lines)
 
 
-def _forward(stream: IO[str] | None, tail: collections.deque[str], log: Callable[[str], None] | None) -> None:
+def _forward(stream: IO[str] | None, tail: collections.deque[str], log: _Log) -> None:
     """Hand each of dbt's log lines to ``log`` and keep the last ones for error messages."""
     if stream is None:
         return
     for raw in stream:
         line = raw.rstrip("\n")
-        tail.append(line)
-        if log is not None:
-            log(line)
+        if log.route(line):
+            tail.append(line)  # noise never makes the message of a failure
 
 
 def _parsed(raw: str) -> dict[str, Any] | None:
