@@ -14,7 +14,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, final, overload
 
 from flext_kernel._container_compile import SourceBuilder
 from flext_kernel._container_dispose import aclose_in_reverse, close_in_reverse, closes_synchronously
@@ -60,16 +60,12 @@ class _Registration:
         self.partial = False
 
 
-@final
-class _Owned:
+class _Owned(NamedTuple):
     """A singleton the container built and must close: what, for which key, for which owner."""
 
-    __slots__ = ("instance", "key", "owner")
-
-    def __init__(self, key: object, instance: object, owner: str | None) -> None:
-        self.key = key
-        self.instance = instance
-        self.owner = owner
+    key: object
+    instance: object
+    owner: str | None
 
 
 @final

@@ -52,11 +52,7 @@ def to_json(message: FlextMessage) -> str:
 
 
 def to_msgpack(message: FlextMessage) -> bytes:
-    """Return the envelope of ``message`` as msgpack bytes.
-
-    Integers beyond msgpack's 64 bits travel as an extension value holding
-    their decimal text, so every Python int survives the round trip.
-    """
+    """Return the envelope of ``message`` as msgpack bytes; every Python int survives the round trip."""
     packed: bytes = msgpack.packb(to_envelope(message), use_bin_type=True, default=_pack_big_int)
     return packed
 
@@ -182,23 +178,16 @@ class MessageRegistry:
         self, message_class: type[FlextMessage], name: str, version: int, payload: dict[str, Any]
     ) -> FlextResult[dict[str, Any]]:
         current = message_class.schema_version
-        if version > current:
-            return Failure(
-                f"{name} payload has schema_version {version}, newer than this code's {current}",
-                DESERIALIZATION_ERROR,
-                {"type": name, "schema_version": version},
-            )
-        while version < current:
-            upcaster = self._upcasters.get((name, version))
-            if upcaster is None:
-                return Failure(
-                    f"no upcaster for {name} from schema_version {version} to {current}",
-                    DESERIALIZATION_ERROR,
-                    {"type": name, "schema_version": version},
-                )
+        while version < current and (upcaster := self._upcasters.get((name, version))) is not None:
             payload = upcaster(payload)
             version += 1
-        return Success(payload)
+        if version == current:
+            return Success(payload)
+        if version > current:
+            problem = f"{name} payload has schema_version {version}, newer than this code's {current}"
+        else:
+            problem = f"no upcaster for {name} from schema_version {version} to {current}"
+        return Failure(problem, DESERIALIZATION_ERROR, {"type": name, "schema_version": version})
 
 
 def _unpack(data: bytes) -> object:
