@@ -99,23 +99,25 @@ def test_a_failing_target_fails_the_run_with_its_stderr_and_retries(connectors, 
 
 def test_unknown_pipeline_bad_definition_and_missing_connector(connectors, define, flext_cli, tmp_path):
     missing = flext_cli("pipeline", "run", "nope")
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # NOT_FOUND: an unknown name
     assert missing.stderr.startswith("error: no pipeline named 'nope'")
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nextract:\n  name: tap-numbers\nload:\n  nam: target-file\n")
     created = flext_cli("data", "pipeline", "create", str(bad))
     assert created.exit_code == 2
-    assert created.stderr.splitlines()[0].startswith(f"error: {bad}:5: load.name: Field required")
+    assert created.stderr.splitlines()[0].startswith(
+        f"error: {bad}:4: load.name: Field required; {bad}:5: load.nam: unknown key (did you mean 'name'?)"
+    )
 
     ghost = tmp_path / "ghost.yaml"
     ghost.write_text("name: ghost\nextract:\n  name: tap-ghost\nload:\n  name: target-file\n")
     assert flext_cli("data", "pipeline", "create", str(ghost)).exit_code == 0
     dry = flext_cli("pipeline", "run", "ghost", "--dry-run")
-    assert dry.exit_code == 1
+    assert dry.exit_code == 2  # NOT_FOUND
     assert "tap 'tap-ghost' is not installed" in dry.stderr
     run = flext_cli("pipeline", "run", "ghost")
-    assert run.exit_code == 1
+    assert run.exit_code == 2
     assert "tap 'tap-ghost' is not installed" in run.stderr
     assert "Traceback" not in run.stderr
 
@@ -213,7 +215,7 @@ def test_logs_follow_moves_on_to_the_retry_of_a_failed_attempt(connectors, defin
     assert f"run {runs[1]['run']} attempt 1 of pipeline retried" in first.stdout
     assert runs[0]["run"] not in first.stdout
     missing = flext_cli("pipeline", "logs", "retried", "--run", "nope")
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert missing.stderr.startswith("error: no log for run 'nope' of 'retried' (NOT_FOUND)")
 
 
