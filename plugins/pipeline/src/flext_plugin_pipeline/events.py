@@ -16,6 +16,7 @@ from flext_sdk import FlextDomainEvent
 __all__ = [
     "EVENT_CLASSES",
     "PipelineRegistered",
+    "PipelineRemoved",
     "PipelineRunCompleted",
     "PipelineRunFailed",
     "PipelineRunStarted",
@@ -45,12 +46,22 @@ class PipelineEvent(FlextDomainEvent):
 
 
 class PipelineRegistered(PipelineEvent):
-    """``flext data pipeline create`` stored a definition."""
+    """``flext pipeline create`` (or ``update``) stored a definition."""
 
     message_type: ClassVar[str | None] = "pipeline.Registered"
     tap: str
     target: str
     source: str
+    replaced: bool = False
+    """An update: the pipeline was registered already and its definition was replaced."""
+
+
+class PipelineRemoved(PipelineEvent):
+    """``flext pipeline remove`` deleted the registered definition (its runs stay in the stream)."""
+
+    message_type: ClassVar[str | None] = "pipeline.Removed"
+    base_dir: str | None = None
+    """The directory of the file the definition was registered from."""
 
 
 class _RunEvent(PipelineEvent):
@@ -121,6 +132,7 @@ class PipelineRunStopped(_RunEvent):
 
 EVENT_CLASSES: tuple[type[FlextDomainEvent], ...] = (
     PipelineRegistered,
+    PipelineRemoved,
     PipelineRunStarted,
     StreamProgress,
     StateCheckpointed,

@@ -1,4 +1,4 @@
-"""``flext pipeline ...`` and ``flext data pipeline create``: define, run, operate and inspect pipelines.
+"""``flext pipeline ...``: define, run, operate and inspect pipelines (``flext data pipeline create`` too).
 
 Every command takes ``--store`` (default ``$FLEXT_EVENTSTORE_URL``, else the
 embedded SQLite file): runs are recorded there, and status and history are
@@ -10,7 +10,9 @@ plugin fails them with ``PLUGIN_DISABLED`` and how to enable it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
@@ -53,7 +55,18 @@ if TYPE_CHECKING:
     from flext_plugin_pipeline.runner import Progress
     from flext_sdk import FlextEventStore
 
-__all__ = ["create", "history", "list_pipelines", "logs", "run", "start", "status", "stop"]
+__all__ = [
+    "create",
+    "history",
+    "list_pipelines",
+    "logs",
+    "remove",
+    "run",
+    "start",
+    "status",
+    "stop",
+    "update",
+]
 
 
 @contextmanager
@@ -72,9 +85,29 @@ def create(config: Path, *, replace: bool = False, store: str | None = None) -> 
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
+    return _register(config, replace=replace, existing=False, store=store)
+
+
+def update(config: Path, *, store: str | None = None) -> int:
+    """Validate a pipeline definition (YAML) and replace the registered pipeline of its name.
+
+    Args:
+        config: The definition file.
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    return _register(config, replace=True, existing=True, store=store)
+
+
+def _register(config: Path, *, replace: bool, existing: bool, store: str | None) -> int:
+    from flext_plugin_pipeline.definition import load_definition
     from flext_plugin_pipeline.events import PipelineRegistered
 
-    registered = project.register(config, replace=replace)
+    loaded = load_definition(config)
+    if loaded.is_failure:
+        return fail(loaded)
+    replaced = project.is_registered(loaded.value.name)
+    registered = project.register(config, replace=replace, existing=existing)
     if registered.is_failure:
         return fail(registered)
     definition = registered.value
@@ -86,11 +119,50 @@ def create(config: Path, *, replace: bool = False, store: str | None = None) -> 
             tap=definition.extract.name,
             target=definition.load.name,
             source=str(config.resolve()),
+            replaced=replaced,
         ).unwrap()
+    verb = "updated" if replaced else "registered"
     return emit(
-        {"name": definition.name, "tap": definition.extract.name, "target": definition.load.name},
-        human=f"registered pipeline {definition.name}: {definition.extract.name} -> {definition.load.name}"
+        {
+            "pipeline": definition.name,
+            "tap": definition.extract.name,
+            "target": definition.load.name,
+            "replaced": replaced,
+        },
+        human=f"{verb} pipeline {definition.name}: {definition.extract.name} -> {definition.load.name}"
         f" (run it with 'flext pipeline run {definition.name}')",
+    )
+
+
+def remove(name: str, *, store: str | None = None) -> int:
+    """Remove a registered pipeline; its runs stay in the event store and its logs on disk.
+
+    Args:
+        name: The pipeline.
+        store: The event store (a SQLite path or postgresql:// URL).
+
+    """
+    from flext_plugin_pipeline.events import PipelineRemoved
+
+    found = project.find(name)
+    if found.is_failure and found.error_code == NOT_FOUND:
+        return fail(found)
+    if is_running(name):
+        return fail(
+            FlextResult.fail(f"pipeline {name!r} is running", error_code=ALREADY_RUNNING),
+            hint=f"stop it first with 'flext pipeline stop {name}'",
+        )
+    with _store(store) as events:
+        if isinstance(events, int):
+            return events
+        removed = project.unregister(name)
+        if removed.is_failure:
+            return fail(removed)
+        Journal(events, name).record(PipelineRemoved, base_dir=removed.value.base_dir).unwrap()
+    return emit(
+        {"pipeline": name, "removed": True},
+        human=f"removed pipeline {name} (its runs stay in 'flext pipeline history {name}'; "
+        "'flext pipeline create FILE' registers it again)",
     )
 
 
@@ -118,7 +190,7 @@ def list_pipelines(*, store: str | None = None) -> int:
                 }
             )
     if not rows:
-        note(f"no pipelines in {project.project_dir()}: register one with 'flext data pipeline create FILE'")
+        note(f"no pipelines in {project.project_dir()}: register one with 'flext pipeline create FILE'")
     return emit_table(rows, ["name", "tap", "target", "transform", "status", "last run"], title="Pipelines")
 
 
@@ -565,30 +637,91 @@ def logs(
 ) -> int:
     """Print a run's log (default: the latest run); --follow keeps printing until the run ends.
 
+    With ``--output json`` each line is an object ``{run_id, time, source,
+    message}``: a list of them, or with ``--follow`` one per line as they come
+    (JSON lines).
+
     Args:
         name: The pipeline.
         run_id: The run (as 'flext pipeline history' shows it).
         follow: Keep printing new lines while the run goes on.
 
     """
-    folder = logs_dir(name)
-    if run_id is None:
-        candidates = _run_logs(folder)
-        if not candidates:
-            return fail(FlextResult.fail(f"pipeline {name!r} has no run logs yet", error_code=NOT_FOUND))
-        path = candidates[-1]
-    else:
-        path = log_path(name, run_id)
-        if not path.exists():
-            return fail(
-                FlextResult.fail(f"no log for run {run_id!r} of {name!r}", error_code=NOT_FOUND),
-                hint=f"'flext pipeline history {name}' lists the runs",
-            )
+    found = _log_of(name, run_id)
+    if isinstance(found, int):
+        return found
+    printer = _LogPrinter(machine=current().output != "table")
     if not follow:
-        sys.stdout.write(path.read_text(encoding="utf-8", errors="replace"))
+        if printer.machine:
+            return emit(printer.records(found.stem, found.read_text(encoding="utf-8", errors="replace")))
+        sys.stdout.write(found.read_text(encoding="utf-8", errors="replace"))
         return EXIT_OK
-    _follow(name, path, next_runs=run_id is None)
+    _follow(name, found, printer, next_runs=run_id is None)
     return EXIT_OK
+
+
+def _log_of(name: str, run_id: str | None) -> Path | int:
+    """The log file to print, or the exit code of saying why there is none."""
+    candidates = _run_logs(logs_dir(name))
+    if not candidates and not project.is_registered(name):
+        return fail(project.find(name))  # an unknown pipeline (a removed one keeps its logs)
+    if run_id is not None:
+        path = log_path(name, run_id)
+        if path.exists():
+            return path
+        return fail(
+            FlextResult.fail(f"no log for run {run_id!r} of {name!r}", error_code=NOT_FOUND),
+            hint=f"'flext pipeline history {name}' lists the runs",
+        )
+    if not candidates:
+        return fail(
+            FlextResult.fail(f"pipeline {name!r} has not run yet: it has no run logs", error_code=NOT_FOUND),
+            hint=f"run it with 'flext pipeline run {name}'",
+        )
+    return candidates[-1]
+
+
+_LOG_LINE = re.compile(r"^(?P<time>\S+) \[(?P<source>[^\]]*)\] (?P<message>.*)$")
+"""A run log's line: ``2026-12-07T06:57:15.723335Z [tap-ldif] message`` (see ``runtime.RunLog``)."""
+
+
+class _LogPrinter:
+    """Prints log text as it is (for people) or as one JSON object per line (for machines)."""
+
+    def __init__(self, *, machine: bool) -> None:
+        self.machine = machine
+        self._pending = ""
+
+    @staticmethod
+    def records(run_id: str, text: str) -> list[dict[str, Any]]:
+        """The lines of ``text`` as ``{run_id, time, source, message}`` objects."""
+        return [_LogPrinter.record(run_id, line) for line in text.splitlines()]
+
+    @staticmethod
+    def record(run_id: str, line: str) -> dict[str, Any]:
+        """One line as ``{run_id, time, source, message}`` (time and source None if it has none)."""
+        match = _LOG_LINE.match(line)
+        if match is None:
+            return {"run_id": run_id, "time": None, "source": None, "message": line}
+        return {"run_id": run_id, **match.groupdict()}
+
+    def header(self, run_id: str) -> None:
+        """A retry's log starts (people see a line; machines see its run id in each object)."""
+        if not self.machine:
+            sys.stdout.write(f"--- run {run_id} ---\n")
+
+    def write(self, run_id: str, chunk: str) -> None:
+        """Print what was read of ``run_id``'s log: as it is, or each whole line as JSON."""
+        if not chunk:
+            return
+        if not self.machine:
+            sys.stdout.write(chunk)
+        else:
+            lines = (self._pending + chunk).split("\n")
+            self._pending = lines.pop()
+            for line in lines:
+                sys.stdout.write(json.dumps(self.record(run_id, line), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
 
 
 def _run_logs(folder: Path) -> list[Path]:
@@ -596,7 +729,7 @@ def _run_logs(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.log")) if folder.is_dir() else []
 
 
-def _follow(name: str, path: Path, *, next_runs: bool) -> None:
+def _follow(name: str, path: Path, printer: _LogPrinter, *, next_runs: bool) -> None:
     """Print ``path`` as it grows until the pipeline stops running.
 
     With ``next_runs``, a run that starts meanwhile (a retry, or the next run
@@ -605,28 +738,21 @@ def _follow(name: str, path: Path, *, next_runs: bool) -> None:
     handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115  (replaced when a run follows)
     try:
         while True:
-            _copy(handle)
+            printer.write(path.stem, handle.read())
             newer = [log for log in _run_logs(path.parent) if log.name > path.name] if next_runs else []
             if newer:
-                _copy(handle)
+                printer.write(path.stem, handle.read())
                 handle.close()
                 path = newer[0]
                 handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
-                sys.stdout.write(f"--- run {path.stem} ---\n")
+                printer.header(path.stem)
                 continue
             if not is_running(name):
-                _copy(handle)
+                printer.write(path.stem, handle.read())
                 return
             time.sleep(0.2)
     finally:
         handle.close()
-
-
-def _copy(handle: IO[str]) -> None:
-    chunk = handle.read()
-    if chunk:
-        sys.stdout.write(chunk)
-        sys.stdout.flush()
 
 
 def _last_run(events: FlextEventStore, name: str) -> RunRecord | None:

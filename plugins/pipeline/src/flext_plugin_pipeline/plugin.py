@@ -17,14 +17,17 @@ NAME = "pipeline"
 _CLI = "flext_plugin_pipeline.pipeline_cli"
 
 _COMMANDS = (
-    (("data", "pipeline", "create"), "create", "Validate a pipeline definition and register it."),
+    (("pipeline", "create"), "create", "Validate a pipeline definition and register it."),
+    (("pipeline", "update"), "update", "Validate a pipeline definition and replace the registered one."),
+    (("pipeline", "remove"), "remove", "Remove a registered pipeline (its runs stay in the history)."),
     (("pipeline", "list"), "list_pipelines", "List the registered pipelines."),
     (("pipeline", "run"), "run", "Run a pipeline in the foreground."),
     (("pipeline", "start"), "start", "Start a pipeline in the background."),
     (("pipeline", "stop"), "stop", "Stop a running pipeline (gracefully, then by force)."),
     (("pipeline", "status"), "status", "Show the state of the pipelines."),
-    (("pipeline", "logs"), "logs", "Print (or follow) a run's log."),
     (("pipeline", "history"), "history", "List a pipeline's runs."),
+    (("pipeline", "logs"), "logs", "Print (or follow) a run's log."),
+    (("data", "pipeline", "create"), "create", "Same as 'flext pipeline create' (an alias)."),
 )
 
 manifest = PluginManifest(
@@ -37,8 +40,8 @@ manifest = PluginManifest(
         for path, attribute, text in _COMMANDS
     ),
     groups=(
-        GroupEntry(path=("pipeline",), help="Run, start, stop and inspect registered data pipelines."),
-        GroupEntry(path=("data", "pipeline"), help="Define data pipelines (flext pipeline runs them)."),
+        GroupEntry(path=("pipeline",), help="Define, run, start, stop and inspect data pipelines."),
+        GroupEntry(path=("data", "pipeline"), help="Alias of 'flext pipeline create'."),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

@@ -20,7 +20,7 @@ from flext_kernel.paths import data_dir
 from flext_plugin_pipeline.definition import PipelineDefinition, load_definition
 from flext_sdk import FlextResult
 
-__all__ = ["definitions", "find", "project_dir", "register", "run_dir"]
+__all__ = ["definitions", "find", "is_registered", "project_dir", "register", "run_dir", "unregister"]
 
 PROJECT_FILE = "flext.yaml"
 
@@ -43,17 +43,29 @@ def run_dir(name: str) -> Path:
     return data_dir() / "pipelines" / name
 
 
-def register(source: Path, *, replace: bool = False) -> FlextResult[PipelineDefinition]:
-    """Validate the definition at ``source`` and store a copy in the project."""
+def register(
+    source: Path, *, replace: bool = False, existing: bool = False
+) -> FlextResult[PipelineDefinition]:
+    """Validate the definition at ``source`` and store a copy in the project.
+
+    ``replace`` lets it replace a registered one of the same name;
+    ``existing`` requires one (an update of a pipeline that is not there fails).
+    """
     loaded = load_definition(source)
     if loaded.is_failure:
         return loaded
     definition = loaded.value.model_copy(update={"base_dir": str(source.resolve().parent)})
     destination = _pipelines() / f"{definition.name}.yaml"
-    if destination.exists() and not replace:
+    if existing and not destination.exists():
+        return FlextResult.fail(
+            f"no pipeline named {definition.name!r} in {project_dir()} to update: "
+            f"register it with 'flext pipeline create {source}'",
+            error_code=NOT_FOUND,
+        )
+    if destination.exists() and not (replace or existing):
         return FlextResult.fail(
             f"pipeline {definition.name!r} is already registered ({destination}); "
-            "pass --replace to update it",
+            f"update it with 'flext pipeline update {source}'",
             error_code=ALREADY_REGISTERED,
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -71,13 +83,31 @@ def definitions() -> list[PipelineDefinition]:
     return [result.value for result in found if result.is_success]
 
 
+def is_registered(name: str) -> bool:
+    """Whether the project has a definition called ``name`` (valid or not)."""
+    return (_pipelines() / f"{name}.yaml").is_file()
+
+
 def find(name: str) -> FlextResult[PipelineDefinition]:
     """The registered definition called ``name``."""
     path = _pipelines() / f"{name}.yaml"
     if not path.is_file():
         return FlextResult.fail(
-            f"no pipeline named {name!r} in {project_dir()}: "
-            "register one with 'flext data pipeline create FILE'",
+            f"no pipeline named {name!r} in {project_dir()}: register one with 'flext pipeline create FILE'",
             error_code=NOT_FOUND,
         )
     return load_definition(path)
+
+
+def unregister(name: str) -> FlextResult[PipelineDefinition]:
+    """Delete the registered definition called ``name``; the result is what was registered.
+
+    A definition that no longer validates is removed too (the result is then
+    a minimal one naming it): removing is how a user gets rid of it.
+    """
+    path = _pipelines() / f"{name}.yaml"
+    if not path.is_file():
+        return find(name)
+    found = load_definition(path)
+    path.unlink()
+    return found if found.is_success else FlextResult.ok(PipelineDefinition.model_construct(name=name))

@@ -13,6 +13,7 @@ from typing import Any
 from flext_plugin_pipeline.events import (
     EVENT_CLASSES,
     PipelineRegistered,
+    PipelineRemoved,
     PipelineRunCompleted,
     PipelineRunFailed,
     PipelineRunStarted,
@@ -45,6 +46,12 @@ class PipelineStatus(Projection):
         assert isinstance(registered, PipelineRegistered)
         current = model.get(registered.pipeline) or {"status": "never run", "runs": 0}
         model.put(registered.pipeline, {**current, "tap": registered.tap, "target": registered.target})
+
+    @when(PipelineRemoved)
+    def _removed(self, event: RecordedEvent, model: ReadModel) -> None:
+        removed = event.event
+        assert isinstance(removed, PipelineRemoved)
+        model.delete(removed.pipeline)
 
     @when(PipelineRunStarted)
     def _started(self, event: RecordedEvent, model: ReadModel) -> None:
