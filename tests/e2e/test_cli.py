@@ -98,13 +98,13 @@ def test_there_is_no_profile_option(home: Path) -> None:
     assert run.code == 2
     assert run.out == ""
     assert run.err.splitlines() == [
-        "error: Unknown option: --profile (USAGE_ERROR)",
-        "hint: the global options go before the command; see flext --help",
+        "error: unknown option --profile (USAGE_ERROR)",
+        "hint: the options before the command are the global ones; see flext --help",
     ]
     as_json = flext(home, "--json", "--profile=x", "version")
     assert (as_json.code, json.loads(as_json.out)) == (
         2,
-        {"ok": False, "error": "Unknown option: --profile", "code": "USAGE_ERROR"},
+        {"ok": False, "error": "unknown option --profile", "code": "USAGE_ERROR"},
     )
 
 
@@ -254,15 +254,15 @@ def test_unknown_things_are_one_line_usage_errors(home: Path) -> None:
     unknown_option = flext(home, "plugin", "info", "kernel", "--jsno")
     assert unknown_option.code == 2
     assert unknown_option.err.splitlines() == [
-        "error: Unknown option: --jsno (USAGE_ERROR)",
-        "hint: run 'flext plugin info --help' for the options",
+        "error: unknown option --jsno (USAGE_ERROR)",
+        "hint: did you mean --json? run 'flext plugin info --help' for the options",
     ]
     assert unknown_option.out == ""
     bad_value = flext(home, "--json", "plugin", "list", "--bogus")
     assert bad_value.code == 2
     assert json.loads(bad_value.out) == {
         "ok": False,
-        "error": "Unknown option: --bogus",
+        "error": "unknown option --bogus",
         "code": "USAGE_ERROR",
     }
 

@@ -217,11 +217,6 @@ def _has_open(path: Path) -> Callable[[int], bool]:
     return ready
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flext_plugin_events.events_cli.tail catches KeyboardInterrupt and returns EXIT_OK; "
-    "it should return flext_sdk.cli.EXIT_INTERRUPTED after stopping its subscription",
-)
 def test_ctrl_c_on_events_tail_exits_130(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
     store = tmp_path / "events.db"
     _seed(store, 2)

@@ -12,15 +12,18 @@ one plugin that fills it, or by the plugins that share it.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
-from cyclopts import App
+from cyclopts import App, Parameter
 
 from flext_kernel.cli.builtin import KERNEL_COMMANDS, KERNEL_GROUPS
 from flext_kernel.version import KERNEL_VERSION
 
-__all__ = ["Assembly", "assemble"]
+__all__ = ["Assembly", "apply_flag_policy", "assemble"]
 
 HELP = "FLEXT, a plugin-first kernel: the commands below are those of the plugins installed here."
 
@@ -221,3 +224,63 @@ def _group(
     assembly.children[path[:-1]].add(path[-1])
     assembly.children[path] = set()
     return group
+
+
+_PLAIN_FLAG = Parameter(negative=(), show_default=False)
+"""A flag that is off unless given: no ``--no-`` form, no ``[default: False]`` in the help."""
+
+
+def apply_flag_policy(command: App) -> None:
+    """Give every flag of ``command`` that defaults to False the plain-flag look (``_PLAIN_FLAG``).
+
+    cyclopts gives every boolean a ``--no-`` twin and shows its default, so the
+    help of ``flext pipeline run`` offered ``--no-dry-run`` and ``--no-no-retry``
+    (a flag named ``--no-retry``) with ``[default: False]`` after each: noise
+    for a flag that is off unless given. A flag defaulting to True keeps its
+    ``--no-`` form, which is how a user turns it off. What the command's own
+    annotations say wins (they come after this one). The command keeps its
+    function, wrapped with the changed signature: the kernel applies this to
+    the command a command line names, once it is imported (plugins' commands
+    are lazy, so the app builder cannot see their parameters).
+    """
+    function = command.default_command
+    if function is None or getattr(function, "__flext_flags__", False):
+        return
+    try:
+        hints = get_type_hints(function, include_extras=True)
+        signature = inspect.signature(function)
+    except Exception:  # cyclopts reads the same hints and reports what is wrong with them
+        return
+    parameters = []
+    for name, parameter in signature.parameters.items():
+        hint = hints.get(name, parameter.annotation)
+        base, *extras = get_args(hint) if get_origin(hint) is Annotated else (hint,)
+        if base is bool and parameter.default is False:
+            hint = Annotated[(base, _PLAIN_FLAG, *extras)]
+        parameters.append(parameter.replace(annotation=hint))
+    wrapped = _same_call(function)
+    wrapped.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]  # read by inspect
+    wrapped.__annotations__ = {p.name: p.annotation for p in parameters} | (
+        {"return": hints["return"]} if "return" in hints else {}
+    )
+    command.default_command = wrapped
+
+
+def _same_call(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A function that calls ``function`` (a coroutine function stays one), marked as done."""
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def waiting(*args: Any, **kwargs: Any) -> Any:
+            return await function(*args, **kwargs)
+
+        wrapper: Callable[..., Any] = waiting
+    else:
+
+        @functools.wraps(function)
+        def calling(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs)
+
+        wrapper = calling
+    wrapper.__flext_flags__ = True  # type: ignore[attr-defined]  # see apply_flag_policy
+    return wrapper

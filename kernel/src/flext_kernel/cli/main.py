@@ -28,7 +28,7 @@ from flext_kernel.errors import (
 
 if TYPE_CHECKING:
     from cyclopts import App
-    from cyclopts.exceptions import CycloptsError
+    from cyclopts.exceptions import CycloptsError, MissingArgumentError
 
     from flext_kernel.cli.app import Assembly
 
@@ -173,22 +173,47 @@ def build(settings: Settings) -> "Assembly":
     return assemble(table, disabled=disabled, only=only)
 
 
-def _with_global_options(assembly: "Assembly") -> "App":
-    from cyclopts import Parameter
+GLOBAL_OPTIONS_NOTE = (
+    "Global options (--output, --json, --debug, --quiet, --plugins-dir) go before or after the command;"
+    " see flext --help."
+)
+"""The last line of a command's help, in place of the global options' own panel."""
+
+
+def _with_global_options(assembly: "Assembly", command: "App | None") -> "App":
+    """The meta app that reads the global options, wherever they are, then runs ``assembly.app``.
+
+    The help of the root and of a group lists them in a panel of their own;
+    the help of a command lists only the command's options and ends with
+    ``GLOBAL_OPTIONS_NOTE``, so they are not repeated ahead of them.
+    """
+    from cyclopts import Group, Parameter
 
     app = assembly.app
+    in_command_help = command is not None and command.default_command is not None
+    panel = Group("Global options", sort_key=100, show=not in_command_help)
+    if in_command_help:
+        app.help_epilogue = GLOBAL_OPTIONS_NOTE
 
     @app.meta.default
     def launcher(
         *tokens: Annotated[str, Parameter(show=False, allow_leading_hyphen=True)],
         output: Annotated[
-            OutputFormat, Parameter(help="Result format: table (people) or json/yaml.")
+            OutputFormat, Parameter(help="Result format: table (people) or json/yaml.", group=panel)
         ] = "table",
-        json: Annotated[bool, Parameter(help="Shorthand for --output json.", negative="")] = False,
-        debug: Annotated[bool, Parameter(help="Show tracebacks of errors.", negative="")] = False,
-        quiet: Annotated[bool, Parameter(help="Print only results and errors.", negative="")] = False,
+        json: Annotated[
+            bool, Parameter(help="Shorthand for --output json.", negative="", show_default=False, group=panel)
+        ] = False,
+        debug: Annotated[
+            bool, Parameter(help="Show tracebacks of errors.", negative="", show_default=False, group=panel)
+        ] = False,
+        quiet: Annotated[
+            bool,
+            Parameter(help="Print only results and errors.", negative="", show_default=False, group=panel),
+        ] = False,
         plugins_dir: Annotated[
-            list[Path] | None, Parameter(help="Extra directory of local plugins (repeatable).", negative="")
+            list[Path] | None,
+            Parameter(help="Extra directory of local plugins (repeatable).", negative="", group=panel),
         ] = None,
     ) -> object:
         settings = current()
@@ -255,17 +280,19 @@ def _run(assembly: "Assembly", settings: Settings, tokens: list[str]) -> int:
         return output.emit_error(f"plugins failed to load: {failed}", PLUGIN_LOAD_FAILED)
     option = _unknown_global_option(tokens)
     if option is not None:
+        close = _close_option(option, list(GLOBAL_OPTIONS))
         return output.emit_error(
-            f"Unknown option: {option}",
+            f"unknown option {option}",
             USAGE_ERROR,
-            hint="the global options go before the command; see flext --help",
+            hint=f"{'did you mean ' + close + '? ' if close else ''}the options before the command"
+            " are the global ones; see flext --help",
         )
     unknown = _unknown(assembly, tokens)
     if unknown is not None:
         return unknown
     command = _resolve_command(assembly.app, _command_words(tokens))
     _resume_collection()
-    app = assembly.app if _plain_command(command, tokens) else _with_global_options(assembly)
+    app = assembly.app if _plain_command(command, tokens) else _with_global_options(assembly, command)
     result = app(tokens, exit_on_error=False, print_error=False)
     return result if isinstance(result, int) else output.EXIT_OK
 
@@ -279,6 +306,8 @@ def _resolve_command(app: "App", words: list[str]) -> "App | None":
     is left for cyclopts to report as it always does. Returns the deepest
     command or group reached (None for the root, or after a failure).
     """
+    from flext_kernel.cli.app import apply_flag_policy
+
     node = app
     for word in words:
         try:
@@ -287,7 +316,10 @@ def _resolve_command(app: "App", words: list[str]) -> "App | None":
             break
         except Exception:  # the real call below raises it again, and it is reported there
             return None
-    return None if node is app else node
+    if node is app:
+        return None
+    apply_flag_policy(node)
+    return node
 
 
 def _plain_command(command: "App | None", tokens: list[str]) -> bool:
@@ -318,7 +350,8 @@ def _resume_collection() -> None:
 
 def _usage_error(assembly: "Assembly | None", tokens: list[str], exc: "CycloptsError") -> int:
     """A command line cyclopts rejected (unknown option, bad value): one line, and where help is."""
-    message = " ".join(str(exc).split()).rstrip(".")
+    from cyclopts.exceptions import MissingArgumentError, UnknownOptionError, UnusedCliTokensError
+
     words = _command_words(tokens)
     command = ""
     if assembly is not None:
@@ -326,11 +359,57 @@ def _usage_error(assembly: "Assembly | None", tokens: list[str], exc: "CycloptsE
             if " ".join(words[:n]) in assembly.owners or tuple(words[:n]) in assembly.children:
                 command = " ".join(words[:n]) + " "
                 break
-    return output.emit_error(
-        message,
-        USAGE_ERROR,
-        hint=f"run 'flext {command}--help' for the options",
-    )
+    see = f"run 'flext {command}--help' for the options"  # and the arguments
+    if isinstance(exc, UnknownOptionError):
+        option = (exc.token.keyword or exc.token.value).partition("=")[0]
+        known = [name for argument in exc.argument_collection if argument.parse for name in argument.names]
+        close = _close_option(option, [*known, *GLOBAL_OPTIONS])
+        hint = f"did you mean {close}? {see}" if close else see
+        return output.emit_error(f"unknown option {option}", USAGE_ERROR, hint=hint)
+    if isinstance(exc, MissingArgumentError) and exc.argument is not None:
+        return output.emit_error(_missing(exc), USAGE_ERROR, hint=see)
+    if isinstance(exc, UnusedCliTokensError) and exc.unused_tokens:
+        extra = ", ".join(repr(token) for token in exc.unused_tokens)
+        return output.emit_error(
+            f"unexpected argument{'s' if len(exc.unused_tokens) > 1 else ''} {extra}", USAGE_ERROR, hint=see
+        )
+    message = " ".join(str(exc).split()).rstrip(".")
+    return output.emit_error(message, USAGE_ERROR, hint=see)
+
+
+GLOBAL_OPTIONS = ("--output", "--json", "--debug", "--quiet", "--plugins-dir", "--help", "--version")
+"""The options every command line accepts (``flext --help``), wherever they are."""
+
+
+def _close_option(option: str, names: list[str]) -> str | None:
+    """The one option ``option`` was probably meant to be, or None.
+
+    Names are compared without their dashes (which every long option shares, so
+    they made ``--jsno`` look like ``--store``), and only a close match counts:
+    a difflib ratio of 0.7 or more, or the start of exactly one option's name.
+    """
+    import difflib
+
+    bare = {name.lstrip("-"): name for name in names if name.startswith("--")}
+    typed = option.lstrip("-")
+    close = difflib.get_close_matches(typed, list(bare), n=1, cutoff=0.7)
+    if close:
+        return bare[close[0]]
+    starting = [name for name in bare if typed and name.startswith(typed)]
+    return bare[starting[0]] if len(starting) == 1 else None
+
+
+def _missing(exc: "MissingArgumentError") -> str:
+    """``missing argument NAME`` for a positional, ``option --x requires a value`` for an option."""
+    argument = exc.argument
+    assert argument is not None  # checked by the caller
+    typed = exc.keyword or next((t.keyword for t in argument.tokens if t.keyword), None)
+    if typed is not None:
+        return f"option {typed} requires a value"
+    long = next((name for name in argument.names if name.startswith("--")), argument.name)
+    if argument.index is not None:
+        return f"missing argument {long.lstrip('-').upper()}"
+    return f"missing option {long}"
 
 
 def _import_failed(assembly: "Assembly", tokens: list[str], exc: ImportError) -> int:
