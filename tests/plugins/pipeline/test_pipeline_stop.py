@@ -129,6 +129,9 @@ def test_stop_while_the_tap_runs_ends_it_and_records_the_confirmed_state(connect
     runner = _start(flext_cli, "stop-tap")
     _wait_for(lambda: len(_rows(folder)) > 100)
     assert _group(runner["process_group"], "tap-numbers")  # the tap is what runs
+    wrong = flext_cli("pipeline", "stop", "stop-tap", "--store", str(folder / "typo.db"))
+    assert wrong.exit_code == 2, wrong  # a store that is not there: NOT_FOUND, and nothing is stopped
+    assert _group(runner["process_group"], "tap-numbers")
 
     stopped, took = _stop(flext_cli, "stop-tap")
 

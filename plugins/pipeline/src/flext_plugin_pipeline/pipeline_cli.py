@@ -37,7 +37,7 @@ from flext_plugin_pipeline.runtime import (
     log_path,
     logs_dir,
 )
-from flext_sdk import FlextResult
+from flext_sdk import Failure, FlextResult
 from flext_sdk.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -70,9 +70,14 @@ __all__ = [
 
 
 @contextmanager
-def _store(store: str | None) -> Iterator[FlextEventStore | int]:
-    """The event store at ``store`` (or the exit code of the failure to open it)."""
-    with opened_store(store) as opened:
+def _store(store: str | None, *, create: bool = True) -> Iterator[FlextEventStore | int]:
+    """The event store at ``store`` (or the exit code of the failure to open it).
+
+    Commands that only read pass ``create=False``: a store that is not there
+    is then ``NOT_FOUND`` (naming it, and how one is created), never a new
+    empty one.
+    """
+    with opened_store(store, create=create) as opened:
         yield opened if isinstance(opened, int) else opened[1]
 
 
@@ -107,13 +112,13 @@ def _register(config: Path, *, replace: bool, existing: bool, store: str | None)
     if loaded.is_failure:
         return fail(loaded)
     replaced = project.is_registered(loaded.value.name)
-    registered = project.register(config, replace=replace, existing=existing)
-    if registered.is_failure:
-        return fail(registered)
-    definition = registered.value
-    with _store(store) as events:
+    with _store(store) as events:  # before registering: a store that cannot be opened registers nothing
         if isinstance(events, int):
             return events
+        registered = project.register(config, replace=replace, existing=existing)
+        if registered.is_failure:
+            return fail(registered)
+        definition = registered.value
         Journal(events, definition.name).record(
             PipelineRegistered,
             tap=definition.extract.name,
@@ -173,11 +178,15 @@ def list_pipelines(*, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    rows = []
-    with _store(store) as events:
+    rows: list[dict[str, Any]] = []
+    definitions = project.definitions()
+    if not definitions:  # nothing to look up: the store is not opened, so not required
+        note(f"no pipelines in {project.project_dir()}: register one with 'flext pipeline create FILE'")
+        return emit_table(rows, _LIST_COLUMNS, title="Pipelines")
+    with _store(store, create=False) as events:
         if isinstance(events, int):
             return events
-        for definition in project.definitions():
+        for definition in definitions:
             last = _last_run(events, definition.name)
             rows.append(
                 {
@@ -189,9 +198,10 @@ def list_pipelines(*, store: str | None = None) -> int:
                     "last run": last.run_id if last else "",
                 }
             )
-    if not rows:
-        note(f"no pipelines in {project.project_dir()}: register one with 'flext pipeline create FILE'")
-    return emit_table(rows, ["name", "tap", "target", "transform", "status", "last run"], title="Pipelines")
+    return emit_table(rows, _LIST_COLUMNS, title="Pipelines")
+
+
+_LIST_COLUMNS = ["name", "tap", "target", "transform", "status", "last run"]
 
 
 def run(
@@ -409,26 +419,33 @@ def stop(name: str, *, timeout: float | None = None, store: str | None = None) -
     if not is_running(name) or not isinstance(pid, int):
         return emit({"pipeline": name, "stopped": False}, human=f"pipeline {name} is not running")
     wait = timeout if timeout is not None else found.value.stop_timeout + 10
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    forced = not _ended(name, wait)
-    if forced:
-        holder = RunnerRecord(name).read()  # read again: the run may have started its processes since
-        for group in {holder.get("process_group"), pid}:
-            if isinstance(group, int):
-                _kill_group(group)
-        if not _ended(name, 10):
-            return fail(
-                FlextResult.fail(
-                    f"pipeline {name!r} is still running after SIGKILL (pid {pid})", error_code=TIMEOUT
-                ),
-                hint="look for its processes with 'ps -g PID'; 'flext pipeline status' shows what it runs",
-            )
-        RunnerRecord(name).clear()
-    with _store(store) as events:
+    with _store(store, create=False) as events:  # first: a wrong --store stops nothing
         if isinstance(events, int):
             return events
-        return _report_stop(Journal(events, name), forced, wait)
+        forced = _signal_and_wait(name, pid, wait)
+        if isinstance(forced, Failure):
+            return fail(
+                forced, hint="look for its processes with 'ps -g PID'; 'flext pipeline status' shows them"
+            )
+        return _report_stop(Journal(events, name), forced.value, wait)
+
+
+def _signal_and_wait(name: str, pid: int, wait: float) -> FlextResult[bool]:
+    """SIGTERM the runner; after ``wait`` seconds kill its processes. True if they had to be killed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if _ended(name, wait):
+        return FlextResult.ok(False)
+    holder = RunnerRecord(name).read()  # read again: the run may have started its processes since
+    for group in {holder.get("process_group"), pid}:
+        if isinstance(group, int):
+            _kill_group(group)
+    if not _ended(name, 10):
+        return FlextResult.fail(
+            f"pipeline {name!r} is still running after SIGKILL (pid {pid})", error_code=TIMEOUT
+        )
+    RunnerRecord(name).clear()
+    return FlextResult.ok(True)
 
 
 def _ended(name: str, seconds: float) -> bool:
@@ -540,7 +557,7 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
         if found.is_failure:
             return fail(found)
     names = [name] if name else [definition.name for definition in project.definitions()]
-    documents = _status_documents(store)
+    documents = _status_documents(store) if names else {}  # no pipeline: nothing to read, no store needed
     if isinstance(documents, int):
         return documents
     rows = []
@@ -574,11 +591,13 @@ def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
     from flext_plugin_pipeline.journal import register_events
     from flext_plugin_pipeline.status_projection import PipelineStatus
 
-    with opened_store(store) as opened:
+    with opened_store(store, create=False) as opened:
         if isinstance(opened, int):
             return opened
         kernel, events = opened
-        projections = stores_of(kernel).flat_map(lambda stores: stores.open_projection_store(store))
+        projections = stores_of(kernel).flat_map(
+            lambda stores: stores.open_projection_store(store, create=False)
+        )
         if projections.is_failure:
             return fail(projections, hint=STORE_HINT)
         try:
@@ -601,7 +620,7 @@ def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    with _store(store) as events:
+    with _store(store, create=False) as events:
         if isinstance(events, int):
             return events
         runs = Journal(events, name).runs()
