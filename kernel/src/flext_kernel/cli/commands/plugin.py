@@ -8,10 +8,6 @@ adds ``new``).
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from cyclopts import Parameter
-
 from flext_kernel.cli import output
 from flext_kernel.cli.commands._inspection import inspect_plugins
 from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
@@ -21,16 +17,10 @@ __all__ = ["disable", "enable", "info", "list_plugins"]
 _COLUMNS = ("name", "version", "state", "commands", "hooks", "reason")
 
 
-def list_plugins(
-    *, json: Annotated[bool, Parameter(help="Same as the global --output json.", negative="")] = False
-) -> int:
-    """List every plugin with its version, state, commands and hooks."""
+def list_plugins() -> int:
+    """List every plugin with its version, state, commands and hooks (``--json``, global, for all of it)."""
     manager = inspect_plugins()
     rows = [record.summary() for record in manager.records.values()]
-    if json:
-        from flext_kernel.cli.settings import current
-
-        current().output = "json"
     return output.emit_table(rows, _COLUMNS, title="FLEXT plugins")
 
 
