@@ -101,16 +101,60 @@ def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, tit
     if not sys.stdout.isatty():
         sys.stdout.write(_plain_table(rows, columns, title=title))
         return EXIT_OK
+    _terminal_table(rows, columns, title=title)
+    return EXIT_OK
+
+
+def _terminal_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str | None) -> None:
+    """A rich table that never cuts a name, a state or a time, whatever the terminal's width.
+
+    Left to itself, rich shrinks every column of a table wider than the
+    terminal and ends a cut value with an ellipsis (``directo…``). Here a
+    column whose values are single words (names, states, times, numbers) is
+    as wide as its widest value and never wraps; only columns of free text
+    wrap, at spaces. When the single-word columns alone do not fit, each row
+    is printed as lines of ``column  value`` instead, which fit any width.
+    """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    console = Console()
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    plan = [_column_width(column, [line[index] for line in cells]) for index, column in enumerate(columns)]
+    if sum(width for width, _ in plan) + 3 * len(columns) + 1 > console.width:
+        console.print(Text(_records(cells, columns, title=title)), end="", soft_wrap=True)
+        return
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
-    Console().print(table)
-    return EXIT_OK
+    for column, (width, wraps) in zip(columns, plan, strict=True):
+        table.add_column(column, min_width=width, no_wrap=not wraps, overflow="fold")
+    for line in cells:
+        table.add_row(*(Text(text) for text in line))  # Text: a value's brackets are not rich markup
+    console.print(table)
+
+
+_TEXT_COLUMN_WIDTH = 12
+"""Width a free-text column may shrink to (wrapping at spaces) before rows are printed as records."""
+
+
+def _column_width(header: str, values: list[str]) -> tuple[int, bool]:
+    """(the narrowest the column may be, whether it wraps): single words never wrap, text does."""
+    if not any(" " in value or "\n" in value for value in values):
+        return max([len(header), *(len(value) for value in values)]), False
+    longest = max(len(word) for text in [header, *values] for word in text.split() or [""])
+    return max(len(header), min(longest, _TEXT_COLUMN_WIDTH)), True
+
+
+def _records(cells: list[list[str]], columns: Sequence[str], *, title: str | None) -> str:
+    """Rows too wide for the terminal, one ``column  value`` line per cell and a blank line between."""
+    width = max(len(column) for column in columns)
+    blocks = [
+        "\n".join(
+            f"{column.ljust(width)}  {text}".rstrip() for column, text in zip(columns, line, strict=True)
+        )
+        for line in cells
+    ]
+    return "\n\n".join(([title] if title else []) + blocks) + "\n"
 
 
 def _plain_table(

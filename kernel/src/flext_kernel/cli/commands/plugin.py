@@ -18,10 +18,17 @@ _COLUMNS = ("name", "version", "state", "commands", "hooks", "reason")
 
 
 def list_plugins() -> int:
-    """List every plugin with its version, state, commands and hooks (``--json``, global, for all of it)."""
+    """List every plugin with its version, state, commands and hooks (``--json``, global, for all of it).
+
+    The table counts commands and hooks (``flext plugin info NAME`` names
+    them), so it stays one line per plugin at 80 columns; JSON has the lists.
+    """
     manager = inspect_plugins()
     rows = [record.summary() for record in manager.records.values()]
-    return output.emit_table(rows, _COLUMNS, title="FLEXT plugins")
+    if not output_is_human():
+        return output.emit(rows)
+    counted = [{**row, "commands": len(row["commands"]), "hooks": len(row["hooks"])} for row in rows]
+    return output.emit_table(counted, _COLUMNS, title="FLEXT plugins")
 
 
 def info(name: str) -> int:
