@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from cyclopts import Parameter
 
 from flext_eventsourcing import STORE_HINT, opened_store, stores_of
-from flext_kernel.errors import NOT_FOUND, TIMEOUT, VALIDATION_ERROR
+from flext_kernel.errors import INTERRUPTED, NOT_FOUND, TIMEOUT, VALIDATION_ERROR
 from flext_plugin_pipeline import project
 from flext_plugin_pipeline.errors import ALREADY_RUNNING, RUN_FAILED, STOP_FAILED
 from flext_plugin_pipeline.journal import Journal, RunRecord
@@ -40,10 +40,12 @@ from flext_plugin_pipeline.runtime import (
 from flext_sdk import Failure, FlextResult
 from flext_sdk.cli import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     boot_kernel,
     current,
     emit,
+    emit_error,
     emit_table,
     fail,
     note,
@@ -210,7 +212,7 @@ def run(
     full_refresh: bool = False,
     dry_run: bool = False,
     no_retry: bool = False,
-    background_job: bool = False,
+    background_job: Annotated[bool, Parameter(show=False)] = False,
     store: str | None = None,
 ) -> int:
     """Run a pipeline in the foreground, showing records per stream as they flow; Ctrl-C stops it cleanly.
@@ -242,7 +244,7 @@ def run(
         result = run_pipeline(kernel, found.value, events, options, stop, on_progress=show)
     if result.is_failure:
         return fail(result, hint=hint_of(result))
-    return _summary(found.value, result.value)
+    return _summary(found.value, result.value, interrupted=stop.signal == signal.SIGINT)
 
 
 def _checked(definition: PipelineDefinition) -> int:
@@ -310,36 +312,76 @@ def _progress_display(background: bool) -> Iterator[Any]:
         yield lambda progress: live.update(render(progress))
 
 
-def _summary(definition: PipelineDefinition, record: RunRecord) -> int:
-    data = record.model_dump(mode="json") | {"pipeline": definition.name}
-    exit_code = EXIT_OK if record.status in ("completed", "stopped") else EXIT_FAILED
-    if current().output != "table":
-        emit(data)
-        return exit_code
-    rows = [{"stream": stream, "records": f"{count:,}"} for stream, count in sorted(record.records.items())]
-    emit_table(rows, ["stream", "records"], title=f"{definition.name}: run {record.run_id} {record.status}")
-    rate = record.total / record.elapsed if record.elapsed else 0.0
-    print(f"{record.total:,} records in {record.elapsed:.1f}s ({rate:,.0f}/s), attempt {record.attempt}")
-    if record.transform:
-        nodes = record.transform.get("nodes", [])
-        emit_table(
-            [
-                {
-                    "name": node.get("name"),
-                    "status": node.get("status"),
-                    "rows": node.get("rows_affected"),
-                    "seconds": f"{node.get('execution_time') or 0.0:.2f}",
-                }
-                for node in nodes
-            ],
-            ["name", "status", "rows", "seconds"],
-            title=f"dbt {definition.transform.command if definition.transform else ''}",
-        )
+def _summary(definition: PipelineDefinition, record: RunRecord, *, interrupted: bool) -> int:
+    """Print how the run ended; its exit code (130 for a run Ctrl-C stopped, 1 for a failed one).
+
+    A run that failed or was interrupted is a failure: its error (and, for
+    people, the counts of what it read, only if it read anything, and the
+    failed process's last lines); a completed or stopped one is its record.
+    """
     if record.status == "failed":
+        return _failed_summary(definition, record)
+    if record.status == "stopped" and interrupted:
+        _counts(definition, record)
+        return emit_error(
+            f"interrupted: run {record.run_id} of {definition.name!r} stopped; "
+            "the next run resumes from the state the target confirmed last",
+            INTERRUPTED,
+            exit_code=EXIT_INTERRUPTED,
+        )
+    if current().output != "table":
+        return emit(record.model_dump(mode="json") | {"pipeline": definition.name})
+    _counts(definition, record)
+    if record.status == "stopped":
+        how = " by force" if record.forced else ""
+        during = f" during {record.stopped_during}" if record.stopped_during else ""
+        print(f"stopped{how}{during}; the next run resumes from the state the target confirmed last")
+    if record.transform:
+        _transform_table(definition, record.transform)
+    return EXIT_OK
+
+
+def _failed_summary(definition: PipelineDefinition, record: RunRecord) -> int:
+    _counts(definition, record)
+    if current().output == "table":
         print(f"error: {record.error} ({record.code})", file=sys.stderr)
         for line in record.stderr_tail[-5:]:
             print(f"  {line}", file=sys.stderr)
-    return exit_code
+        print(f"hint: 'flext pipeline logs {definition.name}' shows the whole log", file=sys.stderr)
+        return EXIT_FAILED
+    return emit_error(record.error or "the run failed", record.code, exit_code=EXIT_FAILED)
+
+
+def _counts(definition: PipelineDefinition, record: RunRecord) -> None:
+    """For people: records per stream and the rate; for a run that did not complete, only if it read any."""
+    if current().output != "table" or (record.status != "completed" and not record.total):
+        return
+    if not record.total:
+        print(f"no new records in {record.elapsed:.1f}s, attempt {record.attempt}")
+        return
+    rows = [{"stream": stream, "records": f"{count:,}"} for stream, count in sorted(record.records.items())]
+    emit_table(rows, ["stream", "records"], title=f"{definition.name}: run {record.run_id} {record.status}")
+    rate = record.total / record.elapsed if record.elapsed else 0.0
+    before = "" if record.status == "completed" else f" before it {record.status}"
+    print(
+        f"{record.total:,} records in {record.elapsed:.1f}s ({rate:,.0f}/s){before}, attempt {record.attempt}"
+    )
+
+
+def _transform_table(definition: PipelineDefinition, transform: dict[str, Any]) -> None:
+    emit_table(
+        [
+            {
+                "name": node.get("name"),
+                "status": node.get("status"),
+                "rows": node.get("rows_affected"),
+                "seconds": f"{node.get('execution_time') or 0.0:.2f}",
+            }
+            for node in transform.get("nodes", [])
+        ],
+        ["name", "status", "rows", "seconds"],
+        title=f"dbt {definition.transform.command if definition.transform else ''}",
+    )
 
 
 def start(name: str, *, full_refresh: bool = False, store: str | None = None) -> int:
