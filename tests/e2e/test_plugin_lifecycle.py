@@ -12,8 +12,10 @@ import base64
 import hashlib
 import json
 import os
+import pty
 import queue
 import re
+import select
 import shlex
 import shutil
 import subprocess
@@ -88,6 +90,7 @@ class Venv:
             cwd=cwd,
             timeout=180,
             check=False,
+            stdin=subprocess.DEVNULL,  # no terminal: flext never waits for an answer here
         )
         return Run(done.returncode, done.stdout, done.stderr)
 
@@ -228,7 +231,9 @@ def test_new_build_install_run_disable_enable_uninstall(venv: Venv, tmp_path: Pa
     assert venv.flext("plugin", "disable", "greeter").code == 0
     hidden = venv.flext("greeter", "hello")
     assert hidden.code == 2
-    assert "unknown command 'greeter'" in hidden.err
+    assert hidden.error == (
+        "error: 'flext greeter hello' belongs to plugin 'greeter', which is disabled (PLUGIN_DISABLED)"
+    )
     assert "greeter" not in venv.flext("--help").out
     assert venv.flext("plugin", "enable", "greeter").code == 0
     assert venv.flext("greeter", "hello").out == "Hello, world!\n"
@@ -389,6 +394,22 @@ def test_uninstall_refuses_what_it_must_not_remove(venv: Venv, tmp_path: Path) -
     assert local.code == 2
     assert local.error.endswith("not an installed distribution (LOCAL_PLUGIN)")
     (plugins / "local_one.py").unlink()
+
+
+@pytest.mark.slow
+def test_new_refuses_the_name_of_an_installed_distribution(venv: Venv, tmp_path: Path) -> None:
+    ghost = make_wheel(
+        tmp_path, "flext-plugin-ghost", "1.0", {"flext_plugin_ghost.py": ""}
+    )  # no plugin in it
+    assert venv.run(venv.uv, "pip", "install", "--quiet", "--python", venv.python, ghost).code == 0
+    refused = venv.flext("plugin", "new", "ghost", "--directory", tmp_path)
+    assert refused.code == 2
+    assert refused.err.splitlines() == [
+        "error: invalid plugin name 'ghost': flext-plugin-ghost 1.0 is already installed (VALIDATION_ERROR)",
+        "hint: choose another name; 'flext plugin list' shows the installed plugins",
+    ]
+    assert not (tmp_path / "flext-plugin-ghost").exists()
+    assert venv.run(venv.uv, "pip", "uninstall", "--python", venv.python, "flext-plugin-ghost").code == 0
 
 
 # The pieces, without an environment.
@@ -614,3 +635,106 @@ def test_an_edit_to_a_copied_install_says_why_it_is_ignored(checkout: Venv, tmp_
         f"warning: ignored change to {handlers}: {ignored['reason']} (hint: {ignored['hint']})"
     ]
     assert checkout.flext("plugin", "uninstall", "copied").code == 0
+
+
+# Uninstalling what FLEXT ships or other plugins need asks first.
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """FLEXT (the meta distribution, without the plugins it would pull in) with singer and pipeline."""
+    uv = _uv()
+    base = tmp_path_factory.mktemp("shipped")
+    tools = base / "tools"
+    tools.mkdir()
+    made = Venv(base / "venv", base / "home", tools, uv)
+    assert made.run(uv, "venv", "--quiet", "--python", sys.executable, made.path).code == 0
+    members = [
+        ROOT / path
+        for path in ("kernel", "plugins/eventsourcing", "sdk", "plugins/singer", "plugins/pipeline")
+    ]
+    installed = made.run(uv, "pip", "install", "--quiet", "--python", made.python, *members)
+    assert installed.code == 0, installed.err
+    meta = made.run(uv, "pip", "install", "--quiet", "--no-deps", "--python", made.python, ROOT)
+    assert meta.code == 0, meta.err
+    return made
+
+
+def on_a_terminal(venv: Venv, *args: str, answer: str) -> tuple[int, str]:
+    """Run flext on a pseudo-terminal, answer its question once it is asked; exit code and all output."""
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [str(venv.path / "bin" / "flext"), *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=venv.env(),
+    )
+    os.close(secondary)
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + WAIT
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([main], [], [], left)[0]:
+                break
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # EIO: the process exited and closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and seen.rstrip().endswith(b"[y/N]"):
+                os.write(main, answer.encode() + b"\n")
+                answered = True
+        code = process.wait(WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(WAIT)
+        os.close(main)
+    assert answered, f"flext asked nothing: {seen!r}"
+    return code, seen.decode().replace("\r\n", "\n")
+
+
+@pytest.mark.slow
+def test_uninstall_asks_before_removing_what_flext_ships_or_others_require(shipped: Venv) -> None:
+    before = shipped.freeze()
+    hint = "hint: pass --yes to uninstall it anyway, or 'flext plugin disable {}' to turn it off instead"
+
+    # No terminal and no --yes: refused, nothing changes.
+    refused = shipped.flext("plugin", "uninstall", "pipeline")
+    assert refused.code == 2
+    assert refused.err.splitlines() == [
+        "error: plugin 'pipeline' (flext-plugin-pipeline) ships with FLEXT;"
+        " not uninstalling it without confirmation (USAGE_ERROR)",
+        hint.format("pipeline"),
+    ]
+    needed = shipped.flext("--output", "json", "plugin", "uninstall", "singer")
+    assert needed.code == 2
+    assert json.loads(needed.out) == {
+        "ok": False,
+        "error": "plugin 'singer' (flext-plugin-singer) ships with FLEXT and is required by"
+        " flext-plugin-pipeline; not uninstalling it without confirmation",
+        "code": "USAGE_ERROR",
+    }
+    assert shipped.freeze() == before
+
+    # On a terminal it asks; anything but yes keeps the plugin.
+    code, shown = on_a_terminal(shipped, "plugin", "uninstall", "pipeline", answer="n")
+    assert code == 2
+    assert (
+        "plugin 'pipeline' (flext-plugin-pipeline) ships with FLEXT."
+        " Uninstall flext-plugin-pipeline anyway? [y/N] n\n"
+        "error: plugin 'pipeline' was not uninstalled (not confirmed) (USAGE_ERROR)\n"
+    ) in shown
+    assert shipped.freeze() == before
+    code, shown = on_a_terminal(shipped, "plugin", "uninstall", "pipeline", answer="y")
+    assert code == 0, shown
+    assert shown.endswith("uninstalled flext-plugin-pipeline 0.1.0: plugin pipeline\n")
+    assert not any(line.startswith("flext-plugin-pipeline") for line in shipped.freeze())
+
+    # --yes skips the question.
+    forced = shipped.flext("plugin", "uninstall", "singer", "--yes")
+    assert (forced.code, forced.out) == (0, "uninstalled flext-plugin-singer 0.1.0: plugin singer\n")

@@ -259,6 +259,37 @@ def test_bad_names_are_refused_and_nothing_is_written(
     assert list(where.iterdir()) == []
 
 
+def test_names_of_installed_plugins_are_refused(tmp_path: Path) -> None:
+    """``flext plugin new pipeline`` would make a second flext-plugin-pipeline: refused, nothing written."""
+    from importlib.metadata import version
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "local_one.py").write_text("", encoding="utf-8")  # found by name; never imported here
+    where = tmp_path / "work"
+    where.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEXT_")}
+    env.update(FLEXT_HOME=str(tmp_path / "home"), NO_COLOR="1")
+    pipeline = f"flext-plugin-pipeline {version('flext-plugin-pipeline')}"
+    for name, taken in [
+        ("pipeline", f"plugin 'pipeline' is already installed ({pipeline})"),
+        ("local_one", f"plugin 'local-one' is already installed ({plugins / 'local_one.py'})"),
+    ]:
+        done = subprocess.run(
+            [FLEXT, "--plugins-dir", str(plugins), "plugin", "new", name, "--directory", str(where)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [
+            f"error: invalid plugin name {name!r}: {taken} (VALIDATION_ERROR)",
+            "hint: choose another name; 'flext plugin list' shows the installed plugins",
+        ]
+    assert list(where.iterdir()) == []
+
+
 def test_existing_directory_is_kept_without_force(
     home: Path, where: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

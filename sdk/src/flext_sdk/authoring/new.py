@@ -12,7 +12,8 @@ flext-sdk and the FLEXT distributions it needs from (PEP 610's
 Failures (one ``error: ... (CODE)`` line):
 
 * ``VALIDATION_ERROR`` (exit 2): the name is not lower case words joined by
-  ``-`` or ``_``, or it is taken by a command of the kernel or of this SDK.
+  ``-`` or ``_``, it is taken by a command of the kernel or of this SDK, or
+  an installed plugin or distribution (``flext-plugin-NAME``) has it.
 * ``NOT_FOUND`` (exit 2): ``--directory`` does not exist.
 * ``ALREADY_EXISTS`` (exit 2): ``flext-plugin-NAME`` exists and ``--force`` was not given.
 * ``WRITE_FAILED`` (exit 1): the files could not be written (permissions, disk full).
@@ -35,7 +36,7 @@ from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_sdk.cli import EXIT_USAGE, emit, emit_error
 from flext_sdk.errors import ALREADY_EXISTS, WRITE_FAILED
 
-__all__ = ["name_problem", "new", "write_tree"]
+__all__ = ["install_step", "installed_clash", "local_sources", "name_problem", "new", "write_tree"]
 
 
 def name_problem(name: str) -> str | None:
@@ -57,6 +58,34 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def installed_clash(name: str) -> str | None:
+    """What installed here already has ``name``: a plugin (installed or local), or ``flext-plugin-NAME``.
+
+    A second distribution of that name would replace the first when installed,
+    and a second plugin of that name would clash with it in every ``flext``.
+    """
+    import importlib.metadata
+
+    from flext_kernel.paths import user_plugins_dir
+    from flext_kernel.plugins.discovery import discover
+    from flext_sdk.cli import current
+
+    wanted = name.replace("_", "-")
+    for candidate in discover([*current().plugin_dirs, user_plugins_dir()]):
+        if candidate.name.replace("_", "-") == wanted:
+            where = (
+                f"{candidate.distribution} {candidate.version}"
+                if candidate.distribution
+                else candidate.location
+            )
+            return f"plugin {candidate.name!r} is already installed ({where})"
+    distribution = f"flext-plugin-{wanted}"
+    try:
+        return f"{distribution} {importlib.metadata.version(distribution)} is already installed"
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def new(
     name: str,
     *,
@@ -74,6 +103,12 @@ def new(
     problem = name_problem(name)
     if problem is not None:
         return emit_error(problem, VALIDATION_ERROR, exit_code=EXIT_USAGE)
+    taken = installed_clash(name)
+    if taken is not None:
+        hint = "choose another name; 'flext plugin list' shows the installed plugins"
+        return emit_error(
+            f"invalid plugin name {name!r}: {taken}", VALIDATION_ERROR, hint=hint, exit_code=EXIT_USAGE
+        )
     if not directory.is_dir():
         return emit_error(f"directory {str(directory)!r} does not exist", NOT_FOUND, exit_code=EXIT_USAGE)
     target = directory / f"flext-plugin-{name}"

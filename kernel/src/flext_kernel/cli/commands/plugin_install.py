@@ -3,8 +3,9 @@
 ``install`` runs uv or pip against the interpreter that runs ``flext``, loads
 the plugins of what it added or changed in a fresh process, and on any failure
 puts the environment back exactly as it was (PEP 610 says where each
-distribution came from). The user's view, with every error code:
-docs/plugins/authoring.md, section 8.
+distribution came from). ``uninstall`` asks before removing a plugin that
+FLEXT ships or that another installed distribution requires. The user's view,
+with every error code: docs/plugins/authoring.md, section 8.
 """
 
 from __future__ import annotations
@@ -142,16 +143,12 @@ def _origin(direct_url: str | None) -> tuple[str | None, bool]:
 def _differences(before: Snapshot, after: Snapshot) -> list[str]:
     """What changed between two snapshots, one phrase per distribution."""
     lines = []
-    for key in sorted(before.keys() | after.keys()):
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if old is None:
-            assert new is not None  # the key came from one of the two
+    for old, new in ((before.get(key), after.get(key)) for key in sorted(before.keys() | after.keys())):
+        if old is None and new is not None:
             lines.append(f"{new.name} {new.version} was added")
-        elif new is None:
+        elif old is not None and new is None:
             lines.append(f"{old.name} {old.version} was removed")
-        else:
+        elif old is not None and new is not None and old != new:
             lines.append(f"{old.name} is {_describe(new)}, was {_describe(old)}")
     return lines
 
@@ -276,13 +273,9 @@ def check_plugins(names: Iterable[str], plugin_dirs: Iterable[Path] = ()) -> dic
             continue
         summary = record.summary()
         reason = record.reason if record.state is not PluginState.LOADED else _broken_target(record.commands)
-        report[name] = {
-            "ok": reason is None,
-            "reason": reason,
-            "version": summary["version"],
-            "distribution": summary["distribution"],
-            "commands": [f"flext {entry.name}" for entry in record.commands],
-        }
+        commands = [f"flext {entry.name}" for entry in record.commands]
+        report[name] = {"ok": reason is None, "reason": reason, "commands": commands}
+        report[name].update((key, summary[key]) for key in ("version", "distribution"))
     return report
 
 
@@ -459,11 +452,16 @@ def _was(new: Installed, old: Installed | None) -> str:
     return text if old is None else f"{text} (same version, from a new source)"
 
 
-def uninstall(name: str) -> int:
+def uninstall(
+    name: str,
+    *,
+    yes: Annotated[bool, Parameter(name=["--yes", "-y"], negative="")] = False,
+) -> int:
     """Uninstall the distribution that provides a plugin (and with it any other plugin it provides).
 
     Args:
         name: The plugin's name, as 'flext plugin list' shows it.
+        yes: Do not ask before uninstalling a plugin that ships with FLEXT or that others require.
 
     """
     from flext_kernel.cli.commands._inspection import plugin_dirs
@@ -482,7 +480,39 @@ def uninstall(name: str) -> int:
     if found.distribution is None:
         why = f"plugin {name!r} is a local plugin at {found.location}, not an installed distribution"
         return _usage(why, LOCAL_PLUGIN, "delete that file or directory to remove it")
+    if not yes and (refused := _confirm(name, found.distribution)) is not None:
+        return refused
     return _uninstall(found.distribution, found.version, name, candidates)
+
+
+def _dependants(distribution: str) -> list[str]:
+    """The installed distributions whose requirements (any extra) name ``distribution``."""
+    key = _canonical(distribution)
+    found = set()
+    for dist in importlib.metadata.distributions():
+        for requirement in dist.requires or ():
+            if _canonical(re.split(r"[\s;\[(<>=!~@,]", requirement.strip(), maxsplit=1)[0]) == key:
+                found.add(dist.metadata["Name"])
+    return sorted(found)
+
+
+def _confirm(name: str, distribution: str) -> int | None:
+    """Ask before uninstalling what FLEXT ships or others require; None to go on, else the exit code."""
+    dependants = _dependants(distribution)
+    if not dependants:
+        return None
+    others = [dist for dist in dependants if _canonical(dist) != "flext"]
+    why = "ships with FLEXT" if len(others) < len(dependants) else ""
+    if others:
+        why += (" and " if why else "") + f"is required by {', '.join(others)}"
+    what = f"plugin {name!r} ({distribution}) {why}"
+    hint = f"pass --yes to uninstall it anyway, or 'flext plugin disable {name}' to turn it off instead"
+    if not sys.stdin.isatty():
+        return _usage(f"{what}; not uninstalling it without confirmation", USAGE_ERROR, hint)
+    print(f"{what}. Uninstall {distribution} anyway? [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() in ("y", "yes"):
+        return None
+    return _usage(f"plugin {name!r} was not uninstalled (not confirmed)", USAGE_ERROR, hint)
 
 
 def _uninstall(distribution: str, version: str | None, name: str, candidates: list[Candidate]) -> int:
@@ -494,10 +524,9 @@ def _uninstall(distribution: str, version: str | None, name: str, candidates: li
     done = installer.run(installer.uninstall_command([distribution]))
     command_cache.invalidate()
     if done.returncode != 0:
+        why = f"{installer.kind} could not uninstall {distribution}: {_summary(done)}"
         return output.emit_error(
-            f"{installer.kind} could not uninstall {distribution}: {_summary(done)}",
-            UNINSTALL_FAILED,
-            hint="run again with --debug to see the installer's output",
+            why, UNINSTALL_FAILED, hint="run again with --debug to see the installer's output"
         )
     also = sorted(c.name for c in candidates if c.distribution == distribution and c.name != name)
     from flext_kernel.paths import config_dir
