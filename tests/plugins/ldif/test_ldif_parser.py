@@ -168,9 +168,20 @@ def test_non_ascii_text_is_accepted_as_written() -> None:
     assert one("dn: cn=Zoë\ncn: Zoë Ångström\n").attributes["cn"] == ["Zoë Ångström"]
 
 
-def test_lines_of_spaces_between_records_count_as_blank() -> None:
-    entries = list(parse_ldif("dn: dc=a\ncn: a\n\n   \n\ndn: dc=b\ncn: b\n"))
-    assert [e.dn for e in entries] == ["dc=a", "dc=b"]
+def test_a_line_of_spaces_between_records_is_refused_as_ldapadd_refuses_it() -> None:
+    # OpenLDAP reads a line of spaces as a continuation; alone between blank lines there is nothing
+    # to continue (test_ldif_openldap.py checks ldapadd refuses both files too).
+    alone = error_of("dn: dc=a\ncn: a\n\n   \n\ndn: dc=b\ncn: b\n")
+    assert alone.line == 4
+    assert "a line of spaces does not separate records" in alone.reason
+    glued = error_of("dn: dc=a\ncn: a\n \ndn: dc=b\ncn: b\n")
+    assert glued.line == 4
+    assert "second 'dn:' line" in glued.reason
+
+
+def test_spaces_and_tabs_after_the_colon_are_dropped_and_trailing_ones_kept() -> None:
+    entry = one("dn: cn=x\nsn:\tTabbed\ndescription: \t\x0b\x0c two\ndescription: trail  \ncn::\tYQ==\n")
+    assert entry.attributes == {"sn": ["Tabbed"], "description": ["two", "trail  "], "cn": ["a"]}
 
 
 # --- change records --------------------------------------------------------------------------
@@ -378,3 +389,52 @@ def test_a_record_larger_than_many_read_chunks(tmp_path: Path) -> None:
     (entry,) = read_ldif(path)
     assert len(entry.attributes["uniquemember"]) == 200_000
     assert entry.attributes["uniquemember"][-1] == "uid=user0199999,ou=people,dc=example,dc=com"
+
+
+# --- bytes, folds and ldapsearch's trailer (issue 15, items 3 and 4) ---------------------------------
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 3, 7, 16])
+def test_a_fold_inside_a_multibyte_character_is_joined_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    import flext_plugin_ldif.ldif_parser as parser
+
+    monkeypatch.setattr(parser, "_CHUNK", chunk)  # the split byte may also fall on a read boundary
+    path = tmp_path / "folded.ldif"
+    path.write_bytes(b"dn: cn=x\nl: caf\xc3\n \xa9 folded\ncn: \xe4\xb8\n \xad\n\ndn: cn=y\ncn: y\n")
+    first, second = read_ldif(path)
+    assert first.attributes == {"l": ["café folded"], "cn": ["中"]}
+    assert (second.dn, second.line) == ("cn=y", 7)
+
+
+def test_bytes_that_stay_invalid_after_joining_folds_are_an_error_at_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ldif"
+    path.write_bytes(b"dn: cn=x\ncn: x\n\ndn: cn=y\nl: caf\xc3\n \x41 folded\n")
+    with pytest.raises(LdifError) as caught:
+        list(read_ldif(path))
+    assert (caught.value.line, "not valid utf-8" in caught.value.reason) == (5, True)
+
+
+def test_ldapsearch_trailer_is_accepted_and_reported() -> None:
+    results: list[object] = []
+    text = (
+        "version: 1\n\ndn: cn=x\ncn: x\n\n# search result\nsearch: 2\nresult: 0 Success\n\n# numEntries: 1\n"
+    )
+    assert [e.dn for e in parse_ldif(text, on_search_result=results.append)] == ["cn=x"]
+    assert [(r.code, r.text, r.line) for r in results] == [(0, "Success", 7)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("trailer", "words"),
+    [
+        ("search: 2\nresult: 4 Size limit exceeded\n", "result: 4 Size limit exceeded"),
+        ("search: 2\nresult: 32 No such object\nmatched: dc=x\n", "result: 32 No such object"),
+        ("search: 2\n", "without a 'result: <code> <text>' line"),
+        ("search: 2\nresult: 0 Success\ncn: x\n", "unexpected 'cn: x' after 'search:'"),
+    ],
+)
+def test_an_ldapsearch_trailer_other_than_success_is_an_error(trailer: str, words: str) -> None:
+    error = error_of(f"dn: cn=x\ncn: x\n\n{trailer}")
+    assert error.line in (4, 5, 6)
+    assert words in error.reason

@@ -17,16 +17,25 @@ What is understood (RFC 2849):
   ``control:`` lines, ``add:``/``replace:``/``delete:`` modifications ended
   by ``-``, ``newrdn``, ``deleteoldrdn`` and ``newsuperior``.
 
-Attribute names are case-insensitive and become lower case (``objectClass``
-is ``objectclass``, ``cn;Lang-EN`` is ``cn;lang-en``); values are kept exactly
-as written. A base64 (or file) value that decodes to UTF-8 becomes text; when
-an attribute has a value that is not UTF-8, all the values of that attribute
-are given as base64 strings and the attribute is listed in ``binary``.
+Attribute names are read through the schema (``flext_plugin_ldif.schema``):
+case-insensitive, aliases merged under the canonical name (``commonName`` and
+``2.5.4.3`` are ``cn``), options lower-cased and kept apart (``cn;lang-pt``).
+Values are kept as written, but for the spaces and tabs OpenLDAP drops after
+the ``:``. An attribute whose syntax holds octets (``jpegPhoto``, ``audio``,
+``userCertificate``, ``userPassword``, the ``;binary`` option...) has all its
+values as base64 strings and is listed in ``binary``, whatever its bytes; a
+text attribute is given the same way, in that entry, when one of its values is
+not UTF-8 or holds a NUL. Folded lines are joined before their bytes are
+decoded, so a fold may cut a multi-byte character.
 
+Where RFC 2849 leaves room, the parser reads as OpenLDAP's ``ldapadd`` does: a
+line of spaces continues the line before it (so it does not separate records,
+and alone it is an error), and the trailer ``ldapsearch`` writes without
+``-L`` (``search: N`` / ``result: 0 Success``) is accepted, while any other
+result (a size limit...) is an error, since the file then lacks entries.
 Deliberately lenient, because real exports are: values may hold non-ASCII
 text in the file's encoding, attribute names may hold ``_``, the final ``-``
-of a modify record may be missing, content and change records may be mixed,
-and lines holding only spaces count as blank lines between records.
+of a modify record may be missing, content and change records may be mixed.
 
 URL values (``attr:< file:///path``) are **refused unless allowed**: a URL
 value makes whoever reads the LDIF file read *another* file, so an untrusted
@@ -48,7 +57,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from os import PathLike
@@ -57,6 +66,7 @@ from typing import Final
 from urllib.parse import unquote, urlsplit
 
 from flext_plugin_ldif.errors import LdifError
+from flext_plugin_ldif.schema import DEFAULT_SCHEMA, Schema
 
 __all__ = [
     "CHANGE_TYPES",
@@ -64,6 +74,7 @@ __all__ = [
     "Control",
     "LdifEntry",
     "Modification",
+    "SearchResult",
     "UrlValues",
     "parse_ldif",
     "read_ldif",
@@ -80,6 +91,8 @@ _CHANGETYPES = {"add": "add", "delete": "delete", "modify": "modify", "modrdn": 
 _NAME_CACHE_LIMIT = 4096
 _SHOWN = 60  # characters of an offending line quoted in an error message
 _CHUNK = 1 << 20  # characters read at a time
+_FILL = " \t\v\f"  # what OpenLDAP drops between ':' and a value (C isspace)
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte not in the encoding, read with surrogateescape
 _HOW_TO_ALLOW: Final = "pass url_values=UrlValues.under(<directory of the file>) to read_ldif or parse_ldif"
 
 
@@ -184,8 +197,25 @@ class UrlValues:
 _REFUSE: Final = UrlValues()
 
 
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The trailer ``ldapsearch`` prints without ``-L`` (``search: 2`` / ``result: 0 Success``)."""
+
+    code: int
+    """The LDAP result code (0: the search returned everything it found)."""
+    text: str
+    """The result's text (``Success``, ``Size limit exceeded``...)."""
+    line: int
+    """The line of ``search:``."""
+
+
 def read_ldif(
-    path: str | PathLike[str], *, encoding: str = "utf-8", url_values: UrlValues | None = None
+    path: str | PathLike[str],
+    *,
+    encoding: str = "utf-8",
+    url_values: UrlValues | None = None,
+    schema: Schema = DEFAULT_SCHEMA,
+    on_search_result: Callable[[SearchResult], None] | None = None,
 ) -> Iterator[LdifEntry]:
     """Yield the entries of an LDIF file one by one, reading it as it goes.
 
@@ -193,10 +223,13 @@ def read_ldif(
         path: The file.
         encoding: The file's text encoding (a UTF-8 byte order mark is skipped).
         url_values: Which ``attr:< URL`` values may be read; by default none (see ``UrlValues``).
+        schema: Attribute aliases and binary syntaxes (``flext_plugin_ldif.schema``).
+        on_search_result: Called with each ``ldapsearch`` trailer whose result is 0 (Success).
 
     Raises:
-        LdifError: The file cannot be opened, is not in ``encoding``, is not LDIF, or has a URL
-            value that ``url_values`` does not allow.
+        LdifError: The file cannot be opened, is not in ``encoding``, is not LDIF, has a URL
+            value that ``url_values`` does not allow, or ends with an ``ldapsearch`` result
+            other than 0.
 
     """
     source = str(path)
@@ -206,24 +239,28 @@ def read_ldif(
         raise LdifError(source, None, f"unknown encoding {encoding!r}; use a Python codec name") from None
     try:
         # newline="": line ends are read untranslated, so a stray CR inside a line is seen (and refused).
-        handle = open(path, encoding="utf-8-sig" if codec == "utf-8" else encoding, newline="")  # noqa: SIM115
+        # surrogateescape: bytes that are not in the encoding are kept (as lone surrogates) until the
+        # folded lines are joined, since a fold may cut a multi-byte character in two.
+        handle = open(  # noqa: SIM115  (closed by the with below; the generator spans the reads)
+            path,
+            encoding="utf-8-sig" if codec == "utf-8" else encoding,
+            errors="surrogateescape",
+            newline="",
+        )
     except OSError as exc:
         raise LdifError(source, None, f"cannot read the file: {exc.strerror or exc}") from None
+    context = _Context(source, url_values or _REFUSE, schema, encoding, on_search_result)
     with handle:
-        try:
-            yield from _parse(iter(partial(handle.read, _CHUNK), ""), source, url_values or _REFUSE)
-        except UnicodeDecodeError as exc:
-            line = _undecodable_line(Path(path), encoding)
-            raise LdifError(
-                source,
-                line,
-                f"the bytes are not valid {encoding} ({exc.reason}); set the encoding to the file's real "
-                "encoding (for example latin-1) or re-export the file as UTF-8",
-            ) from None
+        yield from _parse(iter(partial(handle.read, _CHUNK), ""), context)
 
 
 def parse_ldif(
-    text: str | Iterable[str], *, source: str = "<string>", url_values: UrlValues | None = None
+    text: str | Iterable[str],
+    *,
+    source: str = "<string>",
+    url_values: UrlValues | None = None,
+    schema: Schema = DEFAULT_SCHEMA,
+    on_search_result: Callable[[SearchResult], None] | None = None,
 ) -> Iterator[LdifEntry]:
     """Yield the entries of LDIF text, given whole or as lines.
 
@@ -231,33 +268,61 @@ def parse_ldif(
         text: The LDIF document, or an iterable of its lines (a line without its line end gets one).
         source: The name used in error messages.
         url_values: Which ``attr:< URL`` values may be read; by default none (see ``UrlValues``).
+        schema: Attribute aliases and binary syntaxes (``flext_plugin_ldif.schema``).
+        on_search_result: Called with each ``ldapsearch`` trailer whose result is 0 (Success).
 
     Raises:
-        LdifError: The text is not LDIF, or has a URL value that ``url_values`` does not allow.
+        LdifError: The text is not LDIF, has a URL value that ``url_values`` does not allow, or
+            ends with an ``ldapsearch`` result other than 0.
 
     """
-    urls = url_values or _REFUSE
+    context = _Context(source, url_values or _REFUSE, schema, "utf-8", on_search_result)
     if isinstance(text, str):
-        return _parse((text,), source, urls)
-    return _parse((line if line[-1:] == "\n" else line + "\n" for line in text), source, urls)
+        return _parse((text,), context)
+    return _parse((line if line[-1:] == "\n" else line + "\n" for line in text), context)
 
 
-def _parse(chunks: Iterable[str], source: str, urls: UrlValues) -> Iterator[LdifEntry]:
+class _Context:
+    """What every step of parsing one input needs: where it is, what is allowed, the name caches."""
+
+    __slots__ = ("encoding", "names", "on_search_result", "schema", "source", "urls")
+
+    def __init__(
+        self,
+        source: str,
+        urls: UrlValues,
+        schema: Schema,
+        encoding: str,
+        on_search_result: Callable[[SearchResult], None] | None,
+    ) -> None:
+        self.source = source
+        self.urls = urls
+        self.schema = schema
+        self.encoding = encoding
+        self.on_search_result = on_search_result
+        # Attribute description as written -> canonical name, for valid names of *text* attributes
+        # only: a hit proves the line's name is valid and its values are text (the fast path).
+        self.names: dict[str, str] = {}
+
+
+def _parse(chunks: Iterable[str], context: _Context) -> Iterator[LdifEntry]:
     """The entries of LDIF text given in chunks of any size."""
-    names: dict[str, str] = {}
     first = True
-    for lines in _records(chunks, source):
+    for lines in _records(chunks, context):
         if first:
             first = False
             if lines.texts[0][:8].lower() == "version:":
-                _check_version(lines, source)
+                _check_version(lines, context.source)
                 del lines.texts[0]
                 lines.first += 1
                 if lines.numbers is not None:
                     del lines.numbers[0]
                 if not lines.texts:
                     continue
-        yield _entry(lines, source, names, urls)
+        if lines.texts[0][:7].lower() == "search:":
+            _search_result(lines, context)
+            continue
+        yield _entry(lines, context)
 
 
 class _Lines:
@@ -275,15 +340,16 @@ class _Lines:
         return self.first + index if self.numbers is None else self.numbers[index]
 
 
-def _records(chunks: Iterable[str], source: str) -> Iterator[_Lines]:
+def _records(chunks: Iterable[str], context: _Context) -> Iterator[_Lines]:
     """Split text into records (at blank lines) and their logical lines.
 
     This is where every character of the input passes, so it works on whole
     chunks with string methods (implemented in C) rather than line by line: CR
     LF becomes LF and NUL or a lone CR is refused with one scan per chunk, and
     records are cut where two line ends meet. Only a record holding a folded
-    line or a comment takes the line-by-line path.
+    line, a comment or bytes not in the encoding takes the line-by-line path.
     """
+    source = context.source
     pending: list[str] = []  # the text of incomplete records, in pieces; it starts at line number `line`
     line = 1
     held_cr = ""  # a CR that ended the previous chunk (its LF may start the next one)
@@ -308,15 +374,16 @@ def _records(chunks: Iterable[str], source: str) -> Iterator[_Lines]:
             pending = [text]
             continue
         pending = [text[cut + 2 :]] if cut + 2 < len(text) else []
-        line = yield from _cut(text[:cut], line, source)
+        line = yield from _cut(text[:cut], line, context)
     if held_cr:
         raise _control_character(source, line, "".join(pending) + held_cr)
     if pending:
-        yield from _cut("".join(pending), line, source)
+        yield from _cut("".join(pending), line, context)
 
 
-def _cut(block: str, line: int, source: str) -> Generator[_Lines, None, int]:
+def _cut(block: str, line: int, context: _Context) -> Generator[_Lines, None, int]:
     """The records of a block of whole records starting at line ``line``; returns the line after it."""
+    escaped = _ESCAPED_BYTE.search(block) is not None  # bytes not in the encoding somewhere in it
     for part in block.split("\n\n"):
         # Runs of blank lines leave line ends at the start or end of a part.
         if part[:1] == "\n":
@@ -325,16 +392,20 @@ def _cut(block: str, line: int, source: str) -> Generator[_Lines, None, int]:
             part = stripped
         body = part.rstrip("\n") if part[-1:] == "\n" else part
         if body:
-            lines = _record_lines(body, line, source)
+            lines = _record_lines(body, line, context, escaped and _ESCAPED_BYTE.search(body) is not None)
             if lines is not None:
                 yield lines
         line += part.count("\n") + 2
     return line
 
 
-def _record_lines(part: str, first: int, source: str) -> _Lines | None:
-    """The logical lines of one record's text (None if it holds only comments or spaces)."""
-    if part[0] != " " and part[0] != "#" and "\n " not in part and "\n#" not in part:
+def _record_lines(part: str, first: int, context: _Context, escaped: bool) -> _Lines | None:
+    """The logical lines of one record's text (None if it holds only comments).
+
+    ``escaped``: the text holds bytes that are not in the encoding (lone
+    surrogates); they must make valid text once folded lines are joined.
+    """
+    if not escaped and part[0] != " " and part[0] != "#" and "\n " not in part and "\n#" not in part:
         return _Lines(part.split("\n"), first)
     texts: list[str] = []
     numbers: list[int] = []
@@ -343,28 +414,94 @@ def _record_lines(part: str, first: int, source: str) -> _Lines | None:
         if raw[:1] == " ":
             if texts and not in_comment:
                 texts[-1] += raw[1:]
-            elif not in_comment and raw.strip(" "):
+            elif not in_comment:
+                # OpenLDAP reads a line of spaces as the continuation of the line before it, so it
+                # does not end a record; with nothing before it, ldapadd refuses it too.
+                blank = " (a line of spaces does not separate records: leave it empty)"
                 raise LdifError(
-                    source,
+                    context.source,
                     number,
                     "this line starts with a space, which continues the line before it, but there is "
-                    "no line to continue; remove the leading space",
+                    "no line to continue; remove the leading space" + ("" if raw.strip(" ") else blank),
                 )
-            # Otherwise a folded comment, or a line of spaces before the record: nothing to keep.
         elif raw[:1] == "#":
             in_comment = True
         else:
             texts.append(raw)
             numbers.append(number)
             in_comment = False
+    if escaped:
+        for index, text in enumerate(texts):
+            if _ESCAPED_BYTE.search(text) is not None:
+                texts[index] = _decoded(text, numbers[index], context)
     return _Lines(texts, first, numbers) if texts else None
 
 
-def _entry(lines: _Lines, source: str, names: dict[str, str], urls: UrlValues) -> LdifEntry:
+def _decoded(text: str, number: int, context: _Context) -> str:
+    """A logical line whose undecodable bytes (lone surrogates) must decode now that it is joined.
+
+    Raises:
+        LdifError: The bytes still are not valid in the encoding.
+
+    """
+    encoding = context.encoding
+    try:
+        return text.encode(encoding, "surrogateescape").decode(encoding)
+    except UnicodeError as exc:
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise LdifError(
+            context.source,
+            number,
+            f"the bytes are not valid {encoding} ({reason}); set the encoding to the file's real "
+            "encoding (for example latin-1) or re-export the file as UTF-8",
+        ) from None
+
+
+def _search_result(lines: _Lines, context: _Context) -> None:
+    """Check the trailer ``ldapsearch`` writes without ``-L``: ``search: N`` then ``result: CODE TEXT``.
+
+    Raises:
+        LdifError: It is not that trailer, or the result is not 0: then the search stopped early
+            (a size or time limit, an error), so the file does not hold every entry asked for.
+
+    """
+    fields: dict[str, str] = {}
+    for index, text in enumerate(lines.texts[1:], 1):
+        name, colon, value = text.partition(":")
+        if not colon or name.lower() not in ("result", "matched", "text", "ref", "control"):
+            raise LdifError(
+                context.source,
+                lines.line(index),
+                f"unexpected {_shown(text)} after 'search:'; an ldapsearch trailer holds 'result:', "
+                "'matched:', 'text:' and 'ref:' lines, and entries start with 'dn:'",
+            )
+        fields.setdefault(name.lower(), value.strip(" \t"))
+    code_text, _, result_text = fields.get("result", "").partition(" ")
+    if not code_text.isdigit():
+        raise LdifError(
+            context.source,
+            lines.line(0),
+            "an ldapsearch trailer ('search:') without a 'result: <code> <text>' line",
+        )
+    result = SearchResult(int(code_text), result_text, lines.line(0))
+    if result.code != 0:
+        detail = f"; {fields['text']}" if fields.get("text") else ""
+        raise LdifError(
+            context.source,
+            result.line,
+            f"the search that wrote this file ended with 'result: {result.code} {result.text}'{detail}, "
+            "so the file does not hold every entry it asked for; export again without the limit or "
+            "error (for a size limit, ldapsearch -z 0 or a paged search with -E pr=1000/noprompt)",
+        )
+    if context.on_search_result is not None:
+        context.on_search_result(result)
+
+
+def _entry(lines: _Lines, context: _Context) -> LdifEntry:
     """Build the entry of one record."""
     texts = lines.texts
     number = lines.line(0)
-    name, dn, raw = _attrval(number, texts[0], source, names, urls)
+    name, dn, raw = _attrval(number, texts[0], context)
     if name != "dn":
         if name == "version":
             reason = "'version:' may appear only once, as the first line of the file"
@@ -373,30 +510,40 @@ def _entry(lines: _Lines, source: str, names: dict[str, str], urls: UrlValues) -
                 f"a record must start with 'dn: <distinguished name>', found {_shown(texts[0])}; "
                 "separate records with one blank line"
             )
-        raise LdifError(source, number, reason)
-    if raw is not None:
-        raise LdifError(source, number, "the base64 DN is not UTF-8; a DN must be UTF-8 text")
+        raise LdifError(context.source, number, reason)
+    dn = _text(raw, dn, "the base64 DN is not UTF-8; a DN must be UTF-8 text", number, context)
     index = 1
     while index < len(texts) and texts[index][:8].lower() == "control:":
         index += 1
     if index < len(texts) and texts[index][:11].lower() == "changetype:":
-        controls = tuple(_control(lines.line(at), texts[at], source, urls) for at in range(1, index))
-        return _change(lines, index, dn, controls, source, names, urls)
+        controls = tuple(_control(lines.line(at), texts[at], context) for at in range(1, index))
+        return _change(lines, index, dn, controls, context)
     # Without a changetype, "control:" lines are attributes of a content record.
-    attributes, binary = _attributes(lines, 1, source, names, urls)
+    attributes, binary = _attributes(lines, 1, context)
     return LdifEntry(dn=dn, attributes=attributes, line=number, binary=binary)
 
 
-def _attributes(
-    lines: _Lines, start: int, source: str, names: dict[str, str], urls: UrlValues
-) -> tuple[dict[str, list[str]], frozenset[str]]:
-    """The ``attr: value`` lines of a record from ``start``, as a dict of lower-cased names to values.
+def _text(raw: bytes | None, value: str, problem: str, number: int, context: _Context) -> str:
+    """The text of a value that must be text (a DN, a new RDN): ``value``, or ``raw`` decoded."""
+    if raw is None:
+        return value
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LdifError(context.source, number, problem) from None
+
+
+def _attributes(lines: _Lines, start: int, context: _Context) -> tuple[dict[str, list[str]], frozenset[str]]:
+    """The ``attr: value`` lines of a record from ``start``, as a dict of canonical names to values.
 
     Every attribute line of every entry passes here. The common line is a
-    plain ``name: value`` whose name was seen before: ``names`` holds only
-    valid names (no ``:``), so a hit there proves the line is exactly that and
-    the value starts after ``": "``. Everything else takes ``_attrval``.
+    plain ``name: value`` of a text attribute whose name was seen before:
+    ``context.names`` holds only valid names of text attributes (no ``:``),
+    so a hit there proves the line is exactly that and the value starts after
+    ``": "``. Everything else (binary attributes, base64, new names) takes
+    ``_add_slow``.
     """
+    names = context.names
     attributes: dict[str, list[str]] = {}
     binary: set[str] | None = None
     for index, text in enumerate(lines.texts[start:] if start else lines.texts, start):
@@ -405,66 +552,82 @@ def _attributes(
         if name is not None and binary is None:
             values = attributes.get(name)
             if values is not None:
-                values.append(value.lstrip(" "))
+                values.append(value.lstrip(_FILL))
                 continue
             if name not in _RESERVED:
-                attributes[name] = [value.lstrip(" ")]
+                attributes[name] = [value.lstrip(_FILL)]
                 continue
-        binary = _add_slow(attributes, binary, lines.line(index), text, source, names, urls)
+        binary = _add_slow(attributes, binary, lines.line(index), text, context)
     return attributes, frozenset(binary) if binary else frozenset()
 
 
 def _add_slow(
-    attributes: dict[str, list[str]],
-    binary: set[str] | None,
-    number: int,
-    text: str,
-    source: str,
-    names: dict[str, str],
-    urls: UrlValues,
+    attributes: dict[str, list[str]], binary: set[str] | None, number: int, text: str, context: _Context
 ) -> set[str] | None:
-    """Add the value of a line that is not a plain value of a known attribute.
+    """Add the value of a line that is not a plain value of a known text attribute.
 
     Returns:
         The attributes whose values are base64 (None while there are none).
 
     """
-    name, value, raw = _attrval(number, text, source, names, urls)
+    name, value, raw = _attrval(number, text, context)
     values = attributes.get(name)
     if values is None:
         if name in _RESERVED:
-            raise _misplaced(name, number, source)
+            raise _misplaced(name, number, context.source)
         values = attributes[name] = []
-    if raw is not None or (binary is not None and name in binary):
+    if context.schema.is_binary(name):
         if binary is None:
             binary = set()
-        _add_binary(values, value, raw, name, binary)
+        binary.add(name)
+        values.append(_b64(raw if raw is not None else value.encode("utf-8")))
+        return binary
+    if raw is not None:
+        decoded = _as_text(raw)
+        if decoded is None:
+            if binary is None:
+                binary = set()
+            _add_binary(values, raw, name, binary)
+            return binary
+        value = decoded
+    if binary is not None and name in binary:
+        values.append(_b64(value.encode("utf-8")))
     else:
         values.append(value)
     return binary
 
 
-def _add_binary(values: list[str], value: str, raw: bytes | None, name: str, binary: set[str]) -> None:
-    """Append a value to an attribute whose values are (now) all base64."""
+def _as_text(raw: bytes) -> str | None:
+    """The text of a base64 or URL value of a text attribute, or None when it must stay base64.
+
+    None when the bytes are not UTF-8, or when they hold a NUL: no LDAP
+    string syntax allows one, and a NUL in text makes PostgreSQL (and other
+    targets) refuse the whole insert batch.
+    """
+    if b"\x00" in raw:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _add_binary(values: list[str], raw: bytes, name: str, binary: set[str]) -> None:
+    """Append a value to a text attribute whose values are now all base64 (one is not text)."""
     if name not in binary:
         binary.add(name)
         values[:] = [_b64(item.encode("utf-8")) for item in values]
-    values.append(_b64(raw if raw is not None else value.encode("utf-8")))
+    values.append(_b64(raw))
 
 
 def _change(
-    lines: _Lines,
-    index: int,
-    dn: str,
-    controls: tuple[Control, ...],
-    source: str,
-    names: dict[str, str],
-    urls: UrlValues,
+    lines: _Lines, index: int, dn: str, controls: tuple[Control, ...], context: _Context
 ) -> LdifEntry:
     """Build the entry of a change record whose ``changetype:`` line is line ``index``."""
+    source = context.source
     number = lines.line(0)
     line, text = lines.line(index), lines.texts[index]
-    given = text[11:].strip(" ")
+    given = text[11:].strip(_FILL)
     change_type = _CHANGETYPES.get(given.lower())
     if change_type is None:
         raise LdifError(
@@ -472,7 +635,7 @@ def _change(
         )
     rest = index + 1
     if change_type == "add":
-        attributes, binary = _attributes(lines, rest, source, names, urls)
+        attributes, binary = _attributes(lines, rest, context)
         if not attributes:
             raise LdifError(source, line, "a 'changetype: add' record needs at least one attribute line")
         return LdifEntry(dn, attributes, "add", number, is_change=True, controls=controls, binary=binary)
@@ -486,17 +649,16 @@ def _change(
             )
         return LdifEntry(dn, {}, "delete", number, is_change=True, controls=controls)
     if change_type == "modrdn":
-        return _modrdn(lines, rest, dn, controls, source, names, urls)
-    modifications = _modifications(lines, rest, source, names, urls)
+        return _modrdn(lines, rest, dn, controls, context)
+    modifications = _modifications(lines, rest, context)
     return LdifEntry(
         dn, {}, "modify", number, is_change=True, controls=controls, modifications=modifications
     )  # fmt: skip
 
 
-def _modifications(
-    lines: _Lines, index: int, source: str, names: dict[str, str], urls: UrlValues
-) -> tuple[Modification, ...]:
+def _modifications(lines: _Lines, index: int, context: _Context) -> tuple[Modification, ...]:
     """The ``add:``/``delete:``/``replace:`` blocks of a modify record, from line ``index``."""
+    source = context.source
     texts = lines.texts
     modifications: list[Modification] = []
     while index < len(texts):
@@ -510,7 +672,7 @@ def _modifications(
                 f"expected 'add: <attribute>', 'delete: <attribute>' or 'replace: <attribute>' to start a "
                 f"modification, found {_shown(text)}; end each modification with a line holding only '-'",
             )
-        attribute = _attribute_name(described.strip(" "), number, text, source, None)
+        attribute = _attribute_name(described.strip(_FILL), number, text, context, cache=False)
         index += 1
         values: list[str] = []
         raws: list[bytes | None] = []
@@ -519,7 +681,7 @@ def _modifications(
             index += 1
             if text.rstrip(" ") == "-":
                 break
-            name, value, raw = _attrval(number, text, source, names, urls)
+            name, value, raw = _attrval(number, text, context)
             if name != attribute:
                 raise LdifError(
                     source,
@@ -528,9 +690,13 @@ def _modifications(
                     "the values of a modification must be of its attribute, and each modification "
                     "must end with a line holding only '-'",
                 )
+            if raw is not None and not context.schema.is_binary(name):
+                decoded = _as_text(raw)
+                if decoded is not None:
+                    value, raw = decoded, None
             values.append(value)
             raws.append(raw)
-        binary = any(raw is not None for raw in raws)
+        binary = context.schema.is_binary(attribute) or any(raw is not None for raw in raws)
         if binary:
             values = [
                 _b64(raw if raw is not None else value.encode("utf-8"))
@@ -547,21 +713,16 @@ def _modifications(
 
 
 def _modrdn(
-    lines: _Lines,
-    index: int,
-    dn: str,
-    controls: tuple[Control, ...],
-    source: str,
-    names: dict[str, str],
-    urls: UrlValues,
+    lines: _Lines, index: int, dn: str, controls: tuple[Control, ...], context: _Context
 ) -> LdifEntry:
     """Build a modrdn/moddn record: ``newrdn``, ``deleteoldrdn``, then an optional ``newsuperior``."""
+    source = context.source
     fields: dict[str, str] = {}
     expected = ["newrdn", "deleteoldrdn", "newsuperior"]
     texts = lines.texts
     for position in range(index, len(texts)):
         number, text = lines.line(position), texts[position]
-        name, value, raw = _attrval(number, text, source, names, urls)
+        name, value, raw = _attrval(number, text, context)
         if name not in expected:
             raise LdifError(
                 source,
@@ -569,8 +730,7 @@ def _modrdn(
                 f"unexpected {_shown(text)} in a modrdn record; it takes 'newrdn:', then 'deleteoldrdn: 0' "
                 "or 'deleteoldrdn: 1', then optionally 'newsuperior:', in that order",
             )
-        if raw is not None:
-            raise LdifError(source, number, f"the base64 {name} is not UTF-8; a DN must be UTF-8 text")
+        value = _text(raw, value, f"the base64 {name} is not UTF-8; a DN must be UTF-8 text", number, context)
         del expected[: expected.index(name) + 1]
         fields[name] = value
     last = lines.line(len(texts) - 1)
@@ -592,9 +752,10 @@ def _modrdn(
     )
 
 
-def _control(number: int, text: str, source: str, urls: UrlValues) -> Control:
+def _control(number: int, text: str, context: _Context) -> Control:
     """Parse ``control: <oid> [true|false] [: value | :: base64 | :< url]``."""
-    spec = text[8:].lstrip(" ")
+    source = context.source
+    spec = text[8:].lstrip(_FILL)
     head, colon, tail = spec.partition(":")
     parts = head.split()
     if not parts or not re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", parts[0]) or len(parts) > 2:
@@ -611,58 +772,56 @@ def _control(number: int, text: str, source: str, urls: UrlValues) -> Control:
     if not colon:
         return Control(parts[0], critical)
     if tail[:1] in (":", "<"):
-        value, raw = _special_value(tail, number, "control", source, urls)
-        return Control(parts[0], critical, value, raw is not None)
-    return Control(parts[0], critical, tail.lstrip(" "))
+        raw = _special_value(tail, number, "control", context)
+        decoded = _as_text(raw)
+        if decoded is None:
+            return Control(parts[0], critical, _b64(raw), True)
+        return Control(parts[0], critical, decoded)
+    return Control(parts[0], critical, tail.lstrip(_FILL))
 
 
-def _attrval(
-    number: int, text: str, source: str, names: dict[str, str], urls: UrlValues
-) -> tuple[str, str, bytes | None]:
-    """One ``attr: value`` line: (lower-cased name, text value, raw bytes if the value is not UTF-8)."""
+def _attrval(number: int, text: str, context: _Context) -> tuple[str, str, bytes | None]:
+    """One ``attr: value`` line: (canonical name, text value, or the raw bytes of a ``::``/``:<`` value).
+
+    The value's leading spaces and tabs are dropped, as OpenLDAP drops them.
+    """
     colon = text.find(":")
     key = text[:colon]
-    name = (names.get(key) if colon > 0 else None) or _attribute_name(key, number, text, source, names)
+    name = (context.names.get(key) if colon > 0 else None) or _attribute_name(key, number, text, context)
     value = text[colon + 1 :]
     if value[:1] in (":", "<"):
-        return (name, *_special_value(value, number, name, source, urls))
-    return name, value.lstrip(" "), None
+        return name, "", _special_value(value, number, name, context)
+    return name, value.lstrip(_FILL), None
 
 
-def _attribute_name(key: str, number: int, text: str, source: str, names: dict[str, str] | None) -> str:
-    """Validate an attribute description and return it lower-cased (remembered in ``names``)."""
+def _attribute_name(key: str, number: int, text: str, context: _Context, *, cache: bool = True) -> str:
+    """Validate an attribute description and return its canonical form (a text one is remembered)."""
     if ":" not in text:
         raise LdifError(
-            source,
+            context.source,
             number,
             f"expected 'attribute: value', found {_shown(text)} (no ':'); a value continued on the next "
             "line must start that line with one space",
         )
     if not _ATTRIBUTE_NAME.fullmatch(key):
         raise LdifError(
-            source,
+            context.source,
             number,
             f"{_shown(key)} is not an attribute name; names are letters, digits and '-' (or an OID), "
             "with options after ';' (cn;lang-en), followed directly by ':'",
         )
-    name = key.lower()
-    if names is not None and len(names) < _NAME_CACHE_LIMIT:
+    name = context.schema.canonical(key)
+    names = context.names
+    if cache and len(names) < _NAME_CACHE_LIMIT and not context.schema.is_binary(name):
         names[key] = name
     return name
 
 
-def _special_value(
-    value: str, number: int, name: str, source: str, urls: UrlValues
-) -> tuple[str, bytes | None]:
-    """Decode a value written ``:: base64`` or ``:< url`` (``value`` starts at the second marker)."""
+def _special_value(value: str, number: int, name: str, context: _Context) -> bytes:
+    """The bytes of a value written ``:: base64`` or ``:< url`` (``value`` starts at the second marker)."""
     if value[0] == ":":
-        data = _decode_base64(value[1:].strip(" "), number, name, source)
-    else:
-        data = _read_url(value[1:].strip(" "), number, name, source, urls)
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError:
-        return _b64(data), data
+        return _decode_base64(value[1:].strip(_FILL), number, name, context.source)
+    return _read_url(value[1:].strip(_FILL), number, name, context.source, context.urls)
 
 
 def _decode_base64(text: str, number: int, name: str, source: str) -> bytes:
@@ -794,20 +953,6 @@ def _misplaced(name: str, number: int, source: str) -> LdifError:
     else:
         reason = "'changetype:' must come right after the 'dn:' line (and any 'control:' lines)"
     return LdifError(source, number, reason)
-
-
-def _undecodable_line(path: Path, encoding: str) -> int | None:
-    """The first line of ``path`` whose bytes are not valid ``encoding`` (slow; only for the message)."""
-    try:
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                try:
-                    raw.decode(encoding)
-                except UnicodeDecodeError:
-                    return number
-    except (OSError, LookupError):
-        return None
-    return None
 
 
 def _b64(data: bytes) -> str:

@@ -1,7 +1,8 @@
 """Write LDIF that any RFC 2849 reader accepts: base64 where needed, long lines folded.
 
-A value is written plain (``attr: value``) only when RFC 2849 allows it: ASCII,
-no NUL/CR/LF, not starting with a space, ``:`` or ``<``, not ending with a
+A value is written plain (``attr: value``) only when RFC 2849 allows it and
+OpenLDAP reads it back the same: ASCII, no NUL/CR/LF, not starting with a
+space, TAB, VT, FF (which OpenLDAP drops), ``:`` or ``<``, not ending with a
 space. Anything else (non-ASCII names included) is written ``attr:: base64``
 of its UTF-8 bytes. Lines longer than ``width`` characters are folded.
 ``format_entry(entry)`` of an entry read by ``parse_ldif`` reads back as the
@@ -19,7 +20,8 @@ from flext_plugin_ldif.ldif_parser import LdifEntry
 
 __all__ = ["fold", "format_entry", "format_line", "needs_base64", "write_ldif"]
 
-_SAFE = re.compile(r"[\x01-\x09\x0b\x0c\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*")
+# The first character may not be one OpenLDAP drops after ':' (space, TAB, VT, FF), ':' or '<'.
+_SAFE = re.compile(r"[\x01-\x08\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*")
 WIDTH = 76
 """The default line length (RFC 2849 recommends at most 76 characters)."""
 

@@ -138,8 +138,10 @@ class LdapServer:
         return self.directory / "audit.ldif"
 
     @classmethod
-    def start(cls, directory: Path, *, suffix: str = SUFFIX) -> LdapServer:
+    def start(cls, directory: Path, *, suffix: str = SUFFIX, schemas: Sequence[str] = SCHEMAS) -> LdapServer:
         """Write a configuration under ``directory``, start ``slapd`` and wait until it answers.
+
+        ``schemas`` names the files of ``/etc/ldap/schema`` to load (``core`` first).
 
         Raises:
             LdapError: slapd did not start, or the base entry could not be added.
@@ -156,7 +158,7 @@ class LdapServer:
         last: LdapError | None = None
         for _ in range(5):  # another process may take the free port before slapd binds it
             port = _free_port()
-            server = cls._launch(slapd, directory, port, suffix)
+            server = cls._launch(slapd, directory, port, suffix, schemas)
             try:
                 server._wait_until_ready()
             except LdapError as exc:
@@ -169,9 +171,11 @@ class LdapServer:
         raise last
 
     @classmethod
-    def _launch(cls, slapd: str, directory: Path, port: int, suffix: str) -> LdapServer:
+    def _launch(
+        cls, slapd: str, directory: Path, port: int, suffix: str, schemas: Sequence[str]
+    ) -> LdapServer:
         config = directory / "slapd.conf"
-        config.write_text(_config(directory, suffix), encoding="utf-8")
+        config.write_text(_config(directory, suffix, schemas), encoding="utf-8")
         log = (directory / "slapd.log").open("ab")
         with log:
             process = subprocess.Popen(
@@ -311,9 +315,9 @@ def _url_escape(dn: str) -> str:
     return quote(dn, safe="=,+")
 
 
-def _config(directory: Path, suffix: str) -> str:
+def _config(directory: Path, suffix: str, schemas: Sequence[str]) -> str:
     modules = _module_dir()
-    includes = "".join(f"include {_SCHEMA_DIR / name}.schema\n" for name in SCHEMAS)
+    includes = "".join(f"include {_SCHEMA_DIR / name}.schema\n" for name in schemas)
     return (
         f"{includes}"
         f"pidfile {directory / 'slapd.pid'}\n"
