@@ -43,10 +43,10 @@ def test_run_loads_everything_then_resumes_incrementally(connectors, define, fle
     assert full.json()["data"]["records"] == {"numbers": 300}
 
     runs = _history(flext_cli, "numbers")
-    assert [(r["status"], r["records"], r["mode"]) for r in runs] == [
-        ("completed", 300, "full refresh"),
-        ("completed", 0, "incremental"),
-        ("completed", 300, "incremental"),
+    assert [(r["status"], r["total_records"], r["full_refresh"]) for r in runs] == [
+        ("completed", 300, True),
+        ("completed", 0, False),
+        ("completed", 300, False),
     ]
     status = flext_cli("--output", "json", "pipeline", "status").json()["data"]
     assert status[0]["pipeline"] == "numbers"
@@ -208,12 +208,12 @@ def test_logs_follow_moves_on_to_the_retry_of_a_failed_attempt(connectors, defin
     runs = _history(flext_cli, "retried")
     assert [(r["attempt"], r["status"]) for r in runs] == [(2, "failed"), (1, "failed")]
     assert out.count("--- run ") == 1
-    assert f"--- run {runs[0]['run']} ---" in out
+    assert f"--- run {runs[0]['run_id']} ---" in out
     assert out.count("[target-file] target refused record 200") == 2  # both attempts' stderr
-    first = flext_cli("pipeline", "logs", "retried", "--run", runs[1]["run"])
+    first = flext_cli("pipeline", "logs", "retried", "--run", runs[1]["run_id"])
     assert first.exit_code == 0, first
-    assert f"run {runs[1]['run']} attempt 1 of pipeline retried" in first.stdout
-    assert runs[0]["run"] not in first.stdout
+    assert f"run {runs[1]['run_id']} attempt 1 of pipeline retried" in first.stdout
+    assert runs[0]["run_id"] not in first.stdout
     missing = flext_cli("pipeline", "logs", "retried", "--run", "nope")
     assert missing.exit_code == 2
     assert missing.stderr.startswith("error: no log for run 'nope' of 'retried' (NOT_FOUND)")

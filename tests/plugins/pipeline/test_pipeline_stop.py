@@ -145,7 +145,7 @@ def test_stop_while_the_tap_runs_ends_it_and_records_the_confirmed_state(connect
     assert loaded == list(range(1, len(loaded) + 1))
     assert confirmed <= len(loaded)  # the state is what the target wrote, never ahead of it
     run = _last_run(flext_cli, "stop-tap")
-    assert (run["run"], run["status"]) == (stopped["run_id"], "stopped")
+    assert (run["run_id"], run["status"]) == (stopped["run_id"], "stopped")
     log = _log(flext_cli, "stop-tap")
     assert any("[flext] stop requested (signal 15): ending tap-numbers" in line for line in log)
     assert "stopped during extract-load; the next run resumes from the state" in log[-1]
@@ -217,7 +217,7 @@ def test_stop_while_dbt_runs_ends_dbt_and_records_the_run_stopped(connectors, de
     assert stopped["state"] == {"bookmarks": {"numbers": {"last": 50}}}
     assert _rows(folder) == list(range(1, 51))
     run = _last_run(flext_cli, "stop-dbt")
-    assert (run["status"], run["records"]) == ("stopped", 50)
+    assert (run["status"], run["total_records"]) == ("stopped", 50)
     log = _log(flext_cli, "stop-dbt")
     assert any(line.endswith("[flext] stop requested: dbt build was ended") for line in log)
     assert "stopped during transform; the next run resumes from the state" in log[-1]

@@ -180,30 +180,30 @@ def list_pipelines(*, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    rows: list[dict[str, Any]] = []
+    from flext_plugin_pipeline.views import LIST_COLUMNS, list_document
+
+    documents: list[dict[str, Any]] = []
     definitions = project.definitions()
     if not definitions:  # nothing to look up: the store is not opened, so not required
         note(f"no pipelines in {project.project_dir()}: register one with 'flext pipeline create FILE'")
-        return emit_table(rows, _LIST_COLUMNS, title="Pipelines")
+        return _table(documents, LIST_COLUMNS, title="Pipelines")
     with _store(store, create=False) as events:
         if isinstance(events, int):
             return events
         for definition in definitions:
             last = _last_run(events, definition.name)
-            rows.append(
-                {
-                    "name": definition.name,
-                    "tap": definition.extract.name,
-                    "target": definition.load.name,
-                    "transform": "dbt" if definition.transform else "",
-                    "status": _status(definition.name, last),
-                    "last run": last.run_id if last else "",
-                }
-            )
-    return emit_table(rows, _LIST_COLUMNS, title="Pipelines")
+            status = _status(definition.name, last)
+            documents.append(list_document(definition, status, last.run_id if last else None))
+    return _table(documents, LIST_COLUMNS, title="Pipelines")
 
 
-_LIST_COLUMNS = ["name", "tap", "target", "transform", "status", "last run"]
+def _table(documents: list[dict[str, Any]], columns: tuple[str, ...], *, title: str) -> int:
+    """The documents as JSON for machines, or as a table of ``columns`` for people."""
+    from flext_plugin_pipeline.views import table_rows
+
+    if current().output != "table":
+        return emit(documents)
+    return emit_table(table_rows(documents), list(columns), title=title)
 
 
 def run(
@@ -602,6 +602,8 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
     documents = _status_documents(store) if names else {}  # no pipeline: nothing to read, no store needed
     if isinstance(documents, int):
         return documents
+    from flext_plugin_pipeline.views import STATUS_COLUMNS, iso
+
     rows = []
     for pipeline in names:
         document = documents.get(pipeline, {})
@@ -613,18 +615,16 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
                 "pipeline": pipeline,
                 "status": state,
                 "runs": document.get("runs", 0),
-                "last run": document.get("last_run", ""),
-                "started": (document.get("started_at") or "")[:19].replace("T", " "),
-                "records": document.get("records", 0),
-                "seconds": round(document.get("elapsed", 0.0), 1),
-                "error": document.get("error") or "",
+                "last_run_id": document.get("last_run"),
+                "attempt": document.get("attempt"),
+                "started_at": iso(document.get("started_at")),
+                "finished_at": iso(document.get("finished_at")),
+                "total_records": document.get("records", 0),
+                "elapsed": round(document.get("elapsed", 0.0), 3),
+                "error": document.get("error"),
             }
         )
-    return emit_table(
-        rows,
-        ["pipeline", "status", "runs", "last run", "started", "records", "seconds", "error"],
-        title="Pipelines",
-    )
+    return _table(rows, STATUS_COLUMNS, title="Pipelines")
 
 
 def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
@@ -670,24 +670,14 @@ def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
         return fail(runs)
     if not runs.value and project.find(name).is_failure:
         return fail(project.find(name))
-    rows = [
-        {
-            "run": run.run_id,
-            "attempt": run.attempt,
-            "status": _status(name, run) if run is runs.value[-1] else run.status,
-            "started": run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "seconds": round(run.elapsed, 1),
-            "records": run.total,
-            "mode": "full refresh" if run.full_refresh else "incremental",
-            "error": run.error or "",
-        }
+    from flext_plugin_pipeline.views import HISTORY_COLUMNS, run_document
+
+    last = runs.value[-1] if runs.value else None
+    documents = [
+        run_document(name, run, status=_status(name, run) if run is last else None)
         for run in reversed(runs.value[-limit:])
     ]
-    return emit_table(
-        rows,
-        ["run", "attempt", "status", "started", "seconds", "records", "mode", "error"],
-        title=f"{name}: runs",
-    )
+    return _table(documents, HISTORY_COLUMNS, title=f"{name}: runs")
 
 
 def logs(
