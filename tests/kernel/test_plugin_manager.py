@@ -231,3 +231,61 @@ def test_flextplugin_lifecycle_failure_marks_failed(plugin_dir: Path) -> None:
     record = kernel.plugins.records["resourceful"]
     assert record.state is PluginState.FAILED
     assert "cannot reach LDAP" in (record.reason or "")
+
+
+def test_names_compare_in_their_canonical_form(plugin_dir: Path) -> None:
+    """plugin_cmd.py naming itself plugin_cmd loads as plugin-cmd; every spelling finds it (PEP 503)."""
+    write(plugin_dir, "plugin_cmd", manifest("plugin_cmd"))
+    write(plugin_dir, "user", manifest("user", requires="('Plugin.Cmd',)"))
+    manager = load(plugin_dir)
+    record = manager.records["plugin-cmd"]
+    assert (record.state, record.reason) == (PluginState.LOADED, None)
+    assert manager.records["plugin_cmd"] is record
+    assert manager.records.get("Plugin.Cmd") is record
+    assert "plugin__cmd" in manager.records
+    assert record.owners == ("plugin-cmd", "plugin_cmd")
+    assert manager.records["user"].state is PluginState.LOADED
+    assert [r.name for r in manager.active_order()] == ["plugin-cmd", "user"]
+    assert load(plugin_dir, disabled=["plugin_cmd"]).records["plugin-cmd"].state is PluginState.DISABLED
+    assert load(plugin_dir, only=["PLUGIN-CMD"]).records["plugin-cmd"].state is PluginState.LOADED
+
+
+def test_a_manifest_that_is_not_a_plugin_manifest_says_what_it_is(plugin_dir: Path) -> None:
+    write(plugin_dir, "dicty", "manifest = {'name': 'dicty', 'version': '1.0'}\n")
+    write(plugin_dir, "bare", "x = 1\n")
+    manager = load(plugin_dir)
+    assert manager.records["dicty"].reason == (
+        "dicty: manifest must be a PluginManifest, got dict; build it with PluginManifest(...)"
+    )
+    assert manager.records["bare"].reason == (
+        "bare has no 'manifest'; add one: manifest = PluginManifest(name=..., version=...)"
+    )
+
+
+def test_a_mismatched_name_says_where_the_name_came_from(plugin_dir: Path) -> None:
+    write(plugin_dir, "misnamed", manifest("other_name"))
+    assert load(plugin_dir).records["misnamed"].reason == (
+        "manifest name 'other_name' does not match the plugin's name 'misnamed' (from the file misnamed.py;"
+        " names compare lower case, with '-', '_' and '.' alike)"
+    )
+
+
+def test_contributions_under_the_manifests_spelling_leave_with_the_plugin(plugin_dir: Path) -> None:
+    write(
+        plugin_dir,
+        "under_score",
+        manifest("under_score") + HOOKS + "from flext_kernel.messages import FlextCommand\n"
+        "from flext_kernel.result import FlextResult\n"
+        "class Ping(FlextCommand):\n    pass\n"
+        "@hookimpl\ndef flext_register_services(container):\n"
+        "    container.register('under-score-service', object(), owner='under_score')\n"
+        "@hookimpl\ndef flext_register_handlers(command_bus):\n"
+        "    command_bus.register(Ping, lambda c: FlextResult.ok('pong'), owner='under_score')\n"
+        "@hookimpl\ndef flext_startup(kernel):\n    raise RuntimeError('late')\n",
+    )
+    kernel = FlextKernel.boot(local_candidates([plugin_dir])).unwrap()
+    assert kernel.plugins.records["under-score"].state is PluginState.FAILED
+    ping = sys.modules["under_score"].Ping
+    assert kernel.command_bus.dispatch(ping()).error_code == "NO_HANDLER"
+    assert kernel.container.get("under-score-service").is_failure
+    kernel.close()

@@ -137,3 +137,24 @@ def test_the_enable_hint_names_the_variable_that_leaves_a_plugin_out(monkeypatch
     monkeypatch.delenv("FLEXT_DISABLE_PLUGINS")
     monkeypatch.setenv("FLEXT_PLUGINS", "kernel,singer")
     assert "FLEXT_PLUGINS" in enable_hint("dbt")
+
+
+def test_names_are_stored_and_read_in_their_canonical_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "plugins.db"
+    with closing(sqlite3.connect(path)) as db, db:  # a row an older FLEXT wrote with an underscore
+        db.execute(_SQLMODEL_DDL)
+        db.execute("INSERT INTO plugin_state VALUES ('plugin_cmd', 0, '2024-01-01 00:00:00.000000')")
+    store = PluginStateStore(path)
+    assert store.disabled() == {"plugin-cmd"}
+    store.set_enabled("Plugin.Cmd", True)  # any spelling; the old row does not outvote it
+    assert store.disabled() == set()
+    store.set_enabled("plugin_cmd", False)
+    assert store.disabled() == {"plugin-cmd"}
+    store.forget({"plugin_cmd"})
+    assert store.disabled() == set()
+    monkeypatch.setenv("FLEXT_DISABLE_PLUGINS", "plugin_cmd")
+    monkeypatch.setenv("FLEXT_PLUGINS", "My.Plugin,kernel")
+    assert environment_overrides() == ({"my-plugin", "kernel"}, {"plugin-cmd"})
+    assert "FLEXT_DISABLE_PLUGINS" in enable_hint("plugin-cmd")

@@ -80,11 +80,14 @@ class FlextKernel:
         """Remove every service and handler registered with ``owner=owner``, and tell the plugins.
 
         Plugins with registries of their own drop ``owner``'s entries on ``flext_contributions_removed``.
+        A plugin's registrations under its manifest's spelling of its name (``my_plugin``) go too.
         """
-        self.container.remove_owner(owner)
-        for bus in (self.command_bus, self.query_bus, self.event_bus):
-            bus.remove_owner(owner)
-        self.plugins.collect("flext_contributions_removed", kernel=self, owner=owner)
+        record = self.plugins.records.get(owner)
+        for name in record.owners if record is not None else (owner,):
+            self.container.remove_owner(name)
+            for bus in (self.command_bus, self.query_bus, self.event_bus):
+                bus.remove_owner(name)
+            self.plugins.collect("flext_contributions_removed", kernel=self, owner=name)
 
     def close(self) -> None:
         """Shut plugins down in reverse dependency order, then close the container's objects.

@@ -5,15 +5,25 @@ The manager imports what this lists. See docs/kernel/plugin-host.md.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-__all__ = ["ENTRY_POINT_GROUP", "Candidate", "discover", "local_candidates"]
+__all__ = ["ENTRY_POINT_GROUP", "Candidate", "canonical_name", "discover", "local_candidates"]
 
 ENTRY_POINT_GROUP: Final = "flext.plugins"
+_SEPARATORS: Final = re.compile(r"[-_.]+")
+
+
+def canonical_name(name: str) -> str:
+    """A plugin name as FLEXT compares and shows it (PEP 503): lower case, each run of ``-_.`` one ``-``.
+
+    ``plugin_cmd``, ``Plugin.Cmd`` and ``plugin-cmd`` name one plugin, shown as ``plugin-cmd``.
+    """
+    return _SEPARATORS.sub("-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -21,7 +31,7 @@ class Candidate:
     """A plugin found on this machine, not imported yet."""
 
     name: str
-    """The entry point's name, or the file/package name in a plugins directory."""
+    """The entry point's name, or the file/package name in a plugins directory (``canonical_name``)."""
     target: str
     """What to import: ``"module"`` or ``"module:object"``."""
     source: Literal["entry-point", "directory", "builtin"]
@@ -45,7 +55,7 @@ def discover(plugin_dirs: Iterable[Path] = ()) -> list[Candidate]:
         metadata = entry.dist.metadata if entry.dist is not None else None
         found.append(
             Candidate(
-                name=entry.name,
+                name=canonical_name(entry.name),
                 target=entry.value,
                 source="entry-point",
                 distribution=metadata["Name"] if metadata is not None else None,
@@ -77,8 +87,6 @@ def local_candidates(plugin_dirs: Iterable[Path]) -> list[Candidate]:
             else:
                 continue
             found.append(
-                Candidate(
-                    name=module.replace("_", "-"), target=module, source="directory", location=str(path)
-                )
+                Candidate(name=canonical_name(module), target=module, source="directory", location=str(path))
             )
     return found

@@ -31,7 +31,7 @@ import pydantic
 from flext_kernel.errors import PLUGIN_LOAD_FAILED  # also exported from here, as before
 from flext_kernel.plugins import hookspecs
 from flext_kernel.plugins.base import FlextPlugin, PluginState
-from flext_kernel.plugins.discovery import Candidate
+from flext_kernel.plugins.discovery import Candidate, canonical_name
 from flext_kernel.plugins.manifest import CommandEntry, PluginManifest
 from flext_kernel.plugins.registry import CommandRegistry
 from flext_kernel.result import FlextResult
@@ -78,6 +78,12 @@ class PluginRecord:
     def name(self) -> str:
         """The plugin's name."""
         return self.candidate.name
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        """The names its registrations may carry as ``owner``: its name, and its manifest's spelling of it."""
+        declared = self.manifest.name if self.manifest else self.name
+        return (self.name,) if declared == self.name else (self.name, declared)
 
     @property
     def failed(self) -> bool:
@@ -134,13 +140,13 @@ class PluginManager:
         """The pluggy manager; ``hooks.hook.<name>(...)`` is the bare call, without isolation or order."""
         self.hooks.add_hookspecs(hookspecs)
         self._spec_owners = dict.fromkeys(_spec_names(self.hooks, hookspecs), KERNEL_PLUGIN)
-        self.records: dict[str, PluginRecord] = {}
-        """Every plugin seen, by name, in load order."""
+        self.records: dict[str, PluginRecord] = _Names()
+        """Every plugin seen, by name, in load order; any spelling of a name finds it (``canonical_name``)."""
         self.on_fail: Callable[[str], None] | None = None
         """Called, without the lock, with each plugin a hook failed once it is unplugged; the kernel's
         ``remove_contributions``."""
-        self._disabled = set(disabled)
-        self._only = set(only) if only is not None else None
+        self._disabled = {canonical_name(name) for name in disabled}
+        self._only = {canonical_name(name) for name in only} if only is not None else None
         self._ordered: list[str] = []  # replaced, never changed in place (see _rank)
         self._ranked: tuple[list[str], int, dict[str, int]] | None = None
         self._lock = threading.RLock()
@@ -221,6 +227,8 @@ class PluginManager:
 
     def _admit(self, candidate: Candidate) -> PluginRecord | None:
         """Record ``candidate`` and load it unless it is disabled; None if its name is taken."""
+        if candidate.name != canonical_name(candidate.name):
+            candidate = dataclasses.replace(candidate, name=canonical_name(candidate.name))
         with self._lock:
             if candidate.name in self.records:
                 return None
@@ -270,12 +278,13 @@ class PluginManager:
             return
         manifest = getattr(obj, "manifest", None)
         if not isinstance(manifest, PluginManifest):
-            record.fail(f"{record.candidate.target} has no 'manifest' (a flext_sdk.PluginManifest)")
+            record.fail(_manifest_problem(record.candidate.target, manifest))
             return
         record.manifest = manifest
-        if manifest.name != record.name:
+        if canonical_name(manifest.name) != record.name:
             record.fail(
-                f"manifest name {manifest.name!r} does not match the entry point name {record.name!r}"
+                f"manifest name {manifest.name!r} does not match the plugin's name {record.name!r} "
+                f"({_found_as(record.candidate)}; names compare lower case, with '-', '_' and '.' alike)"
             )
             return
         gate = _version_gate(manifest, self.kernel_version)
@@ -682,6 +691,38 @@ class PluginManager:
             if record.plugin is not None and self.hooks.is_registered(record.plugin):
                 self.hooks.unregister(record.plugin)
                 self._stand_ins.clear()
+
+
+class _Names(dict[str, PluginRecord]):
+    """Records by canonical name; a lookup by any spelling of a name (``plugin_cmd``) finds it."""
+
+    def __getitem__(self, name: str) -> PluginRecord:
+        found = dict.get(self, name)
+        return found if found is not None else dict.__getitem__(self, canonical_name(name))
+
+    def get(self, name: str, default: Any = None) -> Any:  # dict.get, any spelling
+        found = dict.get(self, name)
+        return found if found is not None else dict.get(self, canonical_name(name), default)
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (
+            isinstance(name, str) and dict.__contains__(self, canonical_name(name))
+        )
+
+
+def _manifest_problem(target: str, manifest: object) -> str:
+    if manifest is None:
+        return f"{target} has no 'manifest'; add one: manifest = PluginManifest(name=..., version=...)"
+    kind = type(manifest).__name__
+    return f"{target}: manifest must be a PluginManifest, got {kind}; build it with PluginManifest(...)"
+
+
+def _found_as(candidate: Candidate) -> str:
+    if candidate.source == "directory":
+        return f"from the file {Path(candidate.location or candidate.target).name}"
+    if candidate.source == "entry-point":
+        return "from its entry point"
+    return "as given"
 
 
 _Culprit = tuple[pluggy.HookImpl, Exception]

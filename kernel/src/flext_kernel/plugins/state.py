@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flext_kernel.errors import STORAGE_ERROR, FlextError
+from flext_kernel.plugins.discovery import canonical_name
 
 __all__ = ["PluginStateStore", "enable_hint", "environment_overrides"]
 
@@ -55,7 +56,7 @@ class PluginStateStore:
                 "retry, or remove the file to enable every plugin",
                 STORAGE_ERROR,
             ) from exc
-        return {row[0] for row in rows}
+        return {canonical_name(row[0]) for row in rows}
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Record that ``name`` is enabled or disabled, creating the file and table on first use."""
@@ -63,6 +64,12 @@ class PluginStateStore:
         # The outer ``closing`` closes the connection; the inner ``db`` commits (or rolls back).
         with closing(sqlite3.connect(self.path)) as db, db:
             db.execute(_CREATE_TABLE)
+            name = canonical_name(name)
+            # A row an older FLEXT wrote under another spelling (my_plugin) would outvote this one.
+            rows = db.execute("SELECT name FROM plugin_state").fetchall()
+            db.executemany(
+                _DELETE, [row for row in rows if row[0] != name and canonical_name(row[0]) == name]
+            )
             changed_at = datetime.now(UTC).replace(tzinfo=None).strftime(_TIMESTAMP)
             db.execute(_UPSERT, (name, int(enabled), changed_at))
 
@@ -72,7 +79,8 @@ class PluginStateStore:
             return
         with closing(sqlite3.connect(self.path)) as db, db:
             try:
-                db.executemany(_DELETE, [(name,) for name in names])
+                spellings = names | {canonical_name(name) for name in names}
+                db.executemany(_DELETE, [(name,) for name in spellings])
             except sqlite3.OperationalError:
                 return  # no table yet: nothing to forget
 
@@ -81,7 +89,9 @@ def environment_overrides() -> tuple[set[str] | None, set[str]]:
     """Return (``FLEXT_PLUGINS`` allow-list or None, ``FLEXT_DISABLE_PLUGINS`` deny-list) for this run."""
 
     def names(variable: str) -> set[str]:
-        return {part.strip() for part in os.environ.get(variable, "").split(",") if part.strip()}
+        return {
+            canonical_name(part.strip()) for part in os.environ.get(variable, "").split(",") if part.strip()
+        }
 
     only = names("FLEXT_PLUGINS")
     return (only or None), names("FLEXT_DISABLE_PLUGINS")
@@ -90,6 +100,7 @@ def environment_overrides() -> tuple[set[str] | None, set[str]]:
 def enable_hint(name: str) -> str:
     """How a user turns plugin ``name`` back on: a command, or the variable leaving it out of this run."""
     only, denied = environment_overrides()
+    name = canonical_name(name)
     if name in denied or (only is not None and name not in only):
         return (
             f"FLEXT_PLUGINS or FLEXT_DISABLE_PLUGINS leaves {name!r} out of this run; change them to use it"

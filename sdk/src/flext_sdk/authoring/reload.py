@@ -355,6 +355,7 @@ class _Swap:
         self.kernel = kernel
         self.records = records
         self.names = [record.name for record in records]
+        self.owners = [owner for record in records for owner in record.owners]
         self.drain_timeout = drain_timeout
         self.on_stage = on_stage
         self.snapshot = kernel.plugins.snapshot(self.names)
@@ -379,7 +380,7 @@ class _Swap:
         return sum(len(hold.waited) for _, hold in self.holds)
 
     def _hold(self) -> None:
-        kernel, owners = self.kernel, self.names
+        kernel, owners = self.kernel, self.owners
         tracker = kernel.inflight
 
         def passthrough() -> bool:
@@ -393,7 +394,7 @@ class _Swap:
     def _swap(self) -> FlextResult[list[str]]:
         kernel, manager = self.kernel, self.kernel.plugins
         _enter(self.on_stage, "drain")
-        if not kernel.inflight.wait_idle(self.names, self.drain_timeout):
+        if not kernel.inflight.wait_idle(self.owners, self.drain_timeout):
             return self._busy()
         self.draining = False
         try:
@@ -423,7 +424,7 @@ class _Swap:
 
     def _busy(self) -> FlextResult[list[str]]:
         tracker = self.kernel.inflight
-        busy = ", ".join(f"{name} ({tracker.running(name)})" for name in self.names if tracker.running(name))
+        busy = ", ".join(f"{name} ({tracker.running(name)})" for name in self.owners if tracker.running(name))
         return FlextResult.fail(
             f"plugin {self.names[0]!r} not reloaded: handlers still running after {self.drain_timeout:g}s: "
             f"{busy}; the running version is unchanged",
