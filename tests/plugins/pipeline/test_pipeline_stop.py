@@ -108,7 +108,9 @@ def _stop(flext_cli: Any, name: str, *options: str) -> tuple[dict[str, Any], flo
     stopped = flext_cli("--output", "json", "pipeline", "stop", name, *options)
     took = time.monotonic() - began
     assert stopped.exit_code == 0, stopped
-    return stopped.json()["data"], took
+    data = stopped.json()["data"]
+    assert (data["pipeline"], data["stopped"]) == (name, True)
+    return data["run"], took  # the run it stopped
 
 
 def _last_run(flext_cli: Any, name: str) -> dict[str, Any]:
@@ -136,9 +138,9 @@ def test_stop_while_the_tap_runs_ends_it_and_records_the_confirmed_state(connect
     stopped, took = _stop(flext_cli, "stop-tap")
 
     assert took < 15
-    assert stopped["stopped"] is True
+    assert stopped["status"] == "stopped"
     assert stopped["forced"] is False
-    assert stopped["during"] == "extract-load"
+    assert stopped["stopped_during"] == "extract-load"
     loaded = _rows(folder)
     assert 0 < len(loaded) < 100000
     confirmed = stopped["state"]["bookmarks"]["numbers"]["last"]
@@ -168,7 +170,7 @@ def test_stop_while_only_the_target_runs_kills_it_after_the_stop_timeout(connect
     stopped, took = _stop(flext_cli, "stop-target")
 
     assert took < 15
-    assert (stopped["forced"], stopped["during"]) == (True, "extract-load")
+    assert (stopped["forced"], stopped["stopped_during"]) == (True, "extract-load")
     loaded = _rows(folder)
     assert len(loaded) < 3000
     assert stopped["state"]["bookmarks"]["numbers"]["last"] <= len(loaded)
@@ -212,8 +214,8 @@ def test_stop_while_dbt_runs_ends_dbt_and_records_the_run_stopped(connectors, de
     stopped, took = _stop(flext_cli, "stop-dbt")
 
     assert took < 15
-    assert (stopped["forced"], stopped["during"]) == (False, "transform")
-    assert stopped["records"] == {"numbers": 50}
+    assert (stopped["forced"], stopped["stopped_during"]) == (False, "transform")
+    assert (stopped["records"], stopped["total_records"]) == ({"numbers": 50}, 50)
     assert stopped["state"] == {"bookmarks": {"numbers": {"last": 50}}}
     assert _rows(folder) == list(range(1, 51))
     run = _last_run(flext_cli, "stop-dbt")

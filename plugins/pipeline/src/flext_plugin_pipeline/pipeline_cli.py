@@ -282,7 +282,7 @@ def _dry_run(definition: PipelineDefinition) -> int:
     if definition.transform:
         steps.append(f"dbt {definition.transform.command} {definition.transform.project}")
     return emit(
-        {"pipeline": definition.name, "steps": steps, "ok": True},
+        {"pipeline": definition.name, "steps": steps},
         human=f"dry run of {definition.name}: " + "; then ".join(steps) + " (nothing was run)",
     )
 
@@ -330,7 +330,9 @@ def _summary(definition: PipelineDefinition, record: RunRecord, *, interrupted: 
             exit_code=EXIT_INTERRUPTED,
         )
     if current().output != "table":
-        return emit(record.model_dump(mode="json") | {"pipeline": definition.name})
+        from flext_plugin_pipeline.views import run_document
+
+        return emit(run_document(definition.name, record))
     _counts(definition, record)
     if record.status == "stopped":
         how = " by force" if record.forced else ""
@@ -459,7 +461,9 @@ def stop(name: str, *, timeout: float | None = None, store: str | None = None) -
         return fail(found)
     pid = RunnerRecord(name).read().get("pid")
     if not is_running(name) or not isinstance(pid, int):
-        return emit({"pipeline": name, "stopped": False}, human=f"pipeline {name} is not running")
+        return emit(
+            {"pipeline": name, "stopped": False, "run": None}, human=f"pipeline {name} is not running"
+        )
     wait = timeout if timeout is not None else found.value.stop_timeout + 10
     with _store(store, create=False) as events:  # first: a wrong --store stops nothing
         if isinstance(events, int):
@@ -540,23 +544,14 @@ def _report_stop(journal: Journal, forced: bool, wait: float) -> int:
             hint=f"'flext pipeline logs {name}' shows why",
         )
     forced = forced or bool(last and last.forced)
-    return emit(_stop_document(name, last, forced), human=_stop_text(name, last, forced))
+    return emit(_stop_document(name, last), human=_stop_text(name, last, forced))
 
 
-def _stop_document(name: str, last: RunRecord | None, forced: bool) -> dict[str, Any]:
-    """``flext pipeline stop``'s JSON: the run it stopped and where the next one resumes."""
-    if last is None:
-        return {"pipeline": name, "stopped": True, "run_id": None, "forced": forced}
-    return {
-        "pipeline": name,
-        "stopped": True,
-        "run_id": last.run_id,
-        "status": last.status,
-        "forced": forced,
-        "during": last.stopped_during,
-        "records": last.records,
-        "state": last.state,
-    }
+def _stop_document(name: str, last: RunRecord | None) -> dict[str, Any]:
+    """``flext pipeline stop``'s JSON: the run it stopped (None if none had started)."""
+    from flext_plugin_pipeline.views import run_document
+
+    return {"pipeline": name, "stopped": True, "run": None if last is None else run_document(name, last)}
 
 
 def _stop_text(name: str, last: RunRecord | None, forced: bool) -> str:
