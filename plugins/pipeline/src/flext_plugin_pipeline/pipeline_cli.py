@@ -1,10 +1,13 @@
 """``flext pipeline ...``: define, run, operate and inspect pipelines (``flext data pipeline create`` too).
 
-Every command takes ``--store`` (default ``$FLEXT_EVENTSTORE_URL``, else the
-embedded SQLite file): runs are recorded there, and status and history are
-read from there. ``run``, ``start`` and ``--dry-run`` first check that a
-running plugin can run every step (``steps.check_steps``); a disabled dbt
-plugin fails them with ``PLUGIN_DISABLED`` and how to enable it.
+Every command but ``logs`` takes ``--store`` (default ``$FLEXT_EVENTSTORE_URL``,
+else the embedded SQLite file): runs are recorded there, and status and
+history are read from there; the commands that only read it refuse one that
+is not there (``create=False``). ``run``, ``start`` and ``--dry-run`` first
+check that a running plugin can run every step (``steps.check_steps``); a
+disabled dbt plugin fails them with ``PLUGIN_DISABLED`` and how to enable it.
+What each command prints under ``--output json`` is built in ``views`` and
+listed in docs/pipelines.md.
 """
 
 from __future__ import annotations
