@@ -79,7 +79,10 @@ def test_a_file_that_is_not_an_event_store_is_refused_and_left_alone(
     notes.write_text("# not an event store\n" * 10)
     result = flext_cli("events", "streams", "--store", str(notes))
     assert result.exit_code == 2
-    assert f"error: {notes} is not an event store: file is not a database (VALIDATION_ERROR)" in result.stderr
+    assert (
+        f"error: {notes} is not a FLEXT event store: it is not a SQLite database; FLEXT leaves it untouched "
+        "(NOT_A_FLEXT_STORE)"
+    ) in result.stderr
     assert "Traceback" not in result.stderr
     assert notes.read_text() == "# not an event store\n" * 10
 

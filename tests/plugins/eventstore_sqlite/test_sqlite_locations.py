@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flext_plugin_eventstore_sqlite import SQLiteEventStore, default_path
 
-from flext_eventsourcing import EventStores
+from flext_eventsourcing import NOT_A_FLEXT_STORE, EventStores
 from flext_eventsourcing.stores import EVENTSTORE_URL_VARIABLE
 from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_kernel.kernel import FlextKernel
@@ -80,15 +80,27 @@ def test_a_file_that_is_not_an_event_store_is_refused_and_left_as_it_was(
         raw.execute("CREATE TABLE customers (id)")
     before = {path: path.read_bytes() for path in (text, other)}
     for path, reason in (
-        (text, "file is not a database"),
-        (other, "a SQLite database without FLEXT's flext_events table"),
-        (tmp_path, "it is a directory"),
+        (text, "not a SQLite database"),
+        (other, "a SQLite database of another application (tables: customers)"),
     ):
-        refused = stores.open_event_store(str(path), create=False)
-        assert refused.error_code == VALIDATION_ERROR
-        assert refused.error == f"{path} is not an event store: {reason}"
+        for opened in (
+            stores.open_event_store(str(path), create=False),
+            stores.open_event_store(str(path), read_only=True),
+            stores.open_event_store(str(path)),
+            stores.open_projection_store(str(path), create=False),
+            stores.open_projection_store(str(path)),
+        ):
+            assert opened.error_code == NOT_A_FLEXT_STORE
+            assert (
+                opened.error
+                == f"{path} is not a FLEXT event store: it is {reason}; FLEXT leaves it untouched"
+            )
+            assert opened.error_data["path"] == str(path)
+    refused = stores.open_event_store(str(tmp_path), create=False)
+    assert refused.error_code == VALIDATION_ERROR
+    assert refused.error == f"{tmp_path} is a directory, not an event store file"
     assert {path: path.read_bytes() for path in (text, other)} == before
-    assert not (tmp_path / "warehouse.db-wal").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "warehouse.db"], "no -wal, -shm"
 
 
 def test_writers_create_a_store_only_in_a_directory_that_exists(stores: EventStores, tmp_path: Path) -> None:
@@ -111,11 +123,8 @@ def test_writers_create_the_default_store_with_its_directories(stores: EventStor
     assert stores.open_event_store(create=False).is_success
 
 
-def test_a_writer_given_a_file_that_is_not_an_event_store_gets_a_validation_error(
-    stores: EventStores, tmp_path: Path
-) -> None:
-    text = tmp_path / "notes.txt"
-    text.write_text("not a database, but long enough to be taken for one's header\n" * 4)
-    refused = stores.open_event_store(str(text))
-    assert refused.error_code == VALIDATION_ERROR
-    assert f"{text} is not an event store this plugin can open: file is not a database" in str(refused.error)
+def test_a_writer_given_a_directory_names_it(stores: EventStores, tmp_path: Path) -> None:
+    for opened in (stores.open_event_store(str(tmp_path)), stores.open_projection_store(str(tmp_path))):
+        assert opened.error_code == VALIDATION_ERROR
+        assert opened.error == f"{tmp_path} is a directory, not an event store file"
+        assert opened.error_data["hint"] == f"name a file in it: --store {tmp_path / 'events.db'}"

@@ -13,10 +13,16 @@ import time
 from pathlib import Path
 
 import pytest
-from flext_plugin_eventstore_sqlite import SQLiteEventStore
+from flext_plugin_eventstore_sqlite import APPLICATION_ID, SQLiteEventStore
 from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
 
-from flext_eventsourcing import NO_STREAM, EventStores, ProjectionRunner, ProjectionStoreError
+from flext_eventsourcing import (
+    NO_STREAM,
+    NOT_A_FLEXT_STORE,
+    EventStores,
+    ProjectionRunner,
+    ProjectionStoreError,
+)
 from flext_kernel.errors import STORAGE_ERROR
 from flext_kernel.kernel import FlextKernel
 from flext_kernel.plugins.discovery import discover
@@ -68,7 +74,7 @@ def test_the_plugin_provides_projection_stores_next_to_its_event_stores(tmp_path
 _SLOW_RUNNER = textwrap.dedent(
     """
     import sys, time
-    from flext_plugin_eventstore_sqlite import SQLiteEventStore
+    from flext_plugin_eventstore_sqlite import APPLICATION_ID, SQLiteEventStore
     from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
     from flext_eventsourcing import ProjectionRunner
     from flext_sdk.testing.projections import Totals
@@ -147,3 +153,28 @@ def test_a_file_made_before_the_generation_numbers_table_continues_its_numbers(t
         assert store.create_generation("totals", 1).generation == 3
         store.drop("totals")
         assert store.create_generation("totals", 1).generation == 4
+
+
+def test_a_foreign_database_is_refused_before_the_projection_store_touches_it(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE accounts (id)")
+    raw.close()
+    before = path.read_bytes()
+    store = SQLiteProjectionStore(path)
+    with pytest.raises(ProjectionStoreError, match="is not a FLEXT event store") as refused:
+        store.checkpoints()
+    assert refused.value.error_code == NOT_A_FLEXT_STORE
+    assert path.read_bytes() == before
+    store.close()
+
+
+def test_the_projection_store_marks_a_file_it_creates(tmp_path: Path) -> None:
+    store = SQLiteProjectionStore(tmp_path / "read.db")
+    assert store.checkpoints() == []
+    store.close()
+    with sqlite3.connect(tmp_path / "read.db") as raw:
+        assert raw.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+    raw.close()
+    with SQLiteEventStore(path=tmp_path / "read.db") as events:  # the events may follow in the same file
+        assert events.read_all().unwrap() == []

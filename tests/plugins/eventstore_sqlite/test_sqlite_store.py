@@ -15,12 +15,19 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from flext_plugin_eventstore_sqlite import SQLiteEventStore, default_path
+from flext_plugin_eventstore_sqlite import APPLICATION_ID, SQLiteEventStore, default_path
 from flext_plugin_eventstore_sqlite.plugin import flext_event_store_backends, manifest, open_store
 from flext_plugin_eventstore_sqlite.store import _INSERT, SCHEMA_VERSION, path_from_location
 
-from flext_eventsourcing import ANY, NO_STREAM, FlextEventStore
-from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
+from flext_eventsourcing import ANY, NO_STREAM, NOT_A_FLEXT_STORE, FlextEventStore, NotAFlextStoreError
+from flext_kernel.errors import (
+    CONCURRENCY_CONFLICT,
+    NOT_FOUND,
+    STORAGE_ERROR,
+    TIMEOUT,
+    VALIDATION_ERROR,
+    FlextError,
+)
 from flext_kernel.kernel import FlextKernel
 from flext_kernel.plugins.base import PluginState
 from flext_kernel.plugins.discovery import discover
@@ -105,8 +112,48 @@ def test_a_file_from_a_newer_plugin_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as raw:
         raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     raw.close()
-    with pytest.raises(sqlite3.DatabaseError, match="newer than this plugin"):
+    with pytest.raises(FlextError, match="newer than this plugin") as refused:
         SQLiteEventStore(path=path)
+    assert refused.value.error_code == VALIDATION_ERROR
+    assert refused.value.error_data["hint"] == "upgrade flext-plugin-eventstore-sqlite"
+
+
+def test_a_new_file_is_marked_as_flexts(store: SQLiteEventStore) -> None:
+    assert store.pragma("application_id") == APPLICATION_ID == int.from_bytes(b"FLXT", "big")
+
+
+def test_read_only_reads_what_writers_append_and_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    with SQLiteEventStore(contract_codec(), path=path) as writer:
+        writer.append("s", [Noted(aggregate_id="s", n=1)], NO_STREAM).unwrap()
+        with SQLiteEventStore(contract_codec(), path=path, read_only=True) as reader:
+            assert [r.event.n for r in reader.read_stream("s").unwrap()] == [1]  # type: ignore[attr-defined]
+            writer.append("s", [Noted(aggregate_id="s", n=2)], 1).unwrap()
+            assert len(reader.read_all().unwrap()) == 2
+            refused = reader.append("s", [Noted(aggregate_id="s", n=3)], 2)
+            assert refused.error_code == STORAGE_ERROR
+            assert refused.error == f"the event store {path} is open for reading only"
+
+
+def test_read_only_refuses_a_missing_file_and_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(FlextError, match=r"no event store at .*: the file does not exist") as refused:
+        SQLiteEventStore(path=tmp_path / "nope.db", read_only=True)
+    assert refused.value.error_code == NOT_FOUND
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_foreign_database_is_refused_before_any_statement(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with closing(sqlite3.connect(path)) as raw:
+        raw.execute("CREATE TABLE accounts (id)")
+        raw.commit()
+    before = path.read_bytes()
+    for read_only in (False, True):
+        with pytest.raises(NotAFlextStoreError, match="tables: accounts") as refused:
+            SQLiteEventStore(path=path, read_only=read_only)
+        assert refused.value.error_code == NOT_A_FLEXT_STORE
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["app.db"]
 
 
 def test_reopening_keeps_the_events(tmp_path: Path) -> None:

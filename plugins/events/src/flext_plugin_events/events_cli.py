@@ -3,7 +3,8 @@
 Every command takes ``--store`` (a SQLite path, ``postgresql://...``;
 default ``$FLEXT_EVENTSTORE_URL``, else the embedded SQLite file). Only
 ``import`` writes, so only ``import`` creates a store that is not there yet;
-the others refuse it (``NOT_FOUND``). Events are shown as stored: their
+the others refuse it (``NOT_FOUND``) and open the store read-only. A file
+FLEXT did not create is refused by all (``NOT_A_FLEXT_STORE``), untouched. Events are shown as stored: their
 classes need not be importable here, so an event a disabled or uninstalled
 plugin wrote still shows, type and payload. The JSON each command prints is
 documented in docs/event-sourcing.md (tests check it).
@@ -52,9 +53,10 @@ def _opened(store: str | None, *, create: bool = False) -> Iterator[FlextEventSt
     """The event store at ``store`` (or the exit code of the failure to open it).
 
     Only a command that writes passes ``create=True``: reading a store that
-    is not there is an error, not a new empty store.
+    is not there is an error, not a new empty store, and the others open it
+    for reading only.
     """
-    with opened_store(store, create=create) as opened:
+    with opened_store(store, create=create, read_only=not create) as opened:
         yield opened if isinstance(opened, int) else opened[1]
 
 

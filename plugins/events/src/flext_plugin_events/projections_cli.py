@@ -37,7 +37,7 @@ def _runner(store: str | None) -> Iterator[tuple[ProjectionRunner, dict[str, str
     """
     from flext_eventsourcing import ProjectionRunner
 
-    with opened_store(store, create=False) as opened:
+    with opened_store(store, create=False, read_only=True) as opened:  # the runner only reads events
         if isinstance(opened, int):
             yield opened
             return

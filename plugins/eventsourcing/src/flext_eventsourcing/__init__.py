@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from flext_eventsourcing.aggregate import FlextAggregateRoot, when
     from flext_eventsourcing.cli import opened_store, stores_of
     from flext_eventsourcing.errors import (
+        NOT_A_FLEXT_STORE,
         PROJECTION_FAILED,
         STREAM_DELETED,
         FlextEventStoreError,
+        NotAFlextStoreError,
         ProjectionStoreError,
     )
     from flext_eventsourcing.eventcodec import EventCodec, PendingAppend
@@ -88,7 +90,9 @@ _LOCATIONS: dict[str, str] = {
     "InMemoryEventStore": "flext_eventsourcing.memory_store",
     "InMemoryProjectionStore": "flext_eventsourcing.memory_projection_store",
     "LocationSyntax": "flext_eventsourcing.stores",
+    "NOT_A_FLEXT_STORE": "flext_eventsourcing.errors",
     "NO_STREAM": "flext_eventsourcing.eventstore",
+    "NotAFlextStoreError": "flext_eventsourcing.errors",
     "PROJECTION_FAILED": "flext_eventsourcing.errors",
     "PendingAppend": "flext_eventsourcing.eventcodec",
     "Projection": "flext_eventsourcing.projection",
@@ -125,6 +129,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _LOCATIONS)
 
 __all__ = [
     "ANY",
+    "NOT_A_FLEXT_STORE",
     "NO_STREAM",
     "PROJECTION_FAILED",
     "STORE_HINT",
@@ -149,6 +154,7 @@ __all__ = [
     "InMemoryEventStore",
     "InMemoryProjectionStore",
     "LocationSyntax",
+    "NotAFlextStoreError",
     "PendingAppend",
     "Projection",
     "ProjectionCheckpoint",

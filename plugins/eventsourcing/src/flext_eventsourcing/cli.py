@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from flext_eventsourcing.errors import NOT_A_FLEXT_STORE
 from flext_eventsourcing.plugin import NAME
 from flext_eventsourcing.stores import STORE_HINT, EventStores
+from flext_kernel.cli.output import EXIT_USAGE, emit_error
 from flext_kernel.cli.session import boot_kernel, fail
 from flext_kernel.errors import NOT_FOUND, PLUGIN_DISABLED, PLUGIN_LOAD_FAILED
 from flext_kernel.plugins.base import PluginState
@@ -55,7 +57,7 @@ def stores_of(kernel: FlextKernel) -> FlextResult[EventStores]:
 
 @contextmanager
 def opened_store(
-    store: str | None, *, create: bool = True
+    store: str | None, *, create: bool = True, read_only: bool = False
 ) -> Iterator[tuple[FlextKernel, FlextEventStore] | int]:
     """Boot the kernel and open the event store at ``store``; yield both, or the exit code of a failure.
 
@@ -63,7 +65,11 @@ def opened_store(
     else the default). Both are closed when the block ends. A command that
     only reads passes ``create=False``: a store that is not there is then an
     error (``NOT_FOUND`` naming it, with a hint saying how to create one),
-    not a new empty store; a command that writes leaves ``create=True``.
+    not a new empty store; a command that writes leaves ``create=True``. A
+    command that never appends events passes ``read_only=True`` too: the
+    store is opened for reading only where the backend can. A location
+    holding something FLEXT did not create is ``NOT_A_FLEXT_STORE``, exit
+    code 2 (the user named the wrong file), and is left untouched.
     """
     booted = boot_kernel()
     if booted.is_failure:
@@ -74,11 +80,19 @@ def opened_store(
         if isinstance(stores, Failure):
             yield fail(stores, hint=str(stores.error_data["hint"]))
             return
-        opened = stores.value.open_event_store(store, create=create)
+        opened = stores.value.open_event_store(store, create=create, read_only=read_only)
         if opened.is_failure:
-            yield fail(opened, hint=str(opened.error_data.get("hint", STORE_HINT)))
+            yield _refused(opened)
             return
         try:
             yield kernel, opened.value
         finally:
             opened.value.close()
+
+
+def _refused(opened: FlextResult[Any]) -> int:
+    """Print why a store could not be opened; a foreign file is bad input, as a wrong path is (exit 2)."""
+    hint = str(opened.error_data.get("hint", STORE_HINT))
+    if opened.error_code == NOT_A_FLEXT_STORE:
+        return emit_error(opened.error or "", NOT_A_FLEXT_STORE, hint=hint, exit_code=EXIT_USAGE)
+    return fail(opened, hint=hint)

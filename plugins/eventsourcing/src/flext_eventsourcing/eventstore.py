@@ -355,7 +355,11 @@ class EventStoreFactory(Protocol):
 
     ``location`` is the backend's own address (a file path for SQLite, a
     ``postgresql://`` URL for PostgreSQL); None means the backend's default
-    (the user's data directory, ``FLEXT_EVENTSTORE_URL``, ...).
+    (the user's data directory, ``FLEXT_EVENTSTORE_URL``, ...). A backend
+    whose ``LocationSyntax`` sets ``read_only`` also takes ``read_only=True``
+    (readers that never append). Something at ``location`` that FLEXT did
+    not create is refused with ``NotAFlextStoreError`` before anything is
+    written to it.
     """
 
     def __call__(self, codec: EventCodec | None = None, *, location: str | None = None) -> FlextEventStore:

@@ -68,10 +68,15 @@ class _OpeningStores(EventStores):
         """The container's ``FlextEventStore``, once it was opened."""
 
     def open_event_store(
-        self, location: str | None = None, codec: EventCodec | None = None, *, create: bool = True
+        self,
+        location: str | None = None,
+        codec: EventCodec | None = None,
+        *,
+        create: bool = True,
+        read_only: bool = False,
     ) -> FlextResult[FlextEventStore]:
         """Open the store as ``EventStores`` does, and remember its codec."""
-        opened = super().open_event_store(location, codec, create=create)
+        opened = super().open_event_store(location, codec, create=create, read_only=read_only)
         if opened.is_success:
             with self._lock:
                 self._codecs.add(opened.value.codec)

@@ -17,8 +17,12 @@ The rules, in order (``docs/event-sourcing.md`` has the table):
 Commands that only read open a store with ``create=False``: a location where
 no store is yet is then refused (``NOT_FOUND``) instead of silently becoming
 a new, empty store. What "there is a store" means is the backend's to say,
-with the ``probe`` of its ``LocationSyntax`` (a SQLite file exists; a
-PostgreSQL database holds the schema).
+with the ``probe`` of its ``LocationSyntax`` (a SQLite file FLEXT made; a
+PostgreSQL database holds the schema). Commands that only read events also
+pass ``read_only=True``; a backend that can (``LocationSyntax.read_only``)
+then opens the store for reading only. A location holding something FLEXT did
+not create is refused, by readers and writers, before anything is written to
+it (``NOT_A_FLEXT_STORE``; docs/security.md).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR
+from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR, FlextError
 from flext_kernel.result import Failure, FlextResult, Success
 
 if TYPE_CHECKING:
@@ -80,14 +84,18 @@ class LocationSyntax(BaseModel):
     """False when the backend ignores the address (``memory://``): it is then passed as None."""
     install_hint: str = ""
     """What to install when its factory cannot import what it needs (a driver)."""
+    read_only: bool = False
+    """Its factory takes ``read_only=True`` and then opens an existing store for reading only."""
     probe: Callable[[str | None], FlextResult[None]] | None = None
     """Checks, creating nothing, that a store is at an address (None: the backend's default).
 
     Returns a success when one is; a ``NOT_FOUND`` failure naming what is
     missing when none is (``error_data["hint"]`` may say how to create it);
-    any other failure when it cannot tell. ``open_event_store(create=False)``
+    ``NOT_A_FLEXT_STORE`` when something FLEXT did not create is there; any
+    other failure when it cannot tell. ``open_event_store(create=False)``
     calls it; without one every address is taken to hold a store. It may
-    raise what a factory may (``ValueError`` for a bad address, ``OSError``).
+    raise what a factory may (``ValueError`` for a bad address, ``OSError``,
+    a ``FlextError`` carrying its code).
     """
 
 
@@ -149,7 +157,12 @@ class EventStores:
         return parse_location(location, self.syntaxes())
 
     def open_event_store(
-        self, location: str | None = None, codec: EventCodec | None = None, *, create: bool = True
+        self,
+        location: str | None = None,
+        codec: EventCodec | None = None,
+        *,
+        create: bool = True,
+        read_only: bool = False,
     ) -> FlextResult[FlextEventStore]:
         """Open the event store at ``location`` (None: ``$FLEXT_EVENTSTORE_URL``, else the default).
 
@@ -157,15 +170,20 @@ class EventStores:
         where the backend finds no store fails with ``NOT_FOUND`` naming it,
         ``error_data["hint"]`` saying how to create one, and nothing is
         created; with ``create=True`` the backend creates what is missing.
+        ``read_only=True`` (implies ``create=False``) is for callers that
+        never append: a backend that can opens the store for reading only.
 
         Fails with ``NOT_FOUND`` when no active plugin provides the backend,
-        ``VALIDATION_ERROR`` when the backend refuses the address, and
-        ``STORAGE_ERROR`` when it cannot be opened.
+        ``VALIDATION_ERROR`` when the backend refuses the address,
+        ``NOT_A_FLEXT_STORE`` when the location holds something FLEXT did
+        not create (left untouched), and ``STORAGE_ERROR`` when it cannot be opened.
         """
-        found = self._backend("flext_event_store_backends", location, create=create)
+        found = self._backend("flext_event_store_backends", location, create=create and not read_only)
         if isinstance(found, Failure):
             return found
         factory, backend, address = found.value
+        if read_only and any(s.read_only for s in self.syntaxes() if s.backend == backend):
+            return self._call(backend, lambda: factory(codec, location=address, read_only=True))
         return self._call(backend, lambda: factory(codec, location=address))
 
     def open_projection_store(
@@ -228,6 +246,7 @@ class EventStores:
         """Run a backend factory or probe, turning what it raises into a failure.
 
         A missing module is ``NOT_FOUND`` (with the install hint), a
+        ``FlextError`` its own code (``NOT_A_FLEXT_STORE``, say), a
         ``ValueError`` a bad address (``VALIDATION_ERROR``), a
         ``FileNotFoundError`` something the store needs that is missing, such
         as its directory (``NOT_FOUND``), another ``OSError`` ``STORAGE_ERROR``.
@@ -242,6 +261,9 @@ class EventStores:
                 NOT_FOUND,
                 {"backend": backend, "module": exc.name},
             )
+        except FlextError as exc:
+            data = {**exc.error_data, "backend": backend}
+            return Failure(exc.message, exc.error_code or STORAGE_ERROR, data)
         except ValueError as exc:
             return Failure(
                 f"bad {backend} event store location: {exc}", VALIDATION_ERROR, {"backend": backend}

@@ -8,22 +8,24 @@
   directory name must not build a tree of directories); the default file,
   under the user's data directory, is created with its directories.
 
-sqlite3's errors on opening become the exceptions ``EventStores`` maps to
-error codes: a file that is not an event store a ``ValueError``
-(``VALIDATION_ERROR``), one that cannot be opened an ``OSError``
-(``STORAGE_ERROR``), a missing directory a ``FileNotFoundError`` (``NOT_FOUND``).
+What is at the path is decided by ``files.inspect_file`` before anything
+opens it: a file FLEXT did not create is refused (``NOT_A_FLEXT_STORE``) and
+left untouched, by readers and writers alike. sqlite3's errors on opening
+become the exceptions ``EventStores`` maps to error codes: one that cannot be
+opened an ``OSError`` (``STORAGE_ERROR``), a missing directory a
+``FileNotFoundError`` (``NOT_FOUND``).
 """
 
 from __future__ import annotations
 
 import errno
 import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR
+from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR
 from flext_kernel.result import Failure, FlextResult, Success
+from flext_plugin_eventstore_sqlite.files import FileKind, inspect_file, refusal
 from flext_plugin_eventstore_sqlite.store import SQLiteEventStore, path_from_location
 
 if TYPE_CHECKING:
@@ -35,44 +37,29 @@ _RECORDING = "commands that record events create it"
 
 
 def find_store(location: str | None) -> FlextResult[None]:
-    """Succeed if an event store file is at ``location`` (None: the default file); create nothing.
+    """Succeed if an event store FLEXT made is at ``location`` (None: the default file); change nothing.
 
-    A missing file is ``NOT_FOUND`` (``error_data["hint"]`` says how to
-    create one); a directory, a file that is not a SQLite database, or a
-    database without the event table is ``VALIDATION_ERROR``; a file that
-    cannot be read is ``STORAGE_ERROR``.
+    A missing or empty file is ``NOT_FOUND`` (``error_data["hint"]`` says how
+    to create one); a directory ``VALIDATION_ERROR``; a file FLEXT did not
+    create ``NOT_A_FLEXT_STORE`` (``files``: the file is only read); a file
+    that cannot be read ``STORAGE_ERROR``.
 
     Raises:
         ValueError: ``location`` names no file (``:memory:``).
 
     """
     path = path_from_location(location)
-    data = {"path": str(path)}
-    if not path.exists():
-        return Failure(
-            f"no event store at {path}: the file does not exist",
-            NOT_FOUND,
-            {**data, "hint": _create_hint(location, path)},
-        )
-    if not path.is_file():
-        return Failure(f"{path} is not an event store: it is a directory", VALIDATION_ERROR, data)
     try:
-        # Read-only, so that a file that is not a database is not made one.
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
-            table = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flext_events'"
-            ).fetchone()
-    except sqlite3.OperationalError as exc:
-        return Failure(f"cannot read the event store {path}: {exc}", STORAGE_ERROR, data)
-    except sqlite3.DatabaseError as exc:
-        return Failure(f"{path} is not an event store: {exc}", VALIDATION_ERROR, data)
-    if table is None:
-        return Failure(
-            f"{path} is not an event store: a SQLite database without FLEXT's flext_events table",
-            VALIDATION_ERROR,
-            data,
-        )
-    return Success(None)
+        found = inspect_file(path)
+    except OSError as exc:
+        return Failure(f"cannot read the event store {path}: {exc}", STORAGE_ERROR, {"path": str(path)})
+    refused = refusal(found, reading=True)
+    if refused is None:
+        return Success(None)
+    data = dict(refused.error_data)
+    if found.kind is FileKind.MISSING or (refused.error_code == NOT_FOUND and "hint" not in data):
+        data["hint"] = _create_hint(location, path)
+    return Failure(refused.message, refused.error_code or STORAGE_ERROR, data)
 
 
 def _create_hint(location: str | None, path: Path) -> str:
@@ -100,18 +87,22 @@ def writable_path(location: str | None) -> Path:
     return path
 
 
-def open_event_store(codec: EventCodec | None, location: str | None) -> SQLiteEventStore:
-    """Open (or create) the event store at ``location`` for the backend's factory.
+def open_event_store(
+    codec: EventCodec | None, location: str | None, *, read_only: bool = False
+) -> SQLiteEventStore:
+    """Open (or, unless ``read_only``, create) the event store at ``location`` for the backend's factory.
 
     Raises:
         FileNotFoundError: ``location`` names a file in a directory that does not exist.
-        ValueError: no file named, or the file is not an event store this plugin can open.
+        NotAFlextStoreError: the file is not one FLEXT created; nothing was written to it.
+        FlextError: a directory, a newer layout, or (``read_only``) no store there.
+        ValueError: no file named, or a file SQLite could not make an event store of.
         OSError: SQLite cannot open the file (permissions, a full disk).
 
     """
-    path = writable_path(location)
+    path = path_from_location(location) if read_only else writable_path(location)
     try:
-        return SQLiteEventStore(codec, path=path)
+        return SQLiteEventStore(codec, path=path, read_only=read_only)
     except sqlite3.OperationalError as exc:
         raise OSError(f"{path}: {exc}") from exc
     except sqlite3.DatabaseError as exc:

@@ -3,7 +3,8 @@
 Loading the plugin opens nothing. The store file is created when the factory
 is called (in a directory that exists, unless it is the default file); a
 command that only reads opens it with ``create=False`` and the backend's probe,
-``probe_store``, refuses a path with no event store instead.
+``probe_store``, refuses a path with no event store instead, then opens it
+read-only. A file FLEXT did not create is refused by both, untouched.
 """
 
 from __future__ import annotations
@@ -47,28 +48,34 @@ manifest = PluginManifest(
 """The plugin's manifest."""
 
 
-def open_store(codec: EventCodec | None = None, *, location: str | None = None) -> FlextEventStore:
+def open_store(
+    codec: EventCodec | None = None, *, location: str | None = None, read_only: bool = False
+) -> FlextEventStore:
     """Open the SQLite event store at ``location`` (a path or ``sqlite:///path``; None: the data dir).
 
     The file is created if missing, in a directory that must exist unless
     ``location`` is None (the default file's directories are created).
+    ``read_only=True`` opens an existing store for reading only.
 
     Raises:
         FileNotFoundError: the directory of ``location`` does not exist.
-        ValueError: ``location`` names no file, or a file that is not an event store.
+        NotAFlextStoreError: the file is not one FLEXT created (it is left untouched).
+        FlextError: a directory, a store of a newer layout, or (``read_only``) no store.
+        ValueError: ``location`` names no file.
         OSError: SQLite cannot open the file.
 
     """
     from flext_plugin_eventstore_sqlite.locations import open_event_store
 
-    return open_event_store(codec, location)
+    return open_event_store(codec, location, read_only=read_only)
 
 
 def probe_store(location: str | None) -> FlextResult[None]:
     """Succeed if an event store file is at ``location`` (None: the default); create nothing.
 
-    The backend's ``LocationSyntax.probe``: ``NOT_FOUND`` for a missing file,
-    ``VALIDATION_ERROR`` for one that is not an event store.
+    The backend's ``LocationSyntax.probe``: ``NOT_FOUND`` for a missing or
+    empty file, ``VALIDATION_ERROR`` for a directory, ``NOT_A_FLEXT_STORE``
+    for a file FLEXT did not create.
     """
     from flext_plugin_eventstore_sqlite.locations import find_store
 
@@ -86,15 +93,25 @@ def flext_event_store_locations() -> list[LocationSyntax]:
     """File paths and ``sqlite:///path`` select this backend; it is the default store."""
     from flext_eventsourcing import LocationSyntax
 
-    return [LocationSyntax(backend=BACKEND_NAME, paths=True, default=True, probe=probe_store)]
+    return [LocationSyntax(backend=BACKEND_NAME, paths=True, default=True, read_only=True, probe=probe_store)]
 
 
 def open_projection_store(*, location: str | None = None) -> ProjectionStore:
-    """Open the read models kept in the SQLite event store file at ``location`` (same rules as events)."""
+    """Open the read models kept in the SQLite event store file at ``location`` (same rules as events).
+
+    Raises:
+        NotAFlextStoreError: the file is not one FLEXT created (it is left untouched).
+
+    """
+    from flext_plugin_eventstore_sqlite.files import inspect_file, refusal
     from flext_plugin_eventstore_sqlite.locations import writable_path
     from flext_plugin_eventstore_sqlite.projections import SQLiteProjectionStore
 
-    return SQLiteProjectionStore(writable_path(location))
+    path = writable_path(location)
+    refused = refusal(inspect_file(path), reading=False)
+    if refused is not None:
+        raise refused
+    return SQLiteProjectionStore(path)
 
 
 @hookimpl

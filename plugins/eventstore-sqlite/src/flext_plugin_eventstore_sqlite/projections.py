@@ -39,6 +39,7 @@ from typing_extensions import override
 
 from flext_eventsourcing import (
     Document,
+    NotAFlextStoreError,
     ProjectionCheckpoint,
     ProjectionState,
     ProjectionStore,
@@ -47,6 +48,7 @@ from flext_eventsourcing import (
     encode_changes,
 )
 from flext_kernel.errors import STORAGE_ERROR, TIMEOUT
+from flext_plugin_eventstore_sqlite.files import inspect_file, mark, refusal
 
 __all__ = ["SQLiteProjectionStore"]
 
@@ -140,13 +142,30 @@ class SQLiteProjectionStore(ProjectionStore):
                 raise self._translate(exc) from exc
 
     def _open(self) -> sqlite3.Connection:
+        """Connect, once a look at the file found it FLEXT's (or nothing); mark it and add the table."""
+        try:
+            refused = refusal(inspect_file(self.path), reading=False)
+        except OSError as exc:
+            raise ProjectionStoreError(str(exc), STORAGE_ERROR, {"path": str(self.path)}) from exc
+        if refused is not None:
+            raise ProjectionStoreError(refused.message, refused.error_code, refused.error_data)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute(_SCHEMA)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("BEGIN IMMEDIATE")
+            mark(connection, self.path)
+            connection.execute(_SCHEMA)
+            connection.execute("COMMIT")
+        except NotAFlextStoreError as exc:
+            connection.close()
+            raise ProjectionStoreError(exc.message, exc.error_code, exc.error_data) from exc
+        except BaseException:
+            connection.close()
+            raise
         self._connection = connection
         return connection
 

@@ -1,6 +1,6 @@
 """SQLiteEventStore: the event store in one SQLite file, shared safely by threads and processes.
 
-Layout (``PRAGMA user_version`` = 1)::
+Layout (``PRAGMA user_version`` = 1, ``PRAGMA application_id`` = ``files.APPLICATION_ID``)::
 
     flext_events(position INTEGER PRIMARY KEY,   -- the rowid: global order
                  stream_id, version, event_id UNIQUE, event_type, schema_version, data,
@@ -37,6 +37,11 @@ Why it is safe and fast:
 Appends from other processes reach this process's live subscriptions by
 polling, every ``poll_interval`` seconds; appends from this process wake them
 at once.
+
+Before its first connection the store looks at the file (``files.inspect_file``):
+a file FLEXT did not create is refused (``NotAFlextStoreError``) before any
+pragma or statement touches it. ``read_only=True`` opens an existing store
+through ``mode=ro`` connections, which can never write to it.
 """
 
 from __future__ import annotations
@@ -59,9 +64,10 @@ from flext_eventsourcing import (
     StreamHead,
     WriteTransaction,
 )
-from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT
+from flext_kernel.errors import CONCURRENCY_CONFLICT, STORAGE_ERROR, TIMEOUT, VALIDATION_ERROR, FlextError
 from flext_kernel.result import Failure, FlextResult
 from flext_plugin_eventstore_sqlite._pool import ConnectionPool, PoolClosed, PoolTimeout
+from flext_plugin_eventstore_sqlite.files import FileKind, inspect_file, mark, refusal
 
 __all__ = ["DEFAULT_FILE_NAME", "SCHEMA_VERSION", "SQLiteEventStore", "default_path", "path_from_location"]
 
@@ -249,6 +255,14 @@ class SQLiteEventStore(EventStoreBase):
         max_connections: most connections of each kind (plain, head-guarded)
             open at once; more concurrent callers wait, up to ``busy_timeout``
             seconds, for one to be returned.
+        read_only: open an existing store for reading only (``mode=ro``
+            connections: appends fail, nothing is created or changed).
+
+    Raises:
+        NotAFlextStoreError: the file is not one FLEXT created (nothing was written to it).
+        FlextError: ``read_only`` and no store is there (``NOT_FOUND``), the path is a
+            directory, or the store was written by a newer plugin (``VALIDATION_ERROR``).
+        OSError: the file cannot be read.
 
     """
 
@@ -264,12 +278,16 @@ class SQLiteEventStore(EventStoreBase):
         busy_timeout: float = 30.0,
         poll_interval: float = 0.1,
         max_connections: int = 16,
+        read_only: bool = False,
     ) -> None:
         super().__init__(codec, poll_interval=poll_interval)
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = path_from_location(path)
         """The database file."""
+        self.read_only = read_only
+        """True if it was opened for reading only."""
+        _check_file(self.path, reading=read_only)
         self.synchronous = synchronous
         """SQLite's ``synchronous`` setting for every connection."""
         self.busy_timeout = busy_timeout
@@ -288,13 +306,28 @@ class SQLiteEventStore(EventStoreBase):
             timeout=busy_timeout,
         )
         """Connections carrying ``_HEAD_GUARD``, for one-event appends only."""
+        if read_only:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._reading() as connection:
-            _create_schema(connection)
+        try:
+            with self._reading() as connection:
+                _create_schema(connection, self.path)
+        except BaseException:
+            self._close()
+            raise
 
     # Connections.
 
     def _connect(self, *, guards_head: bool) -> _Connection:
+        if self.read_only:
+            return sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_Connection,
+            )
         connection = sqlite3.connect(
             self.path,
             timeout=self.busy_timeout,
@@ -410,6 +443,8 @@ class SQLiteEventStore(EventStoreBase):
             )
         if isinstance(exc, sqlite3.IntegrityError):
             return Failure(f"another writer got there first: {exc}", CONCURRENCY_CONFLICT, data)
+        if self.read_only and name == "SQLITE_READONLY":
+            return Failure(f"the event store {self.path} is open for reading only", STORAGE_ERROR, data)
         return Failure(f"the event store {self.path} failed: {exc}", STORAGE_ERROR, data)
 
     # Introspection for tests and `flext doctor`.
@@ -423,10 +458,26 @@ class SQLiteEventStore(EventStoreBase):
         return None if row is None else row[0]
 
 
-def _create_schema(connection: sqlite3.Connection) -> None:
-    """Create the tables on a new file; refuse a file written by a newer layout."""
+def _check_file(path: Path, *, reading: bool) -> None:
+    """Refuse, before any connection, a file FLEXT did not create or whose layout is newer than this one."""
+    found = inspect_file(path)
+    refused = refusal(found, reading=reading)
+    if refused is not None:
+        raise refused
+    if found.kind is FileKind.FLEXT and found.user_version > SCHEMA_VERSION:
+        raise FlextError(
+            f"the event store {path} has layout version {found.user_version}, newer than this plugin's "
+            f"{SCHEMA_VERSION}",
+            VALIDATION_ERROR,
+            {"path": str(path), "hint": "upgrade flext-plugin-eventstore-sqlite"},
+        )
+
+
+def _create_schema(connection: sqlite3.Connection, path: Path) -> None:
+    """Mark the file as FLEXT's and create the tables on a new file; refuse a newer layout."""
     connection.execute("BEGIN IMMEDIATE")
     try:
+        mark(connection, path)
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(
