@@ -32,7 +32,7 @@ def test_a_disabled_dbt_plugin_stops_a_pipeline_with_a_dbt_step_before_it_extrac
     assert flext_cli("plugin", "disable", "dbt").exit_code == 0
 
     run = flext_cli("pipeline", "run", "directory")
-    assert run.exit_code == 1, run
+    assert run.exit_code == 2, run  # PLUGIN_DISABLED is a usage error: turn the plugin on
     assert run.stderr.splitlines() == [
         f"error: {DBT_OFF} (PLUGIN_DISABLED)",
         "hint: enable it with 'flext plugin enable dbt'",
@@ -42,7 +42,7 @@ def test_a_disabled_dbt_plugin_stops_a_pipeline_with_a_dbt_step_before_it_extrac
     assert history.json()["data"] == []  # and no run was recorded
 
     as_json = flext_cli("--output", "json", "pipeline", "run", "directory")
-    assert as_json.exit_code == 1
+    assert as_json.exit_code == 2
     assert as_json.json() == {
         "ok": False,
         "error": DBT_OFF,
@@ -68,7 +68,7 @@ def test_a_disabled_ldif_plugin_takes_tap_ldif_out_of_the_taps_list(flext_cli):
     assert table.exit_code == 0
     assert "tap-ldif" not in table.stdout
     add = flext_cli("data", "taps", "add", "tap-ldif")
-    assert add.exit_code == 1
+    assert add.exit_code == 2
     assert add.stderr.splitlines() == [
         "error: tap 'tap-ldif' comes with a plugin, but plugin 'ldif' is disabled (PLUGIN_DISABLED)",
         "hint: enable it with 'flext plugin enable ldif'",
