@@ -49,9 +49,9 @@ def test_a_disabled_dbt_plugin_stops_a_pipeline_with_a_dbt_step_before_it_extrac
         "code": "PLUGIN_DISABLED",
     }
     dry = flext_cli("pipeline", "run", "directory", "--dry-run")
-    assert (dry.exit_code, dry.stderr.splitlines()[0]) == (1, run.stderr.splitlines()[0])
+    assert (dry.exit_code, dry.stderr.splitlines()[0]) == (2, run.stderr.splitlines()[0])
     start = flext_cli("pipeline", "start", "directory")
-    assert (start.exit_code, start.stderr) == (1, run.stderr)
+    assert (start.exit_code, start.stderr) == (2, run.stderr)
 
     assert flext_cli("plugin", "enable", "dbt").exit_code == 0
     enabled = flext_cli("pipeline", "run", "directory", "--dry-run")
