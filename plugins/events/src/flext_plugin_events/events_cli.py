@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from cyclopts import Parameter
 
-from flext_eventsourcing import opened_store
+from flext_eventsourcing import opened_store, stores_of
 from flext_kernel.errors import NOT_FOUND
 from flext_plugin_events._times import iso, short
-from flext_plugin_events.exchange import read_export, write_export
+from flext_plugin_events.exchange import write_export
 from flext_sdk import FlextResult
 from flext_sdk.cli import EXIT_INTERRUPTED, EXIT_OK, current, emit, emit_table, fail, note
 
 if TYPE_CHECKING:
     from flext_eventsourcing import FlextEventStore, RecordedEvent
+    from flext_kernel.kernel import FlextKernel
 
 __all__ = ["export", "import_events", "show", "streams", "tail"]
 
@@ -242,7 +243,10 @@ def export(
 
 
 def import_events(file: Path, *, store: str | None = None) -> int:
-    """Append the events of an export file; events already in the store are skipped, so a rerun is safe.
+    """Append the events of an export file, all or nothing; events already in the store are skipped.
+
+    Every line is checked before anything is written (a bad line is named, exit code 2):
+    ids and versions are kept, so each stream's versions must follow on from the store's.
 
     Args:
         file: A JSON-lines file written by flext events export (- for standard input).
@@ -250,23 +254,44 @@ def import_events(file: Path, *, store: str | None = None) -> int:
             only in an existing directory); default $FLEXT_EVENTSTORE_URL.
 
     """
-    source = sys.stdin if str(file) == "-" else file
-    parsed = read_export(source)
-    if parsed.is_failure:
-        return fail(parsed, hint="the file must be what flext events export wrote")
-    with _opened(store, create=True) as events:
-        if isinstance(events, int):
-            return events
-        from flext_plugin_events.exchange import append_exported
+    from flext_plugin_events import exchange
 
-        imported = append_exported(events, parsed.value)
-    if imported.is_failure:
+    parsed = exchange.read_export(sys.stdin if str(file) == "-" else file)
+    if parsed.is_failure:
+        return fail(parsed, hint=_IMPORT_HINT)
+    lines = parsed.value
+
+    def payloads_decode(kernel: FlextKernel) -> int | None:
+        codec = exchange.known_types(stores_of(kernel).unwrap().projections())
+        checked = exchange.check_payloads(lines, codec)
+        return fail(checked, hint=_IMPORT_HINT) if checked.is_failure else None
+
+    with opened_store(store, create=True, before_open=payloads_decode) as opened:
+        if isinstance(opened, int):
+            return opened
+        events = opened[1]
+        plan = exchange.plan_import(events, lines)
+        if plan.is_failure:
+            return fail(plan, hint="the file does not fit what the store holds; nothing was written")
+        written = exchange.write_import(events, plan.value)
+    if written.is_failure:
+        before = written.error_data.get("written", 0)
         return fail(
-            imported, hint="events appended before the failure stay; fix the cause and run the import again"
+            written,
+            hint="nothing was written; fix the cause and run the import again"
+            if not before
+            else f"{before} events of whole streams were written before; run the import again to finish",
         )
-    report = imported.value
+    report = {
+        "written": written.value,
+        "already_there": plan.value.already_there,
+        "streams": plan.value.streams,
+    }
     return emit(
         report,
         human=f"imported {report['written']} events into {report['streams']} streams "
         f"({report['already_there']} were already there)",
     )
+
+
+_IMPORT_HINT = "the file must be what flext events export wrote; nothing was written"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,11 @@ def stores_of(kernel: FlextKernel) -> FlextResult[EventStores]:
 
 @contextmanager
 def opened_store(
-    store: str | None, *, create: bool = True, read_only: bool = False
+    store: str | None,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    before_open: Callable[[FlextKernel], int | None] | None = None,
 ) -> Iterator[tuple[FlextKernel, FlextEventStore] | int]:
     """Boot the kernel and open the event store at ``store``; yield both, or the exit code of a failure.
 
@@ -70,6 +74,9 @@ def opened_store(
     store is opened for reading only where the backend can. A location
     holding something FLEXT did not create is ``NOT_A_FLEXT_STORE``, exit
     code 2 (the user named the wrong file), and is left untouched.
+    ``before_open`` runs once the kernel is up, before the store is opened
+    (or created): an exit code it returns is yielded instead (a command that
+    checks its input against what the plugins know, before writing anything).
     """
     booted = boot_kernel()
     if booted.is_failure:
@@ -79,6 +86,10 @@ def opened_store(
         stores = stores_of(kernel)
         if isinstance(stores, Failure):
             yield fail(stores, hint=str(stores.error_data["hint"]))
+            return
+        refused = None if before_open is None else before_open(kernel)
+        if refused is not None:
+            yield refused
             return
         opened = stores.value.open_event_store(store, create=create, read_only=read_only)
         if opened.is_failure:

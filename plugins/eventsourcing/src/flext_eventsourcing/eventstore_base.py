@@ -189,6 +189,8 @@ class EventStoreBase(ABC):
     """True if reads wait on a server, so a projection catch-up reads its next page in a worker thread
     while it handles the current one (``ProjectionRunner``). Leave it False for in-process storage:
     its reads need the CPU the projection uses, and a second thread only competes for the GIL."""
+    max_events_per_transaction: ClassVar[int | None] = None
+    """The most events one write transaction can take (``append_streams`` refuses more); None: no limit."""
     unique_event_ids: ClassVar[bool] = False
     """True if ``insert`` raises one of ``driver_errors``, translated to ``CONCURRENCY_CONFLICT``, for
     an ``event_id`` that is already stored (a unique index). Appends then skip looking the ids up when
@@ -303,25 +305,68 @@ class EventStoreBase(ABC):
         self, pending: PendingAppend, expected: ExpectedVersion, *, look_up: bool
     ) -> FlextResult[AppendResult]:
         """One write transaction of ``append``; ``look_up=False`` skips the id lookup if the version fits."""
-        stream_id = pending.stream_id
         with self._write() as tx:
-            head = tx.head(stream_id)
-            version = 0 if head is None else head[0]
-            if head is not None and head[1] == TOMBSTONE_TYPE:
-                return _deleted(stream_id, version)
-            conflict = check_expected_version(stream_id, expected, version)
-            # A stored batch is a retry whatever the version says, so the ids are looked up before the
-            # conflict is reported. Without a conflict the lookup can be left to the unique index.
-            if pending.events and (look_up or conflict is not None):
-                stored = tx.find(pending.event_ids)
-                if stored:
-                    return _retry_outcome(pending, stored)
-            if conflict is not None:
-                return conflict
-            if not pending.events:
-                return Success(AppendResult(stream_id, version, (), False))
-            positions = tx.insert(pending.rows(version))
-        return Success(AppendResult(stream_id, version + len(pending), tuple(positions), True))
+            decided = _decide(tx, pending, expected, look_up=look_up)
+            if not isinstance(decided, int):
+                return decided
+            positions = tx.insert(pending.rows(decided))
+        return Success(AppendResult(pending.stream_id, decided + len(pending), tuple(positions), True))
+
+    def append_streams(
+        self, batches: Sequence[tuple[str, Sequence[FlextDomainEvent], ExpectedVersion]]
+    ) -> FlextResult[list[AppendResult]]:
+        """Append several streams' batches in one transaction: every one of them, or none.
+
+        Each ``(stream_id, events, expected_version)`` follows ``append``'s
+        rules (a batch stored already is a retry that writes nothing); if any
+        batch fails, nothing of any batch is written and the failure is
+        returned, ``error_data["stream_id"]`` naming the stream. Streams must
+        differ, and so must the event ids of all batches (``VALIDATION_ERROR``
+        otherwise). ``flext events import`` uses it so that an import is
+        all or nothing. At most ``max_events_per_transaction`` events in all.
+        """
+        prepared: list[tuple[PendingAppend, ExpectedVersion]] = []
+        for stream_id, events, expected in batches:
+            bad = _check_expected_argument(expected)
+            if bad is not None:
+                return bad
+            pending = self._codec.prepare(stream_id, events)
+            if isinstance(pending, Failure):
+                return pending
+            prepared.append((pending.value, expected))
+        bad = _check_distinct(prepared, self.max_events_per_transaction)
+        if bad is not None:
+            return bad
+        result = self._guarded(self._append_streams, prepared)
+        if result.is_success and any(appended.written for appended in result.value):
+            self.signal.notify()
+        return result
+
+    def _append_streams(
+        self, prepared: list[tuple[PendingAppend, ExpectedVersion]]
+    ) -> FlextResult[list[AppendResult]]:
+        """Decide every batch first, then insert them all, in one write transaction.
+
+        Deciding needs no write and the streams differ, so a failure is known
+        before the first insert: the transaction then ends having written nothing.
+        """
+        with self._write() as tx:
+            decisions: list[int | AppendResult] = []
+            for pending, expected in prepared:
+                decided = _decide(tx, pending, expected, look_up=True)
+                if isinstance(decided, Failure):
+                    return decided
+                decisions.append(decided if isinstance(decided, int) else decided.value)
+            results: list[AppendResult] = []
+            for (pending, _), decision in zip(prepared, decisions, strict=True):
+                if isinstance(decision, AppendResult):
+                    results.append(decision)
+                    continue
+                positions = tx.insert(pending.rows(decision))
+                results.append(
+                    AppendResult(pending.stream_id, decision + len(pending), tuple(positions), True)
+                )
+        return Success(results)
 
     def read_stream(
         self, stream_id: str, from_version: int = 0, *, limit: int | None = None
@@ -545,6 +590,59 @@ class EventStoreBase(ABC):
         return await self._run(
             self.delete_stream, stream_id, reason=reason, expected_version=expected_version
         )
+
+
+def _decide(
+    tx: WriteTransaction, pending: PendingAppend, expected: ExpectedVersion, *, look_up: bool
+) -> FlextResult[AppendResult] | int:
+    """Inside a write transaction: the version to insert ``pending`` after, or the append's outcome.
+
+    The outcome is a failure (conflict, deleted stream), a retry that writes
+    nothing, or an empty batch; ``look_up=False`` leaves the id lookup to the
+    unique index when the version fits.
+    """
+    stream_id = pending.stream_id
+    head = tx.head(stream_id)
+    version = 0 if head is None else head[0]
+    if head is not None and head[1] == TOMBSTONE_TYPE:
+        return _deleted(stream_id, version)
+    conflict = check_expected_version(stream_id, expected, version)
+    # A stored batch is a retry whatever the version says, so the ids are looked up before the
+    # conflict is reported. Without a conflict the lookup can be left to the unique index.
+    if pending.events and (look_up or conflict is not None):
+        stored = tx.find(pending.event_ids)
+        if stored:
+            return _retry_outcome(pending, stored)
+    if conflict is not None:
+        return conflict
+    if not pending.events:
+        return Success(AppendResult(stream_id, version, (), False))
+    return version
+
+
+def _check_distinct(
+    prepared: list[tuple[PendingAppend, ExpectedVersion]], limit: int | None
+) -> FlextResult[Any] | None:
+    """``append_streams``' own rules: one batch per stream, no event id twice, at most ``limit`` events."""
+    streams: set[str] = set()
+    ids: set[str] = set()
+    total = 0
+    for pending, _ in prepared:
+        if pending.stream_id in streams:
+            return _invalid(f"stream {pending.stream_id!r} has two batches; give it one")
+        streams.add(pending.stream_id)
+        for event_id in pending.event_ids:
+            if event_id in ids:
+                return _invalid(f"event id {event_id} appears in two batches")
+            ids.add(event_id)
+        total += len(pending)
+    if limit is not None and total > limit:
+        return Failure(
+            f"one transaction can write at most {limit} events, not {total}; split the batches",
+            VALIDATION_ERROR,
+            {"events": total, "limit": limit},
+        )
+    return None
 
 
 def _retry_outcome(pending: PendingAppend, stored: list[StoredEvent]) -> FlextResult[AppendResult]:

@@ -702,6 +702,7 @@ class PostgresEventStore(EventStoreBase):
 
     driver_errors = (psycopg.Error,)  # psycopg_pool's errors are psycopg.OperationalError
     unique_event_ids = True  # event_id is UNIQUE: a taken id fails the insert with a UniqueViolation
+    max_events_per_transaction = MAX_EVENTS_PER_TRANSACTION  # the low bits of a position
     read_ahead = True  # a read waits on the server, with the GIL let go
 
     def __init__(

@@ -490,7 +490,82 @@ class EventStoreContract:
         assert failure.error_data["reason"] == "partial_batch"
         assert len(_ok(store.read_all())) == 1
 
-    # Global order.
+    # Several streams at once (EventStoreBase.append_streams, what `flext events import` uses).
+
+    @staticmethod
+    def _multi(store: FlextEventStore) -> EventStoreBase:
+        if not isinstance(store, EventStoreBase):
+            pytest.skip(f"{type(store).__name__} is not an EventStoreBase: it has no append_streams")
+        return store
+
+    def test_append_streams_writes_every_batch_in_one_go(self, store: FlextEventStore) -> None:
+        """Each batch follows ``append``'s rules; all are written, positions in batch order."""
+        multi = self._multi(store)
+        _ok(store.append("b", _noted("b", 1), NO_STREAM))
+        results = _ok(
+            multi.append_streams([("a", _noted("a", 2), NO_STREAM), ("b", _noted("b", 1, start=1), 1)])
+        )
+        assert [(r.stream_id, r.version, r.written) for r in results] == [("a", 2, True), ("b", 2, True)]
+        recorded = _ok(store.read_all())
+        assert [(r.stream_id, r.version) for r in recorded] == [("b", 1), ("a", 1), ("a", 2), ("b", 2)]
+        assert [r.position for r in recorded[1:]] == [p for r in results for p in r.positions]
+        _check_consistent(recorded)
+
+    @pytest.mark.parametrize("failing", ["conflict", "deleted", "reused_id"])
+    def test_append_streams_writes_nothing_when_one_batch_fails(
+        self, store: FlextEventStore, failing: str
+    ) -> None:
+        """If any batch fails, no batch is written: the store is as it was."""
+        multi = self._multi(store)
+        taken = Noted(aggregate_id="z", n=0)
+        _ok(store.append("z", [taken], NO_STREAM))
+        _ok(store.append("d", _noted("d", 1), NO_STREAM))
+        _ok(store.delete_stream("d"))
+        before = _ok(store.read_all())
+        choices: dict[str, tuple[str, list[FlextDomainEvent], ExpectedVersion]] = {
+            "conflict": ("z", _noted("z", 1, start=1), 0),
+            "deleted": ("d", _noted("d", 1, start=1), ANY),
+            "reused_id": ("c", [taken.model_copy(update={"aggregate_id": "c"})], NO_STREAM),
+        }
+        bad = choices[failing]
+        code = STREAM_DELETED if failing == "deleted" else CONCURRENCY_CONFLICT
+        batches = [("a", _noted("a", 3), NO_STREAM), bad, ("b", _noted("b", 1), NO_STREAM)]
+        failure = _fails(multi.append_streams(batches), code)
+        assert failure.error_data["stream_id"] == bad[0]
+        assert _ok(store.read_all()) == before
+
+    def test_append_streams_again_writes_nothing(self, store: FlextEventStore) -> None:
+        """Batches stored already are retries: they succeed and write nothing, the others are written."""
+        multi = self._multi(store)
+        a, b = _noted("a", 2), _noted("b", 1)
+        first = _ok(multi.append_streams([("a", a, NO_STREAM)]))
+        again = _ok(multi.append_streams([("a", a, NO_STREAM), ("b", b, NO_STREAM)]))
+        assert again[0] == AppendResult("a", 2, first[0].positions, False)
+        assert again[1].written
+        assert len(_ok(store.read_all())) == 3
+
+    def test_append_streams_refuses_a_stream_twice_or_an_event_id_twice(self, store: FlextEventStore) -> None:
+        """One batch per stream, and no event id in two batches, checked before anything is written."""
+        multi = self._multi(store)
+        twice = _fails(
+            multi.append_streams([("a", _noted("a", 1), NO_STREAM), ("a", _noted("a", 1), 1)]),
+            VALIDATION_ERROR,
+        )
+        assert "stream 'a' has two batches" in (twice.error or "")
+        shared = Noted(aggregate_id="a", n=1)
+        reused = _fails(
+            multi.append_streams(
+                [
+                    ("a", [shared], NO_STREAM),
+                    ("b", [shared.model_copy(update={"aggregate_id": "b"})], NO_STREAM),
+                ]
+            ),
+            VALIDATION_ERROR,
+        )
+        assert f"event id {shared.event_id} appears in two batches" in (reused.error or "")
+        assert _ok(store.read_all()) == []
+
+        # Global order.
 
     def test_read_all_follows_append_order_across_streams(self, store: FlextEventStore) -> None:
         """``read_all`` returns every stream's events in the order they were appended."""
