@@ -114,7 +114,7 @@ def test_version_human_and_json(home: Path) -> None:
     assert human.out.startswith("flext 0.1.0")
     machine = flext(home, "--output", "json", "version")
     data = json.loads(machine.out)["data"]
-    assert data["flext-kernel"] == "0.1.0"
+    assert data["flext_kernel"] == "0.1.0"
     assert data["python"].count(".") == 2
     assert "kernel" not in data["plugins"]
 
@@ -422,7 +422,7 @@ def test_doctor_finds_hook_conflicts_and_unhealthy_plugins(home: Path, plugins: 
     plugin(plugins, "sick", "sick", body=UNHEALTHY)
     doctor = flext(home, "--plugins-dir", str(plugins), "--output", "json", "doctor")
     assert doctor.code == 1
-    problems = {p["plugin"]: p["problem"] for p in json.loads(doctor.out)["data"]}
+    problems = {p["plugin"]: p["problem"] for p in json.loads(doctor.out)["data"]["problems"]}
     assert set(problems) == {"second", "sick"}, problems
     assert "flext_register_handlers raised" in problems["second"]
     assert "first" in problems["second"]  # the bus names the plugin that already handles Ping

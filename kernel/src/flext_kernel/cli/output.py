@@ -15,7 +15,9 @@ would otherwise pay for after its real work is done.
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -41,7 +43,9 @@ __all__ = [
     "emit_error",
     "emit_table",
     "exit_code_for",
+    "is_human",
     "note",
+    "snake_case",
 ]
 
 EXIT_OK = 0
@@ -79,25 +83,79 @@ def _machine(payload: Mapping[str, Any]) -> None:
     if current().output == "yaml":
         import yaml
 
-        sys.stdout.write(yaml.safe_dump(dict(payload), sort_keys=False))
+        sys.stdout.write(yaml.safe_dump(_iso_times(dict(payload)), sort_keys=False))
     else:
-        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(_iso_times(payload), indent=2, default=str) + "\n")
 
 
-def emit(data: Any, *, human: str | None = None) -> int:
-    """Print a successful result: ``human`` text for people, ``data`` for machines."""
+_SNAKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+def snake_case(key: str) -> str:
+    """``key`` as a snake_case JSON key: ``"last run"``, ``"lastRun"``, ``"Last-Run"`` give ``"last_run"``."""
+    if _SNAKE.fullmatch(key):
+        return key
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key)
+    return re.sub(r"[^0-9A-Za-z]+", "_", words).strip("_").lower() or key
+
+
+def _snake_keys(data: Any) -> Any:
+    """``data`` with the keys of its fields in snake_case: an object's own, or each row's of a list.
+
+    Only that level is the command's own vocabulary; what lies deeper (an
+    event's payload, a JSON schema, a map of plugin names) is data, kept as it is.
+    A key that would collide with another one keeps its spelling.
+    """
+    if isinstance(data, Mapping):
+        renamed: dict[Any, Any] = {}
+        for key, value in data.items():
+            name = snake_case(key) if isinstance(key, str) else key
+            taken = name in renamed or (name != key and name in data)
+            renamed[key if taken else name] = value
+        return renamed
+    if isinstance(data, list | tuple):
+        return [_snake_keys(item) if isinstance(item, Mapping) else item for item in data]
+    return data
+
+
+def _iso_times(value: Any) -> Any:
+    """``value`` with every datetime, date and time in it as an ISO 8601 string."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {key: _iso_times(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_iso_times(item) for item in value]
+    return value
+
+
+def emit(data: Any, *, human: str | None = None, raw_keys: bool = False) -> int:
+    """Print a successful result: ``human`` text for people, ``data`` for machines.
+
+    Machine output has snake_case keys (``data``'s own, or each row's; see
+    ``snake_case``) and ISO 8601 times. ``raw_keys=True`` keeps the keys as
+    they are, for rows whose keys are the user's data (a SQL query's columns).
+    """
     if current().output != "table":
-        _machine({"ok": True, "data": data})
+        _machine({"ok": True, "data": data if raw_keys else _snake_keys(data)})
     elif human is not None:
         print(human)
     return EXIT_OK
 
 
-def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str | None = None) -> int:
-    """Print rows as a table (rich on a terminal, else plain text), or ``{"ok": true, "data": rows}``."""
+def emit_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    raw_keys: bool = False,
+) -> int:
+    """Print rows as a table (rich on a terminal, else plain text), or ``{"ok": true, "data": rows}``.
+
+    The table's headers are ``columns`` as given; machine output follows ``emit`` (``raw_keys`` included).
+    """
     if current().output != "table":
-        _machine({"ok": True, "data": list(rows)})
-        return EXIT_OK
+        return emit(list(rows), raw_keys=raw_keys)
     if not sys.stdout.isatty():
         sys.stdout.write(_plain_table(rows, columns, title=title))
         return EXIT_OK
@@ -201,6 +259,11 @@ def emit_error(
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
     return exit_code
+
+
+def is_human() -> bool:
+    """True when results are printed for people (no ``--output json|yaml``)."""
+    return current().output == "table"
 
 
 def note(message: str) -> None:

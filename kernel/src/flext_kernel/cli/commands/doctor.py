@@ -38,10 +38,12 @@ def doctor() -> int:
     problems[:0] = [{"plugin": record.name, "problem": record.reason} for record in manager.failures()]
     assembly = assemble(load_table(plugin_dirs()), disabled=set(), only=None)
     problems += [{"plugin": "-", "problem": conflict} for conflict in assembly.conflicts]
-    if not problems:
-        count = len(manager.records)
-        noun = "plugin" if count == 1 else "plugins"
-        return output.emit({"problems": []}, human=f"no problems found in {count} {noun}")
-    if output.emit_table(problems, ("plugin", "problem"), title="flext doctor") == output.EXIT_OK:
+    count = len(manager.records)
+    if not output.is_human():
+        output.emit({"plugins": count, "problems": problems})
+    elif not problems:
+        print(f"no problems found in {count} {'plugin' if count == 1 else 'plugins'}")
+    else:
+        output.emit_table(problems, ("plugin", "problem"), title="flext doctor")
         output.note(f"{len(problems)} problem(s) found")
-    return output.EXIT_FAILED
+    return output.EXIT_FAILED if problems else output.EXIT_OK

@@ -25,7 +25,7 @@ def list_plugins() -> int:
     """
     manager = inspect_plugins()
     rows = [record.summary() for record in manager.records.values()]
-    if not output_is_human():
+    if not output.is_human():
         return output.emit(rows)
     counted = [{**row, "commands": len(row["commands"]), "hooks": len(row["hooks"])} for row in rows]
     return output.emit_table(counted, _COLUMNS, title="FLEXT plugins")
@@ -39,13 +39,13 @@ def info(name: str) -> int:
         known = ", ".join(sorted(manager.records)) or "none"
         return output.emit_error(f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}")
     data = record.summary()
-    if record.manifest is not None:
-        data["kernel_range"] = record.manifest.kernel
-        data["config_schema"] = record.manifest.config_schema
+    manifest = record.manifest  # None when the plugin failed before its manifest was read
+    data["kernel_range"] = manifest.kernel if manifest is not None else None
+    data["config_schema"] = manifest.config_schema if manifest is not None else None
     data["commands"] = [
         {"command": f"flext {c.name}", "target": c.target, "help": c.help} for c in record.commands
     ]
-    if output_is_human():
+    if output.is_human():
         lines = [f"{key}: {value}" for key, value in data.items() if key != "commands"]
         lines += [f"command: {c['command']}  ({c['target']})  {c['help']}" for c in data["commands"]]
         if record.detail and _debug():
@@ -77,13 +77,6 @@ def _set_enabled(name: str, enabled: bool) -> int:
     PluginStateStore(config_dir() / "plugins.db").set_enabled(name, enabled)
     word = "enabled" if enabled else "disabled"
     return output.emit({"name": name, "enabled": enabled}, human=f"plugin {name} {word}")
-
-
-def output_is_human() -> bool:
-    """True when results are printed for people."""
-    from flext_kernel.cli.settings import current
-
-    return current().output == "table"
 
 
 def _debug() -> bool:

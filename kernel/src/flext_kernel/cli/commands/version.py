@@ -24,7 +24,7 @@ def version() -> int:
         for entry in load_table(plugin_dirs()).get("plugins", [])
         if entry.get("name") != "kernel"
     }
-    data = {"flext-kernel": KERNEL_VERSION, "python": platform.python_version(), "plugins": plugins}
+    data = {"flext_kernel": KERNEL_VERSION, "python": platform.python_version(), "plugins": plugins}
     lines = [f"flext {KERNEL_VERSION} (Python {data['python']})"]
     lines += [f"  {name} {plugin_version or '?'}" for name, plugin_version in sorted(plugins.items())]
     return output.emit(data, human="\n".join(lines))
