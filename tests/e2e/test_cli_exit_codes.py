@@ -225,11 +225,6 @@ def test_ctrl_c_on_events_tail_exits_130(flext_cli: FlextCliRunner, tmp_path: Pa
     assert "Traceback" not in run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flext_plugin_pipeline.pipeline_cli.run records the run as stopped and returns its summary's "
-    "EXIT_OK; after a SIGINT it should return flext_sdk.cli.EXIT_INTERRUPTED",
-)
 def test_ctrl_c_on_pipeline_run_exits_130(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
     from flext_plugin_ldif.sample import write_directory
 

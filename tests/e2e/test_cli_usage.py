@@ -143,11 +143,6 @@ def test_pipeline_run_help(flext_cli: FlextCliRunner) -> None:
     assert {"--name", "--full-refresh", "--dry-run", "--no-retry", "--store"} <= set(_options(body))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flext_plugin_pipeline.pipeline_cli.run declares background_job as a plain bool; "
-    "it should be Annotated[bool, Parameter(show=False)]",
-)
 def test_pipeline_run_help_hides_its_internal_option(flext_cli: FlextCliRunner) -> None:
     assert "--background-job" not in flext_cli("pipeline", "run", "--help").stdout
 
