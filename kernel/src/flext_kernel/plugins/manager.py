@@ -7,6 +7,7 @@ See docs/kernel/plugin-host.md.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import difflib
@@ -29,7 +30,7 @@ import pluggy
 import pydantic
 
 from flext_kernel.errors import PLUGIN_LOAD_FAILED  # also exported from here, as before
-from flext_kernel.plugins import hookspecs
+from flext_kernel.plugins import hookspecs, isolation
 from flext_kernel.plugins.base import FlextPlugin, PluginState
 from flext_kernel.plugins.discovery import Candidate, canonical_name
 from flext_kernel.plugins.manifest import CommandEntry, PluginManifest
@@ -132,10 +133,19 @@ class PluginManager:
     """Loads candidates into pluggy and runs their hooks in dependency order."""
 
     def __init__(
-        self, kernel_version: str, *, disabled: Iterable[str] = (), only: Iterable[str] | None = None
+        self,
+        kernel_version: str,
+        *,
+        disabled: Iterable[str] = (),
+        only: Iterable[str] | None = None,
+        import_timeout: float | None = None,
+        hung_imports: isolation.HungImports | None = None,
     ) -> None:
         self.kernel_version = kernel_version
         """The flext-kernel version plugins are gated against."""
+        self.import_timeout = isolation.import_timeout() if import_timeout is None else import_timeout or None
+        """Seconds a plugin's import may take (``FLEXT_PLUGIN_IMPORT_TIMEOUT``, else 10; 0: no limit)."""
+        self._hung = hung_imports
         self.hooks = pluggy.PluginManager(hookspecs.PROJECT)
         """The pluggy manager; ``hooks.hook.<name>(...)`` is the bare call, without isolation or order."""
         self.hooks.add_hookspecs(hookspecs)
@@ -159,12 +169,13 @@ class PluginManager:
 
     def load(self, candidates: Iterable[Candidate]) -> list[PluginRecord]:
         """Import, validate and register each candidate; return the records in dependency order."""
-        for candidate in candidates:
-            if self._admit(candidate) is None:
-                self.records[candidate.name].fail(
-                    f"two plugins are named {candidate.name!r}; "
-                    f"also found in {candidate.distribution or candidate.location}"
-                )
+        with isolation.plugin_code():
+            for candidate in candidates:
+                if self._admit(candidate) is None:
+                    self.records[candidate.name].fail(
+                        f"two plugins are named {candidate.name!r}; "
+                        f"also found in {candidate.distribution or candidate.location}"
+                    )
         self._fail_unspecified(self.records.values())
         return self._order()
 
@@ -266,16 +277,38 @@ class PluginManager:
     def _load_one(self, record: PluginRecord) -> None:
         before = set(sys.modules)
         try:
-            self._import_and_register(record)
+            hung = self._hung_imports().reason(record.name, record.candidate.version)
+            if hung is not None:
+                record.fail(hung)
+                return
+            self._import_and_register(record, before)
         finally:
             record.modules = _owned_modules(record.candidate, before)
 
-    def _import_and_register(self, record: PluginRecord) -> None:
+    def _hung_imports(self) -> isolation.HungImports:
+        if self._hung is None:
+            from flext_kernel.paths import cache_dir
+
+            self._hung = isolation.HungImports(cache_dir() / "plugin-imports.json")
+        return self._hung
+
+    def _import_and_register(self, record: PluginRecord, before: set[str]) -> None:
+        limit, target = self.import_timeout, record.candidate.target
+
+        def remember() -> None:  # on the watchdog's thread, before the import is interrupted
+            files = _files(record.candidate, before)
+            reason = f"import did not finish in {limit:g} s"
+            self._hung_imports().remember(record.name, record.candidate.version, files, reason)
+
         try:
-            obj = _import(record.candidate.target)
+            obj = isolation.contained(lambda: _import(target), what="import", limit=limit, on_expiry=remember)
+        except isolation.PluginMisbehaved as exc:
+            record.fail(str(exc), traceback.format_exc())
+            return
         except Exception as exc:
             record.fail(f"import failed: {_one_line(exc)}", traceback.format_exc())
             return
+        self._hung_imports().forget(record.name)
         manifest = getattr(obj, "manifest", None)
         if not isinstance(manifest, PluginManifest):
             record.fail(_manifest_problem(record.candidate.target, manifest))
@@ -294,7 +327,13 @@ class PluginManager:
         if manifest.hookspecs is not None and not self._add_hookspecs(record, manifest.hookspecs):
             return
         if isinstance(obj, type) and issubclass(obj, FlextPlugin):
-            obj = obj()
+            made = f"{obj.__name__}()"
+            try:
+                obj = isolation.contained(obj, what=made)
+            except Exception as exc:
+                problem = str(exc) if isinstance(exc, isolation.PluginMisbehaved) else _one_line(exc)
+                record.fail(f"{made} failed: {problem}", traceback.format_exc())
+                return
         with self._lock:
             # An implementation of a hook no plugin has specified yet waits: see _fail_unspecified.
             if not self._register_or_fail(record, obj):
@@ -314,7 +353,9 @@ class PluginManager:
         Plugins already implementing them are parked and registered again, so pluggy checks them.
         """
         try:
-            module = importlib.import_module(path)
+            module = isolation.contained(
+                lambda: importlib.import_module(path), what="hookspecs import", limit=self.import_timeout
+            )
         except Exception as exc:
             record.fail(f"hookspecs {path!r} could not be imported: {_one_line(exc)}", traceback.format_exc())
             return False
@@ -430,11 +471,12 @@ class PluginManager:
         A plugin is active once its ``flext_startup`` returned: failing later, it is shut down.
         """
         self._kernel = kernel
-        for hook, arguments in _activation_steps(kernel):
-            for record in self.active_order():
-                self._call_one(record, hook, arguments)
-                if hook == _STARTUP:
-                    self._started(record)
+        with isolation.plugin_code():
+            for hook, arguments in _activation_steps(kernel):
+                for record in self.active_order():
+                    self._call_one(record, hook, arguments)
+                    if hook == _STARTUP:
+                        self._started(record)
 
     def activate_one(self, kernel: FlextKernel, name: str) -> bool:
         """Register one loaded plugin's services and handlers and start it; return True if it is active.
@@ -445,9 +487,10 @@ class PluginManager:
         record = self.records[name]
         if record.state is not PluginState.LOADED:
             return False
-        for hook, arguments in _activation_steps(kernel):
-            if name in self._call_one(record, hook, arguments):
-                return False
+        with isolation.plugin_code():
+            for hook, arguments in _activation_steps(kernel):
+                if name in self._call_one(record, hook, arguments):
+                    return False
         self._started(record)
         return not record.failed  # active, unless another thread's call failed it meanwhile
 
@@ -646,7 +689,9 @@ class PluginManager:
             # Started, and not failing in (or during) its own shutdown: it may hold resources.
             started = record.state is PluginState.ACTIVE and name not in self._stopping
             stop = self._own_impls(record, _SHUTDOWN) if started else []
-            record.fail(f"{what} raised {_one_line(error)}", "".join(traceback.format_exception(error)))
+            misbehaved = isinstance(error, isolation.PluginMisbehaved)
+            reason = str(error) if misbehaved else f"{what} raised {_one_line(error)}"
+            record.fail(reason, "".join(traceback.format_exception(error)))
             self._unregister(record)
             self._fallen.append((record, stop))
         return name
@@ -817,6 +862,10 @@ def _recording(impl: pluggy.HookImpl) -> pluggy.HookImpl:
         except Exception as exc:
             _ATTEMPT.get().raised.append((impl, exc))
             raise
+        except (SystemExit, KeyboardInterrupt) as exc:  # the user's Ctrl-C is raised again
+            failure = isolation.misbehaved(exc, impl.opts.get("specname") or function.__name__)
+            _ATTEMPT.get().raised.append((impl, failure))
+            raise failure from exc
         _ATTEMPT.get().answered.append((impl, answer))
         return answer
 
@@ -909,6 +958,17 @@ def _owned_modules(candidate: Candidate, before: set[str]) -> tuple[str, ...]:
         if mine or helper:
             owned.append(name)
     return tuple(sorted(owned))
+
+
+def _files(candidate: Candidate, before: set[str]) -> dict[str, int]:
+    """The modification times of the files a plugin's import has loaded so far (its own modules)."""
+    paths = [getattr(sys.modules.get(name), "__file__", None) for name in _owned_modules(candidate, before)]
+    paths.append(candidate.location)
+    stamps = {}
+    for path in paths:
+        with contextlib.suppress(OSError, TypeError):
+            stamps[os.path.abspath(path)] = os.stat(path).st_mtime_ns  # type: ignore[arg-type]  # None: TypeError
+    return stamps
 
 
 def _import(target: str) -> object:
