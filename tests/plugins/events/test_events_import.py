@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,33 +27,7 @@ from flext_eventsourcing import NO_STREAM
 from flext_sdk.testing import FlextCliRunner
 from flext_sdk.testing.projections import Deposited, Totals
 
-TOTALS_PLUGIN = textwrap.dedent(
-    '''
-    """A local plugin whose projection handles contract.Deposited: the import then knows that class."""
-    from flext_sdk import PluginManifest, hookimpl
-    from flext_sdk.testing.projections import Totals
-
-    manifest = PluginManifest(
-        name="totals", version="1.0.0", description="Totals of deposits", requires=("eventsourcing",)
-    )
-
-
-    @hookimpl
-    def flext_projections():
-        return [Totals()]
-    '''
-)
-
 Line = dict[str, Any]
-
-
-@pytest.fixture
-def plugins(tmp_path: Path) -> Path:
-    """A plugins directory holding the ``totals`` plugin."""
-    directory = tmp_path / "plugins"
-    directory.mkdir()
-    (directory / "totals.py").write_text(TOTALS_PLUGIN)
-    return directory
 
 
 @pytest.fixture

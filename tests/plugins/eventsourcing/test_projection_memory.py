@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flext_eventsourcing.errors import PROJECTION_FAILED
-from flext_eventsourcing.eventstore import ANY, NO_STREAM, RecordedEvent
+from flext_eventsourcing.eventstore import ANY, NO_STREAM, RecordedEvent, UnknownEvent
 from flext_eventsourcing.memory_projection_store import InMemoryProjectionStore
 from flext_eventsourcing.memory_store import InMemoryEventStore
 from flext_eventsourcing.projection import (
@@ -22,7 +22,7 @@ from flext_eventsourcing.projection import (
     when,
 )
 from flext_eventsourcing.projection_runner import ProjectionRunner
-from flext_kernel.errors import NOT_FOUND, FlextError
+from flext_kernel.errors import NOT_FOUND, UNKNOWN_MESSAGE_TYPE, FlextError
 from flext_sdk.testing.projections import Deposited, ProjectionStoreContract, ProjectionStoreFactory, Totals
 
 
@@ -229,7 +229,7 @@ def test_read_ahead_works_with_a_store_that_has_no_get_many() -> None:
     events, old = InMemoryEventStore(), _OnlyGet()
     for account in ("a", "b"):
         events.append(account, [Deposited(aggregate_id=account, amount=2)], NO_STREAM).unwrap()
-    ProjectionRunner(events, old, [_KeyedByStream()]).catch_up().unwrap()  # type: ignore[arg-type]  # no get_many
+    ProjectionRunner(events, old, [_KeyedByStream()]).catch_up().unwrap()  # _OnlyGet has no get_many
     assert sorted(old.gets) == ["_count", "a", "b"]
     assert dict(old.inner.documents("contract-totals"))["b"] == {"total": 2, "events": 1}
 
@@ -274,7 +274,9 @@ def test_decoding_rows_a_few_at_a_time_or_whole_pages_gives_the_same_view(batch_
     by_rows, by_pages = InMemoryProjectionStore(), InMemoryProjectionStore()
     ProjectionRunner(events, by_rows, [Totals()], batch_size=batch_size).catch_up().unwrap()
     plain = _NoRows(events)
-    ProjectionRunner(plain, by_pages, [Totals()], batch_size=batch_size).catch_up().unwrap()  # type: ignore[arg-type]  # no read_all_rows
+    ProjectionRunner(
+        plain, by_pages, [Totals()], batch_size=batch_size
+    ).catch_up().unwrap()  # _NoRows has no read_all_rows
     assert dict(by_rows.documents("contract-totals")) == dict(by_pages.documents("contract-totals"))
     assert dict(by_rows.documents("contract-totals"))["_count"] == {"n": 173}
 
@@ -320,7 +322,7 @@ def test_the_next_page_is_read_ahead_and_the_reader_ends_with_the_catch_up() -> 
     events, store = InMemoryEventStore(), InMemoryProjectionStore()
     _many_deposits(events, 120)
     counted = _CountedReads(events, read_ahead=True)
-    runner = ProjectionRunner(counted, store, [Totals()], batch_size=50)  # type: ignore[arg-type]
+    runner = ProjectionRunner(counted, store, [Totals()], batch_size=50)
     assert runner.catch_up().unwrap() == {"contract-totals": 120}
     assert [position for position, _ in counted.reads] == [0, 50, 100, 120]  # every page once, in order
     assert [name.startswith("flext-projection-read") for _, name in counted.reads] == [
@@ -339,7 +341,7 @@ def test_an_in_process_store_is_read_in_the_callers_thread() -> None:
     events, store = InMemoryEventStore(), InMemoryProjectionStore()
     _many_deposits(events, 120)
     counted = _CountedReads(events, read_ahead=False)
-    runner = ProjectionRunner(counted, store, [Totals()], batch_size=50)  # type: ignore[arg-type]
+    runner = ProjectionRunner(counted, store, [Totals()], batch_size=50)
     assert runner.catch_up().unwrap() == {"contract-totals": 120}
     assert counted.reads == [(p, threading.current_thread().name) for p in (0, 50, 100, 120)]
 
@@ -354,10 +356,73 @@ def test_a_catch_up_that_fails_with_a_page_in_flight_applies_nothing_more() -> N
     events, store = InMemoryEventStore(), InMemoryProjectionStore()
     _many_deposits(events, 120)
     counted = _CountedReads(events, read_ahead=True)
-    failed = ProjectionRunner(counted, store, [FailsAtSixty()], batch_size=50).catch_up()  # type: ignore[arg-type]
+    failed = ProjectionRunner(counted, store, [FailsAtSixty()], batch_size=50).catch_up()
     assert [p for p, _ in counted.reads] == [0, 50, 100]  # the third page was in flight
     assert failed.error_code == PROJECTION_FAILED
     (checkpoint,) = store.checkpoints("contract-totals")
     assert (checkpoint.position, checkpoint.failed) == (50, True)
     assert dict(store.documents("contract-totals", checkpoint.generation))["_count"] == {"n": 50}
     assert _readers_alive() == []
+
+
+def _spoiled(stream_id: str) -> UnknownEvent:
+    """A ``contract.Deposited`` whose amount is not a number: stored as is, it does not decode."""
+    return UnknownEvent(
+        aggregate_id=stream_id,
+        event_type="contract.Deposited",
+        stored_schema_version=1,
+        payload={"aggregate_id": stream_id, "version": 1, "amount": "lots"},
+        reason="written by hand",
+        error_code=UNKNOWN_MESSAGE_TYPE,
+    )
+
+
+class _Generic:
+    """A projection that does not say which classes it handles."""
+
+    name = "generic"
+    version = 1
+
+    def handle(self, event: RecordedEvent, model: ReadModel) -> None:
+        model.put(event.stream_id, {"seen": True})
+
+
+@pytest.mark.parametrize(
+    "projection", [Totals(), _KeyedByStream(), _Generic()], ids=["when", "read_keys", "generic"]
+)
+def test_an_event_that_does_not_decode_stops_every_kind_of_projection(projection: FlextProjection) -> None:
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events.codec.register(Deposited)  # the class is known, as a plugin's projection makes it
+    events.append("a", [Deposited(aggregate_id="a", amount=2)], NO_STREAM).unwrap()
+    events.append("b", [_spoiled("b")], NO_STREAM).unwrap()
+    failed = ProjectionRunner(events, store, [projection], batch_size=1).catch_up()
+    assert failed.error_code == PROJECTION_FAILED
+    assert failed.error_data["position"] == 2
+    assert failed.error == (
+        f"projection {projection.name!r} cannot decode event contract.Deposited at position 2 (stream 'b', "
+        "version 1): stored contract.Deposited does not fit its class: amount: Input should be a valid "
+        "integer, unable to parse string as an integer"
+    )
+    (checkpoint,) = store.checkpoints(projection.name)
+    assert (checkpoint.position, checkpoint.failed) == (1, True), "stopped at the event, after the one before"
+
+
+def test_a_handler_failing_before_an_undecodable_event_of_the_batch_is_reported_first() -> None:
+    class Fragile(Totals):
+        def handle(self, event: RecordedEvent, model: ReadModel) -> None:
+            raise ValueError("broken handler")
+
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    events.append("a", [Deposited(aggregate_id="a", amount=2)], NO_STREAM).unwrap()
+    events.append("b", [_spoiled("b")], NO_STREAM).unwrap()
+    failed = ProjectionRunner(events, store, [Fragile()]).catch_up()
+    assert failed.error_data["position"] == 1
+    assert "broken handler" in str(failed.error)
+
+
+def test_an_event_of_a_type_nobody_registered_does_not_stop_a_projection_that_does_not_handle_it() -> None:
+    events, store = InMemoryEventStore(), InMemoryProjectionStore()
+    foreign = _spoiled("x").model_copy(update={"event_type": "elsewhere.Thing"})
+    events.append("x", [foreign], NO_STREAM).unwrap()
+    events.append("a", [Deposited(aggregate_id="a", amount=2)], NO_STREAM).unwrap()
+    assert ProjectionRunner(events, store, [Totals()]).catch_up().unwrap() == {"contract-totals": 2}

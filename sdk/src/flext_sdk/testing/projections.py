@@ -41,6 +41,7 @@ from flext_eventsourcing import (
     ProjectionStoreError,
     ReadModel,
     RecordedEvent,
+    UnknownEvent,
     when,
 )
 from flext_kernel.errors import CONCURRENCY_CONFLICT
@@ -57,6 +58,12 @@ class Deposited(FlextDomainEvent):
 
     message_type: ClassVar[str | None] = "contract.Deposited"
     amount: int
+
+
+class _Unrelated(FlextDomainEvent):
+    """An event class only the contract's ``Other`` projection handles; never stored."""
+
+    message_type: ClassVar[str | None] = "contract.Unrelated"
 
 
 class Totals(Projection):
@@ -550,6 +557,49 @@ class ProjectionStoreContract:
         assert statuses["contract-totals"].state == "live"
         again = runner.catch_up(["contract-fragile"])
         assert again.error_code == PROJECTION_FAILED, "a failed projection waits for a rebuild"
+
+    def test_an_event_that_does_not_decode_stops_the_projection_never_skipped(
+        self, projections: ProjectionStore
+    ) -> None:
+        """An event of a handled class whose payload does not decode fails the projection at it.
+
+        As for a raising ``handle``: ``PROJECTION_FAILED`` with the position and
+        the reason, the batch applied up to nothing, the projection failed until
+        a rebuild; a projection that does not handle the class is not stopped.
+        """
+        events = InMemoryEventStore()
+        self._deposit(events, "acc-1", 10)
+        spoiled = UnknownEvent(
+            aggregate_id="acc-2",
+            event_type="contract.Deposited",
+            stored_schema_version=1,
+            payload={"aggregate_id": "acc-2", "version": 1, "amount": "lots"},
+            reason="written by hand",
+            error_code="UNKNOWN_MESSAGE_TYPE",
+        )
+        position = events.append("acc-2", [spoiled], NO_STREAM).unwrap().positions[0]
+        self._deposit(events, "acc-3", 5)
+
+        class Other(Projection):
+            name = "contract-other"
+
+            @when(_Unrelated)
+            def _seen(self, event: RecordedEvent, model: ReadModel) -> None:
+                model.put("seen", {"n": 1})
+
+        runner = ProjectionRunner(events, projections, [Totals(), Other()], batch_size=2)
+        outcome = runner.catch_up()
+        assert outcome.error_code == PROJECTION_FAILED
+        assert outcome.error_data["position"] == position
+        assert outcome.error_data["cause"] == "DESERIALIZATION_ERROR"
+        assert f"cannot decode event contract.Deposited at position {position}" in str(outcome.error)
+        assert "amount" in str(outcome.error)
+        assert outcome.error_data["handled"] == {"contract-other": 3}
+        statuses = {s.name: s for s in runner.status().unwrap()}
+        assert statuses["contract-totals"].state == "failed"
+        assert statuses["contract-totals"].failed is not None
+        assert statuses["contract-totals"].failed.position == 0, "the batch holding it applied nothing"
+        assert runner.catch_up(["contract-totals"]).error_code == PROJECTION_FAILED
 
     def test_two_runners_on_one_projection_never_double_count(
         self, open_projection_store: ProjectionStoreFactory
