@@ -42,8 +42,18 @@ manifest = PluginManifest(
     commands=(
         CommandEntry(path=("loud",), target="loud:loud"),
         CommandEntry(path=("sleepy",), target="loud:sleepy"),
+        CommandEntry(path=("picky",), target="loud:picky"),
     ),
 )
+
+
+def picky(own_code: bool = False) -> int:
+    from flext_kernel.result import FlextResult
+    from flext_sdk.cli import EXIT_USAGE, fail
+
+    if own_code:  # a plugin's own code that means bad input
+        return fail(FlextResult.fail("not a loud file", error_code="NOT_LOUD"), exit_code=EXIT_USAGE)
+    return fail(FlextResult.fail("no such loudness", error_code="NOT_FOUND"))
 
 
 def loud(lines: int = 200000) -> int:
@@ -196,6 +206,13 @@ def _interrupt(flext_cli: FlextCliRunner, args: tuple[str, ...], ready: Callable
             process.kill()
             process.communicate()
     return CliResult(args, process.returncode, out, err)
+
+
+def test_a_plugin_command_failing_through_fail_gets_the_exit_code_of_its_error_code(
+    flext_cli: FlextCliRunner, loud_plugins: Path
+) -> None:
+    assert _code(flext_cli("picky")) == (2, "NOT_FOUND")
+    assert _code(flext_cli("picky", "--own-code")) == (2, "NOT_LOUD")
 
 
 def test_ctrl_c_exits_130(flext_cli: FlextCliRunner, loud_plugins: Path) -> None:

@@ -33,6 +33,9 @@ def boot_kernel() -> FlextResult[FlextKernel]:
     )
 
 
-def fail(result: FlextResult[Any], *, hint: str | None = None) -> int:
-    """Print a failed result the FLEXT way; its error code decides the exit code (``exit_code_for``)."""
-    return output.emit_error(result.error or "failed", result.error_code, hint=hint)
+def fail(result: FlextResult[Any], *, hint: str | None = None, exit_code: int | None = None) -> int:
+    """Print a failed result the FLEXT way; its error code decides the exit code (``exit_code_for``).
+
+    ``exit_code`` overrides that, for a plugin's own code that means bad input (``EXIT_USAGE``).
+    """
+    return output.emit_error(result.error or "failed", result.error_code, hint=hint, exit_code=exit_code)
