@@ -281,7 +281,7 @@ def test_cli_runs_flext_in_the_isolated_home(flext_cli: FlextCliRunner, flext_ho
 def test_cli_json_output(flext_cli: FlextCliRunner) -> None:
     document = flext_cli("--output", "json", "version").json()
     assert document["ok"] is True
-    assert document["data"]["flext-kernel"] == "0.1.0"
+    assert document["data"]["flext_kernel"] == "0.1.0"
 
 
 def test_cli_usage_errors_exit_2_with_one_error_line(flext_cli: FlextCliRunner) -> None:

@@ -78,6 +78,19 @@ def test_query_prints_rows_as_json_and_as_a_table(flext_cli: FlextCliRunner, loa
     assert all(name in human.stdout for name in ("p0", "p1", "p2"))
 
 
+def test_query_rows_keep_the_column_names_the_user_chose(flext_cli: FlextCliRunner, loaded):
+    """The output layer snake-cases keys of FLEXT's own documents; a query's columns are the user's data."""
+    sql = 'SELECT name AS "First Name", id AS "lastRun" FROM people ORDER BY id LIMIT 1'
+    for output in ("json", "yaml"):
+        result = flext_cli("--output", output, "data", "sqlite", "query", str(loaded), sql)
+        assert result.exit_code == 0, result.stderr
+        assert "First Name" in result.stdout
+        assert "lastRun" in result.stdout
+    assert flext_cli("--output", "json", "data", "sqlite", "query", str(loaded), sql).json()["data"] == [
+        {"First Name": "p0", "lastRun": 0}
+    ]
+
+
 def test_query_limit(flext_cli: FlextCliRunner, loaded):
     limited = flext_cli(
         "--output", "json", "data", "sqlite", "query", str(loaded), "SELECT id FROM people", "--limit", "2"

@@ -34,7 +34,7 @@ KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
     (
         ("plugin", "install"),
         f"{_INSTALL}:install",
-        "Install a plugin with pip into this environment and verify that it loads.",
+        "Install a plugin with uv or pip (-e DIR: editable) and verify that it loads.",
     ),
     (("plugin", "enable"), f"{_PLUGIN}:enable", "Enable a plugin that was disabled."),
     (

@@ -166,5 +166,5 @@ def query(database: Path, sql: str, *, limit: int = 100) -> int:
         note(f"showing the first {limit} rows; --limit 0 shows them all")
     rows = [{name: _cell(value) for name, value in zip(names, row, strict=True)} for row in shown]
     if current().output != "table":
-        return emit(rows)
-    return emit_table(rows, names)
+        return emit(rows, raw_keys=True)  # the columns are the user's own names
+    return emit_table(rows, names, raw_keys=True)

@@ -191,10 +191,8 @@ _CLI = '''\
 ``flext $name hello`` calls ``hello`` below with the options it was given.
 """
 
-import sys
-from typing import Any
-
-from flext_sdk import FlextKernel, FlextResult
+from flext_sdk import FlextKernel
+from flext_sdk.cli import fail
 
 from $package.handlers import Hello
 from $package.plugin import NAME
@@ -211,19 +209,13 @@ def hello(who: str = "world") -> int:
     """
     booted = FlextKernel.boot(only=[NAME], strict=True)
     if booted.is_failure:
-        return _failed(booted)
+        return fail(booted)
     with booted.value as kernel:
         result = kernel.command_bus.dispatch(Hello(who=who))
     if result.is_failure:
-        return _failed(result)
+        return fail(result)
     print(result.value)
     return 0
-
-
-def _failed(result: FlextResult[Any]) -> int:
-    """Print a failure the FLEXT way; exit 2 for bad input, 1 otherwise."""
-    print(f"error: {result.error} ({result.error_code})", file=sys.stderr)
-    return 2 if result.error_code == "VALIDATION_ERROR" else 1
 '''
 
 _TESTS = '''\
