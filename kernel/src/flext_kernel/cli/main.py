@@ -233,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     not an error: nothing more is printed, and the code is
     ``output.EXIT_CLOSED_PIPE``, what a shell reports for ``cat`` there.
     """
+    # What FLEXT and the processes it starts write (event stores, run logs,
+    # registered definitions that may hold passwords) is the user's alone:
+    # files 0600, directories 0700 (docs/security.md).
+    os.umask(0o077)
     try:
         return _main(argv)
     except BrokenPipeError:

@@ -1,4 +1,4 @@
-"""``flext doctor``: everything that is wrong with the installed plugins, in one report.
+"""``flext doctor``: what is wrong with the installed plugins, in one report; loose file permissions.
 
 Loading alone finds import errors, bad manifests, version gates and missing
 or cyclic requirements. Hook conflicts (two plugins handling one command
@@ -9,12 +9,18 @@ for its health, and shuts them down again.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import stat
+from pathlib import Path
+from typing import Any, Final
 
 from flext_kernel.cli import output
 from flext_kernel.cli.commands._inspection import inspect_plugins, plugin_dirs
 
-__all__ = ["doctor"]
+__all__ = ["doctor", "loose_permissions"]
+
+_MOST_FILES_CHECKED: Final = 10_000
+_MOST_SHOWN: Final = 10
 
 
 def doctor() -> int:
@@ -39,11 +45,53 @@ def doctor() -> int:
     assembly = assemble(load_table(plugin_dirs()), disabled=set(), only=None)
     problems += [{"plugin": "-", "problem": conflict} for conflict in assembly.conflicts]
     count = len(manager.records)
+    warnings = loose_permissions()
     if not output.is_human():
-        output.emit({"plugins": count, "problems": problems})
-    elif not problems:
+        output.emit({"plugins": count, "problems": problems, "warnings": warnings})
+        return output.EXIT_FAILED if problems else output.EXIT_OK
+    for warning in warnings:
+        output.note(f"warning: {warning}")
+    if not problems:
         print(f"no problems found in {count} {'plugin' if count == 1 else 'plugins'}")
     else:
         output.emit_table(problems, ("plugin", "problem"), title="flext doctor")
         output.note(f"{len(problems)} problem(s) found")
     return output.EXIT_FAILED if problems else output.EXIT_OK
+
+
+def loose_permissions() -> list[str]:
+    """FLEXT's directories and files that others than the user may read (they may hold secrets).
+
+    A warning, not a problem: the exit code stays about plugins, and the fix
+    (``chmod``) is the user's call, for example on a shared CI runner.
+    """
+    from flext_kernel.paths import cache_dir, config_dir, data_dir
+
+    found: dict[Path, None] = {}  # the data and cache dirs may sit inside the config dir (FLEXT_HOME)
+    for root in (config_dir(), data_dir(), cache_dir()):
+        if root.is_dir():
+            found.update(dict.fromkeys(path for path in _tree(root) if _readable_by_others(path)))
+    loose = list(found)
+    shown = [
+        f"{path} is {stat.S_IMODE(path.lstat().st_mode):04o}: others may read it; "
+        f"'chmod {'0700' if path.is_dir() else '0600'} {path}'"
+        for path in loose[:_MOST_SHOWN]
+    ]
+    if len(loose) > _MOST_SHOWN:
+        shown.append(f"{len(loose) - _MOST_SHOWN} more; 'chmod -R go-rwx DIR' fixes a whole directory")
+    return shown
+
+
+def _tree(root: Path) -> list[Path]:
+    """``root`` and everything under it, not following links, at most ``_MOST_FILES_CHECKED`` paths."""
+    found = [root]
+    for directory, names, files in os.walk(root):
+        found += [Path(directory, name) for name in (*names, *files)]
+        if len(found) > _MOST_FILES_CHECKED:
+            break
+    return found[:_MOST_FILES_CHECKED]
+
+
+def _readable_by_others(path: Path) -> bool:
+    mode = path.lstat().st_mode
+    return not stat.S_ISLNK(mode) and bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
