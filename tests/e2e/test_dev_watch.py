@@ -71,9 +71,9 @@ def write(path: Path, source: str) -> None:
 class Dev:
     """A running ``flext dev`` with its stdout parsed into JSON lines as they arrive."""
 
-    def __init__(self, home: Path, plugins: Path, *args: str) -> None:
+    def __init__(self, home: Path, plugins: Path, *args: str, env: dict[str, str] | None = None) -> None:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("FLEXT_", "WATCHFILES_"))}
-        environment.update({"FLEXT_HOME": str(home), "NO_COLOR": "1"})
+        environment.update({"FLEXT_HOME": str(home), "NO_COLOR": "1", **(env or {})})
         self.process = subprocess.Popen(
             [FLEXT, "--plugins-dir", str(plugins), "dev", *args],
             stdin=subprocess.PIPE,
@@ -190,8 +190,8 @@ def plugins(tmp_path: Path) -> Path:
 def start(home: Path, plugins: Path) -> Iterator[Callable[..., Dev]]:
     running: list[Dev] = []
 
-    def start(*args: str) -> Dev:
-        dev = Dev(home, plugins, *args)
+    def start(*args: str, env: dict[str, str] | None = None) -> Dev:
+        dev = Dev(home, plugins, *args, env=env)
         running.append(dev)
         return dev
 
@@ -388,3 +388,91 @@ def test_restart_mode_restarts_the_process_on_a_change(start: Callable[..., Dev]
     assert dev.ping("b")["data"] == "v2:b"
     assert dev.close() == 0  # end of input stops the restarter too
     assert "Traceback" not in dev.stderr
+
+
+LIMIT = 2  # FLEXT_PLUGIN_IMPORT_TIMEOUT of the tests below, in seconds
+LOOPS_AT_IMPORT = "\nwhile True:\n    pass\n"
+LOOPS_FOR_GOOD = (  # catches whatever interrupts it: nothing can stop this import
+    "\nimport time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
+    "    except BaseException:\n        pass\n"
+)
+
+
+def test_a_reload_that_loops_at_import_times_out_rolls_back_and_recovers(
+    start: Callable[..., Dev], plugins: Path
+) -> None:
+    """Before: the plugin stayed reloading for ever, held dispatches never answered, a fix was ignored."""
+    write_plugin(plugins, 1)
+    dev = start("--watch", str(plugins), env={"FLEXT_PLUGIN_IMPORT_TIMEOUT": str(LIMIT)})
+    dev.event("ready")
+    assert dev.ping("a")["data"] == "v1:a"
+
+    write(plugins / "echo.py", ECHO.format(version=2, startup="pass", name="echo") + LOOPS_AT_IMPORT)
+    reloading = dev.event_index("reloading")
+    held = dev.send({"dispatch": "echo:Ping", "data": {"text": "held"}})  # waits at the swap's hold
+    failed_at = dev.event_index("reload_failed", start=reloading)
+    failed = dev.lines[failed_at][1]
+    assert (failed["plugin"], failed["stage"], failed["code"]) == ("echo", "import", "PLUGIN_LOAD_FAILED")
+    assert f"import did not finish in {LIMIT} s" in failed["error"]
+    assert "previous version was restored" in failed["error"]
+    assert dev.reply(held) == {"id": held, "ok": True, "data": "v1:held"}, "the held dispatch was answered"
+    assert dev.ping("b")["data"] == "v1:b"
+
+    write_plugin(plugins, 3)  # the fix
+    assert dev.event("reloaded", start=failed_at)["version"] == "3"
+    assert dev.ping("c")["data"] == "v3:c"
+    dev.process.send_signal(signal.SIGTERM)
+    assert dev.process.wait(WAIT) == 0
+    dev.event("stopped")
+
+
+def test_a_reload_whose_start_up_never_returns_times_out_and_rolls_back(
+    start: Callable[..., Dev], plugins: Path
+) -> None:
+    write_plugin(plugins, 1)
+    dev = start("--watch", str(plugins), env={"FLEXT_PLUGIN_IMPORT_TIMEOUT": str(LIMIT)})
+    dev.event("ready")
+    write_plugin(plugins, 2, startup="while True: pass")
+    failed = dev.event("reload_failed")
+    assert failed["stage"] == "activate"
+    assert f"flext_startup did not finish in {LIMIT} s" in failed["error"]
+    assert dev.ping("a")["data"] == "v1:a"
+    assert dev.close() == 0
+
+
+@pytest.mark.parametrize("how", ["sigterm", "end-of-input"])
+def test_flext_dev_stops_during_a_reload_that_loops(
+    start: Callable[..., Dev], plugins: Path, how: str
+) -> None:
+    write_plugin(plugins, 1)
+    dev = start("--watch", str(plugins), env={"FLEXT_PLUGIN_IMPORT_TIMEOUT": "60"})
+    dev.event("ready")
+    write(plugins / "echo.py", ECHO.format(version=2, startup="pass", name="echo") + LOOPS_AT_IMPORT)
+    dev.event("reloading")
+    stopping = time.monotonic()
+    if how == "sigterm":
+        dev.process.send_signal(signal.SIGTERM)
+    else:
+        assert dev.process.stdin is not None
+        dev.process.stdin.close()
+    assert dev.process.wait(WAIT) == 0
+    assert time.monotonic() - stopping < 15, "it waited for the looping import's own limit"
+    dev.event("stopped")
+
+
+def test_flext_dev_stops_even_when_a_reload_cannot_be_interrupted(
+    start: Callable[..., Dev], plugins: Path
+) -> None:
+    write_plugin(plugins, 1)
+    dev = start(
+        "--watch", str(plugins), "--drain-timeout", "1", env={"FLEXT_PLUGIN_IMPORT_TIMEOUT": str(LIMIT)}
+    )
+    dev.event("ready")
+    write(plugins / "echo.py", ECHO.format(version=2, startup="pass", name="echo") + LOOPS_FOR_GOOD)
+    dev.event("reloading")
+    held = dev.send({"dispatch": "echo:Ping", "data": {"text": "held"}})
+    dev.process.send_signal(signal.SIGTERM)
+    assert dev.process.wait(WAIT) == 0
+    dev.event("stopped")
+    assert "a reload did not end" in dev.stderr
+    assert held  # sent; it could not be answered, and the process still ended

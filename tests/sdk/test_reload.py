@@ -257,6 +257,46 @@ def test_an_import_error_rolls_back_to_the_old_version(echo: tuple[FlextKernel, 
     assert (record.state, record.version, record.reason) == (PluginState.ACTIVE, "1", None)
 
 
+@pytest.mark.parametrize("where", ["main thread", "another thread"])
+@pytest.mark.parametrize(
+    ("stage", "source", "reason"),
+    [
+        ("import", "while True:\n    pass\n" + plugin_source(2), "import did not finish in 0.5 s"),
+        ("activate", plugin_source(2, startup="while True: pass"), "flext_startup did not finish in 0.5 s"),
+    ],
+)
+def test_a_new_version_that_never_finishes_is_interrupted_and_rolled_back(
+    plugins: Path, monkeypatch: pytest.MonkeyPatch, stage: str, source: str, reason: str, where: str
+) -> None:
+    """Before, the swap never returned: the plugin stayed held, and its dispatches waited for ever."""
+    monkeypatch.setenv("FLEXT_HOME", str(plugins.parent / "home"))  # where the hung import is remembered
+    monkeypatch.setenv("FLEXT_PLUGIN_IMPORT_TIMEOUT", "0.5")
+    write(plugins, "echo", plugin_source(1))
+    kernel = boot(plugins)
+    old = sys.modules["echo"]
+    write(plugins, "echo", source)
+    answers: list[FlextResult[Any]] = []
+    if where == "main thread":
+        answers.append(reload_plugin(kernel, "echo"))
+    else:
+        worker = threading.Thread(target=lambda: answers.append(reload_plugin(kernel, "echo")), daemon=True)
+        worker.start()
+        worker.join(WAIT)
+    result = answers[0]
+    assert result.error_code == PLUGIN_LOAD_FAILED
+    assert (result.error_data["stage"], result.error_data["rolled_back"]) == (stage, True)
+    assert reason in (result.error or "")
+    assert kernel.command_bus.dispatch(old.Ping(text="a")).value == "v1:a"
+    assert kernel.plugins.records["echo"].state is PluginState.ACTIVE
+
+    write(plugins, "echo", plugin_source(3))
+    bump = time.time_ns() + 1_000_000
+    os.utime(plugins / "echo.py", ns=(bump, bump))  # a new mtime, even on coarse clocks
+    assert reload_plugin(kernel, "echo").unwrap().versions == {"echo": "3"}
+    assert kernel.command_bus.dispatch(old.Ping(text="b")).value == "v3:b"
+    kernel.close()
+
+
 RESOURCEFUL = """
 import probe
 from flext_kernel.messages import FlextCommand

@@ -114,6 +114,8 @@ def misbehaved(exc: BaseException, what: str) -> PluginMisbehaved:
         return PluginMisbehaved(f"{what} raised KeyboardInterrupt")
     if isinstance(exc, SystemExit):
         return PluginMisbehaved(f"{what} called sys.exit({exc.code!r})")
+    if isinstance(exc, _OutOfTime):
+        return PluginMisbehaved(f"{what} did not finish in {_WATCHDOG.limit_here():g} s")
     raise exc
 
 
@@ -186,9 +188,10 @@ def _interrupts_noted() -> Iterator[None]:
 class _Watch:
     """One call under a time limit."""
 
-    __slots__ = ("deadline", "fired", "ident", "on_expiry")
+    __slots__ = ("deadline", "fired", "ident", "limit", "on_expiry")
 
     def __init__(self, limit: float, on_expiry: Callable[[], None] | None) -> None:
+        self.limit = limit
         self.deadline = time.monotonic() + limit
         self.on_expiry = on_expiry
         self.ident = threading.get_ident()
@@ -234,6 +237,12 @@ class _Watchdog:
             self.signals_sent -= 1
             main = threading.main_thread().ident
             return any(watch.fired and watch.ident == main for watch in self._watches)
+
+    def limit_here(self) -> float:
+        """The limit of the call on this thread that ran out of time (0 if none did)."""
+        ident = threading.get_ident()
+        with self._changed:
+            return next((watch.limit for watch in self._watches if watch.fired and watch.ident == ident), 0)
 
     def reset(self) -> None:
         """Forget every watch (a forked child: the watchdog thread did not come along)."""

@@ -862,7 +862,7 @@ def _recording(impl: pluggy.HookImpl) -> pluggy.HookImpl:
         except Exception as exc:
             _ATTEMPT.get().raised.append((impl, exc))
             raise
-        except (SystemExit, KeyboardInterrupt) as exc:  # the user's Ctrl-C is raised again
+        except BaseException as exc:  # exit, interrupt, time limit; the user's Ctrl-C is raised again
             failure = isolation.misbehaved(exc, impl.opts.get("specname") or function.__name__)
             _ATTEMPT.get().raised.append((impl, failure))
             raise failure from exc

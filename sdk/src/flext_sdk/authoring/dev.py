@@ -22,6 +22,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Coroutine, Iterator
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ from flext_sdk.cli import EXIT_OK, EXIT_USAGE, current, emit_error
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
     from flext_kernel.result import FlextResult
+    from flext_sdk.authoring.watch import HotReloader
 
 __all__ = ["dev"]
 
@@ -152,12 +154,28 @@ def _serve(watch: list[Path] | None, mode: ReloadMode, drain_timeout: float) -> 
             pass
         finally:
             with _ignoring_interrupts():
-                if reloader is not None:
-                    reloader.stop()
-                channel.close()
-                kernel.close()
-                channel.event({"event": "stopped", "pid": os.getpid()})
+                _stop(kernel, channel, reloader)
     return EXIT_OK
+
+
+def _stop(kernel: FlextKernel, channel: _Channel, reloader: HotReloader | None) -> None:
+    """Stop watching, finish the requests, shut the plugins down; never wait for ever.
+
+    A reload is bounded by the drain and import time limits; one stuck in code
+    that cannot be interrupted still holds the reload lock and the dispatches
+    waiting for it. Then the process ends without shutting the plugins down.
+    """
+    from flext_sdk.authoring.watch import STOP_GRACE
+
+    finished = reloader.stop() if reloader is not None else True
+    finished = channel.close(timeout=channel.drain_timeout + STOP_GRACE) and finished
+    if finished:
+        kernel.close()
+    channel.event({"event": "stopped", "pid": os.getpid()})
+    if not finished:
+        print("warning: a reload did not end; stopped without shutting the plugins down", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(EXIT_OK)  # the stuck threads would keep the interpreter from exiting
 
 
 @contextmanager
@@ -195,12 +213,14 @@ class _Output:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # The real stdout: while plugin code runs the kernel points sys.stdout at stderr.
+        self._stdout = sys.stdout
 
     def _write(self, payload: dict[str, Any]) -> None:
         line = json.dumps(payload, default=_jsonable) + "\n"
         with self._lock:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            self._stdout.write(line)
+            self._stdout.flush()
 
     def note(self, message: str) -> None:
         """A line for people on stderr (silenced by ``--quiet``)."""
@@ -231,6 +251,7 @@ class _Channel(_Output):
         self.kernel = kernel
         self.drain_timeout = drain_timeout
         self._pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="flext-dev")
+        self._running: set[futures.Future[None]] = set()
         self._classes: dict[str, type] = {}
 
     def reply(self, request_id: object, result: FlextResult[Any]) -> None:
@@ -259,9 +280,12 @@ class _Channel(_Output):
             if line.strip():
                 self.handle(line)
 
-    def close(self) -> None:
-        """Wait for the requests still running."""
-        self._pool.shutdown(wait=True)
+    def close(self, timeout: float | None = None) -> bool:
+        """Wait for the requests still running; False if some still run after ``timeout`` seconds."""
+        self._pool.shutdown(wait=False)
+        with self._lock:
+            running = list(self._running)
+        return not futures.wait(running, timeout).not_done
 
     def handle(self, line: str) -> None:
         """Parse one request line and run it (bus work runs on the worker pool)."""
@@ -308,7 +332,14 @@ class _Channel(_Output):
                 result = FlextResult.fail(f"{type(exc).__name__}: {exc}", error_code=INTERNAL_ERROR)
             self.reply(request_id, result)
 
-        self._pool.submit(run)
+        future = self._pool.submit(run)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: futures.Future[None]) -> None:
+        with self._lock:
+            self._running.discard(future)
 
     def _message(self, kind: str, target: object, data: object) -> FlextResult[Any]:
         from pydantic import ValidationError

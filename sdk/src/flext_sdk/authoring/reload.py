@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from flext_kernel.errors import NOT_FOUND, TIMEOUT, VALIDATION_ERROR
 from flext_kernel.lazy import lazy_exports
+from flext_kernel.plugins import isolation
 from flext_kernel.plugins.base import PluginState
 from flext_kernel.plugins.discovery import Candidate
 from flext_kernel.plugins.manager import KERNEL_PLUGIN, PLUGIN_LOAD_FAILED, PluginRecord
@@ -170,7 +171,7 @@ def add_plugin(kernel: FlextKernel, candidate: Candidate) -> FlextResult[ReloadR
         if record.state is PluginState.DISABLED:
             return FlextResult.fail(f"plugin {candidate.name!r} is disabled", error_code=VALIDATION_ERROR)
         stage = "import" if record.failed else "activate"
-        if not kernel.plugins.activate_one(kernel, record.name):
+        if not _activate(kernel, record):
             kernel.plugins.unregister(record.name)
             kernel.remove_contributions(record.name)
             for module in record.modules:
@@ -415,7 +416,7 @@ class _Swap:
                     return self._rollback(record, "import")
             _enter(self.on_stage, "activate")
             for record in self.records:
-                if not manager.activate_one(kernel, record.name):
+                if not _activate(kernel, record):
                     return self._rollback(record, "activate")
         except BaseException:
             self._rollback(None, "internal")
@@ -483,6 +484,18 @@ class _Swap:
                 record.fail(reason.reason or "reload failed", reason.detail)
         name = failed.name if failed is not None else self.names[0]
         return _failure(name, self.names, stage, reason, rolled_back=True, problems=problems)
+
+
+def _activate(kernel: FlextKernel, record: PluginRecord) -> bool:
+    """``activate_one``, within the import time limit: a ``flext_startup`` that never returns fails it."""
+    manager = kernel.plugins
+    try:
+        return isolation.contained(
+            lambda: manager.activate_one(kernel, record.name), what="start-up", limit=manager.import_timeout
+        )
+    except isolation.PluginMisbehaved as exc:  # interrupted between its hooks rather than inside one
+        record.fail(str(exc))
+        return False
 
 
 @dataclass(frozen=True, slots=True)
