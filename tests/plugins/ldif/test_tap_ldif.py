@@ -155,16 +155,18 @@ def test_the_state_bookmarks_the_newest_entry_and_a_second_run_emits_nothing(
     bookmarks = first.state["bookmarks"]
     for stream in ("users", "groups", "organizational_units", "other"):
         newest = max(record["modify_timestamp"] for record in first.records(stream))
-        assert bookmarks[stream] == {"replication_key": "modify_timestamp", "replication_key_value": newest}
+        assert bookmarks[stream]["replication_key"] == "modify_timestamp"
+        assert bookmarks[stream]["replication_key_value"] == newest
+        # One digest per record sent at the bookmark's second: the next run sends them only if changed.
+        at_newest = [r for r in first.records(stream) if r["modify_timestamp"] == newest]
+        assert len(bookmarks[stream]["seen_at_bookmark"]) == len(at_newest)
     second = tap(tmp_path, example, state=first.state)
     assert second.exit_code == 0, second.stderr
     assert second.of("RECORD") == []
     assert second.state["bookmarks"] == bookmarks
 
 
-def test_only_entries_strictly_newer_than_the_bookmark_are_emitted(
-    tmp_path: Path, example: dict[str, Any]
-) -> None:
+def test_entries_at_or_after_the_bookmark_are_emitted(tmp_path: Path, example: dict[str, Any]) -> None:
     users = tap(tmp_path, example).records("users")
     stamps = sorted(record["modify_timestamp"] for record in users)
     middle = stamps[len(stamps) // 2]
@@ -175,7 +177,8 @@ def test_only_entries_strictly_newer_than_the_bookmark_are_emitted(
     }
     run = tap(tmp_path, example, state=state)
     emitted = sorted(record["modify_timestamp"] for record in run.records("users"))
-    assert emitted == [stamp for stamp in stamps if stamp > middle]
+    # >=: the bookmark's own second again (this state has no digests of what was sent at it).
+    assert emitted == [stamp for stamp in stamps if stamp >= middle]
     assert run.counts()["groups"] == 8  # the other streams had no bookmark
     assert run.state["bookmarks"]["users"]["replication_key_value"] == stamps[-1]
 

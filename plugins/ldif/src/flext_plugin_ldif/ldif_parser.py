@@ -285,7 +285,9 @@ def parse_ldif(
 class _Context:
     """What every step of parsing one input needs: where it is, what is allowed, the name caches."""
 
-    __slots__ = ("encoding", "names", "on_search_result", "schema", "source", "urls")
+    __slots__ = (
+        "base64_names", "binary_names", "encoding", "names", "on_search_result", "schema", "source", "urls",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -303,6 +305,11 @@ class _Context:
         # Attribute description as written -> canonical name, for valid names of *text* attributes
         # only: a hit proves the line's name is valid and its values are text (the fast path).
         self.names: dict[str, str] = {}
+        # The same for valid names of binary attributes (their plain values take the slow path).
+        self.binary_names: dict[str, str] = {}
+        # 'name:' (the key of a 'name:: base64' line) -> canonical name, for binary attributes: the
+        # fast path of base64 values, which stay as written once validated.
+        self.base64_names: dict[str, str] = {}
 
 
 def _parse(chunks: Iterable[str], context: _Context) -> Iterator[LdifEntry]:
@@ -374,7 +381,9 @@ def _records(chunks: Iterable[str], context: _Context) -> Iterator[_Lines]:
             pending = [text]
             continue
         pending = [text[cut + 2 :]] if cut + 2 < len(text) else []
-        line = yield from _cut(text[:cut], line, context)
+        block = text[:cut]
+        del text  # a record may be large (a group of 200,000 members): hold one copy of it, not two
+        line = yield from _cut(block, line, context)
     if held_cr:
         raise _control_character(source, line, "".join(pending) + held_cr)
     if pending:
@@ -384,7 +393,7 @@ def _records(chunks: Iterable[str], context: _Context) -> Iterator[_Lines]:
 def _cut(block: str, line: int, context: _Context) -> Generator[_Lines, None, int]:
     """The records of a block of whole records starting at line ``line``; returns the line after it."""
     escaped = _ESCAPED_BYTE.search(block) is not None  # bytes not in the encoding somewhere in it
-    for part in block.split("\n\n"):
+    for part in block.split("\n\n") if "\n\n" in block else (block,):
         # Runs of blank lines leave line ends at the start or end of a part.
         if part[:1] == "\n":
             stripped = part.lstrip("\n")
@@ -543,22 +552,48 @@ def _attributes(lines: _Lines, start: int, context: _Context) -> tuple[dict[str,
     ``": "``. Everything else (binary attributes, base64, new names) takes
     ``_add_slow``.
     """
-    names = context.names
+    names = context.names.get
+    base64_names = context.base64_names.get
     attributes: dict[str, list[str]] = {}
+    existing = attributes.get
+    fill = _FILL
     binary: set[str] | None = None
     for index, text in enumerate(lines.texts[start:] if start else lines.texts, start):
         key, separator, value = text.partition(": ")
-        name = names.get(key) if separator else None
-        if name is not None and binary is None:
-            values = attributes.get(name)
+        name = names(key) if separator else None
+        if name is not None and (binary is None or name not in binary):
+            values = existing(name)
             if values is not None:
-                values.append(value.lstrip(_FILL))
+                values.append(value.lstrip(fill))
                 continue
             if name not in _RESERVED:
-                attributes[name] = [value.lstrip(_FILL)]
+                attributes[name] = [value.lstrip(fill)]
+                continue
+        elif name is None and separator and key[-1:] == ":":
+            # 'name:: base64' of a known binary attribute: the value stays base64, once validated.
+            name = base64_names(key)
+            encoded = value.strip(fill)
+            if name is not None and _valid_base64(encoded):
+                if binary is None:
+                    binary = set()
+                binary.add(name)
+                values = existing(name)
+                if values is None:
+                    attributes[name] = [encoded]
+                else:
+                    values.append(encoded)
                 continue
         binary = _add_slow(attributes, binary, lines.line(index), text, context)
     return attributes, frozenset(binary) if binary else frozenset()
+
+
+def _valid_base64(text: str) -> bool:
+    """True when ``text`` is strict base64 (the slow path then explains what is wrong with it)."""
+    try:
+        binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _add_slow(
@@ -787,7 +822,9 @@ def _attrval(number: int, text: str, context: _Context) -> tuple[str, str, bytes
     """
     colon = text.find(":")
     key = text[:colon]
-    name = (context.names.get(key) if colon > 0 else None) or _attribute_name(key, number, text, context)
+    name = (
+        (context.names.get(key) or context.binary_names.get(key)) if colon > 0 else None
+    ) or _attribute_name(key, number, text, context)
     value = text[colon + 1 :]
     if value[:1] in (":", "<"):
         return name, "", _special_value(value, number, name, context)
@@ -811,9 +848,12 @@ def _attribute_name(key: str, number: int, text: str, context: _Context, *, cach
             "with options after ';' (cn;lang-en), followed directly by ':'",
         )
     name = context.schema.canonical(key)
-    names = context.names
-    if cache and len(names) < _NAME_CACHE_LIMIT and not context.schema.is_binary(name):
+    binary = context.schema.is_binary(name)
+    names = context.binary_names if binary else context.names
+    if cache and len(names) < _NAME_CACHE_LIMIT:
         names[key] = name
+        if binary:
+            context.base64_names[key + ":"] = name
     return name
 
 

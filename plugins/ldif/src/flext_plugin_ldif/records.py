@@ -17,22 +17,27 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from glob import glob, has_magic
 from os import PathLike
 from pathlib import Path
 from typing import Any, Final
 
+from flext_plugin_ldif.dn import DnNormalizer, is_under
 from flext_plugin_ldif.errors import LdifError
-from flext_plugin_ldif.ldif_parser import LdifEntry, UrlValues, read_ldif
+from flext_plugin_ldif.ldif_parser import LdifEntry, SearchResult, UrlValues, read_ldif
+from flext_plugin_ldif.schema import DEFAULT_SCHEMA, Schema
 from flext_plugin_ldif.timestamps import from_epoch, from_generalized_time
 
 __all__ = [
+    "CHANGES",
     "GROUP_CLASSES",
+    "GROUP_MEMBERS",
     "OU_CLASSES",
     "STREAMS",
     "USER_CLASSES",
     "DnFilter",
+    "RecordMaker",
     "classify",
     "entries_with_streams",
     "expand_files",
@@ -44,7 +49,11 @@ __all__ = [
 ]
 
 STREAMS: Final = ("users", "groups", "organizational_units", "other")
-"""The tap's streams, in the order they are synced."""
+"""The tap's entry streams, in the order they are synced."""
+GROUP_MEMBERS: Final = "group_members"
+"""The stream of (group, member) pairs, with ``group_members_stream``."""
+CHANGES: Final = "changes"
+"""The stream of change records, with ``changes_stream``."""
 USER_CLASSES: Final = frozenset({"person", "inetorgperson", "organizationalperson", "user", "orcluser"})
 """Object classes (lower case) of the ``users`` stream."""
 GROUP_CLASSES: Final = frozenset({"groupofnames", "groupofuniquenames", "posixgroup", "group", "orclgroup"})
@@ -53,6 +62,8 @@ OU_CLASSES: Final = frozenset({"organizationalunit"})
 """Object classes (lower case) of the ``organizational_units`` stream."""
 
 _UNIQUE_MEMBER_UID = re.compile(r"#'[01]*'B$")
+_MEMBER_ATTRIBUTES: Final = ("member", "uniquemember")
+_CLASSIFY_CACHE_LIMIT: Final = 1024
 _ESCAPED = re.compile(r"\\.|\"[^\"]*\"|,")
 _SEPARATOR_SPACES = re.compile(r"\s*([,=+])\s*")
 
@@ -98,26 +109,24 @@ def _normal_dn(dn: str) -> str:
 
 
 class DnFilter:
-    """Which entries are at or under a base DN (case- and space-insensitive)."""
+    """Which entries are at or under a base DN, compared in the DN normal form (``flext_plugin_ldif.dn``)."""
 
-    __slots__ = ("_base", "_suffix")
+    __slots__ = ("_base", "_normalize", "_suffix")
 
-    def __init__(self, base_dn: str) -> None:
-        self._base = _normal_dn(base_dn)
+    def __init__(self, base_dn: str, schema: Schema = DEFAULT_SCHEMA) -> None:
+        self._normalize = DnNormalizer(schema)
+        self._base = self._normal(base_dn)
         self._suffix = "," + self._base
+
+    def _normal(self, dn: str) -> str:
+        try:
+            return self._normalize(dn)
+        except ValueError:  # not a DN: compared as text, ignoring case and the spaces around separators
+            return _normal_dn(dn)
 
     def __call__(self, dn: str) -> bool:
         """True when ``dn`` is the base DN or under it."""
-        if not self._base:
-            return True
-        normal = _normal_dn(dn)
-        if normal == self._base:
-            return True
-        if not normal.endswith(self._suffix):
-            return False
-        # The comma before the base must separate RDNs, not be an escaped comma inside a value.
-        before = normal[: len(normal) - len(self._suffix)]
-        return (len(before) - len(before.rstrip("\\"))) % 2 == 0
+        return is_under(self._normal(dn), self._base)
 
 
 def expand_files(patterns: Iterable[str | PathLike[str]]) -> list[Path]:
@@ -142,54 +151,130 @@ def expand_files(patterns: Iterable[str | PathLike[str]]) -> list[Path]:
     return files
 
 
-def to_record(entry: LdifEntry, stream: str, object_classes: list[str], file_time: str) -> dict[str, Any]:
-    """The record of an entry for ``stream`` (see the schemas in docs/plugins/ldif.md).
+class RecordMaker:
+    """Builds the tap's records from entries (see the schemas in docs/plugins/ldif.md).
 
     Args:
-        entry: The entry.
-        stream: Its stream (``classify`` of its object classes).
-        object_classes: Its object classes (``object_classes_of``).
-        file_time: The canonical mtime of its file, for entries without ``modifyTimestamp``.
+        schema: The attribute schema (the DN normal form uses it).
+        normalize_dn: ``dn`` (the key) is the DN normal form; otherwise the DN as written.
+        group_members_stream: Member values go to ``group_members`` records, not into the group's record.
 
     """
-    attributes = entry.attributes
-    record: dict[str, Any] = {
-        "dn": entry.dn,
-        "parent_dn": parent_dn(entry.dn),
-        "object_classes": object_classes,
-        "attributes": attributes,
-        "binary_attributes": sorted(entry.binary) if entry.binary else [],
-        "change_type": entry.change_type,
-        "modify_timestamp": _modify_timestamp(entry) or file_time,
-        "modifications": [
-            {
-                "operation": modification.operation,
-                "attribute": modification.attribute,
-                "values": list(modification.values),
-                "binary": modification.binary,
-            }
-            for modification in entry.modifications
-        ]
-        if entry.modifications
-        else None,
-        "new_rdn": entry.new_rdn,
-        "delete_old_rdn": entry.delete_old_rdn,
-        "new_superior": entry.new_superior,
-    }
-    if stream == "users":
-        record["uid"] = _first(attributes, "uid")
-        record["cn"] = _first(attributes, "cn")
-        record["sn"] = _first(attributes, "sn")
-        record["given_name"] = _first(attributes, "givenname")
-        record["mail"] = _first(attributes, "mail")
-        record["display_name"] = _first(attributes, "displayname")
-    elif stream == "groups":
-        record["cn"] = _first(attributes, "cn")
-        record["members"] = _members(attributes)
-    elif stream == "organizational_units":
-        record["ou"] = _first(attributes, "ou")
-        record["description"] = _first(attributes, "description")
-    return record
+
+    __slots__ = ("_group_members", "_normalize", "_sequence")
+
+    def __init__(
+        self,
+        *,
+        schema: Schema = DEFAULT_SCHEMA,
+        normalize_dn: bool = False,
+        group_members_stream: bool = False,
+    ) -> None:
+        self._normalize = DnNormalizer(schema) if normalize_dn else None
+        self._group_members = group_members_stream
+        self._sequence = 0
+
+    def key_dn(self, dn: str, source: str, line: int) -> str:
+        """The ``dn`` of a record: the normal form with ``normalize_dn``, else as written.
+
+        Raises:
+            LdifError: ``normalize_dn`` is on and ``dn`` is not a distinguished name.
+
+        """
+        if self._normalize is None:
+            return dn
+        try:
+            return self._normalize(dn)
+        except ValueError as exc:
+            raise LdifError(source, line, f"{exc}; a DN is 'attr=value' RDNs separated by ','") from None
+
+    def record(
+        self, entry: LdifEntry, stream: str, object_classes: list[str], file_time: str, source: str
+    ) -> dict[str, Any]:
+        """The record of an entry for ``stream`` (an entry stream or ``changes``)."""
+        attributes = entry.attributes
+        dn = self.key_dn(entry.dn, source, entry.line)
+        members = None
+        if stream == "groups":
+            if self._group_members:
+                attributes = {k: v for k, v in attributes.items() if k not in _MEMBER_ATTRIBUTES}
+            else:
+                members = [self._member(value, source, entry.line) for value in _member_values(attributes)]
+        record: dict[str, Any] = {
+            "dn": dn,
+            "written_dn": entry.dn,
+            "parent_dn": parent_dn(dn),
+            "object_classes": object_classes,
+            "attributes": attributes,
+            "binary_attributes": sorted(entry.binary.intersection(attributes)) if entry.binary else [],
+            "change_type": entry.change_type,
+            "modify_timestamp": _modify_timestamp(entry) or file_time,
+            "modifications": [
+                {
+                    "operation": modification.operation,
+                    "attribute": modification.attribute,
+                    "values": list(modification.values),
+                    "binary": modification.binary,
+                }
+                for modification in entry.modifications
+            ]
+            if entry.modifications
+            else None,
+            "new_rdn": entry.new_rdn,
+            "delete_old_rdn": entry.delete_old_rdn,
+            "new_superior": entry.new_superior,
+        }
+        if stream == CHANGES:
+            self._sequence += 1
+            record["sequence"] = self._sequence
+            record["file"] = source
+            record["line"] = entry.line
+        elif stream == "users":
+            record["uid"] = _first(attributes, "uid")
+            record["cn"] = _first(attributes, "cn")
+            record["sn"] = _first(attributes, "sn")
+            record["given_name"] = _first(attributes, "givenname")
+            record["mail"] = _first(attributes, "mail")
+            record["display_name"] = _first(attributes, "displayname")
+        elif stream == "groups":
+            record["cn"] = _first(attributes, "cn")
+            record["members"] = members
+        elif stream == "organizational_units":
+            record["ou"] = _first(attributes, "ou")
+            record["description"] = _first(attributes, "description")
+        return record
+
+    def member_records(
+        self, entry: LdifEntry, group: dict[str, Any], source: str
+    ) -> Iterator[dict[str, Any]]:
+        """The ``group_members`` records of a group entry: one per ``member``/``uniqueMember`` value."""
+        group_dn, timestamp, change_type = group["dn"], group["modify_timestamp"], group["change_type"]
+        for attribute in _MEMBER_ATTRIBUTES:
+            for value in entry.attributes.get(attribute, ()):
+                yield {
+                    "group_dn": group_dn,
+                    "member_dn": self._member(value, source, entry.line),
+                    "attribute": attribute,
+                    "written_member": value,
+                    "change_type": change_type,
+                    "modify_timestamp": timestamp,
+                }
+
+    def _member(self, value: str, source: str, line: int) -> str:
+        """A member DN without a ``#'0101'B`` UID suffix; in the DN normal form with ``normalize_dn``."""
+        if value.endswith("'B"):
+            value = _UNIQUE_MEMBER_UID.sub("", value)
+        if self._normalize is None:
+            return value
+        try:
+            return self._normalize(value)
+        except ValueError:
+            return value  # not a DN (a directory may hold anything there): kept as written
+
+
+def to_record(entry: LdifEntry, stream: str, object_classes: list[str], file_time: str) -> dict[str, Any]:
+    """The record of an entry for ``stream`` with the default options (DNs as written, members inline)."""
+    return RecordMaker().record(entry, stream, object_classes, file_time, "<entry>")
 
 
 def entries_with_streams(
@@ -198,6 +283,8 @@ def entries_with_streams(
     encoding: str = "utf-8",
     base_dn: str | None = None,
     url_values: UrlValues | None = None,
+    schema: Schema = DEFAULT_SCHEMA,
+    on_search_result: Callable[[SearchResult], None] | None = None,
 ) -> Iterator[tuple[Path, LdifEntry, str, list[str]]]:
     """Every entry of the files (under ``base_dn``), with its file, stream and object classes.
 
@@ -206,18 +293,29 @@ def entries_with_streams(
         encoding: Their text encoding.
         base_dn: Only entries at or under this DN.
         url_values: Which ``attr:< URL`` values may be read (by default none: see ``UrlValues``).
+        schema: Attribute aliases and binary syntaxes.
+        on_search_result: Called with each successful ``ldapsearch`` trailer.
 
     Raises:
         LdifError: A file cannot be read or is not LDIF, or has a URL value that is not allowed.
 
     """
-    under = DnFilter(base_dn) if base_dn else None
+    under = DnFilter(base_dn, schema) if base_dn else None
+    streams: dict[tuple[str, ...], str] = {}  # object classes -> stream: a few combinations per file
     for path in files:
-        for entry in read_ldif(path, encoding=encoding, url_values=url_values):
+        for entry in read_ldif(
+            path, encoding=encoding, url_values=url_values, schema=schema, on_search_result=on_search_result
+        ):
             if under is not None and not under(entry.dn):
                 continue
             object_classes = object_classes_of(entry)
-            yield path, entry, classify(object_classes), object_classes
+            key = tuple(object_classes)
+            stream = streams.get(key)
+            if stream is None:
+                stream = classify(object_classes)
+                if len(streams) < _CLASSIFY_CACHE_LIMIT:
+                    streams[key] = stream
+            yield path, entry, stream, object_classes
 
 
 def url_values(
@@ -293,8 +391,6 @@ def _first(attributes: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _members(attributes: dict[str, list[str]]) -> list[str]:
-    members = list(attributes.get("member", ()))
-    for value in attributes.get("uniquemember", ()):
-        members.append(_UNIQUE_MEMBER_UID.sub("", value) if value.endswith("'B") else value)
-    return members
+def _member_values(attributes: dict[str, list[str]]) -> Iterator[str]:
+    yield from attributes.get("member", ())
+    yield from attributes.get("uniquemember", ())

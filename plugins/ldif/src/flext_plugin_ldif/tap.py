@@ -3,57 +3,84 @@
 Config: ``files`` (paths or glob patterns, required), ``encoding`` (default
 ``utf-8``), ``base_dn`` (only entries at or under it), ``allow_url_values``
 and ``url_values_dir`` (``attr:< file:///...`` values are refused unless
-allowed, and then read only from that directory). Streams: ``users``,
-``groups``, ``organizational_units`` and ``other`` (see
-``flext_plugin_ldif.records``), keyed by ``dn``, incremental on
-``modify_timestamp``: with a bookmark, only entries strictly newer are emitted.
+allowed, and then read only from that directory), ``binary_attributes``,
+``normalize_dn``, ``changes_stream``, ``group_members_stream`` and
+``emit_activate_version_messages`` (docs/plugins/ldif.md). Streams:
+``users``, ``groups``, ``organizational_units`` and ``other`` (see
+``flext_plugin_ldif.records``), ``changes`` and ``group_members`` when asked
+for; incremental on ``modify_timestamp``.
 
-Reading the files once: Singer SDK syncs streams one after the other, and
-every stream needs every file read. The first stream synced parses the files,
-emits its own records and spools the records of the other selected streams
-to anonymous temporary files, which those streams then replay. Memory stays
-flat, and the files are parsed once however many streams are selected.
+Whole input first, then output: the first stream synced parses every file
+and spools the records of every selected stream to anonymous temporary files;
+only then are records written, stream by stream. A file that is not LDIF (or
+an ``ldapsearch`` trailer that reports a failed search) thus stops the run
+before any RECORD is written: a failed run never leaves a partial load that
+looks complete. Memory stays flat, and the files are parsed once.
 
-Per-record cost: records are built already conforming to their schemas, so
-type conformance is off; child contexts are never built (there are no child
-streams); RECORD messages are serialised by the standard library's C JSON
-encoder and stdout is flushed at STATE messages, not after every record.
+Bookmarks: a stream with a bookmark gets the records whose
+``modify_timestamp`` is *at or after* it (``>=``: ``modifyTimestamp`` has
+one-second resolution, and an entry may change again in the bookmark's
+second); the state keeps a short digest of each record at the bookmark's
+second, and a record already sent with the same content is not sent again.
+
+The fast path: when a stream has no stream maps, no flattening, no
+deselected property and no batch config (the usual case), each RECORD
+message is encoded once, during the scan, and its spool is copied to stdout
+as it is; the stream's bookmark is set once at the end. Otherwise records go
+through Singer SDK one by one, as in any tap.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
+import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
-from typing import IO, Any, ClassVar, NoReturn
+from typing import IO, Any, ClassVar, Final, NoReturn
 
+import orjson
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.io_base import SingerMessageType, SingerWriter
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import Message, RecordMessage, SelectionMask
 
 from flext_plugin_ldif.errors import LdifError
-from flext_plugin_ldif.ldif_parser import UrlValues
+from flext_plugin_ldif.ldif_parser import LdifEntry, SearchResult, UrlValues
 from flext_plugin_ldif.records import (
+    CHANGES,
+    GROUP_MEMBERS,
     STREAMS,
+    RecordMaker,
+    classify,
     entries_with_streams,
     expand_files,
     file_time,
-    to_record,
+    object_classes_of,
     url_values,
 )
-from flext_plugin_ldif.schemas import SCHEMAS
+from flext_plugin_ldif.schema import DEFAULT_SCHEMA, Schema
+from flext_plugin_ldif.schemas import KEYS, SCHEMAS
 from flext_plugin_ldif.timestamps import canonical
 
 __all__ = ["LdifStream", "TapLDIF"]
 
 _MASK_CACHE_LIMIT = 10_000
+SEEN_KEY: Final = "seen_at_bookmark"
+"""The state key (per stream) of the digests of the records sent at the bookmark's second."""
+_encode: Final = orjson.dumps  # a record as compact UTF-8 JSON, ten times faster than the json module
+SEEN_LIMIT: Final = 10_000
+_NO_SENDFILE: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE, errno.EXDEV})
+"""At most this many digests are kept; past it, the bookmark's second is sent again in full."""
 
 
 class _FastWriter(SingerWriter):
@@ -96,61 +123,193 @@ class _CachingMask(SelectionMask):
         return selected
 
 
+class _Sink:
+    """One selected stream's share of the scan: its records, filtered by its bookmark, in a spool.
+
+    ``fast``: each record is stored as its RECORD message line, ready to be
+    copied to stdout; otherwise pickled, for Singer SDK to process.
+    """
+
+    __slots__ = (
+        "at_max", "bookmark", "count", "fast", "max_timestamp", "prefix", "seen", "spool", "suffix",
+        "version",
+    )  # fmt: skip
+
+    def __init__(self, stream: LdifStream, *, fast: bool, version: int | None, extracted: str) -> None:
+        self.fast = fast
+        self.version = version
+        self.bookmark = stream.bookmark()
+        self.seen = stream.seen_at_bookmark() if self.bookmark is not None else frozenset()
+        self.max_timestamp: str | None = None
+        self.at_max: list[str] | None = []  # digests of the records at max_timestamp (None: too many)
+        self.count = 0
+        # Closed by the stream when replayed, or by the scan if it fails (not a with: it spans the sync).
+        self.spool = tempfile.TemporaryFile(prefix=f"tap-ldif-{stream.name}-", buffering=1 << 20)  # noqa: SIM115
+        self.prefix = f'{{"type":"RECORD","stream":{json.dumps(stream.name)},"record":'.encode()
+        version_field = "" if version is None else f',"version":{version}'
+        self.suffix = f'{version_field},"time_extracted":"{extracted}"}}\n'.encode()
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Spool ``record`` unless it is older than the bookmark or was sent at the bookmark already."""
+        timestamp = record["modify_timestamp"]
+        bookmark = self.bookmark
+        if bookmark is not None and timestamp < bookmark:
+            return
+        encoded = _encode(record)
+        latest = self.max_timestamp
+        if timestamp == bookmark or latest is None or timestamp >= latest:
+            digest = hashlib.blake2b(encoded, digest_size=8).hexdigest()
+            if latest is None or timestamp > latest:
+                self.max_timestamp = timestamp
+                self.at_max = [digest]
+            elif self.at_max is not None:
+                self.at_max.append(digest)
+                if len(self.at_max) > SEEN_LIMIT:
+                    self.at_max = None
+            if timestamp == bookmark and digest in self.seen:
+                return
+        self.count += 1
+        if self.fast:
+            self.spool.write(self.prefix + encoded + self.suffix)
+        else:
+            pickle.dump(record, self.spool, -1)
+
+    def close(self) -> None:
+        """Delete the spool."""
+        self.spool.close()
+
+
 class _SharedScan:
     """One pass over the files for all the streams of a run (see the module docstring)."""
 
     def __init__(self, tap: TapLDIF) -> None:
         self._tap = tap
-        self._files: list[tuple[Path, str]] | None = None
-        self._spools: dict[str, IO[bytes]] = {}
-        self._started: set[str] = set()
+        self._sinks: dict[str, _Sink] | None = None
 
-    def files(self) -> list[tuple[Path, str]]:
-        """The configured files with their modification times, resolved once per run."""
-        if self._files is None:
-            config = self._tap.config
-            self._files = [(path, file_time(path)) for path in expand_files(config["files"])]
-        return self._files
+    def sink(self, stream: str) -> _Sink:
+        """The stream's spooled records; the first call reads every file.
 
-    def records(self, stream: str) -> Iterator[dict[str, Any]]:
-        """All the records of ``stream``: replayed from its spool, or read from the files."""
-        self._started.add(stream)
-        spool = self._spools.pop(stream, None)
-        if spool is not None:
-            yield from _replay(spool)
-            return
-        others = [
-            name for name in STREAMS if name not in self._started and self._tap.streams[name].selected
-        ]  # fmt: skip
-        # Closed by _replay, or below if the scan stops early (a context manager cannot span the yields).
-        spools = {name: tempfile.TemporaryFile(prefix=f"tap-ldif-{name}-") for name in others}  # noqa: SIM115
+        Raises:
+            LdifError: A file cannot be read or is not LDIF.
+
+        """
+        if self._sinks is None:
+            self._sinks = self._scan()
+        return self._sinks.pop(stream)
+
+    def _scan(self) -> dict[str, _Sink]:
+        tap = self._tap
+        config = tap.config
+        extracted = datetime.now(UTC).isoformat()
+        sinks: dict[str, _Sink] = {}
+        for name, stream in tap.streams.items():
+            if stream.selected and isinstance(stream, LdifStream):
+                sinks[name] = _Sink(
+                    stream, fast=stream.fast_path(), version=stream.version(), extracted=extracted
+                )
         try:
-            yield from self._scan(stream, spools)
+            self._fill(sinks, config)
         except BaseException:
-            for handle in spools.values():
-                handle.close()
+            for sink in sinks.values():
+                sink.close()
             raise
-        for name, handle in spools.items():
-            handle.seek(0)
-            self._spools[name] = handle
+        for sink in sinks.values():
+            sink.spool.seek(0)
+        return sinks
 
-    def _scan(self, stream: str, spools: Mapping[str, IO[bytes]]) -> Iterator[dict[str, Any]]:
-        """Parse every file: yield the records of ``stream``, spool those of the other selected streams."""
-        config = self._tap.config
-        times = dict(self.files())
-        dump = pickle.dump
-        for path, entry, entry_stream, object_classes in entries_with_streams(
-            times,
-            encoding=config.get("encoding") or "utf-8",
-            base_dn=config.get("base_dn"),
-            url_values=self._tap.url_values,
-        ):
-            if entry_stream == stream:
-                yield to_record(entry, entry_stream, object_classes, times[path])
-            else:
-                spool = spools.get(entry_stream)
-                if spool is not None:
-                    dump(to_record(entry, entry_stream, object_classes, times[path]), spool, -1)
+    def _fill(self, sinks: Mapping[str, _Sink], config: Mapping[str, Any]) -> None:
+        tap = self._tap
+        times = {path: file_time(path) for path in expand_files(config["files"])}
+        emit = _Emitter(
+            sinks,
+            RecordMaker(
+                schema=tap.schema,
+                normalize_dn=bool(config.get("normalize_dn")),
+                group_members_stream=bool(config.get("group_members_stream")),
+            ),
+        )
+        send_changes = bool(config.get("changes_stream"))
+        applier = None
+        if config.get("apply_changes"):
+            from flext_plugin_ldif.apply import ChangeApplier  # sqlite3: loaded only when asked for
+
+            applier = ChangeApplier(tap.schema)
+        try:
+            for path, entry, stream, object_classes in entries_with_streams(
+                times,
+                encoding=config.get("encoding") or "utf-8",
+                base_dn=config.get("base_dn"),
+                url_values=tap.url_values,
+                schema=tap.schema,
+                on_search_result=tap.log_search_result,
+            ):
+                source = str(path)
+                if send_changes and entry.is_change:
+                    emit(entry, CHANGES, object_classes, times[path], source)
+                if applier is not None and applier.add(entry, (source, times[path])):
+                    continue
+                if not (send_changes and entry.is_change):
+                    emit(entry, stream, object_classes, times[path], source)
+            if applier is not None:
+                for gone, (source, when) in applier.deleted:
+                    classes = object_classes_of(gone)
+                    record = LdifEntry(gone.dn, {}, "delete", gone.line, is_change=True)
+                    emit(record, classify(classes), classes, when, source)
+                for current, (source, when) in applier.entries():
+                    classes = object_classes_of(current)
+                    emit(current, classify(classes), classes, when, source)
+        finally:
+            if applier is not None:
+                applier.close()
+
+
+class _Emitter:
+    """Builds an entry's record(s) and hands them to the sinks of the selected streams."""
+
+    __slots__ = ("_maker", "_members", "_sinks")
+
+    def __init__(self, sinks: Mapping[str, _Sink], maker: RecordMaker) -> None:
+        self._sinks = sinks
+        self._maker = maker
+        self._members = sinks.get(GROUP_MEMBERS)
+
+    def __call__(
+        self, entry: LdifEntry, stream: str, object_classes: list[str], when: str, source: str
+    ) -> None:
+        sink = self._sinks.get(stream)
+        members = self._members if stream == "groups" else None
+        if sink is None and members is None:
+            return
+        record = self._maker.record(entry, stream, object_classes, when, source)
+        if sink is not None:
+            sink.add(record)
+        if members is not None:
+            for member in self._maker.member_records(entry, record, source):
+                members.add(member)
+
+
+def _copy(spool: IO[bytes], out: IO[bytes]) -> None:
+    """Copy a spool (from its position) to ``out``: in the kernel with sendfile where it can.
+
+    Raises:
+        OSError: Writing failed (``BrokenPipeError`` when the reader went away).
+
+    """
+    out.flush()
+    offset = spool.tell()
+    try:
+        source, target = spool.fileno(), out.fileno()
+        while sent := os.sendfile(target, source, offset, 1 << 24):
+            offset += sent
+    except (AttributeError, io.UnsupportedOperation):
+        pass  # no sendfile on this system, or no descriptor behind the output: copy below
+    except OSError as exc:
+        if exc.errno not in _NO_SENDFILE:
+            raise
+    spool.seek(offset)
+    while block := spool.read(1 << 20):
+        out.write(block)
+    out.flush()
 
 
 def _replay(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
@@ -166,15 +325,16 @@ def _replay(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
 
 
 class LdifStream(Stream):
-    """One stream of LDIF entries (``users``, ``groups``, ``organizational_units`` or ``other``)."""
+    """One stream of the tap: an entry stream, ``changes`` or ``group_members``."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: TapLDIF, name: str, scan: _SharedScan) -> None:
         super().__init__(tap, schema=SCHEMAS[name], name=name)
-        self.primary_keys = ["dn"]
+        self.primary_keys = KEYS[name]
         self.replication_key = "modify_timestamp"
         self._scan = scan
+        self._ldif_tap = tap
 
     @property
     def is_sorted(self) -> bool:
@@ -193,25 +353,33 @@ class LdifStream(Stream):
         return
 
     def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
-        """None: the streams have no child streams (this skips copying every record for them)."""
+        """None: no Singer SDK child streams (this skips copying every record for them)."""
         return ()
 
-    def get_records(self, context: Context | None) -> Iterator[Record]:
-        """The stream's records, skipping those not newer than the bookmark.
+    def fast_path(self) -> bool:
+        """True when records need nothing of Singer SDK: no maps, flattening, deselection or batches."""
+        if self.get_batch_config(self.config):
+            return False
+        maps = self.stream_maps
+        if len(maps) != 1 or type(maps[0]) is not SameRecordTransform:
+            return False
+        if maps[0].stream_alias != self.name or maps[0].flattening_enabled:
+            return False
+        mask = self.mask
+        return all(mask[breadcrumb] for breadcrumb in self.metadata)
+
+    def bookmark(self) -> str | None:
+        """The state's bookmark in the canonical timestamp form, or None (a full sync).
 
         Raises:
-            LdifError: A file cannot be read or is not LDIF, or the bookmark is not a date-time.
+            LdifError: The bookmark is not a date-time.
 
         """
-        bookmark = self._bookmark(context)
-        for record in self._scan.records(self.name):
-            if bookmark is None or record["modify_timestamp"] > bookmark:
-                yield record
-
-    def _bookmark(self, context: Context | None) -> str | None:
-        """The state's bookmark in the canonical timestamp form, or None."""
-        value = self.get_starting_replication_key_value(context)
-        if value is None:
+        if self.replication_method != "INCREMENTAL":
+            return None
+        state = self.stream_state
+        value = state.get("replication_key_value")
+        if value is None or state.get("replication_key", "modify_timestamp") != "modify_timestamp":
             return None
         try:
             return canonical(str(value))
@@ -223,9 +391,75 @@ class LdifStream(Stream):
                 "fix or remove it from the state",
             ) from None
 
+    def seen_at_bookmark(self) -> frozenset[str]:
+        """The digests of the records sent at the bookmark's second (from the state)."""
+        seen = self.stream_state.get(SEEN_KEY)
+        return frozenset(seen) if isinstance(seen, list) else frozenset()
+
+    def version(self) -> int | None:
+        """The table version of a full sync with ``emit_activate_version_messages``, else None."""
+        if not self.config.get("emit_activate_version_messages") or self.bookmark() is not None:
+            return None
+        return self._ldif_tap.initialized_at
+
+    def _sync_records(
+        self, context: Context | None = None, *, write_messages: bool = True
+    ) -> Generator[dict[Any, Any], Any, Any]:
+        """Write the stream's records: the spool as it is (the fast path), or through Singer SDK.
+
+        Overrides Singer SDK's (private) record loop, for the fast path only;
+        Singer SDK is pinned to a minor version in pyproject.toml, and the
+        tests run both paths.
+        """
+        sink = self._scan.sink(self.name)
+        self._sink = sink
+        if sink.version is not None:
+            self._stream_version = sink.version
+        if not (sink.fast and write_messages and context is None):
+            yield from super()._sync_records(context, write_messages=write_messages)
+            return
+        self._write_starting_replication_value(None)
+        with sink.spool, self.get_record_counter() as counter:
+            sys.stdout.flush()
+            _copy(sink.spool, sys.stdout.buffer)
+            counter.increment(sink.count)
+        self._finish(sink)
+        self._finalize_state(self.stream_state)
+        self._write_state_message()
+
+    def get_records(self, context: Context | None) -> Iterator[Record]:
+        """The stream's records, already filtered by the bookmark during the scan (the Singer SDK path).
+
+        Raises:
+            LdifError: A file cannot be read or is not LDIF, or the bookmark is not a date-time.
+
+        """
+        sink = getattr(self, "_sink", None) or self._scan.sink(self.name)
+        self._sink = sink
+        if sink.version is not None:
+            self._stream_version = sink.version
+        yield from _replay(sink.spool)
+        self._finish(sink, increment=False)
+
+    def _finish(self, sink: _Sink, *, increment: bool = True) -> None:
+        """After the records: ACTIVATE_VERSION of a full sync, the bookmark and its second's digests."""
+        if sink.version is not None:
+            self._write_activate_version_message(sink.version)
+        if sink.max_timestamp is None:
+            return  # nothing at or after the bookmark: the state stays as it was
+        if increment:
+            self._increment_stream_state({"modify_timestamp": sink.max_timestamp}, context=None)
+        if sink.at_max is None:
+            self.stream_state.pop(SEEN_KEY, None)
+        else:
+            self.stream_state[SEEN_KEY] = sorted(set(sink.at_max))
+
+
+_ORDER: Final = (*STREAMS, CHANGES, GROUP_MEMBERS)
+
 
 def _stream_order(name: str) -> int:
-    return STREAMS.index(name) if name in STREAMS else len(STREAMS)
+    return _ORDER.index(name) if name in _ORDER else len(_ORDER)
 
 
 class TapLDIF(Tap):
@@ -271,6 +505,62 @@ class TapLDIF(Tap):
                 "A URL whose path, with symlinks and '..' resolved, is outside it is refused."
             ),
         ),
+        th.Property(
+            "binary_attributes",
+            th.ArrayType(th.StringType),
+            default=[],
+            description=(
+                "Attributes whose values are octets, in addition to those whose schema syntax says so "
+                "(jpegPhoto, audio, userCertificate, userPassword...): given as base64."
+            ),
+        ),
+        th.Property(
+            "normalize_dn",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Key records by the RFC 4514 normal form of their DN (cn=Smith\\, John and "
+                "CN=smith\\2C john are one entry); the DN as written stays in written_dn."
+            ),
+        ),
+        th.Property(
+            "changes_stream",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Send change records (changetype: add/delete/modify/modrdn) to the 'changes' stream, one "
+                "record per change keyed by dn and sequence, instead of the entry streams."
+            ),
+        ),
+        th.Property(
+            "apply_changes",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Apply change records, in order, to the entries read before them (an export followed by "
+                "the changes since), and send the entries as they are after them; a deleted or renamed "
+                "entry is sent once more as a 'delete' record of its old DN."
+            ),
+        ),
+        th.Property(
+            "group_members_stream",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Send the member and uniqueMember values of groups to the 'group_members' stream, one "
+                "record per (group, member), and leave them out of the groups' records."
+            ),
+        ),
+        th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=False,
+            description=(
+                "On a stream synced without a bookmark (a full sync), give every RECORD a table version "
+                "and send ACTIVATE_VERSION after the last one, so that a target can delete what the "
+                "source no longer has."
+            ),
+        ),
     ).to_dict()
 
     def __init__(self, **kwargs: Any) -> None:
@@ -289,9 +579,30 @@ class TapLDIF(Tap):
             _ = self.url_values
 
     def discover_streams(self) -> list[Stream]:
-        """The four streams, ``users`` first (usually the largest: it is read straight from the files)."""
+        """The four entry streams, and ``changes`` and ``group_members`` when the config asks for them."""
         scan = _SharedScan(self)
-        return [LdifStream(self, name, scan) for name in STREAMS]
+        config = self.config
+        names = [*STREAMS]
+        if config.get("changes_stream"):
+            names.append(CHANGES)
+        if config.get("group_members_stream"):
+            names.append(GROUP_MEMBERS)
+        return [LdifStream(self, name, scan) for name in names]
+
+    @cached_property
+    def schema(self) -> Schema:
+        """OpenLDAP's attribute schema, with the configured ``binary_attributes``."""
+        extra = self.config.get("binary_attributes") or []
+        return DEFAULT_SCHEMA.with_binary(extra) if extra else DEFAULT_SCHEMA
+
+    def log_search_result(self, result: SearchResult) -> None:
+        """Log an ``ldapsearch`` trailer (only result 0 gets here; others fail the run)."""
+        self.logger.info(
+            "ldapsearch trailer at line %d: result %d (%s): the search returned every entry",
+            result.line,
+            result.code,
+            result.text,
+        )
 
     @cached_property
     def url_values(self) -> UrlValues:
