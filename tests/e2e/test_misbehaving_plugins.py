@@ -16,6 +16,7 @@ import subprocess
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,7 @@ def run(cli: FlextCliRunner, plugins: Path, *args: str, **env: str) -> CliResult
     return cli(*args, plugin_dirs=[plugins], env={"FLEXT_PLUGIN_IMPORT_TIMEOUT": LIMIT, **env})
 
 
-def plugin_rows(result: CliResult) -> dict[str, dict[str, object]]:
+def plugin_rows(result: CliResult) -> dict[str, dict[str, Any]]:
     return {row["name"]: row for row in result.json()["data"]}
 
 
@@ -244,3 +245,73 @@ def test_the_escape_hatches_never_import_a_plugin_they_do_not_need(
     done = run(cli, plugins, *args, **env)
     assert done.exit_code in (0, 1), done
     assert not marker.exists(), f"flext {' '.join(args)} imported a plugin it does not need"
+
+
+# Item 11: two plugins claiming one command.
+
+RUN_CLAIM = command("pipeline run", "clasher:run")
+CLASHER_BODY = """
+def run(*args: str) -> int:
+    print("clasher ran")
+    return 0
+"""
+
+
+def test_a_local_plugin_cannot_take_over_an_installed_command(cli: FlextCliRunner, plugins: Path) -> None:
+    """Before: a warning, then clasher's own output for 'flext pipeline run', exit 0."""
+    clasher = command("pipeline run", "clasher:run") + command("clasher-status", "clasher:run")
+    write_plugin(plugins, "clasher", "clasher", body=CLASHER_BODY, commands=clasher)
+    ran = run(cli, plugins, "pipeline", "run", "no-such-pipeline")
+    assert "clasher ran" not in ran.stdout, ran
+    assert ran.exit_code == 2, ran  # the pipeline plugin's answer: an unknown pipeline
+    reason = (
+        "its command 'flext pipeline run' is plugin 'pipeline''s; "
+        "to use this plugin's instead: flext plugin pin 'pipeline run' clasher"
+    )
+    listed = plugin_rows(run(cli, plugins, "--output", "json", "plugin", "list"))
+    assert (listed["clasher"]["state"], listed["clasher"]["reason"]) == ("failed", reason)
+    own = run(cli, plugins, "clasher-status")
+    assert own.exit_code == 1, own
+    assert reason in own.stderr
+    assert "PLUGIN_LOAD_FAILED" in own.stderr
+    doctor = run(cli, plugins, "--output", "json", "doctor")
+    assert {"plugin": "clasher", "problem": reason} in doctor.json()["data"]["problems"]
+
+
+def test_a_pinned_command_goes_to_the_plugin_the_user_chose(cli: FlextCliRunner, plugins: Path) -> None:
+    from flext_kernel.plugins.state import PluginStateStore
+
+    write_plugin(
+        plugins, "clasher", "clasher", body=CLASHER_BODY, commands=command("pipeline run", "clasher:run")
+    )
+    PluginStateStore(cli.home / "plugins.db").pin("pipeline run", "clasher")  # what flext plugin pin writes
+    ran = run(cli, plugins, "pipeline", "run", "anything")
+    assert (ran.exit_code, ran.stdout) == (0, "clasher ran\n"), ran
+    assert run(cli, plugins, "pipeline", "list").exit_code == 0, (
+        "the pipeline plugin keeps its other commands"
+    )
+    listed = plugin_rows(run(cli, plugins, "--output", "json", "plugin", "list"))
+    assert listed["pipeline"]["state"] == "loaded"
+    assert "pipeline run" not in listed["pipeline"]["commands"]
+
+
+PENDING_PIN_COMMAND = (
+    "pending CLI wiring (issue 22 item 11, see the report): the command 'flext plugin pin COMMAND PLUGIN' "
+    "(and --clear) in the kernel's plugin group"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=PENDING_PIN_COMMAND)
+def test_flext_plugin_pin_chooses_and_clears_the_owner(cli: FlextCliRunner, plugins: Path) -> None:
+    write_plugin(
+        plugins, "clasher", "clasher", body=CLASHER_BODY, commands=command("pipeline run", "clasher:run")
+    )
+    pinned = run(cli, plugins, "plugin", "pin", "pipeline run", "clasher")
+    assert pinned.exit_code == 0, pinned
+    assert run(cli, plugins, "pipeline", "run", "x").stdout == "clasher ran\n"
+    wrong = run(cli, plugins, "plugin", "pin", "pipeline run", "events")
+    assert wrong.exit_code == 2, wrong
+    assert "(NOT_FOUND)" in wrong.stderr or "(VALIDATION_ERROR)" in wrong.stderr
+    cleared = run(cli, plugins, "plugin", "pin", "pipeline run", "--clear")
+    assert cleared.exit_code == 0, cleared
+    assert "clasher ran" not in run(cli, plugins, "pipeline", "run", "x").stdout

@@ -289,3 +289,97 @@ def test_contributions_under_the_manifests_spelling_leave_with_the_plugin(plugin
     assert kernel.command_bus.dispatch(ping()).error_code == "NO_HANDLER"
     assert kernel.container.get("under-score-service").is_failure
     kernel.close()
+
+
+def command_plugin(directory: Path, module: str, *paths: str, name: str | None = None) -> None:
+    entries = ", ".join(
+        f"CommandEntry(path={tuple(path.split())!r}, target='{module}:run')" for path in paths
+    )
+    named = name or module
+    write(directory, module, f"{MANIFEST}manifest = PluginManifest(name={named!r}, commands=({entries},))\n")
+
+
+def commands(manager: PluginManager, name: str) -> list[str]:
+    return [entry.name for entry in manager.records[name].commands]
+
+
+def clash(plugin_dir: Path, **options: object) -> PluginManager:
+    """``installed`` (an entry point) holds ``pipeline run`` and ``pipeline list``; local plugins clash."""
+    command_plugin(plugin_dir, "_installed", "pipeline run", "pipeline list", name="installed")  # not local
+    manager = PluginManager("0.1.0", **options)  # type: ignore[arg-type]
+    manager.load([Candidate("installed", "_installed", "entry-point"), *local_candidates([plugin_dir])])
+    return manager
+
+
+def test_a_local_plugin_claiming_an_installed_command_is_refused(plugin_dir: Path) -> None:
+    """Before, the first by name won: a local 'clasher' took over the installed 'pipeline run'."""
+    command_plugin(plugin_dir, "clasher", "pipeline run", "clash")
+    command_plugin(plugin_dir, "grabber", "pipeline")  # would turn the installed group into a command
+    manager = clash(plugin_dir, pins={})
+    assert manager.records["installed"].state is PluginState.LOADED
+    assert commands(manager, "installed") == ["pipeline run", "pipeline list"]
+    assert states(manager)["clasher"] == (
+        "failed",
+        "its command 'flext pipeline run' is plugin 'installed''s; "
+        "to use this plugin's instead: flext plugin pin 'pipeline run' clasher",
+    )
+    assert states(manager)["grabber"] == (
+        "failed",
+        "its command 'flext pipeline' overlaps 'flext pipeline run', which is plugin 'installed''s; "
+        "to use this plugin's instead: flext plugin pin 'pipeline' grabber",
+    )
+    assert [record.name for record in manager.active_order()] == ["installed"]
+
+
+def test_between_two_local_plugins_the_first_by_name_keeps_the_command_and_the_other_is_refused(
+    plugin_dir: Path,
+) -> None:
+    command_plugin(plugin_dir, "beta", "data hello", "data bye")
+    command_plugin(plugin_dir, "alpha", "data hello")
+    manager = load(plugin_dir, pins={})
+    assert commands(manager, "alpha") == ["data hello"]
+    assert states(manager)["beta"][0] == "failed"
+
+
+def test_a_pin_gives_the_command_to_the_plugin_the_user_chose_and_fails_nobody(plugin_dir: Path) -> None:
+    command_plugin(plugin_dir, "clasher", "pipeline run", "clash")
+    chosen = clash(plugin_dir, pins={"pipeline run": "clasher"})
+    assert {name: state for name, (state, _) in states(chosen).items()} == {
+        "installed": "loaded",
+        "clasher": "loaded",
+    }
+    assert commands(chosen, "clasher") == ["pipeline run", "clash"]
+    assert commands(chosen, "installed") == ["pipeline list"]
+
+    for name in ("clasher", "_installed"):
+        sys.modules.pop(name, None)
+    kept = clash(plugin_dir, pins={"pipeline run": "installed"})
+    assert commands(kept, "installed") == ["pipeline run", "pipeline list"]
+    assert commands(kept, "clasher") == ["clash"]
+    assert kept.records["clasher"].state is PluginState.LOADED
+
+
+def test_pins_are_read_from_the_users_plugin_state(plugin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flext_kernel.plugins.state import PluginStateStore
+
+    monkeypatch.setenv("FLEXT_HOME", str(plugin_dir.parent / "home"))
+    PluginStateStore(plugin_dir.parent / "home" / "plugins.db").pin("pipeline  run", "Clasher")
+    assert PluginStateStore(plugin_dir.parent / "home" / "plugins.db").pins() == {"pipeline run": "clasher"}
+    command_plugin(plugin_dir, "clasher", "pipeline run")
+    assert commands(clash(plugin_dir), "clasher") == ["pipeline run"]
+    PluginStateStore(plugin_dir.parent / "home" / "plugins.db").pin("pipeline run", None)
+    assert PluginStateStore(plugin_dir.parent / "home" / "plugins.db").pins() == {}
+
+
+def test_a_plugin_added_later_is_the_newcomer(plugin_dir: Path) -> None:
+    command_plugin(plugin_dir, "zulu", "hello")
+    manager = load(plugin_dir, pins={})
+    command_plugin(plugin_dir, "alpha", "hello")
+    added = manager.add(next(c for c in local_candidates([plugin_dir]) if c.name == "alpha"))
+    assert added.state is PluginState.FAILED
+    assert "is plugin 'zulu''s" in (added.reason or "")
+    assert commands(manager, "zulu") == ["hello"]
+
+
+def states(manager: PluginManager) -> dict[str, tuple[str, str | None]]:
+    return {name: (record.state.value, record.reason) for name, record in manager.records.items()}

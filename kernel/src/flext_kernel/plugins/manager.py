@@ -20,7 +20,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, FrameType, ModuleType
@@ -140,12 +140,14 @@ class PluginManager:
         only: Iterable[str] | None = None,
         import_timeout: float | None = None,
         hung_imports: isolation.HungImports | None = None,
+        pins: Mapping[str, str] | None = None,
     ) -> None:
         self.kernel_version = kernel_version
         """The flext-kernel version plugins are gated against."""
         self.import_timeout = isolation.import_timeout() if import_timeout is None else import_timeout or None
         """Seconds a plugin's import may take (``FLEXT_PLUGIN_IMPORT_TIMEOUT``, else 10; 0: no limit)."""
         self._hung = hung_imports
+        self._pins = {path: canonical_name(name) for path, name in pins.items()} if pins is not None else None
         self.hooks = pluggy.PluginManager(hookspecs.PROJECT)
         """The pluggy manager; ``hooks.hook.<name>(...)`` is the bare call, without isolation or order."""
         self.hooks.add_hookspecs(hookspecs)
@@ -177,6 +179,7 @@ class PluginManager:
                         f"also found in {candidate.distribution or candidate.location}"
                     )
         self._fail_unspecified(self.records.values())
+        self._settle_claims(sorted(self.records.values(), key=_seniority))
         return self._order()
 
     def add(self, candidate: Candidate) -> PluginRecord:
@@ -261,6 +264,8 @@ class PluginManager:
     def _place(self, record: PluginRecord) -> None:
         """Check a late-loaded plugin's hooks and requirements, and put it last in the order."""
         self._fail_unspecified([record])
+        others = sorted((other for other in self.records.values() if other is not record), key=_seniority)
+        self._settle_claims([*others, record])  # a newcomer: it yields to every live plugin
         if record.state is not PluginState.LOADED:
             return
         assert record.manifest is not None  # loaded records have one
@@ -273,6 +278,53 @@ class PluginManager:
                     self._unregister(record)
                     return
             self._ordered = [*(name for name in self._ordered if name != record.name), record.name]
+
+    def _settle_claims(self, order: list[PluginRecord]) -> None:
+        """Give every command path one plugin; ``order`` is by seniority (see ``_seniority``).
+
+        A plugin claiming a path an earlier one holds (the same command, or one above or below
+        it) fails, unless the user pinned the path: then the pinned plugin keeps it and the other
+        only loses that command. The kernel's own commands are the CLI's to defend.
+        """
+        owners: dict[tuple[str, ...], PluginRecord] = {}
+        with self._lock:
+            for record in order:
+                if record.state in _LIVE and record.name != KERNEL_PLUGIN:
+                    self._claim(record, owners)
+
+    def _claim(self, record: PluginRecord, owners: dict[tuple[str, ...], PluginRecord]) -> None:
+        for entry in list(record.commands):
+            held = next(((at, rival) for at, rival in owners.items() if _overlap(at, entry.path)), None)
+            if held is None:
+                owners[entry.path] = record
+                continue
+            path, rival = held
+            pinned = self._pinned(path, entry.path)
+            if pinned == rival.name:
+                record.commands.remove(entry)
+            elif pinned == record.name:
+                rival.commands = [other for other in rival.commands if other.path != path]
+                del owners[path]
+                owners[entry.path] = record
+            else:
+                record.fail(_clash_reason(entry.path, path, rival.name, record.name))
+                self._unregister(record)
+                for mine in [at for at, owner in owners.items() if owner is record]:
+                    del owners[mine]
+                return
+
+    def _pinned(self, *paths: tuple[str, ...]) -> str | None:
+        """The plugin the user pinned one of ``paths`` to (``plugins.db``), read only when claims clash."""
+        if self._pins is None:
+            from flext_kernel.errors import FlextError
+            from flext_kernel.paths import config_dir
+            from flext_kernel.plugins.state import PluginStateStore
+
+            try:
+                self._pins = PluginStateStore(config_dir() / "plugins.db").pins()
+            except FlextError:
+                self._pins = {}  # unreadable: nothing pinned, so nothing installed is replaced
+        return next((self._pins[key] for key in map(" ".join, paths) if key in self._pins), None)
 
     def _load_one(self, record: PluginRecord) -> None:
         before = set(sys.modules)
@@ -753,6 +805,26 @@ class _Names(dict[str, PluginRecord]):
         return dict.__contains__(self, name) or (
             isinstance(name, str) and dict.__contains__(self, canonical_name(name))
         )
+
+
+def _seniority(record: PluginRecord) -> tuple[bool, str]:
+    """Installed plugins (entry points) before local ones (plugin directories), then by name."""
+    return record.candidate.source == "directory", record.name
+
+
+def _overlap(held: tuple[str, ...], claimed: tuple[str, ...]) -> bool:
+    """True if the two paths are one command, or one is a group holding the other."""
+    shorter = min(len(held), len(claimed))
+    return held[:shorter] == claimed[:shorter]
+
+
+def _clash_reason(claimed: tuple[str, ...], held: tuple[str, ...], owner: str, name: str) -> str:
+    what = "is" if claimed == held else f"overlaps 'flext {' '.join(held)}', which is"
+    command = " ".join(claimed)
+    return (
+        f"its command 'flext {command}' {what} plugin {owner!r}'s; "
+        f"to use this plugin's instead: flext plugin pin '{command}' {name}"
+    )
 
 
 def _manifest_problem(target: str, manifest: object) -> str:

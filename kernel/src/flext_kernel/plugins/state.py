@@ -23,6 +23,12 @@ _CREATE_TABLE = (
 """The old sqlmodel table's columns, types and key: files made by either version are interchangeable."""
 
 _SELECT_DISABLED = "SELECT name FROM plugin_state WHERE enabled = 0"
+_CREATE_PINS = (
+    "CREATE TABLE IF NOT EXISTS command_owner ("
+    " command VARCHAR NOT NULL, plugin VARCHAR NOT NULL, changed_at DATETIME NOT NULL, PRIMARY KEY (command))"
+)
+"""Commands whose owner the user chose (``flext plugin pin``): the pinned plugin keeps the command."""
+_SELECT_PINS = "SELECT command, plugin FROM command_owner"
 # INSERT OR REPLACE rather than ON CONFLICT ... DO UPDATE: every column is written
 # anyway, and it works on SQLite builds older than 3.24 (no UPSERT syntax).
 _UPSERT = "INSERT OR REPLACE INTO plugin_state (name, enabled, changed_at) VALUES (?, ?, ?)"
@@ -40,23 +46,41 @@ class PluginStateStore:
 
     def disabled(self) -> set[str]:
         """Return the names of disabled plugins, read-only: every start-up reads, and must not write."""
+        return {canonical_name(row[0]) for row in self._read(_SELECT_DISABLED, "which plugins are disabled")}
+
+    def pins(self) -> dict[str, str]:
+        """Return the pinned commands (``"pipeline run"``) with the plugin that keeps each."""
+        return {command: canonical_name(plugin) for command, plugin in self._read(_SELECT_PINS, "pins")}
+
+    def pin(self, command: str, plugin: str | None) -> None:
+        """Pin ``command`` (its words, space-separated) to ``plugin``; None removes the pin."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        command = " ".join(command.split())
+        with closing(sqlite3.connect(self.path)) as db, db:
+            db.execute(_CREATE_PINS)
+            db.execute("DELETE FROM command_owner WHERE command = ?", (command,))
+            if plugin is not None:
+                changed_at = datetime.now(UTC).replace(tzinfo=None).strftime(_TIMESTAMP)
+                row = (command, canonical_name(plugin), changed_at)
+                db.execute("INSERT INTO command_owner VALUES (?, ?, ?)", row)
+
+    def _read(self, query: str, what: str) -> list[tuple[str, str]]:
         if not self.path.exists():
-            return set()
+            return []
         # as_uri() percent-encodes the path, so a '?' or '#' in it is not read as URI syntax.
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
             with closing(sqlite3.connect(uri, uri=True)) as db:
-                rows = db.execute(_SELECT_DISABLED).fetchall()
+                return db.execute(query).fetchall()
         except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):
-                return set()  # no table yet: nothing was ever disabled
+                return []  # no table yet: nothing was ever written
             # A locked or unreadable file must not quietly turn disabled plugins back on.
             raise FlextError(
-                f"cannot read which plugins are disabled from {self.path}: {exc}; "
+                f"cannot read {what} from {self.path}: {exc}; "
                 "retry, or remove the file to enable every plugin",
                 STORAGE_ERROR,
             ) from exc
-        return {canonical_name(row[0]) for row in rows}
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Record that ``name`` is enabled or disabled, creating the file and table on first use."""
