@@ -10,11 +10,13 @@ import pytest
 import flext_eventsourcing
 
 EXPECTED = {
-    "ANY", "AggregateRepository", "AppendResult", "AppendSignal", "AsyncEventSubscription",
+    "ANY", "CONNECTION_FAILED", "AggregateRepository", "AppendResult", "AppendSignal",
+    "AsyncEventSubscription",
     "Document", "EventCodec", "EventStoreBase", "EventStoreFactory", "EventStores",
     "EventSubscription", "ExpectedVersion", "FlextAggregateRoot", "FlextEventStore",
     "FlextEventStoreError", "FlextProjection", "InMemoryEventStore", "InMemoryProjectionStore",
-    "LocationSyntax", "NOT_A_FLEXT_STORE", "NO_STREAM", "NotAFlextStoreError", "PROJECTION_FAILED",
+    "LocationSyntax", "NOT_A_FLEXT_STORE", "NO_STREAM", "NotAFlextStoreError", "OutageHook",
+    "PROJECTION_FAILED",
     "PendingAppend", "Projection",
     "ProjectionCheckpoint", "ProjectionRunner", "ProjectionState", "ProjectionStatus",
     "ProjectionStore", "ProjectionStoreError", "ProjectionStoreFactory", "ReadModel",

@@ -6,12 +6,19 @@ import asyncio
 import itertools
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from flext_eventsourcing.errors import FlextEventStoreError
 from flext_eventsourcing.eventstore import RecordedEvent
-from flext_eventsourcing.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
+from flext_eventsourcing.subscription import (
+    CONNECTION_FAILED,
+    AppendSignal,
+    AsyncEventSubscription,
+    EventSubscription,
+)
 from flext_kernel.errors import STORAGE_ERROR
 from flext_kernel.result import FlextResult
 from flext_sdk.testing.eventstore import WAIT, Noted
@@ -187,5 +194,105 @@ def test_the_async_subscription_follows_and_stops() -> None:
             assert await subscription.next_event(timeout=0.05) is None
         assert subscription.stopped
         return seen
+
+    assert asyncio.run(scenario()) == [1, 2]
+
+
+# Outages: a store that cannot be reached is retried with back-off; nothing is lost or repeated.
+
+
+class FlakyLog(Log):
+    """A ``Log`` whose reads fail, as a store whose server is away does, while ``down`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.failed_at: list[float] = []
+
+    def back(self, *positions: int) -> None:
+        """The server is back, and these events were appended."""
+        self.down = False
+        for position in positions:
+            self.append(position)
+
+    def read_all(self, after: int, limit: int) -> FlextResult[list[RecordedEvent]]:
+        if self.down:
+            self.failed_at.append(time.monotonic())
+            return FlextResult.fail(
+                "cannot reach the store", error_code=STORAGE_ERROR, error_data={"reason": CONNECTION_FAILED}
+            )
+        return super().read_all(after, limit)
+
+
+def test_an_outage_is_retried_with_back_off_and_the_subscription_resumes_exactly_once() -> None:
+    log = FlakyLog()
+    for position in (1, 2):
+        log.append(position)
+    outages: list[FlextResult[object] | None] = []
+    subscription = EventSubscription(log.read_all, log.signal, poll_interval=30, on_outage=outages.append)
+    assert [subscription.next_event(WAIT).position for _ in range(2)] == [1, 2]  # type: ignore[union-attr]
+    log.down = True
+    threading.Timer(0.8, log.back, (3, 4)).start()
+    rest = [subscription.next_event(WAIT) for _ in range(2)]
+    assert [event.position for event in rest if event is not None] == [3, 4]
+    assert subscription.next_event(0.05) is None, "nothing twice"
+    gaps = [later - earlier for earlier, later in itertools.pairwise(log.failed_at)]
+    assert len(log.failed_at) >= 3
+    assert all(later > earlier * 1.5 for earlier, later in itertools.pairwise(gaps)), f"back-off: {gaps}"
+    assert subscription.retries == len(log.failed_at)
+    assert [None if o is None else o.error_data["reason"] for o in outages] == [CONNECTION_FAILED, None]
+
+
+def test_any_other_read_failure_ends_the_subscription_with_its_code() -> None:
+    def broken(after: int, limit: int) -> FlextResult[list[RecordedEvent]]:
+        return FlextResult.fail("relation does not exist", error_code=STORAGE_ERROR)
+
+    subscription = EventSubscription(broken, AppendSignal())
+    with pytest.raises(FlextEventStoreError, match="relation does not exist") as raised:
+        subscription.next_event(WAIT)
+    assert raised.value.error_code == STORAGE_ERROR
+    assert subscription.retries == 0
+
+
+def test_an_outage_longer_than_reconnect_for_ends_the_subscription() -> None:
+    log = FlakyLog()
+    log.down = True
+    subscription = EventSubscription(log.read_all, log.signal, reconnect_for=0.3)
+    started = time.monotonic()
+    with pytest.raises(FlextEventStoreError, match="could not read after position 0: cannot reach the store"):
+        next(iter(subscription))
+    assert 0.3 <= time.monotonic() - started < 2
+
+
+def test_stop_ends_a_subscription_waiting_out_its_back_off() -> None:
+    log = FlakyLog()
+    log.down = True
+    subscription = EventSubscription(log.read_all, log.signal)
+    subscription._delay = 30.0  # as after many failed reads
+    threading.Timer(0.2, subscription.stop).start()
+    started = time.monotonic()
+    assert subscription.next_event() is None
+    assert time.monotonic() - started < 2
+
+
+def _async(read: Callable[[int, int], FlextResult[list[RecordedEvent]]]) -> Any:
+    async def read_async(after: int, limit: int) -> FlextResult[list[RecordedEvent]]:
+        return read(after, limit)
+
+    return read_async
+
+
+def test_the_async_subscription_retries_an_outage_too() -> None:
+    log = FlakyLog()
+    log.append(1)
+
+    async def scenario() -> list[int]:
+        subscription = AsyncEventSubscription(_async(log.read_all), log.signal, poll_interval=30)
+        first = await subscription.next_event(WAIT)
+        log.down = True
+        asyncio.get_running_loop().call_later(0.4, log.back, 2)
+        second = await subscription.next_event(WAIT)
+        assert subscription.retries >= 1
+        return [event.position for event in (first, second) if event is not None]
 
     assert asyncio.run(scenario()) == [1, 2]

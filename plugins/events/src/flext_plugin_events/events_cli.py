@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from cyclopts import Parameter
 
-from flext_eventsourcing import opened_store, stores_of
+from flext_eventsourcing import EventStoreBase, FlextEventStoreError, opened_store, stores_of
 from flext_kernel.errors import NOT_FOUND
 from flext_plugin_events._times import iso, short
 from flext_plugin_events.exchange import write_export
 from flext_sdk import FlextResult
-from flext_sdk.cli import EXIT_INTERRUPTED, EXIT_OK, current, emit, emit_table, fail, note
+from flext_sdk.cli import EXIT_INTERRUPTED, EXIT_OK, current, emit, emit_error, emit_table, fail, note
 
 if TYPE_CHECKING:
-    from flext_eventsourcing import FlextEventStore, RecordedEvent
+    from flext_eventsourcing import EventSubscription, FlextEventStore, RecordedEvent
     from flext_kernel.kernel import FlextKernel
 
 __all__ = ["export", "import_events", "show", "streams", "tail"]
@@ -192,7 +192,7 @@ def tail(
                 after = page[-1].position
         note(f"following events after position {after} (Ctrl-C stops)")
         printed = 0
-        subscription = events.subscribe(after)
+        subscription = _subscribe(events, after)
         try:
             for recorded in subscription:
                 if not recorded.stream_id.startswith(stream_prefix):
@@ -209,9 +209,25 @@ def tail(
                     break
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED  # Ctrl-C is how tail ends: quietly, but with the exit code that says so
+        except FlextEventStoreError as exc:  # a read failed for good: its own code, once
+            return emit_error(exc.message, exc.error_code)
         finally:
             subscription.stop()
     return EXIT_OK
+
+
+def _subscribe(events: FlextEventStore, after: int) -> EventSubscription:
+    """A subscription that says on stderr when the store goes away and comes back (it retries meanwhile)."""
+
+    def outage(failure: FlextResult[Any] | None) -> None:
+        if failure is not None:
+            note(f"lost the event store: {failure.error}; reconnecting with back-off (Ctrl-C stops)")
+        else:
+            note("reconnected to the event store; following on")
+
+    if isinstance(events, EventStoreBase):  # every FLEXT backend: the protocol's subscribe has no hook
+        return events.subscribe(after, on_outage=outage)
+    return events.subscribe(after)
 
 
 def export(

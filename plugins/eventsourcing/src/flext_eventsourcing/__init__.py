@@ -67,7 +67,13 @@ if TYPE_CHECKING:
     from flext_eventsourcing.projection_runner import ProjectionRunner, ProjectionStatus
     from flext_eventsourcing.repository import AggregateRepository
     from flext_eventsourcing.stores import STORE_HINT, EventStores, LocationSyntax
-    from flext_eventsourcing.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
+    from flext_eventsourcing.subscription import (
+        CONNECTION_FAILED,
+        AppendSignal,
+        AsyncEventSubscription,
+        EventSubscription,
+        OutageHook,
+    )
     from flext_eventsourcing.upcasting import UpcasterRegistry
 
 _LOCATIONS: dict[str, str] = {
@@ -76,6 +82,7 @@ _LOCATIONS: dict[str, str] = {
     "AppendResult": "flext_eventsourcing.eventstore",
     "AppendSignal": "flext_eventsourcing.subscription",
     "AsyncEventSubscription": "flext_eventsourcing.subscription",
+    "CONNECTION_FAILED": "flext_eventsourcing.subscription",
     "Document": "flext_eventsourcing.projection",
     "EventCodec": "flext_eventsourcing.eventcodec",
     "EventStoreBase": "flext_eventsourcing.eventstore_base",
@@ -93,6 +100,7 @@ _LOCATIONS: dict[str, str] = {
     "NOT_A_FLEXT_STORE": "flext_eventsourcing.errors",
     "NO_STREAM": "flext_eventsourcing.eventstore",
     "NotAFlextStoreError": "flext_eventsourcing.errors",
+    "OutageHook": "flext_eventsourcing.subscription",
     "PROJECTION_FAILED": "flext_eventsourcing.errors",
     "PendingAppend": "flext_eventsourcing.eventcodec",
     "Projection": "flext_eventsourcing.projection",
@@ -129,6 +137,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _LOCATIONS)
 
 __all__ = [
     "ANY",
+    "CONNECTION_FAILED",
     "NOT_A_FLEXT_STORE",
     "NO_STREAM",
     "PROJECTION_FAILED",
@@ -155,6 +164,7 @@ __all__ = [
     "InMemoryProjectionStore",
     "LocationSyntax",
     "NotAFlextStoreError",
+    "OutageHook",
     "PendingAppend",
     "Projection",
     "ProjectionCheckpoint",

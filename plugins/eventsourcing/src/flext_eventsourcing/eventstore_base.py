@@ -34,6 +34,9 @@ What a backend must guarantee:
 * Driver exceptions listed in ``driver_errors`` are turned into failures by
   ``_translate_error``, the one place a backend maps its driver's errors to
   kernel error codes (the default maps everything to ``STORAGE_ERROR``).
+* A read failure that means "the store cannot be reached" carries
+  ``error_data["reason"] == "connection_failed"`` (``CONNECTION_FAILED``):
+  subscriptions retry those with back-off and resume where they were.
 * Appends from other processes wake local subscriptions either by calling
   ``self.signal.notify()`` (PostgreSQL's LISTEN) or, failing that, by polling:
   subscriptions re-read every ``poll_interval`` seconds.
@@ -64,7 +67,12 @@ from flext_eventsourcing.eventstore import (
     StreamState,
     describe_expected,
 )
-from flext_eventsourcing.subscription import AppendSignal, AsyncEventSubscription, EventSubscription
+from flext_eventsourcing.subscription import (
+    AppendSignal,
+    AsyncEventSubscription,
+    EventSubscription,
+    OutageHook,
+)
 from flext_kernel.errors import CONCURRENCY_CONFLICT, NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR
 from flext_kernel.messages import FlextDomainEvent, message_type_name
 from flext_kernel.result import Failure, FlextResult, Success
@@ -408,14 +416,28 @@ class EventStoreBase(ABC):
     def _undecoded(read: Callable[..., list[StoredEvent]], *args: Any) -> FlextResult[list[StoredEvent]]:
         return Success(read(*args))
 
-    def subscribe(self, from_position: int = 0) -> EventSubscription:
-        """Return a live subscription to every event after ``from_position``."""
+    def subscribe(
+        self,
+        from_position: int = 0,
+        *,
+        reconnect_for: float | None = None,
+        on_outage: OutageHook | None = None,
+    ) -> EventSubscription:
+        """Return a live subscription to every event after ``from_position``.
+
+        Reads that fail because the store cannot be reached (``error_data["reason"]``
+        ``"connection_failed"``) are retried with back-off for up to ``reconnect_for``
+        seconds of outage (None: as long as it takes); ``on_outage`` hears an
+        outage begin (the failure) and end (None). See ``flext_eventsourcing.subscription``.
+        """
         return EventSubscription(
             self.read_all,
             self.signal,
             from_position,
             poll_interval=self.poll_interval,
             closed=lambda: self._closed,
+            reconnect_for=reconnect_for,
+            on_outage=on_outage,
         )
 
     def save_snapshot(self, snapshot: Snapshot) -> FlextResult[None]:
@@ -565,7 +587,13 @@ class EventStoreBase(ABC):
         """``read_all`` without blocking the event loop."""
         return await self._run(self.read_all, from_position, limit)
 
-    def subscribe_async(self, from_position: int = 0) -> AsyncEventSubscription:
+    def subscribe_async(
+        self,
+        from_position: int = 0,
+        *,
+        reconnect_for: float | None = None,
+        on_outage: OutageHook | None = None,
+    ) -> AsyncEventSubscription:
         """``subscribe`` as an async iterator."""
         return AsyncEventSubscription(
             self.read_all_async,
@@ -573,6 +601,8 @@ class EventStoreBase(ABC):
             from_position,
             poll_interval=self.poll_interval,
             closed=lambda: self._closed,
+            reconnect_for=reconnect_for,
+            on_outage=on_outage,
         )
 
     async def save_snapshot_async(self, snapshot: Snapshot) -> FlextResult[None]:

@@ -13,6 +13,16 @@ appends (PostgreSQL's LISTEN/NOTIFY); without such a notice, waiting ends
 after ``poll_interval`` and the subscription reads again (SQLite across
 processes). To resume after a restart, store ``position`` with the effects
 of the events and subscribe from it.
+
+A read that fails because the store cannot be reached (the failure's
+``error_data["reason"]`` is ``"connection_failed"``: a database server that
+restarts) is retried with back-off, 0.05 s doubling up to 5 s, for as long
+as ``reconnect_for`` allows (by default for as long as it takes); since the
+next read asks again for the events after the last one delivered, the
+subscription resumes exactly where it was: nothing lost, nothing twice.
+``on_outage`` hears when an outage begins (with the failure) and ends (with
+None). Any other failure, or an outage longer than ``reconnect_for``, ends
+the iteration with ``FlextEventStoreError`` carrying the failure's code.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from flext_eventsourcing.errors import FlextEventStoreError
 from flext_eventsourcing.eventstore import RecordedEvent
@@ -33,10 +43,17 @@ from flext_kernel.result import FlextResult
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["AppendSignal", "AsyncEventSubscription", "EventSubscription"]
+__all__ = ["CONNECTION_FAILED", "AppendSignal", "AsyncEventSubscription", "EventSubscription", "OutageHook"]
 
 ReadAll = Callable[[int, int], FlextResult[list[RecordedEvent]]]
 ReadAllAsync = Callable[[int, int], Awaitable[FlextResult[list[RecordedEvent]]]]
+OutageHook = Callable[[FlextResult[Any] | None], None]
+"""Called with the failed read when an outage begins, and with None once a read succeeds again."""
+
+CONNECTION_FAILED: Final = "connection_failed"
+"""``error_data["reason"]`` of a failure that means "no usable connection": subscriptions retry it."""
+_FIRST_RETRY: Final = 0.05  # seconds before the first retry of an outage
+_MOST_RETRY: Final = 5.0  # the longest pause between two retries
 
 
 class AppendSignal:
@@ -107,12 +124,30 @@ class AppendSignal:
 
 
 class _SubscriptionState:
-    """What the sync and async subscriptions share: position, buffer, stop flag."""
+    """What the sync and async subscriptions share: position, buffer, stop flag, outage back-off."""
 
-    __slots__ = ("_buffer", "_signal", "_stopped", "batch_size", "poll_interval", "position")
+    __slots__ = (
+        "_buffer",
+        "_delay",
+        "_on_outage",
+        "_outage_since",
+        "_signal",
+        "_stopped",
+        "batch_size",
+        "poll_interval",
+        "position",
+        "reconnect_for",
+        "retries",
+    )
 
     def __init__(
-        self, signal: AppendSignal, from_position: int, batch_size: int, poll_interval: float
+        self,
+        signal: AppendSignal,
+        from_position: int,
+        batch_size: int,
+        poll_interval: float,
+        reconnect_for: float | None,
+        on_outage: OutageHook | None,
     ) -> None:
         if from_position < 0:
             raise ValueError(f"from_position must be 0 or more, not {from_position}")
@@ -122,6 +157,13 @@ class _SubscriptionState:
         """How many events one read asks for."""
         self.poll_interval = poll_interval
         """Longest wait between two reads when no append is signalled."""
+        self.reconnect_for = reconnect_for
+        """Longest outage, in seconds, retried before the subscription fails (None: no limit)."""
+        self.retries = 0
+        """Failed reads retried so far (the store could not be reached)."""
+        self._on_outage = on_outage
+        self._outage_since: float | None = None
+        self._delay = _FIRST_RETRY
         self._signal = signal
         self._buffer: deque[RecordedEvent] = deque()
         self._stopped = False
@@ -141,15 +183,40 @@ class _SubscriptionState:
         self.position = event.position
         return event
 
-    def _fill(self, batch: FlextResult[list[RecordedEvent]]) -> bool:
-        if not batch.is_success:
+    def _fill(self, batch: FlextResult[list[RecordedEvent]], deadline: float | None) -> float | None:
+        """Take a read's events into the buffer (None), or say how long to wait before retrying it.
+
+        Raises:
+            FlextEventStoreError: the read failed for good, or the outage outlasted
+                ``reconnect_for`` or the caller's ``deadline``.
+
+        """
+        if batch.is_success:
+            if self._outage_since is not None:
+                self._outage_since, self._delay = None, _FIRST_RETRY
+                if self._on_outage is not None:
+                    self._on_outage(None)
+            self._buffer.extend(batch.value)
+            return None
+        now = time.monotonic()
+        began = now if self._outage_since is None else self._outage_since
+        if (
+            batch.error_data.get("reason") != CONNECTION_FAILED
+            or (self.reconnect_for is not None and now - began >= self.reconnect_for)
+            or (deadline is not None and now >= deadline)
+        ):
             raise FlextEventStoreError(
                 f"subscription could not read after position {self.position}: {batch.error}",
                 batch.error_code,
                 dict(batch.error_data),
             )
-        self._buffer.extend(batch.value)
-        return bool(batch.value)
+        if self._outage_since is None:
+            self._outage_since = now
+            if self._on_outage is not None:
+                self._on_outage(batch)
+        self.retries += 1
+        delay, self._delay = self._delay, min(self._delay * 2, _MOST_RETRY)
+        return delay if deadline is None else min(delay, deadline - now)
 
     def _remaining(self, deadline: float | None) -> float:
         if deadline is None:
@@ -162,7 +229,8 @@ class EventSubscription(_SubscriptionState):
 
     Iterate it (``for recorded in subscription``), or call ``next_event(timeout)``
     to wait at most ``timeout`` seconds. ``stop()`` (from any thread) or leaving
-    its ``with`` block ends it. Reading failures raise ``FlextEventStoreError``.
+    its ``with`` block ends it. A store that cannot be reached is retried with
+    back-off (see the module docs); other reading failures raise ``FlextEventStoreError``.
     """
 
     __slots__ = ("_closed", "_read")
@@ -176,13 +244,21 @@ class EventSubscription(_SubscriptionState):
         batch_size: int = 500,
         poll_interval: float = 0.1,
         closed: Callable[[], bool] = lambda: False,
+        reconnect_for: float | None = None,
+        on_outage: OutageHook | None = None,
     ) -> None:
-        super().__init__(signal, from_position, batch_size, poll_interval)
+        super().__init__(signal, from_position, batch_size, poll_interval, reconnect_for, on_outage)
         self._read = read_all
         self._closed = closed
 
     def next_event(self, timeout: float | None = None) -> RecordedEvent | None:
-        """Return the next event, or None if none came within ``timeout`` seconds or it was stopped."""
+        """Return the next event, or None if none came within ``timeout`` seconds or it was stopped.
+
+        Raises:
+            FlextEventStoreError: a read failed for good, or the store stayed
+                unreachable past ``reconnect_for`` or ``timeout``.
+
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._stopped:
             if self._buffer:
@@ -191,9 +267,10 @@ class EventSubscription(_SubscriptionState):
                 self._stopped = True
                 break
             token = self._signal.token()
-            if self._fill(self._read(self.position, self.batch_size)):
+            retry = self._fill(self._read(self.position, self.batch_size), deadline)
+            if retry is None and self._buffer:
                 continue
-            wait = self._remaining(deadline)
+            wait = self._remaining(deadline) if retry is None else retry
             if wait <= 0:
                 return None
             self._signal.wait(token, wait)
@@ -231,13 +308,20 @@ class AsyncEventSubscription(_SubscriptionState):
         batch_size: int = 500,
         poll_interval: float = 0.1,
         closed: Callable[[], bool] = lambda: False,
+        reconnect_for: float | None = None,
+        on_outage: OutageHook | None = None,
     ) -> None:
-        super().__init__(signal, from_position, batch_size, poll_interval)
+        super().__init__(signal, from_position, batch_size, poll_interval, reconnect_for, on_outage)
         self._read = read_all
         self._closed = closed
 
     async def next_event(self, timeout: float | None = None) -> RecordedEvent | None:
-        """Return the next event, or None if none came within ``timeout`` seconds or it was stopped."""
+        """Return the next event, or None if none came within ``timeout`` seconds or it was stopped.
+
+        Raises:
+            FlextEventStoreError: as ``EventSubscription.next_event``.
+
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._stopped:
             if self._buffer:
@@ -246,9 +330,10 @@ class AsyncEventSubscription(_SubscriptionState):
                 self._stopped = True
                 break
             token = self._signal.token()
-            if self._fill(await self._read(self.position, self.batch_size)):
+            retry = self._fill(await self._read(self.position, self.batch_size), deadline)
+            if retry is None and self._buffer:
                 continue
-            wait = self._remaining(deadline)
+            wait = self._remaining(deadline) if retry is None else retry
             if wait <= 0:
                 return None
             await self._signal.wait_async(token, wait)

@@ -93,6 +93,7 @@ Driver and pool errors become kernel error codes in one place:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import select
@@ -114,6 +115,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from flext_eventsourcing import (
+    CONNECTION_FAILED,
     TOMBSTONE_TYPE,
     AppendResult,
     AppendSignal,
@@ -122,6 +124,7 @@ from flext_eventsourcing import (
     EventStoreBase,
     EventSubscription,
     ExpectedVersion,
+    OutageHook,
     PendingAppend,
     StoredEvent,
     StoredSnapshot,
@@ -171,6 +174,8 @@ class Connection(psycopg.Connection[tuple[Any, ...]]):
     """Binds parameters on the server (prepared statements, binary arrays)."""
     client_cursor: ClientCursor
     """Binds parameters on the client (several statements in one query)."""
+    unpooled: bool = False
+    """Made for one operation while the pool catches up after an outage; closed when released."""
 
 
 # Columns in the order of StoredEvent's fields, so a row unpacks straight into one.
@@ -264,6 +269,13 @@ _ROUTINES_DDL: Final = (
 _ROUTINE_NAMES: Final = ("flext_append_one_v1", "flext_append_v1")
 # libpq reports a missing database without an SQLSTATE: only the server's message names it.
 _MISSING_DATABASE: Final = re.compile(r'database "((?:[^"]|"")+)" does not exist')
+_CONNECT_TIMEOUT: Final = 10.0  # seconds to wait for a connection unless the store is told otherwise
+_BEHIND_WAIT: Final = 0.05  # seconds to wait for the pool while it catches up after an outage (_acquire)
+# psycopg_pool logs every failed background connection attempt as a warning; with no logging set up,
+# Python's last-resort handler would print each on stderr (a tail across a server restart printed a
+# dozen). The store reports the same failures through its results, so the pool's logger gets a handler
+# that drops them unless the application configures logging.
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 _RETRY_FIRST: Final = 0.001  # first pause while older transactions hold events back (seconds)
 _RETRY_MOST: Final = 0.05  # longest pause between two such reads
 
@@ -306,6 +318,21 @@ def _describe_server(conninfo: str) -> str:
     port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
     dbname = str(params.get("dbname") or os.environ.get("PGDATABASE") or "")
     return f"{user + '@' if user else ''}{host}:{port}/{dbname}"
+
+
+def _location_connect_timeout(conninfo: str) -> float:
+    """The ``connect_timeout`` a location names (libpq's parameter, in seconds), else 10."""
+    try:
+        given = conninfo_to_dict(conninfo).get("connect_timeout")
+    except psycopg.Error:
+        return _CONNECT_TIMEOUT  # the connection attempt will say what is wrong with the string
+    if given is None or given == "":
+        return _CONNECT_TIMEOUT
+    try:
+        seconds = float(given)
+    except ValueError:
+        raise ValueError(f"connect_timeout must be a number of seconds, not {given!r}") from None
+    return seconds if seconds > 0 else _CONNECT_TIMEOUT  # libpq: 0 waits for ever; we keep a limit
 
 
 def _int32(value: int) -> int:
@@ -691,12 +718,14 @@ class PostgresEventStore(EventStoreBase):
         lock_timeout: seconds a writer waits for another writer of the same
             stream before the operation fails with ``TIMEOUT``.
         connect_timeout: seconds to wait for a connection: a new one, or a
-            pooled one when ``max_connections`` are in use (then ``TIMEOUT``).
+            pooled one when ``max_connections`` are in use (then ``TIMEOUT``);
+            None: the location's ``connect_timeout`` (libpq's parameter), else 10.
         max_connections: most pooled connections open at once (the
             listener's is extra).
 
     Raises:
-        ValueError: no URL given or set, or a schema name that is too long.
+        ValueError: no URL given or set, a schema name that is too long, or a
+            ``connect_timeout`` in the location that is not a number.
 
     """
 
@@ -715,7 +744,7 @@ class PostgresEventStore(EventStoreBase):
         poll_interval: float | None = None,
         visibility_wait: float = 2.0,
         lock_timeout: float = 30.0,
-        connect_timeout: float = 10.0,
+        connect_timeout: float | None = None,
         max_connections: int = 16,
     ) -> None:
         if poll_interval is None:
@@ -733,6 +762,8 @@ class PostgresEventStore(EventStoreBase):
         """Longest wait of ``read_all`` for older transactions holding events back."""
         self.lock_timeout = lock_timeout
         """Seconds a writer waits for a stream's lock."""
+        if connect_timeout is None:
+            connect_timeout = _location_connect_timeout(self.conninfo)
         self.connect_timeout = connect_timeout
         """Seconds to wait for a connection."""
         self.channel = f"flext_events_{self.schema}"[:63]
@@ -767,6 +798,9 @@ class PostgresEventStore(EventStoreBase):
             num_workers=1,  # connections are made rarely: one worker thread is enough
         )
         self._ready = False  # the tables exist and the pool is open
+        self._lent = 0  # pooled connections lent to callers now
+        self._lent_lock = threading.Lock()
+        self._pool_behind = False  # the pool gave no connection in time while the server answered
         self._one_call_append = True  # False if the append routines are missing and we may not create them
         self._listener = _Listener(self._connect, self.channel, self._token, self.signal) if listen else None
 
@@ -814,25 +848,49 @@ class PostgresEventStore(EventStoreBase):
         self._ready = True
 
     def _acquire(self) -> Connection:
+        """A pooled connection; while the pool catches up after an outage, one of the operation's own.
+
+        When the pool gives none within ``connect_timeout`` and not every
+        connection is lent out, the pool could not make one: it retries in
+        the background with back-off (1, 2, 4, 8 s ...), and keeps waiting
+        out that back-off after the server is back. A direct attempt then
+        raises the server's reason if it is still away; if the server
+        answers, the operation gets that connection (closed when released),
+        and until the pool has connections again the next operations wait
+        for it only ``_BEHIND_WAIT`` before doing the same. A server that
+        restarts costs no operation more than the time it was away.
+        """
         if not self._ready:
             self._open()
         try:
-            return self._pool.getconn()
+            connection = self._pool.getconn(_BEHIND_WAIT if self._pool_behind else None)
         except PoolTimeout:
-            # Every pooled connection stayed in use, or the pool could not connect (it keeps the
-            # reason to its log and retries): one direct attempt raises the reason if there is one.
-            self._connect().close()
-            raise
+            if self._lent >= self._pool.max_size:
+                raise  # every connection is in use: a TIMEOUT, as documented
+            direct = self._connect()  # the server's reason if it is away
+            direct.unpooled = True
+            self._pool_behind = True
+            return direct
+        with self._lent_lock:
+            self._lent += 1
+        self._pool_behind = False
+        return connection
 
     def _release(self, connection: Connection) -> None:
         """Give ``connection`` back to the pool, rolled back (the pool drops it if it is broken).
 
         Rolled back here rather than by the pool, which would log a warning
-        for each: a failed write transaction (a conflict) is routine.
+        for each: a failed write transaction (a conflict) is routine. A
+        connection made outside the pool (``_acquire``) is closed instead.
         """
+        if connection.unpooled:
+            connection.close()
+            return
         if connection.pgconn.transaction_status != TransactionStatus.IDLE and not connection.broken:
             with suppress(psycopg.Error):
                 connection.rollback()
+        with self._lent_lock:
+            self._lent -= 1
         self._pool.putconn(connection)
 
     def _start(self, query: str, params: Any = None, *, client: bool = False) -> tuple[Connection, Cursor]:
@@ -1036,15 +1094,31 @@ class PostgresEventStore(EventStoreBase):
             return None
         return AppendResult(stream_id, version + len(rows), tuple(range(first, first + len(rows))), True)
 
-    def subscribe(self, from_position: int = 0) -> EventSubscription:
-        """Return a live subscription to every event after ``from_position`` (starts the listener)."""
-        self._start_listening()
-        return super().subscribe(from_position)
+    def subscribe(
+        self,
+        from_position: int = 0,
+        *,
+        reconnect_for: float | None = None,
+        on_outage: OutageHook | None = None,
+    ) -> EventSubscription:
+        """Return a live subscription to every event after ``from_position`` (starts the listener).
 
-    def subscribe_async(self, from_position: int = 0) -> AsyncEventSubscription:
+        It lives through a server restart: reads that cannot reach the server
+        are retried with back-off (``EventStoreBase.subscribe``).
+        """
+        self._start_listening()
+        return super().subscribe(from_position, reconnect_for=reconnect_for, on_outage=on_outage)
+
+    def subscribe_async(
+        self,
+        from_position: int = 0,
+        *,
+        reconnect_for: float | None = None,
+        on_outage: OutageHook | None = None,
+    ) -> AsyncEventSubscription:
         """``subscribe`` as an async iterator (starts the listener)."""
         self._start_listening()
-        return super().subscribe_async(from_position)
+        return super().subscribe_async(from_position, reconnect_for=reconnect_for, on_outage=on_outage)
 
     def _start_listening(self) -> None:
         if self._listener is not None and not self.closed:
@@ -1094,7 +1168,7 @@ class PostgresEventStore(EventStoreBase):
             data.update(database=database, hint=f"create it (createdb {database}) or check the address")
             return Failure(f"the database {database!r} does not exist ({self.server})", NOT_FOUND, data)
         if _is_connection_failure(exc):
-            data["reason"] = "connection_failed"
+            data["reason"] = CONNECTION_FAILED  # subscriptions retry these
             return Failure(
                 f"cannot reach the PostgreSQL event store at {self.server}: {text} "
                 f"(is the server running, and is {URL_VARIABLE} right?)",
