@@ -209,9 +209,50 @@ def test_a_broken_profiles_yml_is_named_without_quoting_its_lines(tmp_path: Path
     (root / "profiles.yml").write_text("shop:\n  outputs:\n    dev: {type: postgres, password: hunter2\n")
     loaded = load_project(root, env={})
     assert loaded.error_data["reason"] == "bad_yaml"
-    assert "profiles.yml is not valid YAML" in (loaded.error or "")
-    assert "line 4" in (loaded.error or "")
+    assert f"{root / 'profiles.yml'}:4: not valid YAML" in (loaded.error or "")
     assert "hunter2" not in (loaded.error or "")
+
+
+_LAUGHS = "".join(
+    f"  l{level}: &l{level} [" + ", ".join([f"*l{level - 1}" if level else "lol"] * 9) + "]\n"
+    for level in range(10)
+)
+
+
+@pytest.mark.parametrize(
+    ("file", "body", "line", "problem"),
+    [
+        (
+            "dbt_project.yml",
+            b"name: shop\nprofile: shop\nvars:\n" + _LAUGHS.encode(),
+            9,
+            "aliases are expanded",
+        ),
+        ("dbt_project.yml", b"name: shop\nprofile: shop\nname: other\n", 3, "duplicate key 'name'"),
+        ("dbt_project.yml", b"name: shop\nprofile: shop\nvars: &v {a: *v}\n", 3, "recursive alias"),
+        (
+            "profiles.yml",
+            b"shop:\n  outputs:\n    dev: {type: sqlite, type: postgres}\n",
+            3,
+            "duplicate key 'type'",
+        ),
+        ("profiles.yml", b"shop:\n  outputs:\n    dev: {type: caf\xe9}\n", 3, "byte 0xe9 is not UTF-8"),
+    ],
+)
+def test_hostile_project_files_are_refused_naming_the_file_and_line(
+    flext_cli: FlextCliRunner, tmp_path: Path, file: str, body: bytes, line: int, problem: str
+) -> None:
+    root = _project(tmp_path / "shop")
+    (root / file).write_bytes(body)
+    loaded = load_project(root, env={})
+    assert loaded.error_code == "VALIDATION_ERROR"
+    assert loaded.error_data["reason"] == "bad_yaml"
+    assert f"{root / file}:{line}: " in (loaded.error or ""), loaded.error
+    assert problem in (loaded.error or "")
+    result = flext_cli("data", "dbt", "build", str(root))
+    assert result.exit_code == 2, result
+    assert f"{root / file}:{line}: " in result.stderr
+    assert result.stderr.rstrip().endswith("(VALIDATION_ERROR)")
 
 
 def test_a_project_dbt_cannot_run_is_recorded_as_a_failed_invocation(

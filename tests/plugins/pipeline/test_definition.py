@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from flext_plugin_pipeline.definition import RetryPolicy, interpolate, parse_definition
+from flext_plugin_pipeline.definition import RetryPolicy, interpolate, load_definition, parse_definition
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -180,7 +180,7 @@ def test_a_registered_copy_is_json_and_reads_back_the_same(tmp_path, monkeypatch
     source = tmp_path / "src" / "people.yaml"
     source.write_text(GOOD + "retry:\n  attempts: 3\n")
     monkeypatch.chdir(tmp_path)
-    registered = project.register(source).unwrap()
+    registered = project.register(load_definition(source).unwrap(), source).unwrap()
     stored = tmp_path / "pipelines" / "people.yaml"
     assert json.loads(stored.read_text())["retry"] == {"attempts": 3}
     assert project.find("people").unwrap() == registered

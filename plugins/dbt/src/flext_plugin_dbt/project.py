@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flext_kernel.errors import VALIDATION_ERROR
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_kernel.result import Failure, FlextResult
 
 __all__ = ["DbtProject", "load_project"]
@@ -55,21 +55,23 @@ def _invalid(message: str, reason: str, **data: Any) -> FlextResult[Any]:
 
 
 def _read_yaml(path: Path) -> FlextResult[dict[str, Any]]:
-    import yaml
+    """The mapping in ``path``, read as every FLEXT plugin reads YAML (``flext_sdk.yaml_files``).
 
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return _invalid(f"cannot read {path}: {exc.strerror or exc}", "unreadable", path=str(path))
-    except yaml.YAMLError as exc:
-        # Only the problem and where: yaml's own message quotes the line, which may hold a password.
-        problem = getattr(exc, "problem", None) or "cannot parse"
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        return _invalid(f"{path} is not valid YAML: {problem}{where}", "bad_yaml", path=str(path))
-    if not isinstance(loaded, dict):
+    Its size and its aliases' expansion are bounded; non-UTF-8 bytes,
+    recursive aliases and duplicate keys are refused naming the line. Its
+    messages name the problem and the line, never quote the line, which may
+    hold a password.
+    """
+    from flext_sdk.yaml_files import read_yaml
+
+    read = read_yaml(path)
+    if isinstance(read, Failure):
+        reason = "unreadable" if read.error_code == NOT_FOUND else "bad_yaml"
+        details = {**(read.error_data or {}), "path": str(path)}
+        return _invalid(read.error or f"{path} cannot be read", reason, **details)
+    if not isinstance(read.value.data, dict):
         return _invalid(f"{path} must be a YAML mapping", "bad_yaml", path=str(path))
-    return FlextResult.ok(loaded)
+    return FlextResult.ok(read.value.data)
 
 
 def _rendered(value: object, env: Mapping[str, str]) -> str | None:

@@ -10,11 +10,16 @@ A definition that fails validation is reported whole: every error, each
 with its file, line, key and message, in one failure (``error_data["errors"]``
 lists them); an unknown key names the nearest known one (``nmae`` -> ``name``).
 
-Registered copies are stored as JSON, which is YAML too: reading one takes
-``json.loads`` alone, and PyYAML is imported only for files people wrote
-(with its C loader when it was built with one). Line numbers for errors come
-from composing the YAML again, which only a definition that fails
-validation pays for.
+Files people wrote are read with ``flext_sdk.yaml_files``: at most
+``MAX_DEFINITION_BYTES``, UTF-8, aliases expanding to at most
+``MAX_DEFINITION_VALUES`` values and ``MAX_DEFINITION_BYTES`` characters
+(the registered copy is the expanded document, so an alias bomb must never
+become one), no recursive alias, no duplicate key; each refusal is a
+``VALIDATION_ERROR`` naming the file and line. Registered copies are stored
+as JSON, which is YAML too: reading one takes ``json.loads`` alone (PyYAML is
+not imported), and only a copy that fails validation is composed again for
+its line numbers. A copy that is not plain JSON (edited by hand, or with a
+duplicate key) is read as YAML, with the same limits.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import json
 import os
 import re
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,7 +42,13 @@ from flext_sdk.contracts.dbt import DbtCommand
 if TYPE_CHECKING:
     import yaml
 
+    from flext_sdk.yaml_files import YamlDocument
+
 __all__ = [
+    "MAX_DEFINITION_BYTES",
+    "MAX_DEFINITION_VALUES",
+    "NAME_MAX_LENGTH",
+    "NAME_PATTERN",
     "DbtStep",
     "PipelineDefinition",
     "RetryPolicy",
@@ -46,7 +58,14 @@ __all__ = [
     "parse_definition",
 ]
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+NAME_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]*$"
+"""What a pipeline name looks like: it names files (``NAME.yaml``, ``pipelines/NAME/``), so no ``/``."""
+NAME_MAX_LENGTH: Final = 64
+"""The longest pipeline name."""
+MAX_DEFINITION_BYTES: Final = 1 << 20
+"""The largest definition file read, and the most text a definition may expand to through its aliases."""
+MAX_DEFINITION_VALUES: Final = 10_000
+"""The most values a definition may hold once its aliases are expanded (a real one holds tens)."""
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -98,7 +117,7 @@ class RetryPolicy(_Strict):
 class PipelineDefinition(_Strict):
     """One pipeline: extract with a tap, load with a target, optionally map and transform."""
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)
     description: str = ""
     extract: ExtractStep
     load: SingerStep
@@ -144,34 +163,154 @@ def interpolate(value: Any, environ: dict[str, str] | None = None) -> tuple[Any,
 
 
 def load_definition(path: Path) -> FlextResult[PipelineDefinition]:
-    """Read and validate the definition at ``path``; a failure names the file and line of the bad field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return FlextResult.fail(f"cannot read {path}: {exc.strerror}", error_code=VALIDATION_ERROR)
-    return parse_definition(text, str(path))
+    """Read and validate the definition at ``path``; a failure names the file and line of the bad field.
+
+    A registered copy (JSON) is read with ``json.loads`` alone; anything else
+    goes through ``flext_sdk.yaml_files``, which bounds the file's size and
+    its aliases' expansion and refuses non-UTF-8 bytes, recursive aliases and
+    duplicate keys, naming the line.
+    """
+    source = str(path)
+    fast = _registered_json(path)
+    if fast is not None:
+        text, data = fast
+        return _validated(data, source, lambda: _root_of(text, source))
+    from flext_sdk.yaml_files import read_yaml
+
+    read = read_yaml(path, max_bytes=MAX_DEFINITION_BYTES, max_values=MAX_DEFINITION_VALUES)
+    if read.is_failure:
+        return FlextResult.fail(read.error or "", VALIDATION_ERROR, read.error_data)
+    return _validated_document(read.value)
 
 
 def parse_definition(text: str, source: str) -> FlextResult[PipelineDefinition]:
-    """Validate definition ``text``; ``source`` names it in errors."""
-    loaded = _load(text, source)
-    if loaded.is_failure:
-        return FlextResult.fail(loaded.error or "", error_code=loaded.error_code)
-    data = loaded.value
+    """Validate definition ``text`` (JSON or YAML); ``source`` names it in errors."""
+    data = _strict_json(text)
+    if data is not _NOT_JSON:
+        return _validated(data, source, lambda: _root_of(text, source))
+    from flext_sdk.yaml_files import parse_yaml
+
+    parsed = parse_yaml(text, source, max_values=MAX_DEFINITION_VALUES)
+    if parsed.is_failure:
+        return FlextResult.fail(parsed.error or "", VALIDATION_ERROR, parsed.error_data)
+    return _validated_document(parsed.value)
+
+
+_NOT_JSON: Any = object()
+"""What ``_strict_json`` returns for text that is not plain JSON."""
+
+
+def _registered_json(path: Path) -> tuple[str, Any] | None:
+    """``(text, data)`` of a file that is small, UTF-8 and plain JSON (a registered copy); else None."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_DEFINITION_BYTES + 1)
+    except OSError:
+        return None
+    if len(raw) > MAX_DEFINITION_BYTES:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    data = _strict_json(text)
+    return None if data is _NOT_JSON else (text, data)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        raise _DuplicateKey
+    return mapping
+
+
+def _strict_json(text: str) -> Any:
+    """The JSON document ``text`` holds, or ``_NOT_JSON`` (YAML, a duplicate key, broken: YAML says where)."""
+    if not text.lstrip().startswith("{"):
+        return _NOT_JSON
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _root_of(text: str, source: str) -> yaml.Node | None:
+    """The YAML node tree of ``text``, for the line numbers of a validation error (JSON is YAML)."""
+    from flext_sdk.yaml_files import parse_yaml
+
+    parsed = parse_yaml(text, source, max_values=MAX_DEFINITION_VALUES)
+    return parsed.value.root if parsed.is_success else None
+
+
+def _validated_document(document: YamlDocument) -> FlextResult[PipelineDefinition]:
+    """Validate a parsed YAML document, refusing one whose aliases expand past the size of a definition."""
+    if document.root is not None:
+        grown = _expanded_past(document.root, MAX_DEFINITION_BYTES)
+        if grown is not None:
+            return FlextResult.fail(
+                f"{document.source}:{grown}: the definition grows past {MAX_DEFINITION_BYTES} bytes "
+                "once its aliases are expanded; write the values out or shorten them",
+                VALIDATION_ERROR,
+                {"file": document.source, "line": grown},
+            )
+    return _validated(document.data, document.source, lambda: document.root)
+
+
+def _validated(
+    data: Any, source: str, root: Callable[[], yaml.Node | None]
+) -> FlextResult[PipelineDefinition]:
+    """``data`` as a definition; ``root`` gives the node tree for line numbers, only when it is invalid."""
     if not isinstance(data, dict):
         return FlextResult.fail(
             f"{source}:1: a pipeline definition is a mapping with name, extract and load",
             error_code=VALIDATION_ERROR,
+            error_data={"file": source, "line": 1},
         )
     try:
         return FlextResult.ok(PipelineDefinition.model_validate(data))
     except ValidationError as exc:
-        return _invalid(exc, text, source)
+        return _invalid(exc, root(), source)
 
 
-def _invalid(exc: ValidationError, text: str, source: str) -> FlextResult[PipelineDefinition]:
+def _expanded_past(root: yaml.Node, limit: int) -> int | None:
+    """The line of the first node whose expanded text (aliases written out) exceeds ``limit`` characters.
+
+    ``parse_yaml`` bounds how many values a document expands to, not how long
+    they are: one long string aliased a thousand times is a few kilobytes of
+    file and gigabytes of registered copy. Each shared node is sized once, so
+    this costs the size of the file; recursive aliases were refused before.
+    """
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if children and not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        own = len(node.value) if isinstance(node, yaml.ScalarNode) else 2
+        size = own + sum(sizes[id(child)] + 2 for child in children)
+        if size > limit:
+            return node.start_mark.line + 1
+        sizes[id(node)] = size
+    return None
+
+
+def _invalid(exc: ValidationError, root: yaml.Node | None, source: str) -> FlextResult[PipelineDefinition]:
     """Every error of ``exc``, by line: one message joining them all, and each in ``error_data``."""
-    root = _compose(text)
     problems: list[dict[str, Any]] = []
     for error in exc.errors(include_url=False, include_input=False):
         location = tuple(error["loc"])
@@ -226,31 +365,6 @@ def _unknown_key(key: str, known: list[str]) -> str:
     if nearest:
         return f"unknown key (did you mean '{nearest[0]}'?)"
     return f"unknown key (expected one of: {', '.join(known)})" if known else "unknown key"
-
-
-def _load(text: str, source: str) -> FlextResult[Any]:
-    """The document in ``text``: JSON when it is JSON (every registered copy), else YAML."""
-    try:
-        return FlextResult.ok(json.loads(text))
-    except ValueError:
-        pass
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader, when PyYAML has it
-    try:
-        return FlextResult.ok(yaml.load(text, Loader=loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        return FlextResult.fail(f"{where}: not valid YAML: {problem}", error_code=VALIDATION_ERROR)
-
-
-def _compose(text: str) -> yaml.Node | None:
-    """The YAML node tree of ``text`` (JSON is YAML), for the line numbers of a validation error."""
-    import yaml
-
-    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 def _line_of(node: yaml.Node | None, location: list[str]) -> int:

@@ -120,7 +120,7 @@ def _register(config: Path, *, replace: bool, existing: bool, store: str | None)
     with _store(store) as events:  # before registering: a store that cannot be opened registers nothing
         if isinstance(events, int):
             return events
-        registered = project.register(config, replace=replace, existing=existing)
+        registered = project.register(loaded.value, config, replace=replace, existing=existing)
         if registered.is_failure:
             return fail(registered)
         definition = registered.value

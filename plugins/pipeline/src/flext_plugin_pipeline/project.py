@@ -15,9 +15,9 @@ import json
 import os
 from pathlib import Path
 
-from flext_kernel.errors import ALREADY_REGISTERED, NOT_FOUND
+from flext_kernel.errors import ALREADY_REGISTERED, NOT_FOUND, VALIDATION_ERROR
 from flext_kernel.paths import data_dir
-from flext_plugin_pipeline.definition import PipelineDefinition, load_definition
+from flext_plugin_pipeline.definition import MAX_DEFINITION_BYTES, PipelineDefinition, load_definition
 from flext_sdk import FlextResult
 
 __all__ = ["definitions", "find", "is_registered", "project_dir", "register", "run_dir", "unregister"]
@@ -44,17 +44,15 @@ def run_dir(name: str) -> Path:
 
 
 def register(
-    source: Path, *, replace: bool = False, existing: bool = False
+    definition: PipelineDefinition, source: Path, *, replace: bool = False, existing: bool = False
 ) -> FlextResult[PipelineDefinition]:
-    """Validate the definition at ``source`` and store a copy in the project.
+    """Store a copy of ``definition`` (validated, read from ``source``) in the project.
 
     ``replace`` lets it replace a registered one of the same name;
     ``existing`` requires one (an update of a pipeline that is not there fails).
+    The copy is what was validated, never the file read again.
     """
-    loaded = load_definition(source)
-    if loaded.is_failure:
-        return loaded
-    definition = loaded.value.model_copy(update={"base_dir": str(source.resolve().parent)})
+    definition = definition.model_copy(update={"base_dir": str(source.resolve().parent)})
     destination = _pipelines() / f"{definition.name}.yaml"
     if existing and not destination.exists():
         return FlextResult.fail(
@@ -68,9 +66,16 @@ def register(
             f"update it with 'flext pipeline update {source}'",
             error_code=ALREADY_REGISTERED,
         )
+    body = json.dumps(definition.model_dump(mode="json", exclude_defaults=True), indent=2) + "\n"
+    if len(body.encode("utf-8")) > MAX_DEFINITION_BYTES:  # it could not be read back
+        return FlextResult.fail(
+            f"{source}: the registered copy of {definition.name!r} would be larger than "
+            f"{MAX_DEFINITION_BYTES} bytes; shorten the definition",
+            error_code=VALIDATION_ERROR,
+            error_data={"file": str(source)},
+        )
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_suffix(".tmp")
-    body = json.dumps(definition.model_dump(mode="json", exclude_defaults=True), indent=2) + "\n"
     temporary.write_text(body, encoding="utf-8")
     os.replace(temporary, destination)
     return FlextResult.ok(definition)
