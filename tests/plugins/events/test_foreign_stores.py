@@ -215,3 +215,25 @@ def test_a_store_made_before_the_mark_still_opens_and_a_writer_marks_it(
     assert flext_cli("events", "import", str(export_file), "--store", str(path)).exit_code == 0
     with closing(sqlite3.connect(path)) as raw:
         assert raw.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+
+
+def test_a_path_through_a_file_is_named_as_such(
+    flext_cli: FlextCliRunner, tmp_path: Path, export_file: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    store = notes / "events.db"
+    read = flext_cli("events", "streams", "--store", str(store))
+    assert read.exit_code == 2
+    assert read.stderr.splitlines() == [
+        f"error: no event store at {store}: the file does not exist (NOT_FOUND)",
+        f"hint: check the path: {notes} is a file, not a directory",
+    ]
+    written = flext_cli("events", "import", str(export_file), "--store", str(store))
+    assert written.exit_code == 2
+    assert written.stderr.splitlines() == [
+        f"error: cannot create the event store {store}: {notes} is a file, not a directory "
+        "(VALIDATION_ERROR)",
+        "hint: check --store",
+    ]
+    assert notes.read_text() == "hello\n"

@@ -23,7 +23,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR
+from flext_kernel.errors import NOT_FOUND, STORAGE_ERROR, VALIDATION_ERROR, FlextError
 from flext_kernel.result import Failure, FlextResult, Success
 from flext_plugin_eventstore_sqlite.files import FileKind, inspect_file, refusal
 from flext_plugin_eventstore_sqlite.store import SQLiteEventStore, path_from_location
@@ -65,6 +65,8 @@ def find_store(location: str | None) -> FlextResult[None]:
 def _create_hint(location: str | None, path: Path) -> str:
     if not location:
         return f"{_RECORDING} (flext pipeline run NAME, flext events import FILE)"
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"check the path: {path.parent} is a file, not a directory"
     if not path.parent.is_dir():
         return (
             f"check the path: {path.parent} does not exist either; to start a store there, "
@@ -78,10 +80,17 @@ def writable_path(location: str | None) -> Path:
 
     Raises:
         FileNotFoundError: ``location`` names a file in a directory that does not exist.
+        FlextError: its "directory" is a file (``VALIDATION_ERROR``).
         ValueError: ``location`` names no file (``:memory:``).
 
     """
     path = path_from_location(location)
+    if location and path.parent.exists() and not path.parent.is_dir():
+        raise FlextError(
+            f"cannot create the event store {path}: {path.parent} is a file, not a directory",
+            VALIDATION_ERROR,
+            {"path": str(path), "hint": "check --store"},
+        )
     if location and not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"directory {path.parent} does not exist", str(path.parent))
     return path
