@@ -44,7 +44,7 @@ from flext_eventsourcing import (
     UnknownEvent,
     when,
 )
-from flext_kernel.errors import CONCURRENCY_CONFLICT
+from flext_kernel.errors import CONCURRENCY_CONFLICT, DESERIALIZATION_ERROR, UNKNOWN_MESSAGE_TYPE
 from flext_kernel.messages import FlextDomainEvent
 
 __all__ = ["Deposited", "ProjectionStoreContract", "ProjectionStoreFactory", "Totals"]
@@ -575,7 +575,7 @@ class ProjectionStoreContract:
             stored_schema_version=1,
             payload={"aggregate_id": "acc-2", "version": 1, "amount": "lots"},
             reason="written by hand",
-            error_code="UNKNOWN_MESSAGE_TYPE",
+            error_code=UNKNOWN_MESSAGE_TYPE,
         )
         position = events.append("acc-2", [spoiled], NO_STREAM).unwrap().positions[0]
         self._deposit(events, "acc-3", 5)
@@ -591,7 +591,7 @@ class ProjectionStoreContract:
         outcome = runner.catch_up()
         assert outcome.error_code == PROJECTION_FAILED
         assert outcome.error_data["position"] == position
-        assert outcome.error_data["cause"] == "DESERIALIZATION_ERROR"
+        assert outcome.error_data["cause"] == DESERIALIZATION_ERROR
         assert f"cannot decode event contract.Deposited at position {position}" in str(outcome.error)
         assert "amount" in str(outcome.error)
         assert outcome.error_data["handled"] == {"contract-other": 3}
