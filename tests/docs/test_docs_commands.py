@@ -41,7 +41,7 @@ PAGES = sorted([ROOT / "README.md", *ROOT.glob("docs/**/*.md"), *ROOT.glob("plug
 FENCE = re.compile(r"^```(?P<lang>bash|sh|shell|console)[^\n]*\n(?P<body>.*?)^```", re.M | re.S)
 NOT_RUN = re.compile(r"^<!-- not run: (?P<reason>\S.*?) -->\s*$")
 QUICKSTART = re.compile(r"^## +Quick ?start\n.*?(?=^## )", re.M | re.S)
-BLOCK_TIMEOUT = 600
+BLOCK_TIMEOUT = 300  # a page that waits for input would otherwise hold CI
 
 
 @dataclass(frozen=True)
