@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from os import PathLike
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 from urllib.parse import unquote, urlsplit
 
 from flext_plugin_ldif.errors import LdifError
@@ -78,6 +78,8 @@ __all__ = [
     "UrlValues",
     "parse_ldif",
     "read_ldif",
+    "read_ldif_part",
+    "record_boundaries",
 ]
 
 CHANGE_TYPES: Final = ("add", "delete", "modify", "modrdn")
@@ -254,6 +256,115 @@ def read_ldif(
         yield from _parse(iter(partial(handle.read, _CHUNK), ""), context)
 
 
+def read_ldif_part(
+    path: str | PathLike[str],
+    start: int,
+    end: int,
+    first_line: int,
+    *,
+    encoding: str = "utf-8",
+    url_values: UrlValues | None = None,
+    schema: Schema = DEFAULT_SCHEMA,
+    on_search_result: Callable[[SearchResult], None] | None = None,
+) -> Iterator[LdifEntry]:
+    """The entries of the bytes ``start:end`` of an LDIF file, which begin a record at line ``first_line``.
+
+    For reading one file in parts, in parallel: ``start`` must be 0 or the
+    first byte after an empty line (``record_boundaries`` finds such places),
+    and every error names its line in the whole file. A part that does not
+    start the file takes no ``version:`` line and no byte order mark.
+
+    Raises:
+        LdifError: As ``read_ldif``.
+
+    """
+    source = str(path)
+    try:
+        codec = codecs.lookup(encoding).name
+        # A byte order mark can only open the file.
+        decoding = "utf-8-sig" if codec == "utf-8" and start == 0 else encoding
+        decoder = codecs.getincrementaldecoder(decoding)(errors="surrogateescape")
+        handle = open(path, "rb")  # noqa: SIM115  (closed by the with below)
+    except LookupError:
+        raise LdifError(source, None, f"unknown encoding {encoding!r}; use a Python codec name") from None
+    except OSError as exc:
+        raise LdifError(source, None, f"cannot read the file: {exc.strerror or exc}") from None
+    context = _Context(source, url_values or _REFUSE, schema, encoding, on_search_result)
+
+    def chunks() -> Iterator[str]:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            data = handle.read(min(_CHUNK, left))
+            if not data:
+                break
+            left -= len(data)
+            yield decoder.decode(data)
+        yield decoder.decode(b"", final=True)
+
+    with handle:
+        yield from _parse(chunks(), context, line=first_line, version_allowed=start == 0)
+
+
+def record_boundaries(path: str | PathLike[str], parts: int) -> list[tuple[int, int, int]]:
+    r"""Cut a file into about ``parts`` byte ranges that each start a record: ``(start, end, first_line)``.
+
+    A cut is made just after an empty line (``\n\n`` or ``\n\r\n``), the only
+    place where one record surely ends and the next begins; a record larger
+    than a part makes fewer parts.
+
+    Raises:
+        OSError: The file cannot be read.
+
+    """
+    size = os.path.getsize(path)
+    cuts: list[int] = []
+    ranges: list[tuple[int, int, int]] = []
+    with open(path, "rb") as handle:
+        for number in range(1, parts):
+            target = size * number // parts
+            if cuts and target <= cuts[-1]:
+                continue  # a record larger than a part: the previous cut is past this one
+            cut = _next_boundary(handle, target)
+            if cut is None or cut >= size:
+                break
+            cuts.append(cut)
+        line, counted = 1, 0
+        for start, end in zip([0, *cuts], [*cuts, size], strict=True):
+            handle.seek(counted)
+            line += _count_lines(handle, start - counted)
+            counted = start
+            ranges.append((start, end, line))
+    return ranges
+
+
+def _next_boundary(handle: IO[bytes], target: int) -> int | None:
+    """The first offset at or after ``target`` that follows an empty line, or None."""
+    handle.seek(max(target - 2, 0))
+    offset = handle.tell()
+    tail = b""
+    while block := handle.read(_CHUNK):
+        data = tail + block
+        found = [index for index in (data.find(b"\n\n"), data.find(b"\n\r\n")) if index >= 0]
+        if found:
+            index = min(found)
+            return offset - len(tail) + index + (2 if data[index + 1 : index + 2] == b"\n" else 3)
+        tail = data[-2:]
+        offset += len(block)
+    return None
+
+
+def _count_lines(handle: IO[bytes], length: int) -> int:
+    count = 0
+    while length > 0:
+        data = handle.read(min(_CHUNK, length))
+        if not data:
+            break
+        count += data.count(b"\n")
+        length -= len(data)
+    return count
+
+
 def parse_ldif(
     text: str | Iterable[str],
     *,
@@ -312,10 +423,12 @@ class _Context:
         self.base64_names: dict[str, str] = {}
 
 
-def _parse(chunks: Iterable[str], context: _Context) -> Iterator[LdifEntry]:
-    """The entries of LDIF text given in chunks of any size."""
-    first = True
-    for lines in _records(chunks, context):
+def _parse(
+    chunks: Iterable[str], context: _Context, *, line: int = 1, version_allowed: bool = True
+) -> Iterator[LdifEntry]:
+    """The entries of LDIF text given in chunks of any size, starting at line ``line``."""
+    first = version_allowed
+    for lines in _records(chunks, context, line):
         if first:
             first = False
             if lines.texts[0][:8].lower() == "version:":
@@ -347,7 +460,7 @@ class _Lines:
         return self.first + index if self.numbers is None else self.numbers[index]
 
 
-def _records(chunks: Iterable[str], context: _Context) -> Iterator[_Lines]:
+def _records(chunks: Iterable[str], context: _Context, line: int = 1) -> Iterator[_Lines]:
     """Split text into records (at blank lines) and their logical lines.
 
     This is where every character of the input passes, so it works on whole
@@ -358,7 +471,6 @@ def _records(chunks: Iterable[str], context: _Context) -> Iterator[_Lines]:
     """
     source = context.source
     pending: list[str] = []  # the text of incomplete records, in pieces; it starts at line number `line`
-    line = 1
     held_cr = ""  # a CR that ended the previous chunk (its LF may start the next one)
     for chunk in chunks:
         if held_cr:

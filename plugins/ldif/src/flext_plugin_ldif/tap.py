@@ -41,8 +41,10 @@ import pickle
 import sys
 import tempfile
 from collections.abc import Generator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import IO, Any, ClassVar, Final, NoReturn
 
 import orjson
@@ -79,6 +81,10 @@ SEEN_KEY: Final = "seen_at_bookmark"
 """The state key (per stream) of the digests of the records sent at the bookmark's second."""
 _encode: Final = orjson.dumps  # a record as compact UTF-8 JSON, ten times faster than the json module
 SEEN_LIMIT: Final = 10_000
+PARALLEL_MIN_BYTES: Final = 16 << 20
+"""Below this many bytes of input, one process reads everything (starting workers costs more)."""
+MAX_WORKERS: Final = 4
+"""At most this many processes read the files when ``workers`` is automatic."""
 _NO_SENDFILE: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE, errno.EXDEV})
 """At most this many digests are kept; past it, the bookmark's second is sent again in full."""
 
@@ -123,36 +129,54 @@ class _CachingMask(SelectionMask):
         return selected
 
 
+@dataclass(frozen=True, slots=True)
+class _SinkSpec:
+    """What a stream's sink needs, taken from the stream before the scan (workers get a copy)."""
+
+    name: str
+    fast: bool
+    bookmark: str | None
+    seen: frozenset[str]
+    version: int | None
+    extracted: str
+
+
 class _Sink:
-    """One selected stream's share of the scan: its records, filtered by its bookmark, in a spool.
+    """One selected stream's share of the scan: its records, filtered by its bookmark, in spools.
 
     ``fast``: each record is stored as its RECORD message line, ready to be
-    copied to stdout; otherwise pickled, for Singer SDK to process.
+    copied to stdout; otherwise pickled, for Singer SDK to process. A
+    parallel scan appends the spools of the other parts, in order.
     """
 
-    __slots__ = (
-        "at_max", "bookmark", "count", "fast", "max_timestamp", "prefix", "seen", "spool", "suffix",
-        "version",
-    )  # fmt: skip
+    __slots__ = ("at_max", "count", "max_timestamp", "prefix", "spec", "spool", "spools", "suffix")
 
-    def __init__(self, stream: LdifStream, *, fast: bool, version: int | None, extracted: str) -> None:
-        self.fast = fast
-        self.version = version
-        self.bookmark = stream.bookmark()
-        self.seen = stream.seen_at_bookmark() if self.bookmark is not None else frozenset()
+    def __init__(self, spec: _SinkSpec, spool: IO[bytes] | None = None) -> None:
+        self.spec = spec
         self.max_timestamp: str | None = None
         self.at_max: list[str] | None = []  # digests of the records at max_timestamp (None: too many)
         self.count = 0
         # Closed by the stream when replayed, or by the scan if it fails (not a with: it spans the sync).
-        self.spool = tempfile.TemporaryFile(prefix=f"tap-ldif-{stream.name}-", buffering=1 << 20)  # noqa: SIM115
-        self.prefix = f'{{"type":"RECORD","stream":{json.dumps(stream.name)},"record":'.encode()
-        version_field = "" if version is None else f',"version":{version}'
-        self.suffix = f'{version_field},"time_extracted":"{extracted}"}}\n'.encode()
+        self.spool = spool or tempfile.TemporaryFile(prefix=f"tap-ldif-{spec.name}-", buffering=1 << 20)  # noqa: SIM115
+        self.spools = [self.spool]
+        self.prefix = f'{{"type":"RECORD","stream":{json.dumps(spec.name)},"record":'.encode()
+        version_field = "" if spec.version is None else f',"version":{spec.version}'
+        self.suffix = f'{version_field},"time_extracted":"{spec.extracted}"}}\n'.encode()
+
+    @property
+    def fast(self) -> bool:
+        """Whether the spools hold finished RECORD lines (else pickled records)."""
+        return self.spec.fast
+
+    @property
+    def version(self) -> int | None:
+        """The table version of a full sync with ACTIVATE_VERSION, or None."""
+        return self.spec.version
 
     def add(self, record: dict[str, Any]) -> None:
         """Spool ``record`` unless it is older than the bookmark or was sent at the bookmark already."""
         timestamp = record["modify_timestamp"]
-        bookmark = self.bookmark
+        bookmark = self.spec.bookmark
         if bookmark is not None and timestamp < bookmark:
             return
         encoded = _encode(record)
@@ -166,24 +190,48 @@ class _Sink:
                 self.at_max.append(digest)
                 if len(self.at_max) > SEEN_LIMIT:
                     self.at_max = None
-            if timestamp == bookmark and digest in self.seen:
+            if timestamp == bookmark and digest in self.spec.seen:
                 return
         self.count += 1
-        if self.fast:
+        if self.spec.fast:
             self.spool.write(self.prefix + encoded + self.suffix)
         else:
             pickle.dump(record, self.spool, -1)
 
+    def merge(
+        self, spool: IO[bytes], count: int, max_timestamp: str | None, at_max: list[str] | None
+    ) -> None:
+        """Append another part's spool and statistics (parts are merged in file order)."""
+        self.spools.append(spool)
+        self.count += count
+        if max_timestamp is None:
+            return
+        if self.max_timestamp is None or max_timestamp > self.max_timestamp:
+            self.max_timestamp, self.at_max = max_timestamp, at_max
+        elif max_timestamp == self.max_timestamp:
+            if self.at_max is None or at_max is None or len(self.at_max) + len(at_max) > SEEN_LIMIT:
+                self.at_max = None
+            else:
+                self.at_max.extend(at_max)
+
+    def rewind(self) -> None:
+        """Flush the spools and go back to their start, for the replay."""
+        for spool in self.spools:
+            spool.flush()
+            spool.seek(0)
+
     def close(self) -> None:
-        """Delete the spool."""
-        self.spool.close()
+        """Delete the spools."""
+        for spool in self.spools:
+            spool.close()
 
 
 class _SharedScan:
     """One pass over the files for all the streams of a run (see the module docstring)."""
 
     def __init__(self, tap: TapLDIF) -> None:
-        self._tap = tap
+        self.tap = tap
+        """The tap whose files are read."""
         self._sinks: dict[str, _Sink] | None = None
 
     def sink(self, stream: str) -> _Sink:
@@ -198,15 +246,16 @@ class _SharedScan:
         return self._sinks.pop(stream)
 
     def _scan(self) -> dict[str, _Sink]:
-        tap = self._tap
+        tap = self.tap
         config = tap.config
         extracted = datetime.now(UTC).isoformat()
         sinks: dict[str, _Sink] = {}
         for name, stream in tap.streams.items():
             if stream.selected and isinstance(stream, LdifStream):
-                sinks[name] = _Sink(
-                    stream, fast=stream.fast_path(), version=stream.version(), extracted=extracted
-                )
+                bookmark = stream.bookmark()
+                seen = stream.seen_at_bookmark() if bookmark is not None else frozenset()
+                spec = _SinkSpec(name, stream.fast_path(), bookmark, seen, stream.version(), extracted)
+                sinks[name] = _Sink(spec)
         try:
             self._fill(sinks, config)
         except BaseException:
@@ -214,12 +263,18 @@ class _SharedScan:
                 sink.close()
             raise
         for sink in sinks.values():
-            sink.spool.seek(0)
+            sink.rewind()
         return sinks
 
     def _fill(self, sinks: Mapping[str, _Sink], config: Mapping[str, Any]) -> None:
-        tap = self._tap
+        tap = self.tap
         times = {path: file_time(path) for path in expand_files(config["files"])}
+        workers = _workers(config, times)
+        if workers > 1:
+            from flext_plugin_ldif.tap_parallel import fill_in_parallel  # multiprocessing: only when used
+
+            fill_in_parallel(self, sinks, config, times, workers)
+            return
         emit = _Emitter(
             sinks,
             RecordMaker(
@@ -313,15 +368,27 @@ def _copy(spool: IO[bytes], out: IO[bytes]) -> None:
 
 
 def _replay(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
-    """The records pickled into a spool, in order; the spool is closed (and so deleted) at the end."""
-    with spool:
-        while True:
-            try:
-                # One pickle.load per record: each record was dumped on its own, with its own memo.
-                record: dict[str, Any] = pickle.load(spool)
-            except EOFError:
-                return
-            yield record
+    """The records pickled into a spool, in order."""
+    while True:
+        try:
+            # One pickle.load per record: each record was dumped on its own, with its own memo.
+            record: dict[str, Any] = pickle.load(spool)
+        except EOFError:
+            return
+        yield record
+
+
+def _workers(config: Mapping[str, Any], times: Mapping[Path, str]) -> int:
+    """How many processes read the files: the ``workers`` setting (1 by default; 0: by size and CPUs)."""
+    asked = int(config.get("workers", 1))
+    if config.get("apply_changes") or config.get("changes_stream"):
+        return 1  # both follow the order of the whole input
+    if asked:
+        return max(asked, 1)
+    if not hasattr(os, "fork") or sum(path.stat().st_size for path in times) < PARALLEL_MIN_BYTES:
+        return 1
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(available, MAX_WORKERS))
 
 
 class LdifStream(Stream):
@@ -419,9 +486,13 @@ class LdifStream(Stream):
             yield from super()._sync_records(context, write_messages=write_messages)
             return
         self._write_starting_replication_value(None)
-        with sink.spool, self.get_record_counter() as counter:
+        with self.get_record_counter() as counter:
             sys.stdout.flush()
-            _copy(sink.spool, sys.stdout.buffer)
+            try:
+                for spool in sink.spools:
+                    _copy(spool, sys.stdout.buffer)
+            finally:
+                sink.close()
             counter.increment(sink.count)
         self._finish(sink)
         self._finalize_state(self.stream_state)
@@ -438,7 +509,11 @@ class LdifStream(Stream):
         self._sink = sink
         if sink.version is not None:
             self._stream_version = sink.version
-        yield from _replay(sink.spool)
+        try:
+            for spool in sink.spools:
+                yield from _replay(spool)
+        finally:
+            sink.close()
         self._finish(sink, increment=False)
 
     def _finish(self, sink: _Sink, *, increment: bool = True) -> None:
@@ -549,6 +624,17 @@ class TapLDIF(Tap):
             description=(
                 "Send the member and uniqueMember values of groups to the 'group_members' stream, one "
                 "record per (group, member), and leave them out of the groups' records."
+            ),
+        ),
+        th.Property(
+            "workers",
+            th.IntegerType,
+            default=1,
+            description=(
+                "How many processes parse the files (large files are cut into parts at empty lines): 1 "
+                "(default) reads in this process only, 0 picks by size and CPUs (one below 16 MB, up to "
+                "4). Messages and state are the same whatever the number. Not with changes_stream or "
+                "apply_changes, which follow the order of the whole input."
             ),
         ),
         th.Property(
