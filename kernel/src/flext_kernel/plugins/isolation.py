@@ -211,6 +211,7 @@ class _Watchdog:
         self._changed = threading.Condition()
         self._watches: list[_Watch] = []
         self._thread: threading.Thread | None = None
+        self._wakes: float | None = None  # when the thread wakes next (None: when notified)
         self.signals_sent = 0
         """SIGINTs sent to the main thread that its handler has not seen yet."""
 
@@ -220,7 +221,9 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():  # first use, or a forked child
                 self._thread = threading.Thread(target=self._run, name="flext-plugin-watchdog", daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            elif self._wakes is None or watch.deadline < self._wakes:
+                # Only then: waking the thread for every call would hand it the GIL each time.
+                self._changed.notify()
 
     def disarm(self, watch: _Watch) -> None:
         with self._changed:
@@ -255,8 +258,9 @@ class _Watchdog:
                 for watch in self._watches:
                     if not watch.fired and watch.deadline <= now:
                         self._expire(watch)
-                waiting = [watch.deadline - now for watch in self._watches if not watch.fired]
-                self._changed.wait(min(waiting) if waiting else None)
+                waiting = [watch.deadline for watch in self._watches if not watch.fired]
+                self._wakes = min(waiting) if waiting else None
+                self._changed.wait(self._wakes - now if self._wakes is not None else None)
 
     def _expire(self, watch: _Watch) -> None:
         """Remember, then interrupt (under the lock: a disarmed call is never interrupted)."""
