@@ -64,6 +64,10 @@ OU_CLASSES: Final = frozenset({"organizationalunit"})
 _UNIQUE_MEMBER_UID = re.compile(r"#'[01]*'B$")
 _MEMBER_ATTRIBUTES: Final = ("member", "uniquemember")
 _CLASSIFY_CACHE_LIMIT: Final = 1024
+_USER_COLUMNS: Final = (
+    ("uid", "uid"), ("cn", "cn"), ("sn", "sn"), ("given_name", "givenname"), ("mail", "mail"),
+    ("display_name", "displayname"),
+)  # fmt: skip
 _ESCAPED = re.compile(r"\\.|\"[^\"]*\"|,")
 _SEPARATOR_SPACES = re.compile(r"\s*([,=+])\s*")
 
@@ -230,12 +234,9 @@ class RecordMaker:
             record["file"] = source
             record["line"] = entry.line
         elif stream == "users":
-            record["uid"] = _first(attributes, "uid")
-            record["cn"] = _first(attributes, "cn")
-            record["sn"] = _first(attributes, "sn")
-            record["given_name"] = _first(attributes, "givenname")
-            record["mail"] = _first(attributes, "mail")
-            record["display_name"] = _first(attributes, "displayname")
+            for column, name in _USER_COLUMNS:
+                values = attributes.get(name)
+                record[column] = values[0] if values else None
         elif stream == "groups":
             record["cn"] = _first(attributes, "cn")
             record["members"] = members

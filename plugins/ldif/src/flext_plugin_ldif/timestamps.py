@@ -29,7 +29,7 @@ def from_generalized_time(value: str) -> str | None:
         The UTC timestamp, or None if ``value`` is not a valid generalized time.
 
     """
-    if len(value) == 15 and _SIMPLE.fullmatch(value):
+    if len(value) == 15 and value[14] == "Z" and _SIMPLE.fullmatch(value):
         return f"{value[:4]}-{value[4:6]}-{value[6:8]}T{value[8:10]}:{value[10:12]}:{value[12:14]}+00:00"
     match = _GENERALIZED.fullmatch(value.strip())
     if match is None:
