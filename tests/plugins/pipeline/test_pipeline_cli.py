@@ -214,9 +214,14 @@ def test_logs_follow_moves_on_to_the_retry_of_a_failed_attempt(connectors, defin
     assert first.exit_code == 0, first
     assert f"run {runs[1]['run_id']} attempt 1 of pipeline retried" in first.stdout
     assert runs[0]["run_id"] not in first.stdout
-    missing = flext_cli("pipeline", "logs", "retried", "--run", "nope")
+    missing = flext_cli("pipeline", "logs", "retried", "--run", "20000101T000000.000-abcd")
     assert missing.exit_code == 2
-    assert missing.stderr.startswith("error: no log for run 'nope' of 'retried' (NOT_FOUND)")
+    assert missing.stderr.startswith(
+        "error: no log for run '20000101T000000.000-abcd' of 'retried' (NOT_FOUND)"
+    )
+    malformed = flext_cli("pipeline", "logs", "retried", "--run", "nope")
+    assert malformed.exit_code == 2
+    assert malformed.stderr.startswith("error: 'nope' is not a run id")
 
 
 @pytest.mark.parametrize("victim", ["tap", "target", "flext"])

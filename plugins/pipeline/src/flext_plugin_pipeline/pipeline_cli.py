@@ -154,9 +154,11 @@ def remove(name: str, *, store: str | None = None) -> int:
     """
     from flext_plugin_pipeline.events import PipelineRemoved
 
-    found = project.find(name)
-    if found.is_failure and found.error_code == NOT_FOUND:
-        return fail(found)
+    checked = project.checked_name(name)
+    if checked.is_failure:
+        return fail(checked)
+    if not project.is_registered(name):  # a registered definition that no longer validates is removed
+        return fail(project.find(name))
     if is_running(name):
         return fail(
             FlextResult.fail(f"pipeline {name!r} is running", error_code=ALREADY_RUNNING),
@@ -229,7 +231,7 @@ def run(
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    found = project.find(name)
+    found = project.find(name)  # checks the name first: nothing else is looked up for one that is not
     if found.is_failure:
         return fail(found)
     if dry_run:
@@ -579,6 +581,8 @@ def _kill_group(group: int) -> None:
 
 
 def _append_log(name: str, run_id: str, line: str) -> None:
+    if project.checked_run_id(run_id).is_failure:  # read from the store, which may have been imported
+        return
     log = RunLog(log_path(name, run_id))
     log.write("flext", line)
     log.close()
@@ -592,11 +596,11 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    if name:
+    if name is not None:
         found = project.find(name)
         if found.is_failure:
             return fail(found)
-    names = [name] if name else [definition.name for definition in project.definitions()]
+    names = [name] if name is not None else [definition.name for definition in project.definitions()]
     documents = _status_documents(store) if names else {}  # no pipeline: nothing to read, no store needed
     if isinstance(documents, int):
         return documents
@@ -660,6 +664,9 @@ def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
+    checked = project.checked_name(name)
+    if checked.is_failure:
+        return fail(checked)
     with _store(store, create=False) as events:
         if isinstance(events, int):
             return events
@@ -710,14 +717,23 @@ def logs(
 
 
 def _log_of(name: str, run_id: str | None) -> Path | int:
-    """The log file to print, or the exit code of saying why there is none."""
+    """The log file to print, or the exit code of saying why there is none.
+
+    The name and the run id are checked before any path is made of them, and
+    the file must resolve inside the pipeline's log directory.
+    """
+    checked = project.checked_name(name).flat_map(
+        lambda _name: project.checked_run_id(run_id) if run_id is not None else FlextResult.ok("")
+    )
+    if checked.is_failure:
+        return fail(checked)
     candidates = _run_logs(logs_dir(name))
     if not candidates and not project.is_registered(name):
         return fail(project.find(name))  # an unknown pipeline (a removed one keeps its logs)
     if run_id is not None:
         path = log_path(name, run_id)
         if path.exists():
-            return path
+            return _own_log(path)
         return fail(
             FlextResult.fail(f"no log for run {run_id!r} of {name!r}", error_code=NOT_FOUND),
             hint=f"'flext pipeline history {name}' lists the runs",
@@ -727,7 +743,13 @@ def _log_of(name: str, run_id: str | None) -> Path | int:
             FlextResult.fail(f"pipeline {name!r} has not run yet: it has no run logs", error_code=NOT_FOUND),
             hint=f"run it with 'flext pipeline run {name}'",
         )
-    return candidates[-1]
+    return _own_log(candidates[-1])
+
+
+def _own_log(path: Path) -> Path | int:
+    """``path`` when it is a file in its pipeline's log directory (not a link leading elsewhere)."""
+    inside = project.contained(path.parent, path.name)
+    return inside.value if inside.is_success else fail(inside)
 
 
 _LOG_LINE = re.compile(r"^(?P<time>\S+) \[(?P<source>[^\]]*)\] (?P<message>.*)$")

@@ -31,7 +31,7 @@ from types import FrameType
 from typing import IO, Any
 
 from flext_plugin_pipeline.errors import ALREADY_RUNNING
-from flext_plugin_pipeline.project import run_dir
+from flext_plugin_pipeline.project import checked_run_id, run_dir
 from flext_sdk import FlextResult
 
 __all__ = [
@@ -176,7 +176,16 @@ def logs_dir(pipeline: str) -> Path:
 
 
 def log_path(pipeline: str, run_id: str) -> Path:
-    """The log file of one run."""
+    """The log file of one run.
+
+    Raises:
+        ValueError: ``run_id`` is not a run id (a command must check one it is given, with
+            ``project.checked_run_id``; one read from the event store is checked too, since a store
+            can be imported).
+
+    """
+    if checked_run_id(run_id).is_failure:
+        raise ValueError(f"not a run id: {run_id!r}")
     return logs_dir(pipeline) / f"{run_id}.log"
 
 
