@@ -130,10 +130,13 @@ class PipelineDefinition(_Strict):
     """Directory relative paths are resolved against (set at registration: the definition's directory)."""
 
 
-def interpolate(value: Any, environ: dict[str, str] | None = None) -> tuple[Any, set[str]]:
+def interpolate(
+    value: Any, environ: dict[str, str] | None = None, *, strict: bool = True
+) -> tuple[Any, set[str]]:
     """Fill ``${VAR}`` references in ``value`` (recursively); return it and the values filled in.
 
-    A missing variable without a default raises ``KeyError`` naming it.
+    A missing variable without a default raises ``KeyError`` naming it; with
+    ``strict=False`` it is left as written.
     """
     env = os.environ if environ is None else environ
     secrets: set[str] = set()
@@ -144,6 +147,8 @@ def interpolate(value: Any, environ: dict[str, str] | None = None) -> tuple[Any,
             filled = env[name]
         elif default is not None:
             filled = default
+        elif not strict:
+            return match.group(0)
         else:
             raise KeyError(name)
         if filled:

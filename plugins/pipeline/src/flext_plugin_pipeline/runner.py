@@ -21,6 +21,11 @@ target confirm what it wrote (killing what outlives the pipeline's
 ``stop_timeout``); a dbt step is interrupted (see ``runtime.StopRequest``);
 a retry that waits is not started. The run is recorded as stopped, with the
 state the target confirmed last, and the step it ended.
+
+Before anything runs, the job lists the definition's secrets
+(``masking.Masker``); its log, the Singer engine's stderr lines (the tap's
+``--discover`` too) and the errors, stderr lines and dbt report it records
+all pass through it.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from flext_plugin_pipeline.events import (
     StreamProgress,
 )
 from flext_plugin_pipeline.journal import Journal, RunRecord
+from flext_plugin_pipeline.masking import Masker
 from flext_plugin_pipeline.runtime import (
     RunLock,
     RunLog,
@@ -68,7 +74,6 @@ __all__ = ["Progress", "RunOptions", "new_run_id", "pipeline_environment", "run_
 
 PROGRESS_EVERY = 5.0
 """Seconds between ``StreamProgress`` events."""
-_SECRET_KEYS = ("password", "secret", "token", "key", "credential")
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ def run_pipeline(
     A step that no running plugin can run fails the job before any attempt
     starts, and nothing is recorded: the run never began.
     """
+    masker = Masker.of(definition, pipeline_environment(definition))  # before anything can print a secret
     steps = check_steps(kernel, definition)
     if steps.is_failure:
         return FlextResult.fail(steps.error or "", steps.error_code, steps.error_data)
@@ -131,7 +137,7 @@ def run_pipeline(
         record: FlextResult[RunRecord] = FlextResult.fail("no attempt ran")
         for attempt in range(1, attempts + 1):
             record = _attempt(
-                _Job(kernel, steps.value, definition, journal, options, stop, on_progress),
+                _Job(kernel, steps.value, definition, journal, options, stop, on_progress, masker),
                 attempt,
                 attempt < attempts,
             )
@@ -183,12 +189,14 @@ class _Job:
     options: RunOptions
     stop: threading.Event
     on_progress: Callable[[Progress], None]
+    masker: Masker
+    """Hides the definition's secrets in every sink: the log, the events, what the CLI prints."""
 
 
 def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRecord]:
     definition, journal, options = job.definition, job.journal, job.options
     run_id = new_run_id()
-    log = RunLog.create(definition.name, run_id)
+    log = RunLog.create(definition.name, run_id, job.masker)
     state: dict[str, Any] | None = None
     if not options.full_refresh:
         resumed = journal.resume_state()
@@ -267,16 +275,22 @@ def _extract_and_load(
     prepared = _singer_job(job.definition, job.steps, state)
     if prepared.is_failure:
         return SingerRunResult(outcome="failed", error=prepared.error, error_code=prepared.error_code)
-    singer_job, secrets_found = prepared.value
-    log.secrets.update(secrets_found)
+    singer_job = prepared.value
     steps = job.steps
     log.write("flext", f"tap {steps.tap.name} {steps.tap.version or ''} -> target {steps.target.name}")
     states: queue.Queue[dict[str, Any]] = queue.Queue()
     started = steps.singer.start(
         singer_job, stop=job.stop, on_state=states.put, log=log.write, redact=log.redact
     )
-    if started.is_failure:
-        return SingerRunResult(outcome="failed", error=started.error, error_code=started.error_code)
+    if started.is_failure:  # the tap's --discover failed, or a connector could not be prepared
+        tail = (started.error_data or {}).get("stderr_tail")
+        return SingerRunResult(
+            outcome="failed",
+            error=started.error,
+            error_code=started.error_code,
+            stderr_tail={steps.tap.name: tail} if isinstance(tail, list) else {},
+            failed_process=steps.tap.name if isinstance(tail, list) else None,
+        )
     run = started.value
     runner = RunnerRecord(job.definition.name)
     last_progress = time.monotonic()
@@ -315,14 +329,14 @@ def _stop_line(job: _Job) -> str:
 
 def _singer_job(
     definition: PipelineDefinition, steps: Steps, state: dict[str, Any] | None
-) -> FlextResult[tuple[SingerJob, set[str]]]:
-    """The definition's Singer steps with ``${VAR}`` filled in, and the values to mask in the log.
+) -> FlextResult[SingerJob]:
+    """The definition's Singer steps with ``${VAR}`` filled in.
 
     Each step carries the connector ``check_steps`` resolved, so the run
     starts exactly what was checked.
     """
     try:
-        (tap_config, target_config, mapper_configs), filled = interpolate(
+        (tap_config, target_config, mapper_configs), _filled = interpolate(
             [definition.extract.config, definition.load.config, [m.config for m in definition.mappers]],
             pipeline_environment(definition),
         )
@@ -332,8 +346,6 @@ def _singer_job(
             f"or give a default in the definition (${{{missing.args[0]}:-value}})",
             error_code=VALIDATION_ERROR,
         )
-    filled.discard(pipeline_environment(definition)["FLEXT_PIPELINE_DIR"])
-    filled |= _secret_values([tap_config, target_config, *mapper_configs])
     job = SingerJob(
         tap=ConnectorStep(name=definition.extract.name, config=tap_config, spec=steps.tap),
         target=ConnectorStep(name=definition.load.name, config=target_config, spec=steps.target),
@@ -346,30 +358,12 @@ def _singer_job(
         cwd=Path(definition.base_dir) if definition.base_dir else Path.cwd(),
         stop_timeout=definition.stop_timeout,
     )
-    return FlextResult.ok((job, filled))
+    return FlextResult.ok(job)
 
 
 def pipeline_environment(definition: PipelineDefinition) -> dict[str, str]:
     """What ``${VAR}`` may refer to: the environment, and ``FLEXT_PIPELINE_DIR`` (the definition's folder)."""
     return {**os.environ, "FLEXT_PIPELINE_DIR": definition.base_dir or str(Path.cwd())}
-
-
-def _secret_values(configs: list[Any]) -> set[str]:
-    """Values of config keys that look like secrets, masked in logs even when written literally."""
-    found: set[str] = set()
-
-    def walk(item: Any) -> None:
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if isinstance(value, str) and any(word in str(key).lower() for word in _SECRET_KEYS):
-                    found.add(value)
-                walk(value)
-        elif isinstance(item, list):
-            for inner in item:
-                walk(inner)
-
-    walk(configs)
-    return {value for value in found if len(value) >= 3}
 
 
 def _transform(job: _Job, loaded: SingerRunResult, log: RunLog) -> _Ended:
@@ -400,15 +394,16 @@ def _transform(job: _Job, loaded: SingerRunResult, log: RunLog) -> _Ended:
 def _record_outcome(
     journal: Journal, run_id: str, ended: _Ended, log: RunLog, will_retry: bool
 ) -> FlextResult[RunRecord]:
-    outcome = ended.result
-    line = f"run {run_id} {outcome.outcome}" + (f": {outcome.error}" if outcome.error else "")
+    outcome, mask = ended.result, log.masker
+    error = mask(outcome.error) if outcome.error else None  # a connector's stderr may quote a secret
+    line = f"run {run_id} {outcome.outcome}" + (f": {error}" if error else "")
     if outcome.outcome == "completed":
         recorded = journal.record(
             PipelineRunCompleted,
             run_id=run_id,
             records=outcome.records,
             elapsed=outcome.elapsed,
-            transform=ended.transform,
+            transform=mask.deep(ended.transform),
         )
     elif outcome.outcome == "stopped":
         state = outcome.last_state
@@ -422,17 +417,17 @@ def _record_outcome(
             forced=ended.forced,
             state=state,
             during=ended.during,
-            error=outcome.error if ended.forced else None,
+            error=error if ended.forced else None,
         )
-        line = stop_summary(run_id, ended.during, ended.forced, outcome.error, state)
+        line = stop_summary(run_id, ended.during, ended.forced, error, state)
     else:
         tail = outcome.stderr_tail.get(outcome.failed_process or "", [])
         recorded = journal.record(
             PipelineRunFailed,
             run_id=run_id,
-            error=outcome.error or "failed",
+            error=error or "failed",
             code=outcome.error_code,
-            stderr_tail=tail[-10:],
+            stderr_tail=[mask(text) for text in tail[-10:]],
             records=outcome.records,
             elapsed=outcome.elapsed,
             will_retry=will_retry,

@@ -31,6 +31,7 @@ from types import FrameType
 from typing import IO, Any
 
 from flext_plugin_pipeline.errors import ALREADY_RUNNING
+from flext_plugin_pipeline.masking import Masker
 from flext_plugin_pipeline.project import checked_run_id, run_dir
 from flext_sdk import FlextResult
 
@@ -192,25 +193,22 @@ def log_path(pipeline: str, run_id: str) -> Path:
 class RunLog:
     """One run's log: every process's stderr and flext's own lines, timestamped, secrets masked."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, masker: Masker | None = None) -> None:
         self.path = path
-        self.secrets: set[str] = set()
-        """Values replaced by ``***`` in every line (filled-in ``${VAR}`` values, password-like keys)."""
+        self.masker = masker or Masker()
+        """Hides the run's secrets in every line (see ``masking``)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # every process's stderr reader writes here
         self._handle: IO[str] | None = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     @classmethod
-    def create(cls, pipeline: str, run_id: str) -> RunLog:
+    def create(cls, pipeline: str, run_id: str, masker: Masker | None = None) -> RunLog:
         """The log of a new run."""
-        return cls(log_path(pipeline, run_id))
+        return cls(log_path(pipeline, run_id), masker)
 
     def redact(self, line: str) -> str:
         """``line`` with every known secret masked."""
-        for secret in self.secrets:
-            if secret in line:
-                line = line.replace(secret, "***")
-        return line
+        return self.masker(line)
 
     def write(self, source: str, line: str) -> None:
         """Append one line from ``source`` (a process name, or ``flext``)."""

@@ -28,14 +28,12 @@ def run_transform(
 ) -> FlextResult[dict[str, Any]]:
     """Run ``dbt <command>`` on the step's project; the result summarises the nodes dbt built and tested."""
     try:
-        env, secrets = interpolate(step.env, environment)
+        env, _filled = interpolate(step.env, environment)  # masked by the run's log since the job began
     except KeyError as missing:
         return FlextResult.fail(
             f"the transform step needs the environment variable {missing.args[0]}",
             error_code=VALIDATION_ERROR,
         )
-    secrets.discard(environment.get("FLEXT_PIPELINE_DIR", ""))
-    log.secrets.update(secrets)
     project = Path(environment["FLEXT_PIPELINE_DIR"]) / step.project
     log.write("flext", f"dbt {step.command} {project}")
     command = RunDbt(

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flext_kernel.errors import TIMEOUT, VALIDATION_ERROR
-from flext_plugin_singer.engine import ProcessSpec
+from flext_plugin_singer.engine import ProcessSpec, failure_summary
 from flext_plugin_singer.errors import RUN_FAILED
 from flext_plugin_singer.selection import select, unmatched
 from flext_sdk import FlextResult
@@ -26,6 +26,15 @@ __all__ = ["Invocation", "discover", "prepare", "write_private"]
 
 DISCOVERY_TIMEOUT = 300.0
 """Seconds a tap may take to answer ``--discover``."""
+_TAIL_LINES = 20
+
+
+def _no_log(name: str, line: str) -> None:
+    """Nobody asked for the tap's stderr."""
+
+
+def _as_is(line: str) -> str:
+    return line
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,21 @@ def write_private(directory: Path, name: str, content: Mapping[str, Any]) -> Pat
 
 
 def discover(
-    tap: ConnectorSpec, config_path: Path, *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    tap: ConnectorSpec,
+    config_path: Path,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Callable[[str, str], None] = _no_log,
+    redact: Callable[[str], str] = _as_is,
 ) -> FlextResult[dict[str, Any]]:
-    """Run ``tap --discover`` and return its catalog."""
+    """Run ``tap --discover`` and return its catalog.
+
+    Its stderr goes to ``log`` line by line, through ``redact`` (the tap is
+    named ``TAP --discover``); a failure's message is the line that says what
+    failed (``engine.failure_summary``), redacted too, as the run's own
+    failures are: a tap may print its config, password included.
+    """
     assert tap.location is not None
     try:
         done = subprocess.run(
@@ -65,10 +86,19 @@ def discover(
         return FlextResult.fail(
             f"{tap.name} --discover did not answer within {DISCOVERY_TIMEOUT:.0f}s", error_code=TIMEOUT
         )
+    lines = [redact(line.rstrip()) for line in done.stderr.decode("utf-8", "replace").splitlines()]
+    lines = [line for line in lines if line]
+    for line in lines:
+        log(f"{tap.name} --discover", line)
     if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        last = lines[-1] if lines else f"exit code {done.returncode}"
-        return FlextResult.fail(f"{tap.name} --discover failed: {last}", error_code=RUN_FAILED)
+        code = done.returncode
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        why = failure_summary(lines[-_TAIL_LINES:])
+        return FlextResult.fail(
+            f"{tap.name} --discover {how}" + (f": {why}" if why else ""),
+            error_code=RUN_FAILED,
+            error_data={"stderr_tail": lines[-_TAIL_LINES:]},
+        )
     try:
         catalog = json.loads(done.stdout)
     except ValueError:
@@ -88,6 +118,8 @@ def prepare(
     state: Mapping[str, Any] | None = None,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    log: Callable[[str, str], None] = _no_log,
+    redact: Callable[[str], str] = _as_is,
 ) -> FlextResult[Invocation]:
     """Write config, catalog and state files into ``workdir`` and build the command lines.
 
@@ -100,9 +132,9 @@ def prepare(
     assert tap_spec.location is not None
     tap_argv = [tap_spec.location, "--config", str(tap_config_path)]
     if select_patterns:
-        discovered = discover(tap_spec, tap_config_path, cwd=cwd, env=env)
+        discovered = discover(tap_spec, tap_config_path, cwd=cwd, env=env, log=log, redact=redact)
         if discovered.is_failure:
-            return FlextResult.fail(discovered.error or "", error_code=discovered.error_code)
+            return FlextResult.fail(discovered.error or "", discovered.error_code, discovered.error_data)
         typos = unmatched(discovered.value, select_patterns)
         if typos:
             streams = ", ".join(

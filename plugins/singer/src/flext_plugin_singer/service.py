@@ -102,6 +102,8 @@ class SingerService:
                 state=job.state,
                 cwd=job.cwd,
                 env=job.env,
+                log=log or _ignore_line,
+                redact=redact or _as_is,
             )
             if prepared.is_failure:
                 workdir.cleanup()
