@@ -22,6 +22,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,15 +72,17 @@ def fill_in_parallel(
         try:
             context = multiprocessing.get_context("fork")
             processes = max(1, min(workers, len(parts)) - 1)
-            with context.Pool(processes=processes, initializer=_quiet_worker) as pool:
-                results = pool.imap(_read_part, parts[1:])
+            # A process pool that notices a worker killed (out of memory...): the run fails, never hangs.
+            pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_quiet_worker)
+            try:
+                results = pool.map(_read_part, parts[1:])
                 _fill_part(parts[0], dict(sinks))
                 for spooled in results:
                     for name, (file, count, latest, digests) in spooled.items():
                         # Opened now and deleted with the folder: the open file outlives its name.
                         sinks[name].merge(open(file, "rb"), count, latest, digests)  # noqa: SIM115
-                pool.close()
-                pool.join()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
             _JOB.clear()
 
@@ -88,7 +91,7 @@ def _quiet_worker() -> None:
     """In a new worker: no stdout (only this process writes Singer messages) and default signals.
 
     The fork inherits the tap's signal handlers, which write the state on
-    SIGTERM; a worker ended by the pool must just end.
+    SIGTERM; a worker ended early must just end.
     """
     with open(os.devnull, "wb") as devnull:
         os.dup2(devnull.fileno(), sys.stdout.fileno())
