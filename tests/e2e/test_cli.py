@@ -299,14 +299,18 @@ def test_plugins_share_a_group_and_conflicts_are_reported(home: Path, plugins: P
         body="def bye() -> int:\n    print('bye')\n    return 0\n",
     )
     base = ("--plugins-dir", str(plugins))
-    assert flext(home, *base, "data", "hello").out.strip() == "hello world"  # alpha wins: first by name
-    assert flext(home, *base, "data", "bye").out.strip() == "bye"
-    group_help = flext(home, *base, "data", "--help")
-    assert "hello" in group_help.out
-    assert "bye" in group_help.out
+    assert flext(home, *base, "data", "hello").out.strip() == "hello world"  # alpha keeps it: first by name
+    # beta claims a command alpha has, so beta is refused (issue 22, item 11), not half-loaded
+    refused = flext(home, *base, "data", "bye")
+    assert refused.code == 1, refused
+    assert "its command 'flext data hello' is plugin 'alpha''s" in refused.err
     doctor = flext(home, *base, "doctor")
     assert doctor.code == 1
-    assert "'flext data hello' is claimed by alpha and beta" in doctor.out
+    assert "its command 'flext data hello' is plugin 'alpha''s" in doctor.out
+    # the user may give the command to beta: then both load, each with its own commands
+    assert flext(home, *base, "plugin", "pin", "data hello", "beta").code == 0
+    assert flext(home, *base, "data", "hello").out.strip() == "bye"
+    assert flext(home, *base, "data", "bye").out.strip() == "bye"
 
 
 def test_groups_are_described_by_their_group_entries_not_by_a_plugin(home: Path, plugins: Path) -> None:

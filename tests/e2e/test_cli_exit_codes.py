@@ -43,8 +43,19 @@ manifest = PluginManifest(
         CommandEntry(path=("loud",), target="loud:loud"),
         CommandEntry(path=("sleepy",), target="loud:sleepy"),
         CommandEntry(path=("picky",), target="loud:picky"),
+        CommandEntry(path=("leaky",), target="loud:leaky"),
     ),
 )
+
+
+def leaky() -> int:
+    import subprocess
+
+    child = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+    child.wait()
+    child.stdin.write(b"x" * 200_000)  # a pipe of the command's own, read by nobody: BrokenPipeError
+    child.stdin.flush()
+    return 0
 
 
 def picky(own_code: bool = False) -> int:
@@ -115,6 +126,20 @@ def test_a_closed_pipe_ends_any_command_quietly(flext_cli: FlextCliRunner, loud_
     for args in (("--help",), ("plugin", "--help")):
         code, _, err = _read_one_line_then_close(flext_cli, *args)
         assert (code, err) == (CLOSED_PIPE, ""), args
+
+
+def test_a_broken_pipe_of_the_commands_own_is_a_failure_not_a_quiet_end(
+    flext_cli: FlextCliRunner, loud_plugins: Path
+) -> None:
+    """Only a closed standard output ends quietly; a pipe of the command's own that breaks is an error."""
+    failed = flext_cli("leaky")
+    assert failed.exit_code == 1, failed
+    assert failed.stderr.splitlines()[0].startswith("error: BrokenPipeError: ")
+    assert failed.stderr.splitlines()[0].endswith("(INTERNAL_ERROR)")
+    assert flext_cli("--output", "json", "leaky").json()["code"] == "INTERNAL_ERROR"
+    debug = flext_cli("--debug", "leaky")
+    assert debug.exit_code == 1
+    assert "Traceback" in debug.stderr
 
 
 def test_a_closed_pipe_in_a_shell_pipeline(flext_cli: FlextCliRunner, loud_plugins: Path) -> None:

@@ -66,3 +66,64 @@ def test_doctor_warns_about_files_others_may_read(flext_cli: FlextCliRunner) -> 
         path.chmod(0o700)
     secret.chmod(0o600)
     assert flext_cli("--output", "json", "doctor").json()["data"]["warnings"] == []
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_what_is_the_users_own_keeps_the_callers_umask(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
+    """A scaffolded project is the user's source tree, not FLEXT's private data: 0644 under umask 022."""
+    made = flext_cli("plugin", "new", "permissive", "--directory", str(tmp_path))
+    assert made.exit_code == 0, made
+    project = tmp_path / "flext-plugin-permissive"
+    assert stat.S_IMODE(project.stat().st_mode) == 0o755
+    assert stat.S_IMODE((project / "pyproject.toml").stat().st_mode) == 0o644
+
+
+def test_installers_run_with_the_callers_umask(tmp_path: Path) -> None:
+    """uv and pip install into an environment others may use: not 0600 (in-process, nothing installed)."""
+    import sys
+
+    from flext_kernel.cli import session
+    from flext_kernel.cli.commands.plugin_install import Installer
+
+    made = tmp_path / "made-by-the-installer"
+    previous = os.umask(0o022)
+    try:
+        session.keep_files_private()
+        installer = Installer("pip", sys.executable, sys.executable)
+        done = installer.run([sys.executable, "-c", f"open({str(made)!r}, 'w').close()"])
+        assert done.returncode == 0, done.stderr
+        assert stat.S_IMODE(made.stat().st_mode) == 0o644
+        assert os.umask(0o077) == 0o077  # and flext's own umask is back after it
+    finally:
+        os.umask(previous)
+        session._callers_umask = None
+
+
+def test_doctor_does_not_trip_over_files_that_come_and_go(
+    flext_cli: FlextCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's -wal and -shm files appear and vanish while other flext processes run."""
+    import threading
+
+    from flext_kernel.cli.commands.doctor import loose_permissions
+
+    data = flext_cli.home / "data"
+    data.mkdir(parents=True)
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            for n in range(20):
+                (data / f"events.db-{n}").write_text("x")
+            for n in range(20):
+                (data / f"events.db-{n}").unlink()
+
+    monkeypatch.setenv("FLEXT_HOME", str(flext_cli.home))
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for _ in range(100):
+            loose_permissions()  # raised FileNotFoundError on most calls before
+    finally:
+        stop.set()
+        worker.join()

@@ -206,13 +206,6 @@ def test_the_users_ctrl_c_during_a_plugin_import_stops_the_command(
     assert json.loads(out)["code"] == "INTERRUPTED"
 
 
-PENDING_CLI_EDIT = (
-    "pending CLI edit (issue 22 item 9, see the report): command_cache.build_table must not import "
-    "plugins disabled in this run, and plugin enable/disable must find names by discovery alone"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=PENDING_CLI_EDIT)
 @pytest.mark.parametrize(
     ("args", "env", "disabled"),
     [
@@ -295,13 +288,6 @@ def test_a_pinned_command_goes_to_the_plugin_the_user_chose(cli: FlextCliRunner,
     assert "pipeline run" not in listed["pipeline"]["commands"]
 
 
-PENDING_PIN_COMMAND = (
-    "pending CLI wiring (issue 22 item 11, see the report): the command 'flext plugin pin COMMAND PLUGIN' "
-    "(and --clear) in the kernel's plugin group"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=PENDING_PIN_COMMAND)
 def test_flext_plugin_pin_chooses_and_clears_the_owner(cli: FlextCliRunner, plugins: Path) -> None:
     write_plugin(
         plugins, "clasher", "clasher", body=CLASHER_BODY, commands=command("pipeline run", "clasher:run")

@@ -43,6 +43,7 @@ def test_the_kernel_has_only_the_plugin_hosts_commands() -> None:
         "plugin install",
         "plugin enable",
         "plugin disable",
+        "plugin pin",
         "plugin uninstall",
         "doctor",
         "version",
@@ -98,7 +99,7 @@ def test_a_disabled_plugins_subcommand_disappears_and_the_group_stays() -> None:
     assert "plugin new" not in assembly.owners
     assert assembly.unknown_command(["plugin", "new"]) == (
         "new",
-        ["disable", "enable", "info", "install", "list", "uninstall"],
+        ["disable", "enable", "info", "install", "list", "pin", "uninstall"],
     )
     assert assembly.unavailable == {"plugin new": "author"}
     assert assembly.hidden == {"author": "disabled"}

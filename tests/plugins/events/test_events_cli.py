@@ -70,6 +70,23 @@ def test_an_export_to_a_missing_directory_writes_nothing(flext_cli: FlextCliRunn
     assert not (tmp_path / "no").exists()
 
 
+def test_an_export_through_a_symlink_writes_the_file_it_names(
+    flext_cli: FlextCliRunner, tmp_path: Path
+) -> None:
+    """The link stays a link; before, it was replaced by a new file and its target kept the old export."""
+    _seed(tmp_path / "e.db")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    real = tmp_path / "b" / "real.jsonl"
+    real.write_text("old\n")
+    link = tmp_path / "a" / "out.jsonl"
+    link.symlink_to(Path("..") / "b" / "real.jsonl")
+    result = flext_cli("events", "export", "--store", str(tmp_path / "e.db"), "--to", str(link))
+    assert result.exit_code == 0, result
+    assert link.is_symlink()
+    assert len(real.read_text().splitlines()) == 2  # the two seeded events
+
+
 def _wait_until_open(pid: int, path: Path, timeout: float = 60.0) -> None:
     """Wait until process ``pid`` has ``path`` open (Linux /proc), so the test does not race its start."""
     deadline = time.monotonic() + timeout

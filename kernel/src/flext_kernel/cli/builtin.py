@@ -43,6 +43,11 @@ KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
         "Disable a plugin without uninstalling it: its commands and handlers disappear.",
     ),
     (
+        ("plugin", "pin"),
+        f"{_COMMANDS}.plugin_pin:pin",
+        "Choose which plugin keeps a command that two plugins claim.",
+    ),
+    (
         ("plugin", "uninstall"),
         f"{_INSTALL}:uninstall",
         "Uninstall a plugin's distribution from this environment.",

@@ -67,6 +67,8 @@ def read(expected: str) -> dict[str, Any] | None:
         return None
     if not _sources_unchanged(table.get("sources")):
         return None
+    if table.get("unread") and set(table["unread"]) - _left_out(table["unread"]):
+        return None  # a plugin left out, and so not read, when the table was built is wanted now
     return table
 
 
@@ -108,21 +110,57 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
     from flext_kernel.plugins.discovery import discover
     from flext_kernel.plugins.manager import PluginManager
 
-    manager = PluginManager(KERNEL_VERSION)
-    manager.load(discover(plugin_dirs))
+    candidates = discover(plugin_dirs)
+    left_out = _left_out([candidate.name for candidate in candidates])
+    manager = PluginManager(KERNEL_VERSION, disabled=left_out)
+    manager.load(candidates)
+    # A plugin this run leaves out is not imported: its row is the last table's, if there is one.
+    kept = {row.get("name"): row for row in (_last_table() or {}).get("plugins", [])}
     plugins = []
     for record in manager.records.values():
+        if record.name in left_out and record.name in kept:
+            plugins.append(kept[record.name])
+            continue
         summary = record.summary()
         # A plugin that failed after its manifest was read (version gate, requirements, a hook)
         # keeps the commands its manifest declares, so the CLI can say why they are missing.
-        entries = record.commands or (record.manifest.commands if record.manifest else ())
+        # A live plugin lists what it kept: a command pinned to another plugin is gone from it.
+        entries = (record.manifest.commands if record.manifest else ()) if record.failed else record.commands
         summary["commands"] = [
             {"path": list(entry.path), "target": entry.target, "help": entry.help} for entry in entries
         ]
         groups = record.manifest.groups if record.manifest else ()
         summary["groups"] = [{"path": list(entry.path), "help": entry.help} for entry in groups]
         plugins.append(summary)
-    return {"fingerprint": key, "format": CACHE_FORMAT, "plugins": plugins, "sources": _sources(manager)}
+    return {
+        "fingerprint": key,
+        "format": CACHE_FORMAT,
+        "plugins": plugins,
+        "sources": _sources(manager),
+        "unread": sorted(left_out),
+    }
+
+
+def _left_out(names: list[str]) -> set[str]:
+    """Which of ``names`` this run leaves out (plugins.db, FLEXT_PLUGINS, FLEXT_DISABLE_PLUGINS)."""
+    from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
+
+    only, denied = environment_overrides()
+    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    return {
+        name
+        for name in names
+        if name != "kernel" and (name in disabled or (only is not None and name not in only))
+    }
+
+
+def _last_table() -> dict[str, Any] | None:
+    try:
+        table = json.loads(_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return table if isinstance(table, dict) else None
 
 
 def _sources(manager: PluginManager) -> dict[str, int]:

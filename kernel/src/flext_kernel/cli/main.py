@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from flext_kernel.cli import output
+from flext_kernel.cli.session import keep_files_private
 from flext_kernel.cli.settings import OutputFormat, Settings, current, replace_current
 from flext_kernel.errors import (
     INTERNAL_ERROR,
@@ -233,14 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     not an error: nothing more is printed, and the code is
     ``output.EXIT_CLOSED_PIPE``, what a shell reports for ``cat`` there.
     """
-    # What FLEXT and the processes it starts write (event stores, run logs,
-    # registered definitions that may hold passwords) is the user's alone:
-    # files 0600, directories 0700 (docs/security.md).
-    os.umask(0o077)
     try:
         return _main(argv)
     except BrokenPipeError:
-        return output.EXIT_CLOSED_PIPE
+        if _stdout_closed():
+            return output.EXIT_CLOSED_PIPE
+        raise  # --debug: a pipe of the command's own broke; the traceback shows where
     except SystemExit as exc:
         # rich (help screens, tables) handles a closed pipe itself: it points stdout at
         # /dev/null and raises SystemExit(1) from inside its ``except BrokenPipeError``.
@@ -264,15 +263,35 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         return output.emit_error("interrupted", INTERRUPTED)
     except BrokenPipeError:
-        raise  # a closed pipe ends quietly (see main), with or without --debug
+        if _stdout_closed():
+            raise  # whoever read the output closed it: a quiet end (see main), with or without --debug
+        if settings.debug:
+            raise
+        return _internal_error(*sys.exc_info()[:2])  # a pipe of the command's own broke: a failure
     except Exception as exc:
         if settings.debug:
             raise
         if isinstance(exc, ImportError) and assembly is not None:
             return _import_failed(assembly, tokens, exc)
-        return output.emit_error(
-            f"{type(exc).__name__}: {exc}", INTERNAL_ERROR, hint="run again with --debug for the traceback"
-        )
+        return _internal_error(type(exc), exc)
+
+
+def _internal_error(kind: type[BaseException] | None, exc: BaseException | None) -> int:
+    name = kind.__name__ if kind is not None else "Exception"
+    hint = "run again with --debug for the traceback"
+    return output.emit_error(f"{name}: {exc}", INTERNAL_ERROR, hint=hint)
+
+
+def _stdout_closed() -> bool:
+    """Whether the reader of standard output has gone (not just any pipe the command used)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError):  # no usable stdout: nobody is reading it
+        return True
 
 
 def _run(assembly: "Assembly", settings: Settings, tokens: list[str]) -> int:
@@ -438,6 +457,7 @@ def run() -> None:
     global _collection_paused
     _collection_paused = gc.isenabled()
     gc.disable()
+    keep_files_private()
     code = main()
     try:
         sys.stdout.flush()  # what is still buffered may meet a closed pipe too

@@ -7,6 +7,9 @@ disable`` and ``--plugins-dir`` say applies to them as it applies to the CLI.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from flext_kernel.cli import output
@@ -16,7 +19,9 @@ if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
     from flext_kernel.result import FlextResult
 
-__all__ = ["boot_kernel", "fail"]
+__all__ = ["boot_kernel", "callers_umask", "fail", "keep_files_private"]
+
+_callers_umask: int | None = None
 
 
 def boot_kernel() -> FlextResult[FlextKernel]:
@@ -39,3 +44,31 @@ def fail(result: FlextResult[Any], *, hint: str | None = None, exit_code: int | 
     ``exit_code`` overrides that, for a plugin's own code that means bad input (``EXIT_USAGE``).
     """
     return output.emit_error(result.error or "failed", result.error_code, hint=hint, exit_code=exit_code)
+
+
+def keep_files_private() -> None:
+    """Make what FLEXT and the processes it starts write the user's alone (umask 077).
+
+    Event stores, run logs and registered definitions may hold secrets
+    (docs/security.md). The caller's umask is kept for what is the user's
+    own: a scaffolded project, packages installed into an environment.
+    """
+    global _callers_umask
+    previous = os.umask(0o077)
+    if _callers_umask is None:
+        _callers_umask = previous
+
+
+@contextmanager
+def callers_umask() -> Iterator[int]:
+    """Within the block, files get the caller's umask (yielded, for ``subprocess.run(umask=...)``)."""
+    if _callers_umask is None:
+        current = os.umask(0)
+        os.umask(current)
+        yield current
+        return
+    private = os.umask(_callers_umask)
+    try:
+        yield _callers_umask
+    finally:
+        os.umask(private)

@@ -119,15 +119,18 @@ class ImportPlan:
 def write_export(events: FlextEventStore, target: Path | IO[str]) -> FlextResult[int]:
     """Write every event of ``events`` to ``target``; a file is replaced only once complete."""
     if isinstance(target, Path):
-        directory = target.resolve().parent
+        # A symlink is followed: the file it names is replaced, from its own directory
+        # (one rename, on one filesystem), and the link stays a link.
+        resolved = target.resolve()
+        directory = resolved.parent
         if not directory.is_dir():
             return Failure(f"cannot write {target}: {directory} is not a directory", VALIDATION_ERROR)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+        handle, temporary = tempfile.mkstemp(prefix=f".{resolved.name}.", dir=directory)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 written = _write_lines(events, stream)
             if written.is_success:
-                os.replace(temporary, target)
+                os.replace(temporary, resolved)
             return written
         finally:
             if os.path.exists(temporary):

@@ -206,17 +206,20 @@ def write_tree(target: Path, files: Mapping[str, str]) -> None:
     An existing ``target`` is replaced: it is moved aside, the new tree renamed
     into place, and only then the old one deleted.
     """
+    from flext_kernel.cli.session import callers_umask
+
     staging = target.with_name(f".{target.name}.new-{secrets.token_hex(4)}")
-    staging.mkdir()
-    try:
-        for relative, text in files.items():
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        _swap(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with callers_umask():  # the user's project, not FLEXT's private data
+        staging.mkdir()
+        try:
+            for relative, text in files.items():
+                path = staging / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            _swap(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
 
 def _swap(staging: Path, target: Path) -> None:

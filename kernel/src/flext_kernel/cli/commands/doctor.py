@@ -67,15 +67,14 @@ def loose_permissions() -> list[str]:
     """
     from flext_kernel.paths import cache_dir, config_dir, data_dir
 
-    found: dict[Path, None] = {}  # the data and cache dirs may sit inside the config dir (FLEXT_HOME)
+    loose: dict[Path, int] = {}  # the data and cache dirs may sit inside the config dir (FLEXT_HOME)
     for root in (config_dir(), data_dir(), cache_dir()):
         if root.is_dir():
-            found.update(dict.fromkeys(path for path in _tree(root) if _readable_by_others(path)))
-    loose = list(found)
+            loose.update((path, mode) for path in _tree(root) if (mode := _loose_mode(path)) is not None)
     shown = [
-        f"{path} is {stat.S_IMODE(path.lstat().st_mode):04o}: others may read it; "
-        f"'chmod {'0700' if path.is_dir() else '0600'} {path}'"
-        for path in loose[:_MOST_SHOWN]
+        f"{path} is {stat.S_IMODE(mode):04o}: others may read it; "
+        f"'chmod {'0700' if stat.S_ISDIR(mode) else '0600'} {path}'"
+        for path, mode in list(loose.items())[:_MOST_SHOWN]
     ]
     if len(loose) > _MOST_SHOWN:
         shown.append(f"{len(loose) - _MOST_SHOWN} more; 'chmod -R go-rwx DIR' fixes a whole directory")
@@ -92,6 +91,10 @@ def _tree(root: Path) -> list[Path]:
     return found[:_MOST_FILES_CHECKED]
 
 
-def _readable_by_others(path: Path) -> bool:
-    mode = path.lstat().st_mode
-    return not stat.S_ISLNK(mode) and bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
+def _loose_mode(path: Path) -> int | None:
+    """The mode of ``path`` if others may use it; None if not, or gone (SQLite's -wal, -shm come and go)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return None
+    return mode if not stat.S_ISLNK(mode) and mode & (stat.S_IRWXG | stat.S_IRWXO) else None

@@ -65,13 +65,16 @@ def disable(name: str) -> int:
 
 
 def _set_enabled(name: str, enabled: bool) -> int:
+    from flext_kernel.cli.commands._inspection import plugin_dirs
     from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.discovery import canonical_name, discover
     from flext_kernel.plugins.state import PluginStateStore
 
-    manager = inspect_plugins()
-    if name not in manager.records:
-        known = ", ".join(sorted(manager.records)) or "none"
+    names = {"kernel", *(candidate.name for candidate in discover(plugin_dirs()))}  # nothing imported
+    if canonical_name(name) not in names:
+        known = ", ".join(sorted(names))
         return output.emit_error(f"no plugin named {name!r}", NOT_FOUND, hint=f"installed plugins: {known}")
+    name = canonical_name(name)
     if name == "kernel":
         return output.emit_error("the kernel plugin cannot be disabled", VALIDATION_ERROR)
     PluginStateStore(config_dir() / "plugins.db").set_enabled(name, enabled)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 from cyclopts import Parameter
 
 from flext_kernel.cli import output
+from flext_kernel.cli.session import callers_umask
 from flext_kernel.cli.settings import current
 from flext_kernel.errors import (
     INSTALL_FAILED,
@@ -186,7 +187,10 @@ class Installer:
 
     def run(self, command: list[str]) -> subprocess.CompletedProcess[str]:
         """Run one installer command, its output captured (shown with ``--debug``)."""
-        done = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+        with callers_umask() as umask:  # installed packages are for whoever uses the environment
+            done = subprocess.run(
+                command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, umask=umask
+            )
         if current().debug:
             print(f"$ {' '.join(command)}", file=sys.stderr)
             sys.stderr.write(done.stdout + done.stderr)
@@ -465,9 +469,10 @@ def uninstall(
 
     """
     from flext_kernel.cli.commands._inspection import plugin_dirs
-    from flext_kernel.plugins.discovery import discover
+    from flext_kernel.plugins.discovery import canonical_name, discover
 
     candidates = discover(plugin_dirs())
+    name = canonical_name(name)  # names compare one way everywhere (PEP 503)
     found = next((c for c in candidates if c.name == name), None)
     if name == "kernel" or (found and _canonical(found.distribution or "") in PROTECTED):
         provider = found.distribution if found else "flext-kernel"
