@@ -31,6 +31,7 @@ from flext_eventsourcing import STORE_HINT, opened_store, stores_of
 from flext_kernel.errors import INTERRUPTED, NOT_FOUND, TIMEOUT, VALIDATION_ERROR
 from flext_plugin_pipeline import project
 from flext_plugin_pipeline.errors import ALREADY_RUNNING, RUN_FAILED, STOP_FAILED
+from flext_plugin_pipeline.files import open_private
 from flext_plugin_pipeline.journal import Journal, RunRecord
 from flext_plugin_pipeline.runtime import (
     RunLog,
@@ -420,8 +421,7 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
     argv += ["--full-refresh"] if full_refresh else []
     argv += ["--store", store] if store else []
     out = project.run_dir(name) / "background.out"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "ab") as sink:
+    with open_private(out, "ab") as sink:
         process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,

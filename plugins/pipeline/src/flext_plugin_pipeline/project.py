@@ -19,7 +19,6 @@ directory (a symbolic link pointing elsewhere).
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Final
@@ -33,6 +32,7 @@ from flext_plugin_pipeline.definition import (
     PipelineDefinition,
     load_definition,
 )
+from flext_plugin_pipeline.files import private_directory, write_private
 from flext_sdk import FlextResult
 
 __all__ = [
@@ -162,10 +162,7 @@ def register(
             error_code=VALIDATION_ERROR,
             error_data={"file": str(source)},
         )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_suffix(".tmp")
-    temporary.write_text(body, encoding="utf-8")
-    os.replace(temporary, destination)
+    write_private(private_directory(destination.parent) / destination.name, body)  # may hold a password
     return FlextResult.ok(definition)
 
 

@@ -31,6 +31,7 @@ from types import FrameType
 from typing import IO, Any
 
 from flext_plugin_pipeline.errors import ALREADY_RUNNING
+from flext_plugin_pipeline.files import open_private, write_private
 from flext_plugin_pipeline.masking import Masker
 from flext_plugin_pipeline.project import checked_run_id, run_dir
 from flext_sdk import FlextResult
@@ -101,8 +102,7 @@ class RunLock:
 
     def acquire(self) -> FlextResult[None]:
         """Take the lock without waiting; fail if another process holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        handle = open_private(self.path, "a+")  # held until release()
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -132,7 +132,7 @@ def is_running(pipeline: str) -> bool:
     path = run_dir(pipeline) / "run.lock"
     if not path.exists():
         return False
-    with open(path, "a+") as handle:
+    with open_private(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -160,10 +160,7 @@ class RunnerRecord:
         """Merge ``fields`` into the record (atomically replaced)."""
         data = {**self.read(), **fields}
         self.process_group = data.get("process_group")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_private(self.path, json.dumps(data))
 
     def clear(self) -> None:
         """Forget the record (the run is over)."""
@@ -197,9 +194,8 @@ class RunLog:
         self.path = path
         self.masker = masker or Masker()
         """Hides the run's secrets in every line (see ``masking``)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # every process's stderr reader writes here
-        self._handle: IO[str] | None = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._handle: IO[str] | None = open_private(path, "a", buffering=1)
 
     @classmethod
     def create(cls, pipeline: str, run_id: str, masker: Masker | None = None) -> RunLog:
