@@ -34,6 +34,7 @@ from flext_plugin_pipeline.errors import ALREADY_RUNNING, RUN_FAILED, STOP_FAILE
 from flext_plugin_pipeline.files import open_private
 from flext_plugin_pipeline.journal import Journal, RunRecord
 from flext_plugin_pipeline.runtime import (
+    RunLock,
     RunLog,
     RunnerRecord,
     StopRequest,
@@ -219,6 +220,7 @@ def run(
     dry_run: bool = False,
     no_retry: bool = False,
     background_job: Annotated[bool, Parameter(show=False)] = False,
+    lock_fd: Annotated[int | None, Parameter(show=False)] = None,
     store: str | None = None,
 ) -> int:
     """Run a pipeline in the foreground, showing records per stream as they flow; Ctrl-C stops it cleanly.
@@ -229,6 +231,7 @@ def run(
         dry_run: Check the definition, the tap and target and the environment; run nothing.
         no_retry: One attempt only, whatever the pipeline's retry policy says.
         background_job: (internal) this process is the background job 'flext pipeline start' launched.
+        lock_fd: (internal) the run lock 'flext pipeline start' took and handed to this process.
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
@@ -239,6 +242,12 @@ def run(
         return _dry_run(found.value)
     from flext_plugin_pipeline.runner import RunOptions, run_pipeline
 
+    lock = None
+    if lock_fd is not None:
+        adopted = RunLock.adopt(name, lock_fd)
+        if adopted.is_failure:
+            return fail(adopted)
+        lock = adopted.value
     stop = StopRequest()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop.handle)
@@ -247,7 +256,7 @@ def run(
         if isinstance(opened, int):
             return opened
         kernel, events = opened
-        result = run_pipeline(kernel, found.value, events, options, stop, on_progress=show)
+        result = run_pipeline(kernel, found.value, events, options, stop, on_progress=show, lock=lock)
     if result.is_failure:
         return fail(result, hint=hint_of(result))
     return _summary(found.value, result.value, interrupted=stop.signal == signal.SIGINT)
@@ -407,7 +416,9 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
     checked = _checked(found.value)
     if checked != EXIT_OK:
         return checked
-    if is_running(name):
+    lock = RunLock(name)
+    held = lock.acquire()  # before answering: of two starts at once, one gets it, the other is told
+    if held.is_failure:
         holder = RunnerRecord(name).read()
         return fail(
             FlextResult.fail(
@@ -417,21 +428,17 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
             hint=f"follow it with 'flext pipeline logs {name} --follow', "
             f"or stop it with 'flext pipeline stop {name}'",
         )
-    argv = [sys.executable, "-m", "flext_kernel.cli", "pipeline", "run", name, "--background-job"]
-    argv += ["--full-refresh"] if full_refresh else []
-    argv += ["--store", store] if store else []
+    try:
+        process = _launch(name, lock, full_refresh=full_refresh, store=store)
+    except BaseException:
+        lock.release()
+        raise
+    lock.handed_over(process.pid)
     out = project.run_dir(name) / "background.out"
-    with open_private(out, "ab") as sink:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=sink,
-            start_new_session=True,  # its own session: closing the terminal does not hang it up
-            cwd=Path.cwd(),
-        )
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and process.poll() is None and not RunnerRecord(name).read().get("pid"):
+    while (
+        time.monotonic() < deadline and process.poll() is None and "run_id" not in RunnerRecord(name).read()
+    ):
         time.sleep(0.05)
     if process.poll() not in (None, 0):
         tail = out.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
@@ -443,6 +450,24 @@ def start(name: str, *, full_refresh: bool = False, store: str | None = None) ->
         human=f"started {name} in the background (pid {process.pid}); "
         f"follow it with 'flext pipeline logs {name} --follow'",
     )
+
+
+def _launch(name: str, lock: RunLock, *, full_refresh: bool, store: str | None) -> subprocess.Popen[bytes]:
+    """Start the background job, handing it the run lock this process took (it inherits the descriptor)."""
+    argv = [sys.executable, "-m", "flext_kernel.cli", "pipeline", "run", name, "--background-job"]
+    argv += ["--lock-fd", str(lock.descriptor)]
+    argv += ["--full-refresh"] if full_refresh else []
+    argv += ["--store", store] if store else []
+    with open_private(project.run_dir(name) / "background.out", "ab") as sink:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            pass_fds=(lock.descriptor,),
+            start_new_session=True,  # its own session: closing the terminal does not hang it up
+            cwd=Path.cwd(),
+        )
 
 
 def stop(name: str, *, timeout: float | None = None, store: str | None = None) -> int:

@@ -114,21 +114,29 @@ def run_pipeline(
     stop: threading.Event,
     *,
     on_progress: Callable[[Progress], None] = lambda progress: None,
+    lock: RunLock | None = None,
 ) -> FlextResult[RunRecord]:
     """Run ``definition`` (with retries); the result is the last attempt's record or why none could run.
 
     A step that no running plugin can run fails the job before any attempt
-    starts, and nothing is recorded: the run never began.
+    starts, and nothing is recorded: the run never began. ``lock`` is the
+    pipeline's run lock when the caller holds it already (the background job
+    ``flext pipeline start`` took it for); else the job takes it, and fails
+    with ``ALREADY_RUNNING`` if another process holds it. Either way the job
+    releases it.
     """
     masker = Masker.of(definition, pipeline_environment(definition))  # before anything can print a secret
     steps = check_steps(kernel, definition)
     if steps.is_failure:
+        if lock is not None:
+            lock.release()
         return FlextResult.fail(steps.error or "", steps.error_code, steps.error_data)
     journal = Journal(store, definition.name)
-    lock = RunLock(definition.name)
-    held = lock.acquire()
-    if held.is_failure:
-        return FlextResult.fail(held.error or "", error_code=held.error_code)
+    if lock is None:
+        lock = RunLock(definition.name)
+        held = lock.acquire()
+        if held.is_failure:
+            return FlextResult.fail(held.error or "", error_code=held.error_code)
     try:
         closed = _close_interrupted(journal)
         if closed.is_failure:

@@ -3,9 +3,12 @@
 They live under ``<data dir>/pipelines/<name>/``. The lock (an ``flock`` on
 ``run.lock``) is the truth about whether a run is going: the kernel releases
 it when the process dies, however it dies, so a killed runner never leaves a
-pipeline "running" forever. ``runner.json`` tells ``flext pipeline stop``
-which process to signal, which run it is on, and which process group to
-kill if it must.
+pipeline "running" forever. ``flext pipeline start`` takes the lock itself
+before it answers and hands it to the background run it launches (the
+descriptor is inherited; ``RunLock.handed_over`` and ``RunLock.adopt``), so
+two starts at once cannot both say "started". ``runner.json`` tells
+``flext pipeline stop`` which process to signal, which run it is on, and
+which process group to kill if it must.
 
 A run is stopped by SIGTERM (``flext pipeline stop``) or SIGINT (Ctrl-C),
 which set the run's ``StopRequest``: the Singer engine watches it and ends
@@ -30,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from flext_kernel.errors import VALIDATION_ERROR
 from flext_plugin_pipeline.errors import ALREADY_RUNNING
 from flext_plugin_pipeline.files import open_private, write_private
 from flext_plugin_pipeline.masking import Masker
@@ -115,7 +119,9 @@ class RunLock:
                 error_code=ALREADY_RUNNING,
             )
         self._handle = handle
-        RunnerRecord(self.pipeline).update(pid=os.getpid(), started_at=datetime.now(UTC).isoformat())
+        record = RunnerRecord(self.pipeline)
+        record.clear()  # what a killed runner left (its run id, its process group) is not ours
+        record.update(pid=os.getpid(), started_at=datetime.now(UTC).isoformat())
         return FlextResult.ok(None)
 
     def release(self) -> None:
@@ -125,6 +131,53 @@ class RunLock:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+    @property
+    def descriptor(self) -> int:
+        """The held lock's file descriptor, to hand to the process that takes over (``Popen(pass_fds=)``)."""
+        assert self._handle is not None, "the lock is not held"
+        return self._handle.fileno()
+
+    def handed_over(self, pid: int) -> None:
+        """The process ``pid`` holds the lock now (it inherited ``descriptor``): close ours, keep it locked.
+
+        An ``flock`` belongs to the open file, shared by every descriptor of it,
+        so the lock stays taken as long as the new holder keeps its copy
+        open, and ends when it exits, however it exits. Unlocking here would
+        unlock it for the new holder too, so this only closes.
+        """
+        RunnerRecord(self.pipeline).update(pid=pid)
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    @classmethod
+    def adopt(cls, pipeline: str, descriptor: int) -> FlextResult[RunLock]:
+        """The lock ``flext pipeline start`` took and handed to this process as ``descriptor``.
+
+        The descriptor must be the pipeline's ``run.lock``, and locked by this
+        process's open file (taking an ``flock`` the open file already holds
+        succeeds at once; one held through another open file fails).
+        """
+        lock = cls(pipeline)
+        try:
+            same = os.path.samestat(os.fstat(descriptor), os.stat(lock.path))
+            handle = os.fdopen(descriptor, "a+", encoding="utf-8")
+        except OSError as exc:
+            return FlextResult.fail(f"no run lock to take over: {exc.strerror}", error_code=VALIDATION_ERROR)
+        if not same:
+            handle.close()
+            return FlextResult.fail(
+                f"descriptor {descriptor} is not {lock.path}", error_code=VALIDATION_ERROR
+            )
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return lock.acquire().map(lambda _none: lock)  # says who holds it
+        lock._handle = handle
+        RunnerRecord(pipeline).update(pid=os.getpid())
+        return FlextResult.ok(lock)
 
 
 def is_running(pipeline: str) -> bool:
