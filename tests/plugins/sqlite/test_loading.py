@@ -323,6 +323,8 @@ def test_about_lists_the_settings_and_what_singer_py_declares(target):
         "batch_size_rows",
         "add_record_metadata",
         "validate_records",
+        "process_activate_version_messages",
+        "hard_delete",
     } <= settings
     assert "load_method" not in settings  # keyed streams are always upserted
     assert about["settings"]["required"] == ["database"]

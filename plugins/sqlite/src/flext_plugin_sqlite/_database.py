@@ -142,6 +142,19 @@ class Database:
         except sqlite3.Error as error:
             raise storage_error(error, f"create or alter table {quote(plan.name)} in", self.path) from error
 
+    def columns(self, table: str) -> set[str]:
+        """The names of ``table``'s columns, case-folded; empty if there is no such table.
+
+        Raises:
+            StorageError: The file could not be read.
+
+        """
+        try:
+            rows = self.connection.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+        except sqlite3.Error as error:
+            raise storage_error(error, "read", self.path) from error
+        return {str(name).casefold() for (name,) in rows}
+
     def close(self) -> None:
         """Close the connection (an open transaction is rolled back); the next use opens it again."""
         if self._connection is not None:

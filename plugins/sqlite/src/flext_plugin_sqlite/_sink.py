@@ -4,6 +4,13 @@ A batch is converted row by row while ``executemany`` consumes it, so the
 rows are never all in memory twice; if any row cannot be stored the whole
 batch is rolled back, and the error names the record's input line, the
 property and why.
+
+Table versions (Singer ``ACTIVATE_VERSION``): once a stream's records carry a
+``version`` (or its table already has the column), the table has the SDK's
+``_sdc_table_version`` and ``_sdc_deleted_at`` columns; each row takes its
+record's version (and a NULL ``_sdc_deleted_at``), and ``activate_version``
+deletes the rows whose version is NULL or lower, or with ``hard_delete: false``
+stamps them with ``_sdc_deleted_at``, in one transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import json
 import json.encoder
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,7 +27,7 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
 from flext_plugin_sqlite._database import RECORD_ERROR_CODES, storage_error
-from flext_plugin_sqlite._tables import Column, TablePlan, plan_table
+from flext_plugin_sqlite._tables import Column, TablePlan, identifier, plan_table, quote
 from flext_plugin_sqlite.errors import RecordError, TargetError
 
 if TYPE_CHECKING:
@@ -27,7 +35,16 @@ if TYPE_CHECKING:
 
     from flext_plugin_sqlite.target import TargetSQLite
 
-__all__ = ["SQLiteSink", "row_maker"]
+__all__ = ["DELETED_AT", "TABLE_VERSION", "SQLiteSink", "row_maker"]
+
+TABLE_VERSION: Final = "_sdc_table_version"
+"""The column (and record property) holding the table version a row was loaded with."""
+DELETED_AT: Final = "_sdc_deleted_at"
+"""The column stamped when an activation soft-deletes a row (``hard_delete: false``)."""
+_VERSIONING: Final[dict[str, dict[str, Any]]] = {
+    TABLE_VERSION: {"type": ["null", "integer"]},
+    DELETED_AT: {"type": ["null", "string"], "format": "date-time"},
+}
 
 _INT64: Final = (-(2**63), 2**63 - 1)
 _NOT_NULL: Final = 1299  # SQLITE_CONSTRAINT_NOTNULL
@@ -103,6 +120,8 @@ class SQLiteSink(BatchSink):
         """The stream's table, once ``setup`` has prepared it."""
         self._statement = ""
         self._row: Callable[[dict[str, Any]], Row] = row_maker(())
+        self.versioned = False
+        """The table has the version columns; rows take their record's ``_sdc_table_version``."""
 
     @cached_property
     def validate_schema(self) -> bool:
@@ -125,18 +144,85 @@ class SQLiteSink(BatchSink):
         return len(self.pending)
 
     def setup(self) -> None:
-        """Create the stream's table, or add the columns a new SCHEMA brought, before any record comes."""
+        """Create the stream's table, or add the columns a new SCHEMA brought, before any record comes.
+
+        A table that has the version column already (an earlier run activated a
+        version) stays versioned, so that every upsert sets its row's version and
+        clears its ``_sdc_deleted_at``.
+        """
         super().setup()
-        plan = plan_table(
+        plan = self._plan(versioned=False)
+        if plan.columns and identifier(TABLE_VERSION).casefold() in self._owner.database.columns(plan.name):
+            plan = self._plan(versioned=True)
+            self.versioned = True
+        self._use(plan)
+
+    def _plan(self, *, versioned: bool) -> TablePlan:
+        schema = self.schema
+        if versioned:
+            properties = dict(schema["properties"])
+            for name, property_schema in _VERSIONING.items():
+                properties.setdefault(name, property_schema)
+            schema = {**schema, "properties": properties}
+        return plan_table(
             self.stream_name,
-            self.schema,
+            schema,
             self.key_properties,
             prefix=str(self.config.get("table_prefix") or ""),
         )
+
+    def _use(self, plan: TablePlan) -> None:
         self._owner.database.prepare(plan)
         self.plan = plan
         self._statement = plan.write_statement()
         self._row = row_maker(plan.columns)
+
+    def use_versions(self) -> None:
+        """Add the version columns to the table (records pending so far get a NULL version)."""
+        if not self.versioned:
+            self._use(self._plan(versioned=True))
+            self.versioned = True
+
+    def activate_version(self, new_version: int) -> None:
+        """Make ``new_version`` the table: delete (or mark deleted) the rows of a NULL or lower version.
+
+        The target commits every record received before the ACTIVATE_VERSION
+        first; this is one more transaction. ``hard_delete`` (default true)
+        deletes; ``hard_delete: false`` sets ``_sdc_deleted_at`` (ISO 8601, UTC)
+        on those rows not marked yet.
+
+        Raises:
+            StorageError: The database failed; nothing was deleted.
+
+        """
+        if self.plan is None or not self.plan.columns:
+            return  # no table
+        self.use_versions()
+        table = quote(self.plan.name)
+        version, deleted = quote(identifier(TABLE_VERSION)), quote(identifier(DELETED_AT))
+        older = f"({version} IS NULL OR {version} < ?)"
+        hard = bool(self.config.get("hard_delete", True))
+        database = self._owner.database
+        try:
+            with database.transaction("delete older table versions in") as connection:
+                if hard:
+                    changed = connection.execute(f"DELETE FROM {table} WHERE {older}", (new_version,))
+                else:
+                    now = datetime.now(UTC).isoformat()
+                    changed = connection.execute(
+                        f"UPDATE {table} SET {deleted} = ? WHERE {older} AND {deleted} IS NULL",
+                        (now, new_version),
+                    )
+                count = changed.rowcount
+        except sqlite3.Error as error:
+            raise storage_error(error, "delete older table versions in", database.path) from error
+        self.logger.info(
+            "Stream %r: table version %d activated; %d rows of older versions %s",
+            self.stream_name,
+            new_version,
+            count,
+            "deleted" if hard else "marked with _sdc_deleted_at",
+        )
 
     def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
         """Validate the record if ``validate_records`` is on; date-time strings stay the text they are.
@@ -156,7 +242,11 @@ class SQLiteSink(BatchSink):
         return record
 
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        """Keep the record for the next batch."""
+        """Keep the record for the next batch, with its message's table version if it has one."""
+        version = self._owner.record_version
+        if version is not None:
+            self.use_versions()
+            record[TABLE_VERSION] = version
         self.pending.append(record)
         self.lines.append(self._owner.line)
         self._counted += 1

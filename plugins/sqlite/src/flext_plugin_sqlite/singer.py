@@ -6,6 +6,15 @@ TARGET_SQLITE = {
     "kind": "target",
     "executable": "target-sqlite",
     "description": "SQLite file: one table per stream, upserts on key properties, crash-safe STATE",
-    "capabilities": ["about", "stream-maps", "schema-flattening", "validate-records", "structured-logging"],
+    "capabilities": [
+        "about",
+        "stream-maps",
+        "schema-flattening",
+        "validate-records",
+        "structured-logging",
+        "activate-version",
+        "hard-delete",
+        "soft-delete",
+    ],
 }
 """The target's description, as the engine's ``SingerSpec`` reads it."""

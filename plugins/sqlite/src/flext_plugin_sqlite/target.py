@@ -10,6 +10,11 @@ What it promises (docs/plugins/sqlite.md has the details):
   last printed STATE covered;
 - any bad input ends the run with one ``error: ... (CODE)`` line on stderr and
   a non-zero exit, and nothing of the batch in progress is committed.
+- Singer ``ACTIVATE_VERSION``: records carrying a ``version`` fill the
+  ``_sdc_table_version`` column; on ACTIVATE_VERSION every record before it is
+  committed, then the rows of a NULL or lower version are deleted
+  (``hard_delete``, the default) or stamped with ``_sdc_deleted_at``. Until
+  then the old rows stay, so a crash between the two loses nothing.
 
 Speed comes from skipping the SDK's per-record steps where they do nothing
 for this target (no stream maps, no metadata columns, no JSON-schema
@@ -38,7 +43,7 @@ from singer_sdk.target_base import Target
 from flext_kernel.errors import INTERNAL_ERROR
 from flext_plugin_sqlite._database import Database
 from flext_plugin_sqlite._reader import SingerLineReader, one_line
-from flext_plugin_sqlite._sink import SQLiteSink
+from flext_plugin_sqlite._sink import TABLE_VERSION, SQLiteSink
 from flext_plugin_sqlite.errors import ConfigError, InputError, Stopped, TargetError
 
 __all__ = ["TargetSQLite"]
@@ -58,6 +63,9 @@ class TargetSQLite(Target):
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
         PluginCapabilities.STRUCTURED_LOGGING,
+        PluginCapabilities.ACTIVATE_VERSION,
+        TargetCapabilities.HARD_DELETE,
+        TargetCapabilities.SOFT_DELETE,
         TargetCapabilities.VALIDATE_RECORDS,
     ]
     config_jsonschema: ClassVar[dict[str, Any]] = th.PropertiesList(
@@ -86,6 +94,24 @@ class TargetSQLite(Target):
             description="Add the SDK's _sdc_* columns (extracted, received, batched at, sequence...).",
         ),
         th.Property(
+            "process_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            description=(
+                "On ACTIVATE_VERSION, remove the stream's rows of older table versions (see hard_delete); "
+                "false ignores the message."
+            ),
+        ),
+        th.Property(
+            "hard_delete",
+            th.BooleanType,
+            default=True,
+            description=(
+                "On ACTIVATE_VERSION, delete the rows of older table versions; false keeps them and sets "
+                "their _sdc_deleted_at."
+            ),
+        ),
+        th.Property(
             "validate_records",
             th.BooleanType,
             default=False,
@@ -103,6 +129,8 @@ class TargetSQLite(Target):
         self._direct: dict[str, SQLiteSink] = {}
         self._wrote_batch = False
         self._printed_state: dict[str, Any] | None = None
+        self.record_version: int | None = None
+        """The table version of the RECORD message being processed on the SDK's path, if it has one."""
         self._deadline = time.monotonic() + self._MAX_RECORD_AGE_IN_MINUTES * 60
 
     @classmethod
@@ -133,9 +161,16 @@ class TargetSQLite(Target):
         stream = message_dict.get("stream")
         sink = self._direct.get(stream) if type(stream) is str else None
         record = message_dict.get("record")
+        version = message_dict.get("version")
+        if version is not None and type(version) is not int:
+            raise InputError(f"the 'version' of a RECORD must be an integer, not {version!r}")
         if sink is not None and type(record) is dict:
             # The hot path: straight into the batch (what the SDK would do, minus steps that are no-ops
             # here); the sink counts these records for the SDK's tallies and metrics when it drains.
+            if version is not None:
+                if not sink.versioned:
+                    sink.use_versions()
+                record[TABLE_VERSION] = version
             sink.pending.append(record)
             sink.lines.append(self._reader.line)
             if len(sink.pending) >= sink.limit or time.monotonic() > self._deadline:
@@ -146,7 +181,11 @@ class TargetSQLite(Target):
         if stream not in self.mapper.stream_maps:
             raise InputError(f"a RECORD for stream {stream!r} came before any SCHEMA for it")
         self._wrote_batch = False
-        super()._process_record_message(message_dict)
+        self.record_version = version
+        try:
+            super()._process_record_message(message_dict)
+        finally:
+            self.record_version = None
         if self._wrote_batch:
             # A sink filled up and the SDK committed it alone; commit the others so that the STATE can follow.
             self.drain_all()
@@ -193,9 +232,32 @@ class TargetSQLite(Target):
             self._write_state_message(self._latest_state)  # everything before it is committed already
 
     def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
-        if message_dict.get("stream") not in self.mapper.stream_maps:
+        """Commit what is pending, then let each of the stream's sinks drop its older table versions.
+
+        The SDK's handler without its warning that the version columns are added
+        although ``add_record_metadata`` is off (they are, by design), and with
+        the records before the message committed first: the deletion must never
+        run ahead of the rows that replace the deleted ones.
+        """
+        stream = message_dict.get("stream")
+        version = message_dict.get("version")
+        if stream not in self.mapper.stream_maps:
             raise InputError("an ACTIVATE_VERSION message for a stream that has no SCHEMA")
-        super()._process_activate_version_message(message_dict)
+        if type(version) is not int:
+            raise InputError(
+                f"the 'version' of an ACTIVATE_VERSION message must be an integer, not {version!r}"
+            )
+        if self._has_pending():
+            self.drain_all()  # prints the STATE held, which the rows before it cover
+        for stream_map in self.mapper.stream_maps[stream]:
+            sink = self.get_sink(stream_map.stream_alias)
+            if not sink.process_activate_version_messages:
+                self.logger.info(
+                    "ACTIVATE_VERSION for %r ignored (process_activate_version_messages is false)",
+                    stream_map.stream_alias,
+                )
+                continue
+            sink.activate_version(version)
 
     def _process_batch_message(self, message_dict: dict[str, Any]) -> None:
         raise InputError("BATCH messages are not supported by target-sqlite; send RECORD messages")
