@@ -6,22 +6,14 @@ the window size), so ``flext`` draws its rich tables as a user would see them.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import re
-import struct
-import subprocess
-import termios
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from flext_sdk.testing import FlextCliRunner, flext_command
-
-ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+from flext_sdk.testing import FlextCliRunner
 
 WIDE = """
 from flext_kernel.plugins.manifest import CommandEntry, PluginManifest
@@ -62,32 +54,9 @@ def wide(flext_home: Path) -> None:
 
 def in_terminal(flext_cli: FlextCliRunner, *args: str, columns: int = 80) -> list[str]:
     """The lines ``flext *args`` shows in a terminal ``columns`` wide, without colour codes."""
-    primary, secondary = pty.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    process = subprocess.Popen(
-        [*flext_command(), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=secondary,
-        stderr=subprocess.PIPE,
-        env=flext_cli.environment({"COLUMNS": str(columns), "TERM": "xterm"}),
-    )
-    os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:  # EIO: the terminal's other side is closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(primary)
-    assert process.stderr is not None
-    with process:
-        err = process.stderr.read().decode()
-        assert process.wait(60) == 0, err
-    text = ESCAPES.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
-    return text.splitlines()
+    shown = flext_cli.on_terminal(*args, columns=columns)
+    assert shown.exit_code == 0, shown.stderr
+    return shown.stdout.splitlines()
 
 
 def test_plugin_list_fits_80_columns_one_line_per_plugin(flext_cli: FlextCliRunner) -> None:

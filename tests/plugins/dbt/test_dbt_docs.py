@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import shutil
 import subprocess
@@ -139,30 +138,9 @@ def test_json_output_has_the_documented_keys(flext_cli: FlextCliRunner, project:
 
 
 def _on_a_terminal(flext_cli: FlextCliRunner, *args: str, columns: int) -> tuple[int, str]:
-    """(exit code, stdout) of ``flext *args`` on a pseudo-terminal ``columns`` wide, escape codes removed."""
-    leader, follower = pty.openpty()
-    environment = flext_cli.environment({"COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"})
-    with subprocess.Popen(
-        [*flext_cli.command, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=subprocess.DEVNULL,  # dbt's log: free text, not the table
-        env=environment,
-    ) as process:
-        os.close(follower)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the process closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait(timeout=300)
-    os.close(leader)
-    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
-    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    """(exit code, stdout) of ``flext *args`` on a terminal ``columns`` wide; dbt's log (stderr) apart."""
+    shown = flext_cli.on_terminal(*args, columns=columns)
+    return shown.exit_code, shown.stdout
 
 
 @pytest.mark.usefixtures("warehouse")

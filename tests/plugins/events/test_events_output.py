@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import pty
 import re
 import subprocess
 from collections.abc import Callable
@@ -152,27 +150,10 @@ def test_tables_have_the_documented_columns(seeded: Seeded, command: str, args: 
 
 
 def _on_a_terminal(seeded: Seeded, *args: str, columns: int = 80) -> str:
-    """What ``flext *args`` shows on a terminal ``columns`` wide (a pseudo-terminal), escape codes removed."""
-    leader, follower = pty.openpty()
-    environment = seeded.cli.environment({"COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"})
-    command = [*seeded.cli.command, "--plugins-dir", str(PLUGINS), *args]
-    with subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=environment
-    ) as process:
-        os.close(follower)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the process closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert process.wait(timeout=60) == 0
-    os.close(leader)
-    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    """What ``flext *args`` shows on a terminal ``columns`` wide, escape codes removed."""
+    shown = seeded.cli.on_terminal(*args, columns=columns, plugin_dirs=[PLUGINS])
+    assert shown.exit_code == 0, shown
+    return shown.stdout
 
 
 @pytest.mark.parametrize(

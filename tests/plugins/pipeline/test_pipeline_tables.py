@@ -9,10 +9,7 @@ subprocesses on runs of the counting tap and file target.
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import subprocess
 from typing import Any
 
 import pytest
@@ -37,26 +34,9 @@ def runs(connectors, define, flext_cli) -> list[dict[str, Any]]:
 
 def _on_a_terminal(flext_cli: Any, *args: str, columns: int = 80) -> str:
     """What ``flext *args`` shows on a terminal ``columns`` wide, escape codes removed."""
-    leader, follower = pty.openpty()
-    environment = flext_cli.environment({"COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"})
-    command = [*flext_cli.command, *args]
-    with subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=environment
-    ) as process:
-        os.close(follower)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the process closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert process.wait(timeout=60) == 0
-    os.close(leader)
-    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    shown = flext_cli.on_terminal(*args, columns=columns)
+    assert shown.exit_code == 0, shown
+    return str(shown.stdout)
 
 
 def _whole(values: list[str], shown: str) -> None:

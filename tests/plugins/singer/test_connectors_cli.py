@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -81,30 +78,10 @@ def test_json_rows_have_exactly_the_documented_snake_case_keys(flext_cli):
 
 
 def _on_a_terminal(flext_cli, *args: str, columns: int, env: dict[str, str]) -> str:
-    """What ``flext *args`` shows on a terminal ``columns`` wide (a pseudo-terminal), escape codes removed."""
-    leader, follower = pty.openpty()
-    environment = flext_cli.environment({**env, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"})
-    with subprocess.Popen(
-        [*flext_cli.command, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=follower,
-        env=environment,
-    ) as process:
-        os.close(follower)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the process closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert process.wait(timeout=60) == 0
-    os.close(leader)
-    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    """What ``flext *args`` shows on a terminal ``columns`` wide, escape codes removed."""
+    shown = flext_cli.on_terminal(*args, columns=columns, env=env)
+    assert shown.exit_code == 0, shown
+    return shown.stdout
 
 
 def _added_from_a_path(tools: Path, name: str, requirement: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["CliResult", "FlextCliRunner", "flext_command"]
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def flext_command() -> tuple[str, ...]:
@@ -106,6 +109,60 @@ class FlextCliRunner:
             check=False,
         )
         return CliResult(arguments, done.returncode, done.stdout, done.stderr)
+
+    def on_terminal(
+        self,
+        *args: str,
+        columns: int = 80,
+        plugin_dirs: Iterable[Path | str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> CliResult:
+        """Run ``flext *args`` on a pseudo-terminal ``columns`` wide: what a person at a terminal sees.
+
+        Rich draws tables for a terminal and plain text for a pipe, so whether
+        a table stays readable at 80 columns can only be seen this way.
+        ``stdout`` holds the screen's text with escape codes removed;
+        ``stderr`` is captured apart (a tool's log is not part of the table).
+        """
+        import fcntl
+        import pty
+        import struct
+        import tempfile
+        import termios
+
+        arguments = tuple(part for directory in plugin_dirs for part in ("--plugins-dir", str(directory)))
+        arguments += tuple(args)
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+        size = {"COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
+        environment = self.environment({**(env or {}), **size})
+        # stderr goes to a file: a pipe read only after the terminal closes could fill and block the run.
+        with (
+            tempfile.TemporaryFile() as log,
+            subprocess.Popen(
+                [*self.command, *arguments],
+                stdin=subprocess.DEVNULL,
+                stdout=follower,
+                stderr=log,
+                env=environment,
+            ) as process,
+        ):
+            os.close(follower)
+            chunks: list[bytes] = []
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            code = process.wait(timeout=self.timeout)
+            log.seek(0)
+            err = log.read().decode("utf-8", errors="replace")
+        os.close(leader)
+        text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
+        return CliResult(arguments, code, _ESCAPES.sub("", text), err)
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The subprocess environment: this process's, minus ``FLEXT_*``, plus the isolation."""
