@@ -296,3 +296,21 @@ def test_a_version_that_is_not_an_integer_is_refused(target: Any, message: dict[
     line = run.failed_with("VALIDATION_ERROR", 2)
     assert "'version'" in line
     assert "must be an integer" in line
+
+
+@pytest.mark.parametrize(
+    ("settings", "table"),
+    [
+        ({"add_record_metadata": True}, "s"),  # the SDK's per-record path, with its _sdc_* columns
+        ({"stream_maps": {"s": {"__alias__": "people"}}}, "people"),  # an aliased stream
+        ({"validate_records": True}, "s"),
+    ],
+)
+def test_activation_through_the_sdks_record_path(target: Any, settings: dict[str, Any], table: str) -> None:
+    old = [_versioned("s", {"id": i, "name": "old"}, 1) for i in range(4)]
+    new = [_versioned("s", {"id": i, "name": "new"}, 2) for i in (1, 2)]
+    run = target.run([target.schema("s", PEOPLE), *old, *new, _activate("s", 2)], **settings)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = target.rows(table, order_by="id")
+    found = [(row["id"], row["name"], row["_sdc_table_version"]) for row in rows]
+    assert found == [(1, "new", 2), (2, "new", 2)]
