@@ -24,7 +24,8 @@ def test_a_run_that_failed_before_any_record_prints_its_error_and_no_counts(conn
     lines = run.stderr.splitlines()
     assert lines[0] == "error: tap-numbers exited with code 3: tap crashed on purpose (RUN_FAILED)"
     assert "  tap crashed on purpose" in lines
-    assert lines[-1] == "hint: 'flext pipeline logs crashes' shows the whole log"
+    run_id = flext_cli("--output", "json", "pipeline", "history", "crashes").json()["data"][0]["run_id"]
+    assert lines[-1] == f"hint: the whole log: 'flext pipeline logs crashes --run {run_id}'"
 
     as_json = flext_cli("--output", "json", "pipeline", "run", "crashes")
     assert as_json.exit_code == 1, as_json

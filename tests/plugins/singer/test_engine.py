@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flext_plugin_singer.engine import Outcome, ProcessSpec, SingerEngine, failure_summary
+from flext_plugin_singer.engine import Outcome, ProcessSpec, SingerEngine
+from flext_plugin_singer.failures import failure_summary
 
 
 def _configs(tmp_path: Path, tap: dict[str, Any], target: dict[str, Any] | None = None) -> tuple[Path, Path]:
@@ -185,7 +186,7 @@ def test_target_state_lines_bare_or_wrapped_are_confirmed_and_chatter_is_not():
     assert parse_state_line(b"[1, 2]") is None
 
 
-def test_failure_summary_prefers_the_sdk_error_lines_and_else_the_last_line():
+def test_failure_summary_prefers_the_sdk_error_lines_and_else_the_last_line_that_is_not_noise():
     sdk = [
         "2026-11-24 21:14:24,448 | INFO     | tap-x    | tap-x v1, Meltano SDK v0.54",
         "2026-11-24 21:14:24,448 | ERROR    | tap-x    | 'files' is a required property",
@@ -194,7 +195,8 @@ def test_failure_summary_prefers_the_sdk_error_lines_and_else_the_last_line():
     assert failure_summary(sdk) == "'files' is a required property; Config validation failed"
     traceback = ["Traceback (most recent call last):", '  File "x.py", line 1', "ValueError: no such table"]
     assert failure_summary(traceback) == "ValueError: no such table"
-    assert failure_summary(sdk[:1]) == sdk[0]  # no error lines: the last line as it is
+    assert failure_summary(sdk[:1]) == ""  # an INFO line does not say why anything failed
+    assert failure_summary(["no such file: a.ldif"]) == "no such file: a.ldif"  # else the last line
     assert failure_summary([]) == ""
     # A FLEXT connector's own one-line error is not prefixed twice in the run's error line.
     assert failure_summary(["error: people.ldif:12: refused (VALIDATION_ERROR)"]) == (

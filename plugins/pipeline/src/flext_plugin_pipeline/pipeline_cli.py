@@ -364,7 +364,10 @@ def _failed_summary(definition: PipelineDefinition, record: RunRecord) -> int:
         print(f"error: {record.error} ({record.code})", file=sys.stderr)
         for line in record.stderr_tail[-5:]:
             print(f"  {line}", file=sys.stderr)
-        print(f"hint: 'flext pipeline logs {definition.name}' shows the whole log", file=sys.stderr)
+        print(
+            f"hint: the whole log: 'flext pipeline logs {definition.name} --run {record.run_id}'",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return emit_error(record.error or "the run failed", record.code, exit_code=EXIT_FAILED)
 
@@ -651,7 +654,15 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
                 "error": document.get("error"),
             }
         )
-    return _table(rows, STATUS_COLUMNS, title="Pipelines")
+    shown = _table(rows, STATUS_COLUMNS, title="Pipelines")
+    failed = [row for row in rows if row["status"] == "failed"]
+    if failed and current().output == "table":
+        first = failed[0]
+        note(
+            f"hint: why a run failed is in its log: 'flext pipeline logs {first['pipeline']}"
+            f" --run {first['last_run_id']}'"
+        )
+    return shown
 
 
 def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:

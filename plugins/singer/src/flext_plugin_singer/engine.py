@@ -23,7 +23,6 @@ import collections
 import contextlib
 import fcntl
 import os
-import re
 import select
 import signal
 import subprocess
@@ -38,9 +37,10 @@ from typing import IO, Any
 from flext_kernel.errors import NOT_FOUND
 from flext_plugin_singer.buffer import ByteBuffer
 from flext_plugin_singer.errors import RUN_FAILED
+from flext_plugin_singer.failures import Diagnosis
 from flext_plugin_singer.protocol import ProtocolError, StreamScanner, parse_state_line
 
-__all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine", "failure_summary"]
+__all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine", "exit_description"]
 
 _CHUNK = 1 << 20
 _BUFFER = 64 << 20
@@ -90,6 +90,8 @@ class _Child:
     spec: ProcessSpec
     process: subprocess.Popen[bytes]
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
+    diagnosis: Diagnosis = field(default_factory=Diagnosis)
+    """Every stderr line goes through it, so the line that says why it failed is found in all of them."""
 
 
 class SingerEngine:
@@ -288,6 +290,7 @@ class SingerEngine:
             line = self._redact(raw.decode("utf-8", "replace").rstrip())
             if line:
                 child.tail.append(line)
+                child.diagnosis.feed(line)
                 self._log(child.spec.name, line)
 
     # -- ending --------------------------------------------------------------------------------
@@ -336,8 +339,8 @@ class SingerEngine:
             code = child.process.returncode
             if code == 0 or (stopped and child is children[0]):
                 continue
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            why = failure_summary(list(child.tail))
+            how = exit_description(code)
+            why = child.diagnosis.summary(killed=code < 0)
             error = f"{child.spec.name} {how}" + (f": {why}" if why else "")
             return self._result(Outcome.FAILED, children, error, RUN_FAILED, failed=child.spec.name)
         return self._result(Outcome.STOPPED if stopped else Outcome.COMPLETED, children)
@@ -367,30 +370,15 @@ class SingerEngine:
         )
 
 
-# The Meltano SDK's format: "2026-11-24 21:14:24,448 | ERROR    | tap-ldif    | 'files' is required"
-_SDK_LOG_LINE = re.compile(r"^\S+ \S+ \| (?P<level>[A-Z]+) *\| [^|]*\| (?P<message>.*)$")
-
-
-def failure_summary(tail: list[str]) -> str:
-    """One line saying why a process failed, from the last lines of its stderr.
-
-    Usually the last line (a Python traceback ends with the exception). When
-    the process logs in the Meltano SDK's format, the trailing run of ERROR
-    lines is joined, because the SDK logs the cause first and a generic
-    "Config validation failed" last; their timestamps and logger names go.
-    A leading ``error:`` (FLEXT's own connectors print one) is dropped.
-    """
-    messages: list[str] = []
-    for line in reversed(tail):
-        match = _SDK_LOG_LINE.match(line)
-        if match is None or match["level"] not in ("ERROR", "CRITICAL"):
-            break
-        messages.insert(0, match["message"].strip())
-    if messages:
-        return "; ".join(messages[-3:])
-    last = tail[-1].strip() if tail else ""
-    # A FLEXT connector already says "error: ... (CODE)"; the run's own error line adds the prefix.
-    return last.removeprefix("error: ")
+def exit_description(code: int) -> str:
+    """``exited with code 3``, or ``was killed by signal 9 (SIGKILL)`` for a negative ``returncode``."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = f" ({signal.Signals(-code).name})"
+    except ValueError:
+        name = ""
+    return f"was killed by signal {-code}{name}"
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:

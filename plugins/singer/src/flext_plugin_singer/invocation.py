@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from flext_kernel.errors import TIMEOUT, VALIDATION_ERROR
-from flext_plugin_singer.engine import ProcessSpec, failure_summary
+from flext_plugin_singer.engine import ProcessSpec, exit_description
 from flext_plugin_singer.errors import RUN_FAILED
+from flext_plugin_singer.failures import failure_summary
 from flext_plugin_singer.selection import select, unmatched
 from flext_sdk import FlextResult
 from flext_sdk.contracts.singer import ConnectorSpec
@@ -69,7 +70,7 @@ def discover(
 
     Its stderr goes to ``log`` line by line, through ``redact`` (the tap is
     named ``TAP --discover``); a failure's message is the line that says what
-    failed (``engine.failure_summary``), redacted too, as the run's own
+    failed (``failures.failure_summary``), redacted too, as the run's own
     failures are: a tap may print its config, password included.
     """
     assert tap.location is not None
@@ -91,9 +92,8 @@ def discover(
     for line in lines:
         log(f"{tap.name} --discover", line)
     if done.returncode != 0:
-        code = done.returncode
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        why = failure_summary(lines[-_TAIL_LINES:])
+        how = exit_description(done.returncode)
+        why = failure_summary(lines, killed=done.returncode < 0)
         return FlextResult.fail(
             f"{tap.name} --discover {how}" + (f": {why}" if why else ""),
             error_code=RUN_FAILED,
