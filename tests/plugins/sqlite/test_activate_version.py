@@ -314,3 +314,37 @@ def test_activation_through_the_sdks_record_path(target: Any, settings: dict[str
     rows = target.rows(table, order_by="id")
     found = [(row["id"], row["name"], row["_sdc_table_version"]) for row in rows]
     assert found == [(1, "new", 2), (2, "new", 2)]
+
+
+def test_flext_pipeline_run_full_refresh_with_the_tap_setting_leaves_the_source(
+    tmp_path: Path, flext_cli: Any
+) -> None:
+    ldif = tmp_path / "directory.ldif"
+    ldif.write_text(_ldif(BEFORE), encoding="utf-8")
+    database = tmp_path / "out.db"
+    definition = tmp_path / "pipeline.yaml"
+    definition.write_text(
+        "name: av\n"
+        "extract:\n  name: tap-ldif\n  config:\n"
+        f"    files: [{ldif}]\n    emit_activate_version_messages: true\n"
+        f"load:\n  name: target-sqlite\n  config:\n    database: {database}\n",
+        encoding="utf-8",
+    )
+    assert flext_cli("pipeline", "create", str(definition)).exit_code == 0
+    first = flext_cli("pipeline", "run", "av")
+    assert first.exit_code == 0, first
+    ldif.write_text(_ldif(AFTER), encoding="utf-8")
+    incremental = flext_cli("pipeline", "run", "av")
+    assert incremental.exit_code == 0, incremental
+    assert _users(database) == _dns(BEFORE) | _dns(AFTER)  # an incremental run deletes nothing
+    refresh = flext_cli("pipeline", "run", "av", "--full-refresh")
+    assert refresh.exit_code == 0, refresh
+    assert _users(database) == _dns(AFTER)
+
+
+def _users(database: Path) -> set[str]:
+    connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return {str(dn) for (dn,) in connection.execute("SELECT dn FROM users")}
+    finally:
+        connection.close()
