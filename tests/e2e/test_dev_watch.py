@@ -356,13 +356,14 @@ def test_bad_requests_get_error_replies_and_the_channel_goes_on(
     assert dev.close() == 0
 
 
-def test_ctrl_c_stops_cleanly_with_exit_code_zero(start: Callable[..., Dev], plugins: Path) -> None:
+def test_ctrl_c_stops_cleanly_with_exit_code_130(start: Callable[..., Dev], plugins: Path) -> None:
+    """130 after Ctrl-C, as every flext command (docs/cli.md); SIGTERM and the end of input give 0."""
     write_plugin(plugins, 1)
     dev = start("--watch", str(plugins))
     dev.event("ready")
     assert dev.ping("a")["ok"] is True
     dev.process.send_signal(signal.SIGINT)
-    assert dev.process.wait(WAIT) == 0
+    assert dev.process.wait(WAIT) == 130
     dev.event("stopped")
     assert "Traceback" not in dev.stderr
 

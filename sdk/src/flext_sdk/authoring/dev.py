@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TextIO
 from cyclopts import Parameter
 
 from flext_kernel.errors import INTERNAL_ERROR, NOT_FOUND, VALIDATION_ERROR
-from flext_sdk.cli import EXIT_OK, EXIT_USAGE, current, emit_error
+from flext_sdk.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, current, emit_error
 
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
@@ -151,11 +151,13 @@ def _serve(watch: list[Path] | None, mode: ReloadMode, drain_timeout: float) -> 
             )
             channel.serve(sys.stdin)
         except KeyboardInterrupt:
-            pass
+            code = EXIT_OK if _terminated.is_set() else EXIT_INTERRUPTED  # Ctrl-C: 130, as every command
+        else:
+            code = EXIT_OK  # the end of standard input: the caller is done
         finally:
             with _ignoring_interrupts():
                 _stop(kernel, channel, reloader)
-    return EXIT_OK
+    return code
 
 
 def _stop(kernel: FlextKernel, channel: _Channel, reloader: HotReloader | None) -> None:
@@ -178,6 +180,10 @@ def _stop(kernel: FlextKernel, channel: _Channel, reloader: HotReloader | None) 
         os._exit(EXIT_OK)  # the stuck threads would keep the interpreter from exiting
 
 
+_terminated = threading.Event()
+"""Set when SIGTERM stopped the run, which then exits 0 (Ctrl-C exits 130)."""
+
+
 @contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
     """SIGTERM ends the run like Ctrl-C does (only the main thread can install handlers)."""
@@ -186,6 +192,7 @@ def _stop_on_sigterm() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: object) -> None:
+        _terminated.set()  # asked to stop (a service manager, the restarter): not the user's Ctrl-C
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
@@ -496,6 +503,13 @@ def _run_restarting(watch: list[Path] | None, drain_timeout: float) -> int:
     _stop_at_end_of_input()
     # run_process stops its child and returns on Ctrl-C or SIGTERM while it watches; the
     # interrupt can also land while it restarts the child, and then it arrives here.
+    interrupted = threading.Event()
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, ctrl_c)  # run_process stops on SIGTERM too: tell the two apart
     with contextlib.suppress(KeyboardInterrupt):
         run_process(
             *existing,
@@ -507,7 +521,7 @@ def _run_restarting(watch: list[Path] | None, drain_timeout: float) -> int:
             step=50,
         )
     emit.event({"event": "stopped", "pid": os.getpid(), "mode": "restart"})
-    return EXIT_OK
+    return EXIT_INTERRUPTED if interrupted.is_set() else EXIT_OK
 
 
 def _child_command(drain_timeout: float) -> list[str]:
@@ -546,7 +560,7 @@ def _stop_at_end_of_input() -> None:
         while True:
             ready = poller.poll(200)
             if any(flags & select.POLLHUP and not flags & select.POLLIN for _, flags in ready):
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGTERM)  # a requested stop (exit 0), not the user's Ctrl-C
                 return
             if ready:
                 time.sleep(0.05)  # input waiting for the child to read it
