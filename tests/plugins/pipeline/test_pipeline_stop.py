@@ -177,7 +177,7 @@ def test_stop_while_only_the_target_runs_kills_it_after_the_stop_timeout(connect
     run = _last_run(flext_cli, "stop-target")
     assert run["status"] == "stopped"
     log = _log(flext_cli, "stop-target")
-    assert "stopped during extract-load by force (target-file was killed by signal 9)" in log[-1]
+    assert "stopped during extract-load by force (target-file was killed by signal 9 (SIGKILL))" in log[-1]
     assert not _group(runner["process_group"])
     assert not _group(runner["pid"])
 
