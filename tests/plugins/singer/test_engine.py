@@ -11,6 +11,8 @@ from typing import Any
 
 from flext_plugin_singer.engine import Outcome, ProcessSpec, SingerEngine
 from flext_plugin_singer.failures import failure_summary
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def _configs(tmp_path: Path, tap: dict[str, Any], target: dict[str, Any] | None = None) -> tuple[Path, Path]:
@@ -202,3 +204,52 @@ def test_failure_summary_prefers_the_sdk_error_lines_and_else_the_last_line_that
     assert failure_summary(["error: people.ldif:12: refused (VALIDATION_ERROR)"]) == (
         "people.ldif:12: refused (VALIDATION_ERROR)"
     )
+
+
+def test_a_stop_drops_what_waits_in_the_buffer_so_a_slow_target_stops_gracefully(file_target, tmp_path):
+    # 20,000 records of 2 kB (40 MB) wait in flext's buffer for a target that takes 10 ms each: writing
+    # them all would take 200 s. A stop hands the target nothing more than the slice being written;
+    # it writes what it has, confirms its state and exits within the stop timeout, unforced.
+    tap = tmp_path / "tap-wide"
+    tap.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        "print(json.dumps({'type': 'SCHEMA', 'stream': 'numbers', 'key_properties': ['n'],"
+        " 'schema': {'type': 'object', 'properties': {'n': {'type': 'integer'}}}}))\n"
+        "for n in range(1, 20001):\n"
+        "    record = {'n': n, 'pad': 'x' * 2000}\n"
+        "    print(json.dumps({'type': 'RECORD', 'stream': 'numbers', 'record': record}))\n"
+        "    if n % 10 == 0:\n"
+        "        print(json.dumps({'type': 'STATE', 'value': {'bookmarks': {'numbers': {'last': n}}}}))\n"
+    )
+    tap.chmod(0o755)
+    _, target_config = _configs(tmp_path, {}, {"path": str(tmp_path / "rows.json"), "delay": 0.01})
+    states: list[Any] = []
+    engine = SingerEngine(
+        ProcessSpec("tap-wide", [str(tap)]),
+        ProcessSpec("target-file", [str(file_target), "--config", str(target_config)]),
+        on_state=states.append,
+    )
+    stop = threading.Event()
+    threading.Timer(3.0, stop.set).start()
+    began = time.monotonic()
+    result = engine.run(stop, stop_timeout=15)
+    took = time.monotonic() - began
+    assert result.outcome is Outcome.STOPPED, result.error
+    assert result.error is None  # nothing had to be killed
+    assert took < 3 + 15
+    loaded = _rows(tmp_path)
+    assert 0 < len(loaded) < 20_000
+    assert states[-1]["bookmarks"]["numbers"]["last"] <= len(loaded)
+
+
+@given(
+    st.lists(st.binary(max_size=300).map(lambda line: line.replace(b"\n", b"") + b"\n"), max_size=50),
+    st.integers(1, 700),
+)
+def test_slices_end_at_a_line_s_end_and_add_up_to_the_data(lines, size):
+    from flext_plugin_singer.engine import _line_slices
+
+    data = b"".join(lines)
+    pieces = [bytes(piece) for piece in _line_slices(data, size)]
+    assert b"".join(pieces) == data
+    assert all(piece.endswith(b"\n") for piece in pieces)

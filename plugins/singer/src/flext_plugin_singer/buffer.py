@@ -24,14 +24,15 @@ class ByteBuffer:
         self._size = 0
         self._closed = False
         self._abandoned = False
+        self._dropped = False
         self._changed = threading.Condition()
 
     def put(self, chunk: bytes) -> bool:
         """Queue ``chunk``; False if the reading side gave up (nothing will read it)."""
         with self._changed:
-            while self._size >= self._limit and not self._abandoned:
+            while self._size >= self._limit and not (self._abandoned or self._dropped):
                 self._changed.wait()
-            if self._abandoned:
+            if self._abandoned or self._dropped:
                 return False
             self._chunks.append(chunk)
             self._size += len(chunk)
@@ -51,6 +52,19 @@ class ByteBuffer:
             self._chunks.clear()
             self._size = 0
             self._changed.notify_all()
+
+    def drop(self) -> None:
+        """The writing side is asked to stop: drop what waits, refuse more, let ``take`` end at once."""
+        with self._changed:
+            self._dropped = self._closed = True
+            self._chunks.clear()
+            self._size = 0
+            self._changed.notify_all()
+
+    @property
+    def dropped(self) -> bool:
+        """Whether ``drop`` was called: a reader writing out what it took may stop at a line's end."""
+        return self._dropped
 
     def take(self, most: int) -> bytes:
         """Everything waiting, joined, up to about ``most`` bytes; blocks until something is there.

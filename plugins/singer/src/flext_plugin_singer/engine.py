@@ -10,9 +10,13 @@ it emits once the records before them are safely written: only those are
 handed to ``on_state``, so whoever persists them resumes from what was
 really loaded, never from what the tap merely read.
 
-Stopping is graceful first: the tap gets SIGTERM, the target then sees the
-end of its input, writes what it has and confirms its last state; only
-after ``stop_timeout`` is anything killed. The children run in a process
+Stopping is graceful first: the tap gets SIGTERM and what waits in the
+buffer is dropped (the feeder writes in line-aligned slices, so the target
+gets at most the slice being written, never half a message), the target then
+sees the end of its input, writes what it has and confirms its last state;
+only after ``stop_timeout`` is anything killed. Dropping loses nothing: only
+states the target confirms are kept, so the next run extracts those records
+again. The children run in a process
 group of their own, so a Ctrl-C in the terminal reaches flext alone and the
 target is never interrupted half-way through a write.
 """
@@ -28,7 +32,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -46,6 +50,8 @@ _CHUNK = 1 << 20
 _BUFFER = 64 << 20
 """Bytes that may wait between the tap and the target (see ``buffer``)."""
 _SHORT_READ = 64 << 10
+_SLICE = 256 << 10
+"""Bytes the feeder writes at a time: what a target still gets after a stop."""
 _GATHER_PAUSE = 0.002
 _TAIL_LINES = 20
 
@@ -114,7 +120,6 @@ class SingerEngine:
         buffer_size: int = _BUFFER,
     ) -> None:
         self._specs = (tap, *mappers, target)
-        self._buffer_size = buffer_size
         self._on_state = on_state
         self._log = log
         self._redact = redact
@@ -123,6 +128,7 @@ class SingerEngine:
         self._started = 0.0
         self._first_record: float | None = None
         self._relay_error: str | None = None
+        self._buffer = ByteBuffer(buffer_size)
         self._last_state: dict[str, Any] | None = None
         self._state_lock = threading.Lock()
         self.process_group: int | None = None
@@ -225,7 +231,7 @@ class SingerEngine:
         assert tap.stdout is not None
         source = tap.stdout.fileno()
         _enlarge_pipe(source)
-        buffer = ByteBuffer(self._buffer_size)
+        buffer = self._buffer
         feeder = self._thread(self._feed, buffer, downstream)
         pending = b""
         try:
@@ -263,12 +269,20 @@ class SingerEngine:
 
     @staticmethod
     def _feed(buffer: ByteBuffer, downstream: subprocess.Popen[bytes]) -> None:
-        """Write what the relay queued to the next process, in large writes, then close its stdin."""
+        """Write what the relay queued to the next process, then close its stdin.
+
+        What ``take`` returns is written in slices that end at a line's end,
+        so that once the buffer is dropped (a stop) the next process gets
+        nothing more than the slice being written, and never half a message.
+        """
         assert downstream.stdin is not None
         sink = downstream.stdin.fileno()
         try:
             while data := buffer.take(_CHUNK * 4):
-                _write_all(sink, data)
+                for piece in _line_slices(data, _SLICE):
+                    _write_all(sink, piece)
+                    if buffer.dropped:
+                        break
         except OSError:
             buffer.abandon()  # the next process exited (broken pipe); the relay stops reading
         finally:
@@ -313,6 +327,7 @@ class SingerEngine:
                 stopping_since = time.monotonic()
                 if tap_running:
                     _signal(tap, signal.SIGTERM)
+                self._buffer.drop()  # the target ends after what it was given; the next run re-extracts
             elif stopping_since is not None and time.monotonic() - stopping_since > timeout:
                 for child in children:  # a target that stopped reading would keep the relay waiting
                     _signal(child.process, signal.SIGKILL)
@@ -417,7 +432,21 @@ def _enlarge_pipe(descriptor: int) -> None:
             fcntl.fcntl(descriptor, set_size, _CHUNK)
 
 
-def _write_all(sink: int, data: bytes) -> None:
+def _line_slices(data: bytes, size: int) -> Iterator[memoryview]:
+    """``data`` (whole lines) in pieces of about ``size`` bytes, each ending at a line's end."""
+    view, start = memoryview(data), 0
+    while start < len(data):
+        end = start + size
+        if end < len(data):
+            cut = data.rfind(b"\n", start, end)
+            end = cut + 1 if cut >= start else data.find(b"\n", end) + 1 or len(data)
+        else:
+            end = len(data)
+        yield view[start:end]
+        start = end
+
+
+def _write_all(sink: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(sink, view)
