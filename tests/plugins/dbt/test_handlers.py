@@ -74,6 +74,7 @@ def test_the_handler_runs_dbt_with_the_commands_fields(kernel, tmp_path, monkeyp
                 "limit": None,
                 "env": {"WAREHOUSE": "/tmp/w.db"},
                 "log": lines.append,
+                "cancel": None,
             },
         )
     ]
@@ -95,3 +96,66 @@ def test_the_command_is_data_its_log_sink_stays_in_the_process(tmp_path) -> None
     assert "log" not in RunDbt.model_json_schema()["properties"]
     with pytest.raises(ValidationError):
         RunDbt(project_dir=tmp_path, command="compile")
+
+
+SLOW_MODEL = (
+    "-- counts to a hundred million: a minute of SQLite, long enough to be stopped half-way\n"
+    "with recursive c(x) as (select 1 union all select x + 1 from c where x < 100000000)\n"
+    "select count(*) as n from c\n"
+)
+
+
+def test_setting_the_command_s_cancel_event_ends_dbt_and_answers_interrupted(
+    kernel, project: Path, warehouse: Path, dbt_sqlite
+) -> None:
+    import threading
+    import time
+
+    (project / "models" / "slow.sql").write_text(SLOW_MODEL)
+    lines: list[str] = []
+    running: list[int] = []
+    cancel = threading.Event()
+
+    def cancel_once_slow_runs() -> None:
+        deadline = time.monotonic() + 180
+        while not any("START sql table model main.slow" in line for line in lines):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+        running.extend(_running_in(project))
+        cancel.set()
+
+    threading.Thread(target=cancel_once_slow_runs, daemon=True).start()
+    began = time.monotonic()
+    result = kernel.command_bus.dispatch(
+        RunDbt(project_dir=project, command="run", select=("slow",), log=lines.append, cancel=cancel)
+    )
+    assert cancel.is_set(), lines[-5:]
+    assert running  # dbt was there when it was cancelled
+    assert result.is_failure
+    assert result.error_code == "INTERRUPTED"
+    assert result.error == "dbt run was stopped before it finished"
+    assert time.monotonic() - began < 60  # the model alone takes about a minute
+    assert _running_in(project) == []  # dbt (which runs in the project's directory) is gone
+
+
+def _running_in(directory: Path) -> list[int]:
+    """The processes whose working directory is ``directory``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(entry / "cwd").resolve() == directory.resolve():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_the_cancel_event_stays_in_the_process(tmp_path) -> None:
+    import threading
+
+    command = RunDbt(project_dir=tmp_path, cancel=threading.Event())
+    assert "cancel" not in command.model_dump(mode="json")
+    assert "cancel" not in RunDbt.model_json_schema()["properties"]
+    assert "cancel=" not in repr(command)

@@ -32,4 +32,5 @@ def handle_run_dbt(command: RunDbt) -> FlextResult[DbtReport]:
         limit=command.limit,
         env=command.env,
         log=command.log,
+        cancel=command.cancel,
     )

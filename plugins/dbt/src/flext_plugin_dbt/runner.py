@@ -27,22 +27,25 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from flext_kernel.errors import VALIDATION_ERROR
+from flext_kernel.errors import INTERRUPTED, VALIDATION_ERROR
 from flext_kernel.result import Failure, FlextResult
 from flext_plugin_dbt.adapters import ADAPTERS, dbt_environment
 from flext_plugin_dbt.errors import DBT_COMPILE_ERROR, DBT_CONFIG_ERROR, DBT_ERROR
 from flext_plugin_dbt.project import DbtProject, load_project
 from flext_plugin_dbt.report import COMMANDS, DbtCommand, DbtReport, NodeResult, one_line
 
-__all__ = ["DRIVER", "run_dbt"]
+__all__ = ["CANCEL_GRACE", "DRIVER", "run_dbt"]
 
 DRIVER = Path(__file__).with_name("_driver.py")
+CANCEL_GRACE = 5.0
+"""Seconds dbt has to end after it is interrupted for a ``cancel`` before it is killed."""
 """The script the tool environment's Python runs; it imports only dbt and the standard library."""
 
 _FULL_REFRESH = frozenset({"run", "build", "seed"})
@@ -78,6 +81,7 @@ def run_dbt(
     env: Mapping[str, str] | None = None,
     log: Callable[[str], None] | None = None,
     debug_log: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> FlextResult[DbtReport]:
     """Run ``dbt <command>`` on the project at ``project_dir``.
 
@@ -97,12 +101,16 @@ def run_dbt(
         log: Called with each of dbt's log lines as dbt writes them, except its debug noise.
         debug_log: Called with dbt's debug noise instead (a debug event dbt failed to format,
             which dbt prints as a warning); by default it is dropped (it stays in ``logs/dbt.log``).
+        cancel: Set it (from another thread, or a signal handler) to stop dbt: it is interrupted as
+            Ctrl-C does (SIGINT: dbt cancels its open queries), killed ``CANCEL_GRACE`` seconds later
+            if it is still there, and the result is ``INTERRUPTED``.
 
     Returns:
         The report of a run that happened, with ``success`` False if a node failed (a SQL
         error, a failing test). A failed result if dbt could not run: ``VALIDATION_ERROR``
         (no project, no ``dbt_project.yml``, no profile, an unknown adapter, bad options),
-        ``TOOL_INSTALL_FAILED``, ``DBT_CONFIG_ERROR``, ``DBT_COMPILE_ERROR`` or ``DBT_ERROR``
+        ``TOOL_INSTALL_FAILED``, ``DBT_CONFIG_ERROR``, ``DBT_COMPILE_ERROR``, ``DBT_ERROR``, or
+        ``INTERRUPTED`` (``cancel`` was set)
         (see ``flext_plugin_dbt.errors``). A failure's message is one line without a "dbt ... failed"
         prefix (a caller adds its own context); ``error_data`` names the project when it is known.
 
@@ -131,7 +139,13 @@ def run_dbt(
             error_data={**tool.error_data, **_context(project)},
         )
     args = _arguments(project, command, target, select, vars, full_refresh, limit)
-    lines = _drive(tool.value.python, args, project.directory, environment, _Log(log, debug_log))
+    lines = _drive(tool.value.python, args, project.directory, environment, _Log(log, debug_log), cancel)
+    if cancel is not None and cancel.is_set():
+        return FlextResult.fail(
+            f"dbt {command} was stopped before it finished",
+            error_code=INTERRUPTED,
+            error_data=_context(project),
+        )
     if lines.is_failure:
         return FlextResult.fail(
             lines.error or "dbt failed",
@@ -243,8 +257,12 @@ def _drive(
     cwd: Path,
     env: dict[str, str],
     log: _Log,
+    cancel: threading.Event | None = None,
 ) -> FlextResult[list[dict[str, Any]]]:
-    """Run the driver; return its JSON lines, the summary last, or why there is no summary."""
+    """Run the driver; return its JSON lines, the summary last, or why there is no summary.
+
+    ``cancel`` is watched by a thread of its own (this one reads dbt's output).
+    """
     try:
         process = subprocess.Popen(
             [str(python), "-I", str(DRIVER)],
@@ -264,6 +282,8 @@ def _drive(
     with process:  # closes the pipes and waits, whatever happens
         reader = threading.Thread(target=_forward, args=(process.stderr, tail, log), daemon=True)
         reader.start()
+        if cancel is not None:
+            threading.Thread(target=_watch, args=(process, cancel), daemon=True).start()
         try:
             assert process.stdin is not None  # asked for as PIPE
             assert process.stdout is not None
@@ -288,6 +308,22 @@ def _drive(
             error_data={"exit_code": process.returncode, "log_tail": list(tail)},
         )
     return FlextResult.ok(lines)
+
+
+def _watch(process: subprocess.Popen[str], cancel: threading.Event) -> None:
+    """Interrupt dbt once ``cancel`` is set (as Ctrl-C would); kill it if it outlives ``CANCEL_GRACE``."""
+    while process.poll() is None:
+        if cancel.wait(0.2):
+            break
+    else:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(CANCEL_GRACE)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
 
 
 def _forward(stream: IO[str] | None, tail: collections.deque[str], log: _Log) -> None:

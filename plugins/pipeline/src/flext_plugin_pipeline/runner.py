@@ -18,7 +18,7 @@ confirmed states as ``StateCheckpointed``, progress every few seconds.
 A stop request (the ``stop`` event; SIGTERM or SIGINT in the CLI) ends
 whichever step is running: the Singer engine ends the tap and lets the
 target confirm what it wrote (killing what outlives the pipeline's
-``stop_timeout``); a dbt step is interrupted (see ``runtime.StopRequest``);
+``stop_timeout``); the dbt plugin ends dbt (the event is ``RunDbt.cancel``);
 a retry that waits is not started. The run is recorded as stopped, with the
 state the target confirmed last, and the step it ended.
 
@@ -30,7 +30,6 @@ all pass through it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -60,7 +59,6 @@ from flext_plugin_pipeline.runtime import (
     RunLog,
     RunnerRecord,
     StopRequest,
-    StopRequested,
     log_path,
 )
 from flext_plugin_pipeline.steps import Steps, check_steps
@@ -377,18 +375,16 @@ def pipeline_environment(definition: PipelineDefinition) -> dict[str, str]:
 def _transform(job: _Job, loaded: SingerRunResult, log: RunLog) -> _Ended:
     """Run the definition's dbt step; its failure fails the run (what was loaded stays loaded).
 
-    A stop request interrupts it (``StopRequest.interruptible``): the dbt
-    plugin ends the dbt process as the exception leaves it.
+    The stop request is the ``RunDbt`` command's ``cancel`` event: the dbt
+    plugin ends dbt once it is set and answers ``INTERRUPTED``.
     """
     from flext_plugin_pipeline.transform import run_transform
 
     step = job.definition.transform
     assert step is not None
-    stop = job.stop
-    try:
-        with stop.interruptible() if isinstance(stop, StopRequest) else contextlib.nullcontext():
-            report = run_transform(job.kernel.command_bus, step, pipeline_environment(job.definition), log)
-    except StopRequested:
+    environment = pipeline_environment(job.definition)
+    report = run_transform(job.kernel.command_bus, step, environment, log, cancel=job.stop)
+    if report.is_failure and job.stop.is_set():
         log.write("flext", f"stop requested: dbt {step.command} was ended")
         return _Ended(loaded.model_copy(update={"outcome": "stopped"}), "transform")
     if report.is_failure:

@@ -12,11 +12,8 @@ which process group to kill if it must.
 
 A run is stopped by SIGTERM (``flext pipeline stop``) or SIGINT (Ctrl-C),
 which set the run's ``StopRequest``: the Singer engine watches it and ends
-the tap gracefully. The dbt step cannot be asked to stop (the ``RunDbt``
-command is one call that returns when dbt is done), so while it runs the
-request is *armed*: the signal handler raises ``StopRequested`` in the main
-thread, as Ctrl-C raises ``KeyboardInterrupt``, and the dbt plugin ends the
-dbt process on the way out.
+the tap gracefully, and the dbt step passes it as the ``RunDbt`` command's
+``cancel`` event, which the dbt plugin watches to end dbt.
 """
 
 from __future__ import annotations
@@ -26,8 +23,6 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -45,55 +40,25 @@ __all__ = [
     "RunLog",
     "RunnerRecord",
     "StopRequest",
-    "StopRequested",
     "is_running",
     "log_path",
     "logs_dir",
 ]
 
 
-class StopRequested(BaseException):
-    """Raised in the main thread by a stop signal while an uninterruptible step (dbt) runs.
-
-    A ``BaseException``, like ``KeyboardInterrupt``, so that ``except Exception``
-    on the way (the bus's logging behaviour) lets it through.
-    """
-
-
 class StopRequest(threading.Event):
-    """A request to stop a run: set by SIGTERM or SIGINT (``handle`` is the signal handler).
-
-    While ``interruptible()`` is active in the main thread, the handler also
-    raises ``StopRequested`` there, which ends a step that has no other way to
-    be stopped.
-    """
+    """A request to stop a run: set by SIGTERM or SIGINT (``handle`` is the signal handler)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.signal: int | None = None
         """The first signal that asked for the stop (None: none yet, or set by code)."""
-        self._armed = False
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        """The signal handler: record the request; raise ``StopRequested`` if armed."""
+        """The signal handler: record the request (every step of the run watches the event)."""
         if self.signal is None:
             self.signal = signum
         self.set()
-        if self._armed:
-            self._armed = False  # once: a second signal must not interrupt the clean-up
-            raise StopRequested(signum)
-
-    @contextmanager
-    def interruptible(self) -> Iterator[None]:
-        """Let a stop signal interrupt the body (main thread only); raise at once if a stop is pending."""
-        if self.is_set():
-            raise StopRequested(self.signal)
-        armed = threading.current_thread() is threading.main_thread()
-        self._armed = armed
-        try:
-            yield
-        finally:
-            self._armed = False
 
 
 class RunLock:

@@ -7,6 +7,7 @@ The pipeline does not import the dbt plugin: it dispatches the contract's
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +25,17 @@ __all__ = ["run_transform"]
 
 
 def run_transform(
-    bus: FlextCommandBus, step: DbtStep, environment: dict[str, str], log: RunLog
+    bus: FlextCommandBus,
+    step: DbtStep,
+    environment: dict[str, str],
+    log: RunLog,
+    *,
+    cancel: threading.Event | None = None,
 ) -> FlextResult[dict[str, Any]]:
-    """Run ``dbt <command>`` on the step's project; the result summarises the nodes dbt built and tested."""
+    """Run ``dbt <command>`` on the step's project; the result summarises the nodes dbt built and tested.
+
+    Setting ``cancel`` ends dbt (the failure is then ``INTERRUPTED``).
+    """
     try:
         env, _filled = interpolate(step.env, environment)  # masked by the run's log since the job began
     except KeyError as missing:
@@ -43,6 +52,7 @@ def run_transform(
         target=step.target,
         env=env,
         log=lambda line: log.write("dbt", line),
+        cancel=cancel,
     )
     report: FlextResult[DbtReport] = bus.dispatch(command)
     if report.is_failure:

@@ -7,16 +7,18 @@ says whether the dbt plugin is disabled or not installed.
 
 The handler answers ``FlextResult[DbtReport]``: the report of a run that
 happened (``success`` False if a node failed), or a failure if dbt could not
-run (codes in the dbt plugin's ``errors`` module and ``docs/plugins/dbt.md``).
+run (codes in the dbt plugin's ``errors`` module and ``docs/plugins/dbt.md``),
+or ``INTERRUPTED`` when the caller set the command's ``cancel`` event.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, JsonValue
 from pydantic.json_schema import SkipJsonSchema
 
 from flext_kernel.messages import FlextCommand
@@ -71,6 +73,10 @@ class RunDbt(FlextCommand):
     log: SkipJsonSchema[Callable[[str], None] | None] = Field(default=None, exclude=True, repr=False)
     """Called with each of dbt's log lines as dbt writes them. In-process only: it is not serialized,
     so a command that crossed a process boundary runs without it."""
+    cancel: SkipJsonSchema[InstanceOf[threading.Event] | None] = Field(default=None, exclude=True, repr=False)
+    """Set it (from any thread, a signal handler included) to stop dbt: the handler interrupts dbt as
+    Ctrl-C does (dbt cancels its open queries), kills it if it is still there a few seconds later,
+    and answers ``INTERRUPTED``. In-process only, like ``log``."""
 
 
 class NodeResult(BaseModel):
