@@ -147,3 +147,36 @@ def test_run_ids_from_every_version_are_accepted() -> None:
 
     for run_id in (new_run_id(), "20261124T211424-a1b2", "20261207T071905.970-b887"):
         assert project.checked_run_id(run_id).is_success, run_id
+
+
+def test_follow_does_not_move_on_to_a_planted_link(connectors, define, flext_cli, tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    from flext_sdk.testing import flext_command
+
+    secret = tmp_path / "secret.log"
+    secret.write_text("private log of someone else\n")
+    define("slowly", {"records": 100_000, "state_every": 50, "delay": 0.002})
+    assert flext_cli("pipeline", "start", "slowly").exit_code == 0
+    runs = flext_cli.home / "data" / "pipelines" / "slowly" / "runs"
+    deadline = time.monotonic() + 30
+    while not list(runs.glob("*.log")):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    follower = subprocess.Popen(
+        [*flext_command(), "pipeline", "logs", "slowly", "--follow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=flext_cli.environment(),
+    )
+    time.sleep(2)
+    (runs / "99991231T235959.999-ffff.log").symlink_to(secret)
+    time.sleep(2)
+    assert flext_cli("pipeline", "stop", "slowly").exit_code == 0
+    out, err = follower.communicate(timeout=60)
+    assert follower.returncode == 0, err
+    assert "[flext] run " in out
+    assert "private log" not in out
+    assert "--- run 99991231T235959.999-ffff ---" not in out

@@ -847,6 +847,7 @@ def _follow(name: str, path: Path, printer: _LogPrinter, *, next_runs: bool) -> 
         while True:
             printer.write(path.stem, handle.read())
             newer = [log for log in _run_logs(path.parent) if log.name > path.name] if next_runs else []
+            newer = [log for log in newer if project.contained(log.parent, log.name).is_success]
             if newer:
                 printer.write(path.stem, handle.read())
                 handle.close()
