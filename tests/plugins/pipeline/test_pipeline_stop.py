@@ -305,3 +305,25 @@ def test_a_stop_during_the_wait_before_a_retry_counts_as_stopped(capsys):
     )
     assert _report_stop(journal, forced=False, wait=1) == 0
     assert capsys.readouterr().out.strip() == "stopped raced before its retry (run r1 failed: boom)"
+
+
+def test_a_stop_that_reaches_a_run_with_nothing_left_to_do_leaves_it_completed(tmp_path):
+    """A pipeline without a transform whose extract-load completed as the stop came: it completed.
+
+    Before, it was recorded as stopped "during transform" (a step it does not have) and the log said
+    the transform was not run.
+    """
+    from flext_plugin_pipeline.runner import _Ended, _stopped
+    from flext_plugin_pipeline.runtime import RunLog
+
+    from flext_sdk.contracts.singer import SingerRunResult
+
+    log = RunLog(tmp_path / "run.log")
+    loaded = SingerRunResult(outcome="completed", records={"numbers": 3})
+    kept = _stopped(_Ended(loaded, "extract-load"), log, has_transform=False)
+    assert (kept.result.outcome, kept.during) == ("completed", "extract-load")
+    after_dbt = _stopped(_Ended(loaded, "transform"), log, has_transform=True)
+    assert after_dbt.result.outcome == "completed"  # dbt too finished before the stop was seen
+    skipped = _stopped(_Ended(loaded, "extract-load"), log, has_transform=True)
+    assert (skipped.result.outcome, skipped.during) == ("stopped", "transform")  # the transform is skipped
+    log.close()

@@ -70,3 +70,26 @@ def test_create_makes_a_store_only_where_its_directory_exists(flext_cli, registe
     assert other.exists()
     shown = flext_cli("--output", "json", "events", "show", "pipeline-fresh", "--store", str(other))
     assert [event["type"] for event in shown.json()["data"]] == ["pipeline.Registered"]
+
+
+@pytest.mark.parametrize("command", [("list",), ("history", "numbers")], ids=" ".join)
+def test_reading_commands_leave_an_older_store_untouched(registered, flext_cli, tmp_path, command):
+    """An older FLEXT store (no application_id mark yet) is read as it is: not marked, not locked.
+
+    Before, these commands opened it read-write and marked it, even when they then failed. (status
+    keeps its read model, the status projection, in the store: it writes, so it may mark it.)
+    """
+    import hashlib
+    import sqlite3
+
+    store = tmp_path / "older.db"
+    assert flext_cli("pipeline", "update", str(registered), "--store", str(store)).exit_code == 0
+    with sqlite3.connect(store) as connection:  # as a FLEXT from before the mark left it
+        connection.execute("PRAGMA application_id = 0")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    shown = flext_cli("pipeline", *command, "--store", str(store))
+    assert shown.exit_code == 0, shown
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("PRAGMA application_id").fetchone() == (0,)

@@ -77,14 +77,17 @@ __all__ = [
 
 
 @contextmanager
-def _store(store: str | None, *, create: bool = True) -> Iterator[FlextEventStore | int]:
+def _store(
+    store: str | None, *, create: bool = True, read_only: bool = False
+) -> Iterator[FlextEventStore | int]:
     """The event store at ``store`` (or the exit code of the failure to open it).
 
     Commands that only read pass ``create=False``: a store that is not there
     is then ``NOT_FOUND`` (naming it, and how one is created), never a new
-    empty one.
+    empty one; those that never append pass ``read_only=True`` too, so the
+    file is not written, locked or marked (``list``, ``status``, ``history``).
     """
-    with opened_store(store, create=create) as opened:
+    with opened_store(store, create=create, read_only=read_only) as opened:
         yield opened if isinstance(opened, int) else opened[1]
 
 
@@ -194,7 +197,7 @@ def list_pipelines(*, store: str | None = None) -> int:
     if not definitions:  # nothing to look up: the store is not opened, so not required
         note(f"no pipelines in {project.project_dir()}: register one with 'flext pipeline create FILE'")
         return _table(documents, LIST_COLUMNS, title="Pipelines")
-    with _store(store, create=False) as events:
+    with _store(store, create=False, read_only=True) as events:
         if isinstance(events, int):
             return events
         for definition in definitions:
@@ -671,7 +674,7 @@ def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
     from flext_plugin_pipeline.journal import register_events
     from flext_plugin_pipeline.status_projection import PipelineStatus
 
-    with opened_store(store, create=False) as opened:
+    with opened_store(store, create=False, read_only=True) as opened:
         if isinstance(opened, int):
             return opened
         kernel, events = opened
@@ -703,7 +706,7 @@ def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
     checked = project.checked_name(name)
     if checked.is_failure:
         return fail(checked)
-    with _store(store, create=False) as events:
+    with _store(store, create=False, read_only=True) as events:
         if isinstance(events, int):
             return events
         runs = Journal(events, name).runs()

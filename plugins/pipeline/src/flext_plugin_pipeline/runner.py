@@ -237,7 +237,7 @@ def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRec
         log.close()
         raise
     if job.stop.is_set() and ended.result.outcome != "stopped":
-        ended = _stopped(ended, log)
+        ended = _stopped(ended, log, has_transform=definition.transform is not None)
     return _record_outcome(journal, run_id, ended, log, more_attempts and not job.stop.is_set())
 
 
@@ -254,15 +254,20 @@ class _Ended:
     """A stopped run whose processes had to be killed."""
 
 
-def _stopped(ended: _Ended, log: RunLog) -> _Ended:
+def _stopped(ended: _Ended, log: RunLog, *, has_transform: bool) -> _Ended:
     """An attempt that ended otherwise while a stop was requested counts as stopped.
 
     A failure then is the stop's doing (a target killed after ``stop_timeout``
     exits with a signal); one that completed before the stop reached a step
-    skips what came next (the transform).
+    skips what came next (the transform). A run with nothing left to do when
+    the stop came completed: it is recorded so, and ``flext pipeline stop``
+    says it ended first.
     """
     forced = ended.result.outcome == "failed"
-    if ended.result.outcome == "completed" and ended.during == "extract-load":
+    completed = ended.result.outcome == "completed"
+    if completed and (ended.during == "transform" or not has_transform):
+        return ended
+    if completed and ended.during == "extract-load":
         log.write("flext", "stop requested: the extract and load are done; the transform is not run")
         ended = _Ended(ended.result, "transform")
     result = ended.result.model_copy(update={"outcome": "stopped"})
