@@ -327,3 +327,25 @@ def test_a_stop_that_reaches_a_run_with_nothing_left_to_do_leaves_it_completed(t
     skipped = _stopped(_Ended(loaded, "extract-load"), log, has_transform=True)
     assert (skipped.result.outcome, skipped.during) == ("stopped", "transform")  # the transform is skipped
     log.close()
+
+
+def test_a_stop_signal_that_lands_while_the_event_is_locked_does_not_deadlock():
+    """SIGTERM can arrive while the main thread holds the stop event's lock (inside ``wait``).
+
+    The handler used to ``set`` the event right there, on the main thread, and waited for its own
+    lock for ever (found in review); a run then hung until ``pipeline stop`` killed it.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import signal\n"
+        "from flext_plugin_pipeline.runtime import StopRequest\n"
+        "stop = StopRequest()\n"
+        "with stop._cond:  # what Event.wait holds between its checks\n"
+        "    stop.handle(signal.SIGTERM, None)\n"
+        "assert stop.wait(10)\n"
+        "print('set')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "set"), done.stderr

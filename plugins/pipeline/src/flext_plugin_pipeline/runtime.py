@@ -55,10 +55,15 @@ class StopRequest(threading.Event):
         """The first signal that asked for the stop (None: none yet, or set by code)."""
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        """The signal handler: record the request (every step of the run watches the event)."""
+        """The signal handler: record the request (every step of the run watches the event).
+
+        ``set`` takes the event's lock, which the main thread may hold at this
+        very moment (inside ``wait``): a handler runs on the main thread, so
+        setting it there could wait for itself for ever. A short thread sets it.
+        """
         if self.signal is None:
             self.signal = signum
-        self.set()
+        threading.Thread(target=self.set, name="flext-stop-request", daemon=True).start()
 
 
 class RunLock:
