@@ -46,7 +46,8 @@ def test_the_bank_plugin_writes_events_that_flext_events_and_projections_show(
     assert [(s["stream"], s["events"]) for s in streams] == [("acc-1", 3)]
 
     ran = bank("--output", "json", "projections", "run")
-    assert {row["name"]: row["events"] for row in ran.json()["data"]}["bank-balances"] == 3  # installed plugins may add projections of their own
+    events_by_projection = {row["name"]: row["events"] for row in ran.json()["data"]}
+    assert events_by_projection["bank-balances"] == 3  # installed plugins may add projections of their own
     balances = bank("--output", "json", "bank", "balances").json()["data"]
     assert balances == [{"account": "acc-1", "owner": "Ada", "balance": 70}]
     rebuilt = bank("--output", "json", "projections", "rebuild", "bank-balances").json()["data"]
