@@ -349,3 +349,19 @@ def test_a_stop_signal_that_lands_while_the_event_is_locked_does_not_deadlock():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "set"), done.stderr
+
+
+def test_a_stop_signal_is_seen_at_once_and_takes_no_lock():
+    """The handler only records the signal: is_set and wait see it at once, with no thread in between."""
+    import signal
+    import threading
+
+    from flext_plugin_pipeline.runtime import StopRequest
+
+    stop = StopRequest()
+    threads = threading.active_count()
+    stop.handle(signal.SIGTERM, None)
+    assert stop.is_set()
+    assert stop.wait(0)
+    assert stop.signal == signal.SIGTERM
+    assert threading.active_count() == threads

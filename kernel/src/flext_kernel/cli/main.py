@@ -284,13 +284,16 @@ def _internal_error(kind: type[BaseException] | None, exc: BaseException | None)
 
 def _stdout_closed() -> bool:
     """Whether the reader of standard output has gone (not just any pipe the command used)."""
+    import io
     import select
 
     try:
         poller = select.poll()
         poller.register(sys.stdout.fileno(), select.POLLOUT)
         return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
-    except (OSError, ValueError):  # no usable stdout: nobody is reading it
+    except io.UnsupportedOperation:  # an in-memory stdout (an in-process caller): it cannot break
+        return False
+    except (OSError, ValueError):  # a closed or unusable stdout: nobody is reading it
         return True
 
 

@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -46,6 +47,10 @@ __all__ = [
 ]
 
 
+_STOP_POLL = 0.05
+"""Seconds between two looks for a signal's stop request while waiting."""
+
+
 class StopRequest(threading.Event):
     """A request to stop a run: set by SIGTERM or SIGINT (``handle`` is the signal handler)."""
 
@@ -55,15 +60,29 @@ class StopRequest(threading.Event):
         """The first signal that asked for the stop (None: none yet, or set by code)."""
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        """The signal handler: record the request (every step of the run watches the event).
+        """The signal handler: record the request, taking no lock.
 
-        ``set`` takes the event's lock, which the main thread may hold at this
-        very moment (inside ``wait``): a handler runs on the main thread, so
-        setting it there could wait for itself for ever. A short thread sets it.
+        A handler runs on the main thread between two bytecodes, where that
+        thread may hold any lock (the event's own inside ``wait``, the thread
+        module's while it starts a thread): taking one could wait for itself
+        for ever. A plain store is all it does; ``is_set`` and ``wait`` read it.
         """
         if self.signal is None:
             self.signal = signum
-        threading.Thread(target=self.set, name="flext-stop-request", daemon=True).start()
+
+    def is_set(self) -> bool:
+        """True once a signal asked for the stop or code set the event."""
+        return self.signal is not None or super().is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Like ``Event.wait``; looks for a signal's request at least every 50 ms."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            remaining = _STOP_POLL if deadline is None else min(_STOP_POLL, deadline - time.monotonic())
+            if remaining <= 0:
+                return False
+            super().wait(remaining)
+        return True
 
 
 class RunLock:
@@ -131,6 +150,7 @@ class RunLock:
         """
         lock = cls(pipeline)
         try:
+            os.set_inheritable(descriptor, False)  # pass_fds made it inheritable; no child may keep it
             same = os.path.samestat(os.fstat(descriptor), os.stat(lock.path))
             handle = os.fdopen(descriptor, "a+", encoding="utf-8")
         except OSError as exc:

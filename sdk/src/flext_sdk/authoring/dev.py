@@ -195,6 +195,7 @@ def _stop_on_sigterm() -> Iterator[None]:
         _terminated.set()  # asked to stop (a service manager, the restarter): not the user's Ctrl-C
         raise KeyboardInterrupt
 
+    _terminated.clear()  # a run before this one in the same process was not this one
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield

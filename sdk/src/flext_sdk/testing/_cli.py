@@ -133,34 +133,29 @@ class FlextCliRunner:
         arguments = tuple(part for directory in plugin_dirs for part in ("--plugins-dir", str(directory)))
         arguments += tuple(args)
         leader, follower = pty.openpty()
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-        size = {"COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
-        environment = self.environment({**(env or {}), **size})
-        # stderr goes to a file: a pipe read only after the terminal closes could fill and block the run.
-        with (
-            tempfile.TemporaryFile() as log,
-            subprocess.Popen(
-                [*self.command, *arguments],
-                stdin=subprocess.DEVNULL,
-                stdout=follower,
-                stderr=log,
-                env=environment,
-            ) as process,
-        ):
-            os.close(follower)
-            chunks: list[bytes] = []
-            while True:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:  # EIO: the process closed the terminal
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            code = process.wait(timeout=self.timeout)
-            log.seek(0)
-            err = log.read().decode("utf-8", errors="replace")
-        os.close(leader)
+        try:
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+            size = {"COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
+            environment = self.environment({**(env or {}), **size})
+            # stderr goes to a file: a pipe read only after the terminal closes could fill and block.
+            with tempfile.TemporaryFile() as log:
+                with subprocess.Popen(
+                    [*self.command, *arguments],
+                    stdin=subprocess.DEVNULL,
+                    stdout=follower,
+                    stderr=log,
+                    env=environment,
+                ) as process:
+                    os.close(follower)
+                    follower = -1
+                    chunks = _read_until_closed(leader, process, self.timeout)
+                    code = process.wait(timeout=self.timeout)
+                log.seek(0)
+                err = log.read().decode("utf-8", errors="replace")
+        finally:
+            for descriptor in (leader, follower):
+                if descriptor >= 0:
+                    os.close(descriptor)
         text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
         return CliResult(arguments, code, _ESCAPES.sub("", text), err)
 
@@ -173,3 +168,27 @@ class FlextCliRunner:
         environment.update({"FLEXT_HOME": str(self.home), "NO_COLOR": "1", "COLUMNS": "200"})
         environment.update(extra or {})
         return environment
+
+
+def _read_until_closed(leader: int, process: subprocess.Popen[bytes], timeout: float) -> list[bytes]:
+    """What the process writes to its terminal until it closes it; killed if that takes over ``timeout``."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            process.kill()
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        ready, _, _ = select.select([leader], [], [], min(left, 1.0))
+        if not ready:
+            continue
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            return chunks
+        if not chunk:
+            return chunks
+        chunks.append(chunk)
