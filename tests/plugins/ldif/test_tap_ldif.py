@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,38 +16,6 @@ from flext_plugin_ldif.sample import write_directory
 
 TAP = Path(sys.executable).with_name("tap-ldif")
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "directory" / "data" / "directory.ldif"
-
-
-class Run:
-    def __init__(self, done: subprocess.CompletedProcess[str]) -> None:
-        self.exit_code = done.returncode
-        self.stderr = done.stderr
-        self.messages = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [message for message in self.messages if message["type"] == kind]
-
-    def records(self, stream: str | None = None) -> list[dict[str, Any]]:
-        return [m["record"] for m in self.of("RECORD") if stream is None or m["stream"] == stream]
-
-    def counts(self) -> Counter[str]:
-        return Counter(message["stream"] for message in self.of("RECORD"))
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.of("STATE")[-1]["value"]
-
-
-def tap(tmp_path: Path, config: dict[str, Any], *args: str, state: Any = None, catalog: Any = None) -> Run:
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config))
-    command = [str(TAP), "--config", str(config_file), *args]
-    for flag, document, name in (("--state", state, "state.json"), ("--catalog", catalog, "catalog.json")):
-        if document is not None:
-            (tmp_path / name).write_text(json.dumps(document))
-            command += [flag, str(tmp_path / name)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
-    return Run(done)
 
 
 def discover(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]:
@@ -71,8 +38,8 @@ def bookmark(stream: str, value: str) -> dict[str, Any]:
     return {"bookmarks": {stream: {"replication_key": "modify_timestamp", "replication_key_value": value}}}
 
 
-def error_lines(run: Run) -> list[str]:
-    return [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+def error_lines(run: Any) -> list[str]:
+    return list(run.errors())
 
 
 @pytest.fixture
@@ -111,8 +78,10 @@ def test_discovery_describes_the_four_streams(tmp_path: Path, example: dict[str,
     assert {"ou", "description"} <= set(streams["organizational_units"]["schema"]["properties"])
 
 
-def test_the_example_directory_is_read_into_its_streams(tmp_path: Path, example: dict[str, Any]) -> None:
-    run = tap(tmp_path, example)
+def test_the_example_directory_is_read_into_its_streams(
+    run_tap, tmp_path: Path, example: dict[str, Any]
+) -> None:
+    run = run_tap(example)
     assert run.exit_code == 0, run.stderr
     assert run.counts() == {"users": 30, "groups": 8, "organizational_units": 6, "other": 1}
     # Every stream's SCHEMA comes before its records, and every record matches its schema.
@@ -149,9 +118,9 @@ def test_the_example_directory_is_read_into_its_streams(tmp_path: Path, example:
 
 
 def test_the_state_bookmarks_the_newest_entry_and_a_second_run_emits_nothing(
-    tmp_path: Path, example: dict[str, Any]
+    run_tap, tmp_path: Path, example: dict[str, Any]
 ) -> None:
-    first = tap(tmp_path, example)
+    first = run_tap(example)
     bookmarks = first.state["bookmarks"]
     for stream in ("users", "groups", "organizational_units", "other"):
         newest = max(record["modify_timestamp"] for record in first.records(stream))
@@ -160,14 +129,16 @@ def test_the_state_bookmarks_the_newest_entry_and_a_second_run_emits_nothing(
         # One digest per record sent at the bookmark's second: the next run sends them only if changed.
         at_newest = [r for r in first.records(stream) if r["modify_timestamp"] == newest]
         assert len(bookmarks[stream]["seen_at_bookmark"]) == len(at_newest)
-    second = tap(tmp_path, example, state=first.state)
+    second = run_tap(example, state=first.state)
     assert second.exit_code == 0, second.stderr
     assert second.of("RECORD") == []
     assert second.state["bookmarks"] == bookmarks
 
 
-def test_entries_at_or_after_the_bookmark_are_emitted(tmp_path: Path, example: dict[str, Any]) -> None:
-    users = tap(tmp_path, example).records("users")
+def test_entries_at_or_after_the_bookmark_are_emitted(
+    run_tap, tmp_path: Path, example: dict[str, Any]
+) -> None:
+    users = run_tap(example).records("users")
     stamps = sorted(record["modify_timestamp"] for record in users)
     middle = stamps[len(stamps) // 2]
     # The bookmark in another ISO 8601 spelling of the same instant: compared as times, not strings.
@@ -175,7 +146,7 @@ def test_entries_at_or_after_the_bookmark_are_emitted(tmp_path: Path, example: d
     state = {
         "bookmarks": {"users": {"replication_key": "modify_timestamp", "replication_key_value": spelled}}
     }
-    run = tap(tmp_path, example, state=state)
+    run = run_tap(example, state=state)
     emitted = sorted(record["modify_timestamp"] for record in run.records("users"))
     # >=: the bookmark's own second again (this state has no digests of what was sent at it).
     assert emitted == [stamp for stamp in stamps if stamp >= middle]
@@ -183,7 +154,7 @@ def test_entries_at_or_after_the_bookmark_are_emitted(tmp_path: Path, example: d
     assert run.state["bookmarks"]["users"]["replication_key_value"] == stamps[-1]
 
 
-def test_entries_without_modify_timestamp_use_the_file_time(tmp_path: Path) -> None:
+def test_entries_without_modify_timestamp_use_the_file_time(run_tap, tmp_path: Path) -> None:
     ldif = tmp_path / "plain.ldif"
     ldif.write_text(
         "dn: uid=ada,dc=x\nobjectClass: inetOrgPerson\nuid: ada\ncn: Ada\nsn: L\n\n"
@@ -191,17 +162,19 @@ def test_entries_without_modify_timestamp_use_the_file_time(tmp_path: Path) -> N
     )
     os.utime(ldif, (1_700_000_000.5, 1_700_000_000.5))
     config = {"files": [str(ldif)]}
-    run = tap(tmp_path, config)
+    run = run_tap(config)
     stamps = {record["cn"]: record["modify_timestamp"] for record in run.records("users")}
     assert stamps == {"Ada": "2023-11-14T22:13:20.500000+00:00", "Bob": "2024-01-02T04:34:05.250000+00:00"}
-    again = tap(tmp_path, config, state=run.state)
+    again = run_tap(config, state=run.state)
     assert again.of("RECORD") == []
     os.utime(ldif, (1_800_000_000, 1_800_000_000))  # the file changed: Ada is newer now, Bob is not
-    touched = tap(tmp_path, config, state=run.state)
+    touched = run_tap(config, state=run.state)
     assert [record["cn"] for record in touched.records()] == ["Ada"]
 
 
-def test_a_deselected_stream_and_property_are_left_out(tmp_path: Path, example: dict[str, Any]) -> None:
+def test_a_deselected_stream_and_property_are_left_out(
+    run_tap, tmp_path: Path, example: dict[str, Any]
+) -> None:
     catalog = discover(tmp_path, example)
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
@@ -211,7 +184,7 @@ def test_a_deselected_stream_and_property_are_left_out(tmp_path: Path, example: 
                 item["metadata"]["selected"] = True
             if entry["tap_stream_id"] == "users" and item["breadcrumb"] == ["properties", "attributes"]:
                 item["metadata"]["selected"] = False
-    run = tap(tmp_path, example, catalog=catalog)
+    run = run_tap(example, catalog=catalog)
     assert run.exit_code == 0, run.stderr
     assert run.counts() == {"users": 30, "organizational_units": 6, "other": 1}
     assert "groups" not in {message["stream"] for message in run.of("SCHEMA")}
@@ -220,37 +193,37 @@ def test_a_deselected_stream_and_property_are_left_out(tmp_path: Path, example: 
     assert all("attributes" in record for record in run.records("organizational_units"))
 
 
-def test_one_stream_alone_gets_the_same_records_as_with_all_streams(tmp_path: Path) -> None:
+def test_one_stream_alone_gets_the_same_records_as_with_all_streams(run_tap, tmp_path: Path) -> None:
     """The first stream synced spools the others' records; alone, each stream reads the files itself."""
     ldif = tmp_path / "d.ldif"
     write_directory(ldif, users=200, groups=20, ous=5, seed=11)
     config = {"files": [str(ldif)]}
-    together = tap(tmp_path, config)
+    together = run_tap(config)
     catalog = discover(tmp_path, config)
     for stream in ("groups", "organizational_units", "other", "users"):
         for entry in catalog["streams"]:
             root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
             root["metadata"]["selected"] = entry["tap_stream_id"] == stream
-        alone = tap(tmp_path, config, catalog=catalog)
+        alone = run_tap(config, catalog=catalog)
         assert alone.records(stream) == together.records(stream)
         assert set(alone.counts()) == {stream}
 
 
-def test_globs_several_files_and_base_dn(tmp_path: Path) -> None:
+def test_globs_several_files_and_base_dn(run_tap, tmp_path: Path) -> None:
     (tmp_path / "dumps").mkdir()
     write_directory(tmp_path / "dumps" / "a.ldif", users=10, groups=2, ous=2, seed=1)
     (tmp_path / "dumps" / "b.ldif").write_text(
         "dn: uid=zed,ou=Other,dc=elsewhere,dc=org\nobjectClass: inetOrgPerson\nuid: zed\ncn: Zed\nsn: Z\n"
     )
-    run = tap(tmp_path, {"files": [str(tmp_path / "dumps" / "*.ldif")]})
+    run = run_tap({"files": [str(tmp_path / "dumps" / "*.ldif")]})
     assert run.counts()["users"] == 11
-    scoped = tap(tmp_path, {"files": ["dumps/*.ldif"], "base_dn": "OU=People, DC=Example,dc=com"})
+    scoped = run_tap({"files": ["dumps/*.ldif"], "base_dn": "OU=People, DC=Example,dc=com"})
     assert scoped.exit_code == 0, scoped.stderr
     assert scoped.counts() == {"users": 10, "organizational_units": 3}
     assert all(r["dn"].lower().endswith("ou=people,dc=example,dc=com") for r in scoped.records())
 
 
-def test_change_records_become_records_with_their_change_type(tmp_path: Path) -> None:
+def test_change_records_become_records_with_their_change_type(run_tap, tmp_path: Path) -> None:
     ldif = tmp_path / "changes.ldif"
     ldif.write_text(
         "version: 1\n\n"
@@ -261,7 +234,7 @@ def test_change_records_become_records_with_their_change_type(tmp_path: Path) ->
         "dn: uid=ada,ou=people,dc=x\nchangetype: modrdn\nnewrdn: uid=ada2\ndeleteoldrdn: 1\n\n"
         "dn: cn=old,ou=groups,dc=x\nchangetype: delete\n"
     )
-    run = tap(tmp_path, {"files": [str(ldif)]})
+    run = run_tap({"files": [str(ldif)]})
     assert run.exit_code == 0, run.stderr
     assert [(r["change_type"], r["dn"]) for r in run.records("users")] == [("add", "uid=ada,ou=people,dc=x")]
     other = run.records("other")
@@ -277,10 +250,10 @@ def test_change_records_become_records_with_their_change_type(tmp_path: Path) ->
     assert (modrdn["new_rdn"], modrdn["delete_old_rdn"], modrdn["new_superior"]) == ("uid=ada2", True, None)
 
 
-def test_a_malformed_file_ends_the_tap_with_one_error_line(tmp_path: Path) -> None:
+def test_a_malformed_file_ends_the_tap_with_one_error_line(run_tap, tmp_path: Path) -> None:
     ldif = tmp_path / "broken.ldif"
     ldif.write_text("dn: uid=a,dc=x\nobjectClass: person\ncn: a\n\ndn: uid=b,dc=x\nobjectClass person\n")
-    run = tap(tmp_path, {"files": [str(ldif)]})
+    run = run_tap({"files": [str(ldif)]})
     assert run.exit_code != 0
     assert "Traceback" not in run.stderr
     lines = error_lines(run)
@@ -298,20 +271,22 @@ def test_a_malformed_file_ends_the_tap_with_one_error_line(tmp_path: Path) -> No
         ({"files": ["x.ldif"], "encoding": "klingon"}, "unknown encoding 'klingon'"),
     ],
 )
-def test_unreadable_input_is_one_error_line(tmp_path: Path, config: dict[str, Any], words: str) -> None:
+def test_unreadable_input_is_one_error_line(
+    run_tap, tmp_path: Path, config: dict[str, Any], words: str
+) -> None:
     (tmp_path / "x.ldif").write_text("dn: cn=x\ncn: x\n")
-    run = tap(tmp_path, config)
+    run = run_tap(config)
     assert run.exit_code != 0
     assert "Traceback" not in run.stderr
     assert len(error_lines(run)) == 1, run.stderr
     assert words in error_lines(run)[0]
 
 
-def test_a_bad_bookmark_is_one_error_line(tmp_path: Path, example: dict[str, Any]) -> None:
+def test_a_bad_bookmark_is_one_error_line(run_tap, tmp_path: Path, example: dict[str, Any]) -> None:
     state = {
         "bookmarks": {"users": {"replication_key": "modify_timestamp", "replication_key_value": "yesterday"}}
     }
-    run = tap(tmp_path, example, state=state)
+    run = run_tap(example, state=state)
     assert run.exit_code != 0
     assert "Traceback" not in run.stderr
     assert error_lines(run) == [
@@ -320,7 +295,7 @@ def test_a_bad_bookmark_is_one_error_line(tmp_path: Path, example: dict[str, Any
     ]
 
 
-def test_the_config_must_name_files(tmp_path: Path) -> None:
-    run = tap(tmp_path, {})
+def test_the_config_must_name_files(run_tap, tmp_path: Path) -> None:
+    run = run_tap({})
     assert run.exit_code != 0
     assert "files" in run.stderr
