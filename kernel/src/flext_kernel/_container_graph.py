@@ -1,20 +1,20 @@
 """Static checks of the dependency graph: missing services, cycles, lifetime mismatches.
 
-Run before a resolver is compiled (first problem only) and by ``validate`` (every
-problem); nothing is built, the graph is read from the autowiring data.
+Run before a resolver is compiled (which raises the first problem) and by ``validate``
+(every problem); nothing is built, the graph is read from the autowiring data.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, final
 
 from flext_kernel._container_wiring import Param, describe_chain, describe_key
-from flext_kernel.errors import CIRCULAR_DEPENDENCY, NOT_FOUND, VALIDATION_ERROR
+from flext_kernel.errors import CIRCULAR_DEPENDENCY, NOT_FOUND, VALIDATION_ERROR, FlextContainerError
 
-__all__ = ["Lifetime", "Node", "Problem", "analyze", "missing_message"]
+__all__ = ["Lifetime", "Node", "analyze"]
 
 
 class Lifetime(enum.Enum):
@@ -43,76 +43,52 @@ class Node:
     """Why the factory cannot be autowired, if it cannot."""
 
 
-@final
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with the graph, ready to become a failure or an exception."""
-
-    code: str
-    """The error code (``NOT_FOUND``, ``CIRCULAR_DEPENDENCY``, ``VALIDATION_ERROR``)."""
-    message: str
-    """A sentence naming the keys and the chain."""
-    data: dict[str, object] = field(default_factory=dict)
-    """Structured details: ``key``, ``chain`` and, for cycles, ``cycle``."""
-
-
 _GRAY: Final = 1
 _BLACK: Final = 2
 
 
-class _Stop(Exception):
-    """Ends the walk at the first problem when only one is wanted."""
-
-
-def missing_message(key: object, chain: tuple[object, ...]) -> str:
-    """Return the "no service registered" sentence; ``chain`` ends with ``key``."""
-    needed_by = f" (needed by {describe_chain(chain)})" if len(chain) > 1 else ""
-    return (
-        f"no service registered for {describe_key(key)}{needed_by}; "
-        f"register it with container.register_singleton({describe_key(key)}, ...)"
-    )
-
-
-def analyze(
-    roots: Iterable[object], lookup: Callable[[object], Node | None], *, first_only: bool
-) -> list[Problem]:
+def analyze(roots: Iterable[object], lookup: Callable[[object], Node | None]) -> list[FlextContainerError]:
     """Walk the graph from ``roots`` depth first and return its problems, each reported once.
 
-    ``lookup(key)`` returns a key's node, or None; ``first_only`` stops at the first problem.
+    ``lookup(key)`` returns a key's node, or None. Each problem is an error with its code and chain.
     """
-    walk = _Walk(lookup, first_only)
-    try:
-        for root in roots:
-            if root not in walk.state:
-                walk.root(root)
-    except _Stop:
-        pass
+    walk = _Walk(lookup)
+    for root in roots:
+        if root not in walk.state:
+            walk.root(root)
     return walk.problems
 
 
 class _Walk:
     """Depth-first search with gray/black colouring; gray nodes form the current path."""
 
-    def __init__(self, lookup: Callable[[object], Node | None], first_only: bool) -> None:
+    def __init__(self, lookup: Callable[[object], Node | None]) -> None:
         self.lookup = lookup
-        self.first_only = first_only
-        self.problems: list[Problem] = []
+        self.problems: list[FlextContainerError] = []
         self.state: dict[object, int] = {}
         self.path: list[object] = []
         # For a transient node: its chain through transients to a scoped service, if any
         # (a singleton reaching one would keep one scope's object forever).
         self.captures: dict[object, tuple[object, ...] | None] = {}
 
-    def add(self, problem: Problem) -> None:
-        self.problems.append(problem)
-        if self.first_only:
-            raise _Stop
+    def add(self, code: str, message: str, key: object, chain: tuple[object, ...], **extra: object) -> None:
+        """Record one problem: its ``error_data`` names ``key`` and the ``chain`` that reached it."""
+        data = {"key": describe_key(key), "chain": [describe_key(item) for item in chain], **extra}
+        self.problems.append(FlextContainerError(message, code, data))
+
+    def missing(self, key: object, chain: tuple[object, ...]) -> None:
+        needed_by = f" (needed by {describe_chain(chain)})" if len(chain) > 1 else ""
+        message = (
+            f"no service registered for {describe_key(key)}{needed_by}; "
+            f"register it with container.register_singleton({describe_key(key)}, ...)"
+        )
+        self.add(NOT_FOUND, message, key, chain)
 
     def root(self, key: object) -> None:
         node = self.lookup(key)
         if node is None:
             self.state[key] = _BLACK
-            self.add(Problem(NOT_FOUND, missing_message(key, (key,)), _data(key, (key,))))
+            self.missing(key, (key,))
             return
         self.visit(key, node)
 
@@ -121,9 +97,7 @@ class _Walk:
         self.path.append(key)
         if node.wiring_error is not None:
             chain = tuple(self.path)
-            self.add(
-                Problem(VALIDATION_ERROR, f"{node.wiring_error} ({describe_chain(chain)})", _data(key, chain))
-            )
+            self.add(VALIDATION_ERROR, f"{node.wiring_error} ({describe_chain(chain)})", key, chain)
         capture: tuple[object, ...] | None = None
         for param in node.params:
             found = self.edge(param)
@@ -143,8 +117,7 @@ class _Walk:
         node = self.lookup(dep)
         if node is None:
             if not (param.has_default or param.optional):
-                chain = (*self.path, dep)
-                self.add(Problem(NOT_FOUND, missing_message(dep, chain), _data(dep, chain)))
+                self.missing(dep, (*self.path, dep))
             return None
         state = self.state.get(dep)
         if state == _GRAY:
@@ -161,9 +134,8 @@ class _Walk:
         cycle = (*self.path[start:], dep)
         chain = (*self.path, dep)
         reached = f" (reached from {describe_chain(self.path[: start + 1])})" if start else ""
-        data = _data(dep, chain)
-        data["cycle"] = [describe_key(key) for key in cycle]
-        self.add(Problem(CIRCULAR_DEPENDENCY, f"circular dependency: {describe_chain(cycle)}{reached}", data))
+        message = f"circular dependency: {describe_chain(cycle)}{reached}"
+        self.add(CIRCULAR_DEPENDENCY, message, dep, chain, cycle=[describe_key(key) for key in cycle])
 
     def captive(self, key: object, capture: tuple[object, ...]) -> None:
         chain = (*self.path[:-1], *capture)
@@ -172,8 +144,4 @@ class _Walk:
             f"({describe_chain(capture)}): it would keep one scope's object forever; "
             f"make {describe_key(key)} scoped or transient"
         )
-        self.add(Problem(VALIDATION_ERROR, message, _data(key, chain)))
-
-
-def _data(key: object, chain: tuple[object, ...]) -> dict[str, object]:
-    return {"key": describe_key(key), "chain": [describe_key(item) for item in chain]}
+        self.add(VALIDATION_ERROR, message, key, chain)

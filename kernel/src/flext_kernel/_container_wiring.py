@@ -114,22 +114,16 @@ def _type_hints(
     target: object = factory.__init__ if isinstance(factory, type) else factory  # type: ignore[misc]  # reading, not calling, the initializer
     if not (inspect.isfunction(target) or inspect.ismethod(target)):
         return {}, True  # C initializers and other callables carry no annotations we can read
-    try:
-        return typing.get_type_hints(target, include_extras=True), True
-    except NameError:
-        pass  # a string annotation names something outside the module: see _Names
-    except Exception as exc:  # get_type_hints evaluates arbitrary annotation strings
-        raise WiringError(f"cannot read the annotations of {_describe_factory(factory)}: {exc}") from exc
     names = _Names(getattr(inspect.unwrap(target), "__globals__", {}), registered)
     try:
         hints = typing.get_type_hints(target, localns=names, include_extras=True)
-    except Exception as exc:  # see above
+    except Exception as exc:  # get_type_hints evaluates arbitrary annotation strings
         raise WiringError(f"cannot read the annotations of {_describe_factory(factory)}: {exc}") from exc
     return hints, not names.placeholders
 
 
 class _Names(dict[str, object]):
-    """Local names for evaluating annotations: registered types, else placeholders.
+    """Local names for evaluating annotations: the module's own, else registered types, else placeholders.
 
     Empty on purpose: every lookup lands in ``__missing__``, whose ``KeyError`` for a
     module-level or builtin name lets ``eval`` find it, so a registered type never shadows it.

@@ -17,8 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, final, overload
 
 from flext_kernel._container_compile import SourceBuilder
-from flext_kernel._container_dispose import aclose_in_reverse, close_in_reverse, closes_synchronously
-from flext_kernel._container_graph import Lifetime, Node, Problem, analyze
+from flext_kernel._container_graph import Lifetime, Node, analyze
 from flext_kernel._container_wiring import Param, WiringError, describe_chain, describe_key, introspect
 from flext_kernel.errors import (
     ALREADY_REGISTERED,
@@ -172,14 +171,14 @@ class FlextContainer:
         """
         with self._lock:
             count, released = self._remove_owner(name, asynchronous=False)
-        close_in_reverse(released)
+        _close_in_reverse(released)
         return count
 
     async def aremove_owner(self, name: str) -> int:
         """Like ``remove_owner``, awaiting ``aclose()`` where objects have one."""
         with self._lock:
             count, released = self._remove_owner(name, asynchronous=True)
-        await aclose_in_reverse(released)
+        await _aclose_in_reverse(released)
         return count
 
     @contextmanager
@@ -192,8 +191,7 @@ class FlextContainer:
             previous = self._registrations.get(key)
             stashed = self._evict(self._dependents([key]))
             current = _Registration(key, Lifetime.INSTANCE, instance, previous.owner if previous else None)
-            self._registrations[key] = current
-            self._instances[key] = instance
+            self._set(key, current)
             self._invalidate()
         try:
             yield instance
@@ -201,8 +199,7 @@ class FlextContainer:
             with self._lock:
                 self._evict(self._dependents([key]))
                 if self._registrations.get(key) is current:
-                    self._instances.pop(key, None)
-                    self._restore(key, previous)
+                    self._set(key, previous)
                 for stashed_key, (registration, value) in stashed.items():
                     if self._registrations.get(stashed_key) is registration:
                         self._instances.setdefault(stashed_key, value)
@@ -226,7 +223,7 @@ class FlextContainer:
         try:
             resolver = self._resolvers[key]
         except KeyError:
-            resolver = self._compile(key)
+            resolver = self._compile(key, asynchronous=False)[0]
         return resolver()
 
     @overload
@@ -255,7 +252,7 @@ class FlextContainer:
         try:
             resolver, is_coroutine = self._aresolvers[key]
         except KeyError:
-            resolver, is_coroutine = self._acompile(key)
+            resolver, is_coroutine = self._compile(key, asynchronous=True)
         if is_coroutine:
             return await resolver()
         return resolver()
@@ -278,10 +275,10 @@ class FlextContainer:
         singletons that depend on scoped services, each with its code and chain.
         """
         with self._lock:
-            problems = analyze(list(self._registrations), self._node, first_only=False)
-        if not problems:
+            errors = analyze(list(self._registrations), self._node)
+        if not errors:
             return FlextResult.ok(None)
-        failures: list[FlextResult[None]] = [Failure(p.message, p.code, p.data) for p in problems]
+        failures: list[FlextResult[None]] = [Failure(e.message, e.error_code, e.error_data) for e in errors]
         return FlextResult.collect_errors(failures).map(lambda _: None)
 
     def scope(self) -> ContainerScope:
@@ -296,9 +293,9 @@ class FlextContainer:
         ``aclose()``-only objects stay open and are reported with ``ASYNC_REQUIRED``.
         """
         with self._lock:
-            released = self._take_owned(lambda entry: closes_synchronously(entry.instance))
+            released = self._take_owned(lambda entry: _closes_synchronously(entry.instance))
             pending = [describe_key(entry.key) for entry in self._owned]
-        close_in_reverse(released)
+        _close_in_reverse(released)
         if pending:
             raise _aclose_required(pending, "use await container.aclose()")
 
@@ -306,7 +303,7 @@ class FlextContainer:
         """Close the singletons the container built, awaiting ``aclose()`` where they have one."""
         with self._lock:
             released = self._take_owned(lambda entry: True)
-        await aclose_in_reverse(released)
+        await _aclose_in_reverse(released)
 
     def __enter__(self) -> FlextContainer:
         return self
@@ -339,28 +336,25 @@ class FlextContainer:
                 )
             # Singletons built on the old state (or on a default because `key` was missing) are stale.
             released = self._release(self._evict(self._dependents([key])), None, asynchronous=False)
-            self._registrations[key] = registration
-            if registration.lifetime is Lifetime.INSTANCE:
-                self._instances[key] = registration.provider
-            else:
-                self._instances.pop(key, None)
+            self._set(key, registration)
             self._invalidate()
-        close_in_reverse(released)
+        _close_in_reverse(released)
 
-    def _restore(self, key: object, previous: _Registration | None) -> None:
-        if previous is None:
-            del self._registrations[key]
+    def _set(self, key: object, registration: _Registration | None) -> None:
+        """Make ``registration`` the recipe for ``key`` (None: remove it), keeping the ready dict in step."""
+        self._instances.pop(key, None)
+        if registration is None:
+            self._registrations.pop(key, None)
             return
-        self._registrations[key] = previous
-        if previous.lifetime is Lifetime.INSTANCE:
-            self._instances[key] = previous.provider
+        self._registrations[key] = registration
+        if registration.lifetime is Lifetime.INSTANCE:
+            self._instances[key] = registration.provider
 
     def _remove_owner(self, name: str, *, asynchronous: bool) -> tuple[int, list[object]]:
         keys = [key for key, registration in self._registrations.items() if registration.owner == name]
         released = self._release(self._evict(self._dependents(keys)), name, asynchronous=asynchronous)
         for key in keys:
-            if self._registrations.pop(key).lifetime is Lifetime.INSTANCE:
-                self._instances.pop(key, None)
+            self._set(key, None)
         self._invalidate()
         return len(keys), released
 
@@ -404,7 +398,7 @@ class FlextContainer:
 
         def wanted(entry: _Owned) -> bool:
             mine = id(entry.instance) in evicted_ids or (owner is not None and entry.owner == owner)
-            return mine and (asynchronous or closes_synchronously(entry.instance))
+            return mine and (asynchronous or _closes_synchronously(entry.instance))
 
         return self._take_owned(wanted)
 
@@ -454,47 +448,39 @@ class FlextContainer:
         return {key.__name__: key for key in self._registrations if isinstance(key, type)}
 
     def _check(self, key: object) -> None:
-        problems = analyze([key], self._node, first_only=True)
-        if problems:
-            raise _error(problems[0])
+        errors = analyze([key], self._node)
+        if errors:
+            raise errors[0]
 
-    def _compile(self, key: object) -> Callable[[], Any]:
+    def _compile(self, key: object, *, asynchronous: bool) -> tuple[Callable[[], Any], bool]:
+        """Check ``key``'s graph, then compile and cache its resolver; return it and whether it awaits."""
         with self._lock:
-            resolver = self._resolvers.get(key)
-            if resolver is None:
-                self._check(key)
-                registration = self._registrations[key]
-                lifetime = registration.lifetime
-                if lifetime is Lifetime.INSTANCE:
-                    resolver = functools.partial(_identity, registration.provider)
-                elif lifetime is Lifetime.SINGLETON:
-                    resolver = functools.partial(self._create_singleton, key)
-                elif lifetime is Lifetime.SCOPED:
-                    resolver = self._scoped_getter(key, (key,), asynchronous=False)
-                else:
-                    resolver = self._builder(key, asynchronous=False)[0]
-                self._resolvers[key] = resolver
-            return resolver
-
-    def _acompile(self, key: object) -> tuple[Callable[[], Any], bool]:
-        with self._lock:
-            entry = self._aresolvers.get(key)
-            if entry is None:
-                self._check(key)
-                registration = self._registrations[key]
-                lifetime = registration.lifetime
-                if lifetime is Lifetime.INSTANCE:
-                    entry = (functools.partial(_identity, registration.provider), False)
-                elif lifetime is Lifetime.TRANSIENT:
-                    entry = self._builder(key, asynchronous=True)
-                elif not self._builder(key, asynchronous=True)[1]:
-                    entry = (self._compile(key), False)
-                elif lifetime is Lifetime.SINGLETON:
-                    entry = (functools.partial(self._acreate_singleton, key), True)
-                else:
-                    entry = (self._scoped_getter(key, (key,), asynchronous=True), True)
+            self._check(key)
+            registration = self._registrations[key]
+            entry: tuple[Callable[[], Any], bool]
+            if registration.lifetime is Lifetime.INSTANCE:
+                entry = (functools.partial(_identity, registration.provider), False)
+            elif registration.lifetime is Lifetime.TRANSIENT:
+                entry = self._builder(key, asynchronous=asynchronous)
+            else:
+                entry = self._getter(registration, (key,), asynchronous)
+            if asynchronous:
                 self._aresolvers[key] = entry
+            else:
+                self._resolvers[key] = entry[0]
             return entry
+
+    def _getter(
+        self, registration: _Registration, chain: tuple[object, ...], asynchronous: bool
+    ) -> tuple[Callable[[], Any], bool]:
+        """Return the function that finds or creates a singleton or scoped object, and whether it awaits."""
+        key = registration.key
+        needs_await = asynchronous and self._builder(key, asynchronous=True)[1]
+        if registration.lifetime is Lifetime.SCOPED:
+            return self._scoped_getter(key, chain, asynchronous=needs_await), needs_await
+        if needs_await:
+            return functools.partial(self._acreate_singleton, key), True
+        return functools.partial(self._create_singleton, key, chain), False
 
     def _builder(self, key: object, *, asynchronous: bool) -> tuple[Callable[[], Any], bool]:
         """Return a function that builds a new object for ``key``, and whether it is a coroutine function.
@@ -556,33 +542,29 @@ class FlextContainer:
             return source.bind(registration.provider, describe_key(key))
         if lifetime is Lifetime.TRANSIENT:
             return self._construct(registration, source, asynchronous, (*chain, key))
-        needs_await = asynchronous and self._builder(key, asynchronous=True)[1]
-        if lifetime is Lifetime.SCOPED:
-            getter = source.bind(self._scoped_getter(key, (*chain, key), asynchronous=needs_await), "scoped")
-            return source.awaited(f"{getter}()") if needs_await else f"{getter}()"
-        # A created singleton is one dict lookup away; only the first call creates it.
+        getter, needs_await = self._getter(registration, (*chain, key), asynchronous)
+        call = f"{source.bind(getter, lifetime.value)}()"
         if needs_await:
-            creator = functools.partial(self._acreate_singleton, key)
-        else:
-            creator = functools.partial(self._create_singleton, key, (*chain, key))
-        create = f"{source.bind(creator, 'create')}()"
+            call = source.awaited(call)
+        if lifetime is Lifetime.SCOPED:
+            return call
+        # A created singleton is one dict lookup away; only the first call creates it.
         lookup, bound_key, missing = (
             source.bind(self._lookup, "lookup"),
             source.bind(key, "key"),
             source.bind(_MISSING),
         )
         value = source.local()
-        create = source.awaited(create) if needs_await else create
-        return f"({value} if ({value} := {lookup}({bound_key}, {missing})) is not {missing} else {create})"
+        return f"({value} if ({value} := {lookup}({bound_key}, {missing})) is not {missing} else {call})"
 
     # Creation of singletons and scoped objects (the slow path, once per object).
 
-    def _create_singleton(self, key: object, chain: tuple[object, ...] = ()) -> Any:
+    def _create_singleton(self, key: object, chain: tuple[object, ...]) -> Any:
         with self._lock:
             value = self._instances.get(key, _MISSING)
             if value is not _MISSING:
                 return value
-            build = self._sync_builder(key, chain or (key,))
+            build = self._sync_builder(key, chain)
             registration, generation = self._registrations[key], self._generation
             key_lock = self._key_locks.setdefault(key, threading.RLock())
         # A lock per key: a slow factory must not stall unrelated resolves, and
@@ -604,7 +586,7 @@ class FlextContainer:
                     return value
                 build, is_coroutine = self._builder(key, asynchronous=True)
                 if not is_coroutine:
-                    return self._create_singleton(key)
+                    return self._create_singleton(key, (key,))
                 self._check_creation_cycle(key)
                 registration, generation = self._registrations[key], self._generation
                 pending = self._pending.get(key)
@@ -731,8 +713,8 @@ class ContainerScope:
         """Close the scoped objects, last created first; raise ``ASYNC_REQUIRED`` for ``aclose``-only ones."""
         owned, self._owned = self._owned, []
         self._instances.clear()
-        close_in_reverse([value for _, value in owned if closes_synchronously(value)])
-        pending = [describe_key(key) for key, value in owned if not closes_synchronously(value)]
+        _close_in_reverse([value for _, value in owned if _closes_synchronously(value)])
+        pending = [describe_key(key) for key, value in owned if not _closes_synchronously(value)]
         if pending:
             raise _aclose_required(pending, "use `async with container.scope():`", "scoped ")
 
@@ -740,7 +722,7 @@ class ContainerScope:
         """Close the scoped objects, last created first, awaiting ``aclose()`` where they have one."""
         owned, self._owned = self._owned, []
         self._instances.clear()
-        await aclose_in_reverse([value for _, value in owned])
+        await _aclose_in_reverse([value for _, value in owned])
 
     def _leave(self) -> None:
         if self._token is not None:
@@ -799,10 +781,6 @@ def _identity(value: T) -> T:
     return value
 
 
-def _error(problem: Problem) -> FlextContainerError:
-    return FlextContainerError(problem.message, problem.code, problem.data)
-
-
 def _aclose_required(keys: list[str], use: str, kind: str = "") -> FlextContainerError:
     return FlextContainerError(
         f"{kind}{', '.join(keys)} can only be closed with aclose(); {use}", ASYNC_REQUIRED, {"keys": keys}
@@ -820,3 +798,64 @@ def _async_required(key: str, chain: list[str]) -> FlextContainerError:
 
 def _describe_owner(owner: str | None) -> str:
     return "the application" if owner is None else f"plugin {owner!r}"
+
+
+# Closing what the container built, last created first (as nested ``with`` blocks would).
+# Every object is tried even when one fails; the errors are raised afterwards.
+
+
+def _sync_closer(value: object) -> Callable[[], object] | None:
+    close = getattr(value, "close", None)
+    if callable(close) and not inspect.iscoroutinefunction(close):
+        return close  # type: ignore[no-any-return]  # getattr on an arbitrary object
+    return None
+
+
+def _async_closer(value: object) -> Callable[[], Awaitable[object]] | None:
+    for name in ("aclose", "close"):
+        close = getattr(value, name, None)
+        if callable(close) and inspect.iscoroutinefunction(close):
+            return close  # type: ignore[no-any-return]  # getattr on an arbitrary object
+    return None
+
+
+def _closes_synchronously(value: object) -> bool:
+    """Return True unless the object can only be closed by awaiting ``aclose()``."""
+    return _sync_closer(value) is not None or _async_closer(value) is None
+
+
+def _close_in_reverse(values: list[object]) -> None:
+    """Call ``close()`` on each object that has one, last created first; raise what they raised after."""
+    errors: list[Exception] = []
+    for value in reversed(values):
+        close = _sync_closer(value)
+        if close is None:
+            continue
+        try:
+            close()
+        except Exception as error:  # one failing close must not leave the others open
+            errors.append(error)
+    _raise_all(errors)
+
+
+async def _aclose_in_reverse(values: list[object]) -> None:
+    """Like ``_close_in_reverse``, preferring an awaitable ``aclose()`` where there is one."""
+    errors: list[Exception] = []
+    for value in reversed(values):
+        aclose = _async_closer(value)
+        close = _sync_closer(value)
+        try:
+            if aclose is not None:
+                await aclose()
+            elif close is not None:
+                close()
+        except Exception as error:  # one failing close must not leave the others open
+            errors.append(error)
+    _raise_all(errors)
+
+
+def _raise_all(errors: list[Exception]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ExceptionGroup("closing services failed", errors)
