@@ -67,12 +67,12 @@ def installed_clash(name: str) -> str | None:
     import importlib.metadata
 
     from flext_kernel.paths import user_plugins_dir
-    from flext_kernel.plugins.discovery import discover
+    from flext_kernel.plugins.discovery import canonical_name, discover
     from flext_sdk.cli import current
 
-    wanted = name.replace("_", "-")
+    wanted = canonical_name(name)
     for candidate in discover([*current().plugin_dirs, user_plugins_dir()]):
-        if candidate.name.replace("_", "-") == wanted:
+        if canonical_name(candidate.name) == wanted:
             where = (
                 f"{candidate.distribution} {candidate.version}"
                 if candidate.distribution

@@ -123,8 +123,10 @@ def manifest_of(obj: object) -> PluginManifest:
 
 def guess_name(spec: PluginSpec) -> str:
     """The name the kernel would give a plugin it cannot import (its module's last part)."""
+    from flext_kernel.plugins.discovery import canonical_name
+
     text = spec if isinstance(spec, str) else describe_spec(spec)
-    return text.strip("'").partition(":")[0].rpartition(".")[2].replace("_", "-").lower() or "plugin"
+    return canonical_name(text.strip("'").partition(":")[0].rpartition(".")[2]) or "plugin"
 
 
 def hook_object(obj: object) -> object:
