@@ -7,11 +7,12 @@ docs/kernel/buses.md, "What hot reload relies on".
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
-from typing import Any, Final
+from typing import Any, Final, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,8 +23,7 @@ from flext_kernel._dispatch import (
     Next,
     OwnerTracker,
     Registration,
-    build_async_chain,
-    build_sync_chain,
+    build_chain,
     describe,
     make_registration,
 )
@@ -35,18 +35,21 @@ __all__ = ["BusBase", "Hold", "Pipelines", "SingleHandlerBus"]
 
 _logger: Final = logging.getLogger("flext_kernel.bus")
 _ASYNC_POLL_SECONDS: Final = 0.002
+Pipeline: TypeAlias = Callable[[Any], Any]
+"""A compiled pipeline: a ``Next`` or, on the async paths, an ``AsyncNext``."""
+P = TypeVar("P", bound=Pipeline)
 
 
-class Pipelines(dict[type, Callable[[Any], Any]]):
-    """The compiled pipelines; a miss compiles the class's pipeline and stores it."""
+class Pipelines(dict[type, P]):
+    """The compiled pipelines of one dispatch path; a miss compiles the class's pipeline and stores it."""
 
     __slots__ = ("_compile",)
 
-    def __init__(self, compile_: Callable[[type], Callable[[Any], Any]]) -> None:
+    def __init__(self, compile_: Callable[[type], P]) -> None:
         super().__init__()
         self._compile = compile_
 
-    def __missing__(self, message_type: type) -> Callable[[Any], Any]:
+    def __missing__(self, message_type: type) -> P:
         return self._compile(message_type)
 
 
@@ -59,11 +62,7 @@ def _not_released(message: Any, timeout: float) -> None:
 
 
 class Hold:
-    """Dispatches of some message types wait here while the plugin that handles them is swapped.
-
-    After the release a call dispatches again, so it never finds no handler;
-    after ``timeout`` it runs the pipeline the gate was compiled with.
-    """
+    """Dispatches of some message types wait here while the plugin that handles them is swapped."""
 
     __slots__ = ("names", "passthrough", "released", "timeout", "waited")
 
@@ -80,7 +79,7 @@ class Hold:
         """Thread ids of the calls that waited here, one entry per call (reports count them)."""
 
     def gate(self, pipeline: Next, reroute: Next) -> Next:
-        """Return the gate pipeline: wait for the release, then ``reroute``."""
+        """Return the gate: wait for the release, then ``reroute``; after the timeout run ``pipeline``."""
         released, passthrough, timeout, waited = self.released, self.passthrough, self.timeout, self.waited
 
         def held(message: Any) -> FlextResult[Any]:
@@ -122,8 +121,7 @@ class BusBase:
 
     Args:
         tracker: counts the running pipelines of owned handlers, for plugin hot
-            reload; the kernel passes its ``InflightTracker``. Without one (the
-            default) owned handlers cost nothing extra.
+            reload (the kernel passes its ``InflightTracker``).
 
     """
 
@@ -139,8 +137,10 @@ class BusBase:
     def __init__(self, *, tracker: OwnerTracker | None = None) -> None:
         self._lock = threading.Lock()
         self._behaviors: list[BehaviorEntry] = []
-        self._pipelines = Pipelines(self._compile_sync)
-        self._pipelines_async = Pipelines(self._compile_async)
+        self._pipelines: Pipelines[Next] = Pipelines(functools.partial(self._compile, asynchronous=False))
+        self._pipelines_async: Pipelines[AsyncNext] = Pipelines(
+            functools.partial(self._compile, asynchronous=True)
+        )
         self._tracker = tracker
         self._holds: tuple[Hold, ...] = ()
 
@@ -151,15 +151,9 @@ class BusBase:
         message_types: Iterable[type[FlextMessage]] | type[FlextMessage] | None = None,
         owner: str | None = None,
     ) -> None:
-        """Add a pipeline behaviour; behaviours run in the order they were added.
+        """Add a pipeline behaviour, for messages that are instances of ``message_types`` (None: all).
 
-        Args:
-            behavior: an object with ``handle(message, next)`` and, to run in the
-                async paths, ``handle_async(message, next)``.
-            message_types: run only for messages that are instances of one of
-                these classes (or of this class); None (the default) runs it for
-                every message.
-            owner: who added it (a plugin name), for ``remove_owner``.
+        Behaviours run in the order they were added; ``owner`` is for ``remove_owner``.
 
         Raises:
             FlextBusError: ``behavior`` has no ``handle`` method.
@@ -215,23 +209,20 @@ class BusBase:
         self._pipelines.clear()
         self._pipelines_async.clear()
 
-    def _tracked(self, owner: str | None, pipeline: Next) -> Next:
+    def _tracked(self, owner: str | None, pipeline: Pipeline, asynchronous: bool) -> Pipeline:
         if owner is None or self._tracker is None:
             return pipeline
+        if asynchronous:
+            return self._tracker.track_async(owner, pipeline, self._redispatch_async)
         return self._tracker.track(owner, pipeline, self._redispatch)
-
-    def _tracked_async(self, owner: str | None, pipeline: AsyncNext) -> AsyncNext:
-        if owner is None or self._tracker is None:
-            return pipeline
-        return self._tracker.track_async(owner, pipeline, self._redispatch_async)
 
     def _redispatch(self, message: Any) -> Any:
         # Compiles afresh instead of reading the dict: the caller's pipeline is
         # stale, and the dict may still hold it.
-        return self._compile_sync(type(message))(message)
+        return self._compile(type(message), asynchronous=False)(message)
 
     async def _redispatch_async(self, message: Any) -> Any:
-        return await self._compile_async(type(message))(message)
+        return await self._compile(type(message), asynchronous=True)(message)
 
     def _hold_of(self, message_type: type) -> Hold | None:
         names = self._routing_names(message_type)
@@ -251,25 +242,19 @@ class BusBase:
                 f"the {self._kind} bus only routes {self._base.__name__}s"
             )
 
-    def _behaviors_for(self, message_type: type) -> list[BehaviorEntry]:
-        return [entry for entry in self._behaviors if entry.applies_to(message_type)]
+    def _chain(self, inner: Pipeline, message_type: type, asynchronous: bool) -> Pipeline:
+        behaviors = [entry for entry in self._behaviors if entry.applies_to(message_type)]
+        return build_chain(inner, behaviors, message_type, asynchronous)
 
-    def _compile_sync(self, message_type: type) -> Callable[[Any], Any]:
+    def _compile(self, message_type: type, asynchronous: bool) -> Pipeline:
         with self._lock:
-            pipeline = self._build_sync(message_type)
+            pipeline = self._build(message_type, asynchronous)
             hold = self._hold_of(message_type) if self._holds else None
-            if hold is not None:
-                pipeline = hold.gate(pipeline, self._redispatch)
-            self._pipelines[message_type] = pipeline
-        return pipeline
-
-    def _compile_async(self, message_type: type) -> Callable[[Any], Any]:
-        with self._lock:
-            pipeline = self._build_async(message_type)
-            hold = self._hold_of(message_type) if self._holds else None
-            if hold is not None:
+            if hold is not None and asynchronous:
                 pipeline = hold.gate_async(pipeline, self._redispatch_async)
-            self._pipelines_async[message_type] = pipeline
+            elif hold is not None:
+                pipeline = hold.gate(pipeline, self._redispatch)
+            (self._pipelines_async if asynchronous else self._pipelines)[message_type] = pipeline
         return pipeline
 
     def _remove_handlers_of(self, owner: str) -> int:
@@ -278,10 +263,7 @@ class BusBase:
     def _types_of(self, owners: Collection[str]) -> list[type]:
         raise NotImplementedError  # pragma: no cover - each bus overrides it
 
-    def _build_sync(self, message_type: type) -> Next:
-        raise NotImplementedError  # pragma: no cover - each bus overrides it
-
-    def _build_async(self, message_type: type) -> AsyncNext:
+    def _build(self, message_type: type, asynchronous: bool) -> Pipeline:
         raise NotImplementedError  # pragma: no cover - each bus overrides it
 
 
@@ -337,35 +319,32 @@ class SingleHandlerBus(BusBase):
                 return candidate
         return None
 
-    def _build_sync(self, message_type: type) -> Next:
+    def _build(self, message_type: type, asynchronous: bool) -> Pipeline:
         registration = self._handlers.get(message_type)
         if registration is None:
-            successor = self._successor(message_type)
-            if successor is not None:
-                return _forward(successor, self._pipelines)
-            return _constant(self._no_handler(message_type))
-        if registration.is_async:
+            return self._unhandled(message_type, asynchronous)
+        call = registration.call
+        if registration.is_async and not asynchronous:
             raise FlextBusError(
                 f"handler {registration.name} of {message_type_name(message_type)} is async; "
                 f"use {self._async_method}"
             )
-        pipeline = build_sync_chain(registration.call, self._behaviors_for(message_type))
-        return self._tracked(registration.owner, pipeline)
+        if asynchronous and not registration.is_async:
+            call = _as_async(call)
+        pipeline = self._chain(call, message_type, asynchronous)
+        return self._tracked(registration.owner, pipeline, asynchronous)
 
-    def _build_async(self, message_type: type) -> AsyncNext:
-        registration = self._handlers.get(message_type)
-        if registration is None:
-            successor = self._successor(message_type)
-            if successor is not None:
-                return _forward_async(successor, self._pipelines_async)
-            return _constant_async(self._no_handler(message_type))
-        call = registration.call if registration.is_async else _as_async(registration.call)
-        pipeline = build_async_chain(call, self._behaviors_for(message_type), message_type)
-        return self._tracked_async(registration.owner, pipeline)
-
-    def _no_handler(self, message_type: type) -> FlextResult[Any]:
+    def _unhandled(self, message_type: type, asynchronous: bool) -> Pipeline:
+        """The pipeline of a class with no handler: forward to its successor, or answer ``NO_HANDLER``."""
+        successor = self._successor(message_type)
+        if successor is not None and asynchronous:
+            return _forward_async(successor, self._pipelines_async)
+        if successor is not None:
+            return _forward(successor, self._pipelines)
         name = message_type_name(message_type)
-        return Failure(f"no handler registered for {self._kind} {name}", NO_HANDLER, {"message_type": name})
+        error = f"no handler registered for {self._kind} {name}"
+        failure = Failure(error, NO_HANDLER, {"message_type": name})
+        return _as_async(_constant(failure)) if asynchronous else _constant(failure)
 
 
 def _owned_by(owner: str | None) -> str:
@@ -379,9 +358,9 @@ def _constant(result: FlextResult[Any]) -> Next:
     return pipeline
 
 
-def _constant_async(result: FlextResult[Any]) -> AsyncNext:
+def _as_async(call: Callable[[Any], FlextResult[Any]]) -> AsyncNext:
     async def pipeline(message: Any) -> FlextResult[Any]:
-        return result
+        return call(message)
 
     return pipeline
 
@@ -402,32 +381,19 @@ def _rebuilt(message: Any, successor: type) -> Any:
         )
 
 
-def _forward(successor: type, pipelines: Pipelines) -> Next:
+def _forward(successor: type, pipelines: Pipelines[Next]) -> Next:
     """The pipeline of a replaced message class: rebuild the message, run the successor's pipeline."""
 
     def forward(message: Any) -> FlextResult[Any]:
         rebuilt = _rebuilt(message, successor)
-        if isinstance(rebuilt, Failure):
-            return rebuilt
-        result: FlextResult[Any] = pipelines[successor](rebuilt)
-        return result
+        return rebuilt if isinstance(rebuilt, Failure) else pipelines[successor](rebuilt)
 
     return forward
 
 
-def _forward_async(successor: type, pipelines: Pipelines) -> AsyncNext:
+def _forward_async(successor: type, pipelines: Pipelines[AsyncNext]) -> AsyncNext:
     async def forward(message: Any) -> FlextResult[Any]:
         rebuilt = _rebuilt(message, successor)
-        if isinstance(rebuilt, Failure):
-            return rebuilt
-        result: FlextResult[Any] = await pipelines[successor](rebuilt)
-        return result
+        return rebuilt if isinstance(rebuilt, Failure) else await pipelines[successor](rebuilt)
 
     return forward
-
-
-def _as_async(call: Callable[[Any], FlextResult[Any]]) -> AsyncNext:
-    async def pipeline(message: Any) -> FlextResult[Any]:
-        return call(message)
-
-    return pipeline

@@ -22,8 +22,7 @@ __all__ = [
     "OwnerTracker",
     "Registration",
     "Subscriber",
-    "build_async_chain",
-    "build_sync_chain",
+    "build_chain",
     "describe",
     "make_registration",
 ]
@@ -60,13 +59,7 @@ Subscriber: TypeAlias = (
 
 
 class Behavior(Protocol):
-    """A pipeline behaviour (middleware) for the synchronous dispatch paths.
-
-    ``handle`` receives the message and ``next``; it runs the rest of the
-    pipeline by calling ``next(message)`` and returns that result, or returns
-    its own result instead (for example a validation failure) without calling
-    ``next``.
-    """
+    """Pipeline middleware: ``handle`` calls ``next(message)`` to go on, or returns its own result."""
 
     def handle(self, message: Any, next: Next, /) -> FlextResult[Any]:
         """Run around the rest of the pipeline."""
@@ -80,14 +73,10 @@ class AsyncBehavior(Behavior, Protocol):
 
 
 class OwnerTracker(Protocol):
-    """Counts the pipelines running per owner, so that a plugin can be swapped without cutting them off.
-
-    What ``track`` returns is what the bus stores and calls; after the owner's
-    pipelines are retired it calls ``reroute`` (a fresh dispatch) instead.
-    """
+    """Counts the pipelines running per owner, so that a plugin can be swapped without cutting them off."""
 
     def track(self, owner: str, pipeline: Next, reroute: Next, /) -> Next:
-        """Return ``pipeline`` wrapped so that its calls count as ``owner``'s."""
+        """Wrap ``pipeline`` so that its calls count as ``owner``'s; once retired, it calls ``reroute``."""
 
     def track_async(self, owner: str, pipeline: AsyncNext, reroute: AsyncNext, /) -> AsyncNext:
         """Like ``track``, for the async paths."""
@@ -138,13 +127,6 @@ def describe(obj: object) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _is_coroutine_callable(call: Callable[..., Any]) -> bool:
-    if inspect.iscoroutinefunction(call):
-        return True
-    dunder_call = getattr(type(call), "__call__", None)  # noqa: B004  (we need the method, not callable())
-    return inspect.iscoroutinefunction(dunder_call)
-
-
 def make_registration(message_type: type, handler: object, owner: str | None) -> Registration:
     """Normalise ``handler`` (callable, or object with ``handle``) into a ``Registration``.
 
@@ -158,7 +140,10 @@ def make_registration(message_type: type, handler: object, owner: str | None) ->
     call = handle if callable(handle) else handler
     if not callable(call):
         raise FlextBusError(f"{describe(handler)} is neither callable nor has a handle method")
-    return Registration(message_type, handler, call, _is_coroutine_callable(call), describe(handler), owner)
+    # An object whose __call__ is async is not a coroutine function to inspect: look at the method.
+    dunder_call = getattr(type(call), "__call__", None)  # noqa: B004  (we need the method, not callable())
+    is_async = inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(dunder_call)
+    return Registration(message_type, handler, call, is_async, describe(handler), owner)
 
 
 def _layer(handle: Callable[[Any, N], T], inner: N) -> Callable[[Any], T]:
@@ -170,26 +155,21 @@ def _layer(handle: Callable[[Any, N], T], inner: N) -> Callable[[Any], T]:
     return step
 
 
-def build_sync_chain(inner: Next, behaviors: Sequence[BehaviorEntry]) -> Next:
-    """Wrap ``inner`` in ``behaviors`` so that the first one added runs first."""
-    for entry in reversed(behaviors):
-        inner = _layer(entry.behavior.handle, inner)
-    return inner
-
-
-def build_async_chain(inner: AsyncNext, behaviors: Sequence[BehaviorEntry], message_type: type) -> AsyncNext:
-    """Like ``build_sync_chain`` with each behaviour's ``handle_async``.
+def build_chain(
+    inner: Callable[[Any], Any], behaviors: Sequence[BehaviorEntry], message_type: type, asynchronous: bool
+) -> Callable[[Any], Any]:
+    """Wrap ``inner`` in the behaviours' ``handle`` (or ``handle_async``); the first one added runs first.
 
     Raises:
-        FlextBusError: a behaviour has no ``handle_async``.
+        FlextBusError: an async chain meets a behaviour without ``handle_async``.
 
     """
     for entry in reversed(behaviors):
-        handle_async = getattr(entry.behavior, "handle_async", None)
-        if handle_async is None:
+        handle = getattr(entry.behavior, "handle_async" if asynchronous else "handle", None)
+        if handle is None:
             raise FlextBusError(
                 f"behaviour {describe(entry.behavior)} has no handle_async, so it cannot run in the "
                 f"async pipeline of {describe(message_type)}; add one or use the sync dispatch"
             )
-        inner = _layer(handle_async, inner)
+        inner = _layer(handle, inner)
     return inner

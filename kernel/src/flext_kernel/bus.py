@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, TypeVar
 
-from flext_kernel._bus_base import BusBase, Hold, SingleHandlerBus
+from flext_kernel._bus_base import BusBase, Hold, Pipeline, SingleHandlerBus
 from flext_kernel._dispatch import (
     AsyncBehavior,
     AsyncNext,
@@ -21,8 +21,6 @@ from flext_kernel._dispatch import (
     OwnerTracker,
     Registration,
     Subscriber,
-    build_async_chain,
-    build_sync_chain,
     make_registration,
 )
 from flext_kernel._fanout import fan_out, fan_out_async
@@ -59,13 +57,7 @@ class FlextCommandBus(SingleHandlerBus):
     _async_method = "dispatch_async"
 
     def register(self, command_type: type[C], handler: Handler[C], *, owner: str | None = None) -> None:
-        """Register the handler of ``command_type``.
-
-        Args:
-            command_type: the ``FlextCommand`` subclass (matched exactly, not by subclass).
-            handler: a callable taking the command and returning a ``FlextResult``
-                (``async def`` for ``dispatch_async``), or an object with such a ``handle`` method.
-            owner: who registered it (a plugin name), for ``remove_owner``.
+        """Register the handler of ``command_type`` (matched exactly); ``owner`` is for ``remove_owner``.
 
         Raises:
             FlextBusError: the class already has a handler (the message names both),
@@ -75,29 +67,19 @@ class FlextCommandBus(SingleHandlerBus):
         self._register(command_type, handler, owner)
 
     def dispatch(self, command: FlextCommand) -> FlextResult[Any]:
-        """Run ``command`` through its pipeline and return the handler's result.
-
-        Returns a ``NO_HANDLER`` failure if no handler is registered. Exceptions
-        from the handler or a behaviour propagate.
+        """Run ``command`` through its pipeline: the handler's result, or a ``NO_HANDLER`` failure.
 
         Raises:
             FlextBusError: the handler is async (use ``dispatch_async``).
 
         """
         # The hot path: one dict lookup by exact class and one call. A miss
-        # compiles the pipeline once (see _Pipelines.__missing__).
-        result: FlextResult[Any] = self._pipelines[type(command)](command)
-        return result
+        # compiles the pipeline once (see Pipelines.__missing__).
+        return self._pipelines[type(command)](command)
 
     async def dispatch_async(self, command: FlextCommand) -> FlextResult[Any]:
-        """Like ``dispatch``, awaiting async handlers; sync handlers are called directly.
-
-        Raises:
-            FlextBusError: a behaviour that applies has no ``handle_async``.
-
-        """
-        result: FlextResult[Any] = await self._pipelines_async[type(command)](command)
-        return result
+        """Like ``dispatch``, awaiting async handlers; sync handlers are called directly."""
+        return await self._pipelines_async[type(command)](command)
 
 
 class FlextQueryBus(SingleHandlerBus):
@@ -109,35 +91,20 @@ class FlextQueryBus(SingleHandlerBus):
     _async_method = "execute_async"
 
     def register(self, query_type: type[Q], handler: Handler[Q], *, owner: str | None = None) -> None:
-        """Register the handler of ``query_type``; see ``FlextCommandBus.register``.
-
-        Raises:
-            FlextBusError: the class already has a handler (the message names both).
-
-        """
+        """Register the handler of ``query_type``; see ``FlextCommandBus.register``."""
         self._register(query_type, handler, owner)
 
     def execute(self, query: FlextQuery) -> FlextResult[Any]:
-        """Run ``query`` through its pipeline; ``NO_HANDLER`` if nobody answers it.
-
-        Exceptions from the handler or a behaviour propagate.
-        """
-        result: FlextResult[Any] = self._pipelines[type(query)](query)
-        return result
+        """Run ``query`` through its pipeline: the handler's result, or a ``NO_HANDLER`` failure."""
+        return self._pipelines[type(query)](query)
 
     async def execute_async(self, query: FlextQuery) -> FlextResult[Any]:
         """Like ``execute``, awaiting async handlers."""
-        result: FlextResult[Any] = await self._pipelines_async[type(query)](query)
-        return result
+        return await self._pipelines_async[type(query)](query)
 
 
 class FlextEventBus(BusBase):
-    """Delivers each event to every subscriber of its class or of a base class.
-
-    A subscription also matches by type name (``message_type_name``) along the
-    event's class hierarchy, so that it survives a hot reload of the plugin
-    that defines the event class, whichever side holds the old class.
-    """
+    """Delivers each event to every subscriber of its class or of a base class (also by type name)."""
 
     __slots__ = ("_subscriptions",)
     _kind = "event"
@@ -148,10 +115,7 @@ class FlextEventBus(BusBase):
         self._subscriptions: list[Registration] = []
 
     def subscribe(self, event_type: type[E], handler: Subscriber[E], *, owner: str | None = None) -> None:
-        """Subscribe ``handler`` to ``event_type`` and its subclasses.
-
-        Subscribers run in the order they subscribed. Returning None counts as
-        success, so a subscriber that only reacts need not build a result.
+        """Subscribe ``handler`` to ``event_type`` and its subclasses, after the earlier subscribers.
 
         Raises:
             FlextBusError: ``handler`` is already subscribed to ``event_type``.
@@ -189,23 +153,17 @@ class FlextEventBus(BusBase):
         return [sub.name for sub in self._subscribers_of(event_type)]
 
     def publish(self, event: FlextDomainEvent) -> FlextResult[None]:
-        """Deliver ``event`` to every subscriber, even after one fails.
-
-        Returns success, or a ``HANDLER_ERROR`` failure whose
-        ``error_data["failures"]`` lists each failed subscriber with its error
-        (a returned failure or a raised exception, which is also logged).
+        """Deliver ``event`` to every subscriber, even after one fails; failures make one ``HANDLER_ERROR``.
 
         Raises:
             FlextBusError: a subscriber is async (use ``publish_async``).
 
         """
-        result: FlextResult[None] = self._pipelines[type(event)](event)
-        return result
+        return self._pipelines[type(event)](event)
 
     async def publish_async(self, event: FlextDomainEvent) -> FlextResult[None]:
         """Like ``publish``; async subscribers run concurrently (``asyncio.gather``)."""
-        result: FlextResult[None] = await self._pipelines_async[type(event)](event)
-        return result
+        return await self._pipelines_async[type(event)](event)
 
     def _remove_handlers_of(self, owner: str) -> int:
         kept = [sub for sub in self._subscriptions if sub.owner != owner]
@@ -229,25 +187,20 @@ class FlextEventBus(BusBase):
             if issubclass(event_type, sub.message_type) or message_type_name(sub.message_type) in lineage
         )
 
-    def _owners_of(self, subscribers: tuple[Registration, ...]) -> list[str]:
-        return sorted({sub.owner for sub in subscribers if sub.owner is not None})
-
-    def _build_sync(self, message_type: type) -> Next:
+    def _build(self, message_type: type, asynchronous: bool) -> Pipeline:
         subscribers = self._subscribers_of(message_type)
-        for sub in subscribers:
-            if sub.is_async:
-                raise FlextBusError(
-                    f"subscriber {sub.name} of {message_type_name(message_type)} is async; use publish_async"
-                )
-        pipeline = build_sync_chain(fan_out(subscribers), self._behaviors_for(message_type))
-        for owner in self._owners_of(subscribers):
-            pipeline = self._tracked(owner, pipeline)
-        return pipeline
-
-    def _build_async(self, message_type: type) -> AsyncNext:
-        subscribers = self._subscribers_of(message_type)
-        deliver = fan_out_async(subscribers)
-        pipeline = build_async_chain(deliver, self._behaviors_for(message_type), message_type)
-        for owner in self._owners_of(subscribers):
-            pipeline = self._tracked_async(owner, pipeline)
+        deliver: Pipeline
+        if asynchronous:
+            deliver = fan_out_async(subscribers)
+        else:
+            for sub in subscribers:
+                if sub.is_async:
+                    raise FlextBusError(
+                        f"subscriber {sub.name} of {message_type_name(message_type)} is async; "
+                        "use publish_async"
+                    )
+            deliver = fan_out(subscribers)
+        pipeline = self._chain(deliver, message_type, asynchronous)
+        for owner in sorted({sub.owner for sub in subscribers if sub.owner is not None}):
+            pipeline = self._tracked(owner, pipeline, asynchronous)
         return pipeline
