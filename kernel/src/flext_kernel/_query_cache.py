@@ -18,21 +18,11 @@ __all__ = ["CacheInvalidator", "QueryCachingBehavior"]
 
 
 class QueryCachingBehavior:
-    """Answer a query from the cache while its earlier success is younger than ``ttl``.
+    """Answer a query from the cache while an earlier success for an equal query is younger than ``ttl``.
 
-    Queries are keyed by class and value: two equal queries share an entry.
-    Frozen queries hash by their fields; a query with unhashable fields (a
-    list) is keyed by its JSON form instead. Only successes are cached, and a
-    success computed while an invalidation happened is not stored, so a stale
-    answer never outlives the command that changed the data.
-
-    Args:
-        ttl: seconds an entry stays fresh.
-        invalidated_by: message classes (commands, usually) whose handling
-            empties the cache; subclasses count. Install ``invalidator`` on their bus.
-        max_entries: the oldest entry is dropped beyond this many.
-        clock: monotonic seconds; replace it in tests.
-
+    A success computed while an invalidation happened is not stored, so a stale
+    answer never outlives the command that changed the data. ``clock`` gives
+    monotonic seconds (replace it in tests).
     """
 
     __slots__ = ("_clock", "_entries", "_generation", "_max_entries", "_ttl", "hits", "invalidator", "misses")
@@ -112,11 +102,10 @@ class QueryCachingBehavior:
 
 
 class CacheInvalidator:
-    """The command-bus face of a ``QueryCachingBehavior``: empties it after matching messages.
+    """The command-bus face of a ``QueryCachingBehavior``: empties it after each matching message.
 
-    It invalidates after the handler returns or raises, success or not: a
-    failed command may still have changed something, and a spurious cache
-    miss is cheap. Messages of other classes pass straight through.
+    It invalidates after the handler returns or raises, success or not: a failed
+    command may still have changed something, and a spurious cache miss is cheap.
     """
 
     __slots__ = ("_cache", "_matches", "_types")

@@ -35,22 +35,11 @@ _NS_PER_S: Final = 1e9
 
 
 class ValidationBehavior:
-    """Re-validate each message with pydantic, then run custom validators.
+    """Re-validate each message with pydantic, then run the custom validators given for its class.
 
-    A message built normally is already valid, but one built with
-    ``model_construct`` or mutated behind pydantic's back is not; re-validation
-    (``FlextMessage`` sets ``revalidate_instances="always"``) catches both
-    before a handler sees them. Custom validators then check what a field type
-    cannot express (cross-field rules, lookups). The first stage that fails
-    returns a ``VALIDATION_ERROR`` failure whose ``error_data["errors"]`` lists
-    ``{"loc": [...], "msg": ..., "type": ...}`` entries; input values are left
-    out of it, so secrets do not leak into errors. Validators that raise are
-    bugs: the exception propagates.
-
-    Args:
-        validators: custom validators per message class; each applies to
-            instances of the class and its subclasses.
-
+    Re-validation catches messages built with ``model_construct`` or mutated
+    behind pydantic's back. A failure is ``VALIDATION_ERROR``, listing the errors
+    without input values (secrets do not leak); a validator that raises is a bug.
     """
 
     __slots__ = ("_checks", "_validators")
@@ -114,9 +103,7 @@ class ValidationBehavior:
         return _invalid(type(message), problems) if problems else None
 
     def _compile(self, cls: type) -> tuple[Callable[[Any], Any] | None, tuple[Validator, ...]]:
-        # The model's pydantic-core validator, called directly: ``model_validate``
-        # adds ~0.5 us of Python around the same call. With FlextMessage's
-        # revalidate_instances="always" it re-checks every field of the instance.
+        # The model's pydantic-core validator, called directly (cheaper than model_validate).
         validator = getattr(cls, "__pydantic_validator__", None)
         revalidate = getattr(validator, "validate_python", None)
         return revalidate, tuple(v for t, v in self._validators if issubclass(cls, t))
@@ -133,24 +120,11 @@ def _name(cls: type) -> str:
 
 
 class LoggingBehavior:
-    """Log each message's type, outcome and duration with stdlib ``logging``.
+    """Log each message's type, outcome and duration with stdlib ``logging``, as text and ``extra``.
 
-    Field values are not logged unless ``log_fields=True``; then the message
-    is logged through its pydantic ``repr``. The secrecy rule is pydantic's:
-    values of ``SecretStr``, ``SecretBytes`` and ``Secret[...]`` fields print
-    as ``'**********'``, and a field declared ``Field(repr=False)`` is left out.
-    Mark anything sensitive one of those two ways.
-
-    When the logger is not enabled for ``level`` the behaviour costs one
-    ``isEnabledFor`` call. Each record carries ``message_type``, ``outcome``
-    (``ok``, ``failed`` or ``raised``), ``error_code`` and ``duration_ms`` as
-    ``extra`` attributes for structured log handlers.
-
-    Args:
-        logger: where to log; defaults to ``logging.getLogger("flext_kernel.bus")``.
-        level: the level of every record.
-        log_fields: also log the message's fields (secrets masked, see above).
-
+    Field values are logged only with ``log_fields=True``, through the message's
+    pydantic ``repr`` (secret and ``repr=False`` fields masked). Below ``level`` it
+    costs one ``isEnabledFor`` call.
     """
 
     __slots__ = ("_level", "_log_fields", "_logger")
@@ -215,9 +189,8 @@ class LoggingBehavior:
 class TimingBehavior:
     """Measure how long each message type takes: count, total, min, max (and mean).
 
-    The clock runs around the rest of the pipeline, exceptions included.
-    Counters are updated without a lock, so under heavy multi-threaded use a
-    few samples may be lost; the numbers are for dashboards, not billing.
+    Counters are updated without a lock: under heavy multi-threaded use a few
+    samples may be lost (the numbers are for dashboards, not billing).
     """
 
     __slots__ = ("_samples",)

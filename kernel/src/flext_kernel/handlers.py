@@ -1,8 +1,6 @@
 """Handler decorators and ``register_handlers``: a plugin wires all its handlers in one call.
 
-Decorating only marks; nothing is registered at import, because importing a
-module must not change global state. The message type comes from the first
-parameter's annotation (a union registers each member) or is given. See
+Decorating only marks, so importing a module changes no global state; see
 docs/kernel/buses.md, "Decorators and register_handlers".
 """
 
@@ -51,9 +49,8 @@ class HandlerSpec:
 
 
 def _mark(target: H, kind: Kind, message_type: type[FlextMessage] | None) -> H:
-    # Read the class's own marks only: a subclass must not inherit its base's.
-    own = target.__dict__.get(_MARK, ()) if isinstance(target, type) else getattr(target, _MARK, ())
-    setattr(target, _MARK, (*own, HandlerSpec(kind, message_type)))
+    # A class's own marks only (handler_specs): a subclass must not inherit its base's.
+    setattr(target, _MARK, (*handler_specs(target), HandlerSpec(kind, message_type)))
     return target
 
 
@@ -67,29 +64,24 @@ def _decorate(kind: Kind, target: Any) -> Any:
 
 @overload
 def command_handler(  # a message class is also a callable: this overload must come first
-    target: type[FlextCommand], /
+    target: type[FlextCommand] | None = None, /
 ) -> Callable[[H], H]: ...
 @overload
 def command_handler(target: H, /) -> H: ...
-@overload
-def command_handler(target: None = None, /) -> Callable[[H], H]: ...
 def command_handler(target: Any = None, /) -> Any:
     """Mark a function, or a class with a ``handle`` method, as a command handler.
 
-    Use bare (``@command_handler``, type from the annotation) or with the
-    command class (``@command_handler(RenameUser)``).
+    Bare, the type comes from the first parameter's annotation; ``@command_handler(RenameUser)`` names it.
     """
     return _decorate("command", target)
 
 
 @overload
 def query_handler(  # a message class is also a callable: this overload must come first
-    target: type[FlextQuery], /
+    target: type[FlextQuery] | None = None, /
 ) -> Callable[[H], H]: ...
 @overload
 def query_handler(target: H, /) -> H: ...
-@overload
-def query_handler(target: None = None, /) -> Callable[[H], H]: ...
 def query_handler(target: Any = None, /) -> Any:
     """Mark a function, or a class with a ``handle`` method, as a query handler."""
     return _decorate("query", target)
@@ -97,17 +89,13 @@ def query_handler(target: Any = None, /) -> Any:
 
 @overload
 def event_handler(  # a message class is also a callable: this overload must come first
-    target: type[FlextDomainEvent], /
+    target: type[FlextDomainEvent] | None = None, /
 ) -> Callable[[H], H]: ...
 @overload
 def event_handler(target: H, /) -> H: ...
-@overload
-def event_handler(target: None = None, /) -> Callable[[H], H]: ...
 def event_handler(target: Any = None, /) -> Any:
-    """Mark a function, a class with ``handle``, or a method as an event subscriber.
+    """Mark a function, a class with ``handle``, or a method (for projections) as an event subscriber.
 
-    Marking methods suits projections: pass an instance to
-    ``register_handlers`` and each marked method is subscribed, bound to it.
     Stack the decorator to subscribe one function to several event classes.
     """
     return _decorate("event", target)
@@ -213,16 +201,9 @@ def register_handlers(
 ) -> int:
     """Register every marked handler of ``source`` on its bus; return how many registrations.
 
-    Args:
-        source: a module (its own marked functions and classes; imported ones are
-            skipped), a marked function, a class, an instance (its class's mark and
-            its marked methods), or a list or tuple of those.
-        command_bus: where command handlers go.
-        query_bus: where query handlers go.
-        event_bus: where event subscribers go.
-        owner: recorded with each registration, so ``bus.remove_owner(owner)`` undoes this call.
-        factory: turns a marked class into the instance to register; defaults to
-            calling the class with no arguments (pass a container's resolver to inject).
+    ``source`` is a module (its own marked functions and classes), a marked function,
+    a class (built by ``factory``, default: called with no arguments), an instance
+    (its class's mark and its marked methods), or a list or tuple of those.
 
     Raises:
         FlextBusError: a handler's bus was not given, a message type cannot be
