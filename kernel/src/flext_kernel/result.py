@@ -1,18 +1,10 @@
 """FlextResult: the railway type every kernel call returns for expected failures.
 
-A result is either a ``Success`` holding a value or a ``Failure`` holding an
-error message, an optional UPPER_SNAKE error code and structured error data.
-The two are separate classes so that each operation is a straight line on its
-own track (``map`` on a failure returns the failure itself, allocating
-nothing) and so that ``match`` and ``isinstance`` can tell them apart.
-
-``FlextResult`` is covariant and ``Failure`` is a ``FlextResult[Never]``, so a
-failure narrowed with ``isinstance(result, Failure)`` (or ``case Failure()``)
-can be returned as a ``FlextResult`` of any type (see docs/kernel/result.md).
-
-Exceptions raised by the functions handed to ``map``, ``flat_map``, ``tap`` and
-friends propagate: they are bugs in the caller, not expected failures. Use
-``safe`` or ``FlextResult.from_exception`` where an exception *is* expected.
+A result is a ``Success`` holding a value or a ``Failure`` holding an error
+message, an optional UPPER_SNAKE code and structured data. Exceptions raised by
+the functions handed to ``map``, ``flat_map``, ``tap`` and friends are bugs and
+propagate; ``safe`` and ``from_exception`` turn expected ones into failures.
+Design and typing notes: docs/kernel/result.md.
 """
 
 from __future__ import annotations
@@ -40,11 +32,8 @@ class FlextResult(Generic[T_co]):
     """Either a success with a value or a failure with an error; immutable.
 
     Build one with ``FlextResult.ok(value)`` or ``FlextResult.fail(message,
-    error_code=..., error_data=...)``. Pattern matching works on the concrete
-    classes (``case Success(value)``, ``case Failure(error, code)``) and on the
-    keywords that never raise (``case FlextResult(error_code="NOT_FOUND")``);
-    ``value`` is not one of those, because a class pattern reads every named
-    attribute before comparing any.
+    error_code=..., error_data=...)``; match on ``Success(value)`` and
+    ``Failure(error, error_code, error_data)``.
     """
 
     __slots__ = ()
@@ -55,42 +44,57 @@ class FlextResult(Generic[T_co]):
     """True for a failure."""
 
     if TYPE_CHECKING:
-        # Defined at the end of the module, after the classes they build.
+        # Success and Failure hold these in slots or class attributes; here they only get a type.
 
-        @staticmethod
-        def ok(value: T) -> FlextResult[T]:
-            """Return a success holding ``value``."""
+        @property
+        def value(self) -> T_co:
+            """The success value; raises ``FlextResultError`` on a failure."""
 
-        @staticmethod
-        def fail(
-            error: str,
-            error_code: str | None = None,
-            error_data: Mapping[str, object] | None = None,
-        ) -> Failure:
-            """Return a failure with a message, an optional code and details."""
+        @property
+        def error(self) -> str | None:
+            """The failure message, or None on a success."""
 
-    # Accessors. Success and Failure override each of these with a slot or a
-    # class attribute; the definitions here only give them a type and a doc.
+        @property
+        def error_code(self) -> str | None:
+            """The failure's error code, or None."""
 
-    @property
-    def value(self) -> T_co:
-        """The success value; raises ``FlextResultError`` on a failure."""
-        raise NotImplementedError  # pragma: no cover - always overridden
+        @property
+        def error_data(self) -> Mapping[str, object]:
+            """The failure's structured details (read-only; empty on a success)."""
 
-    @property
-    def error(self) -> str | None:
-        """The failure message, or None on a success."""
-        raise NotImplementedError  # pragma: no cover - always overridden
+        def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
+            """Apply ``fn`` to the value; a failure passes through unchanged."""
 
-    @property
-    def error_code(self) -> str | None:
-        """The failure's error code, or None."""
-        raise NotImplementedError  # pragma: no cover - always overridden
+        def flat_map(self, fn: Callable[[T_co], FlextResult[U]]) -> FlextResult[U]:
+            """Chain a result-returning step; a failure passes through unchanged."""
 
-    @property
-    def error_data(self) -> Mapping[str, object]:
-        """The failure's structured details (read-only; empty on a success)."""
-        raise NotImplementedError  # pragma: no cover - always overridden
+        bind = flat_map
+
+    @staticmethod
+    def ok(value: T) -> FlextResult[T]:
+        """Return a success holding ``value``."""
+        # Filled as a writable _SuccessSlots, then given its public class (see _SuccessSlots).
+        # `building` is Any while it is written: mypy sees `value` as read-only.
+        building: Any = _SuccessSlots()
+        building.value = value
+        building.__class__ = Success
+        done: FlextResult[T] = building
+        return done
+
+    @staticmethod
+    def fail(
+        error: str,
+        error_code: str | None = None,
+        error_data: Mapping[str, object] | None = None,
+    ) -> Failure:
+        """Return a failure with a message, an optional code and details."""
+        building: Any = _FailureSlots()
+        building.error = error
+        building.error_code = error_code
+        building.error_data = _NO_DATA if not error_data else MappingProxyType(dict(error_data))
+        building.__class__ = Failure
+        done: Failure = building
+        return done
 
     # Extraction.
 
@@ -109,21 +113,10 @@ class FlextResult(Generic[T_co]):
     def to_exception(self) -> FlextResultError | None:
         """Return the failure as an exception (not raised), or None on a success."""
         if isinstance(self, Failure):
-            return FlextResultError(self.error, error_code=self.error_code, error_data=dict(self.error_data))
+            return FlextResultError(self.error, self.error_code, self.error_data)
         return None
 
-    # Transformations. Each is a one-liner per track; a failure passes itself
-    # on, which its type allows: a Failure is a FlextResult of any type.
-
-    def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
-        """Apply ``fn`` to the value; a failure passes through unchanged."""
-        raise NotImplementedError  # pragma: no cover - each track overrides it
-
-    def flat_map(self, fn: Callable[[T_co], FlextResult[U]]) -> FlextResult[U]:
-        """Chain a result-returning step; a failure passes through unchanged."""
-        raise NotImplementedError  # pragma: no cover - each track overrides it
-
-    bind = flat_map
+    # Transformations: a failure passes itself on, which its type allows (it is a FlextResult of any type).
 
     def map_error(self, fn: Callable[[str], str]) -> FlextResult[T_co]:
         """Rewrite the failure message (code and data are kept)."""
@@ -256,26 +249,22 @@ class FlextResult(Generic[T_co]):
         position, message, code and data; its code is the failures' common
         code, or ``MULTIPLE_ERRORS`` when they differ.
         """
-        values: list[T] = []
-        failures: list[dict[str, object]] = []
-        for index, result in enumerate(results):
-            if isinstance(result, Failure):
-                failures.append(
-                    {
-                        "index": index,
-                        "error": result.error,
-                        "error_code": result.error_code,
-                        "error_data": dict(result.error_data),
-                    }
-                )
-            else:
-                values.append(result.value)
-        if not failures:
-            return _ok(values)
-        codes = {failure["error_code"] for failure in failures}
+        results = list(results)
+        failed = [(index, result) for index, result in enumerate(results) if isinstance(result, Failure)]
+        if not failed:
+            return _ok([result.value for result in results])
+        errors: list[dict[str, object]] = [
+            {
+                "index": index,
+                "error": failure.error,
+                "error_code": failure.error_code,
+                "error_data": dict(failure.error_data),
+            }
+            for index, failure in failed
+        ]
+        codes = {failure.error_code for _, failure in failed}
         code = codes.pop() if len(codes) == 1 else MULTIPLE_ERRORS
-        message = "; ".join(str(failure["error"]) for failure in failures)
-        return _fail(message, code if isinstance(code, str) else None, {"errors": failures})
+        return _fail("; ".join(failure.error for _, failure in failed), code, {"errors": errors})
 
 
 # Each track is two classes: a writable one that only holds the slots, and the
@@ -294,6 +283,14 @@ class _FailureSlots(FlextResult[Never]):
     """The storage of a failure while it is built; never seen outside this module."""
 
     __slots__ = ("error", "error_code", "error_data")
+
+
+# The raw slot writers, which bypass the guard in ``__setattr__``: how ``Success(...)`` and
+# ``Failure(...)`` fill themselves (faster than ``object.__setattr__``).
+_set_value: Callable[[object, object], None] = _SuccessSlots.__dict__["value"].__set__
+_set_error: Callable[[object, object], None] = _FailureSlots.__dict__["error"].__set__
+_set_error_code: Callable[[object, object], None] = _FailureSlots.__dict__["error_code"].__set__
+_set_error_data: Callable[[object, object], None] = _FailureSlots.__dict__["error_data"].__set__
 
 
 class Success(_SuccessSlots[T_co]):
@@ -317,9 +314,8 @@ class Success(_SuccessSlots[T_co]):
     def __delattr__(self, name: str) -> NoReturn:
         raise AttributeError(f"FlextResult is immutable; cannot delete {name!r}")
 
-    # map and flat_map are the hot path of every railway chain: on this track
-    # they skip the failure check, and map builds its result inline (`_ok`'s
-    # body), which saves a Python call per step.
+    # map and flat_map are the hot path of every railway chain: on this track they skip the
+    # failure check, and map builds its result inline (`ok`'s body), saving a Python call per step.
 
     def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
         """Apply ``fn`` to the value."""
@@ -397,9 +393,7 @@ class Failure(_FailureSlots):
     def value(self) -> NoReturn:
         """A failure has no value: reading it raises ``FlextResultError``."""
         raise FlextResultError(
-            f"cannot read the value of a failed result: {self.error}",
-            error_code=self.error_code,
-            error_data=dict(self.error_data),
+            f"cannot read the value of a failed result: {self.error}", self.error_code, self.error_data
         )
 
     def __bool__(self) -> bool:
@@ -426,48 +420,9 @@ class Failure(_FailureSlots):
         return f"FlextResult.fail({', '.join(parts)})"
 
 
-def _ok(value: T) -> FlextResult[T]:
-    """Return a success holding ``value`` (``FlextResult.ok``)."""
-    # Typed as Any while it is written: mypy sees `value` as read-only.
-    building: Any = _SuccessSlots()
-    building.value = value
-    building.__class__ = Success
-    done: FlextResult[T] = building
-    return done
-
-
-def _fail(
-    error: str,
-    error_code: str | None = None,
-    error_data: Mapping[str, object] | None = None,
-) -> Failure:
-    """Return a failure with a message, an optional code and details (``FlextResult.fail``)."""
-    building: Any = _FailureSlots()
-    building.error = error
-    building.error_code = error_code
-    building.error_data = _NO_DATA if not error_data else MappingProxyType(dict(error_data))
-    building.__class__ = Failure
-    done: Failure = building
-    return done
-
-
-def _slot_writer(cls: type, name: str) -> Callable[[object, object], None]:
-    """Return the raw writer of a slot, which bypasses the guard in ``__setattr__``."""
-    writer: Callable[[object, object], None] = cls.__dict__[name].__set__
-    return writer
-
-
-_set_value = _slot_writer(_SuccessSlots, "value")
-_set_error = _slot_writer(_FailureSlots, "error")
-_set_error_code = _slot_writer(_FailureSlots, "error_code")
-_set_error_data = _slot_writer(_FailureSlots, "error_data")
-
-_ok.__name__, _ok.__qualname__ = "ok", "FlextResult.ok"
-_fail.__name__, _fail.__qualname__ = "fail", "FlextResult.fail"
-
-if not TYPE_CHECKING:
-    FlextResult.ok = staticmethod(_ok)
-    FlextResult.fail = staticmethod(_fail)
+# The constructors under short names, for the methods above (one global lookup, not two).
+_ok = FlextResult.ok
+_fail = FlextResult.fail
 
 
 @overload
