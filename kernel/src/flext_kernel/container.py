@@ -11,7 +11,7 @@ import contextvars
 import functools
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, final, overload
@@ -84,7 +84,6 @@ class FlextContainer:
         "_instances",
         "_key_locks",
         "_lock",
-        "_lookup",
         "_owned",
         "_pending",
         "_registrations",
@@ -96,7 +95,6 @@ class FlextContainer:
         self._registrations: dict[object, _Registration] = {}
         # Registered instances and created singletons: the hot path looks here first.
         self._instances: dict[object, Any] = {}
-        self._lookup = self._instances.get
         self._resolvers: dict[object, Callable[[], Any]] = {}
         self._aresolvers: dict[object, tuple[Callable[[], Any], bool]] = {}
         self._builders: dict[tuple[object, bool], tuple[Callable[[], Any], bool]] = {}
@@ -335,7 +333,7 @@ class FlextContainer:
                     {"key": describe_key(key), "owner": previous.owner},
                 )
             # Singletons built on the old state (or on a default because `key` was missing) are stale.
-            released = self._release(self._evict(self._dependents([key])), None, asynchronous=False)
+            released = self._release([key], None, asynchronous=False)
             self._set(key, registration)
             self._invalidate()
         _close_in_reverse(released)
@@ -352,7 +350,7 @@ class FlextContainer:
 
     def _remove_owner(self, name: str, *, asynchronous: bool) -> tuple[int, list[object]]:
         keys = [key for key, registration in self._registrations.items() if registration.owner == name]
-        released = self._release(self._evict(self._dependents(keys)), name, asynchronous=asynchronous)
+        released = self._release(keys, name, asynchronous=asynchronous)
         for key in keys:
             self._set(key, None)
         self._invalidate()
@@ -387,14 +385,12 @@ class FlextContainer:
                 evicted[key] = (registration, self._instances.pop(key))
         return evicted
 
-    def _release(
-        self, evicted: Mapping[object, tuple[_Registration, Any]], owner: str | None, *, asynchronous: bool
-    ) -> list[object]:
-        """Take the evicted singletons (and all of ``owner``'s) out of the owned list, in creation order.
+    def _release(self, keys: Iterable[object], owner: str | None, *, asynchronous: bool) -> list[object]:
+        """Evict the singletons built on ``keys``; take them, and all of ``owner``'s, out of the owned list.
 
-        Unless ``asynchronous``, ``aclose()``-only objects stay owned, for ``aclose``.
+        Returns them in creation order. Unless ``asynchronous``, ``aclose()``-only ones stay owned.
         """
-        evicted_ids = {id(value) for _, value in evicted.values()}
+        evicted_ids = {id(value) for _, value in self._evict(self._dependents(keys)).values()}
 
         def wanted(entry: _Owned) -> bool:
             mine = id(entry.instance) in evicted_ids or (owner is not None and entry.owner == owner)
@@ -550,7 +546,7 @@ class FlextContainer:
             return call
         # A created singleton is one dict lookup away; only the first call creates it.
         lookup, bound_key, missing = (
-            source.bind(self._lookup, "lookup"),
+            source.bind(self._instances.get, "lookup"),
             source.bind(key, "key"),
             source.bind(_MISSING),
         )
@@ -637,33 +633,18 @@ class FlextContainer:
     def _scoped_getter(
         self, key: object, chain: tuple[object, ...], *, asynchronous: bool
     ) -> Callable[[], Any]:
-        """Return the function that finds ``key``'s object in the active scope, creating it once."""
+        """Return the function that finds ``key``'s object in the active scope, creating it once.
+
+        With ``asynchronous``, what it returns is a coroutine (which looks in the scope before it builds).
+        """
         scope_var = self._scope_var
-
-        def no_scope() -> FlextContainerError:
-            needed_by = f" (needed by {describe_chain(chain)})" if len(chain) > 1 else ""
-            return FlextContainerError(
-                f"{describe_key(key)} is scoped and no scope is active{needed_by}; "
-                "resolve it inside `with container.scope():`",
-                SCOPE_ERROR,
-                {"key": describe_key(key), "chain": [describe_key(k) for k in chain]},
-            )
-
-        if asynchronous:
-
-            async def ascoped() -> Any:
-                scope = scope_var.get()
-                if scope is None:
-                    raise no_scope()
-                value = scope._instances.get(key, _MISSING)
-                return await scope._acreate(key) if value is _MISSING else value
-
-            return ascoped
 
         def scoped() -> Any:
             scope = scope_var.get()
             if scope is None:
-                raise no_scope()
+                raise _no_scope(key, chain)
+            if asynchronous:
+                return scope._acreate(key)
             value = scope._instances.get(key, _MISSING)
             return scope._create(key, chain) if value is _MISSING else value
 
@@ -793,6 +774,16 @@ def _async_required(key: str, chain: list[str]) -> FlextContainerError:
         f"{key} has an async factory{needed_by}; use await container.aresolve({chain[0]})",
         ASYNC_REQUIRED,
         {"key": key, "chain": chain},
+    )
+
+
+def _no_scope(key: object, chain: tuple[object, ...]) -> FlextContainerError:
+    needed_by = f" (needed by {describe_chain(chain)})" if len(chain) > 1 else ""
+    return FlextContainerError(
+        f"{describe_key(key)} is scoped and no scope is active{needed_by}; "
+        "resolve it inside `with container.scope():`",
+        SCOPE_ERROR,
+        {"key": describe_key(key), "chain": [describe_key(k) for k in chain]},
     )
 
 
