@@ -103,10 +103,7 @@ class FlextError(Exception):
     """Base of every exception the kernel raises; its code and data turn back into a failure unparsed."""
 
     def __init__(
-        self,
-        message: str,
-        error_code: str | None = None,
-        error_data: Mapping[str, object] | None = None,
+        self, message: str, error_code: str | None = None, error_data: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(message if error_code is None else f"{message} ({error_code})")
         self.message = message

@@ -10,6 +10,7 @@ import os
 import random
 import time
 from datetime import UTC, datetime, timezone
+from functools import partial
 from typing import Annotated, Any, ClassVar, Final
 from uuid import UUID, SafeUUID
 
@@ -65,10 +66,6 @@ class FlextCommand(FlextMessage):
 
 class FlextQuery(FlextMessage):
     """A request for data that changes nothing; the query bus routes it to exactly one handler."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 _FIXED_OFFSETS: Final = (timezone, TzInfo)
@@ -165,7 +162,7 @@ class FlextDomainEvent(FlextMessage):
 
     event_id: UUID = Field(default_factory=new_event_id)
     """Unique identity of this event; new ones are time-ordered (UUID version 7, see ``new_event_id``)."""
-    occurred_at: Annotated[AwareDatetime, _InUtc] = Field(default_factory=_utc_now)
+    occurred_at: Annotated[AwareDatetime, _InUtc] = Field(default_factory=partial(datetime.now, UTC))
     """When it happened; always aware, at a zero offset (``UTC``, or the ``TzInfo(0)`` decoded from ``Z``)."""
     aggregate_id: Annotated[str, Field(min_length=1), _TextOrUuid]
     """Identity of the aggregate (stream) the event belongs to; UUIDs are accepted and stored as text."""

@@ -83,9 +83,7 @@ class FlextResult(Generic[T_co]):
 
     @staticmethod
     def fail(
-        error: str,
-        error_code: str | None = None,
-        error_data: Mapping[str, object] | None = None,
+        error: str, error_code: str | None = None, error_data: Mapping[str, object] | None = None
     ) -> Failure:
         """Return a failure with a message, an optional code and details."""
         building: Any = _FailureSlots()
@@ -364,10 +362,7 @@ class Failure(_FailureSlots):
             """The failure message."""
 
     def __init__(
-        self,
-        error: str,
-        error_code: str | None = None,
-        error_data: Mapping[str, object] | None = None,
+        self, error: str, error_code: str | None = None, error_data: Mapping[str, object] | None = None
     ) -> None:
         _set_error(self, error)
         _set_error_code(self, error_code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, Final, TypeAlias, TypeVar
 
 import msgpack  # type: ignore[import-untyped]  # msgpack ships no type hints
@@ -67,6 +68,9 @@ def _unpack_ext(code: int, data: bytes) -> object:
     if code == _BIG_INT_EXT:
         return int(data.decode("ascii"))
     raise ValueError(f"unknown msgpack extension type {code}")
+
+
+_unpack: Final = partial(msgpack.unpackb, raw=False, ext_hook=_unpack_ext)
 
 
 class MessageRegistry:
@@ -188,10 +192,6 @@ class MessageRegistry:
         else:
             problem = f"no upcaster for {name} from schema_version {version} to {current}"
         return Failure(problem, DESERIALIZATION_ERROR, {"type": name, "schema_version": version})
-
-
-def _unpack(data: bytes) -> object:
-    return msgpack.unpackb(data, raw=False, ext_hook=_unpack_ext)
 
 
 def _malformed(message: str, exc: BaseException) -> FlextResult[Any]:
