@@ -265,10 +265,9 @@ class FlextResult(Generic[T_co]):
         return _fail("; ".join(failure.error for _, failure in failed), code, {"errors": errors})
 
 
-# Each track is two classes: a writable one that only holds the slots, and the
-# public immutable subclass. `ok` and `fail` fill a writable instance with plain
-# attribute stores, then give it its public class: a store through the
-# immutable class's guard costs more than the rest of the construction.
+# Each track is two classes: a writable one that only holds the slots, and its public immutable
+# subclass. `ok` and `fail` fill the writable one, then give it its public class: a store through
+# the guard costs more than the rest of the construction (docs/kernel/result.md, "Design notes").
 
 
 class _SuccessSlots(FlextResult[T_co]):
