@@ -19,10 +19,7 @@ _SEPARATORS: Final = re.compile(r"[-_.]+")
 
 
 def canonical_name(name: str) -> str:
-    """A plugin name as FLEXT compares and shows it (PEP 503): lower case, each run of ``-_.`` one ``-``.
-
-    ``plugin_cmd``, ``Plugin.Cmd`` and ``plugin-cmd`` name one plugin, shown as ``plugin-cmd``.
-    """
+    """A plugin name as FLEXT compares and shows it (PEP 503): ``Plugin.Cmd`` becomes ``plugin-cmd``."""
     return _SEPARATORS.sub("-", name).lower()
 
 
@@ -50,8 +47,7 @@ def discover(plugin_dirs: Iterable[Path] = ()) -> list[Candidate]:
 
     found: list[Candidate] = []
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        # ``dist.metadata`` reads and parses the METADATA file on every access (``dist.version``
-        # is ``dist.metadata["Version"]``), so it is read once per plugin here.
+        # Each ``dist.metadata`` (and ``dist.version``) parses the METADATA file again: read it once.
         metadata = entry.dist.metadata if entry.dist is not None else None
         found.append(
             Candidate(
@@ -67,10 +63,7 @@ def discover(plugin_dirs: Iterable[Path] = ()) -> list[Candidate]:
 
 
 def local_candidates(plugin_dirs: Iterable[Path]) -> list[Candidate]:
-    """Return the single-file (``name.py``) and package (``name/__init__.py``) plugins in ``plugin_dirs``.
-
-    Each directory goes on ``sys.path``, so the plugin and its command targets import by plain name.
-    """
+    """Return the ``name.py`` and ``name/__init__.py`` plugins in ``plugin_dirs``, put on ``sys.path``."""
     found: list[Candidate] = []
     for directory in plugin_dirs:
         if not directory.is_dir():

@@ -1,7 +1,6 @@
-"""The plugin contract: every hook a FLEXT plugin may implement.
+"""The plugin contract: every hook a FLEXT plugin may implement; each receives what it works on.
 
-Each hook receives what it works on, never kernel globals, so a plugin loads
-into any kernel. See docs/plugins/hooks.md.
+See docs/plugins/hooks.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""InflightTracker: how many bus pipelines of each plugin are running right now.
+"""InflightTracker: how many bus pipelines of each plugin run now, so hot reload can drain and reroute them.
 
-Hot reload drains a plugin's running handlers before shutting it down, and
-reroutes later calls to the swap's hold. See docs/kernel/plugin-host.md.
+See docs/kernel/plugin-host.md.
 """
 
 from __future__ import annotations

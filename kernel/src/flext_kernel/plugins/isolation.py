@@ -1,7 +1,5 @@
-"""Running plugin code that may misbehave: print, exit, raise KeyboardInterrupt, or never return.
+"""Running plugin code that may print, exit, raise KeyboardInterrupt or never return; only it fails.
 
-``contained`` runs a plugin's import so that each of these fails only that plugin (the user's own
-Ctrl-C still stops the program); ``HungImports`` remembers the imports that ran out of time.
 See docs/kernel/plugin-host.md ("Misbehaving plugin code").
 """
 
@@ -58,10 +56,7 @@ def import_timeout() -> float | None:
 
 @contextlib.contextmanager
 def plugin_code() -> Iterator[None]:
-    """Run plugin code inside: ``print`` goes to stderr; on the main thread a Ctrl-C is noted as the user's.
-
-    ``misbehaved`` reads that note to tell a plugin's ``KeyboardInterrupt`` from the user's.
-    """
+    """Run plugin code: ``print`` goes to stderr; a Ctrl-C on the main thread is noted as the user's."""
     with contextlib.redirect_stdout(sys.stderr), _interrupts_noted():
         yield
 
@@ -75,39 +70,28 @@ def contained(
 ) -> T:
     """Return ``call()``, run as ``plugin_code``; ``what`` (``"import"``) names it in a failure.
 
-    After ``limit`` seconds ``on_expiry`` runs (on the watchdog's thread) and then the call is
-    interrupted: see ``_Watchdog``.
+    After ``limit`` seconds ``on_expiry`` runs (on the watchdog's thread), then the call is interrupted.
 
     Raises:
-        PluginMisbehaved: it called ``sys.exit``, raised ``KeyboardInterrupt``, or did not
-            finish in time.
+        PluginMisbehaved: it called ``sys.exit``, raised ``KeyboardInterrupt``, or did not finish in time.
         KeyboardInterrupt: the user pressed Ctrl-C meanwhile.
 
     """
-    watch = _Watch(limit, on_expiry) if limit is not None else None
     with plugin_code():
         try:
-            if watch is not None:
-                _WATCHDOG.arm(watch)
-            try:
+            with _WATCHDOG.watching(limit, on_expiry):
                 answer = call()
-            finally:
-                if watch is not None:
-                    _WATCHDOG.disarm(watch)
         except _OutOfTime as exc:  # its traceback shows where the plugin was
             raise PluginMisbehaved(f"{what} did not finish in {limit:g} s") from exc
         except (SystemExit, KeyboardInterrupt) as exc:
             raise misbehaved(exc, what) from exc
-        if _NOTED.by_user and threading.current_thread() is threading.main_thread():
+        if _NOTED.by_user and _on_main_thread():
             raise KeyboardInterrupt  # the plugin swallowed the user's Ctrl-C
         return answer
 
 
 def misbehaved(exc: BaseException, what: str) -> PluginMisbehaved:
-    """``exc``, raised by plugin code, as the failure to record; the user's Ctrl-C is raised again.
-
-    ``what`` names the code (``"import"``, ``"flext_startup"``).
-    """
+    """``exc``, raised by plugin code ``what``, as the failure; the user's Ctrl-C is raised again."""
     if isinstance(exc, KeyboardInterrupt):
         if _users(exc):
             raise exc
@@ -125,7 +109,7 @@ def misbehaved(exc: BaseException, what: str) -> PluginMisbehaved:
 class _Noted:
     """Whether ``_interrupts_noted`` handles SIGINT now (main thread), and whether the user pressed Ctrl-C."""
 
-    depth = 0
+    active = False
     by_user = False
 
 
@@ -140,21 +124,14 @@ def _users(exc: KeyboardInterrupt) -> bool:
     """True if ``exc`` may be the user's Ctrl-C: on the main thread, unless SIGINT was watched and silent."""
     if not _on_main_thread():
         return False  # Python handles signals on the main thread only
-    return _NOTED.depth == 0 or _NOTED.by_user
+    return not _NOTED.active or _NOTED.by_user
 
 
 @contextlib.contextmanager
 def _interrupts_noted() -> Iterator[None]:
     """On the main thread, note a SIGINT as the user's before its usual handler runs (nested: once)."""
-    if not _on_main_thread():
+    if not _on_main_thread() or _NOTED.active:
         yield
-        return
-    _NOTED.depth += 1
-    if _NOTED.depth > 1:
-        try:
-            yield
-        finally:
-            _NOTED.depth -= 1
         return
     previous = signal.getsignal(signal.SIGINT)
 
@@ -170,12 +147,13 @@ def _interrupts_noted() -> Iterator[None]:
         elif previous != signal.SIG_IGN:
             raise KeyboardInterrupt
 
+    _NOTED.active = True
     _NOTED.by_user = False
     signal.signal(signal.SIGINT, noting)
     try:
         yield
     finally:
-        _NOTED.depth = 0
+        _NOTED.active = False
         if _WATCHDOG.signals_sent:  # let a signal the watchdog sent arrive while ``noting`` handles it
             with contextlib.suppress(_OutOfTime):
                 time.sleep(0.01)
@@ -199,13 +177,7 @@ class _Watch:
 
 
 class _Watchdog:
-    """One daemon thread that interrupts the calls that outlive their deadline.
-
-    The main thread gets a SIGINT (which also ends a blocking system call) that
-    ``_interrupts_noted`` turns into ``_OutOfTime``; any other thread gets
-    ``_OutOfTime`` raised asynchronously (``PyThreadState_SetAsyncExc``), which
-    takes effect at its next Python instruction.
-    """
+    """One daemon thread that interrupts the calls that outlive their deadline (see docs)."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
@@ -215,7 +187,13 @@ class _Watchdog:
         self.signals_sent = 0
         """SIGINTs sent to the main thread that its handler has not seen yet."""
 
-    def arm(self, watch: _Watch) -> None:
+    @contextlib.contextmanager
+    def watching(self, limit: float | None, on_expiry: Callable[[], None] | None) -> Iterator[None]:
+        """Interrupt the code run inside once ``limit`` seconds have passed (None: never)."""
+        if limit is None:
+            yield
+            return
+        watch = _Watch(limit, on_expiry)
         with self._changed:
             self._watches.append(watch)
             if self._thread is None or not self._thread.is_alive():  # first use, or a forked child
@@ -224,13 +202,14 @@ class _Watchdog:
             elif self._wakes is None or watch.deadline < self._wakes:
                 # Only then: waking the thread for every call would hand it the GIL each time.
                 self._changed.notify()
-
-    def disarm(self, watch: _Watch) -> None:
-        with self._changed:
-            self._watches.remove(watch)
-        if watch.fired and watch.ident != threading.main_thread().ident:
-            with contextlib.suppress(_OutOfTime):  # clear it, if it is still pending
-                _raise_in(watch.ident, None)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._watches.remove(watch)
+            if watch.fired and watch.ident != threading.main_thread().ident:
+                with contextlib.suppress(_OutOfTime):  # clear it, if it is still pending
+                    _raise_in(watch.ident, None)
 
     def take_signal(self) -> bool | None:
         """On the main thread's SIGINT: None if the user sent it, else whether its call is still running."""

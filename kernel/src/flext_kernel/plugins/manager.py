@@ -1,7 +1,5 @@
-"""PluginManager: import, gate, order and run plugins, isolating each one's failures.
+"""PluginManager: import, gate, order and run plugins through pluggy, isolating each one's failures.
 
-Every hook call runs through pluggy's own call loop; the manager picks who
-takes part in it and blames the plugin that raised, so only that plugin fails.
 See docs/kernel/plugin-host.md.
 """
 
@@ -88,7 +86,7 @@ class PluginRecord:
 
     @property
     def failed(self) -> bool:
-        """True once loading or a hook failed (a method, so type narrowing does not go stale)."""
+        """True once loading or a hook failed."""
         return self.state is PluginState.FAILED
 
     @property
@@ -159,8 +157,7 @@ class PluginManager:
         ``remove_contributions``."""
         self._disabled = {canonical_name(name) for name in disabled}
         self._only = {canonical_name(name) for name in only} if only is not None else None
-        self._ordered: list[str] = []  # replaced, never changed in place (see _rank)
-        self._ranked: tuple[list[str], int, dict[str, int]] | None = None
+        self._ordered: list[str] = []  # replaced, never changed in place: read without the lock
         self._lock = threading.RLock()
         self._fallen: deque[tuple[PluginRecord, list[pluggy.HookImpl]]] = deque()
         self._stopping: set[str] = set()
@@ -183,9 +180,7 @@ class PluginManager:
         return self._order()
 
     def add(self, candidate: Candidate) -> PluginRecord:
-        """Load a plugin found after the others were loaded (a new file in a plugins directory).
-
-        Its requirements must already be loaded or active; activate it with ``activate_one``.
+        """Load a plugin found late (a new file in a plugins directory); start it with ``activate_one``.
 
         Raises:
             ValueError: a plugin of that name is already known.
@@ -198,10 +193,9 @@ class PluginManager:
         return record
 
     def reimport(self, name: str) -> PluginRecord:
-        """Import plugin ``name`` again and register the new version's hooks.
+        """Import plugin ``name`` again (its old version shut down and purged) and register the new hooks.
 
-        The caller has shut the old version down and purged its modules; on
-        failure the record says why and nothing of the new version stays registered.
+        On failure the record says why and nothing of the new version stays registered.
         """
         record = self.records[name]
         with self._lock:
@@ -213,22 +207,17 @@ class PluginManager:
 
     def snapshot(self, names: Iterable[str]) -> PluginSnapshot:
         """Copy the records of ``names`` and the order, for ``restore``."""
+        copies: dict[str, PluginRecord] = {}
         with self._lock:
-            copies = {
-                name: dataclasses.replace(
-                    self.records[name],
-                    commands=list(self.records[name].commands),
-                    hooks=list(self.records[name].hooks),
+            for name in names:
+                record = self.records[name]
+                copies[name] = dataclasses.replace(
+                    record, commands=list(record.commands), hooks=list(record.hooks)
                 )
-                for name in names
-            }
             return PluginSnapshot(copies, tuple(self._ordered))
 
     def restore(self, snapshot: PluginSnapshot) -> None:
-        """Put the snapshotted records back and register their plugins again, in place of their successors.
-
-        Re-activating them (services, handlers, ``flext_startup``) is the caller's job.
-        """
+        """Put the snapshotted records back and register their plugins again; the caller re-activates them."""
         with self._lock:
             for name, saved in snapshot.records.items():
                 record = self.records[name]
@@ -280,12 +269,7 @@ class PluginManager:
             self._ordered = [*(name for name in self._ordered if name != record.name), record.name]
 
     def _settle_claims(self, order: list[PluginRecord]) -> None:
-        """Give every command path one plugin; ``order`` is by seniority (see ``_seniority``).
-
-        A plugin claiming a path an earlier one holds (the same command, or one above or below
-        it) fails, unless the user pinned the path: then the pinned plugin keeps it and the other
-        only loses that command. The kernel's own commands are the CLI's to defend.
-        """
+        """Give every command path one plugin, the first in ``order`` unless the user pinned another."""
         owners: dict[tuple[str, ...], PluginRecord] = {}
         with self._lock:
             for record in order:
@@ -354,11 +338,11 @@ class PluginManager:
 
         try:
             obj = isolation.contained(lambda: _import(target), what="import", limit=limit, on_expiry=remember)
-        except isolation.PluginMisbehaved as exc:
-            record.fail(str(exc), traceback.format_exc())
-            return
         except Exception as exc:
-            record.fail(f"import failed: {_one_line(exc)}", traceback.format_exc())
+            misbehaved = isinstance(exc, isolation.PluginMisbehaved)
+            record.fail(
+                str(exc) if misbehaved else f"import failed: {_one_line(exc)}", traceback.format_exc()
+            )
             return
         self._hung_imports().forget(record.name)
         manifest = getattr(obj, "manifest", None)
@@ -400,10 +384,7 @@ class PluginManager:
                 record.commands.extend(registry.entries)
 
     def _add_hookspecs(self, record: PluginRecord, path: str) -> bool:
-        """Add the hooks ``record``'s plugin defines; False (the plugin failed) if they cannot be.
-
-        Plugins already implementing them are parked and registered again, so pluggy checks them.
-        """
+        """Add the hooks ``record``'s plugin defines (parking their implementers); False if it failed."""
         try:
             module = isolation.contained(
                 lambda: importlib.import_module(path), what="hookspecs import", limit=self.import_timeout
@@ -518,10 +499,7 @@ class PluginManager:
         return [self.records[name] for name in self._ordered if self.records[name].state in _LIVE]
 
     def activate(self, kernel: FlextKernel) -> None:
-        """Register services and handlers, then start each plugin, in dependency order.
-
-        A plugin is active once its ``flext_startup`` returned: failing later, it is shut down.
-        """
+        """Register services and handlers, then start each plugin, in dependency order."""
         self._kernel = kernel
         with isolation.plugin_code():
             for hook, arguments in _activation_steps(kernel):
@@ -531,10 +509,7 @@ class PluginManager:
                         self._started(record)
 
     def activate_one(self, kernel: FlextKernel, name: str) -> bool:
-        """Register one loaded plugin's services and handlers and start it; return True if it is active.
-
-        On failure the plugin is marked failed and its contributions are removed (through ``on_fail``).
-        """
+        """Register one loaded plugin's services and handlers and start it; return True if it is active."""
         self._kernel = kernel
         record = self.records[name]
         if record.state is not PluginState.LOADED:
@@ -554,8 +529,7 @@ class PluginManager:
     def shutdown_one(self, kernel: FlextKernel, name: str) -> bool:
         """Call one plugin's ``flext_shutdown``; return False (the plugin marked failed) if it raised.
 
-        Removing its contributions is the caller's job (``on_fail`` removes those of a plugin that
-        fails during the call). A plugin another thread failed meanwhile stays failed, not stopped.
+        Removing its contributions is the caller's job.
         """
         record = self.records[name]
         with self._lock:
@@ -570,10 +544,7 @@ class PluginManager:
         return name not in fallen
 
     def health(self) -> dict[str, FlextResult[dict[str, Any]]]:
-        """Ask each active plugin that implements ``flext_health`` on its own, inside every wrapper.
-
-        A check that raises is a failure in the report, not of the plugin, which keeps running.
-        """
+        """Ask each active plugin's ``flext_health``; a check that raises is a failure in the report."""
         report: dict[str, FlextResult[dict[str, Any]]] = {}
         for record in self.active_order():
             answer = self._health_of(record)
@@ -584,8 +555,7 @@ class PluginManager:
     def collect(self, hook: str, **arguments: Any) -> list[tuple[str, Any]]:
         """Call ``hook`` once, through pluggy, on every active plugin; return ``(plugin, answer)`` pairs.
 
-        Thread-safe. A plugin whose implementation or wrapper raises fails and the hook is called again
-        without it, so implementations must not have side effects. An exception no plugin raised is raised.
+        A plugin that raises fails and the hook is called again without it. Thread-safe.
         """
         try:
             while True:
@@ -616,8 +586,7 @@ class PluginManager:
     ) -> list[str]:
         """Call ``record``'s implementations of ``hook`` (or ``pending``) in every wrapper; return who failed.
 
-        An implementation that raised is never called again (what it registered would be registered
-        twice); those a failing wrapper kept from running are called again without it.
+        Only those a failing wrapper kept from running are called again.
         """
         if pending is None:
             pending = self._own_impls(record, hook)
@@ -655,14 +624,9 @@ class PluginManager:
         """Call ``impls`` once with pluggy's own call loop, noting which plugin answered or raised what."""
         caller: pluggy.HookCaller | None = getattr(self.hooks.hook, hook, None)
         firstresult = bool(caller is not None and caller.spec and caller.spec.opts.get("firstresult"))
-        attempt = _Attempt(wrappers=[])
-        calls: list[pluggy.HookImpl] = []
-        for impl in self._call_order(impls):
-            if _is_wrapper(impl):
-                attempt.wrappers.append(impl)
-                calls.append(impl)
-            else:
-                calls.append(self._stand_in(impl))
+        ordered = self._call_order(impls)
+        attempt = _Attempt(wrappers=[impl for impl in ordered if _is_wrapper(impl)])
+        calls = [impl if _is_wrapper(impl) else self._stand_in(impl) for impl in ordered]
         token = _ATTEMPT.set(attempt)
         try:
             # The private entry point is the one that takes a chosen list: subset_hook_caller can
@@ -685,7 +649,8 @@ class PluginManager:
 
     def _call_order(self, impls: Iterable[pluggy.HookImpl]) -> list[pluggy.HookImpl]:
         """``impls`` in pluggy's list order (called from the end), plugins of a rank in dependency order."""
-        rank = self._rank()
+        names = dict.fromkeys([*self._ordered, *self.records])  # the dependency order, then load order
+        rank = {name: position for position, name in enumerate(names)}
         last = len(rank)
 
         def key(impl: pluggy.HookImpl) -> tuple[bool, int, int]:
@@ -693,17 +658,6 @@ class PluginManager:
             return _is_wrapper(impl), group, -rank.get(impl.plugin_name, last)
 
         return sorted(impls, key=key)
-
-    def _rank(self) -> dict[str, int]:
-        """Each plugin's position: the dependency order, then the others in load order (cached)."""
-        ordered, known = self._ordered, len(self.records)
-        cached = self._ranked
-        if cached is not None and cached[0] is ordered and cached[1] == known:
-            return cached[2]  # the order is replaced, never changed in place, and records only grow
-        names = dict.fromkeys([*ordered, *self.records])
-        rank = {name: position for position, name in enumerate(names)}
-        self._ranked = (ordered, known, rank)
-        return rank
 
     def _impls(self, hook: str) -> list[pluggy.HookImpl]:
         """Every implementation and wrapper of ``hook``: pluggy's copy, which unregistering cannot disturb."""
@@ -749,11 +703,7 @@ class PluginManager:
         return name
 
     def _settle(self) -> None:
-        """Shut down the plugins failed since (if they had started) and hand each to ``on_fail``.
-
-        Runs plugin code, so never under the lock, and only once the outermost hook call on this
-        thread is over, so that no plugin is unplugged while a hook of it may be running.
-        """
+        """Shut down the plugins failed since (if started) and hand each to ``on_fail``, once no hook runs."""
         if _ATTEMPT.get(None) is not None:
             return
         while True:
@@ -862,11 +812,7 @@ class _Attempt:
     """What the call raised."""
 
     def culprits(self) -> list[_Culprit]:
-        """Who made the call raise ``error``, each with its own exception; empty if nobody can be told.
-
-        An implementation that raised is always to blame; a wrapper only if ``error`` does not
-        lead back to an implementation's exception. A missing argument is the caller's fault.
-        """
+        """Who made the call raise ``error``, each with its own exception; empty if nobody can be told."""
         error = self.error
         if error is None or isinstance(error, pluggy.HookCallError):
             return []
@@ -921,10 +867,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 
 def _recording(impl: pluggy.HookImpl) -> pluggy.HookImpl:
-    """A stand-in for ``impl`` that notes its answer or exception in the current thread's attempt.
-
-    ``functools.wraps`` lets pluggy read the original's argument names, so pluggy calls it as ``impl``.
-    """
+    """A stand-in for ``impl`` (same argument names) noting its answer or exception in the current attempt."""
     function = impl.function
 
     @functools.wraps(function)
@@ -945,11 +888,7 @@ def _recording(impl: pluggy.HookImpl) -> pluggy.HookImpl:
 
 
 def _raising_wrapper(error: BaseException, wrappers: list[pluggy.HookImpl]) -> pluggy.HookImpl | None:
-    """The wrapper that raised ``error`` (or an exception in its chain), found in its traceback.
-
-    The frames where an exception was first raised are its traceback's tail below the last pluggy
-    frame; when pluggy raised it ("did not yield"), that frame holds the wrapper's generator.
-    """
+    """The wrapper that raised ``error`` (or an exception in its chain), found in its traceback."""
     for current in _chain(error):
         frames = [frame for frame, _ in traceback.walk_tb(current.__traceback__)]
         tail = list(itertools.takewhile(lambda frame: not _in_pluggy(frame), reversed(frames)))
@@ -1066,10 +1005,7 @@ def _version_gate(manifest: PluginManifest, kernel_version: str) -> str | None:
 
 
 def _plainly_at_least(supported: str, kernel_version: str) -> bool:
-    """Whether ``supported`` is ``>=X.Y...`` and ``kernel_version`` a plain release that meets it.
-
-    True is always right (PEP 440 agrees); False means "ask ``packaging``", whose import costs more.
-    """
+    """True if ``supported`` is ``>=X.Y...`` and release ``kernel_version`` meets it; False: ask packaging."""
     floor = supported.strip().removeprefix(">=").strip()
     if floor == supported.strip() or not _is_release(floor) or not _is_release(kernel_version):
         return False

@@ -56,10 +56,7 @@ class CommandEntry(_Placed):
 
 
 class GroupEntry(_Placed):
-    """The one-line help of a command group, so ``flext --help`` describes the group, not a plugin.
-
-    Without one, a group shows the description of the plugin adding its first command.
-    """
+    """The one-line help of a command group (without one, the group shows its first plugin's description)."""
 
     help: str = Field(min_length=1)
     """One line shown by ``flext --help`` and ``flext <group> --help``."""
