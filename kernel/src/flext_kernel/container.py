@@ -10,13 +10,15 @@ import concurrent.futures
 import contextvars
 import functools
 import inspect
+import itertools
+import linecache
+import re
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, final, overload
 
-from flext_kernel._container_compile import SourceBuilder
 from flext_kernel._container_graph import Lifetime, Node, analyze
 from flext_kernel._container_wiring import Param, WiringError, describe_chain, describe_key, introspect
 from flext_kernel.errors import (
@@ -487,7 +489,7 @@ class FlextContainer:
             built = self._builders.get((key, asynchronous))
             if built is None:
                 self._check(key)
-                source = SourceBuilder()
+                source = _SourceBuilder()
                 expression = self._construct(self._registrations[key], source, asynchronous, (key,))
                 built = (source.function(expression, label=describe_key(key)), source.awaits)
                 self._builders[key, asynchronous] = built
@@ -496,7 +498,7 @@ class FlextContainer:
     def _construct(
         self,
         registration: _Registration,
-        source: SourceBuilder,
+        source: _SourceBuilder,
         asynchronous: bool,
         chain: tuple[object, ...],
     ) -> str:
@@ -524,7 +526,7 @@ class FlextContainer:
             raise _async_required(str(error.error_data["key"]), [*outer, *inner]) from None
 
     def _argument(
-        self, param: Param, source: SourceBuilder, asynchronous: bool, chain: tuple[object, ...]
+        self, param: Param, source: _SourceBuilder, asynchronous: bool, chain: tuple[object, ...]
     ) -> str | None:
         """Return the source of one argument, or None to let the parameter's default apply."""
         if param.key is None:
@@ -743,6 +745,81 @@ class ContainerScope:
         self._instances[key] = value
         self._owned.append((key, value))
         return value
+
+
+# Code generation: resolving should cost what the constructor calls cost when written
+# by hand, so the container writes them (see "How it works inside" in the docs).
+
+_NOT_IDENTIFIER: Final = re.compile(r"\W")
+_POSITIONAL_ONLY: Final = inspect.Parameter.POSITIONAL_ONLY
+_KEYWORD_ONLY: Final = inspect.Parameter.KEYWORD_ONLY
+_counter: Final = itertools.count()
+
+
+@final
+class _SourceBuilder:
+    """Collects the objects one generated function refers to, then builds it."""
+
+    __slots__ = ("_names", "awaits", "namespace")
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        """The generated function's globals: every bound object by its name."""
+        self.awaits = False
+        """True once an ``await`` was emitted: the function must be a coroutine."""
+        self._names: dict[int, str] = {}
+
+    def bind(self, obj: object, hint: str = "obj") -> str:
+        """Return the global name under which the generated code sees ``obj``."""
+        name = self._names.get(id(obj))
+        if name is None:
+            name = f"_{_NOT_IDENTIFIER.sub('_', hint)}_{len(self.namespace)}"
+            self.namespace[name] = obj  # also keeps obj alive, so its id stays unique
+            self._names[id(obj)] = name
+        return name
+
+    def local(self) -> str:
+        """Return a fresh local variable name (for ``:=`` in singleton lookups)."""
+        return f"_v{len(self.namespace)}_{next(_counter)}"
+
+    def awaited(self, call: str) -> str:
+        """Return ``(await call)`` and remember that the function is a coroutine."""
+        self.awaits = True
+        return f"(await {call})"
+
+    def call(self, function: str, arguments: Sequence[tuple[Param, str | None]]) -> str:
+        """Return the source of a call, passing each argument the way its parameter takes it.
+
+        An argument of None lets the default apply: later arguments then go by keyword
+        (a positional-only parameter gets its default passed explicitly instead).
+        """
+        parts: list[str] = []
+        by_keyword = False
+        for param, expression in arguments:
+            if expression is None:
+                if param.kind is _POSITIONAL_ONLY:
+                    parts.append(self.bind(param.default, "default"))
+                else:
+                    by_keyword = True
+                continue
+            if param.kind is _KEYWORD_ONLY or (by_keyword and param.kind is not _POSITIONAL_ONLY):
+                parts.append(f"{param.name}={expression}")
+            else:
+                parts.append(expression)
+        return f"{function}({', '.join(parts)})"
+
+    def function(self, expression: str, *, label: str) -> Callable[[], Any]:
+        """Compile ``return expression`` into a function (a coroutine function if it awaits)."""
+        name = f"resolve_{_NOT_IDENTIFIER.sub('_', label)}"
+        keyword = "async def" if self.awaits else "def"
+        source = f"{keyword} {name}():\n    return {expression}\n"
+        # In linecache so that a traceback through a factory shows the generated line;
+        # one entry per key name, so recompiling replaces it.
+        filename = f"<flext-container {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        exec(compile(source, filename, "exec"), self.namespace)  # our own generated source
+        function: Callable[[], Any] = self.namespace[name]
+        return function
 
 
 # Helpers.
