@@ -119,10 +119,8 @@ class Hold:
 class BusBase:
     """Behaviours, owners and the compiled pipelines: what every bus has.
 
-    Args:
-        tracker: counts the running pipelines of owned handlers, for plugin hot
-            reload (the kernel passes its ``InflightTracker``).
-
+    ``tracker`` counts the running pipelines of owned handlers, for plugin hot
+    reload (the kernel passes its ``InflightTracker``).
     """
 
     __slots__ = ("_behaviors", "_holds", "_lock", "_pipelines", "_pipelines_async", "_tracker")

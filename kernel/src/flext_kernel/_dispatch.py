@@ -130,9 +130,7 @@ def describe(obj: object) -> str:
 def make_registration(message_type: type, handler: object, owner: str | None) -> Registration:
     """Normalise ``handler`` (callable, or object with ``handle``) into a ``Registration``.
 
-    Raises:
-        FlextBusError: ``handler`` is a class (pass an instance) or is not callable.
-
+    A class (pass an instance) or a non-callable raises ``FlextBusError``.
     """
     if isinstance(handler, type):
         raise FlextBusError(f"{describe(handler)} is a class; register an instance of it")
@@ -160,9 +158,7 @@ def build_chain(
 ) -> Callable[[Any], Any]:
     """Wrap ``inner`` in the behaviours' ``handle`` (or ``handle_async``); the first one added runs first.
 
-    Raises:
-        FlextBusError: an async chain meets a behaviour without ``handle_async``.
-
+    An async chain raises ``FlextBusError`` at a behaviour without ``handle_async``.
     """
     for entry in reversed(behaviors):
         handle = getattr(entry.behavior, "handle_async" if asynchronous else "handle", None)
