@@ -1,7 +1,4 @@
-"""Find plugins without importing them: entry points and plugin directories.
-
-The manager imports what this lists. See docs/kernel/plugin-host.md.
-"""
+"""Find plugins without importing them: entry points and plugin directories (docs/kernel/plugin-host.md)."""
 
 from __future__ import annotations
 

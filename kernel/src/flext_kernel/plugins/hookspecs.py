@@ -1,7 +1,4 @@
-"""The plugin contract: every hook a FLEXT plugin may implement; each receives what it works on.
-
-See docs/plugins/hooks.md.
-"""
+"""The plugin contract: every hook a FLEXT plugin may implement (docs/plugins/hooks.md)."""
 
 from __future__ import annotations
 

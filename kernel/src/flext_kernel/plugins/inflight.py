@@ -1,7 +1,4 @@
-"""InflightTracker: how many bus pipelines of each plugin run now, so hot reload can drain and reroute them.
-
-See docs/kernel/plugin-host.md.
-"""
+"""InflightTracker: each plugin's running bus pipelines, for hot reload (docs/kernel/plugin-host.md)."""
 
 from __future__ import annotations
 

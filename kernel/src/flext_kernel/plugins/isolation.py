@@ -1,7 +1,4 @@
-"""Running plugin code that may print, exit, raise KeyboardInterrupt or never return; only it fails.
-
-See docs/kernel/plugin-host.md ("Misbehaving plugin code").
-"""
+"""Plugin code that prints, exits, interrupts or hangs fails alone (docs/kernel/plugin-host.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""PluginManager: import, gate, order and run plugins through pluggy, isolating each one's failures.
-
-See docs/kernel/plugin-host.md.
-"""
+"""PluginManager: load plugins, run hooks through pluggy, isolate failures (docs/kernel/plugin-host.md)."""
 
 from __future__ import annotations
 
@@ -153,8 +150,7 @@ class PluginManager:
         self.records: dict[str, PluginRecord] = _Names()
         """Every plugin seen, by name, in load order; any spelling of a name finds it (``canonical_name``)."""
         self.on_fail: Callable[[str], None] | None = None
-        """Called, without the lock, with each plugin a hook failed once it is unplugged; the kernel's
-        ``remove_contributions``."""
+        """Called, without the lock, with each plugin a hook failed: the kernel's ``remove_contributions``."""
         self._disabled = {canonical_name(name) for name in disabled}
         self._only = {canonical_name(name) for name in only} if only is not None else None
         self._ordered: list[str] = []  # replaced, never changed in place: read without the lock
@@ -555,7 +551,8 @@ class PluginManager:
     def collect(self, hook: str, **arguments: Any) -> list[tuple[str, Any]]:
         """Call ``hook`` once, through pluggy, on every active plugin; return ``(plugin, answer)`` pairs.
 
-        A plugin that raises fails and the hook is called again without it. Thread-safe.
+        A plugin that raises fails and the hook is called again without it; an exception no plugin
+        raised is raised. Thread-safe.
         """
         try:
             while True:

@@ -1,7 +1,4 @@
-"""Which plugins the user has disabled, kept across runs in ``<config dir>/plugins.db``.
-
-Plain ``sqlite3``, in the table format older (sqlmodel) versions wrote. See docs/kernel/plugin-host.md.
-"""
+"""Disabled plugins and pinned commands, kept in ``<config dir>/plugins.db`` (docs/kernel/plugin-host.md)."""
 
 from __future__ import annotations
 
