@@ -1,9 +1,4 @@
-"""``python -m flext_kernel.cli``: the ``flext`` command where its console script is not installed.
-
-``flext_sdk.testing`` falls back to this when no ``flext`` executable sits
-next to the running Python (a non-venv interpreter with the packages on
-``PYTHONPATH``, for one).
-"""
+"""``python -m flext_kernel.cli``: the ``flext`` command where its console script is not installed."""
 
 from flext_kernel.cli.main import run
 

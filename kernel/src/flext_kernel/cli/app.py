@@ -1,13 +1,6 @@
 """Assemble the cyclopts app from the kernel's commands and the cached plugin table.
 
-A group is made for every path that has commands below it, whoever declares
-them, so a plugin can add a command to a kernel group as to any other: the
-SDK's ``flext plugin new`` sits next to the kernel's ``flext plugin list``.
-
-Every line of ``flext --help`` comes from that table, so it names only what
-is installed and enabled: the root help says what FLEXT is, never which
-plugins it might have, and a group is described by a ``GroupEntry``, by the
-one plugin that fills it, or by the plugins that share it.
+Groups, conflicts and where the help's lines come from: docs/cli.md.
 """
 
 from __future__ import annotations
@@ -52,9 +45,7 @@ class Assembly:
     def unknown_command(self, words: list[str]) -> tuple[str, list[str]] | None:
         """Return (the unknown word, the valid names at that level), or None if the path is known.
 
-        cyclopts imports every lazy command to suggest alternatives for an
-        unknown one, which would import every plugin (and crash on a broken
-        one); checking against the table first avoids both.
+        cyclopts would import every lazy command (every plugin) to suggest alternatives.
         """
         path: tuple[str, ...] = ()
         for word in words:
@@ -124,12 +115,7 @@ def _group_help(plugins: list[dict[str, Any]]) -> dict[tuple[str, ...], str]:
 
 
 def _describe_shared_groups(assembly: Assembly, groups: dict[tuple[str, ...], App]) -> None:
-    """Describe each undeclared group that several plugins fill by naming those plugins.
-
-    The description of whichever plugin happened to create it would speak for
-    the others (``flext data`` described as dbt's), so such a group names who
-    contributes to it, which is all the table knows.
-    """
+    """Describe each undeclared group that several plugins fill by naming those plugins (``flext data``)."""
     for path, group in groups.items():
         if not path or path in assembly.group_help:
             continue
@@ -202,10 +188,9 @@ def _group(
     owner: str,
     help_text: str = "",
 ) -> App | None:
-    """The (kernel-made) group app at ``path``, created on demand; None if a command sits there.
+    """The group app at ``path``, created on demand; None if a command sits there.
 
-    A group is described by its ``GroupEntry`` (see ``_group_help``), else by
-    the description of the plugin that first adds a command to it.
+    Its help is its ``GroupEntry``'s, else the description of the first plugin adding a command to it.
     """
     if path in groups:
         return groups[path]
@@ -233,15 +218,8 @@ _PLAIN_FLAG = Parameter(negative=(), show_default=False)
 def apply_flag_policy(command: App) -> None:
     """Give every flag of ``command`` that defaults to False the plain-flag look (``_PLAIN_FLAG``).
 
-    cyclopts gives every boolean a ``--no-`` twin and shows its default, so the
-    help of ``flext pipeline run`` offered ``--no-dry-run`` and ``--no-no-retry``
-    (a flag named ``--no-retry``) with ``[default: False]`` after each: noise
-    for a flag that is off unless given. A flag defaulting to True keeps its
-    ``--no-`` form, which is how a user turns it off. What the command's own
-    annotations say wins (they come after this one). The command keeps its
-    function, wrapped with the changed signature: the kernel applies this to
-    the command a command line names, once it is imported (plugins' commands
-    are lazy, so the app builder cannot see their parameters).
+    The command's own ``Parameter`` settings win; its function is wrapped, not changed. Applied to the
+    command a command line names once it is imported, since plugins' commands are lazy (docs/cli.md).
     """
     function = command.default_command
     if function is None or getattr(function, "__flext_flags__", False):

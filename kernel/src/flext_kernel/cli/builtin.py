@@ -1,13 +1,7 @@
-"""The kernel's own commands, declared the way every plugin declares its commands.
+"""The kernel's own commands (the plugin host's), declared the way every plugin declares its commands.
 
-They are the plugin host's commands and nothing else: seeing, installing,
-enabling and checking plugins. Tools for writing plugins (``flext plugin
-new``, ``flext dev``) are the SDK's plugin, which adds ``new`` to the
-``plugin`` group declared here.
-
-They are plain data here (no pydantic) because the root app registers them
-on every start-up; ``flext_kernel.cli.kernel_plugin`` wraps the same table in
-a real plugin manifest for ``flext plugin list``.
+Plain data (no pydantic): the root app registers them on every start-up;
+``flext_kernel.cli.kernel_plugin`` wraps them in a manifest for ``flext plugin list``.
 """
 
 from __future__ import annotations
@@ -64,9 +58,4 @@ KERNEL_COMMANDS: Final[tuple[tuple[tuple[str, ...], str, str], ...]] = (
 KERNEL_GROUPS: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
     (("plugin",), "List, inspect, install, enable, disable and uninstall plugins."),
 )
-"""(path, help) of the kernel's groups.
-
-A plugin may add commands to them (the SDK adds ``plugin new``), but its own
-``GroupEntry`` cannot change their help. Groups only plugins fill (``data``)
-are not declared here: the kernel would describe commands it does not have.
-"""
+"""(path, help) of the kernel's groups: a plugin may add commands to them, not change their help."""

@@ -1,14 +1,6 @@
 """The plugin command cache: the CLI's table of contents, rebuilt only when plugins change.
 
-Building the table means importing every plugin to read its manifest and its
-``flext_register_commands`` hook, which is far too slow for every ``flext
---help``. So the result is cached as JSON in the user's cache directory,
-keyed by a fingerprint of what is installed: the modification times of the
-directories on ``sys.path`` (installing or removing a distribution changes
-its site-packages directory) and of the local plugin directories, plus the
-kernel version. The table also remembers the modification times of the
-modules holding the manifests, which catches edits to editable installs. A
-cache hit reads one small file, stats a few, and imports nothing.
+How it is keyed and why: docs/cli.md, "How it stays fast".
 """
 
 from __future__ import annotations
@@ -59,11 +51,8 @@ def read(expected: str) -> dict[str, Any] | None:
     """The cached table if it matches ``expected``; None on a miss or a damaged file."""
     if os.environ.get("FLEXT_NO_PLUGIN_CACHE") == "1":
         return None
-    try:
-        table = json.loads(_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(table, dict) or table.get("fingerprint") != expected:
+    table = _last_table()
+    if table is None or table.get("fingerprint") != expected:
         return None
     if not _sources_unchanged(table.get("sources")):
         return None
@@ -85,11 +74,9 @@ def write(table: dict[str, Any]) -> None:
 
 
 def invalidate() -> None:
-    """Drop the cached table, so the next ``flext`` run rebuilds it.
+    """Drop the cached table, so the next ``flext`` run rebuilds it (after an install, pin, ...).
 
-    ``flext plugin install`` and ``uninstall`` call this: the fingerprint would
-    usually notice the change too, but a directory's modification time can
-    miss a change made within its timestamp resolution.
+    The fingerprint can miss a change made within a directory's timestamp resolution.
     """
     with contextlib.suppress(OSError):  # the fingerprint still notices almost every change
         _path().unlink(missing_ok=True)
@@ -143,11 +130,9 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
 
 def _left_out(names: list[str]) -> set[str]:
     """Which of ``names`` this run leaves out (plugins.db, FLEXT_PLUGINS, FLEXT_DISABLE_PLUGINS)."""
-    from flext_kernel.paths import config_dir
-    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
+    from flext_kernel.cli.commands._inspection import selection
 
-    only, denied = environment_overrides()
-    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    only, disabled = selection()
     return {
         name
         for name in names
@@ -156,6 +141,7 @@ def _left_out(names: list[str]) -> set[str]:
 
 
 def _last_table() -> dict[str, Any] | None:
+    """The cached table whatever its fingerprint; None if missing or damaged."""
     try:
         table = json.loads(_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -164,12 +150,7 @@ def _last_table() -> dict[str, Any] | None:
 
 
 def _sources(manager: PluginManager) -> dict[str, int]:
-    """Modification times of the modules that hold the plugins' manifests.
-
-    An editable install (every workspace plugin) leaves site-packages alone
-    when a manifest is edited, so the fingerprint alone would keep serving
-    the old commands; a few ``stat`` calls on a cache hit notice the edit.
-    """
+    """Modification times of the modules that hold the plugins' manifests (edits to editable installs)."""
     stamps: dict[str, int] = {}
     for record in manager.records.values():
         module = sys.modules.get(record.candidate.target.partition(":")[0])

@@ -1,13 +1,7 @@
-"""``flext`` entry point: global options, the assembled app, and the error contract.
+"""``flext`` entry point: global options, the assembled app, and the error contract (docs/cli.md).
 
-Whatever goes wrong, a user sees one ``error: ...`` line and a non-zero exit
-code; the traceback appears only with ``--debug``.
-
-cyclopts (and ``flext_kernel.cli.app``, which builds on it) is imported
-inside the functions that use it, after ``run`` has paused garbage
-collection for start-up; so annotations here are evaluated when a function
-is defined (no ``from __future__ import annotations``): cyclopts reads the
-launcher's, whose ``Parameter`` is imported next to it.
+No ``from __future__ import annotations``: cyclopts reads the launcher's annotations, and it is
+imported inside the functions that use it, after ``run`` has paused garbage collection.
 """
 
 import gc
@@ -55,18 +49,16 @@ def _prescan(tokens: list[str]) -> Settings:
     return settings
 
 
+GLOBAL_OPTIONS = ("--output", "--json", "--debug", "--quiet", "--plugins-dir", "--help", "--version")
+"""The options every command line accepts (``flext --help``), wherever they are."""
 _VALUE_OPTIONS = frozenset({"--output", "--plugins-dir"})
 """Global options that take a value (the next token, or ``--option=value``)."""
-_FLAG_OPTIONS = frozenset({"--json", "--debug", "--quiet", "--help", "-h", "--version"})
+_FLAG_OPTIONS = frozenset(GLOBAL_OPTIONS) - _VALUE_OPTIONS | {"-h"}
 """Global options that take none."""
 
 
 def _unknown_global_option(tokens: list[str]) -> str | None:
-    """The first option before the command that is not a global one, or None.
-
-    cyclopts would take it for a command name ("Unknown command '--profile'")
-    and point at the wrong command's help; it is an unknown option.
-    """
+    """The first option before the command that is not a global one (cyclopts takes it for a command)."""
     skip = False
     for token in tokens:
         if skip:
@@ -131,19 +123,12 @@ def _report_hidden(assembly: "Assembly", command: str, owner: str) -> int:
 
     disabled = assembly.disabled_by.get(owner)
     whose = f"'flext {command}' belongs to plugin {owner!r}, which"
-    if disabled == owner:
-        return output.emit_error(f"{whose} is disabled", PLUGIN_DISABLED, hint=enable_hint(owner))
     if disabled is not None:
-        return output.emit_error(
-            f"{whose} requires plugin {disabled!r}, which is disabled",
-            PLUGIN_DISABLED,
-            hint=enable_hint(disabled),
-        )
+        via = "" if disabled == owner else f" requires plugin {disabled!r}, which"
+        return output.emit_error(f"{whose}{via} is disabled", PLUGIN_DISABLED, hint=enable_hint(disabled))
     why = assembly.hidden.get(owner, "")
-    if why.startswith("failed: "):
-        why = f"failed to load: {why.removeprefix('failed: ')}"
-    else:
-        why = f"is not available: {why}"
+    failed = why.startswith("failed: ")
+    why = f"failed to load: {why.removeprefix('failed: ')}" if failed else f"is not available: {why}"
     return output.emit_error(
         f"{whose} {why}",
         PLUGIN_LOAD_FAILED,
@@ -151,26 +136,18 @@ def _report_hidden(assembly: "Assembly", command: str, owner: str) -> int:
     )
 
 
-def _plugin_dirs(settings: Settings) -> list[Path]:
-    from flext_kernel.paths import user_plugins_dir
-
-    return [*settings.plugin_dirs, user_plugins_dir()]
-
-
 def build(settings: Settings) -> "Assembly":
     """Build the app for this run (command table from the cache, minus disabled plugins)."""
     from flext_kernel.cli.app import assemble
     from flext_kernel.cli.command_cache import load_table
-    from flext_kernel.paths import config_dir
-    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
-
-    directories = _plugin_dirs(settings)
+    from flext_kernel.cli.commands._inspection import selection
+    from flext_kernel.paths import user_plugins_dir
     from flext_kernel.plugins.discovery import local_candidates
 
+    directories = [*settings.plugin_dirs, user_plugins_dir()]
     local_candidates(directories)  # puts local plugin dirs on sys.path for their lazy targets
     table = load_table(directories)
-    only, denied = environment_overrides()
-    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    only, disabled = selection()
     return assemble(table, disabled=disabled, only=only)
 
 
@@ -184,9 +161,7 @@ GLOBAL_OPTIONS_NOTE = (
 def _with_global_options(assembly: "Assembly", command: "App | None") -> "App":
     """The meta app that reads the global options, wherever they are, then runs ``assembly.app``.
 
-    The help of the root and of a group lists them in a panel of their own;
-    the help of a command lists only the command's options and ends with
-    ``GLOBAL_OPTIONS_NOTE``, so they are not repeated ahead of them.
+    Their help panel shows at the root and in groups; a command's help ends with ``GLOBAL_OPTIONS_NOTE``.
     """
     from cyclopts import Group, Parameter
 
@@ -230,9 +205,7 @@ def _with_global_options(assembly: "Assembly", command: "App | None") -> "App":
 def main(argv: list[str] | None = None) -> int:
     """Run ``flext`` with ``argv`` (default: the process arguments); return the exit code.
 
-    A closed output pipe (``flext events export | head``) is a normal end,
-    not an error: nothing more is printed, and the code is
-    ``output.EXIT_CLOSED_PIPE``, what a shell reports for ``cat`` there.
+    A closed output pipe (``flext events export | head``) is a quiet end: ``output.EXIT_CLOSED_PIPE``.
     """
     try:
         return _main(argv)
@@ -326,11 +299,8 @@ def _run(assembly: "Assembly", settings: Settings, tokens: list[str]) -> int:
 def _resolve_command(app: "App", words: list[str]) -> "App | None":
     """Import the command ``words`` name now, while garbage collection is still paused (see ``run``).
 
-    cyclopts would import it while parsing anyway: ``app[word]`` resolves a
-    lazy command the same way and keeps the result. A word that names no
-    command (an argument) ends the walk, and a command that fails to import
-    is left for cyclopts to report as it always does. Returns the deepest
-    command or group reached (None for the root, or after a failure).
+    Returns the deepest command or group reached; None for the root, or when an import fails
+    (cyclopts reports that as it always does).
     """
     from flext_kernel.cli.app import apply_flag_policy
 
@@ -349,12 +319,9 @@ def _resolve_command(app: "App", words: list[str]) -> "App | None":
 
 
 def _plain_command(command: "App | None", tokens: list[str]) -> bool:
-    """Whether the app can run ``tokens`` without the global-options layer, to the same effect.
+    """Whether the app runs ``tokens`` as well without the global-options layer (a second parse).
 
-    That layer costs a second cyclopts parse on every run. Without a single
-    option among the tokens it would only pass them on, with the settings
-    ``_prescan`` already made (the defaults); a group named without a
-    command needs it after all, because its help lists the global options.
+    True for a command given no option at all; a group's help lists the global options, so it needs the layer.
     """
     if command is None or command.default_command is None:
         return False
@@ -403,16 +370,10 @@ def _usage_error(assembly: "Assembly | None", tokens: list[str], exc: "CycloptsE
     return output.emit_error(message, USAGE_ERROR, hint=see)
 
 
-GLOBAL_OPTIONS = ("--output", "--json", "--debug", "--quiet", "--plugins-dir", "--help", "--version")
-"""The options every command line accepts (``flext --help``), wherever they are."""
-
-
 def _close_option(option: str, names: list[str]) -> str | None:
-    """The one option ``option`` was probably meant to be, or None.
+    """The one option ``option`` was probably meant to be, or None (the rule: docs/cli.md).
 
-    Names are compared without their dashes (which every long option shares, so
-    they made ``--jsno`` look like ``--store``), and only a close match counts:
-    a difflib ratio of 0.7 or more, or the start of exactly one option's name.
+    Names are compared without their dashes, which every long option shares.
     """
     import difflib
 
@@ -451,12 +412,11 @@ def _import_failed(assembly: "Assembly", tokens: list[str], exc: ImportError) ->
 
 
 def run() -> None:
-    """Console-script entry point."""
-    # Start-up (the command table, the app, the command's module and what it
-    # imports) allocates hundreds of thousands of objects and frees almost
-    # none, so the dozens of collections it would trigger find nothing.
-    # Collection resumes when the command starts, with the start-up objects
-    # frozen out of its way; the command itself is collected as usual.
+    """Console-script entry point.
+
+    Garbage collection is off during start-up and the exit's last collections
+    are skipped (why: docs/cli.md, "How it stays fast").
+    """
     global _collection_paused
     _collection_paused = gc.isenabled()
     gc.disable()
@@ -467,15 +427,9 @@ def run() -> None:
     except BrokenPipeError:
         code = output.EXIT_CLOSED_PIPE
     if code == output.EXIT_CLOSED_PIPE:
-        # As the Python docs recommend: whatever is left in the buffers goes to
-        # /dev/null, or the interpreter's own flush at exit would print
-        # "Exception ignored ... BrokenPipeError" and change the exit code.
+        # As the Python docs recommend: or the flush at exit prints "Exception ignored ... BrokenPipeError".
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.dup2(devnull, sys.stderr.fileno())
-    # The interpreter's last collections at exit would walk every object the
-    # imports made (cyclopts, pydantic schemas, the plugins) only to find that
-    # nothing is garbage. Frozen objects are left out of collections; exiting
-    # still runs atexit handlers, flushes and closes the streams as before.
-    gc.freeze()
+    gc.freeze()  # the exit's collections would walk every imported object and find no garbage
     sys.exit(code)

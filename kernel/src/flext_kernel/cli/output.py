@@ -1,16 +1,6 @@
 """Printing results: tables for people, stable JSON/YAML for machines, one-line errors.
 
-The conventions (docs/cli.md): a failure is ``error: <message> (<CODE>)`` on
-stderr, with the exit code ``exit_code_for`` gives its code (1 for a failed
-operation, 2 for bad usage or input or an unknown name, 130 after Ctrl-C);
-with ``--output json`` it is ``{"ok": false, "error": ..., "code": ...}`` on
-stdout. Successful machine output is ``{"ok": true, "data": ...}``.
-
-A table goes to a terminal as a rich table. Piped or redirected, it is plain
-text instead: columns padded with spaces, one line per row, nothing cut to a
-terminal's width (rich would fold or truncate cells to 80 columns), and rich
-is never imported, which a short command such as ``flext pipeline run``
-would otherwise pay for after its real work is done.
+The conventions, exit codes and table layout: docs/cli.md, "Output" and "Errors and exit codes".
 """
 
 from __future__ import annotations
@@ -72,10 +62,7 @@ _EXIT_CODES: Mapping[str, int] = {
 
 
 def exit_code_for(code: str | None) -> int:
-    """The exit code of a failure with error code ``code`` (1 for a failed operation).
-
-    2 for bad usage or input or an unknown name, 130 after Ctrl-C; the table is in docs/cli.md.
-    """
+    """The exit code of a failure with error code ``code``: 1, 2 for bad input, 130 (table: docs/cli.md)."""
     return _EXIT_CODES.get(code or "", EXIT_FAILED)
 
 
@@ -100,10 +87,8 @@ def snake_case(key: str) -> str:
 
 
 def _snake_keys(data: Any) -> Any:
-    """``data`` with the keys of its fields in snake_case: an object's own, or each row's of a list.
+    """``data`` with its own keys in snake_case (an object's, or each row's); deeper levels are data.
 
-    Only that level is the command's own vocabulary; what lies deeper (an
-    event's payload, a JSON schema, a map of plugin names) is data, kept as it is.
     A key that would collide with another one keeps its spelling.
     """
     if isinstance(data, Mapping):
@@ -132,11 +117,10 @@ def _iso_times(value: Any) -> Any:
 def emit(data: Any, *, human: str | None = None, raw_keys: bool = False) -> int:
     """Print a successful result: ``human`` text for people, ``data`` for machines.
 
-    Machine output has snake_case keys (``data``'s own, or each row's; see
-    ``snake_case``) and ISO 8601 times. ``raw_keys=True`` keeps the keys as
-    they are, for rows whose keys are the user's data (a SQL query's columns).
+    Machine output has snake_case keys and ISO 8601 times; ``raw_keys=True`` keeps keys that are
+    the user's data (a SQL query's columns).
     """
-    if current().output != "table":
+    if not is_human():
         _machine({"ok": True, "data": data if raw_keys else _snake_keys(data)})
     elif human is not None:
         print(human)
@@ -154,25 +138,17 @@ def emit_table(
 
     The table's headers are ``columns`` as given; machine output follows ``emit`` (``raw_keys`` included).
     """
-    if current().output != "table":
+    if not is_human():
         return emit(list(rows), raw_keys=raw_keys)
-    if not sys.stdout.isatty():
+    if sys.stdout.isatty():
+        _terminal_table(rows, columns, title=title)
+    else:
         sys.stdout.write(_plain_table(rows, columns, title=title))
-        return EXIT_OK
-    _terminal_table(rows, columns, title=title)
     return EXIT_OK
 
 
 def _terminal_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str | None) -> None:
-    """A rich table that never cuts a name, a state or a time, whatever the terminal's width.
-
-    Left to itself, rich shrinks every column of a table wider than the
-    terminal and ends a cut value with an ellipsis (``directo…``). Here a
-    column whose values are single words (names, states, times, numbers) is
-    as wide as its widest value and never wraps; only columns of free text
-    wrap, at spaces. When the single-word columns alone do not fit, each row
-    is printed as lines of ``column  value`` instead, which fit any width.
-    """
+    """A rich table that never cuts a name, a state or a time, whatever the terminal's width (docs/cli.md)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -220,9 +196,7 @@ def _plain_table(
 ) -> str:
     """``rows`` as lines of text: the title, the column names, a rule, then one line per row.
 
-    Every column is as wide as its widest value, so nothing is cut; a value's
-    own line breaks become spaces, so each row stays on one line for ``grep``
-    and ``cut``. Trailing spaces are dropped.
+    Nothing is cut, and a value's line breaks become spaces (one line per row, for ``grep``).
     """
     cells = [
         list(columns),
@@ -251,7 +225,7 @@ def emit_error(
     """Print one failure the documented way and return its exit code (by default ``exit_code_for(code)``)."""
     if exit_code is None:
         exit_code = exit_code_for(code)
-    if current().output != "table":
+    if not is_human():
         _machine({"ok": False, "error": message, "code": code})
         return exit_code
     suffix = f" ({code})" if code else ""
@@ -268,5 +242,5 @@ def is_human() -> bool:
 
 def note(message: str) -> None:
     """An informational line on stderr, silenced by ``--quiet`` and machine output."""
-    if not current().quiet and current().output == "table":
+    if not current().quiet and is_human():
         print(message, file=sys.stderr)

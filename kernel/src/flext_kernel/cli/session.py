@@ -1,9 +1,4 @@
-"""The kernel a plugin's command runs in: booted with this run's plugins, directories and settings.
-
-Commands contributed by plugins call ``boot_kernel`` (``flext_sdk.cli``
-re-exports it) instead of ``FlextKernel.boot`` so that what ``flext plugin
-disable`` and ``--plugins-dir`` say applies to them as it applies to the CLI.
-"""
+"""The kernel a plugin's command runs in, booted with this run's plugins, and the umask of a run."""
 
 from __future__ import annotations
 
@@ -25,14 +20,14 @@ _callers_umask: int | None = None
 
 
 def boot_kernel() -> FlextResult[FlextKernel]:
-    """Boot a kernel with every enabled plugin (honours ``FLEXT_PLUGINS``, ``FLEXT_STRICT_PLUGINS``)."""
-    from flext_kernel.cli.commands._inspection import plugin_dirs
-    from flext_kernel.kernel import FlextKernel
-    from flext_kernel.paths import config_dir
-    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
+    """Boot a kernel with every enabled plugin (honours ``FLEXT_PLUGINS``, ``FLEXT_STRICT_PLUGINS``).
 
-    only, denied = environment_overrides()
-    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    Plugins' commands use it, not ``FlextKernel.boot``: ``flext plugin disable``, ``--plugins-dir`` apply.
+    """
+    from flext_kernel.cli.commands._inspection import plugin_dirs, selection
+    from flext_kernel.kernel import FlextKernel
+
+    only, disabled = selection()
     return FlextKernel.boot(
         plugin_dirs=plugin_dirs(), disabled=disabled, only=only, strict=current().strict_plugins
     )
@@ -47,11 +42,9 @@ def fail(result: FlextResult[Any], *, hint: str | None = None, exit_code: int | 
 
 
 def keep_files_private() -> None:
-    """Make what FLEXT and the processes it starts write the user's alone (umask 077).
+    """Make what FLEXT and the processes it starts write the user's alone (umask 077; docs/security.md).
 
-    Event stores, run logs and registered definitions may hold secrets
-    (docs/security.md). The caller's umask is kept for what is the user's
-    own: a scaffolded project, packages installed into an environment.
+    The caller's umask is kept for ``callers_umask``: a scaffolded project, installed packages.
     """
     global _callers_umask
     previous = os.umask(0o077)

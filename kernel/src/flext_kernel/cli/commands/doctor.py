@@ -1,10 +1,6 @@
 """``flext doctor``: what is wrong with the installed plugins, in one report; loose file permissions.
 
-Loading alone finds import errors, bad manifests, version gates and missing
-or cyclic requirements. Hook conflicts (two plugins handling one command
-type, a service registered twice) and failing health checks only show when
-the plugins run, so the doctor boots them in a throw-away kernel, asks each
-for its health, and shuts them down again.
+Hook conflicts and failing health checks only show when plugins run, so it boots a throw-away kernel.
 """
 
 from __future__ import annotations
@@ -62,8 +58,7 @@ def doctor() -> int:
 def loose_permissions() -> list[str]:
     """FLEXT's directories and files that others than the user may read (they may hold secrets).
 
-    A warning, not a problem: the exit code stays about plugins, and the fix
-    (``chmod``) is the user's call, for example on a shared CI runner.
+    Warnings, not problems: the exit code stays about plugins, and the ``chmod`` is the user's call.
     """
     from flext_kernel.paths import cache_dir, config_dir, data_dir
 

@@ -1,15 +1,10 @@
-"""``flext plugin list|info|enable|disable``: see, enable and disable plugins.
-
-Each function is one command of the kernel's ``plugin`` group (declared in
-``flext_kernel.cli.builtin``); ``install`` and ``uninstall`` live in
-``plugin_install``, and other plugins may add commands to the group (the SDK
-adds ``new``).
-"""
+"""``flext plugin list|info|enable|disable``: see, enable and disable plugins."""
 
 from __future__ import annotations
 
 from flext_kernel.cli import output
 from flext_kernel.cli.commands._inspection import inspect_plugins
+from flext_kernel.cli.settings import current
 from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 
 __all__ = ["disable", "enable", "info", "list_plugins"]
@@ -20,8 +15,7 @@ _COLUMNS = ("name", "version", "state", "commands", "hooks", "reason")
 def list_plugins() -> int:
     """List every plugin with its version, state, commands and hooks (``--json``, global, for all of it).
 
-    The table counts commands and hooks (``flext plugin info NAME`` names
-    them), so it stays one line per plugin at 80 columns; JSON has the lists.
+    The table counts commands and hooks, one line per plugin at 80 columns; JSON has the lists.
     """
     manager = inspect_plugins()
     rows = [record.summary() for record in manager.records.values()]
@@ -48,7 +42,7 @@ def info(name: str) -> int:
     if output.is_human():
         lines = [f"{key}: {value}" for key, value in data.items() if key != "commands"]
         lines += [f"command: {c['command']}  ({c['target']})  {c['help']}" for c in data["commands"]]
-        if record.detail and _debug():
+        if record.detail and current().debug:
             lines.append(record.detail)
         return output.emit(data, human="\n".join(lines))
     return output.emit(data)
@@ -65,10 +59,8 @@ def disable(name: str) -> int:
 
 
 def _set_enabled(name: str, enabled: bool) -> int:
-    from flext_kernel.cli.commands._inspection import plugin_dirs
-    from flext_kernel.paths import config_dir
+    from flext_kernel.cli.commands._inspection import plugin_dirs, state_store
     from flext_kernel.plugins.discovery import canonical_name, discover
-    from flext_kernel.plugins.state import PluginStateStore
 
     names = {"kernel", *(candidate.name for candidate in discover(plugin_dirs()))}  # nothing imported
     if canonical_name(name) not in names:
@@ -77,12 +69,6 @@ def _set_enabled(name: str, enabled: bool) -> int:
     name = canonical_name(name)
     if name == "kernel":
         return output.emit_error("the kernel plugin cannot be disabled", VALIDATION_ERROR)
-    PluginStateStore(config_dir() / "plugins.db").set_enabled(name, enabled)
+    state_store().set_enabled(name, enabled)
     word = "enabled" if enabled else "disabled"
     return output.emit({"name": name, "enabled": enabled}, human=f"plugin {name} {word}")
-
-
-def _debug() -> bool:
-    from flext_kernel.cli.settings import current
-
-    return current().debug

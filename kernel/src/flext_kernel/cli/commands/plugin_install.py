@@ -1,11 +1,6 @@
 """``flext plugin install`` and ``flext plugin uninstall``: change this environment's plugins safely.
 
-``install`` runs uv or pip against the interpreter that runs ``flext``, loads
-the plugins of what it added or changed in a fresh process, and on any failure
-puts the environment back exactly as it was (PEP 610 says where each
-distribution came from). ``uninstall`` asks before removing a plugin that
-FLEXT ships or that another installed distribution requires. The user's view,
-with every error code: docs/plugins/authoring.md, section 8.
+How they work and every error code: docs/cli.md and docs/plugins/authoring.md, section 8.
 """
 
 from __future__ import annotations
@@ -14,6 +9,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import pkgutil
 import re
 import shutil
 import subprocess
@@ -39,6 +35,7 @@ from flext_kernel.errors import (
     USAGE_ERROR,
     VALIDATION_ERROR,
 )
+from flext_kernel.plugins.discovery import ENTRY_POINT_GROUP, canonical_name, discover
 
 if TYPE_CHECKING:
     from flext_kernel.plugins.discovery import Candidate
@@ -65,9 +62,6 @@ _DECORATION: Final = "\u00d7\u2570\u2500\u25b6\u2502 "
 _CHECK = "from flext_kernel.cli.commands.plugin_install import _check_main; _check_main()"
 _CHECK_TIMEOUT: Final = 300.0
 """Seconds the check process may take to import the plugins before the install counts as failed."""
-
-
-# The environment as a set of distributions.
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +104,11 @@ def snapshot() -> Snapshot:
         name = dist.metadata["Name"]
         if not name:
             continue
-        key = _canonical(name)
+        key = canonical_name(name)
         if key not in found:  # the first one on sys.path is the one Python imports
             url, editable = _origin(dist.read_text("direct_url.json"))
             found[key] = Installed(name, dist.version, url, editable)
     return found
-
-
-def _canonical(name: str) -> str:
-    """PEP 503's normalized name (``packaging.utils.canonicalize_name``, without importing packaging)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _origin(direct_url: str | None) -> tuple[str | None, bool]:
@@ -156,9 +145,6 @@ def _differences(before: Snapshot, after: Snapshot) -> list[str]:
 
 def _describe(dist: Installed) -> str:
     return dist.version + (f" from {dist.url}" if dist.url else "")
-
-
-# The installer.
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,15 +238,10 @@ def rollback(installer: Installer, before: Snapshot) -> str | None:
     return "; ".join(left) if left else None
 
 
-# Checking plugins in a fresh interpreter.
-
-
 def check_plugins(names: Iterable[str], plugin_dirs: Iterable[Path] = ()) -> dict[str, dict[str, Any]]:
-    """Load every plugin (so requirements resolve); report whether each of ``names`` works.
+    """Load every plugin; report whether each of ``names`` loaded and each of its command targets imports.
 
-    A plugin works when it loaded and every command target it declares
-    imports. Runs in the check process; exposed for tests. Each report has ``ok``,
-    ``reason``, ``version``, ``distribution`` and ``commands``.
+    Runs in the check process. A report has ``ok``, ``reason``, ``version``, ``distribution``, ``commands``.
     """
     from flext_kernel.plugins.base import PluginState
     from flext_kernel.plugins.discovery import discover
@@ -286,11 +267,8 @@ def check_plugins(names: Iterable[str], plugin_dirs: Iterable[Path] = ()) -> dic
 def _broken_target(commands: Iterable[CommandEntry]) -> str | None:
     """Import each command's ``module:attr`` now, so a typo fails the install and not a user later."""
     for entry in commands:
-        module, _, attribute = entry.target.partition(":")
         try:
-            obj: object = importlib.import_module(module)
-            for part in attribute.split("."):
-                obj = getattr(obj, part)
+            pkgutil.resolve_name(entry.target)
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"
             return f"command 'flext {entry.name}' ({entry.target}) failed to import: {why}"
@@ -326,9 +304,6 @@ def _check_in_fresh_process(names: list[str]) -> dict[str, dict[str, Any]]:
     except (ValueError, IndexError):
         why = f"the check process failed: {_summary(done)}"
     return {name: {"ok": False, "reason": why} for name in names}
-
-
-# The commands.
 
 
 def install(
@@ -401,8 +376,6 @@ def _install(installer: Installer, specs: list[str], before: Snapshot) -> int:
 
 
 def _plugins_of(distributions: Iterable[str]) -> list[str]:
-    from flext_kernel.plugins.discovery import ENTRY_POINT_GROUP
-
     names: list[str] = []
     for name in distributions:
         try:
@@ -469,12 +442,11 @@ def uninstall(
 
     """
     from flext_kernel.cli.commands._inspection import plugin_dirs
-    from flext_kernel.plugins.discovery import canonical_name, discover
 
     candidates = discover(plugin_dirs())
     name = canonical_name(name)  # names compare one way everywhere (PEP 503)
     found = next((c for c in candidates if c.name == name), None)
-    if name == "kernel" or (found and _canonical(found.distribution or "") in PROTECTED):
+    if name == "kernel" or (found and canonical_name(found.distribution or "") in PROTECTED):
         provider = found.distribution if found else "flext-kernel"
         why = f"plugin {name!r} is part of {provider}; uninstalling it would remove FLEXT itself"
         hint = f"'flext plugin disable {name}' turns a plugin off" if name != "kernel" else None
@@ -492,11 +464,11 @@ def uninstall(
 
 def _dependants(distribution: str) -> list[str]:
     """The installed distributions whose requirements (any extra) name ``distribution``."""
-    key = _canonical(distribution)
+    key = canonical_name(distribution)
     found = set()
     for dist in importlib.metadata.distributions():
         for requirement in dist.requires or ():
-            if _canonical(re.split(r"[\s;\[(<>=!~@,]", requirement.strip(), maxsplit=1)[0]) == key:
+            if canonical_name(re.split(r"[\s;\[(<>=!~@,]", requirement.strip(), maxsplit=1)[0]) == key:
                 found.add(dist.metadata["Name"])
     return sorted(found)
 
@@ -506,7 +478,7 @@ def _confirm(name: str, distribution: str) -> int | None:
     dependants = _dependants(distribution)
     if not dependants:
         return None
-    others = [dist for dist in dependants if _canonical(dist) != "flext"]
+    others = [dist for dist in dependants if canonical_name(dist) != "flext"]
     why = "ships with FLEXT" if len(others) < len(dependants) else ""
     if others:
         why += (" and " if why else "") + f"is required by {', '.join(others)}"
@@ -522,6 +494,7 @@ def _confirm(name: str, distribution: str) -> int | None:
 
 def _uninstall(distribution: str, version: str | None, name: str, candidates: list[Candidate]) -> int:
     from flext_kernel.cli import command_cache
+    from flext_kernel.cli.commands._inspection import state_store
 
     installer = find_installer()
     if installer is None:
@@ -534,10 +507,7 @@ def _uninstall(distribution: str, version: str | None, name: str, candidates: li
             why, UNINSTALL_FAILED, hint="run again with --debug to see the installer's output"
         )
     also = sorted(c.name for c in candidates if c.distribution == distribution and c.name != name)
-    from flext_kernel.paths import config_dir
-    from flext_kernel.plugins.state import PluginStateStore
-
-    PluginStateStore(config_dir() / "plugins.db").forget({name, *also})
+    state_store().forget({name, *also})
     human = f"uninstalled {distribution} {version}: plugin {name}"
     if also:
         human += f" (and {', '.join(also)})"

@@ -1,9 +1,6 @@
 """``flext plugin pin``: choose which plugin keeps a command that two plugins claim.
 
-Without a pin the plugin host keeps a command with the plugin that had it
-(installed before local, then by name) and refuses the newcomer; a pin gives
-it to the plugin the user chose, and the other keeps its other commands
-(docs/kernel/plugin-host.md, "Command clashes").
+See docs/kernel/plugin-host.md, "Command clashes".
 """
 
 from __future__ import annotations
@@ -17,9 +14,7 @@ __all__ = ["pin"]
 def pin(command: str, plugin: str | None = None, *, clear: bool = False) -> int:
     """Give COMMAND (quoted: 'pipeline run') to PLUGIN when several plugins claim it; --clear forgets it."""
     from flext_kernel.cli import command_cache
-    from flext_kernel.cli.commands._inspection import inspect_plugins
-    from flext_kernel.paths import config_dir
-    from flext_kernel.plugins.state import PluginStateStore
+    from flext_kernel.cli.commands._inspection import inspect_plugins, state_store
 
     words = " ".join(command.split())
     if clear == (plugin is not None):
@@ -28,7 +23,7 @@ def pin(command: str, plugin: str | None = None, *, clear: bool = False) -> int:
             USAGE_ERROR,
             hint="see flext plugin pin --help",
         )
-    store = PluginStateStore(config_dir() / "plugins.db")
+    store = state_store()
     if plugin is None:
         store.pin(words, None)
         command_cache.invalidate()

@@ -1,8 +1,4 @@
-"""``flext version``: what is installed, without importing any plugin.
-
-Plugin versions come from the command cache the CLI has already read to
-build itself, so this stays as fast as a bare start-up.
-"""
+"""``flext version``: what is installed, read from the command cache without importing any plugin."""
 
 from __future__ import annotations
 
