@@ -17,7 +17,6 @@ __all__ = [
     "ACL_INHERITED_GRANT",
     "ACL_MANUAL_REVIEW",
     "ACL_OUD_DEFAULT_DENY",
-    "ACL_OUD_DEFAULT_GLOBAL_ACI",
     "ACL_SYNTAX",
     "ACL_UNKNOWN_RIGHT",
     "ACL_UNREACHABLE",
@@ -28,7 +27,7 @@ ACL_SYNTAX: Final = "ACL_SYNTAX"
 ACL_UNKNOWN_RIGHT: Final = "ACL_UNKNOWN_RIGHT"
 """A right token OID does not define, or one that does not apply to the target (error: nothing translated)."""
 ACL_MANUAL_REVIEW: Final = "ACL_MANUAL_REVIEW"
-"""A construct OUD cannot express (``guidattr``, ``BindMode``, ...): the clause was left out (error)."""
+"""A construct OUD cannot express (``guidattr``, ``BindMode``, ...): left out (error) or ignored (warning)."""
 ACL_ADD_FILTER: Final = "ACL_ADD_FILTER"
 """``add`` under ``filter=``: OID tests the parent, OUD the new entry; the add right was left out (error)."""
 ACL_APPROXIMATE: Final = "ACL_APPROXIMATE"
@@ -41,5 +40,3 @@ ACL_INHERITED_GRANT: Final = "ACL_INHERITED_GRANT"
 """OID cut off, at a nearer point, a grant OUD still applies there (warning, from ``translate_entries``)."""
 ACL_DENY_OVERRIDES_NEARER_GRANT: Final = "ACL_DENY_OVERRIDES_NEARER_GRANT"
 """An OUD deny from a farther point wins over a grant OID let the nearer point make (warning)."""
-ACL_OUD_DEFAULT_GLOBAL_ACI: Final = "ACL_OUD_DEFAULT_GLOBAL_ACI"
-"""One of OUD's default global ACIs grants what no OID directive granted: remove it (warning)."""
