@@ -635,22 +635,24 @@ class FlextContainer:
     def _scoped_getter(
         self, key: object, chain: tuple[object, ...], *, asynchronous: bool
     ) -> Callable[[], Any]:
-        """Return the function that finds ``key``'s object in the active scope, creating it once.
-
-        With ``asynchronous``, what it returns is a coroutine (which looks in the scope before it builds).
-        """
+        """Return the function that finds ``key``'s object in the active scope, creating it once."""
         scope_var = self._scope_var
 
         def scoped() -> Any:
             scope = scope_var.get()
             if scope is None:
                 raise _no_scope(key, chain)
-            if asynchronous:
-                return scope._acreate(key)
             value = scope._instances.get(key, _MISSING)
             return scope._create(key, chain) if value is _MISSING else value
 
-        return scoped
+        async def ascoped() -> Any:
+            scope = scope_var.get()
+            if scope is None:
+                raise _no_scope(key, chain)
+            value = scope._instances.get(key, _MISSING)
+            return await scope._acreate(key) if value is _MISSING else value
+
+        return ascoped if asynchronous else scoped
 
 
 @final
