@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -186,7 +189,14 @@ def test_the_entry_points_are_installed() -> None:
 
     (described,) = flext_singer_connectors()  # offered through the singer plugin's hook
     assert (described.name, described.kind, described.executable) == ("tap-ldif", "tap", "tap-ldif")
-    assert described.capabilities == ("catalog", "discover", "state", "about")
+    about = subprocess.run(
+        [str(Path(sys.executable).with_name("tap-ldif")), "--about", "--format", "json"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    # What tap-ldif --about says, activate-version included: flext pipeline run --full-refresh asks
+    # for ACTIVATE_VERSION only of taps that advertise it.
+    assert described.capabilities == tuple(json.loads(about.stdout)["capabilities"])
+    assert "activate-version" in described.capabilities
     assert described.description
     scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
     assert scripts["tap-ldif"] == "flext_plugin_ldif.tap:TapLDIF.cli"

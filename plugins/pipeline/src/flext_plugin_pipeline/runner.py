@@ -22,6 +22,14 @@ target confirm what it wrote (killing what outlives the pipeline's
 a retry that waits is not started. The run is recorded as stopped, with the
 state the target confirmed last, and the step it ended.
 
+A full refresh (``--full-refresh``) starts the tap without state and, when
+the tap advertises Singer's ``activate-version`` capability, with
+``emit_activate_version_messages: true`` added to its config: each stream's
+records then carry a table version and end with ``ACTIVATE_VERSION``, and a
+target that processes it deletes the rows the source no longer has, so the
+target ends equal to the source (``full_refresh_config``). The run's log
+says which it was.
+
 Before anything runs, the job lists the definition's secrets
 (``masking.Masker``); its log, the Singer engine's stderr lines (the tap's
 ``--discover`` too) and the errors, stderr lines and dbt report it records
@@ -63,15 +71,30 @@ from flext_plugin_pipeline.runtime import (
 )
 from flext_plugin_pipeline.steps import Steps, check_steps
 from flext_sdk import FlextEventStore, FlextResult
-from flext_sdk.contracts.singer import ConnectorStep, SingerJob, SingerRunResult
+from flext_sdk.contracts.singer import ConnectorSpec, ConnectorStep, SingerJob, SingerRunResult
 
 if TYPE_CHECKING:
     from flext_sdk import FlextKernel
 
-__all__ = ["Progress", "RunOptions", "new_run_id", "pipeline_environment", "run_pipeline", "stop_summary"]
+__all__ = [
+    "ACTIVATE_VERSION",
+    "EMIT_ACTIVATE_VERSION",
+    "Progress",
+    "RunOptions",
+    "full_refresh_config",
+    "new_run_id",
+    "pipeline_environment",
+    "run_pipeline",
+    "stop_summary",
+]
 
 PROGRESS_EVERY = 5.0
 """Seconds between ``StreamProgress`` events."""
+ACTIVATE_VERSION = "activate-version"
+"""The Singer capability (``--about``) of a tap that can send ``ACTIVATE_VERSION``, and of a target that
+processes it."""
+EMIT_ACTIVATE_VERSION = "emit_activate_version_messages"
+"""The Meltano Singer SDK's tap setting that turns ``ACTIVATE_VERSION`` on."""
 
 
 @dataclass(frozen=True)
@@ -283,7 +306,13 @@ def _extract_and_load(
     stops the run on the way out: only SIGINT and SIGTERM set ``job.stop``,
     and nothing else would end the connectors.
     """
-    prepared = _singer_job(job.definition, job.steps, state)
+    prepared = _singer_job(
+        job.definition,
+        job.steps,
+        state,
+        full_refresh=job.options.full_refresh,
+        note=lambda line: log.write("flext", line),
+    )
     if prepared.is_failure:
         return SingerRunResult(outcome="failed", error=prepared.error, error_code=prepared.error_code)
     singer_job = prepared.value
@@ -338,13 +367,53 @@ def _stop_line(job: _Job) -> str:
     )
 
 
+def full_refresh_config(
+    tap_config: dict[str, Any], tap: ConnectorSpec, target: ConnectorSpec
+) -> tuple[dict[str, Any], str]:
+    """The tap's config for a full refresh, and the run log's line saying what it does about deletions.
+
+    A tap that advertises ``activate-version`` gets ``emit_activate_version_messages: true``, so that the
+    target can drop the rows of older table versions (what the source no longer has); a config that
+    sets the setting itself is left as it is (the user chose). Other taps are not given a setting they
+    may refuse: the line says that rows gone from the source stay.
+    """
+    if EMIT_ACTIVATE_VERSION in tap_config:
+        return tap_config, (
+            f"full refresh: the tap's config sets {EMIT_ACTIVATE_VERSION}: "
+            f"{json.dumps(tap_config[EMIT_ACTIVATE_VERSION])}, left as it is"
+        )
+    if ACTIVATE_VERSION not in tap.capabilities:
+        return tap_config, (
+            f"full refresh: {tap.name} does not advertise the '{ACTIVATE_VERSION}' capability, so it is not "
+            f"asked for ACTIVATE_VERSION; rows the source no longer has stay in {target.name} "
+            "(remove them there, or drop its tables before the run)"
+        )
+    line = (
+        f"full refresh: {tap.name} sends ACTIVATE_VERSION ({EMIT_ACTIVATE_VERSION}: true), so that "
+        f"{target.name} removes the rows the source no longer has"
+    )
+    if ACTIVATE_VERSION not in target.capabilities:
+        line += (
+            f"; {target.name} does not advertise the '{ACTIVATE_VERSION}' capability and may ignore it, "
+            "keeping those rows"
+        )
+    return {**tap_config, EMIT_ACTIVATE_VERSION: True}, line
+
+
 def _singer_job(
-    definition: PipelineDefinition, steps: Steps, state: dict[str, Any] | None
+    definition: PipelineDefinition,
+    steps: Steps,
+    state: dict[str, Any] | None,
+    *,
+    full_refresh: bool = False,
+    note: Callable[[str], None] = lambda line: None,
 ) -> FlextResult[SingerJob]:
     """The definition's Singer steps with ``${VAR}`` filled in.
 
     Each step carries the connector ``check_steps`` resolved, so the run
-    starts exactly what was checked.
+    starts exactly what was checked. A full refresh asks the tap for
+    ``ACTIVATE_VERSION`` when it can send it (``full_refresh_config``;
+    ``note`` gets the log line).
     """
     try:
         (tap_config, target_config, mapper_configs), _filled = interpolate(
@@ -357,6 +426,9 @@ def _singer_job(
             f"or give a default in the definition (${{{missing.args[0]}:-value}})",
             error_code=VALIDATION_ERROR,
         )
+    if full_refresh:
+        tap_config, line = full_refresh_config(tap_config, steps.tap, steps.target)
+        note(line)
     job = SingerJob(
         tap=ConnectorStep(name=definition.extract.name, config=tap_config, spec=steps.tap),
         target=ConnectorStep(name=definition.load.name, config=target_config, spec=steps.target),
