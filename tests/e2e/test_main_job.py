@@ -47,8 +47,17 @@ def test_the_sample_pipeline_loads_models_and_resumes(flext_cli, tmp_path):
     assert again.exit_code == 0, again
     assert sum(again.json()["data"]["records"].values()) == 0  # incremental: nothing changed
 
-    # An LDIF delete record for a user: loaded into `other` (it has no objectClass), and the models
-    # stop counting the user.
+    # Records are keyed by the DN's normal form; the DN as written is kept beside it.
+    with sqlite3.connect(database) as connection:
+        keys = dict(connection.execute("select written_dn, dn from users").fetchall())
+    written = [line[4:] for line in (sample / "data" / "directory.ldif").read_text().splitlines()
+               if line.startswith("dn: uid=")]  # fmt: skip
+    assert set(keys) == set(written)
+    assert any(dn != key for dn, key in keys.items())  # ou=Sales,... is keyed as ou=sales,...
+    assert all(key == dn.lower() for dn, key in keys.items())  # no escapes or spaces in these DNs
+
+    # An LDIF delete record for a user: an event of the `changes` stream (every change is kept, keyed
+    # by DN and sequence), and the models stop counting the user.
     ldif = sample / "data" / "directory.ldif"
     with sqlite3.connect(database) as connection:  # a user who is in a group
         (user,) = connection.execute(
@@ -58,7 +67,7 @@ def test_the_sample_pipeline_loads_models_and_resumes(flext_cli, tmp_path):
         handle.write(f"\ndn: {user}\nchangetype: delete\n")
     deleted = flext_cli("--output", "json", "pipeline", "run", "directory")
     assert deleted.exit_code == 0, deleted
-    assert deleted.json()["data"]["records"] == {"other": 1}
+    assert deleted.json()["data"]["records"] == {"changes": 1}
     with sqlite3.connect(database) as connection:
         summary = dict(
             connection.execute(
@@ -67,6 +76,9 @@ def test_the_sample_pipeline_loads_models_and_resumes(flext_cli, tmp_path):
         )
         assert summary["users"] == run["records"]["users"] - 1
         assert summary["other"] == run["records"]["other"]  # the delete record is not an entry
+        assert connection.execute("select change_type, dn, sequence from changes").fetchall() == [
+            ("delete", user, 1)
+        ]
         live = {dn for (dn,) in connection.execute("select dn from live_entries")}
         assert user not in live
         assert len(live) == sum(run["records"].values()) - 1

@@ -370,7 +370,7 @@ def test_bad_url_value_settings_stop_the_tap_before_any_message(
 def test_discovery_reads_no_file_so_the_url_value_settings_do_not_stop_it(tmp_path: Path) -> None:
     done = run_tap(tmp_path, {"files": ["later.ldif"], "allow_url_values": True}, "--discover")
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)["streams"]) == 4
+    assert len(json.loads(done.stdout)["streams"]) == 5  # the four entry streams and changes
 
 
 def test_the_settings_are_in_the_config_schema_with_descriptions() -> None:

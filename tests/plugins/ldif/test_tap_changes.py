@@ -2,7 +2,7 @@
 
 The reference is a real slapd: changes are made with ``ldapmodify``, its
 ``auditlog`` overlay writes them as LDIF change records, and the tap reads
-that file. With ``changes_stream`` each change is one record of the
+that file. With ``changes_stream`` (the default) each change is one record of the
 ``changes`` stream, keyed by DN and sequence, so three modifies of one entry
 are three rows in target-sqlite (they were one). With ``apply_changes`` an
 export taken before the changes, followed by the audit log, gives the entries
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flext_plugin_ldif.records import STREAMS
 
 from flext_sdk.testing.ldap_server import LdapServer
 
@@ -127,7 +128,7 @@ def audited(ldap_server: LdapServer, tmp_path: Path) -> tuple[str, Path, Path, P
 
 def test_every_change_of_an_audit_log_is_one_record_of_the_changes_stream(run_tap, audited) -> None:
     base, _, audit, _ = audited
-    run = run_tap({"files": [str(audit)], "changes_stream": True})
+    run = run_tap({"files": [str(audit)]})  # changes_stream is on by default
     assert run.exit_code == 0, run.stderr
     changes = run.records("changes")
     assert [c["change_type"] for c in changes] == KINDS
@@ -149,7 +150,7 @@ def test_every_change_of_an_audit_log_is_one_record_of_the_changes_stream(run_ta
 
 def test_target_sqlite_keeps_all_ten_changes(audited, tmp_path: Path) -> None:
     _, _, audit, _ = audited
-    (tmp_path / "tap.json").write_text(json.dumps({"files": [str(audit)], "changes_stream": True}))
+    (tmp_path / "tap.json").write_text(json.dumps({"files": [str(audit)]}))  # the default config
     (tmp_path / "target.json").write_text(json.dumps({"database": str(tmp_path / "out.db")}))
     bin_dir = Path(sys.executable).parent
     subprocess.run(
@@ -198,7 +199,8 @@ def test_applying_the_audit_log_to_the_export_before_gives_the_export_after(run_
     base, before, audit, after = audited
     run = run_tap({"files": [str(before), str(audit)], "apply_changes": True})
     assert run.exit_code == 0, run.stderr
-    records = [r for r in run.records() if r["change_type"] != "delete"]
+    entries = [r for stream in STREAMS for r in run.records(stream)]  # changes has the audit log as it is
+    records = [r for r in entries if r["change_type"] != "delete"]
     assert _entries(records) == _exported(after.read_bytes())
-    deleted = sorted(r["dn"] for r in run.records() if r["change_type"] == "delete")
+    deleted = sorted(r["dn"] for r in entries if r["change_type"] == "delete")
     assert deleted == sorted(f"uid={uid},ou=people,{base}" for uid in ("bob", "carol", "dan"))

@@ -52,10 +52,21 @@ def test_spellings_slapd_takes_for_one_entry_get_one_dn(
     assert {r["parent_dn"] for r in records} == {base}
 
 
+def test_by_default_the_key_is_the_normal_form_and_the_dn_as_written_is_kept(run_tap, tmp_path: Path) -> None:
+    ldif = tmp_path / "spellings.ldif"
+    ldif.write_text(_person("cn=q3 ,dc=example,dc=com") + _person("CN=Smith\\2C John , dc=Example,dc=com"))
+    first, second = run_tap({"files": [str(ldif)]}).records("users")
+    assert (first["dn"], first["written_dn"]) == ("cn=q3,dc=example,dc=com", "cn=q3 ,dc=example,dc=com")
+    assert (second["dn"], second["written_dn"]) == (
+        "cn=smith\\, john,dc=example,dc=com",
+        "CN=Smith\\2C John , dc=Example,dc=com",
+    )
+
+
 def test_without_normalize_dn_the_key_is_the_dn_as_written(run_tap, tmp_path: Path) -> None:
     ldif = tmp_path / "spellings.ldif"
     ldif.write_text(_person("cn=q3 ,dc=example,dc=com"))
-    (record,) = run_tap({"files": [str(ldif)]}).records("users")
+    (record,) = run_tap({"files": [str(ldif)], "normalize_dn": False}).records("users")
     assert (record["dn"], record["written_dn"]) == ("cn=q3 ,dc=example,dc=com", "cn=q3 ,dc=example,dc=com")
 
 

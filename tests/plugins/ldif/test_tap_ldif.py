@@ -60,17 +60,18 @@ def test_about_lists_the_settings_and_capabilities() -> None:
     assert about["settings"]["required"] == ["files"]
 
 
-def test_discovery_describes_the_four_streams(tmp_path: Path, example: dict[str, Any]) -> None:
+def test_discovery_describes_the_entry_streams_and_changes(tmp_path: Path, example: dict[str, Any]) -> None:
     catalog = discover(tmp_path, example)
     streams = {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
-    assert list(streams) == ["users", "groups", "organizational_units", "other"]
-    for entry in streams.values():
-        assert entry["key_properties"] == ["dn"]
+    assert list(streams) == ["users", "groups", "organizational_units", "other", "changes"]
+    for name, entry in streams.items():
+        keys = ["dn", "sequence"] if name == "changes" else ["dn"]
+        assert entry["key_properties"] == keys
         assert entry["replication_key"] == "modify_timestamp"
         assert entry["replication_method"] == "INCREMENTAL"
         root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])["metadata"]
         assert root["valid-replication-keys"] == ["modify_timestamp"]
-        assert root["table-key-properties"] == ["dn"]
+        assert root["table-key-properties"] == keys
     users = streams["users"]["schema"]["properties"]
     assert {"uid", "cn", "sn", "given_name", "mail", "display_name", "attributes"} <= set(users)
     assert users["modify_timestamp"]["format"] == "date-time"
@@ -88,7 +89,8 @@ def test_the_example_directory_is_read_into_its_streams(
     schemas: dict[str, dict[str, Any]] = {}
     for message in run.messages:
         if message["type"] == "SCHEMA":
-            assert message["key_properties"] == ["dn"]
+            keys = ["dn", "sequence"] if message["stream"] == "changes" else ["dn"]
+            assert message["key_properties"] == keys
             assert message["bookmark_properties"] == ["modify_timestamp"]
             schemas[message["stream"]] = message["schema"]
         elif message["type"] == "RECORD":
@@ -98,7 +100,11 @@ def test_the_example_directory_is_read_into_its_streams(
     lukasz = users["lwasik000005"]
     assert lukasz["cn"] == "Łukasz Wąsik"
     assert lukasz["given_name"] == "Łukasz"
-    assert lukasz["parent_dn"] == "ou=Sales,ou=people,dc=example,dc=com"
+    # The key and the parent are in the DN normal form (types and values in lower case); the DN as
+    # written is kept.
+    assert lukasz["dn"] == "uid=lwasik000005,ou=sales,ou=people,dc=example,dc=com"
+    assert lukasz["written_dn"] == "uid=lwasik000005,ou=Sales,ou=people,dc=example,dc=com"
+    assert lukasz["parent_dn"] == "ou=sales,ou=people,dc=example,dc=com"
     # jpegPhoto and userPassword (an Octet String) are binary by their syntax: base64.
     assert lukasz["binary_attributes"] == ["jpegphoto", "userpassword"]
     assert base64.b64decode(lukasz["attributes"]["userpassword"][0]).startswith(b"{SSHA}")
@@ -223,18 +229,37 @@ def test_globs_several_files_and_base_dn(run_tap, tmp_path: Path) -> None:
     assert all(r["dn"].lower().endswith("ou=people,dc=example,dc=com") for r in scoped.records())
 
 
-def test_change_records_become_records_with_their_change_type(run_tap, tmp_path: Path) -> None:
+CHANGES_LDIF = (
+    "version: 1\n\n"
+    "dn: uid=ada,ou=people,dc=x\nchangetype: add\nobjectClass: inetOrgPerson\nuid: ada\ncn: Ada\nsn: L\n"
+    "modifyTimestamp: 20240101000000Z\n\n"
+    "dn: uid=ada,ou=people,dc=x\nchangetype: modify\nreplace: mail\nmail: ada@x\n-\n"
+    "replace: modifyTimestamp\nmodifyTimestamp: 20240102000000Z\n-\n\n"
+    "dn: uid=ada,ou=people,dc=x\nchangetype: modrdn\nnewrdn: uid=ada2\ndeleteoldrdn: 1\n\n"
+    "dn: cn=old,ou=groups,dc=x\nchangetype: delete\n"
+)
+
+
+def test_by_default_change_records_are_events_of_the_changes_stream(run_tap, tmp_path: Path) -> None:
     ldif = tmp_path / "changes.ldif"
-    ldif.write_text(
-        "version: 1\n\n"
-        "dn: uid=ada,ou=people,dc=x\nchangetype: add\nobjectClass: inetOrgPerson\nuid: ada\ncn: Ada\nsn: L\n"
-        "modifyTimestamp: 20240101000000Z\n\n"
-        "dn: uid=ada,ou=people,dc=x\nchangetype: modify\nreplace: mail\nmail: ada@x\n-\n"
-        "replace: modifyTimestamp\nmodifyTimestamp: 20240102000000Z\n-\n\n"
-        "dn: uid=ada,ou=people,dc=x\nchangetype: modrdn\nnewrdn: uid=ada2\ndeleteoldrdn: 1\n\n"
-        "dn: cn=old,ou=groups,dc=x\nchangetype: delete\n"
-    )
+    ldif.write_text(CHANGES_LDIF)
     run = run_tap({"files": [str(ldif)]})
+    assert run.exit_code == 0, run.stderr
+    assert run.counts() == {"changes": 4}  # nothing in the entry streams
+    changes = run.records("changes")
+    assert [(r["sequence"], r["change_type"], r["dn"]) for r in changes] == [
+        (1, "add", "uid=ada,ou=people,dc=x"),
+        (2, "modify", "uid=ada,ou=people,dc=x"),
+        (3, "modrdn", "uid=ada,ou=people,dc=x"),
+        (4, "delete", "cn=old,ou=groups,dc=x"),
+    ]
+    assert [r["line"] for r in changes] == [3, 11, 20, 25]
+
+
+def test_without_changes_stream_change_records_go_to_the_entry_streams(run_tap, tmp_path: Path) -> None:
+    ldif = tmp_path / "changes.ldif"
+    ldif.write_text(CHANGES_LDIF)
+    run = run_tap({"files": [str(ldif)], "changes_stream": False})  # into the entry streams, as before
     assert run.exit_code == 0, run.stderr
     assert [(r["change_type"], r["dn"]) for r in run.records("users")] == [("add", "uid=ada,ou=people,dc=x")]
     other = run.records("other")

@@ -30,13 +30,15 @@ def test_binary_attributes_makes_more_attributes_base64(run_tap, tmp_path: Path)
     assert base64.b64decode(binary["attributes"]["orclguid"][0]) == b"0A1B"
 
 
-def test_the_catalog_has_the_optional_streams_only_when_asked_for(tmp_path: Path) -> None:
+def test_the_catalog_has_changes_by_default_and_group_members_when_asked_for(tmp_path: Path) -> None:
     ldif = tmp_path / "empty.ldif"
     ldif.write_text("")
     default = _discover(tmp_path, {"files": [str(ldif)]})
-    assert list(default) == ["users", "groups", "organizational_units", "other"]
+    assert list(default) == ["users", "groups", "organizational_units", "other", "changes"]
     assert "written_dn" in default["users"]["schema"]["properties"]
-    both = _discover(tmp_path, {"files": [str(ldif)], "changes_stream": True, "group_members_stream": True})
+    without = _discover(tmp_path, {"files": [str(ldif)], "changes_stream": False})
+    assert list(without) == ["users", "groups", "organizational_units", "other"]
+    both = _discover(tmp_path, {"files": [str(ldif)], "group_members_stream": True})
     assert list(both)[4:] == ["changes", "group_members"]
     assert both["changes"]["key_properties"] == ["dn", "sequence"]
     assert both["group_members"]["key_properties"] == ["group_dn", "attribute", "member_dn"]

@@ -4,11 +4,12 @@ Config: ``files`` (paths or glob patterns, required), ``encoding`` (default
 ``utf-8``), ``base_dn`` (only entries at or under it), ``allow_url_values``
 and ``url_values_dir`` (``attr:< file:///...`` values are refused unless
 allowed, and then read only from that directory), ``binary_attributes``,
-``normalize_dn``, ``changes_stream``, ``group_members_stream`` and
-``emit_activate_version_messages`` (docs/plugins/ldif.md). Streams:
-``users``, ``groups``, ``organizational_units`` and ``other`` (see
-``flext_plugin_ldif.records``), ``changes`` and ``group_members`` when asked
-for; incremental on ``modify_timestamp``.
+``normalize_dn`` and ``changes_stream`` (both on by default),
+``group_members_stream`` and ``emit_activate_version_messages``
+(docs/plugins/ldif.md). Streams: ``users``, ``groups``,
+``organizational_units`` and ``other`` (see ``flext_plugin_ldif.records``),
+``changes`` (unless ``changes_stream`` is off) and ``group_members`` when
+asked for; incremental on ``modify_timestamp``.
 
 Whole input first, then output: the first stream synced parses every file
 and spools the records of every selected stream to anonymous temporary files;
@@ -44,6 +45,7 @@ from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from logging import Logger
 from pathlib import Path
 from typing import IO, Any, ClassVar, Final, NoReturn
 
@@ -74,7 +76,15 @@ from flext_plugin_ldif.schema import DEFAULT_SCHEMA, Schema
 from flext_plugin_ldif.schemas import KEYS, SCHEMAS
 from flext_plugin_ldif.timestamps import canonical
 
-__all__ = ["LdifStream", "TapLDIF"]
+__all__ = ["DEFAULTS", "LdifStream", "TapLDIF", "setting"]
+
+DEFAULTS: Final[Mapping[str, bool]] = {
+    "normalize_dn": True,
+    "changes_stream": True,
+    "group_members_stream": False,
+    "apply_changes": False,
+}
+"""The defaults of the boolean settings that choose streams and keys (docs/plugins/ldif.md says why)."""
 
 _MASK_CACHE_LIMIT = 10_000
 SEEN_KEY: Final = "seen_at_bookmark"
@@ -269,7 +279,7 @@ class _SharedScan:
     def _fill(self, sinks: Mapping[str, _Sink], config: Mapping[str, Any]) -> None:
         tap = self.tap
         times = {path: file_time(path) for path in expand_files(config["files"])}
-        workers = _workers(config, times)
+        workers = _workers(config, times, tap.logger)
         if workers > 1:
             from flext_plugin_ldif.tap_parallel import fill_in_parallel  # multiprocessing: only when used
 
@@ -279,11 +289,11 @@ class _SharedScan:
             sinks,
             RecordMaker(
                 schema=tap.schema,
-                normalize_dn=bool(config.get("normalize_dn")),
-                group_members_stream=bool(config.get("group_members_stream")),
+                normalize_dn=setting(config, "normalize_dn"),
+                group_members_stream=setting(config, "group_members_stream"),
             ),
         )
-        send_changes = bool(config.get("changes_stream"))
+        send_changes = setting(config, "changes_stream")
         applier = None
         if config.get("apply_changes"):
             from flext_plugin_ldif.apply import ChangeApplier  # sqlite3: loaded only when asked for
@@ -378,10 +388,28 @@ def _replay(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def _workers(config: Mapping[str, Any], times: Mapping[Path, str]) -> int:
+def setting(config: Mapping[str, Any], name: str) -> bool:
+    """A boolean setting of the config, with its default when the config leaves it out.
+
+    Singer SDK fills in the defaults when it validates the config; discovery
+    (``--discover``) skips that, and must still see the same streams.
+    """
+    value = config.get(name)
+    return bool(DEFAULTS[name] if value is None else value)
+
+
+def _workers(config: Mapping[str, Any], times: Mapping[Path, str], log: Logger | None = None) -> int:
     """How many processes read the files: the ``workers`` setting (1 by default; 0: by size and CPUs)."""
     asked = int(config.get("workers", 1))
-    if config.get("apply_changes") or config.get("changes_stream"):
+    ordered = [name for name in ("changes_stream", "apply_changes") if setting(config, name)]
+    if ordered:
+        if asked != 1 and log is not None:
+            log.warning(
+                "workers: %d is ignored: %s follows the order of the whole input, so one process reads "
+                "it; set changes_stream: false (and apply_changes: false) to read in several processes",
+                asked,
+                " and ".join(ordered),
+            )
         return 1  # both follow the order of the whole input
     if asked:
         return max(asked, 1)
@@ -592,19 +620,21 @@ class TapLDIF(Tap):
         th.Property(
             "normalize_dn",
             th.BooleanType,
-            default=False,
+            default=DEFAULTS["normalize_dn"],
             description=(
                 "Key records by the RFC 4514 normal form of their DN (cn=Smith\\, John and "
-                "CN=smith\\2C john are one entry); the DN as written stays in written_dn."
+                "CN=smith\\2C john are one entry); the DN as written stays in written_dn. On by default; "
+                "false keys records by the DN as written (the default until 2026-12-07)."
             ),
         ),
         th.Property(
             "changes_stream",
             th.BooleanType,
-            default=False,
+            default=DEFAULTS["changes_stream"],
             description=(
                 "Send change records (changetype: add/delete/modify/modrdn) to the 'changes' stream, one "
-                "record per change keyed by dn and sequence, instead of the entry streams."
+                "record per change keyed by dn and sequence, instead of the entry streams. On by default; "
+                "false sends them to the entry streams, keyed by dn (a target keeps the last per DN)."
             ),
         ),
         th.Property(
@@ -620,7 +650,7 @@ class TapLDIF(Tap):
         th.Property(
             "group_members_stream",
             th.BooleanType,
-            default=False,
+            default=DEFAULTS["group_members_stream"],
             description=(
                 "Send the member and uniqueMember values of groups to the 'group_members' stream, one "
                 "record per (group, member), and leave them out of the groups' records."
@@ -633,8 +663,8 @@ class TapLDIF(Tap):
             description=(
                 "How many processes parse the files (large files are cut into parts at empty lines): 1 "
                 "(default) reads in this process only, 0 picks by size and CPUs (one below 16 MB, up to "
-                "4). Messages and state are the same whatever the number. Not with changes_stream or "
-                "apply_changes, which follow the order of the whole input."
+                "4). Messages and state are the same whatever the number. Only with changes_stream: false "
+                "and without apply_changes, which follow the order of the whole input (one process then)."
             ),
         ),
         th.Property(
@@ -665,13 +695,13 @@ class TapLDIF(Tap):
             _ = self.url_values
 
     def discover_streams(self) -> list[Stream]:
-        """The four entry streams, and ``changes`` and ``group_members`` when the config asks for them."""
+        """The four entry streams, ``changes`` (unless turned off) and ``group_members`` (when turned on)."""
         scan = _SharedScan(self)
         config = self.config
         names = [*STREAMS]
-        if config.get("changes_stream"):
+        if setting(config, "changes_stream"):
             names.append(CHANGES)
-        if config.get("group_members_stream"):
+        if setting(config, "group_members_stream"):
             names.append(GROUP_MEMBERS)
         return [LdifStream(self, name, scan) for name in names]
 

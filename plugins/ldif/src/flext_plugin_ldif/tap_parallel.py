@@ -124,14 +124,14 @@ def _read_part(part: _Part) -> _Spooled:
 def _fill_part(part: _Part, sinks: dict[str, _Sink]) -> None:
     """Read one part into ``sinks`` (the first part in this process, the others in workers)."""
     from flext_plugin_ldif.records import DnFilter
-    from flext_plugin_ldif.tap import _Emitter
+    from flext_plugin_ldif.tap import _Emitter, setting
 
     _, file, start, end, line = part
     config, tap = _JOB["config"], _JOB["tap"]
     maker = RecordMaker(
         schema=tap.schema,
-        normalize_dn=bool(config.get("normalize_dn")),
-        group_members_stream=bool(config.get("group_members_stream")),
+        normalize_dn=setting(config, "normalize_dn"),
+        group_members_stream=setting(config, "group_members_stream"),
     )
     emit = _Emitter(sinks, maker)
     base_dn = config.get("base_dn")
