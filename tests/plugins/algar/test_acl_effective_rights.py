@@ -24,6 +24,7 @@ from flext_sdk.testing.ds389 import Ds389Server
 
 PASSWORD = "user-password"
 INSUFFICIENT_ACCESS = 50
+COMPARE_TRUE = 6
 
 
 @dataclass
@@ -64,6 +65,11 @@ class Tree:
         return [
             line[len(prefix) :] for line in found.decode().splitlines() if line.lower().startswith(prefix)
         ]
+
+    def compare(self, uid: str | None, target: str, attribute: str, value: str) -> int:
+        """``ldapcompare``'s exit code: 6 compareTrue, 5 compareFalse, 50 insufficient access."""
+        bind = self.bind(uid)
+        return self.server.run_client("ldapcompare", target, f"{attribute}:{value}", bind=bind).returncode
 
     def modify(self, uid: str, target: str, attribute: str, value: str) -> int:
         change = f"dn: {target}\nchangetype: modify\nreplace: {attribute}\n{attribute}: {value}\n"
@@ -154,6 +160,8 @@ def test_anonymous_sees_the_entries_and_the_public_attributes_only(tree: Tree) -
     assert set(seen[tree.dn("alice")]) == {"objectclass", "cn", "sn", "uid"}
     assert tree.read(None, tree.dn("alice"), "telephoneNumber") == []
     assert tree.read(None, tree.dn("alice"), "userPassword") == []
+    assert tree.compare(None, tree.dn("alice"), "cn", "Alice") == COMPARE_TRUE
+    assert tree.compare(None, tree.dn("alice"), "telephoneNumber", "111") == INSUFFICIENT_ACCESS
 
 
 def test_self_reads_and_writes_its_own_telephone_number_only(tree: Tree) -> None:

@@ -117,6 +117,8 @@ GOLDEN: list[tuple[str, AclKind, list[str], set[str]]] = [
     ),
     ("access to attr=(cn) by guidattr=(orclowner) (read)", P, [], {ACL_MANUAL_REVIEW}),
     ("access to attr=(cn) by * BindMode=(SSLOneWay) (read)", P, [], {ACL_MANUAL_REVIEW}),
+    ('access to attr=(cn) by dn="cn=say \\"hi\\",dc=x" (read)', P, [], {ACL_MANUAL_REVIEW}),
+    ('access to attr=(cn) filter=(cn=a"b) by * (read)', P, [], {ACL_MANUAL_REVIEW}),
     # targets
     (
         "access to attr=(*) by self (read)",

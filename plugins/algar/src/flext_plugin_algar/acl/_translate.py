@@ -132,6 +132,14 @@ def bind_rule(subject: OidSubject) -> str | None:
 
 
 def _translate(context: _Context) -> None:
+    if '"' in context.acl.filter:
+        context.report(
+            Severity.ERROR,
+            ACL_MANUAL_REVIEW,
+            f"the filter {context.acl.filter} holds a double quote, which an ACI cannot quote; "
+            "nothing was translated",
+        )
+        return
     for option in context.acl.options:
         context.report(
             Severity.WARNING,
@@ -182,6 +190,14 @@ def _usable_rule(context: _Context, clause: OidClause, denials: Sequence[str]) -
             ACL_MANUAL_REVIEW,
             f"{' and '.join(qualifiers)} (authentication method / client address) is not translated; "
             "the clause was left out: write its OUD rule by hand (authmethod=, ssf=, ip=)",
+            subject.text,
+        )
+        return None
+    if '"' in subject.value or '"' in subject.added_object_constraint:
+        context.report(
+            Severity.ERROR,
+            ACL_MANUAL_REVIEW,
+            "the subject holds a double quote, which an ACI cannot quote; the clause was left out",
             subject.text,
         )
         return None
