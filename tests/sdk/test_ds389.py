@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flext_sdk.testing import ds389
 from flext_sdk.testing.ds389 import Ds389Server, ds389_server
 from flext_sdk.testing.ldap_server import LdapError
 
@@ -79,8 +80,13 @@ def test_the_server_listens_on_the_loopback_only_and_lives_in_its_directory(
     assert f"nsslapd-errorlog: {ds389_server.directory}" in dse
 
 
-def test_a_server_started_and_stopped_answers_no_more(ds389_server: Ds389Server, tmp_path: Path) -> None:
-    # ds389_server only gates the test (skip, or fail on CI, without 389-ds); this one starts its own.
+def test_a_server_started_and_stopped_answers_no_more(
+    ds389_server: Ds389Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ds389_server only gates the test (skip, or fail on CI, without 389-ds); this one starts its own,
+    # as a user who cannot read /etc/dirsrv (root and the dirsrv group only) would: from the defaults.
+    monkeypatch.setattr(ds389, "_SYSTEM_CONFIG", tmp_path / "unreadable" / "config")
+    monkeypatch.setattr(ds389, "_SYSTEM_SCHEMA", tmp_path / "unreadable" / "schema")
     server = Ds389Server.start(tmp_path / "ds")
     try:
         assert server.port != ds389_server.port
@@ -88,6 +94,7 @@ def test_a_server_started_and_stopped_answers_no_more(ds389_server: Ds389Server,
     finally:
         server.stop()
     assert server.process.returncode == 0
+    assert (server.config_dir / "certmap.conf").read_text(encoding="utf-8") == "certmap default\tdefault\n"
     with pytest.raises(LdapError) as gone:
         server.ldapsearch(server.suffix, scope="base")
     assert gone.value.returncode == 255  # cannot contact the server

@@ -14,9 +14,12 @@ reads its defaults from ``$PREFIX/share/dirsrv/inf/defaults.inf`` when
 refuses to run as root). The fixture writes that file with every instance
 path (configuration, database, logs, run and lock directories, the LDAPI
 socket) under ``directory``, ``with_systemd = 0``, the current user and
-group as the server's user, and a copy of the DSE template that adds
-``nsslapd-listenhost: 127.0.0.1``, so the server never listens on another
-interface, not even while ``dscreate`` configures it. ``dscreate from-file``
+group as the server's user (so it runs as root or as any user), and a copy of
+the DSE template that adds ``nsslapd-listenhost: 127.0.0.1``, so the server
+never listens on another interface, not even while ``dscreate`` configures
+it. ``/etc/dirsrv`` (three small files dscreate copies) is readable by root
+and the ``dirsrv`` group only; for other users the fixture writes those files
+with their defaults. ``dscreate from-file``
 then builds the instance (``start = False``: it stops the server it started
 for the setup), and the fixture runs ``ns-slapd -D CONFIG -d 0`` in the
 foreground as its own child. No ``/data`` container marker is needed.
@@ -75,6 +78,13 @@ _SYSTEM_DEFAULTS: Final = Path("/usr/share/dirsrv/inf/defaults.inf")
 _SYSTEM_DATA: Final = Path("/usr/share/dirsrv/data")
 _SYSTEM_CONFIG: Final = Path("/etc/dirsrv/config")
 _SYSTEM_SCHEMA: Final = Path("/etc/dirsrv/schema")
+_FALLBACK_CONFIG: Final = {
+    "certmap.conf": "certmap default\tdefault\n",
+    "slapd-collations.conf": 'collation "" "" "" 1 3\t2.16.840.1.113730.3.3.2.0.1\tdefault\n',
+}
+"""What dscreate copies from ``/etc/dirsrv/config``, reduced to its defaults, for users who cannot read it."""
+_FALLBACK_SCHEMA: Final = {"99user.ldif": "dn: cn=schema\n"}
+"""The empty user schema of ``/etc/dirsrv/schema``, for users who cannot read it."""
 _TOOLS: Final = ("ldapadd", "ldapmodify", "ldapsearch")
 _SETUP_TIMEOUT: Final = 180.0
 _START_TIMEOUT: Final = 60.0
@@ -144,12 +154,14 @@ def _prepare_root(root: Path) -> None:
             port = "nsslapd-port: %ds_port%\n"
             text = path.read_text(encoding="utf-8")
             path.write_text(text.replace(port, f"{port}nsslapd-listenhost: 127.0.0.1\n", 1), encoding="utf-8")
-    for source in (_SYSTEM_CONFIG, _SYSTEM_SCHEMA):
+    for source, fallback in ((_SYSTEM_CONFIG, _FALLBACK_CONFIG), (_SYSTEM_SCHEMA, _FALLBACK_SCHEMA)):
         target = root / "etc" / "dirsrv" / source.name
-        if source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        if os.access(source, os.R_OK | os.X_OK):
             shutil.copytree(source, target, dirs_exist_ok=True)
-        else:
-            target.mkdir(parents=True, exist_ok=True)
+        else:  # /etc/dirsrv is readable by root and the dirsrv group only
+            for name, text in fallback.items():
+                (target / name).write_text(text, encoding="utf-8")
     (root / "tmp").mkdir(exist_ok=True)
 
 
