@@ -16,7 +16,10 @@ _SEPARATORS: Final = re.compile(r"[-_.]+")
 
 
 def canonical_name(name: str) -> str:
-    """A plugin name as FLEXT compares and shows it (PEP 503): ``Plugin.Cmd`` becomes ``plugin-cmd``."""
+    """A plugin name as FLEXT compares and shows it (PEP 503): lower case, each run of ``-_.`` one ``-``.
+
+    ``plugin_cmd``, ``Plugin.Cmd`` and ``plugin-cmd`` name one plugin, shown as ``plugin-cmd``.
+    """
     return _SEPARATORS.sub("-", name).lower()
 
 

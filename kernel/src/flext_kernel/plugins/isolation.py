@@ -174,7 +174,7 @@ class _Watch:
 
 
 class _Watchdog:
-    """One daemon thread that interrupts the calls that outlive their deadline (see docs)."""
+    """One daemon thread interrupting the calls that outlive their deadline (docs/kernel/plugin-host.md)."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()

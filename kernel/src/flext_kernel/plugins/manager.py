@@ -334,11 +334,11 @@ class PluginManager:
 
         try:
             obj = isolation.contained(lambda: _import(target), what="import", limit=limit, on_expiry=remember)
+        except isolation.PluginMisbehaved as exc:
+            record.fail(str(exc), traceback.format_exc())
+            return
         except Exception as exc:
-            misbehaved = isinstance(exc, isolation.PluginMisbehaved)
-            record.fail(
-                str(exc) if misbehaved else f"import failed: {_one_line(exc)}", traceback.format_exc()
-            )
+            record.fail(f"import failed: {_one_line(exc)}", traceback.format_exc())
             return
         self._hung_imports().forget(record.name)
         manifest = getattr(obj, "manifest", None)
