@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from flext_plugin_algar.acl import OUD_DEFAULT_GLOBAL_ACIS, AclKind, translate_acl
+from flext_plugin_algar.acl import OUD_DEFAULT_GLOBAL_ACIS, AclKind, translate_acl, translate_entries
 
 from flext_sdk.testing.ds389 import Ds389Server
 
@@ -250,3 +250,42 @@ def test_oud_s_default_anonymous_read_would_leak_what_oid_protected(tree: Tree) 
     finally:
         tree.server.ldapmodify(change % "delete")
     assert tree.read(None, tree.dn("alice"), "telephoneNumber") == []
+
+
+def test_a_nearer_denial_for_everyone_is_reported_and_target_exclusion_closes_it(
+    ds389_server: Ds389Server,
+) -> None:
+    # OID: the root grants roomNumber to all, ou=People takes it back for all but self. OUD has no
+    # deny there (a deny for anyone would also beat nearer grants), so the root's grant still reaches
+    # ou=People: translate_entries reports it, and the fix it names (target != on the farther ACI) works.
+    base = ds389_server.subtree("algar-near")
+    people = f"ou=People,{base}"
+    alice = f"uid=alice,{people}"
+    ds389_server.ldapadd(
+        f"dn: {people}\nobjectClass: top\nobjectClass: organizationalUnit\nou: People\n\n"
+        + _person(alice, "alice", roomNumber="101")
+        + _person(f"uid=roomless,{base}", "roomless", roomNumber="1")
+    )
+    far_text = "access to attr=(roomNumber) by * (read,search)"
+    near_text = "access to attr=(roomNumber) by self (read,search) by * (noread,nosearch)"
+    far, near = translate_entries(
+        [(base, AclKind.PRESCRIPTIVE, far_text), (people, AclKind.PRESCRIPTIVE, near_text)]
+    )
+    assert [item.code for item in near.items] == ["ACL_OUD_DEFAULT_DENY", "ACL_INHERITED_GRANT"]
+    [farther_aci] = far.acis
+    for entry, done in ((base, far), (people, near)):
+        for value in done.acis:
+            ds389_server.ldapmodify(f"dn: {entry}\nchangetype: modify\nadd: aci\naci: {value}\n")
+
+    def room(bind: tuple[str, str], target: str) -> bytes:
+        return ds389_server.ldapsearch(target, "(roomNumber=*)", "roomNumber", scope="base", bind=bind)
+
+    anonymous = ("", "")
+    assert b"roomNumber: 101" in room(anonymous, alice)  # the difference the warning is about
+    fixed = f'(target!="ldap:///{people}")' + farther_aci
+    ds389_server.ldapmodify(
+        f"dn: {base}\nchangetype: modify\ndelete: aci\naci: {farther_aci}\n-\nadd: aci\naci: {fixed}\n"
+    )
+    assert b"roomNumber" not in room(anonymous, alice)
+    assert b"roomNumber: 101" in room((alice, PASSWORD), alice)
+    assert b"roomNumber: 1" in room(anonymous, f"uid=roomless,{base}")  # outside ou=People: unchanged

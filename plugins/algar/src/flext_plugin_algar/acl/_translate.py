@@ -431,36 +431,36 @@ def _overlap(one: frozenset[str] | None, other: frozenset[str] | None) -> bool:
 def _conflicts(
     near: AclTranslation, near_acl: OidAcl, far: AclTranslation, far_acl: OidAcl
 ) -> list[ReportItem]:
-    items: list[ReportItem] = []
+    """One warning per kind of conflict between a nearer and a farther directive, naming the rights."""
+    rights: dict[str, list[str]] = {ACL_INHERITED_GRANT: [], ACL_DENY_OVERRIDES_NEARER_GRANT: []}
     far_effects = _effects(far_acl)
     for mine in _effects(near_acl):
         for theirs in far_effects:
             if mine.right != theirs.right or not _overlap(mine.attributes, theirs.attributes):
                 continue
             if not mine.grant and mine.anyone and theirs.grant:
-                code = ACL_INHERITED_GRANT
-                message = (
-                    f"OID stops here the {mine.right} right that {far.entry_dn} ({far.attribute}) grants; "
-                    f"OUD keeps applying that grant below {far.entry_dn}: exclude this subtree from it "
-                    f"(a target != on the farther ACI) or deny it here. Farther rule: {far.text!r}"
-                )
+                rights[ACL_INHERITED_GRANT].append(mine.right)
             elif mine.grant and not theirs.grant and not theirs.anyone:
-                code = ACL_DENY_OVERRIDES_NEARER_GRANT
-                message = (
-                    f"OID lets this nearer grant of {mine.right} win, but the OUD deny written for "
-                    f"{far.entry_dn} ({far.attribute}) wins wherever it applies. Farther rule: {far.text!r}"
-                )
-            else:
-                continue
-            items.append(
-                ReportItem(
-                    severity=Severity.WARNING,
-                    code=code,
-                    message=message,
-                    entry_dn=near.entry_dn,
-                    attribute=near.attribute,
-                    text=near.text,
-                )
-            )
-            break
-    return items
+                rights[ACL_DENY_OVERRIDES_NEARER_GRANT].append(mine.right)
+    where = f"{far.entry_dn} ({far.attribute})"
+    messages = {
+        ACL_INHERITED_GRANT: "OID stops here the {rights} right(s) that {where} grants; OUD keeps applying "
+        "that grant below {far}: exclude this subtree from it (a target != on the farther ACI) "
+        "or deny it here. Farther rule: {text!r}",
+        ACL_DENY_OVERRIDES_NEARER_GRANT: "OID lets this nearer grant of {rights} win, but the OUD deny "
+        "written for {where} wins wherever it applies. Farther rule: {text!r}",
+    }
+    return [
+        ReportItem(
+            severity=Severity.WARNING,
+            code=code,
+            message=messages[code].format(
+                rights=", ".join(dict.fromkeys(found)), where=where, far=far.entry_dn, text=far.text
+            ),
+            entry_dn=near.entry_dn,
+            attribute=near.attribute,
+            text=near.text,
+        )
+        for code, found in rights.items()
+        if found
+    ]
