@@ -773,3 +773,45 @@ def test_flext_help_loads_the_plugin_but_not_psycopg(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["True", "[]"]
+
+
+def test_multi_stream_appends_in_opposite_orders_never_deadlock(
+    open_store: Callable[..., PostgresEventStore],
+) -> None:
+    """Two writers append to the same streams, listed in opposite orders, at the same moment.
+
+    Each stream's lock is taken as its batch is decided; taken in the caller's order,
+    ``[a, b]`` against ``[b, a]`` deadlocks and PostgreSQL aborts one of them, which
+    reaches the caller as a spurious conflict.
+    """
+    rounds = 15
+    stores = [open_store(), open_store()]
+    orders = [("a", "b"), ("b", "a")]
+    start = threading.Barrier(2)
+    failures: list[FlextResult[Any]] = []
+    errors: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        store, order = stores[writer], orders[writer]
+        try:
+            for i in range(rounds):
+                batches = [
+                    (stream, [Noted(aggregate_id=stream, n=i, text=f"w{writer}")], ANY) for stream in order
+                ]
+                start.wait(30)
+                result = store.append_streams(batches)
+                if result.is_failure:
+                    failures.append(result)
+        except BaseException as exc:  # reported by the test thread below
+            errors.append(exc)
+            start.abort()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert failures == []
+    for stream in ("a", "b"):
+        assert len(stores[0].read_stream(stream).unwrap()) == 2 * rounds

@@ -357,11 +357,20 @@ class EventStoreBase(ABC):
 
         Deciding needs no write and the streams differ, so a failure is known
         before the first insert: the transaction then ends having written nothing.
+        Deciding locks each stream, so the streams are decided in one order for
+        every writer (by stream id): two writers listing the same streams in
+        opposite orders would otherwise deadlock. The failure returned is still
+        the one of the first failing batch in the caller's order.
         """
+        by_stream = sorted(range(len(prepared)), key=lambda index: prepared[index][0].stream_id)
         with self._write() as tx:
+            outcomes: dict[int, int | FlextResult[AppendResult]] = {}
+            for index in by_stream:
+                pending, expected = prepared[index]
+                outcomes[index] = _decide(tx, pending, expected, look_up=True)
             decisions: list[int | AppendResult] = []
-            for pending, expected in prepared:
-                decided = _decide(tx, pending, expected, look_up=True)
+            for index in range(len(prepared)):
+                decided = outcomes[index]
                 if isinstance(decided, Failure):
                     return decided
                 decisions.append(decided if isinstance(decided, int) else decided.value)
