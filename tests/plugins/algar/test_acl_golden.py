@@ -117,6 +117,12 @@ GOLDEN: list[tuple[str, AclKind, list[str], set[str]]] = [
     ),
     ("access to attr=(cn) by guidattr=(orclowner) (read)", P, [], {ACL_MANUAL_REVIEW}),
     ("access to attr=(cn) by * BindMode=(SSLOneWay) (read)", P, [], {ACL_MANUAL_REVIEW}),
+    (  # a "*" with a qualifier is not everyone: the clauses after it still count
+        "access to attr=(cn) by * BindMode=(SSLOneWay) (read) by self (read)",
+        P,
+        [aci('(targetattr="cn")', "orclaci 0.1 allow", "allow", "read", SELF)],
+        {ACL_MANUAL_REVIEW},
+    ),
     ('access to attr=(cn) by dn="cn=say \\"hi\\",dc=x" (read)', P, [], {ACL_MANUAL_REVIEW}),
     ('access to attr=(cn) filter=(cn=a"b) by * (read)', P, [], {ACL_MANUAL_REVIEW}),
     # targets

@@ -173,8 +173,15 @@ def _clause(
         _deny(context, number, clause, denials, rule, granted_to)
         for right in grants:
             granted_to.setdefault(right, []).append(rule)
-    if subject.kind == SubjectKind.ANYONE:
+    if _everyone(subject):
         decided.update(grants, denials)
+
+
+def _everyone(subject: OidSubject) -> bool:
+    """``*`` without a qualifier: the clause decides its rights for every client."""
+    return subject.kind == SubjectKind.ANYONE and not (
+        subject.bind_mode or subject.bind_ip_filter or subject.added_object_constraint
+    )
 
 
 def _usable_rule(context: _Context, clause: OidClause, denials: Sequence[str]) -> str | None:
@@ -412,7 +419,7 @@ def _effects(acl: OidAcl) -> list[_Effect]:
     effects = []
     decided: set[str] = set()
     for clause in acl.clauses:
-        anyone = clause.subject.kind == SubjectKind.ANYONE
+        anyone = _everyone(clause.subject)
         for right in clause.grants:
             if right not in decided:
                 effects.append(_Effect(right, attributes, anyone, grant=True))
