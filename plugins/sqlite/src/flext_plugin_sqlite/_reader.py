@@ -5,6 +5,14 @@ the whole offending line with a traceback when a line is not JSON; this one
 parses numbers as Python does (``float``, which is what a REAL column holds),
 refuses the non-JSON constants ``NaN`` and ``Infinity``, and turns every
 problem of the input into an ``InputError`` naming the line.
+
+Lines from standard input are parsed by orjson, straight from their bytes
+(about twice as fast as the standard library, which needs them decoded
+first). orjson and ``json`` agree on every line orjson accepts but one kind:
+an integer beyond 64 bits, which orjson turns into a float. A line with a run
+of 19 digits or more (where such an integer would be), and any line orjson
+refuses, goes to the standard library's parser instead, so what a line means,
+and the error a bad one gets, are what they always were.
 """
 
 from __future__ import annotations
@@ -14,8 +22,9 @@ import json.scanner
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, NoReturn
+from typing import IO, Any, Final, NoReturn
 
+import orjson
 from singer_sdk.exceptions import (
     InvalidJSONSchema,
     InvalidRecord,
@@ -46,6 +55,11 @@ def _no_constants(name: str) -> NoReturn:
 _decoder = json.JSONDecoder(parse_constant=_no_constants)
 # What decode() runs, minus its two regular-expression matches per line.
 _scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_decoder)  # type: ignore[arg-type]  # typeshed types the C scanner as a class
+
+
+_DIGITS: Final = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER: Final = b"0" * 19
+"""19 digits in a row: where an integer beyond orjson's 64 bits could be (2**63 has 19 digits)."""
 
 
 def one_line(error: BaseException) -> str:
@@ -86,22 +100,38 @@ class SingerLineReader(SimpleSingerReader):
             InputError: A line is not a message, or its message is wrong (with the line's number).
 
         """
-        source: Iterable[str] = file_input if file_input is not None else _stdin()
+        source: Iterable[str | bytes] = file_input if file_input is not None else _stdin()
         counts: Counter[str] = Counter()
         deserialize = self.deserialize_json
         scan = _scan
+        fast, digits, long_number = orjson.loads, _DIGITS, _LONG_NUMBER
         try:
-            for self.line, text in enumerate(source, 1):  # self.line: sinks read it
-                try:
-                    message, end = scan(text, 0)
-                    if end != len(text) and not text[end:].isspace():
-                        raise ValueError(end)
-                except (ValueError, StopIteration):
-                    if text.isspace():
-                        continue  # a blank line carries nothing
-                    message = deserialize(text)  # leading blanks, or the error with its explanation
+            for self.line, raw in enumerate(source, 1):  # self.line: sinks read it
+                message: Any = None
+                if isinstance(raw, bytes):
+                    if raw.translate(digits).find(long_number) < 0:
+                        try:  # noqa: SIM105 - contextlib.suppress costs a context manager per line
+                            message = fast(raw)
+                        except orjson.JSONDecodeError:
+                            pass  # the standard library's parser says why, or takes what orjson did not
+                    if type(message) is not dict:
+                        try:
+                            text = raw.decode("utf-8")
+                        except UnicodeDecodeError as error:
+                            raise InputError(f"the input is not UTF-8 ({error.reason})") from None
+                else:
+                    text = raw
                 if type(message) is not dict:
-                    message = deserialize(text)  # raises, naming what came instead
+                    try:
+                        message, end = scan(text, 0)
+                        if end != len(text) and not text[end:].isspace():
+                            raise ValueError(end)
+                    except (ValueError, StopIteration):
+                        if text.isspace():
+                            continue  # a blank line carries nothing
+                        message = deserialize(text)  # leading blanks, or the error with its explanation
+                    if type(message) is not dict:
+                        message = deserialize(text)  # raises, naming what came instead
                 kind = message.get("type")
                 callback = callbacks.get(kind) if type(kind) is str else None
                 if callback is None:
@@ -121,11 +151,10 @@ class SingerLineReader(SimpleSingerReader):
         return counts
 
 
-def _stdin() -> Iterator[str]:
-    """Standard input's lines as UTF-8 text whatever the locale, decoded one by one.
+def _stdin() -> Iterator[bytes]:
+    """Standard input's lines as bytes (UTF-8 whatever the locale), decoded one by one when parsed.
 
     Decoding line by line (not in 8 KiB chunks) keeps the lines before an
     invalid byte, and the error on the line that has it.
     """
-    for line in sys.stdin.buffer:
-        yield line.decode("utf-8")
+    return iter(sys.stdin.buffer)

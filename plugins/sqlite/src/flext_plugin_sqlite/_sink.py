@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
@@ -69,7 +70,26 @@ def _json_encoder() -> Callable[[Any], str]:
     return encode_json
 
 
-_encode_json = _json_encoder()
+_encode_json_stdlib = _json_encoder()
+
+
+def _encode_json(value: Any) -> str:
+    """Compact JSON text of a value (orjson: two to three times faster), refusing infinities.
+
+    orjson writes an infinity or NaN as ``null`` and refuses integers beyond 64
+    bits and lone surrogates; text with a ``null`` in it, and whatever orjson
+    refuses, is encoded by the standard library instead, which raises
+    ``ValueError`` on an infinity and keeps the rest. Both write the same JSON
+    value (floats may differ in form only: ``1e-07`` against ``1e-7``).
+    """
+    try:
+        text = orjson.dumps(value)
+    except TypeError:
+        return _encode_json_stdlib(value)
+    if b"null" in text:
+        return _encode_json_stdlib(value)
+    return text.decode()
+
 
 Row = Sequence[Any]
 """One record's values, in the table's column order."""
@@ -214,6 +234,7 @@ class SQLiteSink(BatchSink):
                         (now, new_version),
                     )
                 count = changed.rowcount
+            database.sync()  # a deletion is never taken back once a later STATE may say it happened
         except sqlite3.Error as error:
             raise storage_error(error, "delete older table versions in", database.path) from error
         self.logger.info(

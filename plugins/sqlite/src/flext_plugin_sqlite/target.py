@@ -4,10 +4,11 @@ What it promises (docs/plugins/sqlite.md has the details):
 
 - one table per stream; keyed streams are upserted on their key properties,
   so replaying records after a crash never loads a row twice;
-- each batch is one transaction (WAL, ``synchronous=FULL``), and a STATE
-  message is printed only once every record received before it is committed,
-  so killing the target at any instant leaves the file consistent and the
-  last printed STATE covered;
+- each batch is one transaction (WAL), and a STATE message is printed only
+  once every record received before it is committed and on disk (an fsync
+  of the WAL before each STATE, see ``_database``), so killing the target at
+  any instant, or a power loss, leaves the file consistent and the last
+  printed STATE covered;
 - any bad input ends the run with one ``error: ... (CODE)`` line on stderr and
   a non-zero exit, and nothing of the batch in progress is committed.
 - Singer ``ACTIVATE_VERSION``: records carrying a ``version`` fill the
@@ -279,6 +280,7 @@ class TargetSQLite(Target):
         """Print ``state`` (the SDK calls this only after draining every sink); never the same one twice."""
         if state == self._printed_state:
             return
+        self.database.sync()  # the rows it covers are on disk before it is printed (see _database)
         super()._write_state_message(state)
         self._printed_state = copy.deepcopy(state)
 
