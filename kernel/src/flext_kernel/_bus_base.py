@@ -372,11 +372,8 @@ def _rebuilt(message: Any, successor: type) -> Any:
     except ValidationError as exc:
         errors = field_errors(exc)
         name = message_type_name(successor)  # type: ignore[arg-type]  # a registered message class
-        return Failure(
-            f"{name} was reloaded and this message no longer fits it: {summarize_errors(errors)}",
-            VALIDATION_ERROR,
-            {"message_type": name, "errors": errors},
-        )
+        error = f"{name} was reloaded and this message no longer fits it: {summarize_errors(errors)}"
+        return Failure(error, VALIDATION_ERROR, {"message_type": name, "errors": errors})
 
 
 def _forward(successor: type, pipelines: Pipelines[Next]) -> Next:

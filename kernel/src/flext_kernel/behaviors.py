@@ -174,15 +174,8 @@ class LoggingBehavior:
             code = result.error_code if result is not None else None
             outcome, text = "failed", f"failed ({code}): {result.error if result is not None else ''}"
         fields = f" {message!r}" if self._log_fields else ""
-        self._logger.log(
-            self._level,
-            "%s %s in %.3f ms%s",
-            name,
-            text,
-            duration_ms,
-            fields,
-            extra={"message_type": name, "outcome": outcome, "error_code": code, "duration_ms": duration_ms},
-        )
+        extra = {"message_type": name, "outcome": outcome, "error_code": code, "duration_ms": duration_ms}
+        self._logger.log(self._level, "%s %s in %.3f ms%s", name, text, duration_ms, fields, extra=extra)
 
 
 class TimingBehavior:

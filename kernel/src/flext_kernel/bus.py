@@ -235,11 +235,8 @@ def _published(
         return _PUBLISHED
     name = message_type_name(type(event))
     details = "; ".join(f"{failure['subscriber']}: {failure['error']}" for failure in failures)
-    return Failure(
-        f"{len(failures)} of {total} subscribers failed on {name}: {details}",
-        HANDLER_ERROR,
-        {"event_type": name, "failures": failures},
-    )
+    error = f"{len(failures)} of {total} subscribers failed on {name}: {details}"
+    return Failure(error, HANDLER_ERROR, {"event_type": name, "failures": failures})
 
 
 def _fan_out(subscribers: tuple[Registration, ...]) -> Next:
