@@ -143,6 +143,7 @@ def tree(ds389_server: Ds389Server) -> Iterator[Tree]:
         f'by dn="{tree.dn("alice")}" (nowrite) by dn="{tree.dn("bob")}" (read, nowrite) by * (none)',
     )
     tree.load(contractors, f'access to entry by dn="{tree.dn("bob")}" (add)')
+    tree.load(people, f'access to entry by dn="{tree.dn("app1")}" (proxy)')
     tree.load(base, f'access to attr=(title) by dn="*,{apps}" (read,search)')
     tree.load(groups, "access to attr=(member) by groupattr=(owner) (read,search,write) by * (noread)")
     tree.load(
@@ -215,6 +216,35 @@ def test_a_nearer_grant_wins_over_a_farther_denial_for_everyone(tree: Tree) -> N
     assert tree.add("bob", _person(tree.dn("temp"), "temp")) == INSUFFICIENT_ACCESS
     assert tree.add("eve", _person(contractor, "temp")) == INSUFFICIENT_ACCESS
     assert tree.add("bob", _person(contractor, "temp")) == 0
+
+
+def test_proxy_lets_the_application_act_as_a_person_and_no_one_else(tree: Tree) -> None:
+    def as_bob(uid: str) -> tuple[int, str]:
+        done = tree.server.run_client(
+            "ldapsearch",
+            "-LLL",
+            "-e",
+            f"!authzid=dn:{tree.dn('bob')}",  # proxied authorization, critical
+            "-s",
+            "base",
+            "-b",
+            tree.dn("carol"),
+            "(objectClass=*)",
+            "telephoneNumber",
+            bind=tree.bind(uid),
+        )
+        return done.returncode, done.stdout.decode()
+
+    code, found = as_bob("app1")
+    assert code == 0
+    assert "telephoneNumber: 333" in found  # what bob, carol's manager, may read
+    assert tree.read("app1", tree.dn("carol"), "telephoneNumber") == []  # not app1 itself
+    # eve has no proxy right: 389 runs nothing as bob for her, and returns not even what she sees herself
+    assert as_bob("eve") == (0, "")
+    own = tree.server.ldapsearch(
+        tree.dn("carol"), "(objectClass=*)", "telephoneNumber", scope="base", bind=tree.bind("eve")
+    )
+    assert own.decode().startswith(f"dn: {tree.dn('carol')}")
 
 
 def test_added_object_constraint_limits_what_the_group_adds(tree: Tree) -> None:
