@@ -83,7 +83,8 @@ def test_a_pattern_that_matches_nothing_fails_the_run_naming_it(flext_cli, tmp_p
     (line,) = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert line == (
         "error: select pattern(s) groups.cnn match nothing in tap-ldif's catalog "
-        "(streams: users, groups, organizational_units, other); fix extract.select (VALIDATION_ERROR)"
+        "(streams: users, groups, organizational_units, other, changes); "
+        "fix extract.select (VALIDATION_ERROR)"
     )
     assert not (tmp_path / "typo.db").exists()  # nothing ran
 
