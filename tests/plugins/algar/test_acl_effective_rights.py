@@ -119,6 +119,7 @@ def tree(ds389_server: Ds389Server) -> Iterator[Tree]:
         (admins, [tree.dn("alice")], ""),
         (owners, [tree.dn("carol")], ""),
         (team, [tree.dn("eve")], owners),
+        (f"cn=Club,{groups}", [tree.dn("alice")], ""),
     ):
         ldif += f"dn: {group}\nobjectClass: top\nobjectClass: groupOfNames\ncn: {group[3:].split(',')[0]}\n"
         ldif += "".join(f"member: {member}\n" for member in members)
@@ -146,6 +147,7 @@ def tree(ds389_server: Ds389Server) -> Iterator[Tree]:
     tree.load(people, f'access to entry by dn="{tree.dn("app1")}" (proxy)')
     tree.load(base, f'access to attr=(title) by dn="*,{apps}" (read,search)')
     tree.load(groups, "access to attr=(member) by groupattr=(owner) (read,search,write) by * (noread)")
+    tree.load(f"cn=Club,{groups}", "access to attr=(member) by * (selfwrite)")
     tree.load(
         units,
         f'access to entry by group="{admins}" added_object_constraint=(objectclass=organizationalUnit) (add)',
@@ -266,6 +268,20 @@ def test_a_groupattr_subject_lets_the_owning_group_s_members_write(tree: Tree) -
     assert tree.modify("eve", team, "member", tree.dn("eve")) == INSUFFICIENT_ACCESS
     assert tree.modify("carol", team, "member", tree.dn("carol")) == 0
     assert tree.read("carol", team, "member") == [tree.dn("carol")]
+
+
+def test_selfwrite_lets_a_user_add_their_own_dn_and_no_other(tree: Tree) -> None:
+    club = f"cn=Club,ou=Groups,{tree.base}"
+
+    def add_member(uid: str, member: str) -> int:
+        change = f"dn: {club}\nchangetype: modify\nadd: member\nmember: {member}\n"
+        return tree.server.ldapmodify(change, check=False, bind=tree.bind(uid)).returncode
+
+    assert add_member("eve", tree.dn("bob")) == INSUFFICIENT_ACCESS
+    assert add_member("eve", tree.dn("eve")) == 0
+    assert (
+        tree.modify("eve", club, "member", tree.dn("eve")) == INSUFFICIENT_ACCESS
+    )  # replace: others' values
 
 
 def test_oud_s_default_anonymous_read_would_leak_what_oid_protected(tree: Tree) -> None:
