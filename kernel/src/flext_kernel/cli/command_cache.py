@@ -130,7 +130,7 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
 
 def _left_out(names: list[str]) -> set[str]:
     """Which of ``names`` this run leaves out (plugins.db, FLEXT_PLUGINS, FLEXT_DISABLE_PLUGINS)."""
-    from flext_kernel.cli.commands._inspection import selection
+    from flext_kernel.cli.session import selection
 
     only, disabled = selection()
     return {

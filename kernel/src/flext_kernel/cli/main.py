@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from flext_kernel.cli import output
-from flext_kernel.cli.session import keep_files_private
+from flext_kernel.cli.session import keep_files_private, selection
 from flext_kernel.cli.settings import OutputFormat, Settings, current, replace_current
 from flext_kernel.errors import (
     INTERNAL_ERROR,
@@ -140,7 +140,6 @@ def build(settings: Settings) -> "Assembly":
     """Build the app for this run (command table from the cache, minus disabled plugins)."""
     from flext_kernel.cli.app import assemble
     from flext_kernel.cli.command_cache import load_table
-    from flext_kernel.cli.commands._inspection import selection
     from flext_kernel.paths import user_plugins_dir
     from flext_kernel.plugins.discovery import local_candidates
 

@@ -1,10 +1,11 @@
-"""The kernel a plugin's command runs in, booted with this run's plugins, and the umask of a run."""
+"""The run's plugins (directories, selection, state) and kernel, and the umask of a run."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flext_kernel.cli import output
@@ -12,9 +13,18 @@ from flext_kernel.cli.settings import current
 
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
+    from flext_kernel.plugins.state import PluginStateStore
     from flext_kernel.result import FlextResult
 
-__all__ = ["boot_kernel", "callers_umask", "fail", "keep_files_private"]
+__all__ = [
+    "boot_kernel",
+    "callers_umask",
+    "fail",
+    "keep_files_private",
+    "plugin_dirs",
+    "selection",
+    "state_store",
+]
 
 _callers_umask: int | None = None
 
@@ -24,13 +34,35 @@ def boot_kernel() -> FlextResult[FlextKernel]:
 
     Plugins' commands use it, not ``FlextKernel.boot``: ``flext plugin disable``, ``--plugins-dir`` apply.
     """
-    from flext_kernel.cli.commands._inspection import plugin_dirs, selection
     from flext_kernel.kernel import FlextKernel
 
     only, disabled = selection()
     return FlextKernel.boot(
         plugin_dirs=plugin_dirs(), disabled=disabled, only=only, strict=current().strict_plugins
     )
+
+
+def plugin_dirs() -> list[Path]:
+    """The local plugin directories of this run."""
+    from flext_kernel.paths import user_plugins_dir
+
+    return [*current().plugin_dirs, user_plugins_dir()]
+
+
+def state_store() -> PluginStateStore:
+    """The user's plugin state (``plugins.db``: disabled plugins and pinned commands)."""
+    from flext_kernel.paths import config_dir
+    from flext_kernel.plugins.state import PluginStateStore
+
+    return PluginStateStore(config_dir() / "plugins.db")
+
+
+def selection() -> tuple[set[str] | None, set[str]]:
+    """(``FLEXT_PLUGINS``'s names or None, the plugins this run disables: plugins.db and the environment)."""
+    from flext_kernel.plugins.state import environment_overrides
+
+    only, denied = environment_overrides()
+    return only, state_store().disabled() | denied
 
 
 def fail(result: FlextResult[Any], *, hint: str | None = None, exit_code: int | None = None) -> int:

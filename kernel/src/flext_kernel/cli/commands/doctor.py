@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from flext_kernel.cli import output
-from flext_kernel.cli.commands._inspection import inspect_plugins, plugin_dirs
+from flext_kernel.cli.commands._inspection import inspect_plugins
+from flext_kernel.cli.session import plugin_dirs
 
 __all__ = ["doctor", "loose_permissions"]
 

@@ -59,7 +59,7 @@ def disable(name: str) -> int:
 
 
 def _set_enabled(name: str, enabled: bool) -> int:
-    from flext_kernel.cli.commands._inspection import plugin_dirs, state_store
+    from flext_kernel.cli.session import plugin_dirs, state_store
     from flext_kernel.plugins.discovery import canonical_name, discover
 
     names = {"kernel", *(candidate.name for candidate in discover(plugin_dirs()))}  # nothing imported

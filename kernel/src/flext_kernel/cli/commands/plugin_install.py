@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 from cyclopts import Parameter
 
 from flext_kernel.cli import output
-from flext_kernel.cli.session import callers_umask
+from flext_kernel.cli.session import callers_umask, plugin_dirs, state_store
 from flext_kernel.cli.settings import current
 from flext_kernel.errors import (
     INSTALL_FAILED,
@@ -284,8 +284,6 @@ def _check_main() -> None:
 
 
 def _check_in_fresh_process(names: list[str]) -> dict[str, dict[str, Any]]:
-    from flext_kernel.cli.commands._inspection import plugin_dirs
-
     request = json.dumps({"names": names, "dirs": [str(d) for d in plugin_dirs()]})
     # -P: the current directory (often the plugin's source tree) must not shadow what was installed.
     try:
@@ -441,8 +439,6 @@ def uninstall(
         yes: Do not ask before uninstalling a plugin that ships with FLEXT or that others require.
 
     """
-    from flext_kernel.cli.commands._inspection import plugin_dirs
-
     candidates = discover(plugin_dirs())
     name = canonical_name(name)  # names compare one way everywhere (PEP 503)
     found = next((c for c in candidates if c.name == name), None)
@@ -494,7 +490,6 @@ def _confirm(name: str, distribution: str) -> int | None:
 
 def _uninstall(distribution: str, version: str | None, name: str, candidates: list[Candidate]) -> int:
     from flext_kernel.cli import command_cache
-    from flext_kernel.cli.commands._inspection import state_store
 
     installer = find_installer()
     if installer is None:

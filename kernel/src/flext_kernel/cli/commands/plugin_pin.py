@@ -14,7 +14,8 @@ __all__ = ["pin"]
 def pin(command: str, plugin: str | None = None, *, clear: bool = False) -> int:
     """Give COMMAND (quoted: 'pipeline run') to PLUGIN when several plugins claim it; --clear forgets it."""
     from flext_kernel.cli import command_cache
-    from flext_kernel.cli.commands._inspection import inspect_plugins, state_store
+    from flext_kernel.cli.commands._inspection import inspect_plugins
+    from flext_kernel.cli.session import state_store
 
     words = " ".join(command.split())
     if clear == (plugin is not None):

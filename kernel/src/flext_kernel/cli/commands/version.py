@@ -13,7 +13,7 @@ __all__ = ["version"]
 def version() -> int:
     """Print the versions of flext-kernel, Python and every installed plugin."""
     from flext_kernel.cli.command_cache import load_table
-    from flext_kernel.cli.commands._inspection import plugin_dirs
+    from flext_kernel.cli.session import plugin_dirs
 
     plugins = {
         entry["name"]: entry.get("version")
