@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -76,6 +77,8 @@ _encode_json_stdlib = _json_encoder()
 def _encode_json(value: Any) -> str:
     """Compact JSON text of a value (orjson: two to three times faster), refusing infinities.
 
+    ``row_maker`` has the same lines inline.
+
     orjson writes an infinity or NaN as ``null`` and refuses integers beyond 64
     bits and lone surrogates; text with a ``null`` in it, and whatever orjson
     refuses, is encoded by the standard library instead, which raises
@@ -98,23 +101,49 @@ Row = Sequence[Any]
 def row_maker(columns: Sequence[Column]) -> Callable[[dict[str, Any]], Row]:
     """The function turning a record into its row: absent properties are NULL, JSON columns are encoded.
 
-    This is the hot path of the target (it runs once per record), hence the two variants.
+    This is the hot path of the target (it runs once per record), hence the
+    variants, one ``itemgetter`` for a record that has every property (falling
+    back to ``get`` per property), and ``_encode_json`` written out inline.
     """
     sources = tuple(column.source for column in columns)
     encoded = tuple(index for index, column in enumerate(columns) if column.kind == "json")
+    if len(sources) < 2:  # itemgetter of one name returns the value, not a tuple
+
+        def single(record: dict[str, Any]) -> Row:
+            values = [record.get(source) for source in sources]
+            for index in encoded:
+                if values[index] is not None:
+                    values[index] = _encode_json(values[index])
+            return values
+
+        return single
+    get_all = itemgetter(*sources)
     if not encoded:
 
         def plain(record: dict[str, Any]) -> Row:
-            return [record.get(source) for source in sources]
+            try:
+                values: Row = get_all(record)
+            except KeyError:
+                values = [record.get(source) for source in sources]
+            return values
 
         return plain
+    dumps, encode_stdlib = orjson.dumps, _encode_json_stdlib
 
     def with_json(record: dict[str, Any]) -> Row:
-        values = [record.get(source) for source in sources]
+        try:
+            values = list(get_all(record))
+        except KeyError:
+            values = [record.get(source) for source in sources]
         for index in encoded:
             value = values[index]
             if value is not None:
-                values[index] = _encode_json(value)
+                try:
+                    text = dumps(value)
+                except TypeError:
+                    values[index] = encode_stdlib(value)
+                    continue
+                values[index] = encode_stdlib(value) if b"null" in text else text.decode()
         return values
 
     return with_json
