@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flext_plugin_algar.acl import ATTRIBUTE_RIGHTS, ENTRY_RIGHTS, AclKind, Severity, parse_acl, translate_acl
+from flext_plugin_algar.acl import (
+    ATTRIBUTE_RIGHTS,
+    ENTRY_RIGHTS,
+    AclKind,
+    Severity,
+    parse_acl,
+    translate_acl,
+    translate_entries,
+)
 from flext_plugin_algar.acl.codes import ACL_ADD_FILTER
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,3 +88,22 @@ def test_valid_directives_give_oud_acis_and_never_a_deny_for_anyone(
             assert '(targetscope="base")' in value or (
                 '(targetscope="onelevel")(' in value and "(add)" in value
             )
+
+
+_DNS = st.sampled_from(["dc=x", "ou=p,dc=x", "OU=P, DC=X", "uid=a,ou=p,dc=x", "o=other", ""])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(_DNS, st.sampled_from(list(AclKind)), st.one_of(directives(), st.text(max_size=40))),
+        max_size=6,
+    )
+)
+def test_translating_a_whole_directory_never_raises_and_keeps_one_translation_per_value(
+    values: list[tuple[str, AclKind, str]],
+) -> None:
+    done = translate_entries(values)
+    assert [(one.entry_dn, one.attribute, one.text) for one in done] == values
+    for translation in done:
+        assert all(item.text == translation.text for item in translation.items)
