@@ -14,6 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from flext_sdk.testing.ds389 import ds389_server
+
+__all__ = ["ds389_server"]  # one 389 Directory Server for the whole session, whichever tests use it
+
 POSTGRES_URL = os.environ.get("FLEXT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

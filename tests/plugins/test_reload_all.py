@@ -46,6 +46,7 @@ FIRST_PARTY = (
     "sqlite",
     "dbt",
     "pipeline",
+    "algar",
     "sdk",
 )
 # Hooks the kernel calls with arguments, in the lifecycle or on removal; the others are asked below.

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from flext_sdk.testing import ds389
-from flext_sdk.testing.ds389 import Ds389Server, ds389_server
+from flext_sdk.testing.ds389 import Ds389Server
 from flext_sdk.testing.ldap_server import LdapError
-
-__all__ = ["ds389_server"]
 
 
 def _person(dn: str, uid: str, password: str) -> str:

@@ -24,9 +24,7 @@ from collections.abc import Callable
 
 import pytest
 
-from flext_sdk.testing.ds389 import ds389_server
-
-__all__ = ["ds389_server", "oud_aci_problems", "oud_syntax"]
+__all__ = ["oud_aci_problems", "oud_syntax"]
 
 
 _TARGET = re.compile(
