@@ -1,4 +1,4 @@
-"""Issue 15, item 6: with ``normalize_dn``, one entry has one key however its DN is written.
+"""Issue 15, item 6: with ``normalize_dn`` (the default), one entry has one key however its DN is written.
 
 slapd decides which DNs name the same entry (adding the second spelling is
 "Already exists"); the tap's ``dn`` must then be equal for both, and be a DN
@@ -10,6 +10,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from flext_plugin_ldif.dn import DnNormalizer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flext_sdk.testing.ldap_server import LdapServer
 
@@ -88,3 +93,24 @@ def test_one_row_per_entry_in_target_sqlite(tmp_path: Path) -> None:
         rows = connection.execute("select dn, written_dn from users").fetchall()
     connection.close()
     assert rows == [("cn=smith\\, john,dc=example,dc=com", "CN=smith\\2C john , dc=Example,dc=com")]
+
+
+_DN_PARTS = st.sampled_from(
+    ["cn", "CN", " uid ", "commonName", "2.5.4.3", "memberUid", "x-Unknown", "1bad", "", "=", "+", ",", " ",
+     "  ", "#", "#0A", "a", "Ada", "LOVELACE", "é", "<", ";", ">", "\t", "\n", "o=x"]
+)  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_DN_PARTS, min_size=1, max_size=8).map("".join))
+def test_the_quick_rdn_path_is_the_full_parse(dn: str) -> None:
+    """Every DN without escapes or quotes: the string-method path agrees with the parser, or both refuse."""
+    quick, parsed = DnNormalizer(), DnNormalizer()
+    try:
+        expected = parsed._parse(dn) if dn.strip(" ") else ""
+    except ValueError:
+        with pytest.raises(ValueError, match="not a distinguished name"):
+            quick(dn)
+        return
+    assert quick(dn) == expected
+    assert quick(dn) == expected  # again, from the caches

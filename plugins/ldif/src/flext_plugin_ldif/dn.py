@@ -18,7 +18,9 @@ normal form is ``cn=smith\, john,dc=example,dc=com``:
 - no spaces around ``,``, ``=`` and ``+``.
 
 ``DnNormalizer`` remembers the parents it normalised, so an entry costs the
-parse of its own RDN.
+parse of its own RDN; an RDN without escapes, quotes, ``+`` or ``#`` (nearly
+all of them) is normalised with string methods, and its type's canonical
+name and case rule are remembered too.
 """
 
 from __future__ import annotations
@@ -40,16 +42,19 @@ _SPACES: Final = re.compile(r"[ ]{2,}")
 _TO_ESCAPE: Final = re.compile(r'[,+"\\<>;\x00]')
 _ESCAPED_OR_COMMA: Final = re.compile(r"\\.|,", re.DOTALL)
 _CACHE_LIMIT: Final = 65_536
+_TYPE: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*")
+_TYPE_LIMIT: Final = 1024
 
 
 class DnNormalizer:
     """Normalise DNs (see the module docstring), remembering normalised parents."""
 
-    __slots__ = ("_cache", "_schema")
+    __slots__ = ("_cache", "_schema", "_types")
 
     def __init__(self, schema: Schema = DEFAULT_SCHEMA) -> None:
         self._schema = schema
         self._cache: dict[str, str] = {}
+        self._types: dict[str, tuple[str, bool]] = {}  # type as written -> (canonical name, case-exact)
 
     def __call__(self, dn: str) -> str:
         """The normal form of ``dn`` (``""`` for the empty DN).
@@ -65,14 +70,36 @@ class DnNormalizer:
             return self._parse(dn)
         first, comma, rest = dn.partition(",")
         if not comma:
-            return self._parse(dn)
+            return self._rdn(dn)
         parent = self._cache.get(rest)
         if parent is None:
             parent = self._normal(rest)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[rest] = parent
-        return self._parse(first) + "," + parent
+        return self._rdn(first) + "," + parent
+
+    def _rdn(self, rdn: str) -> str:
+        """One RDN without escapes or quotes: the same as ``_parse``, with string methods when it can."""
+        kind, equals, value = rdn.partition("=")
+        if not equals or "+" in value:
+            return self._parse(rdn)
+        known = self._types.get(kind)
+        if known is None:
+            stripped = kind.strip(" ")
+            if not _TYPE.fullmatch(stripped):
+                return self._parse(rdn)  # raises, saying where
+            name = self._schema.canonical(stripped)
+            known = (name, self._schema.is_case_exact(name))
+            if len(self._types) < _TYPE_LIMIT:
+                self._types[kind] = known
+        value = value.strip(" ")
+        if value[:1] == "#":
+            return self._parse(rdn)  # a BER value: kept as hex, or refused
+        if "  " in value:
+            value = _SPACES.sub(" ", value)
+        name, case_exact = known
+        return f"{name}={_escape(value if case_exact else value.lower())}"
 
     def _parse(self, dn: str) -> str:
         """The normal form of a non-empty DN parsed whole (the slow path: escapes, quotes, ``+``)."""

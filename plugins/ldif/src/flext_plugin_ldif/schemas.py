@@ -13,9 +13,9 @@ _COMMON: Final[dict[str, Any]] = {
     "dn": {
         "type": "string",
         "description": (
-            "The key: the distinguished name as written, or with normalize_dn its RFC 4514 normal form "
-            "(attribute types by canonical name, values without case where the type ignores case, spaces "
-            "and escapes normalised), so that one entry has one key however its DN was written."
+            "The key: the distinguished name's RFC 4514 normal form (attribute types by canonical name, "
+            "values without case where the type ignores case, spaces and escapes normalised), so that one "
+            "entry has one key however its DN was written; the DN as written with normalize_dn: false."
         ),
     },
     "written_dn": {"type": "string", "description": "The distinguished name exactly as written in the file."},
@@ -92,8 +92,8 @@ _EXTRA: Final[dict[str, dict[str, Any]]] = {
             "items": {"type": "string"},
             "description": (
                 "The member values, then the uniqueMember values (without a #'...'B UID suffix; in the DN "
-                "normal form with normalize_dn). Null with group_members_stream: the group_members stream "
-                "has them, and attributes has no member or uniqueMember."
+                "normal form unless normalize_dn is false). Null with group_members_stream: the "
+                "group_members stream has them, and attributes has no member or uniqueMember."
             ),
         },
     },
@@ -122,7 +122,7 @@ _GROUP_MEMBERS: Final[dict[str, Any]] = {
     "member_dn": {
         "type": "string",
         "description": "The member: a member or uniqueMember value (without a #'...'B UID suffix; in the DN "
-        "normal form with normalize_dn).",
+        "normal form unless normalize_dn is false).",
     },
     "attribute": {
         "type": "string",
