@@ -4,7 +4,10 @@ Parts are cut at empty lines; each is read in its own forked process and the
 parts are merged in file order. Whatever the number of workers, the RECORD
 messages (but their ``time_extracted``), the bookmarks and their digests are
 those of one process, and an error is reported at its line in the whole file
-with nothing written.
+with nothing written. Several processes read only with ``changes_stream:
+false`` (change records are numbered in the order of the whole input), so
+these runs set it; with the default, a ``workers`` setting is logged as
+ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import Any
 import pytest
 from flext_plugin_ldif.ldif_parser import read_ldif, read_ldif_part, record_boundaries
 from flext_plugin_ldif.sample import write_directory
+
+SPLIT = {"changes_stream": False}
+"""What lets the tap read in several processes (changes_stream is on by default)."""
 
 
 def _comparable(run: Any) -> list[dict[str, Any]]:
@@ -63,12 +69,23 @@ def test_crlf_files_are_cut_at_empty_lines_too(tmp_path: Path) -> None:
 def test_the_tap_gives_the_same_messages_and_state_with_workers(
     run_tap, directory: Path, workers: int
 ) -> None:
-    one = run_tap({"files": [str(directory)], "workers": 1})
-    several = run_tap({"files": [str(directory)], "workers": workers})
+    one = run_tap({"files": [str(directory)], "workers": 1, **SPLIT})
+    several = run_tap({"files": [str(directory)], "workers": workers, **SPLIT})
     assert several.exit_code == 0, several.stderr
+    assert "is ignored" not in several.stderr
     assert _comparable(several) == _comparable(one)
-    again = run_tap({"files": [str(directory)], "workers": workers}, state=several.state)
+    again = run_tap({"files": [str(directory)], "workers": workers, **SPLIT}, state=several.state)
     assert again.of("RECORD") == []
+
+
+def test_with_the_changes_stream_workers_is_ignored_and_the_log_says_so(run_tap, directory: Path) -> None:
+    run = run_tap({"files": [str(directory)], "workers": 3})
+    assert run.exit_code == 0, run.stderr
+    assert (
+        "workers: 3 is ignored: changes_stream follows the order of the whole input, so one process reads "
+        "it; set changes_stream: false (and apply_changes: false) to read in several processes"
+    ) in run.stderr
+    assert sum(run.counts().values()) == 6_000 + 40 + 5 + 3
 
 
 def test_an_error_in_a_later_part_is_reported_at_its_line_with_nothing_written(
@@ -82,7 +99,7 @@ def test_an_error_in_a_later_part_is_reported_at_its_line_with_nothing_written(
         at += 1
     lines[at] = "mail broken"
     broken.write_text("\n".join(lines), encoding="utf-8")
-    run = run_tap({"files": [str(broken)], "workers": 3})
+    run = run_tap({"files": [str(broken)], "workers": 3, **SPLIT})
     assert run.exit_code == 1
     assert run.errors()[0].startswith(f"error: {broken}:{at + 1}: expected 'attribute: value'")
     assert run.of("RECORD") == []
