@@ -426,7 +426,7 @@ def run() -> None:
     except BrokenPipeError:
         code = output.EXIT_CLOSED_PIPE
     if code == output.EXIT_CLOSED_PIPE:
-        # As the Python docs recommend: or the flush at exit prints "Exception ignored ... BrokenPipeError".
+        # What is left goes to /dev/null, as the Python docs recommend: the flush at exit would fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.dup2(devnull, sys.stderr.fileno())
