@@ -100,13 +100,11 @@ def _plugin_dirs() -> list[Path]:
 
 
 def _boot(directories: list[Path]) -> FlextKernel:
+    from flext_kernel.cli.session import selection
     from flext_kernel.kernel import FlextKernel
-    from flext_kernel.paths import config_dir
     from flext_kernel.plugins.discovery import discover
-    from flext_kernel.plugins.state import PluginStateStore, environment_overrides
 
-    only, denied = environment_overrides()
-    disabled = PluginStateStore(config_dir() / "plugins.db").disabled() | denied
+    only, disabled = selection()
     booted = FlextKernel.boot(discover(directories), disabled=disabled, only=only)
     return booted.unwrap()  # a non-strict boot always succeeds; failed plugins are in the records
 
