@@ -57,14 +57,24 @@ def _traced_run(
     return _calls(log)
 
 
-def test_every_state_follows_a_sync_of_the_rows_it_covers(target: Target, tmp_path: Path) -> None:
+@pytest.mark.parametrize("through_symlink", [False, True], ids=["file", "symlink"])
+def test_every_state_follows_a_sync_of_the_rows_it_covers(
+    target: Target, tmp_path: Path, through_symlink: bool
+) -> None:
+    wal = str(target.database) + "-wal"
+    if through_symlink:  # SQLite puts the WAL next to the file the symlink leads to
+        real = tmp_path / "elsewhere" / "real.db"
+        real.parent.mkdir()
+        target.database.parent.mkdir(parents=True)
+        target.database.symlink_to(real)
+        wal = str(real) + "-wal"
     messages: list = [target.schema("people", {"id": {"type": "integer"}, "tags": {"type": "array"}})]
     for number in range(1, 131):
         messages.append(target.record("people", {"id": number, "tags": [number]}))
         if number in (50, 60, 125):  # 50: nothing pending (a batch just filled); 60, 125: held for a batch
             messages.append(target.state({"people": number}))
     calls = _traced_run(target, messages, tmp_path, batch_size_rows=25)
-    wal = str(target.database) + "-wal"
+    assert any(path == wal for _, _, path in calls)
     states = 0
     written_since_sync = False
     for call, descriptor, path in calls:

@@ -144,18 +144,19 @@ class Database:
         """
         if not self._unsynced:
             return
-        wal = self.path.with_name(self.path.name + "-wal")
+        real = Path(os.path.realpath(self.path))  # SQLite names the WAL after the file a symlink leads to
+        wal = real.with_name(real.name + "-wal")
         try:
             try:
                 descriptor = os.open(wal, os.O_RDONLY)
             except FileNotFoundError:
-                descriptor = os.open(self.path, os.O_RDONLY)  # no WAL: everything is in the database file
+                descriptor = os.open(real, os.O_RDONLY)  # no WAL: everything is in the database file
         except OSError as error:
             raise storage_error(error, "sync", self.path) from error
         try:
             os.fsync(descriptor)
             if not self._directory_synced:
-                _sync_directory(self.path.parent)
+                _sync_directory(real.parent)
                 self._directory_synced = True
         except OSError as error:
             raise storage_error(error, "sync", self.path) from error
