@@ -1,16 +1,16 @@
 """The ``algar`` plugin: the OID to OUD migration.
 
-This first version contributes no command yet: the migration phases and the
-``flext algar`` commands come with the phases. What it has is the ACL
-translator (``flext_plugin_algar.acl``), a library the phases will use.
-Loading the plugin imports nothing else.
+Its commands (``flext algar ...``) are declared in the manifest and imported
+only when they run (``flext_plugin_algar.cli``); the LDIF phases read the
+export through the ``ldif`` plugin's ``LdifReader`` service, found in the
+container, never by import. Loading the plugin imports nothing else.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flext_sdk import PluginManifest, hookimpl
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
     from flext_sdk import FlextResult
@@ -20,12 +20,32 @@ __all__ = ["NAME", "flext_health", "manifest"]
 NAME = "algar"
 """The plugin's name."""
 
+_CLI = "flext_plugin_algar.cli"
+
+_COMMANDS = (
+    (
+        ("algar", "init"),
+        "init",
+        "Start a migration project: a commented algar.yaml and a rules.yaml.",
+    ),
+    (("algar", "sample"), "sample", "Write an OID-style LDIF export to try the migration on."),
+)
+
 manifest = PluginManifest(
     name=NAME,
     version="0.1.0",
-    description="ALGAR: Oracle Internet Directory to Oracle Unified Directory migration (ACL translator)",
+    description="ALGAR: Oracle Internet Directory to Oracle Unified Directory migration",
+    commands=tuple(
+        CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
+        for path, attribute, text in _COMMANDS
+    ),
+    groups=(
+        GroupEntry(
+            path=("algar",), help="ALGAR: migrate Oracle Internet Directory to Oracle Unified Directory."
+        ),
+    ),
 )
-"""The plugin's manifest (no commands yet)."""
+"""The plugin's manifest: its commands, declared lazily."""
 
 
 @hookimpl
