@@ -86,8 +86,28 @@ def test_the_sample_pipeline_loads_models_and_resumes(flext_cli, tmp_path):
             "select count(*) from group_membership where member_dn = ? and member_uid is not null", (user,)
         ).fetchone() == (0,)
 
+    # A rename (modrdn) of another user, its DN spelled otherwise (type in upper case, spaces around the
+    # separator): the same key, so the old DN is no longer live either. Every change record of the
+    # file is sent again (its time is the file's, which changed) and upserted on (dn, sequence).
+    with sqlite3.connect(database) as connection:
+        other_user, written = connection.execute(
+            "select dn, written_dn from users where dn <> ? order by dn", (user,)
+        ).fetchone()
+    respelled = written.replace("uid=", "UID=", 1).replace(",", " , ", 1)
+    with ldif.open("a", encoding="utf-8") as handle:
+        handle.write(f"\ndn: {respelled}\nchangetype: modrdn\nnewrdn: uid=renamed\ndeleteoldrdn: 1\n")
+    renamed = flext_cli("--output", "json", "pipeline", "run", "directory")
+    assert renamed.exit_code == 0, renamed
+    assert renamed.json()["data"]["records"] == {"changes": 2}
+    with sqlite3.connect(database) as connection:
+        changes = connection.execute("select change_type, dn, written_dn, sequence from changes order by 4")
+        assert changes.fetchall() == [("delete", user, user, 1), ("modrdn", other_user, respelled, 2)]
+        live = {dn for (dn,) in connection.execute("select dn from live_entries")}
+        assert other_user not in live
+        assert len(live) == sum(run["records"].values()) - 2
+
     status = flext_cli("--output", "json", "pipeline", "status", "directory").json()["data"][0]
     assert status["status"] == "completed"
-    assert status["runs"] == 3
+    assert status["runs"] == 4
     tables = flext_cli("--output", "json", "data", "sqlite", "tables", str(database))
     assert tables.exit_code == 0, tables
