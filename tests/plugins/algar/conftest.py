@@ -1,4 +1,10 @@
-"""Fixtures of the ALGAR plugin's tests: a private 389 Directory Server, and OUD's ACI syntax.
+"""Fixtures of the ALGAR plugin's tests: a private 389 Directory Server, OUD's ACI syntax, an LDIF reader.
+
+``ldif_reader`` is an ``LdifReader`` (``flext_sdk.contracts.ldif``) over the
+ldif plugin's own parser, the product's reader behind the contract: the phases
+are tested against it in-process, as they get it from the container in the
+CLI. A parse error is one ``LdifProblem`` and reading goes on after the next
+blank line.
 
 ``ds389_server`` is the SDK's 389 DS fixture. ``oud_aci_problems`` checks an
 ACI against the syntax documented for Oracle Unified Directory (Architecture
@@ -19,12 +25,28 @@ Reference, "ACI Syntax"); it is the golden reference for what 389 cannot check
 
 from __future__ import annotations
 
+import base64
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from os import PathLike
 
 import pytest
+from flext_plugin_ldif.dn import DnNormalizer
+from flext_plugin_ldif.errors import LdifError
+from flext_plugin_ldif.ldif_parser import LdifEntry, read_ldif, read_ldif_part
 
-__all__ = ["oud_aci_problems", "oud_syntax"]
+from flext_sdk.contracts.ldif import (
+    LDIF_DN,
+    LDIF_FILE,
+    LdifItem,
+    LdifModification,
+    LdifProblem,
+    LdifReader,
+    LdifRecord,
+)
+
+__all__ = ["ParserReader", "ldif_reader", "oud_aci_problems", "oud_syntax"]
 
 
 _TARGET = re.compile(
@@ -119,3 +141,84 @@ def oud_aci_problems(aci: str) -> list[str]:
 def oud_syntax() -> Callable[[str], list[str]]:
     """``oud_aci_problems``, for tests: what in an ACI is not OUD syntax."""
     return oud_aci_problems
+
+
+@pytest.fixture(scope="session")
+def ldif_reader() -> LdifReader:
+    """The ldif plugin's parser behind the ``LdifReader`` contract."""
+    return ParserReader()
+
+
+class ParserReader:
+    """``LdifReader`` on ``flext_plugin_ldif.ldif_parser``."""
+
+    def __init__(self) -> None:
+        self._normalizer = DnNormalizer()
+
+    def normalize_dn(self, dn: str) -> str | None:
+        try:
+            return self._normalizer(dn)
+        except ValueError:
+            return None
+
+    def read(self, path: str | PathLike[str], *, encoding: str = "utf-8") -> Iterator[LdifItem]:
+        source = str(path)
+        start, first_line = 0, 1
+        while True:
+            if start == 0:
+                entries = read_ldif(path, encoding=encoding)
+            else:
+                entries = read_ldif_part(path, start, os.path.getsize(path), first_line, encoding=encoding)
+            try:
+                for entry in entries:
+                    yield self._item(entry, source)
+                return
+            except LdifError as error:
+                if error.line is None:
+                    yield LdifProblem(source, None, error.reason, LDIF_FILE)
+                    return
+                yield LdifProblem(source, error.line, error.reason)
+                resume = _after_record(path, error.line)
+                if resume is None:
+                    return
+                start, first_line = resume
+
+    def _item(self, entry: LdifEntry, source: str) -> LdifItem:
+        normal = self.normalize_dn(entry.dn)
+        if normal is None:
+            return LdifProblem(source, entry.line, f"{entry.dn!r} is not a DN", LDIF_DN, entry.dn)
+        binary = entry.binary
+        attributes = {
+            name: tuple(base64.b64decode(v) for v in values) if name in binary else tuple(values)
+            for name, values in entry.attributes.items()
+        }
+        modifications = tuple(
+            LdifModification(
+                change.operation,
+                change.attribute,
+                tuple(base64.b64decode(v) for v in change.values) if change.binary else change.values,
+            )
+            for change in entry.modifications
+        )
+        return LdifRecord(
+            source, entry.line, entry.dn, normal, attributes, entry.change_type,  # type: ignore[arg-type]  # the parser's change types are ChangeType's
+            entry.is_change, modifications, entry.new_rdn, entry.delete_old_rdn, entry.new_superior,
+        )  # fmt: skip
+
+
+def _after_record(path: str | PathLike[str], line: int) -> tuple[int, int] | None:
+    """``(byte offset, line)`` of the first record after the one holding ``line``; None at the end."""
+    offset = 0
+    number = 0
+    blank_seen = False
+    with open(path, "rb") as handle:
+        for raw in handle:
+            number += 1
+            if number >= line:
+                blank = raw.rstrip(b"\r\n") == b""
+                if blank:
+                    blank_seen = True
+                elif blank_seen:
+                    return offset, number
+            offset += len(raw)
+    return None

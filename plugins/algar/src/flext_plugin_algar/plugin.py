@@ -29,6 +29,9 @@ _COMMANDS = (
         "Start a migration project: a commented algar.yaml and a rules.yaml.",
     ),
     (("algar", "sample"), "sample", "Write an OID-style LDIF export to try the migration on."),
+    (("algar", "migration", "plan"), "plan", "Show each phase of the migration, its files and its state."),
+    (("algar", "migration", "run"), "run", "Run the LDIF phases of the migration (or one with --phase)."),
+    (("algar", "migration", "status"), "status", "Show each phase's counts, problems and time."),
 )
 
 manifest = PluginManifest(
@@ -43,6 +46,7 @@ manifest = PluginManifest(
         GroupEntry(
             path=("algar",), help="ALGAR: migrate Oracle Internet Directory to Oracle Unified Directory."
         ),
+        GroupEntry(path=("algar", "migration"), help="The migration's LDIF phases: plan, run, status."),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

@@ -10,6 +10,8 @@ The types that cross live here, owned by no plugin:
   registers in the container;
 - ``flext_sdk.contracts.dbt``: the ``RunDbt`` command the dbt plugin handles,
   and the ``DbtReport`` it answers;
+- ``flext_sdk.contracts.ldif``: the ``LdifReader`` service the ldif plugin
+  registers (LDIF files as ``LdifRecord`` and ``LdifProblem`` items);
 - ``require_handler``, ``require_service``: check that what a caller needs is
   there, or fail naming the plugin that provides it and what to do
   (``PLUGIN_DISABLED``: enable it; ``NOT_FOUND``: install it); ``hint_of``
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
         require_service,
     )
     from flext_sdk.contracts.dbt import DbtCommand, DbtReport, NodeResult, RunDbt
+    from flext_sdk.contracts.ldif import LdifItem, LdifModification, LdifProblem, LdifReader, LdifRecord
     from flext_sdk.contracts.singer import (
         ConnectorKind,
         ConnectorSpec,
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 _PROVIDERS = "flext_sdk.contracts._providers"
 _SINGER = "flext_sdk.contracts.singer"
 _DBT = "flext_sdk.contracts.dbt"
+_LDIF = "flext_sdk.contracts.ldif"
 
 _LOCATIONS: dict[str, str] = {
     "ConnectorKind": _SINGER,
@@ -55,6 +59,11 @@ _LOCATIONS: dict[str, str] = {
     "ConnectorStep": _SINGER,
     "DbtCommand": _DBT,
     "DbtReport": _DBT,
+    "LdifItem": _LDIF,
+    "LdifModification": _LDIF,
+    "LdifProblem": _LDIF,
+    "LdifReader": _LDIF,
+    "LdifRecord": _LDIF,
     "NodeResult": _DBT,
     "Provider": _PROVIDERS,
     "RunDbt": _DBT,
@@ -78,6 +87,11 @@ __all__ = [
     "ConnectorStep",
     "DbtCommand",
     "DbtReport",
+    "LdifItem",
+    "LdifModification",
+    "LdifProblem",
+    "LdifReader",
+    "LdifRecord",
     "NodeResult",
     "Provider",
     "RunDbt",

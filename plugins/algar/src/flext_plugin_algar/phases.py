@@ -1,0 +1,689 @@
+"""The LDIF to LDIF phases of a migration: validate, hierarchy, schema, users, groups, acl, output.
+
+Each phase reads one LDIF file through the ``ldif`` plugin's ``LdifReader``
+(the previous phase's output; ``validate`` reads the OID export), writes its
+own ``<output>/NN-<phase>.ldif`` and its report (``report``), and holds one
+entry at a time: what it remembers is a set of normal DNs (``validate``,
+``hierarchy``, ``groups``), never the entries. Output is written to a
+``.partial`` file renamed when the phase ends, so a phase's file is there
+whole or not at all. docs/algar.md says what each phase does and reports.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+from urllib.parse import quote, unquote
+
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
+from flext_plugin_algar.ldif_out import BaseRewrite, format_record, parent_of, split_rdns
+from flext_plugin_algar.project import ExcludeRule, Project, Rules
+from flext_plugin_algar.report import PhaseReport, read_report
+from flext_plugin_algar.schema_map import ATTRIBUTES_KEPT, CLASSES_KEPT, CLASSES_MAPPED, OPERATIONAL, PHASE
+from flext_sdk import FlextResult
+from flext_sdk.contracts.ldif import LdifProblem, LdifReader, LdifRecord
+
+__all__ = ["OUD_SCHEMES", "PHASES", "Migration", "phase_paths", "plan", "run_phase"]
+
+PHASES: Final = ("validate", "hierarchy", "schema", "users", "groups", "acl", "output")
+"""The LDIF to LDIF phases, in order."""
+OUD_SCHEMES: Final = frozenset(
+    {
+        "SSHA",
+        "SSHA256",
+        "SSHA384",
+        "SSHA512",
+        "SHA",
+        "SHA256",
+        "SHA384",
+        "SHA512",
+        "CRYPT",
+        "MD5",
+        "SMD5",
+        "PBKDF2",
+        "PBKDF2-SHA256",
+        "PBKDF2-SHA512",
+        "AES",
+        "3DES",
+        "BLOWFISH",
+        "RC4",
+    }
+)
+"""``userPassword`` schemes OUD verifies (its password storage schemes): carried byte for byte."""
+
+_REFERENCES: Final = ("member", "uniquemember", "owner", "manager", "secretary", "seealso", "roleoccupant")
+_PERSON: Final = frozenset({"person", "organizationalperson", "inetorgperson"})
+_GROUP: Final = frozenset({"groupofnames", "groupofuniquenames", "groupofurls", "orcldynamicgroup"})
+_LDAP_URL_DN = re.compile(r"ldap:///([^\"?)]+)")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What every phase needs: the project, its rules, the LDIF reader and the suffix rewrite."""
+
+    project: Project
+    """``algar.yaml``."""
+    rules: Rules
+    """``rules.yaml``."""
+    reader: LdifReader
+    """The ``ldif`` plugin's reader, from the container."""
+    rewrite: BaseRewrite
+    """Source suffix to target suffix."""
+    target_normal: str
+    """The target suffix's normal form."""
+
+    @classmethod
+    def of(cls, project: Project, rules: Rules, reader: LdifReader) -> FlextResult[Migration]:
+        """Check the base DNs with the reader and build the migration."""
+        source = reader.normalize_dn(project.base_dn.source)
+        target = reader.normalize_dn(project.base_dn.target)
+        if source is None or target is None:
+            bad = project.base_dn.source if source is None else project.base_dn.target
+            return FlextResult.fail(f"base_dn: {bad!r} is not a DN", error_code=VALIDATION_ERROR)
+        return FlextResult.ok(
+            cls(
+                project,
+                rules,
+                reader,
+                BaseRewrite(project.base_dn.source, project.base_dn.target, source),
+                target,
+            )
+        )
+
+    @property
+    def out(self) -> Path:
+        """The output directory."""
+        return self.project.path(self.project.output)
+
+
+def phase_paths(migration: Migration, phase: str) -> tuple[Path, Path]:
+    """``(input LDIF, base path)`` of ``phase``: outputs are ``base.ldif``, ``base.report.json``..."""
+    index = PHASES.index(phase)
+    base = migration.out / f"{index + 1:02d}-{phase}"
+    if index == 0:
+        assert migration.project.source.ldif is not None  # checked by plan/run first
+        return migration.project.path(migration.project.source.ldif), base
+    return migration.out / f"{index:02d}-{PHASES[index - 1]}.ldif", base
+
+
+def plan(migration: Migration) -> list[dict[str, Any]]:
+    """Each phase, its files, and its state: ``done`` (report newer than input), ``stale`` or ``pending``."""
+    rows = []
+    for phase in PHASES:
+        source, base = phase_paths(migration, phase)
+        report = read_report(base.with_suffix(".report.json"))
+        output = base.with_suffix(".ldif")
+        state = "pending"
+        if report is not None and output.exists():
+            fresh = source.exists() and source.stat().st_mtime <= output.stat().st_mtime
+            state = "done" if fresh else "stale"
+        rows.append({"phase": phase, "input": str(source), "output": str(output), "state": state})
+    return rows
+
+
+def run_phase(migration: Migration, phase: str) -> FlextResult[dict[str, Any]]:
+    """Run one phase; its input must be there (the export, or the previous phase's output)."""
+    if migration.project.source.ldif is None:
+        return FlextResult.fail(
+            "source: the LDIF phases read an export (source.ldif); reading a live server comes with sync",
+            error_code=VALIDATION_ERROR,
+        )
+    source, base = phase_paths(migration, phase)
+    if not source.exists():
+        before = "the export" if phase == PHASES[0] else f"phase {PHASES[PHASES.index(phase) - 1]!r}"
+        return FlextResult.fail(f"{source}: no such file (run {before} first)", error_code=NOT_FOUND)
+    migration.out.mkdir(parents=True, exist_ok=True)
+    output = base.with_suffix(".ldif")
+    partial = base.with_suffix(".ldif.partial")
+    with (
+        PhaseReport(phase, base, source=source, output=output) as report,
+        partial.open("w", encoding="utf-8", newline="\n") as handle,
+    ):
+        _RUNNERS[phase](migration, source, handle, report)
+    partial.replace(output)
+    return FlextResult.ok(report.finish())
+
+
+def _records(
+    migration: Migration, path: Path, report: PhaseReport, *, encoding: str = "utf-8", count: bool = True
+) -> Iterator[LdifRecord]:
+    for item in migration.reader.read(path, encoding=encoding):
+        if isinstance(item, LdifProblem):
+            report.counts["failed"] += 1
+            report.item("error", item.code, item.message, dn=item.dn, line=item.line, file=item.source)
+            continue
+        if count:
+            report.counts["in"] += 1
+        yield item
+
+
+def _write(
+    handle: IO[str], report: PhaseReport, dn: str, attributes: Mapping[str, tuple[str | bytes, ...]]
+) -> None:
+    handle.write(format_record(dn, attributes.items()))
+    report.counts["out"] += 1
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("utf-8", errors="replace")
+
+
+def _classes(record: LdifRecord | Mapping[str, tuple[str | bytes, ...]]) -> set[str]:
+    attributes = record.attributes if isinstance(record, LdifRecord) else record
+    return {_text(value).lower() for value in attributes.get("objectclass", ())}
+
+
+# -- validate ---------------------------------------------------------------------------------------------
+
+
+def _validate(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+    """LDIF and DN syntax (the reader's problems), duplicates, entries without objectClass, dangling refs.
+
+    What is valid is written unchanged.
+    """
+    seen: dict[str, int] = {}
+    forward: list[tuple[str, int, str, str, str]] = []  # references to DNs not seen yet
+    encoding = migration.project.source.encoding
+    for record in _records(migration, source, report, encoding=encoding):
+        if record.is_change and record.change_type != "add":
+            report.counts["failed"] += 1
+            report.item(
+                "error",
+                "VALIDATE_CHANGE_RECORD",
+                f"a '{record.change_type}' change record is not an entry of an export; left out",
+                dn=record.dn,
+                line=record.line,
+            )
+            continue
+        first = seen.get(record.normal_dn)
+        if first is not None:
+            report.counts["failed"] += 1
+            report.item(
+                "error",
+                "VALIDATE_DUPLICATE_DN",
+                f"the same entry as line {first}; the first is kept",
+                dn=record.dn,
+                line=record.line,
+            )
+            continue
+        if not record.attributes.get("objectclass"):
+            report.counts["failed"] += 1
+            report.item(
+                "error",
+                "VALIDATE_NO_OBJECTCLASS",
+                "an entry without objectClass; left out",
+                dn=record.dn,
+                line=record.line,
+            )
+            continue
+        seen[record.normal_dn] = record.line
+        for name in _REFERENCES:
+            for value in record.attributes.get(name, ()):
+                normal = migration.reader.normalize_dn(_text(value))
+                if normal is None:
+                    report.item(
+                        "warning",
+                        "VALIDATE_BAD_DN_VALUE",
+                        f"{name} value {_text(value)!r} is not a DN",
+                        dn=record.dn,
+                        line=record.line,
+                    )
+                elif normal not in seen:
+                    forward.append((record.dn, record.line, name, _text(value), normal))
+        _write(handle, report, record.dn, record.attributes)
+    for dn, line, name, value, normal in forward:
+        if normal not in seen:
+            report.counts["dangling"] += 1
+            report.item(
+                "warning",
+                "VALIDATE_DANGLING_REFERENCE",
+                f"{name} {value!r} is not in the export",
+                dn=dn,
+                line=line,
+            )
+
+
+# -- hierarchy --------------------------------------------------------------------------------------------
+
+
+def _hierarchy(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+    """Exclusion rules, DN rewrite, parents before children (one temporary file per depth), orphans."""
+    normalize = migration.reader.normalize_dn
+    under = [(normalize(rule.under), rule) for rule in migration.rules.exclude if rule.under is not None]
+    by_class = {
+        rule.objectclass.lower(): rule for rule in migration.rules.exclude if rule.objectclass is not None
+    }
+    scratch = migration.out / f".{source.stem}.depths"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    buckets: dict[int, IO[str]] = {}
+    try:
+        for record in _records(migration, source, report):
+            reason = _excluded(record, under, by_class)
+            if reason is not None:
+                report.counts["excluded"] += 1
+                report.item("info", "HIERARCHY_EXCLUDED", f"excluded by a rule: {reason}", dn=record.dn)
+                continue
+            moved = migration.rewrite(record.dn, record.normal_dn)
+            if moved is None:
+                report.counts["excluded"] += 1
+                report.item(
+                    "warning",
+                    "HIERARCHY_OUTSIDE_BASE",
+                    f"not under {migration.rewrite.source}; left out",
+                    dn=record.dn,
+                )
+                continue
+            attributes = dict(record.attributes)
+            for name in ("manager", "secretary", "seealso", "roleoccupant"):
+                if name in attributes:
+                    attributes[name] = tuple(_moved(migration, value) for value in attributes[name])
+            depth = len(split_rdns(moved))
+            if depth not in buckets:
+                buckets[depth] = (scratch / f"{depth:04d}.ldif").open("w", encoding="utf-8", newline="\n")
+            buckets[depth].write(format_record(moved, attributes.items()))
+        for bucket in buckets.values():
+            bucket.close()
+        written: set[str] = set()
+        for depth in sorted(buckets):
+            for record in _records(migration, scratch / f"{depth:04d}.ldif", report, count=False):
+                parent = parent_of(record.dn)
+                if record.normal_dn != migration.target_normal and (
+                    parent is None or normalize(parent) not in written
+                ):
+                    report.counts["excluded"] += 1
+                    report.item(
+                        "error",
+                        "HIERARCHY_ORPHAN",
+                        f"its parent {parent!r} is not in the export (or "
+                        "was left out): the entry is left out",
+                        dn=record.dn,
+                    )
+                    continue
+                written.add(record.normal_dn)
+                _write(handle, report, record.dn, record.attributes)
+    finally:
+        for bucket in buckets.values():
+            bucket.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _excluded(
+    record: LdifRecord, under: list[tuple[str | None, ExcludeRule]], by_class: dict[str, ExcludeRule]
+) -> str | None:
+    for normal, rule in under:
+        if normal is not None and (record.normal_dn == normal or record.normal_dn.endswith("," + normal)):
+            return rule.reason
+    for name in _classes(record):
+        if name in by_class:
+            return by_class[name].reason
+    return None
+
+
+def _moved(migration: Migration, value: str | bytes) -> str | bytes:
+    if isinstance(value, bytes):
+        return value
+    normal = migration.reader.normalize_dn(value)
+    moved = migration.rewrite(value, normal) if normal is not None else None
+    return value if moved is None else moved
+
+
+# -- schema -----------------------------------------------------------------------------------------------
+
+
+def _schema(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+    """Object classes and attributes by the documented table; unknown ones kept and reported."""
+    unknown: dict[tuple[str, str], list[Any]] = {}
+    dropped: Counter[str] = Counter()
+    mapped: Counter[str] = Counter()
+    extra_drop = {name.lower() for name in migration.rules.drop_attributes}
+    for record in _records(migration, source, report):
+        attributes: dict[str, tuple[str | bytes, ...]] = {}
+        for name, values in record.attributes.items():
+            base = name.split(";", 1)[0]
+            if name == "objectclass":
+                attributes[name] = _mapped_classes(values, mapped, unknown, record.dn)
+                if "orclprivilegegroup" in _classes(record):
+                    report.item(
+                        "warning",
+                        "SCHEMA_PRIVILEGE_GROUP",
+                        "an OID privilege group becomes a plain "
+                        "group: grant the matching OUD privileges (ds-privilege-name) by hand",
+                        dn=record.dn,
+                    )
+            elif base in OPERATIONAL or base in extra_drop:
+                dropped[base] += 1
+            else:
+                if base not in PHASE and base not in ATTRIBUTES_KEPT:
+                    _count_unknown(unknown, ("attribute", base), record.dn)
+                attributes[name] = values
+        _write(handle, report, record.dn, attributes)
+    for (kind, name), (count, first) in sorted(unknown.items()):
+        report.item(
+            "warning",
+            f"SCHEMA_UNKNOWN_{kind.upper()}",
+            f"{kind} {name!r} has no OUD mapping: kept as "
+            f"is in {count} entries; add it to the OUD schema or exclude it by a rule",
+            dn=first,
+            count=count,
+        )
+    for name, count in sorted(dropped.items()):
+        report.item(
+            "info",
+            "SCHEMA_DROPPED",
+            f"operational attribute {name!r} dropped from {count} entries",
+            count=count,
+        )
+    for name, count in sorted(mapped.items()):
+        target = CLASSES_MAPPED[name]
+        done = f"became {target}" if target else "removed (its attributes are mapped)"
+        report.item(
+            "info", "SCHEMA_CLASS_MAPPED", f"object class {name!r} {done} in {count} entries", count=count
+        )
+    report.summary["dropped_attributes"] = dict(sorted(dropped.items()))
+
+
+def _mapped_classes(
+    values: tuple[str | bytes, ...], mapped: Counter[str], unknown: dict[tuple[str, str], list[Any]], dn: str
+) -> tuple[str, ...]:
+    result: list[str] = []
+    for value in values:
+        text = _text(value)
+        lower = text.lower()
+        if lower in CLASSES_MAPPED:
+            mapped[lower] += 1
+            target = CLASSES_MAPPED[lower]
+            if target is not None and target.lower() not in {name.lower() for name in result}:
+                result.append(target)
+            continue
+        if lower not in CLASSES_KEPT:
+            _count_unknown(unknown, ("objectclass", lower), dn)
+        if lower not in {name.lower() for name in result}:
+            result.append(text)
+    return tuple(result)
+
+
+def _count_unknown(unknown: dict[tuple[str, str], list[Any]], key: tuple[str, str], dn: str) -> None:
+    found = unknown.setdefault(key, [0, dn])
+    found[0] += 1
+
+
+# -- users ------------------------------------------------------------------------------------------------
+
+
+def _users(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+    """Password hashes carried byte for byte; OID-only schemes reported with the accounts to reset.
+
+    ``orclisenabled: DISABLED`` becomes ``ds-pwp-account-disabled: true``; OID verifiers are dropped.
+    """
+    resets = report.base.with_suffix(".password-resets.txt").open("w", encoding="utf-8")
+    schemes: Counter[str] = Counter()
+    with resets:
+        for record in _records(migration, source, report):
+            attributes = dict(record.attributes)
+            if _PERSON & _classes(record):
+                report.counts["accounts"] += 1
+            if "userpassword" in attributes:
+                kept = tuple(
+                    _password(value, record.dn, report, schemes, resets)
+                    for value in attributes["userpassword"]
+                )
+                attributes["userpassword"] = tuple(value for value in kept if value is not None)
+                if not attributes["userpassword"]:
+                    del attributes["userpassword"]
+            for name in [
+                name for name in attributes if name.split(";", 1)[0] in ("orclpassword", "authpassword")
+            ]:
+                del attributes[name]
+                report.counts["oid_verifiers_dropped"] += 1
+            enabled = attributes.pop("orclisenabled", None)
+            if enabled and _text(enabled[0]).upper() == "DISABLED":
+                attributes["ds-pwp-account-disabled"] = ("true",)
+                report.counts["disabled"] += 1
+            _write(handle, report, record.dn, attributes)
+    report.summary["password_schemes"] = dict(sorted(schemes.items()))
+    if report.counts["oid_verifiers_dropped"]:
+        report.item(
+            "info",
+            "USERS_OID_VERIFIER_DROPPED",
+            "orclPassword/authPassword (OID database verifiers) "
+            f"dropped from {report.counts['oid_verifiers_dropped']} entries: OUD has no use for them",
+        )
+
+
+def _password(
+    value: str | bytes, dn: str, report: PhaseReport, schemes: Counter[str], resets: IO[str]
+) -> str | bytes | None:
+    raw = value if isinstance(value, bytes) else value.encode("utf-8")
+    end = raw.find(b"}")
+    if not raw.startswith(b"{") or end < 0:
+        schemes["(cleartext)"] += 1
+        report.item(
+            "warning",
+            "USERS_CLEARTEXT_PASSWORD",
+            "a cleartext userPassword: OUD hashes it on add; check why OID held it in clear",
+            dn=dn,
+        )
+        return value
+    scheme = raw[1:end].decode("ascii", errors="replace").upper()
+    schemes[scheme] += 1
+    if scheme in OUD_SCHEMES:
+        return value
+    report.counts["password_resets"] += 1
+    resets.write(dn + "\n")
+    report.item(
+        "warning",
+        "USERS_PASSWORD_RESET",
+        f"{{{scheme}}} is an OID-only scheme OUD cannot verify: the "
+        "value is left out and the account needs a password reset",
+        dn=dn,
+        scheme=scheme,
+    )
+    return None
+
+
+# -- groups -----------------------------------------------------------------------------------------------
+
+
+def _groups(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+    """Member, uniqueMember and owner DNs moved to the target suffix; dynamic groups made groupOfURLs.
+
+    Nested groups are counted; a dynamic group's labeledURI becomes memberURL, its base DN moved.
+    """
+    groups = {
+        record.normal_dn
+        for record in _records(migration, source, report, count=False)
+        if _GROUP & _classes(record)
+    }
+    for record in _records(migration, source, report):
+        classes = _classes(record)
+        if not _GROUP & classes:
+            _write(handle, report, record.dn, record.attributes)
+            continue
+        report.counts["groups"] += 1
+        attributes = dict(record.attributes)
+        for name in ("member", "uniquemember", "owner"):
+            if name in attributes:
+                attributes[name] = tuple(
+                    _member(migration, report, record.dn, name, v, groups) for v in attributes[name]
+                )
+        if "groupofurls" in classes or "labeleduri" in attributes:
+            _dynamic(migration, report, record.dn, attributes)
+        elif not attributes.get("member") and not attributes.get("uniquemember"):
+            report.item(
+                "warning",
+                "GROUPS_EMPTY",
+                "a static group without members: OUD's groupOfNames and groupOfUniqueNames require one",
+                dn=record.dn,
+            )
+        _write(handle, report, record.dn, attributes)
+
+
+def _member(
+    migration: Migration, report: PhaseReport, dn: str, name: str, value: str | bytes, groups: set[str]
+) -> str | bytes:
+    text = _text(value)
+    normal = migration.reader.normalize_dn(text)
+    if normal is None:
+        report.item("warning", "GROUPS_BAD_MEMBER_DN", f"{name} {text!r} is not a DN: kept as is", dn=dn)
+        return value
+    moved = migration.rewrite(text, normal)
+    if moved is None:
+        report.item(
+            "warning",
+            "GROUPS_MEMBER_OUTSIDE_BASE",
+            f"{name} {text!r} is not under {migration.rewrite.source}: kept as is",
+            dn=dn,
+        )
+        return value
+    if name != "owner" and migration.reader.normalize_dn(moved) in groups:
+        report.counts["nested_members"] += 1
+    report.counts["members"] += name != "owner"
+    return moved
+
+
+def _dynamic(
+    migration: Migration, report: PhaseReport, dn: str, attributes: dict[str, tuple[str | bytes, ...]]
+) -> None:
+    report.counts["dynamic_groups"] += 1
+    urls = [_url(migration, report, dn, _text(value)) for value in attributes.pop("labeleduri", ())]
+    attributes["memberurl"] = (*attributes.get("memberurl", ()), *urls)
+    classes = [_text(value) for value in attributes.get("objectclass", ())]
+    lower = {name.lower() for name in classes}
+    if "groupofurls" not in lower:
+        classes.append("groupOfURLs")
+    if not attributes.get("uniquemember"):
+        classes = [name for name in classes if name.lower() != "groupofuniquenames"]
+    if not attributes.get("member"):
+        classes = [name for name in classes if name.lower() != "groupofnames"]
+    attributes["objectclass"] = tuple(classes)
+
+
+def _url(migration: Migration, report: PhaseReport, dn: str, url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    host, slash, tail = rest.partition("/")
+    if scheme.lower() != "ldap" or not slash:
+        report.item(
+            "warning", "GROUPS_BAD_URL", f"labeledURI {url!r} is not an ldap:/// URL: kept as is", dn=dn
+        )
+        return url
+    if host:
+        report.item(
+            "warning",
+            "GROUPS_URL_HOST",
+            f"labeledURI {url!r} names host {host!r}: OUD evaluates a dynamic group on its own data only",
+            dn=dn,
+        )
+    base, mark, query = tail.partition("?")
+    if "orcl" in query.lower():
+        report.item(
+            "warning",
+            "GROUPS_URL_OID_ATTRIBUTE",
+            f"labeledURI {url!r} filters on an OID attribute the migration maps or drops: rewrite the filter "
+            "for OUD (orclisenabled=ENABLED is (!(ds-pwp-account-disabled=true)))",
+            dn=dn,
+        )
+    written = unquote(base)
+    normal = migration.reader.normalize_dn(written)
+    moved = migration.rewrite(written, normal) if normal is not None else None
+    if moved is None:
+        report.item(
+            "warning",
+            "GROUPS_URL_OUTSIDE_BASE",
+            f"labeledURI {url!r}: its base is not under {migration.rewrite.source}: kept as is",
+            dn=dn,
+        )
+        return url
+    moved = quote(moved, safe="=,+;") if "%" in base else moved
+    return f"{scheme}://{host}/{moved}{mark}{query}"
+
+
+# -- acl --------------------------------------------------------------------------------------------------
+
+
+def _acl(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+    """``orclaci``/``orclentrylevelaci`` to ``aci`` with the translator (docs/algar.md, "ACL translation").
+
+    DNs in the ACIs are moved to the target suffix; the cross-policy-point warnings come at the end.
+    """
+    from flext_plugin_algar.acl import AclKind, global_aci_removals, translate_acl, translate_entries
+
+    kinds = (("orclaci", AclKind.PRESCRIPTIVE), ("orclentrylevelaci", AclKind.ENTRY_LEVEL))
+    collected: list[tuple[str, AclKind, str]] = []
+    for record in _records(migration, source, report):
+        attributes = dict(record.attributes)
+        acis: list[str | bytes] = list(attributes.get("aci", ()))
+        for name, kind in kinds:
+            for index, value in enumerate(attributes.pop(name, ())):
+                text = _text(value)
+                done = translate_acl(text, entry_dn=record.dn, kind=kind, index=index)
+                collected.append((record.dn, kind, text))
+                report.counts["oid_acls"] += 1
+                report.counts["oid_acls_failed"] += done.failed
+                for item in done.items:
+                    report.item(
+                        item.severity.value,
+                        item.code,
+                        item.message,
+                        dn=record.dn,
+                        text=item.text,
+                        clause=item.clause or None,
+                    )
+                acis += [_aci_dns(migration, aci) for aci in done.acis]
+        if acis:
+            attributes["aci"] = tuple(acis)
+            report.counts["acis"] += len(acis) - len(record.attributes.get("aci", ()))
+        _write(handle, report, record.dn, attributes)
+    cross = {"ACL_INHERITED_GRANT", "ACL_DENY_OVERRIDES_NEARER_GRANT"}
+    for translation in translate_entries(collected):
+        for item in translation.items:
+            if item.code in cross:
+                report.item(
+                    item.severity.value, item.code, item.message, dn=translation.entry_dn, text=item.text
+                )
+    report.summary["global_aci_removals"] = global_aci_removals()
+
+
+def _aci_dns(migration: Migration, aci: str) -> str:
+    def move(found: re.Match[str]) -> str:
+        return "ldap:///" + str(_moved(migration, found.group(1)))
+
+    return _LDAP_URL_DN.sub(move, aci)
+
+
+# -- output -----------------------------------------------------------------------------------------------
+
+
+def _output(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+    """The LDIF for ``ldapadd``: parents first, every entry under the target suffix with an objectClass."""
+    handle.write("version: 1\n\n")
+    suffix = "," + migration.target_normal
+    for record in _records(migration, source, report):
+        classes = _classes(record)
+        if record.normal_dn != migration.target_normal and not record.normal_dn.endswith(suffix):
+            report.counts["failed"] += 1
+            report.item("error", "OUTPUT_OUTSIDE_TARGET", "not under the target suffix", dn=record.dn)
+            continue
+        kind = "users" if _PERSON & classes else "groups" if _GROUP & classes else "containers"
+        report.counts[kind] += 1
+        _write(handle, report, record.dn, record.attributes)
+    target = migration.project.target
+    report.summary["load"] = (
+        f"ldapadd -x -H {target.url} -D '{target.bind_dn}' -W -c -f {source.parent / '07-output.ldif'}"
+    )
+
+
+_RUNNERS: Final[dict[str, Callable[[Migration, Path, IO[str], PhaseReport], None]]] = {
+    "validate": _validate,
+    "hierarchy": _hierarchy,
+    "schema": _schema,
+    "users": _users,
+    "groups": _groups,
+    "acl": _acl,
+    "output": _output,
+}
