@@ -11,6 +11,10 @@ Streams, by object class (case-insensitive; the first that matches wins):
 ``organizational_units``  organizationalUnit
 ``other``                 everything else (also change records that name no object class)
 ========================  ===========================================================
+
+The tap sends change records to ``changes`` instead unless ``changes_stream``
+is false; ``RecordMaker``'s own defaults (DNs as written, members inline) are
+those of the library, and the tap passes its settings explicitly.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ STREAMS: Final = ("users", "groups", "organizational_units", "other")
 GROUP_MEMBERS: Final = "group_members"
 """The stream of (group, member) pairs, with ``group_members_stream``."""
 CHANGES: Final = "changes"
-"""The stream of change records, with ``changes_stream``."""
+"""The stream of change records, with ``changes_stream`` (the tap's default)."""
 USER_CLASSES: Final = frozenset({"person", "inetorgperson", "organizationalperson", "user", "orcluser"})
 """Object classes (lower case) of the ``users`` stream."""
 GROUP_CLASSES: Final = frozenset({"groupofnames", "groupofuniquenames", "posixgroup", "group", "orclgroup"})
