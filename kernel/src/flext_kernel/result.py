@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Never, NoReturn, ParamSpec, TypeVar, overload
@@ -43,39 +44,46 @@ class FlextResult(Generic[T_co]):
     is_failure: ClassVar[bool]
     """True for a failure."""
 
-    if TYPE_CHECKING:
-        # Success and Failure hold these in slots or class attributes; here they only get a type.
+    # Accessors and the two chaining steps. Success and Failure override each with a slot, a class
+    # attribute or their own method; these give them a type and a doc (help(), autospec).
 
-        @property
-        def value(self) -> T_co:
-            """The success value; raises ``FlextResultError`` on a failure."""
+    @property
+    def value(self) -> T_co:
+        """The success value; raises ``FlextResultError`` on a failure."""
+        raise NotImplementedError  # always overridden
 
-        @property
-        def error(self) -> str | None:
-            """The failure message, or None on a success."""
+    @property
+    def error(self) -> str | None:
+        """The failure message, or None on a success."""
+        raise NotImplementedError  # always overridden
 
-        @property
-        def error_code(self) -> str | None:
-            """The failure's error code, or None."""
+    @property
+    def error_code(self) -> str | None:
+        """The failure's error code, or None."""
+        raise NotImplementedError  # always overridden
 
-        @property
-        def error_data(self) -> Mapping[str, object]:
-            """The failure's structured details (read-only; empty on a success)."""
+    @property
+    def error_data(self) -> Mapping[str, object]:
+        """The failure's structured details (read-only; empty on a success)."""
+        raise NotImplementedError  # always overridden
 
-        def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
-            """Apply ``fn`` to the value; a failure passes through unchanged."""
+    def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
+        """Apply ``fn`` to the value; a failure passes through unchanged."""
+        raise NotImplementedError  # always overridden
 
-        def flat_map(self, fn: Callable[[T_co], FlextResult[U]]) -> FlextResult[U]:
-            """Chain a result-returning step; a failure passes through unchanged."""
+    def flat_map(self, fn: Callable[[T_co], FlextResult[U]]) -> FlextResult[U]:
+        """Chain a result-returning step; a failure passes through unchanged."""
+        raise NotImplementedError  # always overridden
 
-        bind = flat_map
+    bind = flat_map
 
     @staticmethod
     def ok(value: T) -> FlextResult[T]:
         """Return a success holding ``value``."""
-        # Filled as a writable _SuccessSlots, then given its public class (see _SuccessSlots).
+        # Without the compiled storage: filled as a writable _WritableSuccess, then given its
+        # public class (see there). With it, ``ok`` is the class Success itself (end of module).
         # `building` is Any while it is written: mypy sees `value` as read-only.
-        building: Any = _SuccessSlots()
+        building: Any = _WritableSuccess()
         building.value = value
         building.__class__ = Success
         done: FlextResult[T] = building
@@ -265,13 +273,31 @@ class FlextResult(Generic[T_co]):
         return _fail("; ".join(failure.error for _, failure in failed), code, {"errors": errors})
 
 
-# Each track is two classes: a writable one that only holds the slots, and its public immutable
-# subclass. `ok` and `fail` fill the writable one, then give it its public class: a store through
-# the guard costs more than the rest of the construction (docs/kernel/result.md, "Design notes").
+# A success's storage is compiled when flext_kernel._speedups is built (a C type whose
+# constructor stores the value and which refuses every later write: no Python frame per
+# success), and pure Python otherwise. The pure storage guards its slot with __setattr__, so
+# `ok` and `map` fill a writable twin of the same layout, then give it its public class: a
+# store through the guard costs more than the rest of the construction. Failures are pure
+# Python either way (docs/kernel/result.md, "Design notes" and "Compiled storage").
 
 
-class _SuccessSlots(FlextResult[T_co]):
-    """The storage of a success while it is built; never seen outside this module."""
+class _PureSuccessStorage:
+    """A success's storage without the compiled module: one slot, written once, then guarded."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        _set_value(self, value)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"FlextResult is immutable; cannot delete {name!r}")
+
+
+class _WritableSuccess:
+    """The pure storage's layout without its guard: what ``ok`` and ``map`` fill first."""
 
     __slots__ = ("value",)
 
@@ -282,15 +308,34 @@ class _FailureSlots(FlextResult[Never]):
     __slots__ = ("error", "error_code", "error_data")
 
 
-# The raw slot writers, which bypass the guard in ``__setattr__``: how ``Success(...)`` and
+def _compiled_storage() -> type | None:
+    """The compiled success storage, or None: not built, or ``FLEXT_KERNEL_PURE_PYTHON`` set."""
+    if os.environ.get("FLEXT_KERNEL_PURE_PYTHON"):
+        return None
+    try:
+        from flext_kernel._speedups import SuccessStorage
+    except ImportError:
+        return None
+    return SuccessStorage
+
+
+if TYPE_CHECKING:
+    _SuccessStorage = _PureSuccessStorage
+else:
+    _SuccessStorage = _compiled_storage() or _PureSuccessStorage
+
+COMPILED: Final = _SuccessStorage is not _PureSuccessStorage
+"""True when successes use the compiled storage (``flext_kernel._speedups``)."""
+
+# The raw slot writers, which bypass the guard in ``__setattr__``: how the pure storage and
 # ``Failure(...)`` fill themselves (faster than ``object.__setattr__``).
-_set_value: Callable[[object, object], None] = _SuccessSlots.__dict__["value"].__set__
+_set_value: Callable[[object, object], None] = _PureSuccessStorage.__dict__["value"].__set__
 _set_error: Callable[[object, object], None] = _FailureSlots.__dict__["error"].__set__
 _set_error_code: Callable[[object, object], None] = _FailureSlots.__dict__["error_code"].__set__
 _set_error_data: Callable[[object, object], None] = _FailureSlots.__dict__["error_data"].__set__
 
 
-class Success(_SuccessSlots[T_co]):
+class Success(_SuccessStorage, FlextResult[T_co]):
     """The success track: holds ``value``. Build it with ``FlextResult.ok``."""
 
     __slots__ = ()
@@ -302,25 +347,28 @@ class Success(_SuccessSlots[T_co]):
     error_code = None
     error_data = _NO_DATA
 
-    def __init__(self, value: T_co) -> None:
-        _set_value(self, value)
+    if TYPE_CHECKING:
 
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError(f"FlextResult is immutable; cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> NoReturn:
-        raise AttributeError(f"FlextResult is immutable; cannot delete {name!r}")
+        def __init__(self, value: T_co) -> None: ...
 
     # map and flat_map are the hot path of every railway chain: on this track they skip the
-    # failure check, and map builds its result inline (`ok`'s body), saving a Python call per step.
+    # failure check, and map builds its result inline, saving a Python call per step.
 
-    def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
-        """Apply ``fn`` to the value."""
-        building: Any = _SuccessSlots()
-        building.value = fn(self.value)
-        building.__class__ = Success
-        mapped: FlextResult[U] = building
-        return mapped
+    if COMPILED:
+
+        def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
+            """Apply ``fn`` to the value."""
+            return Success(fn(self.value))
+
+    else:
+
+        def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
+            """Apply ``fn`` to the value."""
+            building: Any = _WritableSuccess()
+            building.value = fn(self.value)
+            building.__class__ = Success
+            mapped: FlextResult[U] = building
+            return mapped
 
     def flat_map(self, fn: Callable[[T_co], FlextResult[U]]) -> FlextResult[U]:
         """Chain a result-returning step."""
@@ -413,6 +461,10 @@ class Failure(_FailureSlots):
             parts.append(f"error_data={dict(self.error_data)!r}")
         return f"FlextResult.fail({', '.join(parts)})"
 
+
+if not TYPE_CHECKING and COMPILED:
+    # The compiled storage builds a success without a Python frame: the class is the constructor.
+    FlextResult.ok = Success
 
 # The constructors under short names, for the methods above (one global lookup, not two).
 _ok = FlextResult.ok
