@@ -28,13 +28,13 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from os import PathLike
 
 import pytest
 from flext_plugin_ldif.dn import DnNormalizer
 from flext_plugin_ldif.errors import LdifError
-from flext_plugin_ldif.ldif_parser import LdifEntry, read_ldif, read_ldif_part
+from flext_plugin_ldif.ldif_parser import LdifEntry, read_ldif_part
 
 from flext_sdk.contracts.ldif import (
     LDIF_DN,
@@ -163,25 +163,59 @@ class ParserReader:
 
     def read(self, path: str | PathLike[str], *, encoding: str = "utf-8") -> Iterator[LdifItem]:
         source = str(path)
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:
+            yield LdifProblem(source, None, f"cannot read the file: {exc.strerror or exc}", LDIF_FILE)
+            return
         start, first_line = 0, 1
-        while True:
-            if start == 0:
-                entries = read_ldif(path, encoding=encoding)
-            else:
-                entries = read_ldif_part(path, start, os.path.getsize(path), first_line, encoding=encoding)
+        while start < size:
+            last = 0  # the dn line of the last record yielded from this part
             try:
-                for entry in entries:
+                for entry in read_ldif_part(path, start, size, first_line, encoding=encoding):
+                    last = entry.line
                     yield self._item(entry, source)
                 return
             except LdifError as error:
                 if error.line is None:
                     yield LdifProblem(source, None, error.reason, LDIF_FILE)
                     return
-                yield LdifProblem(source, error.line, error.reason)
-                resume = _after_record(path, error.line)
-                if resume is None:
-                    return
-                start, first_line = resume
+                resume = yield from self._around(path, source, start, first_line, last, error, encoding)
+            if resume is None:
+                return
+            start, first_line = resume
+
+    def _around(
+        self,
+        path: str | PathLike[str],
+        source: str,
+        start: int,
+        first_line: int,
+        last: int,
+        error: LdifError,
+        encoding: str,
+    ) -> Generator[LdifItem, None, tuple[int, int] | None]:
+        """The records the parser did not yield before ``error``, one by one, then the problem.
+
+        Returns where to go on: the record after the bad one (None at the end of the file).
+        """
+        line = error.line or 0
+        for record_start, record_end, record_first, record_last in _records_from(path, start, first_line):
+            if record_first <= last:
+                continue  # yielded already
+            if record_last < line:  # read ahead by the parser but not yielded: read it alone
+                try:
+                    for entry in read_ldif_part(
+                        path, record_start, record_end, record_first, encoding=encoding
+                    ):
+                        yield self._item(entry, source)
+                except LdifError as alone:
+                    yield LdifProblem(source, alone.line, alone.reason)
+                continue
+            yield LdifProblem(source, line, error.reason)
+            return (record_end, record_last + 2) if record_first <= line else (record_start, record_first)
+        yield LdifProblem(source, line, error.reason)
+        return None
 
     def _item(self, entry: LdifEntry, source: str) -> LdifItem:
         normal = self.normalize_dn(entry.dn)
@@ -206,19 +240,24 @@ class ParserReader:
         )  # fmt: skip
 
 
-def _after_record(path: str | PathLike[str], line: int) -> tuple[int, int] | None:
-    """``(byte offset, line)`` of the first record after the one holding ``line``; None at the end."""
-    offset = 0
-    number = 0
-    blank_seen = False
+def _records_from(
+    path: str | PathLike[str], start: int, first_line: int
+) -> Iterator[tuple[int, int, int, int]]:
+    """``(start, end, first line, last line)`` of each record from byte ``start`` (line ``first_line``) on."""
     with open(path, "rb") as handle:
+        handle.seek(start)
+        offset, number = start, first_line - 1
+        begin: tuple[int, int] | None = None
+        end = start
         for raw in handle:
             number += 1
-            if number >= line:
-                blank = raw.rstrip(b"\r\n") == b""
-                if blank:
-                    blank_seen = True
-                elif blank_seen:
-                    return offset, number
+            if raw.rstrip(b"\r\n") == b"":
+                if begin is not None:  # the record ends after this blank line
+                    yield begin[0], offset + len(raw), begin[1], number - 1
+                    begin = None
+            elif begin is None:
+                begin = (offset, number)
             offset += len(raw)
-    return None
+            end = offset
+        if begin is not None:
+            yield begin[0], end, begin[1], number
