@@ -24,7 +24,7 @@ ENTRIES = [
 
 # One line of anything: no line end, not blank, not a continuation (' ') or a comment ('#').
 bad_lines = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), min_size=1, max_size=40
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), min_size=1, max_size=40
 ).filter(lambda line: line.strip() != "" and line[0] not in " #")
 
 
