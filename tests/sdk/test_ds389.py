@@ -124,3 +124,13 @@ def test_without_389_the_fixture_skips_but_fails_on_ci(tmp_path: Path) -> None:
     failed = _run_without_389(tmp_path, ci="true")
     assert failed.returncode == 1, failed.stdout
     assert "CI is set: the 389-ds tests must run there" in failed.stdout
+
+
+def test_the_root_password_is_random_and_kept_in_private_files(ds389_server: Ds389Server) -> None:
+    assert len(ds389_server.admin_password) >= 24
+    assert ds389_server.admin_password not in repr(ds389_server)
+    ds389_server.ldapsearch(ds389_server.suffix, "-s", "base")  # binds as the Directory Manager
+    private = [ds389_server.directory / "instance.inf", *(ds389_server.directory / "passwords").iterdir()]
+    assert len(private) >= 2
+    for path in private:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"

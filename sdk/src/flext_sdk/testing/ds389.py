@@ -45,9 +45,11 @@ set), where it fails them: a missing server there is a broken build.
 from __future__ import annotations
 
 import grp
+import hashlib
 import itertools
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -63,14 +65,12 @@ import pytest
 
 from flext_sdk.testing.ldap_server import LdapError, _executable, _free_port, _on_ci
 
-__all__ = ["ADMIN_DN", "ADMIN_PASSWORD", "SUFFIX", "Ds389Server", "ds389_server", "missing_tools"]
+__all__ = ["ADMIN_DN", "SUFFIX", "Ds389Server", "ds389_server", "missing_tools"]
 
 SUFFIX: Final = "dc=example,dc=com"
 """The suffix of the server's database (``userroot``)."""
 ADMIN_DN: Final = "cn=Directory Manager"
 """The root DN: ACIs do not apply to it."""
-ADMIN_PASSWORD: Final = "flext-ds389-secret"
-"""The root DN's password (dscreate wants at least eight characters)."""
 INSTANCE: Final = "flext"
 """The instance name (``slapd-flext``); unique per directory, so instances never clash."""
 
@@ -85,7 +85,7 @@ _FALLBACK_CONFIG: Final = {
 """What dscreate copies from ``/etc/dirsrv/config``, reduced to its defaults, for users who cannot read it."""
 _FALLBACK_SCHEMA: Final = {"99user.ldif": "dn: cn=schema\n"}
 """The empty user schema of ``/etc/dirsrv/schema``, for users who cannot read it."""
-_TOOLS: Final = ("ldapadd", "ldapmodify", "ldapsearch")
+_TOOLS: Final = ("ldapadd", "ldapmodify", "ldapsearch", "ldapcompare")
 _SETUP_TIMEOUT: Final = 180.0
 _START_TIMEOUT: Final = 60.0
 
@@ -153,6 +153,8 @@ def _prepare_root(root: Path) -> None:
         if path.exists():
             port = "nsslapd-port: %ds_port%\n"
             text = path.read_text(encoding="utf-8")
+            if port not in text:  # the server would listen on every interface
+                raise LdapError(["dscreate"], -1, "", f"{path} has no '{port.strip()}' line to follow")
             path.write_text(text.replace(port, f"{port}nsslapd-listenhost: 127.0.0.1\n", 1), encoding="utf-8")
     for source, fallback in ((_SYSTEM_CONFIG, _FALLBACK_CONFIG), (_SYSTEM_SCHEMA, _FALLBACK_SCHEMA)):
         target = root / "etc" / "dirsrv" / source.name
@@ -165,12 +167,12 @@ def _prepare_root(root: Path) -> None:
     (root / "tmp").mkdir(exist_ok=True)
 
 
-def _inf(port: int, suffix: str) -> str:
+def _inf(port: int, suffix: str, password: str) -> str:
     return (
         "[general]\nconfig_version = 2\nfull_machine_name = localhost\nselinux = False\n"
         "start = False\nstrict_host_checking = False\nsystemd = False\n"
         f"[slapd]\ninstance_name = {INSTANCE}\nport = {port}\nself_sign_cert = False\n"
-        f"root_dn = {ADMIN_DN}\nroot_password = {ADMIN_PASSWORD}\n"
+        f"root_dn = {ADMIN_DN}\nroot_password = {password}\n"
         f"[backend-userroot]\nsample_entries = no\nsuffix = {suffix}\ncreate_suffix_entry = False\n"
     )
 
@@ -189,8 +191,8 @@ class Ds389Server:
     """The suffix of its database (the base entry exists, without ACIs)."""
     admin_dn: str = ADMIN_DN
     """The root DN."""
-    admin_password: str = ADMIN_PASSWORD
-    """The root DN's password."""
+    admin_password: str = field(default="", repr=False)
+    """The root DN's password: random, one per instance (see ``start``)."""
     _subtrees: Iterator[int] = field(default_factory=itertools.count, repr=False)
 
     @property
@@ -222,8 +224,9 @@ class Ds389Server:
             raise FileNotFoundError(f"cannot start 389 Directory Server; missing: {', '.join(missing)}")
         directory.mkdir(parents=True, exist_ok=True)
         _prepare_root(directory)
-        port = cls._create(directory, suffix)
-        server = cls._launch(directory, port, suffix)
+        password = secrets.token_urlsafe(24)  # any local user can reach the port: no known password
+        port = cls._create(directory, suffix, password)
+        server = cls._launch(directory, port, suffix, password)
         try:
             server._wait_until_ready()
             server._prepare_suffix()
@@ -233,7 +236,7 @@ class Ds389Server:
         return server
 
     @staticmethod
-    def _create(directory: Path, suffix: str) -> int:
+    def _create(directory: Path, suffix: str, password: str) -> int:
         dscreate = _executable("dscreate")
         assert dscreate is not None  # checked by missing_tools
         environment = {**os.environ, "PREFIX": str(directory), "INSTALL_PREFIX": str(directory)}
@@ -241,7 +244,9 @@ class Ds389Server:
         for _ in range(3):  # another process may take the free port before dscreate's server binds it
             port = _free_port()
             inf = directory / "instance.inf"
-            inf.write_text(_inf(port, suffix), encoding="utf-8")
+            inf.touch(mode=0o600)
+            inf.chmod(0o600)  # it holds the root password
+            inf.write_text(_inf(port, suffix, password), encoding="utf-8")
             done = subprocess.run(
                 [dscreate, "from-file", str(inf)],
                 capture_output=True,
@@ -264,7 +269,7 @@ class Ds389Server:
         raise last
 
     @classmethod
-    def _launch(cls, directory: Path, port: int, suffix: str) -> Ds389Server:
+    def _launch(cls, directory: Path, port: int, suffix: str, password: str) -> Ds389Server:
         slapd = _executable("ns-slapd")
         assert slapd is not None
         config = directory / "etc" / "dirsrv" / f"slapd-{INSTANCE}"
@@ -276,7 +281,7 @@ class Ds389Server:
                 stdout=log,
                 stderr=log,
             )
-        return cls(directory, port, process, suffix=suffix)
+        return cls(directory, port, process, suffix=suffix, admin_password=password)
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + _START_TIMEOUT
@@ -325,6 +330,21 @@ class Ds389Server:
         self.ldapadd(f"dn: {dn}\nobjectClass: top\nobjectClass: organizationalUnit\nou: {ou}\n")
         return dn
 
+    def _password_file(self, password: str) -> Path:
+        """A file of the instance's, readable by its owner only, that holds ``password`` for ``-y``.
+
+        On the command line (``-w``) a password shows in the process list until the tool blanks it.
+        """
+        folder = self.directory / "passwords"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / hashlib.sha256(password.encode("utf-8")).hexdigest()[:24]
+        if not path.exists():
+            descriptor, written = tempfile.mkstemp(dir=folder)  # mode 0600
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(password)  # -y reads the whole file: no newline
+            os.replace(written, path)  # whole or absent, for a tool started at the same moment
+        return path
+
     def run_client(
         self,
         tool: str,
@@ -340,7 +360,7 @@ class Ds389Server:
         executable = _executable(tool)
         assert executable is not None
         dn, password = bind if bind is not None else (self.admin_dn, self.admin_password)
-        credentials = ["-D", dn, "-w", password] if dn else []
+        credentials = ["-D", dn, "-y", str(self._password_file(password))] if dn else []
         data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
         return subprocess.run(
             [executable, "-x", "-H", self.url, *credentials, *arguments],
