@@ -11,6 +11,7 @@ come from it too, so this module only splits and joins DNs as written.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from typing import Final
 
@@ -19,34 +20,36 @@ __all__ = ["WIDTH", "BaseRewrite", "format_record", "parent_of", "split_rdns"]
 WIDTH: Final = 76
 """Longest line written; longer ones are folded."""
 
-_UNSAFE_START = frozenset(" :<")
+# RFC 2849 SAFE-STRING, not starting with a tab, VT or FF (OpenLDAP, like the ldif plugin, drops them
+# after the ':') nor ending with a space: such a value is written as it is.
+_SAFE = re.compile(r"[\x01-\x08\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*(?<! )")
+_safe = _SAFE.fullmatch
 
 
-def _line(name: str, value: str | bytes) -> str:
-    if isinstance(value, bytes):
-        text = f"{name}:: {base64.b64encode(value).decode('ascii')}"
-    elif value and (
-        not value.isascii()
-        or value[0] in _UNSAFE_START
-        or value[-1] == " "
-        or "\n" in value
-        or "\r" in value
-        or "\x00" in value
-    ):
-        text = f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
-    else:
-        text = f"{name}: {value}"
-    if len(text) <= WIDTH:
-        return text + "\n"
+def _fold(text: str) -> str:
     parts = [text[:WIDTH]]
     parts += [" " + text[start : start + WIDTH - 1] for start in range(WIDTH, len(text), WIDTH - 1)]
     return "\n".join(parts) + "\n"
 
 
+def _line(name: str, value: str | bytes) -> str:
+    if isinstance(value, str) and (not value or _safe(value)):
+        text = f"{name}: {value}"
+    else:
+        raw = value if isinstance(value, bytes) else value.encode("utf-8")
+        text = f"{name}:: {base64.b64encode(raw).decode('ascii')}"
+    return text + "\n" if len(text) <= WIDTH else _fold(text)
+
+
 def format_record(dn: str, attributes: Iterable[tuple[str, Iterable[str | bytes]]]) -> str:
     """One entry as LDIF text, ended by a blank line."""
     lines = [_line("dn", dn)]
-    lines += [_line(name, value) for name, values in attributes for value in values]
+    for name, values in attributes:
+        for value in values:
+            if type(value) is str and len(value) + len(name) < WIDTH - 1 and _safe(value):
+                lines.append(f"{name}: {value}\n")  # the common case, inline
+            else:
+                lines.append(_line(name, value))
     lines.append("\n")
     return "".join(lines)
 
