@@ -15,7 +15,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 from urllib.parse import quote, unquote
@@ -59,6 +59,7 @@ OUD_SCHEMES: Final = frozenset(
 _REFERENCES: Final = ("member", "uniquemember", "owner", "manager", "secretary", "seealso", "roleoccupant")
 _PERSON: Final = frozenset({"person", "organizationalperson", "inetorgperson"})
 _GROUP: Final = frozenset({"groupofnames", "groupofuniquenames", "groupofurls", "orcldynamicgroup"})
+_CACHE_LIMIT: Final = 200_000  # DNs whose normal form is remembered (about 40 MB at most)
 _LDAP_URL_DN = re.compile(r"ldap:///([^\"?)]+)")
 
 
@@ -76,6 +77,7 @@ class Migration:
     """Source suffix to target suffix."""
     target_normal: str
     """The target suffix's normal form."""
+    _normals: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, project: Project, rules: Rules, reader: LdifReader) -> FlextResult[Migration]:
@@ -94,6 +96,16 @@ class Migration:
                 target,
             )
         )
+
+    def normal(self, dn: str) -> str | None:
+        """``reader.normalize_dn``, remembered: member and manager values name the same DNs many times."""
+        cache = self._normals
+        if dn in cache:
+            return cache[dn]
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        normal = cache[dn] = self.reader.normalize_dn(dn)
+        return normal
 
     @property
     def out(self) -> Path:
@@ -224,7 +236,7 @@ def _validate(migration: Migration, source: Path, handle: IO[str], report: Phase
         seen[record.normal_dn] = record.line
         for name in _REFERENCES:
             for value in record.attributes.get(name, ()):
-                normal = migration.reader.normalize_dn(_text(value))
+                normal = migration.normal(_text(value))
                 if normal is None:
                     report.item(
                         "warning",
@@ -253,7 +265,7 @@ def _validate(migration: Migration, source: Path, handle: IO[str], report: Phase
 
 def _hierarchy(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
     """Exclusion rules, DN rewrite, parents before children (one temporary file per depth), orphans."""
-    normalize = migration.reader.normalize_dn
+    normalize = migration.normal
     under = [(normalize(rule.under), rule) for rule in migration.rules.exclude if rule.under is not None]
     by_class = {
         rule.objectclass.lower(): rule for rule in migration.rules.exclude if rule.objectclass is not None
@@ -328,7 +340,7 @@ def _excluded(
 def _moved(migration: Migration, value: str | bytes) -> str | bytes:
     if isinstance(value, bytes):
         return value
-    normal = migration.reader.normalize_dn(value)
+    normal = migration.normal(value)
     moved = migration.rewrite(value, normal) if normal is not None else None
     return value if moved is None else moved
 
@@ -528,7 +540,7 @@ def _member(
     migration: Migration, report: PhaseReport, dn: str, name: str, value: str | bytes, groups: set[str]
 ) -> str | bytes:
     text = _text(value)
-    normal = migration.reader.normalize_dn(text)
+    normal = migration.normal(text)
     if normal is None:
         report.item("warning", "GROUPS_BAD_MEMBER_DN", f"{name} {text!r} is not a DN: kept as is", dn=dn)
         return value
@@ -541,7 +553,7 @@ def _member(
             dn=dn,
         )
         return value
-    if name != "owner" and migration.reader.normalize_dn(moved) in groups:
+    if name != "owner" and migration.normal(moved) in groups:
         report.counts["nested_members"] += 1
     report.counts["members"] += name != "owner"
     return moved
@@ -589,7 +601,7 @@ def _url(migration: Migration, report: PhaseReport, dn: str, url: str) -> str:
             dn=dn,
         )
     written = unquote(base)
-    normal = migration.reader.normalize_dn(written)
+    normal = migration.normal(written)
     moved = migration.rewrite(written, normal) if normal is not None else None
     if moved is None:
         report.item(
