@@ -209,3 +209,18 @@ def test_a_phase_needs_its_input(tmp_path: Path, ldif_reader: LdifReader) -> Non
     missing = run_phase(migration, "users")
     assert missing.is_failure
     assert "03-schema.ldif: no such file (run phase 'schema' first)" in (missing.error or "")
+
+
+def test_an_export_without_its_suffix_entry_loads_under_the_target_suffix(
+    tmp_path: Path, ldif_reader: LdifReader
+) -> None:
+    migration = _migration(ldif_reader, tmp_path / "p", entries=30)
+    export = migration.project.directory / "oid-export.ldif"
+    records = export.read_text(encoding="utf-8").split("\n\n")
+    assert records[1].startswith(f"dn: {SOURCE}\n")
+    export.write_text("\n\n".join(records[:1] + records[2:]), encoding="utf-8")
+    reports = _run_all(migration)
+    hierarchy = reports["hierarchy"]
+    assert hierarchy["counts"]["out"] == hierarchy["counts"]["in"] - 1  # only the orphan of the sample
+    assert hierarchy["codes"]["HIERARCHY_NO_BASE_ENTRY"]["count"] == 1
+    assert "dc=algar,dc=br" in hierarchy["codes"]["HIERARCHY_NO_BASE_ENTRY"]["examples"][0]["message"]

@@ -301,7 +301,8 @@ def _hierarchy(migration: Migration, source: Path, handle: IO[str], report: Phas
             buckets[depth].write(format_record(moved, attributes.items()))
         for bucket in buckets.values():
             bucket.close()
-        written: set[str] = set()
+        written = {migration.target_normal}  # OUD's suffix entry is made with the backend, if not here
+        base_entry = False
         for depth in sorted(buckets):
             for record in _records(migration, scratch / f"{depth:04d}.ldif", report, count=False):
                 parent = parent_of(record.dn)
@@ -318,7 +319,15 @@ def _hierarchy(migration: Migration, source: Path, handle: IO[str], report: Phas
                     )
                     continue
                 written.add(record.normal_dn)
+                base_entry = base_entry or record.normal_dn == migration.target_normal
                 _write(handle, report, record.dn, record.attributes)
+        if not base_entry:
+            report.item(
+                "warning",
+                "HIERARCHY_NO_BASE_ENTRY",
+                f"the export has no entry for the suffix {migration.rewrite.source!r}: the target must have "
+                f"{migration.rewrite.target!r} before the load (OUD creates it with the backend)",
+            )
     finally:
         for bucket in buckets.values():
             bucket.close()
