@@ -248,11 +248,14 @@ class BusBase:
         with self._lock:
             pipeline = self._build(message_type, asynchronous)
             hold = self._hold_of(message_type) if self._holds else None
-            if hold is not None and asynchronous:
-                pipeline = hold.gate_async(pipeline, self._redispatch_async)
-            elif hold is not None:
-                pipeline = hold.gate(pipeline, self._redispatch)
-            (self._pipelines_async if asynchronous else self._pipelines)[message_type] = pipeline
+            if asynchronous:
+                if hold is not None:
+                    pipeline = hold.gate_async(pipeline, self._redispatch_async)
+                self._pipelines_async[message_type] = pipeline
+            else:
+                if hold is not None:
+                    pipeline = hold.gate(pipeline, self._redispatch)
+                self._pipelines[message_type] = pipeline
         return pipeline
 
     def _remove_handlers_of(self, owner: str) -> int:
@@ -335,14 +338,14 @@ class SingleHandlerBus(BusBase):
     def _unhandled(self, message_type: type, asynchronous: bool) -> Pipeline:
         """The pipeline of a class with no handler: forward to its successor, or answer ``NO_HANDLER``."""
         successor = self._successor(message_type)
-        if successor is not None and asynchronous:
-            return _forward_async(successor, self._pipelines_async)
         if successor is not None:
+            if asynchronous:
+                return _forward_async(successor, self._pipelines_async)
             return _forward(successor, self._pipelines)
         name = message_type_name(message_type)
         error = f"no handler registered for {self._kind} {name}"
-        failure = Failure(error, NO_HANDLER, {"message_type": name})
-        return _as_async(_constant(failure)) if asynchronous else _constant(failure)
+        answer = _constant(Failure(error, NO_HANDLER, {"message_type": name}))
+        return _as_async(answer) if asynchronous else answer
 
 
 def _owned_by(owner: str | None) -> str:

@@ -82,7 +82,12 @@ class FlextCommandBus(SingleHandlerBus):
         return self._pipelines[type(command)](command)
 
     async def dispatch_async(self, command: FlextCommand) -> FlextResult[Any]:
-        """Like ``dispatch``, awaiting async handlers; sync handlers are called directly."""
+        """Like ``dispatch``, awaiting async handlers; sync handlers are called directly.
+
+        Raises:
+            FlextBusError: a behaviour that applies has no ``handle_async``.
+
+        """
         return await self._pipelines_async[type(command)](command)
 
 
@@ -95,7 +100,12 @@ class FlextQueryBus(SingleHandlerBus):
     _async_method = "execute_async"
 
     def register(self, query_type: type[Q], handler: Handler[Q], *, owner: str | None = None) -> None:
-        """Register the handler of ``query_type``; see ``FlextCommandBus.register``."""
+        """Register the handler of ``query_type``; see ``FlextCommandBus.register``.
+
+        Raises:
+            FlextBusError: the class already has a handler (the message names both).
+
+        """
         self._register(query_type, handler, owner)
 
     def execute(self, query: FlextQuery) -> FlextResult[Any]:

@@ -700,7 +700,10 @@ class PluginManager:
         return name
 
     def _settle(self) -> None:
-        """Shut down the plugins failed since (if started) and hand each to ``on_fail``, once no hook runs."""
+        """Shut down the plugins failed since (if started) and hand each to ``on_fail``, once no hook runs.
+
+        Runs plugin code, so never under the lock.
+        """
         if _ATTEMPT.get(None) is not None:
             return
         while True:
