@@ -231,12 +231,9 @@ def test_a_stop_drops_what_waits_in_the_buffer_so_a_slow_target_stops_gracefully
     )
     stop = threading.Event()
     threading.Timer(3.0, stop.set).start()
-    began = time.monotonic()
     result = engine.run(stop, stop_timeout=15)
-    took = time.monotonic() - began
     assert result.outcome is Outcome.STOPPED, result.error
     assert result.error is None  # nothing had to be killed
-    assert took < 3 + 15
     loaded = _rows(tmp_path)
     assert 0 < len(loaded) < 20_000
     assert states[-1]["bookmarks"]["numbers"]["last"] <= len(loaded)
