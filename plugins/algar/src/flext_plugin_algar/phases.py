@@ -11,6 +11,7 @@ whole or not at all. docs/algar.md says what each phase does and reports.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections import Counter
@@ -295,32 +296,38 @@ def _hierarchy(migration: Migration, source: Path, handle: IO[str], report: Phas
             for name in ("manager", "secretary", "seealso", "roleoccupant"):
                 if name in attributes:
                     attributes[name] = tuple(_moved(migration, value) for value in attributes[name])
-            depth = len(split_rdns(moved))
-            if depth not in buckets:
-                buckets[depth] = (scratch / f"{depth:04d}.ldif").open("w", encoding="utf-8", newline="\n")
-            buckets[depth].write(format_record(moved, attributes.items()))
+            rdns = split_rdns(moved)
+            parent = ",".join(rdns[1:])
+            header = [
+                normalize(moved) or moved.lower(),
+                (normalize(parent) or parent.lower()) if parent else "",
+                moved,
+            ]
+            if len(rdns) not in buckets:
+                path = scratch / f"{len(rdns):04d}.ldif"
+                buckets[len(rdns)] = path.open("w", encoding="utf-8", newline="\n")
+            # Each record is kept with its normal DN and its parent's, so the second pass parses nothing.
+            buckets[len(rdns)].write(json.dumps(header) + "\n" + format_record(moved, attributes.items()))
         for bucket in buckets.values():
             bucket.close()
         written = {migration.target_normal}  # OUD's suffix entry is made with the backend, if not here
         base_entry = False
         for depth in sorted(buckets):
-            for record in _records(migration, scratch / f"{depth:04d}.ldif", report, count=False):
-                parent = parent_of(record.dn)
-                if record.normal_dn != migration.target_normal and (
-                    parent is None or normalize(parent) not in written
-                ):
+            for (normal, parent_normal, moved), text in _bucket(scratch / f"{depth:04d}.ldif"):
+                if normal != migration.target_normal and parent_normal not in written:
                     report.counts["excluded"] += 1
                     report.item(
                         "error",
                         "HIERARCHY_ORPHAN",
-                        f"its parent {parent!r} is not in the export (or "
-                        "was left out): the entry is left out",
-                        dn=record.dn,
+                        f"its parent {parent_of(moved)!r} is not in the export (or was left out): "
+                        "the entry is left out",
+                        dn=moved,
                     )
                     continue
-                written.add(record.normal_dn)
-                base_entry = base_entry or record.normal_dn == migration.target_normal
-                _write(handle, report, record.dn, record.attributes)
+                written.add(normal)
+                base_entry = base_entry or normal == migration.target_normal
+                handle.write(text)
+                report.counts["out"] += 1
         if not base_entry:
             report.item(
                 "warning",
@@ -332,6 +339,25 @@ def _hierarchy(migration: Migration, source: Path, handle: IO[str], report: Phas
         for bucket in buckets.values():
             bucket.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _bucket(path: Path) -> Iterator[tuple[list[str], str]]:
+    """The ``(header, LDIF text)`` of each record of a depth file.
+
+    Records end at a blank line: the writer never writes one inside a record.
+    """
+    with path.open(encoding="utf-8", newline="\n") as handle:
+        header: list[str] | None = None
+        lines: list[str] = []
+        for line in handle:
+            if header is None:
+                header = json.loads(line)
+            elif line == "\n":
+                lines.append(line)
+                yield header, "".join(lines)
+                header, lines = None, []
+            else:
+                lines.append(line)
 
 
 def _excluded(
