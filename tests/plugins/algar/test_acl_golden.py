@@ -323,6 +323,58 @@ GOLDEN: list[tuple[str, AclKind, list[str], set[str]]] = [
         ],
         {ACL_UNREACHABLE},
     ),
+    (  # a clause whose every right an earlier "by *" decided is never judged: no error for guidattr
+        "access to entry by * (browse) by guidattr=(orclowner) (browse)",
+        P,
+        [aci('(targetattr="objectClass")', "orclaci 0.0 allow", "allow", "read,search", ANYONE)],
+        {ACL_APPROXIMATE, ACL_UNREACHABLE},
+    ),
+    # a deny of add never reaches further than the OID denial: not under filter= (OID tests the
+    # parent, OUD would test the new entry), and only for the new entries the constraint selects
+    (
+        'access to entry filter=(objectClass=person) by group="cn=g,dc=br" (noadd) by * (browse)',
+        P,
+        [
+            aci(
+                '(targetattr="objectClass")(targetfilter="(objectClass=person)")',
+                "orclaci 0.1 allow",
+                "allow",
+                "read,search",
+                ANYONE,
+            )
+        ],
+        {ACL_ADD_FILTER, ACL_APPROXIMATE},
+    ),
+    (
+        'access to entry by dn="uid=u,dc=br" added_object_constraint=(objectClass=person) (noadd) '
+        'by group="cn=g,dc=br" (add)',
+        P,
+        [
+            aci(
+                '(targetattr="*")(targetfilter="(objectClass=person)")',
+                "orclaci 0.0 deny",
+                "deny",
+                "add",
+                'userdn="ldap:///uid=u,dc=br"',
+            ),
+            aci('(targetattr="*")', "orclaci 0.1 allow", "allow", "add", 'groupdn="ldap:///cn=g,dc=br"'),
+        ],
+        set(),
+    ),
+    (
+        'access to entry by dn="uid=u,dc=br" added_object_constraint=(objectClass=person) (noadd)',
+        E,
+        [
+            aci(
+                '(targetattr="*")(targetfilter="(objectClass=person)")(targetscope="onelevel")',
+                "orclentrylevelaci 0.0 deny",
+                "deny",
+                "add",
+                'userdn="ldap:///uid=u,dc=br"',
+            )
+        ],
+        set(),
+    ),
 ]
 
 
@@ -339,6 +391,28 @@ def test_golden(
         assert item.text == text
         assert item.entry_dn == DN
         assert item.attribute == kind
+
+
+def test_a_denial_of_add_under_a_filter_is_reported_not_widened() -> None:
+    done = translate_acl(
+        'access to entry filter=(objectClass=person) by group="cn=g,dc=br" (noadd, nodelete) by * (browse)',
+        entry_dn=DN,
+    )
+    assert not any("deny (add)" in value for value in done.acis)
+    assert any("deny (delete)" in value and "(targetfilter=" in value for value in done.acis)
+    [item] = [item for item in done.items if item.code == ACL_ADD_FILTER]
+    assert (item.severity, item.clause) == (Severity.ERROR, 'group="cn=g,dc=br"')
+    assert "noadd under filter=(objectClass=person)" in item.message
+    assert done.failed
+    assert not done.exact
+
+
+def test_a_clause_never_reached_is_not_an_error() -> None:
+    done = translate_acl("access to attr=(cn) by * (read) by * BindMode=(Simple) (read)", entry_dn=DN)
+    assert [item.code for item in done.items] == [ACL_UNREACHABLE]
+    assert not done.failed
+    partly = translate_acl("access to entry by * (browse) by guidattr=(orclowner) (browse, add)", entry_dn=DN)
+    assert partly.failed  # add is still reachable for the guidattr clause: that part needs a person
 
 
 def test_the_directives_of_oid_s_own_documentation_translate(oud_syntax: Callable[[str], list[str]]) -> None:

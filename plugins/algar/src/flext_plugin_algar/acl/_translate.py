@@ -167,7 +167,8 @@ def _clause(
         )
     grants = [right for right in clause.grants if right not in decided]
     denials = [right for right in clause.denials if right not in decided]
-    rule = _usable_rule(context, clause, denials)
+    # A clause OID never reaches translates to nothing, so there is nothing to judge (no error for it).
+    rule = _usable_rule(context, clause, denials) if grants or denials else None
     if rule is not None:
         _allow(context, number, clause, grants, rule)
         _deny(context, number, clause, denials, rule, granted_to)
@@ -288,7 +289,7 @@ def _allow(context: _Context, number: int, clause: OidClause, grants: Sequence[s
         _aci(context, browse, number, "allow", ["read", "search"], rule)
     plain = _targets(context)
     others = [right for right in grants if right in ("delete", "proxy")]
-    add = _add_targets(context, clause) if "add" in grants else None
+    add = _add_targets(context, clause, deny=False) if "add" in grants else None
     if add == plain:
         others = [right for right in grants if right in ("add", "delete", "proxy")]
         add = None
@@ -298,14 +299,21 @@ def _allow(context: _Context, number: int, clause: OidClause, grants: Sequence[s
         _aci(context, add, number, "allow", ["add"], rule)
 
 
-def _add_targets(context: _Context, clause: OidClause) -> str | None:
-    """The targets of an ``add`` grant, or None when it cannot be translated (reported)."""
+def _add_targets(context: _Context, clause: OidClause, *, deny: bool) -> str | None:
+    """The targets of an ``add`` grant or denial, or None when it cannot be translated (reported).
+
+    The same for both: a deny written without the directive's filter, or
+    without the subject's constraint, would reach adds the OID denial never
+    covered, and a translated deny must never reach further than OID's.
+    """
     if context.acl.filter:
+        what = "noadd" if deny else "add"
+        left_out = "no deny was written" if deny else "the add right was left out"
         context.report(
             Severity.ERROR,
             ACL_ADD_FILTER,
-            f"add under filter={context.acl.filter}: OID tests the filter on the parent entry, "
-            "OUD tests an ACI's filter on the new entry; the add right was left out",
+            f"{what} under filter={context.acl.filter}: OID tests the filter on the parent entry, "
+            f"OUD tests an ACI's filter on the new entry; {left_out}",
             clause.subject.text,
         )
         return None
@@ -337,10 +345,10 @@ def _deny(
         groups.setdefault(tuple(dict.fromkeys(granted_to.get(right, ()))), []).append(right)
     for earlier, rights in groups.items():
         excluded = f"({rule} and not ({' or '.join(earlier)}))" if earlier else rule
-        _deny_rights(context, number, rights, excluded)
+        _deny_rights(context, number, clause, rights, excluded)
 
 
-def _deny_rights(context: _Context, number: int, rights: Sequence[str], rule: str) -> None:
+def _deny_rights(context: _Context, number: int, clause: OidClause, rights: Sequence[str], rule: str) -> None:
     if context.acl.target.kind == "attr":
         _aci(context, _targets(context), number, "deny", rights, rule)
         return
@@ -350,8 +358,9 @@ def _deny_rights(context: _Context, number: int, rights: Sequence[str], rule: st
     others = [right for right in rights if right in ("delete", "proxy")]
     if others:
         _aci(context, _targets(context), number, "deny", others, rule)
-    if "add" in rights:
-        _aci(context, _targets(context, for_add=True), number, "deny", ["add"], rule)
+    add = _add_targets(context, clause, deny=True) if "add" in rights else None
+    if add is not None:
+        _aci(context, add, number, "deny", ["add"], rule)
 
 
 # Across policy points ------------------------------------------------------------------------------
