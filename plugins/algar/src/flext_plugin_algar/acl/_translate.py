@@ -17,7 +17,7 @@ reports where the two models still differ.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -85,6 +85,13 @@ def translate_acl(
     OUD ACI can be traced back. Never raises on bad text: a directive that does
     not parse gives no ACI and one ``error`` item naming the text.
     """
+    return _translate_text(text, entry_dn, kind, index)[0]
+
+
+def _translate_text(
+    text: str, entry_dn: str, kind: AclKind, index: int
+) -> tuple[AclTranslation, OidAcl | None]:
+    """``translate_acl``, with the parsed directive (None when the text does not parse)."""
     parsed = parse_acl(text)
     if parsed.is_failure:
         item = ReportItem(
@@ -95,12 +102,13 @@ def translate_acl(
             attribute=kind,
             text=text,
         )
-        return AclTranslation(entry_dn=entry_dn, attribute=kind, text=text, acis=(), items=(item,))
+        return AclTranslation(entry_dn=entry_dn, attribute=kind, text=text, acis=(), items=(item,)), None
     context = _Context(parsed.value, entry_dn, kind, text, index)
     _translate(context)
-    return AclTranslation(
+    translation = AclTranslation(
         entry_dn=entry_dn, attribute=kind, text=text, acis=tuple(context.acis), items=tuple(context.items)
     )
+    return translation, parsed.value
 
 
 def _dn(value: str) -> str:
@@ -385,40 +393,66 @@ def translate_entries(values: Iterable[tuple[str, AclKind, str]]) -> tuple[AclTr
     grant that OUD still applies) and ``ACL_DENY_OVERRIDES_NEARER_GRANT`` (a
     farther OUD deny wins over a nearer grant). Filters are not compared, so a
     warning may be about entries that no filter selects: it names both texts.
+
+    Each value is parsed once and its DN normalised once; a value is compared
+    only with the ``orclaci`` values on its own DN's chain of superiors (found
+    by DN), never with the whole directory.
     """
     counters: dict[tuple[str, AclKind], int] = {}
-    translated: list[tuple[AclTranslation, OidAcl | None]] = []
+    translated: list[AclTranslation] = []
+    points: list[_Point | None] = []  # per value: its normal DN and effects, None when it did not parse
+    prescriptive: dict[str, list[tuple[int, _Point]]] = {}  # normal DN -> its parsed orclaci values, in order
     for entry_dn, kind, text in values:
-        key = (_normal(entry_dn), kind)
-        index = counters.get(key, 0)
-        counters[key] = index + 1
-        translation = translate_acl(text, entry_dn=entry_dn, kind=kind, index=index)
-        parsed = parse_acl(text)
-        translated.append((translation, parsed.value if parsed.is_success else None))
-    extra: dict[int, list[ReportItem]] = {}
-    for near_index, (near, near_acl) in enumerate(translated):
-        for far, far_acl in translated:
-            if near_acl is None or far_acl is None or not _nearer(near, far):
-                continue
-            extra.setdefault(near_index, []).extend(_conflicts(near, near_acl, far, far_acl))
-    return tuple(
-        translation.model_copy(update={"items": (*translation.items, *extra.get(number, ()))})
-        for number, (translation, _) in enumerate(translated)
-    )
+        dn = _normal(entry_dn)
+        index = counters.get((dn, kind), 0)
+        counters[dn, kind] = index + 1
+        translation, acl = _translate_text(text, entry_dn, kind, index)
+        point = None if acl is None else _Point(dn, tuple(_effects(acl)))
+        if point is not None and kind == AclKind.PRESCRIPTIVE:
+            prescriptive.setdefault(dn, []).append((len(translated), point))
+        translated.append(translation)
+        points.append(point)
+    done = []
+    for near, point in zip(translated, points, strict=True):
+        extra: list[ReportItem] = []
+        if point is not None:
+            farther = sorted(
+                (
+                    found
+                    for far_dn in _farther_dns(point.dn, near.attribute)
+                    for found in prescriptive.get(far_dn, ())
+                ),
+                key=lambda found: found[0],  # in the order of the values, as the report always was
+            )
+            for position, far_point in farther:
+                extra.extend(_conflicts(near, point.effects, translated[position], far_point.effects))
+        done.append(near.model_copy(update={"items": (*near.items, *extra)}) if extra else near)
+    return tuple(done)
+
+
+@dataclass(frozen=True)
+class _Point:
+    dn: str  # normal form
+    effects: tuple[_Effect, ...]
 
 
 def _normal(dn: str) -> str:
     return ",".join(part.strip().lower() for part in dn.split(","))
 
 
-def _nearer(near: AclTranslation, far: AclTranslation) -> bool:
-    """True when OID consults ``near`` before ``far`` for the entries both cover."""
-    near_dn, far_dn = _normal(near.entry_dn), _normal(far.entry_dn)
-    if far.attribute == AclKind.ENTRY_LEVEL:
-        return False  # an entry-level ACI covers its entry only: nothing is below it
-    if near_dn == far_dn:
-        return near.attribute == AclKind.ENTRY_LEVEL
-    return near_dn.endswith("," + far_dn)
+def _farther_dns(dn: str, kind: AclKind) -> Iterator[str]:
+    """The normal DNs whose ``orclaci`` OID consults after a value of ``kind`` on ``dn`` (nearest first).
+
+    An entry-level value is nearer than its own entry's ``orclaci``; then come
+    the superiors, every suffix of the DN after a comma. (An entry-level value
+    is never farther than anything: it covers its entry only.)
+    """
+    if kind == AclKind.ENTRY_LEVEL:
+        yield dn
+    comma = dn.find(",")
+    while comma != -1:
+        yield dn[comma + 1 :]
+        comma = dn.find(",", comma + 1)
 
 
 def _effects(acl: OidAcl) -> list[_Effect]:
@@ -445,12 +479,11 @@ def _overlap(one: frozenset[str] | None, other: frozenset[str] | None) -> bool:
 
 
 def _conflicts(
-    near: AclTranslation, near_acl: OidAcl, far: AclTranslation, far_acl: OidAcl
+    near: AclTranslation, near_effects: Sequence[_Effect], far: AclTranslation, far_effects: Sequence[_Effect]
 ) -> list[ReportItem]:
     """One warning per kind of conflict between a nearer and a farther directive, naming the rights."""
     rights: dict[str, list[str]] = {ACL_INHERITED_GRANT: [], ACL_DENY_OVERRIDES_NEARER_GRANT: []}
-    far_effects = _effects(far_acl)
-    for mine in _effects(near_acl):
+    for mine in near_effects:
         for theirs in far_effects:
             if mine.right != theirs.right or not _overlap(mine.attributes, theirs.attributes):
                 continue
