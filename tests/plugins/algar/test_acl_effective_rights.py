@@ -257,6 +257,22 @@ def test_added_object_constraint_limits_what_the_group_adds(tree: Tree) -> None:
     assert tree.add("alice", unit) == 0
 
 
+def test_a_denial_of_add_with_a_constraint_denies_only_the_entries_it_selects(tree: Tree) -> None:
+    # OID: alice's clause applies only to new inetOrgPerson entries; for others the next clause decides,
+    # and alice is an admin. The deny must carry the constraint, or it takes every add from her.
+    desks = f"ou=Desks,{tree.base}"
+    tree.server.ldapadd(f"dn: {desks}\nobjectClass: top\nobjectClass: organizationalUnit\nou: Desks\n")
+    tree.load(
+        desks,
+        f'access to entry by dn="{tree.dn("alice")}" added_object_constraint=(objectclass=inetOrgPerson) '
+        f'(noadd) by group="cn=Admins,ou=Groups,{tree.base}" (add)',
+    )
+    unit = f"dn: ou=North,{desks}\nobjectClass: top\nobjectClass: organizationalUnit\nou: North\n"
+    assert tree.add("alice", _person(f"uid=newdesk,{desks}", "newdesk")) == INSUFFICIENT_ACCESS
+    assert tree.add("bob", unit) == INSUFFICIENT_ACCESS
+    assert tree.add("alice", unit) == 0
+
+
 def test_a_dn_subtree_subject_covers_the_entries_below_only(tree: Tree) -> None:
     assert tree.read("app1", tree.dn("app1"), "title") == ["service"]
     assert tree.read("alice", tree.dn("app1"), "title") == []
