@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flext_plugin_algar.phases import PHASES, Migration, run_phase
+from flext_plugin_algar.phases import PHASES, Migration, run_phase, run_phases
 from flext_plugin_algar.project import init_project, load_project, load_rules
 from flext_plugin_algar.sample import write_export
 from flext_plugin_ldif.ldif_parser import LdifEntry, read_ldif
@@ -224,3 +224,20 @@ def test_an_export_without_its_suffix_entry_loads_under_the_target_suffix(
     assert hierarchy["counts"]["out"] == hierarchy["counts"]["in"] - 1  # only the orphan of the sample
     assert hierarchy["codes"]["HIERARCHY_NO_BASE_ENTRY"]["count"] == 1
     assert "dc=algar,dc=br" in hierarchy["codes"]["HIERARCHY_NO_BASE_ENTRY"]["examples"][0]["message"]
+
+
+def test_the_chained_run_writes_what_phase_by_phase_runs_write(
+    tmp_path: Path, ldif_reader: LdifReader
+) -> None:
+    one_by_one = _migration(ldif_reader, tmp_path / "a", entries=120)
+    separate = _run_all(one_by_one)
+    chained_migration = _migration(ldif_reader, tmp_path / "b", entries=120)
+    chained = {report.unwrap()["phase"]: report.unwrap() for report in run_phases(chained_migration, PHASES)}
+    assert list(chained) == list(PHASES)
+    for index, phase in enumerate(PHASES, 1):
+        name = f"{index:02d}-{phase}"
+        assert (chained_migration.out / f"{name}.ldif").read_bytes() == (
+            one_by_one.out / f"{name}.ldif"
+        ).read_bytes()
+        assert chained[phase]["counts"] == separate[phase]["counts"], phase
+        assert chained[phase]["codes"].keys() == separate[phase]["codes"].keys(), phase

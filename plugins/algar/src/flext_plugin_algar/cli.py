@@ -184,16 +184,16 @@ def _plan(migration: Migration, phases: tuple[str, ...]) -> int:
 
 
 def _run(migration: Migration, phases: tuple[str, ...]) -> int:
-    from flext_plugin_algar.phases import run_phase
+    from flext_plugin_algar.phases import run_phases
     from flext_sdk.cli import EXIT_OK, current, emit_table
 
     done: list[dict[str, Any]] = []
-    for phase in phases:
-        result = run_phase(migration, phase)
+    for result in run_phases(migration, phases):
         if result.is_failure:
             return fail(result)
         report = result.value
         done.append(report)
+        phase = report["phase"]
         problems = report["problems"]
         note(f"{phase}: {report['counts']['out']} entries out, {problems['error']} errors, "
              f"{problems['warning']} warnings ({report['items_file']})")  # fmt: skip

@@ -15,8 +15,9 @@ import json
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Final
 from urllib.parse import quote, unquote
@@ -29,7 +30,7 @@ from flext_plugin_algar.schema_map import ATTRIBUTES_KEPT, CLASSES_KEPT, CLASSES
 from flext_sdk import FlextResult
 from flext_sdk.contracts.ldif import LdifProblem, LdifReader, LdifRecord
 
-__all__ = ["OUD_SCHEMES", "PHASES", "Migration", "phase_paths", "plan", "run_phase"]
+__all__ = ["OUD_SCHEMES", "PHASES", "Migration", "phase_paths", "plan", "run_phase", "run_phases"]
 
 PHASES: Final = ("validate", "hierarchy", "schema", "users", "groups", "acl", "output")
 """The LDIF to LDIF phases, in order."""
@@ -141,25 +142,78 @@ def plan(migration: Migration) -> list[dict[str, Any]]:
 
 def run_phase(migration: Migration, phase: str) -> FlextResult[dict[str, Any]]:
     """Run one phase; its input must be there (the export, or the previous phase's output)."""
+    reports = list(run_phases(migration, (phase,)))
+    return reports[0]
+
+
+def run_phases(migration: Migration, phases: Sequence[str]) -> Iterator[FlextResult[dict[str, Any]]]:
+    """Run ``phases`` (in ``PHASES`` order), yielding each one's report as it ends; stop at the first failure.
+
+    validate and hierarchy read their input whole; the phases after them change entries one at a
+    time, so consecutive ones run as one chain over a single read of the first one's input, each
+    still writing its own LDIF and report.
+    """
     if migration.project.source.ldif is None:
-        return FlextResult.fail(
+        yield FlextResult.fail(
             "source: the LDIF phases read an export (source.ldif); reading a live server comes with sync",
             error_code=VALIDATION_ERROR,
         )
-    source, base = phase_paths(migration, phase)
-    if not source.exists():
-        before = "the export" if phase == PHASES[0] else f"phase {PHASES[PHASES.index(phase) - 1]!r}"
-        return FlextResult.fail(f"{source}: no such file (run {before} first)", error_code=NOT_FOUND)
-    migration.out.mkdir(parents=True, exist_ok=True)
-    output = base.with_suffix(".ldif")
-    partial = base.with_suffix(".ldif.partial")
-    with (
-        PhaseReport(phase, base, source=source, output=output) as report,
-        partial.open("w", encoding="utf-8", newline="\n") as handle,
-    ):
-        _RUNNERS[phase](migration, source, handle, report)
-    partial.replace(output)
-    return FlextResult.ok(report.finish())
+        return
+    ordered = [phase for phase in PHASES if phase in phases]
+    while ordered:
+        chain = [ordered.pop(0)]
+        while chain[-1] in _TRANSFORMS and ordered and ordered[0] in _TRANSFORMS:
+            if PHASES.index(ordered[0]) != PHASES.index(chain[-1]) + 1:
+                break
+            chain.append(ordered.pop(0))
+        source, _ = phase_paths(migration, chain[0])
+        if not source.exists():
+            before = (
+                "the export" if chain[0] == PHASES[0] else f"phase {PHASES[PHASES.index(chain[0]) - 1]!r}"
+            )
+            yield FlextResult.fail(f"{source}: no such file (run {before} first)", error_code=NOT_FOUND)
+            return
+        migration.out.mkdir(parents=True, exist_ok=True)
+        for report in _run_chain(migration, source, chain):
+            yield FlextResult.ok(report)
+
+
+def _run_chain(migration: Migration, source: Path, chain: list[str]) -> list[dict[str, Any]]:
+    with ExitStack() as stack:
+        opened: list[tuple[str, PhaseReport, IO[str]]] = []
+        for phase in chain:
+            _, base = phase_paths(migration, phase)
+            report = stack.enter_context(
+                PhaseReport(phase, base, source=source, output=base.with_suffix(".ldif"))
+            )
+            handle = stack.enter_context(
+                base.with_suffix(".ldif.partial").open("w", encoding="utf-8", newline="\n")
+            )
+            opened.append((phase, report, handle))
+        first = opened[0]
+        if first[0] in _WHOLE:
+            _WHOLE[first[0]](migration, source, first[2], first[1])
+        else:
+            records: Iterator[LdifRecord] = _records(migration, source, first[1], count=False)
+            for name, stage, out in opened:
+                if name == "output":
+                    out.write("version: 1\n\n")
+                records = _tee(_TRANSFORMS[name](migration, source, records, stage), out, stage)
+            for _ in records:
+                pass
+    done = []
+    for name, stage, _ in opened:
+        _, base = phase_paths(migration, name)
+        base.with_suffix(".ldif.partial").replace(base.with_suffix(".ldif"))
+        done.append(stage.finish())
+    return done
+
+
+def _tee(records: Iterator[LdifRecord], handle: IO[str], report: PhaseReport) -> Iterator[LdifRecord]:
+    for record in records:
+        handle.write(format_record(record.dn, record.attributes.items()))
+        report.counts["out"] += 1
+        yield record
 
 
 def _records(
@@ -383,13 +437,16 @@ def _moved(migration: Migration, value: str | bytes) -> str | bytes:
 # -- schema -----------------------------------------------------------------------------------------------
 
 
-def _schema(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+def _schema(
+    migration: Migration, source: Path, records: Iterator[LdifRecord], report: PhaseReport
+) -> Iterator[LdifRecord]:
     """Object classes and attributes by the documented table; unknown ones kept and reported."""
     unknown: dict[tuple[str, str], list[Any]] = {}
     dropped: Counter[str] = Counter()
     mapped: Counter[str] = Counter()
     extra_drop = {name.lower() for name in migration.rules.drop_attributes}
-    for record in _records(migration, source, report):
+    for record in records:
+        report.counts["in"] += 1
         attributes: dict[str, tuple[str | bytes, ...]] = {}
         for name, values in record.attributes.items():
             base = name.split(";", 1)[0]
@@ -409,7 +466,7 @@ def _schema(migration: Migration, source: Path, handle: IO[str], report: PhaseRe
                 if base not in PHASE and base not in ATTRIBUTES_KEPT:
                     _count_unknown(unknown, ("attribute", base), record.dn)
                 attributes[name] = values
-        _write(handle, report, record.dn, attributes)
+        yield replace(record, attributes=attributes)
     for (kind, name), (count, first) in sorted(unknown.items()):
         report.item(
             "warning",
@@ -463,7 +520,9 @@ def _count_unknown(unknown: dict[tuple[str, str], list[Any]], key: tuple[str, st
 # -- users ------------------------------------------------------------------------------------------------
 
 
-def _users(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+def _users(
+    migration: Migration, source: Path, records: Iterator[LdifRecord], report: PhaseReport
+) -> Iterator[LdifRecord]:
     """Password hashes carried byte for byte; OID-only schemes reported with the accounts to reset.
 
     ``orclisenabled: DISABLED`` becomes ``ds-pwp-account-disabled: true``; OID verifiers are dropped.
@@ -471,7 +530,8 @@ def _users(migration: Migration, source: Path, handle: IO[str], report: PhaseRep
     resets = report.base.with_suffix(".password-resets.txt").open("w", encoding="utf-8")
     schemes: Counter[str] = Counter()
     with resets:
-        for record in _records(migration, source, report):
+        for record in records:
+            report.counts["in"] += 1
             attributes = dict(record.attributes)
             if _PERSON & _classes(record):
                 report.counts["accounts"] += 1
@@ -492,7 +552,7 @@ def _users(migration: Migration, source: Path, handle: IO[str], report: PhaseRep
             if enabled and _text(enabled[0]).upper() == "DISABLED":
                 attributes["ds-pwp-account-disabled"] = ("true",)
                 report.counts["disabled"] += 1
-            _write(handle, report, record.dn, attributes)
+            yield replace(record, attributes=attributes)
     report.summary["password_schemes"] = dict(sorted(schemes.items()))
     if report.counts["oid_verifiers_dropped"]:
         report.item(
@@ -537,7 +597,9 @@ def _password(
 # -- groups -----------------------------------------------------------------------------------------------
 
 
-def _groups(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+def _groups(
+    migration: Migration, source: Path, records: Iterator[LdifRecord], report: PhaseReport
+) -> Iterator[LdifRecord]:
     """Member, uniqueMember and owner DNs moved to the target suffix; dynamic groups made groupOfURLs.
 
     Nested groups are counted; a dynamic group's labeledURI becomes memberURL, its base DN moved.
@@ -547,10 +609,11 @@ def _groups(migration: Migration, source: Path, handle: IO[str], report: PhaseRe
         for record in _records(migration, source, report, count=False)
         if _GROUP & _classes(record)
     }
-    for record in _records(migration, source, report):
+    for record in records:
+        report.counts["in"] += 1
         classes = _classes(record)
         if not _GROUP & classes:
-            _write(handle, report, record.dn, record.attributes)
+            yield record
             continue
         report.counts["groups"] += 1
         attributes = dict(record.attributes)
@@ -568,7 +631,7 @@ def _groups(migration: Migration, source: Path, handle: IO[str], report: PhaseRe
                 "a static group without members: OUD's groupOfNames and groupOfUniqueNames require one",
                 dn=record.dn,
             )
-        _write(handle, report, record.dn, attributes)
+        yield replace(record, attributes=attributes)
 
 
 def _member(
@@ -653,7 +716,9 @@ def _url(migration: Migration, report: PhaseReport, dn: str, url: str) -> str:
 # -- acl --------------------------------------------------------------------------------------------------
 
 
-def _acl(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+def _acl(
+    migration: Migration, source: Path, records: Iterator[LdifRecord], report: PhaseReport
+) -> Iterator[LdifRecord]:
     """``orclaci``/``orclentrylevelaci`` to ``aci`` with the translator (docs/algar.md, "ACL translation").
 
     DNs in the ACIs are moved to the target suffix; the cross-policy-point warnings come at the end.
@@ -662,7 +727,8 @@ def _acl(migration: Migration, source: Path, handle: IO[str], report: PhaseRepor
 
     kinds = (("orclaci", AclKind.PRESCRIPTIVE), ("orclentrylevelaci", AclKind.ENTRY_LEVEL))
     collected: list[tuple[str, AclKind, str]] = []
-    for record in _records(migration, source, report):
+    for record in records:
+        report.counts["in"] += 1
         attributes = dict(record.attributes)
         acis: list[str | bytes] = list(attributes.get("aci", ()))
         for name, kind in kinds:
@@ -685,7 +751,7 @@ def _acl(migration: Migration, source: Path, handle: IO[str], report: PhaseRepor
         if acis:
             attributes["aci"] = tuple(acis)
             report.counts["acis"] += len(acis) - len(record.attributes.get("aci", ()))
-        _write(handle, report, record.dn, attributes)
+        yield replace(record, attributes=attributes)
     cross = {"ACL_INHERITED_GRANT", "ACL_DENY_OVERRIDES_NEARER_GRANT"}
     for translation in translate_entries(collected):
         for item in translation.items:
@@ -706,11 +772,13 @@ def _aci_dns(migration: Migration, aci: str) -> str:
 # -- output -----------------------------------------------------------------------------------------------
 
 
-def _output(migration: Migration, source: Path, handle: IO[str], report: PhaseReport) -> None:
+def _output(
+    migration: Migration, source: Path, records: Iterator[LdifRecord], report: PhaseReport
+) -> Iterator[LdifRecord]:
     """The LDIF for ``ldapadd``: parents first, every entry under the target suffix with an objectClass."""
-    handle.write("version: 1\n\n")
     suffix = "," + migration.target_normal
-    for record in _records(migration, source, report):
+    for record in records:
+        report.counts["in"] += 1
         classes = _classes(record)
         if record.normal_dn != migration.target_normal and not record.normal_dn.endswith(suffix):
             report.counts["failed"] += 1
@@ -718,16 +786,17 @@ def _output(migration: Migration, source: Path, handle: IO[str], report: PhaseRe
             continue
         kind = "users" if _PERSON & classes else "groups" if _GROUP & classes else "containers"
         report.counts[kind] += 1
-        _write(handle, report, record.dn, record.attributes)
+        yield record
     target = migration.project.target
     report.summary["load"] = (
         f"ldapadd -x -H {target.url} -D '{target.bind_dn}' -W -c -f {source.parent / '07-output.ldif'}"
     )
 
 
-_RUNNERS: Final[dict[str, Callable[[Migration, Path, IO[str], PhaseReport], None]]] = {
-    "validate": _validate,
-    "hierarchy": _hierarchy,
+_Whole = Callable[[Migration, Path, IO[str], PhaseReport], None]
+_Transform = Callable[[Migration, Path, Iterator[LdifRecord], PhaseReport], Iterator[LdifRecord]]
+_WHOLE: Final[dict[str, _Whole]] = {"validate": _validate, "hierarchy": _hierarchy}
+_TRANSFORMS: Final[dict[str, _Transform]] = {
     "schema": _schema,
     "users": _users,
     "groups": _groups,
