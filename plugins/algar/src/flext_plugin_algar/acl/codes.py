@@ -29,7 +29,11 @@ ACL_UNKNOWN_RIGHT: Final = "ACL_UNKNOWN_RIGHT"
 ACL_MANUAL_REVIEW: Final = "ACL_MANUAL_REVIEW"
 """A construct OUD cannot express (``guidattr``, ``BindMode``, ...): left out (error) or ignored (warning)."""
 ACL_ADD_FILTER: Final = "ACL_ADD_FILTER"
-"""``add`` under ``filter=``: OID tests the parent, OUD the new entry; the add right was left out (error)."""
+"""``add`` or ``noadd`` under ``filter=``: OID tests the parent, OUD the new entry; left out (error).
+
+Neither an allow nor a deny of add is written for the clause: a deny without
+the filter would reach adds the OID denial never covered.
+"""
 ACL_APPROXIMATE: Final = "ACL_APPROXIMATE"
 """Translated by a documented approximation (``browse``, ``dn="*,DN"``) (info)."""
 ACL_OUD_DEFAULT_DENY: Final = "ACL_OUD_DEFAULT_DENY"
