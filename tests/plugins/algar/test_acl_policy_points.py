@@ -70,3 +70,25 @@ def test_values_are_numbered_per_entry_and_attribute() -> None:
         "algar orclaci 1.0 allow",
         "algar orclentrylevelaci 0.0 allow",
     ]
+
+
+def test_an_add_rule_under_a_filter_writes_no_aci_and_so_overrides_nothing() -> None:
+    # Under filter= neither the add grant nor a named noadd becomes an ACI (ACL_ADD_FILTER): no OUD
+    # deny to win over a nearer grant, no OUD grant to outlive a nearer denial.
+    values = [
+        (ROOT, P, 'access to entry filter=(objectClass=person) by dn="uid=eve,dc=algar,dc=br" (noadd)'),
+        (PEOPLE, P, "access to entry by self (add)"),
+        ("ou=Groups,dc=algar,dc=br", P, "access to entry filter=(objectClass=person) by self (add)"),
+        ("ou=Admins,ou=Groups,dc=algar,dc=br", P, "access to entry by * (noadd)"),
+    ]
+    assert codes(values) == [[], [], [], []]
+    values[0] = (ROOT, P, 'access to entry by dn="uid=eve,dc=algar,dc=br" (noadd)')
+    assert codes(values)[1] == [ACL_DENY_OVERRIDES_NEARER_GRANT]  # written without a filter: it wins
+
+
+def test_a_denial_for_everyone_under_a_filter_still_stops_a_farther_grant() -> None:
+    values = [
+        (ROOT, P, "access to entry by self (add)"),
+        (PEOPLE, P, "access to entry filter=(objectClass=person) by * (noadd)"),
+    ]
+    assert codes(values) == [[], [ACL_INHERITED_GRANT]]

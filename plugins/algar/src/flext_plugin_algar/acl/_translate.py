@@ -459,15 +459,18 @@ def _effects(acl: OidAcl) -> list[_Effect]:
     attributes = None
     if acl.target.kind == "attr" and acl.target.attributes and not acl.target.negated:
         attributes = frozenset(name.lower() for name in acl.target.attributes)
+    # Under filter= neither an add grant nor a named add denial is written (ACL_ADD_FILTER): no OUD
+    # ACI of this value takes part for add. A denial of add for "*" still stops OID here.
+    unwritten = {"add"} if acl.filter and acl.target.kind == "entry" else set()
     effects = []
     decided: set[str] = set()
     for clause in acl.clauses:
         anyone = _everyone(clause.subject)
         for right in clause.grants:
-            if right not in decided:
+            if right not in decided and right not in unwritten:
                 effects.append(_Effect(right, attributes, anyone, grant=True))
         for right in clause.denials:
-            if right not in decided:
+            if right not in decided and (anyone or right not in unwritten):
                 effects.append(_Effect(right, attributes, anyone, grant=False))
         if anyone:
             decided.update(clause.grants, clause.denials)
