@@ -7,9 +7,11 @@ with ``FLEXT_KERNEL_PURE_PYTHON=1``, the fallback of a machine without a compile
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,47 @@ def test_the_pure_python_build_passes_the_result_tests() -> None:
         check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def test_a_success_shows_its_signature_in_both_builds() -> None:
+    assert str(inspect.signature(result.Success)) == "(value)"
+    assert str(inspect.signature(result.FlextResult.ok)) == "(value)"
+
+
+@pytest.mark.parametrize("setting", ["0", "false", ""])
+def test_only_a_true_setting_asks_for_the_pure_build(setting: str) -> None:
+    environment = {**os.environ, "FLEXT_KERNEL_PURE_PYTHON": setting}
+    check = subprocess.run(
+        [sys.executable, "-c", "from flext_kernel import result; print(result.COMPILED)"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+        timeout=60,
+    )
+    assert check.stdout.strip() == str(result.COMPILED)
+
+
+def test_a_long_chain_of_results_is_freed_without_exhausting_the_stack() -> None:
+    # A success holding a success holding ... : freeing it recurses once per link unless the
+    # storage's deallocation bounds it. Run apart, so that a crash fails this test only.
+    code = textwrap.dedent(
+        """
+        from flext_kernel import result
+
+        builds = [result.Success]
+        if result.COMPILED:
+            from flext_kernel._speedups import SuccessStorage
+
+            builds.append(SuccessStorage)
+        for build in builds:
+            chain = None
+            for _ in range(1_000_000):
+                chain = build(chain)
+            del chain
+        print("freed")
+        """
+    )
+    command = [sys.executable, "-c", code]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert (run.returncode, run.stdout.strip()) == (0, "freed"), run.stderr[-2000:]

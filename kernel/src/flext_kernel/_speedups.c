@@ -57,8 +57,11 @@ static void
 storage_dealloc(SuccessStorage *self)
 {
     PyObject_GC_UnTrack(self);
+    /* The trashcan bounds the C stack when a long chain of results (each holding the next) goes. */
+    Py_TRASHCAN_BEGIN(self, storage_dealloc)
     storage_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
 }
 
 static int
@@ -77,7 +80,8 @@ static PyMemberDef storage_members[] = {
 static PyTypeObject SuccessStorageType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "flext_kernel._speedups.SuccessStorage",
-    .tp_doc = PyDoc_STR("The storage of a success: one value, set when built, never again."),
+    /* The first line is the text signature inspect.signature and help() read. */
+    .tp_doc = PyDoc_STR("SuccessStorage(value)\n--\n\nThe storage of a success: one value, set when built, never again."),
     .tp_basicsize = sizeof(SuccessStorage),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_new = storage_new,

@@ -310,7 +310,7 @@ class _FailureSlots(FlextResult[Never]):
 
 def _compiled_storage() -> type | None:
     """The compiled success storage, or None: not built, or ``FLEXT_KERNEL_PURE_PYTHON`` set."""
-    if os.environ.get("FLEXT_KERNEL_PURE_PYTHON"):
+    if os.environ.get("FLEXT_KERNEL_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no"):
         return None
     try:
         from flext_kernel._speedups import SuccessStorage
