@@ -195,10 +195,11 @@ def _run_chain(migration: Migration, source: Path, chain: list[str]) -> list[dic
             _WHOLE[first[0]](migration, source, first[2], first[1])
         else:
             records: Iterator[LdifRecord] = _records(migration, source, first[1], count=False)
+            last: list[Any] = [None, ""]
             for name, stage, out in opened:
                 if name == "output":
                     out.write("version: 1\n\n")
-                records = _tee(_TRANSFORMS[name](migration, source, records, stage), out, stage)
+                records = _tee(_TRANSFORMS[name](migration, source, records, stage), out, stage, last)
             for _ in records:
                 pass
     done = []
@@ -209,9 +210,20 @@ def _run_chain(migration: Migration, source: Path, chain: list[str]) -> list[dic
     return done
 
 
-def _tee(records: Iterator[LdifRecord], handle: IO[str], report: PhaseReport) -> Iterator[LdifRecord]:
+def _tee(
+    records: Iterator[LdifRecord], handle: IO[str], report: PhaseReport, last: list[Any]
+) -> Iterator[LdifRecord]:
+    """Write each record as it passes.
+
+    ``last`` (shared by the chain's tees) holds the record the phase before wrote and its text, reused
+    when this phase left the entry as it was (most entries, in most phases).
+    """
     for record in records:
-        handle.write(format_record(record.dn, record.attributes.items()))
+        before, text = last
+        if before is None or record.dn != before.dn or record.attributes != before.attributes:
+            text = format_record(record.dn, record.attributes.items())
+            last[0], last[1] = record, text
+        handle.write(text)
         report.counts["out"] += 1
         yield record
 
