@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from flext_plugin_algar.project import load_project, load_rules, resolve_secret
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flext_sdk.testing import FlextCliRunner
 
@@ -89,3 +91,41 @@ def test_secret_references_resolve_from_the_environment_or_a_file(
     missing = resolve_secret("env:ALGAR_TEST_SECRET", tmp_path)
     assert missing.is_failure
     assert "ALGAR_TEST_SECRET is not set" in (missing.error or "")
+
+
+yaml_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)
+)
+settings_values = st.recursive(
+    yaml_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(min_size=1, max_size=10), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["source", "target", "base_dn", "batch_size", "rate_limit", "rules", "version"]),
+       value=settings_values)  # fmt: skip
+def test_any_value_of_a_setting_loads_or_fails_naming_a_field_and_a_line(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    import yaml
+
+    data = yaml.safe_load(VALID)
+    data[field] = value
+    directory = tmp_path / f"p{abs(hash((field, repr(value))))}"
+    _project(directory, yaml.safe_dump(data, allow_unicode=True))
+    loaded = load_project(directory)
+    if loaded.is_failure:
+        assert loaded.error_code == "VALIDATION_ERROR"
+        assert str(loaded.error_data["field"]).split(".")[0] in {
+            field,
+            "source",
+            "target",
+            "base_dn",
+            "(top level)",
+        }
+        assert isinstance(loaded.error_data["line"], int)
+        assert str(loaded.error).startswith(f"{directory / 'algar.yaml'}:{loaded.error_data['line']}: ")
