@@ -14,7 +14,6 @@ checked both ways: what it allowed works, what it did not is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -101,7 +100,7 @@ def _person(dn: str, uid: str, **more: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def tree(ds389_server: Ds389Server) -> Iterator[Tree]:
+def tree(ds389_server: Ds389Server) -> Tree:
     base = ds389_server.subtree("algar-acl")
     tree = Tree(ds389_server, base)
     people, groups, apps, units = (f"ou={name},{base}" for name in ("People", "Groups", "Apps", "Units"))
