@@ -549,9 +549,11 @@ def _users(
                 report.counts["accounts"] += 1
             if "userpassword" in attributes:
                 kept = tuple(
-                    _password(value, record.dn, report, schemes, resets)
-                    for value in attributes["userpassword"]
+                    _password(value, record.dn, report, schemes) for value in attributes["userpassword"]
                 )
+                if None in kept:  # an account to reset, listed once
+                    report.counts["password_resets"] += 1
+                    resets.write(record.dn + "\n")
                 attributes["userpassword"] = tuple(value for value in kept if value is not None)
                 if not attributes["userpassword"]:
                     del attributes["userpassword"]
@@ -575,9 +577,7 @@ def _users(
         )
 
 
-def _password(
-    value: str | bytes, dn: str, report: PhaseReport, schemes: Counter[str], resets: IO[str]
-) -> str | bytes | None:
+def _password(value: str | bytes, dn: str, report: PhaseReport, schemes: Counter[str]) -> str | bytes | None:
     raw = value if isinstance(value, bytes) else value.encode("utf-8")
     end = raw.find(b"}")
     if not raw.startswith(b"{") or end < 0:
@@ -593,8 +593,6 @@ def _password(
     schemes[scheme] += 1
     if scheme in OUD_SCHEMES:
         return value
-    report.counts["password_resets"] += 1
-    resets.write(dn + "\n")
     report.item(
         "warning",
         "USERS_PASSWORD_RESET",
