@@ -107,6 +107,49 @@ def test_a_delete_record_removes_its_entry_from_the_models(
     ]
 
 
+def test_entries_as_apply_changes_leaves_them_are_live_whatever_the_changes_table_holds(
+    project: Path, rows: Rows, make_warehouse: Callable[[str, Rows], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the example pipeline loads them (apply_changes: true): grace was deleted, so her row in `users`
+    # is the delete record that took its place; ada was deleted and added again, so her row is the
+    # entry, with the time of the file that holds both change records, the time the `changes` table
+    # gives them too (change records have no time of their own). The entry tables are what the
+    # directory holds now: ada is live, grace is not.
+    grace, ada, when = f"uid=grace,{PEOPLE}", f"uid=ada,{PEOPLE}", "2024-06-01T00:00:00+00:00"
+    for row in rows["users"]:
+        if row["dn"] == grace:
+            row.update(change_type="delete", object_classes="[]", attributes="{}", uid=None, mail=None)
+        if row["dn"] in (grace, ada):
+            row["modify_timestamp"] = when
+    path = make_warehouse("applied", rows)
+    with sqlite3.connect(path) as connection:
+        columns = "dn TEXT, sequence INTEGER, change_type TEXT, modify_timestamp TEXT"
+        connection.execute(f"CREATE TABLE changes ({columns})")
+        connection.executemany(
+            "INSERT INTO changes VALUES (?, ?, ?, ?)",
+            [(grace, 1, "delete", when), (ada, 2, "delete", when), (ada, 3, "add", when)],
+        )
+    connection.close()
+    monkeypatch.setenv("DIRECTORY_WAREHOUSE", str(path))
+
+    assert run_dbt(project, "build").unwrap().success
+    with sqlite3.connect(path) as connection:
+        live = {dn for (dn,) in connection.execute("SELECT dn FROM live_entries")}
+        membership = connection.execute(
+            "SELECT group_cn, member_dn, member_uid FROM group_membership ORDER BY 1, 2"
+        ).fetchall()
+    connection.close()
+    assert ada in live
+    assert grace not in live
+    assert f"uid=alan,{PEOPLE}" in live
+    assert membership == [
+        ("admins", f"UID=Grace,{PEOPLE}", None),
+        ("admins", f"cn=ops,ou=Groups,{BASE}", None),
+        ("admins", ada, "ada"),
+        ("ops", grace, None),
+    ]
+
+
 def test_run_prints_a_table_and_is_recorded_as_an_event(
     flext_cli: FlextCliRunner, project: Path, warehouse: Path
 ) -> None:

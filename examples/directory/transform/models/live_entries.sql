@@ -1,19 +1,19 @@
--- The entries that exist after everything loaded so far, one row per DN.
+-- The entries the directory holds now, one row per DN.
 -- tap-ldif keys every record by its DN's normal form (RFC 4514: lower case, no
--- spaces around separators; written_dn keeps the DN as written) and sends LDIF
--- change records (changetype: add, delete, modify, modrdn) to the `changes`
--- stream, one row per change, while the entry streams hold the entries of the
--- exports. An entry is live unless a delete or a rename (modrdn) of its DN is
--- at least as new as the entry. A warehouse loaded with changes_stream: false
--- has its delete records in the entry streams instead (in `other`): they count
--- too. DNs are compared in lower case: LDAP does not care about the case of a DN.
-
-{%- set changes_source = source('directory', 'changes') -%}
-{%- set changes = adapter.get_relation(
-    database=changes_source.database,
-    schema=changes_source.schema,
-    identifier=changes_source.identifier,
-) if execute else none %}
+-- spaces around separators; written_dn keeps the DN as written). The pipeline
+-- sets apply_changes: true, so the tap applies the LDIF change records
+-- (changetype add, delete, modify, modrdn) in order to the entries read before
+-- them, and the entry streams hold every entry as it is after them: an added
+-- entry has its row, a renamed one its row under the new DN, and a deleted
+-- entry's DN (or a renamed one's old DN) a delete record, which takes the place
+-- of the entry's row (same stream, same key). So an entry is live when its row
+-- is an entry, not a delete record. The `changes` table keeps every change
+-- record as an event; it is not needed here. (Without apply_changes, change
+-- records reach only `changes`, and these models would not see them.)
+-- A warehouse loaded with changes_stream: false (the tap's default before
+-- 2026-12-07) may also hold delete records in `other` for entries of another
+-- stream: a delete record of the DN at least as new as the entry removes it too.
+-- DNs are compared in lower case: LDAP does not care about the case of a DN.
 
 with loaded as (
     select 'users' as stream, dn, change_type, modify_timestamp from {{ source('directory', 'users') }}
@@ -26,26 +26,17 @@ with loaded as (
     select 'other', dn, change_type, modify_timestamp from {{ source('directory', 'other') }}
 ),
 
-removals as (
-    select lower(dn) as dn_key, julianday(modify_timestamp) as removed_at
+deletions as (
+    select lower(dn) as dn_key, julianday(modify_timestamp) as deleted_at
     from loaded
     where change_type = 'delete'
-    {%- if changes is not none %}
-    union all
-    select lower(dn), julianday(modify_timestamp)
-    from {{ changes_source }}
-    where change_type in ('delete', 'modrdn')
-    {%- endif %}
-),
-
-deletions as (
-    select dn_key, max(removed_at) as deleted_at
-    from removals
-    group by dn_key
 )
 
 select l.stream, l.dn, l.modify_timestamp
 from loaded as l
-left join deletions as d on d.dn_key = lower(l.dn)
 where coalesce(l.change_type, 'add') = 'add'
-    and (d.deleted_at is null or julianday(l.modify_timestamp) > d.deleted_at)
+    and not exists (
+        select 1 from deletions as d
+        where d.dn_key = lower(l.dn)
+            and d.deleted_at >= julianday(l.modify_timestamp)
+    )
