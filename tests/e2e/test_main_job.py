@@ -152,12 +152,6 @@ def test_the_sample_pipeline_loads_models_and_resumes(flext_cli: FlextCliRunner,
     assert tables.exit_code == 0, tables
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tap-ldif's apply_changes on an incremental run: an entry changed by a modrdn or modify record "
-    "keeps its own modifyTimestamp, older than the bookmark, so it is not sent (its old DN's delete record "
-    "is); plugins/ldif must give it the change's time. Remove this mark with that fix.",
-)
 def test_a_renamed_or_modified_user_is_live_as_it_is_now_after_an_incremental_run(
     flext_cli: FlextCliRunner, tmp_path: Path
 ) -> None:

@@ -204,3 +204,80 @@ def test_applying_the_audit_log_to_the_export_before_gives_the_export_after(run_
     assert _entries(records) == _exported(after.read_bytes())
     deleted = sorted(r["dn"] for r in entries if r["change_type"] == "delete")
     assert deleted == sorted(f"uid={uid},ou=people,{base}" for uid in ("bob", "carol", "dan"))
+
+
+_EXPORT = """dn: ou=people,dc=example,dc=com
+objectClass: organizationalUnit
+ou: people
+modifyTimestamp: 20200101000000Z
+
+dn: uid=ada,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: ada
+cn: Ada
+sn: Lovelace
+mail: ada@old.example
+modifyTimestamp: 20200101000000Z
+
+dn: uid=bob,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob
+sn: Builder
+modifyTimestamp: 20200101000000Z
+
+dn: uid=cy,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: cy
+cn: Cy
+sn: Newer
+modifyTimestamp: 20210101000000Z
+"""
+
+_LATER = """
+dn: uid=ada,ou=people,dc=example,dc=com
+changetype: modify
+replace: mail
+mail: ada@new.example
+-
+
+dn: uid=bob,ou=people,dc=example,dc=com
+changetype: modrdn
+newrdn: uid=robert
+deleteoldrdn: 1
+"""
+
+
+def test_an_incremental_run_applying_changes_sends_what_they_changed(run_tap, tmp_path: Path) -> None:
+    """Entries a change record touched are sent again, although their own modifyTimestamp is old.
+
+    The bookmark after the first run is cy's 2021 timestamp; ada's and bob's stay 2020.
+    """
+    export = tmp_path / "directory.ldif"
+    export.write_text(_EXPORT)
+    config = {"files": [str(export)], "apply_changes": True}
+    first = run_tap(config)
+    assert first.exit_code == 0, first.stderr
+    with export.open("a") as handle:
+        handle.write(_LATER)
+    later = run_tap(config, state=first.state)
+    assert later.exit_code == 0, later.stderr
+    users = {record["written_dn"]: record for record in later.records("users")}
+    assert users["uid=ada,ou=people,dc=example,dc=com"]["mail"] == "ada@new.example"
+    assert users["uid=robert,ou=people,dc=example,dc=com"]["change_type"] != "delete"
+    assert users["uid=bob,ou=people,dc=example,dc=com"]["change_type"] == "delete"
+
+
+def test_an_entry_deleted_then_added_again_is_not_sent_as_deleted(run_tap, tmp_path: Path) -> None:
+    export = tmp_path / "directory.ldif"
+    export.write_text(
+        _EXPORT
+        + "\ndn: uid=bob,ou=people,dc=example,dc=com\nchangetype: delete\n"
+        + "\ndn: uid=bob,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\n"
+        + "uid: bob\ncn: Bob\nsn: Again\n"
+    )
+    run = run_tap({"files": [str(export)], "apply_changes": True})
+    assert run.exit_code == 0, run.stderr
+    bobs = [r for r in run.records("users") if r["written_dn"] == "uid=bob,ou=people,dc=example,dc=com"]
+    assert [record["change_type"] == "delete" for record in bobs] == [False], bobs
+    assert bobs[0]["sn"] == "Again"

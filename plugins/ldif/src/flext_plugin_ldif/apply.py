@@ -62,22 +62,35 @@ class ChangeApplier:
         row = self._db.execute("select position, data from entry where key = ?", (key,)).fetchone()
         if row is None:
             return None
-        entry, context = pickle.loads(row[1])
+        entry, context, _ = pickle.loads(row[1])
         return row[0], entry, context
 
+    def holds(self, dn: str) -> bool:
+        """Whether an entry of this DN exists now (after the records applied so far)."""
+        found = self._db.execute("select 1 from entry where key = ?", (self._key(dn),)).fetchone()
+        return found is not None
+
     def _store(
-        self, key: str, entry: LdifEntry, context: tuple[str, str], position: int | None = None
+        self,
+        key: str,
+        entry: LdifEntry,
+        context: tuple[str, str],
+        position: int | None = None,
+        changed_at: str | None = None,
     ) -> None:
         if position is None:
             self._position += 1
             position = self._position
-        data = pickle.dumps((entry, context), pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((entry, context, changed_at), pickle.HIGHEST_PROTOCOL)
         self._db.execute("insert or replace into entry values (?, ?, ?)", (key, position, data))
 
     def add(self, entry: LdifEntry, context: tuple[str, str]) -> bool:
         """Apply one record (``context``: its file and file time); False when it cannot be applied."""
         if not entry.is_change or entry.change_type == "add":
-            self._store(self._key(entry.dn), replace(entry, is_change=False, controls=()), context)
+            changed_at = context[1] if entry.is_change else None
+            self._store(
+                self._key(entry.dn), replace(entry, is_change=False, controls=()), context, None, changed_at
+            )
             return True
         key = self._key(entry.dn)
         found = self._load(key)
@@ -89,20 +102,24 @@ class ChangeApplier:
             self.deleted.append((current, context))
         elif entry.change_type == "modify":
             changed = _modified(current, entry.modifications, self._schema)
-            self._store(key, changed, context, position)
+            self._store(key, changed, context, position, context[1])
         else:
             self._db.execute("delete from entry where key = ?", (key,))
             self.deleted.append((current, context))
             renamed = self._renamed(current, entry)
-            self._store(self._key(renamed.dn), renamed, stored_context, position)
+            self._store(self._key(renamed.dn), renamed, stored_context, position, context[1])
         return True
 
-    def entries(self) -> Iterator[tuple[LdifEntry, tuple[str, str]]]:
-        """The entries after every change, in the order they were first added."""
+    def entries(self) -> Iterator[tuple[LdifEntry, tuple[str, str], str | None]]:
+        """The entries after every change, in the order they were first added.
+
+        Each comes with the file time of the last change record that touched it (None for an entry
+        that no change record touched), so that an incremental run sends it when it changed.
+        """
         cursor = self._db.execute("select data from entry order by position")
         for (data,) in cursor:
-            entry, context = pickle.loads(data)
-            yield entry, context
+            entry, context, changed_at = pickle.loads(data)
+            yield entry, context, changed_at
 
     def _renamed(self, entry: LdifEntry, change: LdifEntry) -> LdifEntry:
         new_rdn = change.new_rdn or ""

@@ -317,12 +317,14 @@ class _SharedScan:
                     emit(entry, stream, object_classes, times[path], source)
             if applier is not None:
                 for gone, (source, when) in applier.deleted:
+                    if applier.holds(gone.dn):
+                        continue  # added again, or renamed back: its entry is sent below
                     classes = object_classes_of(gone)
                     record = LdifEntry(gone.dn, {}, "delete", gone.line, is_change=True)
                     emit(record, classify(classes), classes, when, source)
-                for current, (source, when) in applier.entries():
+                for current, (source, when), changed_at in applier.entries():
                     classes = object_classes_of(current)
-                    emit(current, classify(classes), classes, when, source)
+                    emit(current, classify(classes), classes, when, source, changed_at)
         finally:
             if applier is not None:
                 applier.close()
@@ -339,13 +341,21 @@ class _Emitter:
         self._members = sinks.get(GROUP_MEMBERS)
 
     def __call__(
-        self, entry: LdifEntry, stream: str, object_classes: list[str], when: str, source: str
+        self,
+        entry: LdifEntry,
+        stream: str,
+        object_classes: list[str],
+        when: str,
+        source: str,
+        at_least: str | None = None,
     ) -> None:
         sink = self._sinks.get(stream)
         members = self._members if stream == "groups" else None
         if sink is None and members is None:
             return
         record = self._maker.record(entry, stream, object_classes, when, source)
+        if at_least is not None and record["modify_timestamp"] < at_least:
+            record["modify_timestamp"] = at_least  # changed by a change record: sent when it changes
         if sink is not None:
             sink.add(record)
         if members is not None:
