@@ -1,10 +1,8 @@
 """Fixtures of the ALGAR plugin's tests: a private 389 Directory Server, OUD's ACI syntax, an LDIF reader.
 
-``ldif_reader`` is an ``LdifReader`` (``flext_sdk.contracts.ldif``) over the
-ldif plugin's own parser, the product's reader behind the contract: the phases
-are tested against it in-process, as they get it from the container in the
-CLI. A parse error is one ``LdifProblem`` and reading goes on after the next
-blank line.
+``ldif_reader`` is the ldif plugin's ``LdifReader`` service
+(``flext_sdk.contracts.ldif``): the phases are tested against it in-process,
+as the CLI gets it from the container (``test_migration_cli`` goes that way).
 
 ``ds389_server`` is the SDK's 389 DS fixture. ``oud_aci_problems`` checks an
 ACI against the syntax documented for Oracle Unified Directory (Architecture
@@ -25,28 +23,16 @@ Reference, "ACI Syntax"); it is the golden reference for what 389 cannot check
 
 from __future__ import annotations
 
-import base64
-import os
 import re
-from collections.abc import Callable, Generator, Iterator
-from os import PathLike
+from collections.abc import Callable
 
 import pytest
-from flext_plugin_ldif.dn import DnNormalizer
-from flext_plugin_ldif.errors import LdifError
-from flext_plugin_ldif.ldif_parser import LdifEntry, read_ldif_part
 
 from flext_sdk.contracts.ldif import (
-    LDIF_DN,
-    LDIF_FILE,
-    LdifItem,
-    LdifModification,
-    LdifProblem,
     LdifReader,
-    LdifRecord,
 )
 
-__all__ = ["ParserReader", "ldif_reader", "oud_aci_problems", "oud_syntax"]
+__all__ = ["ldif_reader", "oud_aci_problems", "oud_syntax"]
 
 
 _TARGET = re.compile(
@@ -145,119 +131,7 @@ def oud_syntax() -> Callable[[str], list[str]]:
 
 @pytest.fixture(scope="session")
 def ldif_reader() -> LdifReader:
-    """The ldif plugin's parser behind the ``LdifReader`` contract."""
-    return ParserReader()
+    """The ldif plugin's ``LdifReader`` service (what its plugin registers in the container)."""
+    from flext_plugin_ldif.reader_service import LdifReaderService
 
-
-class ParserReader:
-    """``LdifReader`` on ``flext_plugin_ldif.ldif_parser``."""
-
-    def __init__(self) -> None:
-        self._normalizer = DnNormalizer()
-
-    def normalize_dn(self, dn: str) -> str | None:
-        try:
-            return self._normalizer(dn)
-        except ValueError:
-            return None
-
-    def read(self, path: str | PathLike[str], *, encoding: str = "utf-8") -> Iterator[LdifItem]:
-        source = str(path)
-        try:
-            size = os.path.getsize(path)
-        except OSError as exc:
-            yield LdifProblem(source, None, f"cannot read the file: {exc.strerror or exc}", LDIF_FILE)
-            return
-        start, first_line = 0, 1
-        while start < size:
-            last = 0  # the dn line of the last record yielded from this part
-            try:
-                for entry in read_ldif_part(path, start, size, first_line, encoding=encoding):
-                    last = entry.line
-                    yield self._item(entry, source)
-                return
-            except LdifError as error:
-                if error.line is None:
-                    yield LdifProblem(source, None, error.reason, LDIF_FILE)
-                    return
-                resume = yield from self._around(path, source, start, first_line, last, error, encoding)
-            if resume is None:
-                return
-            start, first_line = resume
-
-    def _around(
-        self,
-        path: str | PathLike[str],
-        source: str,
-        start: int,
-        first_line: int,
-        last: int,
-        error: LdifError,
-        encoding: str,
-    ) -> Generator[LdifItem, None, tuple[int, int] | None]:
-        """The records the parser did not yield before ``error``, one by one, then the problem.
-
-        Returns where to go on: the record after the bad one (None at the end of the file).
-        """
-        line = error.line or 0
-        for record_start, record_end, record_first, record_last in _records_from(path, start, first_line):
-            if record_first <= last:
-                continue  # yielded already
-            if record_last < line:  # read ahead by the parser but not yielded: read it alone
-                try:
-                    for entry in read_ldif_part(
-                        path, record_start, record_end, record_first, encoding=encoding
-                    ):
-                        yield self._item(entry, source)
-                except LdifError as alone:
-                    yield LdifProblem(source, alone.line, alone.reason)
-                continue
-            yield LdifProblem(source, line, error.reason)
-            return (record_end, record_last + 2) if record_first <= line else (record_start, record_first)
-        yield LdifProblem(source, line, error.reason)
-        return None
-
-    def _item(self, entry: LdifEntry, source: str) -> LdifItem:
-        normal = self.normalize_dn(entry.dn)
-        if normal is None:
-            return LdifProblem(source, entry.line, f"{entry.dn!r} is not a DN", LDIF_DN, entry.dn)
-        binary = entry.binary
-        attributes = {
-            name: tuple(base64.b64decode(v) for v in values) if name in binary else tuple(values)
-            for name, values in entry.attributes.items()
-        }
-        modifications = tuple(
-            LdifModification(
-                change.operation,
-                change.attribute,
-                tuple(base64.b64decode(v) for v in change.values) if change.binary else change.values,
-            )
-            for change in entry.modifications
-        )
-        return LdifRecord(
-            source, entry.line, entry.dn, normal, attributes, entry.change_type,  # type: ignore[arg-type]  # the parser's change types are ChangeType's
-            entry.is_change, modifications, entry.new_rdn, entry.delete_old_rdn, entry.new_superior,
-        )  # fmt: skip
-
-
-def _records_from(
-    path: str | PathLike[str], start: int, first_line: int
-) -> Iterator[tuple[int, int, int, int]]:
-    """``(start, end, first line, last line)`` of each record from byte ``start`` (line ``first_line``) on."""
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        offset, number = start, first_line - 1
-        begin: tuple[int, int] | None = None
-        end = start
-        for raw in handle:
-            number += 1
-            if raw.rstrip(b"\r\n") == b"":
-                if begin is not None:  # the record ends after this blank line
-                    yield begin[0], offset + len(raw), begin[1], number - 1
-                    begin = None
-            elif begin is None:
-                begin = (offset, number)
-            offset += len(raw)
-            end = offset
-        if begin is not None:
-            yield begin[0], end, begin[1], number
+    return LdifReaderService()

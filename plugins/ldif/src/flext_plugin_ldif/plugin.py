@@ -1,4 +1,9 @@
-"""The ``ldif`` plugin: ``flext data ldif inspect``, and tap-ldif for the singer plugin.
+"""The ``ldif`` plugin: ``flext data ldif inspect``, tap-ldif for the singer plugin, and the ``LdifReader``.
+
+Other plugins read LDIF through the ``LdifReader`` service
+(``flext_sdk.contracts.ldif``) this plugin registers in the container: its
+parser, with parse problems as items instead of exceptions
+(``reader_service``); they never import this package.
 
 tap-ldif reaches the singer plugin through the ``flext_singer_connectors``
 hook, not an entry-point group, so ``flext plugin disable ldif`` takes it out
@@ -16,9 +21,10 @@ from typing import TYPE_CHECKING
 from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
+    from flext_sdk import FlextContainer
     from flext_sdk.contracts.singer import ConnectorSpec
 
-__all__ = ["NAME", "flext_singer_connectors", "manifest"]
+__all__ = ["NAME", "flext_register_services", "flext_singer_connectors", "manifest"]
 
 NAME = "ldif"
 """The plugin's name."""
@@ -48,3 +54,16 @@ def flext_singer_connectors() -> list[ConnectorSpec]:
     from flext_sdk.contracts.singer import ConnectorSpec
 
     return [ConnectorSpec.model_validate({"name": "tap-ldif", "family": "flext", **TAP_LDIF})]
+
+
+@hookimpl
+def flext_register_services(container: FlextContainer) -> None:
+    """Register the ``LdifReader`` service (owner ``ldif``), built when first resolved."""
+    from flext_sdk.contracts.ldif import LdifReader
+
+    def reader() -> LdifReader:
+        from flext_plugin_ldif.reader_service import LdifReaderService
+
+        return LdifReaderService()
+
+    container.register_singleton(LdifReader, reader, owner=NAME)
