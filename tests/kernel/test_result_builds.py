@@ -62,7 +62,7 @@ def test_the_pure_python_build_passes_the_result_tests() -> None:
 def test_a_success_shows_its_signature_in_both_builds() -> None:
     assert list(inspect.signature(result.Success).parameters) == ["value"]
     assert list(inspect.signature(result.FlextResult.ok).parameters) == ["value"]
-    code = "import inspect; from flext_kernel import result; print(*inspect.signature(result.Success).parameters)"
+    code = "import inspect, flext_kernel.result as r; print(*inspect.signature(r.Success).parameters)"
     assert _printed(code, pure="1") == "value"
 
 
