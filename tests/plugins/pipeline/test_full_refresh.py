@@ -82,8 +82,9 @@ def test_a_full_refresh_leaves_the_target_equal_to_the_source_without_a_setting(
     assert _users(database) == _dns(AFTER)  # the deleted user and the two old DNs are gone
     log = flext_cli("pipeline", "logs", "refresh").stdout
     assert (
-        "full refresh: tap-ldif sends ACTIVATE_VERSION (emit_activate_version_messages: true), so that "
-        "target-sqlite removes the rows the source no longer has"
+        "full refresh: tap-ldif is asked for ACTIVATE_VERSION (emit_activate_version_messages: true): the "
+        "streams it syncs in full are versioned, and target-sqlite, if it processes ACTIVATE_VERSION, "
+        "removes the rows the source no longer has in those streams (streams it does not version keep them)"
     ) in log
 
 
@@ -112,7 +113,12 @@ TARGET = _spec("target-y", "target", "activate-version")
 def test_a_tap_that_advertises_the_capability_is_asked_for_activate_version() -> None:
     config, line = full_refresh_config({"files": ["a.ldif"]}, TAP, TARGET)
     assert config == {"files": ["a.ldif"], EMIT_ACTIVATE_VERSION: True}
-    assert "target-y removes the rows the source no longer has" in line
+    assert line == (
+        "full refresh: tap-x is asked for ACTIVATE_VERSION (emit_activate_version_messages: true): the "
+        "streams it syncs in full are versioned, and target-y, if it processes ACTIVATE_VERSION, removes "
+        "the rows the source no longer has in those streams (streams it does not version keep them)"
+    )
+    assert "so that target-y removes the rows the source no longer has" not in line
 
 
 def test_a_setting_in_the_config_is_left_as_the_user_wrote_it() -> None:

@@ -373,7 +373,8 @@ def full_refresh_config(
     """The tap's config for a full refresh, and the run log's line saying what it does about deletions.
 
     A tap that advertises ``activate-version`` gets ``emit_activate_version_messages: true``, so that the
-    target can drop the rows of older table versions (what the source no longer has); a config that
+    streams it syncs in full are versioned and the target can drop their rows of older table versions
+    (what the source no longer has; a Singer SDK tap does not version its incremental streams); a config that
     sets the setting itself is left as it is (the user chose). Other taps are not given a setting they
     may refuse: the line says that rows gone from the source stay.
     """
@@ -389,8 +390,9 @@ def full_refresh_config(
             "(remove them there, or drop its tables before the run)"
         )
     line = (
-        f"full refresh: {tap.name} sends ACTIVATE_VERSION ({EMIT_ACTIVATE_VERSION}: true), so that "
-        f"{target.name} removes the rows the source no longer has"
+        f"full refresh: {tap.name} is asked for ACTIVATE_VERSION ({EMIT_ACTIVATE_VERSION}: true): the "
+        f"streams it syncs in full are versioned, and {target.name}, if it processes ACTIVATE_VERSION, "
+        "removes the rows the source no longer has in those streams (streams it does not version keep them)"
     )
     if ACTIVATE_VERSION not in target.capabilities:
         line += (
