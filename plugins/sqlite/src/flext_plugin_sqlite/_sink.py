@@ -171,6 +171,9 @@ class SQLiteSink(BatchSink):
         self._row: Callable[[dict[str, Any]], Row] = row_maker(())
         self.versioned = False
         """The table has the version columns; rows take their record's ``_sdc_table_version``."""
+        self.received_versions = owner.received_versions(stream_name)
+        """The table versions of the stream's records received so far in this input (shared by the
+        sinks that replace this one after a SCHEMA change)."""
 
     @cached_property
     def validate_schema(self) -> bool:
@@ -235,8 +238,9 @@ class SQLiteSink(BatchSink):
     def activate_version(self, new_version: int) -> None:
         """Make ``new_version`` the table: delete (or mark deleted) the rows of a NULL or lower version.
 
-        The target commits every record received before the ACTIVATE_VERSION
-        first; this is one more transaction. ``hard_delete`` (default true)
+        The target calls it once every record of ``new_version`` it will get
+        before the deletion is committed (see ``TargetSQLite`` on when); this is
+        one more transaction. ``hard_delete`` (default true)
         deletes; ``hard_delete: false`` sets ``_sdc_deleted_at`` (ISO 8601, UTC)
         on those rows not marked yet.
 
@@ -297,6 +301,7 @@ class SQLiteSink(BatchSink):
         if version is not None:
             self.use_versions()
             record[TABLE_VERSION] = version
+            self.received_versions.add(version)
         self.pending.append(record)
         self.lines.append(self._owner.line)
         self._counted += 1

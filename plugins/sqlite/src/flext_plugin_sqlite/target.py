@@ -12,10 +12,14 @@ What it promises (docs/plugins/sqlite.md has the details):
 - any bad input ends the run with one ``error: ... (CODE)`` line on stderr and
   a non-zero exit, and nothing of the batch in progress is committed.
 - Singer ``ACTIVATE_VERSION``: records carrying a ``version`` fill the
-  ``_sdc_table_version`` column; on ACTIVATE_VERSION every record before it is
-  committed, then the rows of a NULL or lower version are deleted
-  (``hard_delete``, the default) or stamped with ``_sdc_deleted_at``. Until
-  then the old rows stay, so a crash between the two loses nothing.
+  ``_sdc_table_version`` column; an activation deletes the rows of a NULL or
+  lower version (``hard_delete``, the default) or stamps them with
+  ``_sdc_deleted_at``, never before the rows of its version are committed:
+  one that follows records of its version (tap-ldif) is applied at once,
+  after committing them; one that comes before any record of its version (the
+  Singer SDK sends it before a stream's records) is held and applied only when
+  the input ends without error. A crash, a kill, SIGTERM or a failed input
+  leave the old rows next to the new ones; nothing is lost.
 
 Speed comes from skipping the SDK's per-record steps where they do nothing
 for this target (no stream maps, no metadata columns, no JSON-schema
@@ -133,6 +137,13 @@ class TargetSQLite(Target):
         self.record_version: int | None = None
         """The table version of the RECORD message being processed on the SDK's path, if it has one."""
         self._deadline = time.monotonic() + self._MAX_RECORD_AGE_IN_MINUTES * 60
+        self._received_versions: dict[str, set[int]] = {}
+        self._held: dict[str, int] = {}
+        """Activations held until the end of the input: the version, by stream (alias)."""
+
+    def received_versions(self, stream: str) -> set[int]:
+        """The table versions of ``stream``'s records received so far (the set itself, for its sinks)."""
+        return self._received_versions.setdefault(stream, set())
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
@@ -172,6 +183,7 @@ class TargetSQLite(Target):
                 if not sink.versioned:
                     sink.use_versions()
                 record[TABLE_VERSION] = version
+                sink.received_versions.add(version)
             sink.pending.append(record)
             sink.lines.append(self._reader.line)
             if len(sink.pending) >= sink.limit or time.monotonic() > self._deadline:
@@ -233,12 +245,27 @@ class TargetSQLite(Target):
             self._write_state_message(self._latest_state)  # everything before it is committed already
 
     def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
-        """Commit what is pending, then let each of the stream's sinks drop its older table versions.
+        """Apply the activation once the rows of its version are committed: now, or at the end of the input.
 
-        The SDK's handler without its warning that the version columns are added
-        although ``add_record_metadata`` is off (they are, by design), and with
-        the records before the message committed first: the deletion must never
-        run ahead of the rows that replace the deleted ones.
+        The deletion must never run ahead of the rows that replace the deleted
+        ones. Taps send the message at either end of a stream's records:
+
+        - after them (tap-ldif): the stream has received records of the version
+          already; what is pending is committed, then the activation is applied
+          at once;
+        - before them (the Singer SDK, for each stream it syncs in full, and
+          again for each parent record of a child stream): no record of the
+          version has come yet, so the activation is held, as are later ones of
+          the same (or a lower) version, and applied when the input ends
+          without error (``process_endofpipe``). Should the input fail, or the
+          target be stopped or killed, first, it is never applied: the old rows
+          stay next to the new ones, and the next full refresh removes them.
+
+        A STATE is printed as ever once the records before it are committed:
+        it does not wait for a held activation, nor apply it (the SDK sends
+        STATEs in the middle of a stream, before the rest of its records).
+        Unlike the SDK's handler, no warning that the version columns are added
+        although ``add_record_metadata`` is off (they are, by design).
         """
         stream = message_dict.get("stream")
         version = message_dict.get("version")
@@ -248,16 +275,29 @@ class TargetSQLite(Target):
             raise InputError(
                 f"the 'version' of an ACTIVATE_VERSION message must be an integer, not {version!r}"
             )
-        if self._has_pending():
-            self.drain_all()  # prints the STATE held, which the rows before it cover
         for stream_map in self.mapper.stream_maps[stream]:
-            sink = self.get_sink(stream_map.stream_alias)
+            alias = stream_map.stream_alias
+            sink = self.get_sink(alias)
             if not sink.process_activate_version_messages:
                 self.logger.info(
-                    "ACTIVATE_VERSION for %r ignored (process_activate_version_messages is false)",
-                    stream_map.stream_alias,
+                    "ACTIVATE_VERSION for %r ignored (process_activate_version_messages is false)", alias
                 )
                 continue
+            held = self._held.get(alias)
+            if held is not None and version <= held:
+                continue  # the SDK's repeat for the next parent record: its records are yet to come
+            if version not in self.received_versions(alias):
+                self._held[alias] = version
+                self.logger.info(
+                    "Stream %r: ACTIVATE_VERSION %d came before the records of its version: the rows of "
+                    "older versions are removed once the input has ended without error",
+                    alias,
+                    version,
+                )
+                continue
+            if self._has_pending():
+                self.drain_all()  # prints the STATE held, which the rows before it cover
+            self._held.pop(alias, None)  # a lower version held: this activation removes its rows too
             sink.activate_version(version)
 
     def _process_batch_message(self, message_dict: dict[str, Any]) -> None:
@@ -285,8 +325,17 @@ class TargetSQLite(Target):
         self._printed_state = copy.deepcopy(state)
 
     def process_endofpipe(self) -> None:
-        """Write what is pending, print the last STATE, close the database."""
+        """Write what is pending, print the last STATE, apply the activations held, close the database.
+
+        Called only when the input ended without error: every record of a held
+        activation's version has come and is committed before its deletion.
+        """
         super().process_endofpipe()
+        for alias, version in list(self._held.items()):
+            sink = self._sinks_active.get(alias)
+            if isinstance(sink, SQLiteSink):
+                sink.activate_version(version)
+            del self._held[alias]
         self.database.close()
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
