@@ -10,12 +10,20 @@ it emits once the records before them are safely written: only those are
 handed to ``on_state``, so whoever persists them resumes from what was
 really loaded, never from what the tap merely read.
 
+The target's stdin is closed (a clean end of input) only when the run ended
+cleanly: the tap exited 0, its output was well formed and nobody asked for a
+stop. Otherwise the target (and the mappers) get SIGTERM once the feeder has
+stopped writing: a clean end of input would tell the target that the stream
+was complete, and a target that holds an ``ACTIVATE_VERSION`` until then
+(target-sqlite does, for the Singer SDK's order) would delete the rows the
+failed run never sent. A target ended so keeps what its last STATE covers.
+
 Stopping is graceful first: the tap gets SIGTERM and what waits in the
 buffer is dropped (the feeder writes in line-aligned slices, so the target
-gets at most the slice being written, never half a message), the target then
-sees the end of its input, writes what it has and confirms its last state;
-only after ``stop_timeout`` is anything killed. Dropping loses nothing: only
-states the target confirms are kept, so the next run extracts those records
+gets at most the slice being written, never half a message), then the target
+gets SIGTERM and keeps what its last confirmed state covers; only after
+``stop_timeout`` is anything killed. Dropping loses nothing: only states the
+target confirms are kept, so the next run extracts the records after them
 again. The children run in a process
 group of their own, so a Ctrl-C in the terminal reaches flext alone and the
 target is never interrupted half-way through a write.
@@ -131,6 +139,8 @@ class SingerEngine:
         self._buffer = ByteBuffer(buffer_size)
         self._last_state: dict[str, Any] | None = None
         self._state_lock = threading.Lock()
+        self._terminated: set[int] = set()
+        """Pids of the mappers and target flext ended with SIGTERM because the run did not end cleanly."""
         self.process_group: int | None = None
         """The children's process group, so that ``flext pipeline stop`` can kill them all if it must."""
 
@@ -159,7 +169,7 @@ class SingerEngine:
         threads.append(self._thread(self._read_target_stdout, children[-1]))
         relay = self._thread(self._relay, children)
         stopping_since = self._supervise(relay, children, stop, stop_timeout)
-        self._finish(children, stop, stop_timeout, stopping_since)
+        stopped = self._finish(children, stop, stop_timeout, stopping_since)
         for thread in threads:
             thread.join(timeout=5)
         for child in children:
@@ -167,7 +177,7 @@ class SingerEngine:
                 if pipe is not None:
                     with contextlib.suppress(OSError):
                         pipe.close()
-        return self._outcome(children, stopping_since is not None)
+        return self._outcome(children, stopped)
 
     # -- processes -----------------------------------------------------------------------------
 
@@ -269,7 +279,7 @@ class SingerEngine:
 
     @staticmethod
     def _feed(buffer: ByteBuffer, downstream: subprocess.Popen[bytes]) -> None:
-        """Write what the relay queued to the next process, then close its stdin.
+        """Write what the relay queued to the next process (``_finish`` ends its input).
 
         What ``take`` returns is written in slices that end at a line's end,
         so that once the buffer is dropped (a stop) the next process gets
@@ -285,9 +295,6 @@ class SingerEngine:
                         break
         except OSError:
             buffer.abandon()  # the next process exited (broken pipe); the relay stops reading
-        finally:
-            with contextlib.suppress(OSError):
-                downstream.stdin.close()  # the target sees the end of its input and finishes
 
     def _read_target_stdout(self, target: _Child) -> None:
         assert target.process.stdout is not None
@@ -327,7 +334,7 @@ class SingerEngine:
                 stopping_since = time.monotonic()
                 if tap_running:
                     _signal(tap, signal.SIGTERM)
-                self._buffer.drop()  # the target ends after what it was given; the next run re-extracts
+                self._buffer.drop()  # the target gets SIGTERM after this; the next run re-extracts
             elif stopping_since is not None and time.monotonic() - stopping_since > timeout:
                 for child in children:  # a target that stopped reading would keep the relay waiting
                     _signal(child.process, signal.SIGKILL)
@@ -335,17 +342,46 @@ class SingerEngine:
 
     def _finish(
         self, children: list[_Child], stop: threading.Event, timeout: float, stopping_since: float | None
-    ) -> None:
-        """The tap's output is over: wait for every process, killing whatever outlives the stop timeout."""
-        if self._relay_error or any(child.process.poll() not in (None, 0) for child in children[1:]):
-            _signal(children[0].process, signal.SIGKILL)
-        for child in children:
-            while child.process.poll() is None:
-                if stop.is_set() and stopping_since is None:
-                    stopping_since = time.monotonic()
-                if stopping_since is not None and time.monotonic() - stopping_since > timeout:
-                    _signal(child.process, signal.SIGKILL)
-                _wait_for_exit(child.process, 0.1)
+    ) -> bool:
+        """The tap's output is over: end the target's input, wait for every process; True if stopped.
+
+        The input ends cleanly (stdin closed) only when the tap exited 0, its
+        output was well formed and no stop was asked for; otherwise the
+        mappers and the target get SIGTERM first, so that none of them takes
+        a failed or cut-short stream for a complete one. Whatever outlives
+        ``timeout`` from then (or from the stop) is killed.
+        """
+        tap, downstream = children[0], children[1:]
+        if self._relay_error or any(child.process.poll() not in (None, 0) for child in downstream):
+            _signal(tap.process, signal.SIGKILL)
+        stopping_since = self._wait(tap.process, stop, timeout, stopping_since)
+        stopped = stopping_since is not None
+        if stopped or self._relay_error or tap.process.returncode != 0:
+            for child in reversed(downstream):  # the target first: it must not see a clean end of input
+                if child.process.poll() is None:
+                    self._terminated.add(child.process.pid)
+                    _signal(child.process, signal.SIGTERM)
+            stopping_since = stopping_since if stopping_since is not None else time.monotonic()
+        stdin = downstream[0].process.stdin
+        if stdin is not None:
+            with contextlib.suppress(OSError):
+                stdin.close()
+        for child in downstream:
+            stopping_since = self._wait(child.process, stop, timeout, stopping_since)
+        return stopped
+
+    @staticmethod
+    def _wait(
+        process: subprocess.Popen[bytes], stop: threading.Event, timeout: float, stopping_since: float | None
+    ) -> float | None:
+        """Wait for ``process`` to exit, killing it ``timeout`` seconds after the stop (or SIGTERM) began."""
+        while process.poll() is None:
+            if stop.is_set() and stopping_since is None:
+                stopping_since = time.monotonic()
+            if stopping_since is not None and time.monotonic() - stopping_since > timeout:
+                _signal(process, signal.SIGKILL)
+            _wait_for_exit(process, 0.1)
+        return stopping_since
 
     def _outcome(self, children: list[_Child], stopped: bool) -> EngineResult:
         if self._relay_error:
@@ -354,6 +390,8 @@ class SingerEngine:
             code = child.process.returncode
             if code == 0 or (stopped and child is children[0]):
                 continue
+            if child.process.pid in self._terminated and code != -signal.SIGKILL:
+                continue  # flext ended it (failed tap, stop); one killed after the timeout is told
             how = exit_description(code)
             why = child.diagnosis.summary(killed=code < 0)
             error = f"{child.spec.name} {how}" + (f": {why}" if why else "")
