@@ -274,3 +274,21 @@ def test_slices_end_at_a_line_s_end_and_add_up_to_the_data(lines, size):
     pieces = [bytes(piece) for piece in _line_slices(data, size)]
     assert b"".join(pieces) == data
     assert all(piece.endswith(b"\n") for piece in pieces)
+
+
+def test_a_failing_tap_ends_the_mappers_and_the_target_with_sigterm(counting_tap, file_target, tmp_path):
+    # With a mapper between them the target's input is the mapper's output: the mapper must not pass it
+    # a clean end of input either. ``cat`` is a mapper that changes nothing.
+    tap_config, target_config = _configs(tmp_path, {"records": 100, "state_every": 10, "crash_at": 55})
+    states: list[Any] = []
+    result = SingerEngine(
+        ProcessSpec("tap-numbers", [str(counting_tap), "--config", str(tap_config)]),
+        ProcessSpec("target-file", [str(file_target), "--config", str(target_config)]),
+        [ProcessSpec("mapper-cat", ["cat"])],
+        on_state=states.append,
+    ).run()
+    assert result.outcome is Outcome.FAILED
+    assert result.error == "tap-numbers exited with code 3: tap crashed on purpose"
+    confirmed, rows = _confirmed_and_rows(tmp_path, states)
+    assert confirmed <= 50
+    assert _only_what_states_cover(rows, confirmed, 10), (confirmed, rows)
