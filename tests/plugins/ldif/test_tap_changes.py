@@ -281,3 +281,22 @@ def test_an_entry_deleted_then_added_again_is_not_sent_as_deleted(run_tap, tmp_p
     bobs = [r for r in run.records("users") if r["written_dn"] == "uid=bob,ou=people,dc=example,dc=com"]
     assert [record["change_type"] == "delete" for record in bobs] == [False], bobs
     assert bobs[0]["sn"] == "Again"
+
+
+def test_an_entry_deleted_then_added_again_as_another_kind_leaves_a_delete_in_its_old_stream(
+    run_tap, tmp_path: Path
+) -> None:
+    export = tmp_path / "directory.ldif"
+    export.write_text(
+        _EXPORT
+        + "\ndn: uid=bob,ou=people,dc=example,dc=com\nchangetype: delete\n"
+        + "\ndn: uid=bob,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: groupOfNames\n"
+        + "cn: bob\nmember: uid=ada,ou=people,dc=example,dc=com\n"
+    )
+    run = run_tap({"files": [str(export)], "apply_changes": True})
+    assert run.exit_code == 0, run.stderr
+    bob = "uid=bob,ou=people,dc=example,dc=com"
+    users = [record for record in run.records("users") if record["written_dn"] == bob]
+    groups = [record for record in run.records("groups") if record["written_dn"] == bob]
+    assert [record["change_type"] for record in users] == ["delete"]
+    assert [record["change_type"] == "delete" for record in groups] == [False]

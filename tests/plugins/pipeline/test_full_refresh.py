@@ -140,3 +140,13 @@ def test_a_tap_without_the_capability_keeps_its_config() -> None:
     config, line = full_refresh_config({"count": 3}, _spec("tap-old", "tap", "catalog"), TARGET)
     assert config == {"count": 3}
     assert "tap-old does not advertise the 'activate-version' capability" in line
+
+
+def test_a_pipeline_with_mappers_is_not_asked_for_activate_version() -> None:
+    # The last mapper ends the target's input: if it failed, the target would take the end for a
+    # finished run and apply the activation after a partial load.
+    config, line = full_refresh_config({"files": ["a.ldif"]}, TAP, TARGET, mappers=1)
+    assert EMIT_ACTIVATE_VERSION not in config
+    assert "the pipeline has mappers" in line
+    chosen, _ = full_refresh_config({EMIT_ACTIVATE_VERSION: True}, TAP, TARGET, mappers=1)
+    assert chosen[EMIT_ACTIVATE_VERSION] is True  # the user's own choice stands

@@ -65,10 +65,10 @@ class ChangeApplier:
         entry, context, _ = pickle.loads(row[1])
         return row[0], entry, context
 
-    def holds(self, dn: str) -> bool:
-        """Whether an entry of this DN exists now (after the records applied so far)."""
-        found = self._db.execute("select 1 from entry where key = ?", (self._key(dn),)).fetchone()
-        return found is not None
+    def entry_at(self, dn: str) -> LdifEntry | None:
+        """The entry of this DN now (after the records applied so far), or None."""
+        found = self._load(self._key(dn))
+        return None if found is None else found[1]
 
     def _store(
         self,

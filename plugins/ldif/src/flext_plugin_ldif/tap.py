@@ -317,9 +317,10 @@ class _SharedScan:
                     emit(entry, stream, object_classes, times[path], source)
             if applier is not None:
                 for gone, (source, when) in applier.deleted:
-                    if applier.holds(gone.dn):
-                        continue  # added again, or renamed back: its entry is sent below
                     classes = object_classes_of(gone)
+                    again = applier.entry_at(gone.dn)
+                    if again is not None and classify(object_classes_of(again)) == classify(classes):
+                        continue  # added again, or renamed back, in the same stream: its entry is sent below
                     record = LdifEntry(gone.dn, {}, "delete", gone.line, is_change=True)
                     emit(record, classify(classes), classes, when, source)
                 for current, (source, when), changed_at in applier.entries():

@@ -368,7 +368,7 @@ def _stop_line(job: _Job) -> str:
 
 
 def full_refresh_config(
-    tap_config: dict[str, Any], tap: ConnectorSpec, target: ConnectorSpec
+    tap_config: dict[str, Any], tap: ConnectorSpec, target: ConnectorSpec, *, mappers: int = 0
 ) -> tuple[dict[str, Any], str]:
     """The tap's config for a full refresh, and the run log's line saying what it does about deletions.
 
@@ -376,12 +376,21 @@ def full_refresh_config(
     streams it syncs in full are versioned and the target can drop their rows of older table versions
     (what the source no longer has; a Singer SDK tap does not version its incremental streams); a config that
     sets the setting itself is left as it is (the user chose). Other taps are not given a setting they
-    may refuse: the line says that rows gone from the source stay.
+    may refuse: the line says that rows gone from the source stay. Nor is a pipeline with mappers: the
+    last mapper, not flext, ends the target's input, so a mapper that fails would end it cleanly and
+    let the target apply an activation after a partial load.
     """
     if EMIT_ACTIVATE_VERSION in tap_config:
         return tap_config, (
             f"full refresh: the tap's config sets {EMIT_ACTIVATE_VERSION}: "
             f"{json.dumps(tap_config[EMIT_ACTIVATE_VERSION])}, left as it is"
+        )
+    if mappers:
+        return tap_config, (
+            f"full refresh: the pipeline has mappers, so {tap.name} is not asked for ACTIVATE_VERSION "
+            f"(a failing mapper would end {target.name}'s input as if the run had finished); rows the "
+            f"source no longer has stay in {target.name} (set {EMIT_ACTIVATE_VERSION} in the tap's config "
+            "to ask for it anyway)"
         )
     if ACTIVATE_VERSION not in tap.capabilities:
         return tap_config, (
@@ -429,7 +438,9 @@ def _singer_job(
             error_code=VALIDATION_ERROR,
         )
     if full_refresh:
-        tap_config, line = full_refresh_config(tap_config, steps.tap, steps.target)
+        tap_config, line = full_refresh_config(
+            tap_config, steps.tap, steps.target, mappers=len(definition.mappers)
+        )
         note(line)
     job = SingerJob(
         tap=ConnectorStep(name=definition.extract.name, config=tap_config, spec=steps.tap),
