@@ -7,6 +7,10 @@ entry at a time: what it remembers is a set of normal DNs (``validate``,
 ``hierarchy``, ``groups``), never the entries. Output is written to a
 ``.partial`` file renamed when the phase ends, so a phase's file is there
 whole or not at all. docs/algar.md says what each phase does and reports.
+
+With a live source (``source.url``), ``validate`` reads ``<output>/00-source.ldif``, a snapshot of
+the server that ``run_phases`` takes (``ldap_source.export_source``) only when it is missing or when
+asked to: a run repeated or resumed mid-migration never reads a server that changed in between.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
@@ -23,6 +28,7 @@ from typing import IO, Any, Final
 from urllib.parse import quote, unquote
 
 from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
+from flext_plugin_algar.ldap_source import export_source
 from flext_plugin_algar.ldif_out import BaseRewrite, format_record, parent_of, split_rdns
 from flext_plugin_algar.project import ExcludeRule, Project, Rules
 from flext_plugin_algar.report import PhaseReport, read_report
@@ -30,10 +36,22 @@ from flext_plugin_algar.schema_map import ATTRIBUTES_KEPT, CLASSES_KEPT, CLASSES
 from flext_sdk import FlextResult
 from flext_sdk.contracts.ldif import LdifProblem, LdifReader, LdifRecord
 
-__all__ = ["OUD_SCHEMES", "PHASES", "Migration", "phase_paths", "plan", "run_phase", "run_phases"]
+__all__ = [
+    "OUD_SCHEMES",
+    "PHASES",
+    "SOURCE_SNAPSHOT",
+    "Migration",
+    "phase_paths",
+    "plan",
+    "run_phase",
+    "run_phases",
+    "source_path",
+]
 
 PHASES: Final = ("validate", "hierarchy", "schema", "users", "groups", "acl", "output")
 """The LDIF to LDIF phases, in order."""
+SOURCE_SNAPSHOT: Final = "00-source.ldif"
+"""With a live source, the snapshot of the server ``validate`` reads (in the output directory)."""
 OUD_SCHEMES: Final = frozenset(
     {
         "SSHA",
@@ -120,9 +138,14 @@ def phase_paths(migration: Migration, phase: str) -> tuple[Path, Path]:
     index = PHASES.index(phase)
     base = migration.out / f"{index + 1:02d}-{phase}"
     if index == 0:
-        assert migration.project.source.ldif is not None  # checked by plan/run first
-        return migration.project.path(migration.project.source.ldif), base
+        return source_path(migration), base
     return migration.out / f"{index:02d}-{PHASES[index - 1]}.ldif", base
+
+
+def source_path(migration: Migration) -> Path:
+    """What ``validate`` reads: the export (``source.ldif``), or the snapshot of the live source."""
+    ldif = migration.project.source.ldif
+    return migration.out / SOURCE_SNAPSHOT if ldif is None else migration.project.path(ldif)
 
 
 def plan(migration: Migration) -> list[dict[str, Any]]:
@@ -143,23 +166,33 @@ def plan(migration: Migration) -> list[dict[str, Any]]:
 def run_phase(migration: Migration, phase: str) -> FlextResult[dict[str, Any]]:
     """Run one phase; its input must be there (the export, or the previous phase's output)."""
     reports = list(run_phases(migration, (phase,)))
-    return reports[0]
+    return reports[-1]  # with a live source, validate's comes after the snapshot's
 
 
-def run_phases(migration: Migration, phases: Sequence[str]) -> Iterator[FlextResult[dict[str, Any]]]:
+def run_phases(
+    migration: Migration,
+    phases: Sequence[str],
+    *,
+    refresh_source: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[FlextResult[dict[str, Any]]]:
     """Run ``phases`` (in ``PHASES`` order), yielding each one's report as it ends; stop at the first failure.
 
     validate and hierarchy read their input whole; the phases after them change entries one at a
     time, so consecutive ones run as one chain over a single read of the first one's input, each
     still writing its own LDIF and report.
+
+    With a live source, a run that includes ``validate`` first yields the ``source`` report: the
+    snapshot ``00-source.ldif`` is read from the server when it is missing or ``refresh_source``
+    is set (``progress`` gets the entries read after each page), and otherwise reused as it is
+    (the report says ``"reused": true`` and when it was taken).
     """
-    if migration.project.source.ldif is None:
-        yield FlextResult.fail(
-            "source: the LDIF phases read an export (source.ldif); reading a live server comes with sync",
-            error_code=VALIDATION_ERROR,
-        )
-        return
     ordered = [phase for phase in PHASES if phase in phases]
+    if migration.project.source.ldif is None and ordered[:1] == [PHASES[0]]:
+        snapshot = _snapshot(migration, refresh=refresh_source, progress=progress)
+        yield snapshot
+        if snapshot.is_failure:
+            return
     while ordered:
         chain = [ordered.pop(0)]
         while chain[-1] in _TRANSFORMS and ordered and ordered[0] in _TRANSFORMS:
@@ -176,6 +209,46 @@ def run_phases(migration: Migration, phases: Sequence[str]) -> Iterator[FlextRes
         migration.out.mkdir(parents=True, exist_ok=True)
         for report in _run_chain(migration, source, chain):
             yield FlextResult.ok(report)
+
+
+def _snapshot(
+    migration: Migration, *, refresh: bool, progress: Callable[[int], None] | None
+) -> FlextResult[dict[str, Any]]:
+    """The ``source`` report: the live source read into ``00-source.ldif``, or the snapshot there reused."""
+    snapshot = source_path(migration)
+    base = snapshot.with_suffix("")
+    url = str(migration.project.source.url)
+    if snapshot.exists() and not refresh:
+        taken = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.stat().st_mtime))
+        stored = read_report(base.with_suffix(".report.json")) or {
+            "phase": "source", "input": url, "output": str(snapshot),
+            "items_file": str(base.with_suffix(".items.jsonl")),
+            "counts": {"in": None, "out": None, "excluded": 0, "failed": 0},
+            "problems": {"error": 0, "warning": 0, "info": 0}, "codes": {}, "seconds": 0,
+        }  # fmt: skip
+        return FlextResult.ok({**stored, "reused": True, "taken_at": taken})
+    migration.out.mkdir(parents=True, exist_ok=True)
+    with PhaseReport("source", base, source=snapshot, output=snapshot) as report:
+        done = export_source(migration.project, snapshot, progress=progress)
+        if done.is_failure:
+            base.with_suffix(".items.jsonl").unlink(missing_ok=True)
+            return done
+        read = done.value
+        report.counts["in"] = report.counts["out"] = read["entries"]
+        report.counts["pages"] = read["pages"]
+        if read["referrals"]:
+            report.counts["referrals"] = read["referrals"]
+            report.item(
+                "warning",
+                "SOURCE_REFERRAL",
+                f"{read['referrals']} referrals under {read['base_dn']!r} were not followed: "
+                "read the servers they name separately",
+                count=read["referrals"],
+            )
+        report.summary.update(
+            input=url, base_dn=read["base_dn"], page_size=migration.project.source.page_size, reused=False
+        )
+        return FlextResult.ok(report.finish())
 
 
 def _run_chain(migration: Migration, source: Path, chain: list[str]) -> list[dict[str, Any]]:
@@ -267,7 +340,8 @@ def _validate(migration: Migration, source: Path, handle: IO[str], report: Phase
     """
     seen: dict[str, int] = {}
     forward: list[tuple[str, int, str, str, str]] = []  # references to DNs not seen yet
-    encoding = migration.project.source.encoding
+    source_ldif = migration.project.source.ldif
+    encoding = migration.project.source.encoding if source_ldif is not None else "utf-8"  # the snapshot's
     for record in _records(migration, source, report, encoding=encoding):
         if record.is_change and record.change_type != "add":
             report.counts["failed"] += 1
