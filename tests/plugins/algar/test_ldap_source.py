@@ -26,7 +26,7 @@ from flext_plugin_algar.errors import (
     LDAP_UNREACHABLE,
 )
 from flext_plugin_algar.ldap_source import LIVE_OPERATIONAL, export_source
-from flext_plugin_algar.phases import PHASES, SOURCE_SNAPSHOT, Migration, run_phases
+from flext_plugin_algar.phases import PHASES, SOURCE_SNAPSHOT, Migration, read_source, run_phases
 from flext_plugin_algar.project import Project, init_project, load_project, load_rules
 from flext_plugin_algar.sample import write_export
 
@@ -322,10 +322,12 @@ def test_the_phases_from_a_live_source_write_what_they_write_from_its_ldif_expor
 ) -> None:
     live = _migration(_project(tmp_path / "live", oid_server, page_size=5), ldif_reader)
     reports = _run(live)
-    assert list(reports) == ["source", *PHASES]
-    assert reports["source"]["counts"]["out"] == reports["validate"]["counts"]["in"] > 40
-    assert reports["source"]["counts"]["pages"] > 3
-    assert reports["source"]["reused"] is False
+    assert list(reports) == list(PHASES)
+    source = reports["validate"]["source"]
+    assert source["entries"] == reports["validate"]["counts"]["in"] > 40
+    assert source["pages"] > 3
+    assert source["reused"] is False
+    assert source["input"] == oid_server.url.rstrip("/")
     assert reports["validate"]["input"] == str(live.out / SOURCE_SNAPSHOT)
 
     (tmp_path / "exported").mkdir()
@@ -333,7 +335,7 @@ def test_the_phases_from_a_live_source_write_what_they_write_from_its_ldif_expor
     init_project(tmp_path / "exported").unwrap()
     exported = _migration(load_project(tmp_path / "exported").unwrap(), ldif_reader)
     from_file = _run(exported)
-    assert "source" not in from_file
+    assert "source" not in from_file["validate"]
     for phase in PHASES:
         name = f"{PHASES.index(phase) + 1:02d}-{phase}.ldif"
         assert (live.out / name).read_bytes() == (exported.out / name).read_bytes(), name
@@ -355,14 +357,15 @@ def test_a_run_again_reuses_the_snapshot_until_a_refresh_is_asked(
     )
 
     again = _run(migration)  # the server changed, but the run goes on with what it read first
-    assert again["source"]["reused"] is True
-    assert again["source"]["counts"] == first["source"]["counts"]
+    assert again["validate"]["source"]["reused"] is True
+    assert again["validate"]["source"]["taken_at"] == first["validate"]["source"]["taken_at"]
+    assert again["validate"]["source"]["entries"] == first["validate"]["source"]["entries"]
     assert (migration.out / SOURCE_SNAPSHOT).read_bytes() == snapshot
     assert again["output"]["counts"]["out"] == first["output"]["counts"]["out"]
 
     later = _run(migration, refresh_source=True)
-    assert later["source"]["reused"] is False
-    assert later["source"]["counts"]["out"] == first["source"]["counts"]["out"] + 1
+    assert later["validate"]["source"]["reused"] is False
+    assert later["validate"]["source"]["entries"] == first["validate"]["source"]["entries"] + 1
     assert later["output"]["counts"]["out"] == first["output"]["counts"]["out"] + 1
     assert "uid=late," in (migration.out / "07-output.ldif").read_text(encoding="utf-8")
 
@@ -372,5 +375,6 @@ def test_a_run_again_reuses_the_snapshot_until_a_refresh_is_asked(
     assert failed.error_code == LDAP_UNREACHABLE
     assert b"uid=late," in (migration.out / SOURCE_SNAPSHOT).read_bytes()
     assert not list(migration.out.glob("*.partial"))
+    assert read_source(migration).unwrap()["reused"] is True  # without refresh, no server is needed
     # A phase after validate never reads the server: it reads the phase before it.
     assert [r.unwrap()["phase"] for r in run_phases(migration, ("hierarchy",))] == ["hierarchy"]

@@ -43,6 +43,7 @@ __all__ = [
     "Migration",
     "phase_paths",
     "plan",
+    "read_source",
     "run_phase",
     "run_phases",
     "source_path",
@@ -166,7 +167,7 @@ def plan(migration: Migration) -> list[dict[str, Any]]:
 def run_phase(migration: Migration, phase: str) -> FlextResult[dict[str, Any]]:
     """Run one phase; its input must be there (the export, or the previous phase's output)."""
     reports = list(run_phases(migration, (phase,)))
-    return reports[-1]  # with a live source, validate's comes after the snapshot's
+    return reports[0]
 
 
 def run_phases(
@@ -182,17 +183,22 @@ def run_phases(
     time, so consecutive ones run as one chain over a single read of the first one's input, each
     still writing its own LDIF and report.
 
-    With a live source, a run that includes ``validate`` first yields the ``source`` report: the
-    snapshot ``00-source.ldif`` is read from the server when it is missing or ``refresh_source``
-    is set (``progress`` gets the entries read after each page), and otherwise reused as it is
-    (the report says ``"reused": true`` and when it was taken).
+    With a live source, ``validate`` first gets its input from ``read_source`` (the server is read
+    only when the snapshot is missing or ``refresh_source`` is set; ``progress`` gets the entries
+    read after each page); a failure to read it is the run's first and only result, and
+    validate's report tells which snapshot it read (``source``).
     """
     ordered = [phase for phase in PHASES if phase in phases]
+    snapshot: dict[str, Any] | None = None
     if migration.project.source.ldif is None and ordered[:1] == [PHASES[0]]:
-        snapshot = _snapshot(migration, refresh=refresh_source, progress=progress)
-        yield snapshot
-        if snapshot.is_failure:
+        read = read_source(migration, refresh=refresh_source, progress=progress)
+        if read.is_failure:
+            yield read
             return
+        snapshot = {
+            key: read.value.get(key)
+            for key in ("input", "base_dn", "page_size", "taken_at", "reused", "output", "seconds")
+        } | {"entries": read.value["counts"]["out"], "pages": read.value["counts"].get("pages")}
     while ordered:
         chain = [ordered.pop(0)]
         while chain[-1] in _TRANSFORMS and ordered and ordered[0] in _TRANSFORMS:
@@ -207,26 +213,35 @@ def run_phases(
             yield FlextResult.fail(f"{source}: no such file (run {before} first)", error_code=NOT_FOUND)
             return
         migration.out.mkdir(parents=True, exist_ok=True)
-        for report in _run_chain(migration, source, chain):
+        extra = {"source": snapshot} if snapshot is not None and chain[0] == PHASES[0] else {}
+        for report in _run_chain(migration, source, chain, extra):
             yield FlextResult.ok(report)
 
 
-def _snapshot(
-    migration: Migration, *, refresh: bool, progress: Callable[[int], None] | None
+def read_source(
+    migration: Migration, *, refresh: bool = False, progress: Callable[[int], None] | None = None
 ) -> FlextResult[dict[str, Any]]:
-    """The ``source`` report: the live source read into ``00-source.ldif``, or the snapshot there reused."""
+    """The live source's snapshot ``00-source.ldif``: read from the server if missing or ``refresh``.
+
+    Returns its report (``00-source.report.json``: entries, pages, the URL, ``taken_at``), with
+    ``reused`` true when the snapshot already there was kept. A failed read leaves the snapshot
+    there before (if any) as it was.
+    """
+    url = migration.project.source.url
+    if url is None:
+        return FlextResult.fail(
+            "source: the project reads an export (source.ldif), not a live server (source.url)",
+            error_code=VALIDATION_ERROR,
+        )
     snapshot = source_path(migration)
     base = snapshot.with_suffix("")
-    url = str(migration.project.source.url)
     if snapshot.exists() and not refresh:
         taken = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.stat().st_mtime))
         stored = read_report(base.with_suffix(".report.json")) or {
             "phase": "source", "input": url, "output": str(snapshot),
-            "items_file": str(base.with_suffix(".items.jsonl")),
             "counts": {"in": None, "out": None, "excluded": 0, "failed": 0},
-            "problems": {"error": 0, "warning": 0, "info": 0}, "codes": {}, "seconds": 0,
         }  # fmt: skip
-        return FlextResult.ok({**stored, "reused": True, "taken_at": taken})
+        return FlextResult.ok({**stored, "reused": True, "taken_at": stored.get("taken_at", taken)})
     migration.out.mkdir(parents=True, exist_ok=True)
     with PhaseReport("source", base, source=snapshot, output=snapshot) as report:
         done = export_source(migration.project, snapshot, progress=progress)
@@ -246,12 +261,18 @@ def _snapshot(
                 count=read["referrals"],
             )
         report.summary.update(
-            input=url, base_dn=read["base_dn"], page_size=migration.project.source.page_size, reused=False
+            input=url,
+            base_dn=read["base_dn"],
+            page_size=migration.project.source.page_size,
+            taken_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.stat().st_mtime)),
+            reused=False,
         )
         return FlextResult.ok(report.finish())
 
 
-def _run_chain(migration: Migration, source: Path, chain: list[str]) -> list[dict[str, Any]]:
+def _run_chain(
+    migration: Migration, source: Path, chain: list[str], extra: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     with ExitStack() as stack:
         opened: list[tuple[str, PhaseReport, IO[str]]] = []
         for phase in chain:
@@ -263,6 +284,7 @@ def _run_chain(migration: Migration, source: Path, chain: list[str]) -> list[dic
                 base.with_suffix(".ldif.partial").open("w", encoding="utf-8", newline="\n")
             )
             opened.append((phase, report, handle))
+        opened[0][1].summary.update(extra)
         first = opened[0]
         if first[0] in _WHOLE:
             _WHOLE[first[0]](migration, source, first[2], first[1])
