@@ -38,9 +38,21 @@ manifest = PluginManifest(
     name=NAME,
     version="0.1.0",
     description="ALGAR: Oracle Internet Directory to Oracle Unified Directory migration",
-    commands=tuple(
-        CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
-        for path, attribute, text in _COMMANDS
+    commands=(
+        *(
+            CommandEntry(path=path, target=f"{_CLI}:{attribute}", help=text)
+            for path, attribute, text in _COMMANDS
+        ),
+        CommandEntry(
+            path=("algar", "migration", "sync"),
+            target="flext_plugin_algar.cli_directory:sync",
+            help="Load the migration's output into the target, idempotently (or --dry-run).",
+        ),
+        CommandEntry(
+            path=("algar", "migration", "verify"),
+            target="flext_plugin_algar.cli_directory:verify",
+            help="Compare the migration's output with the target: missing, extra, different.",
+        ),
     ),
     groups=(
         GroupEntry(

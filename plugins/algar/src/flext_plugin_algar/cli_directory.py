@@ -1,0 +1,142 @@
+"""``flext algar migration sync|verify``: the migration against the target directory server.
+
+- ``sync [--dry-run]``: load ``07-output.ldif`` into the target, idempotently (``flext_plugin_algar.sync``);
+- ``verify``: compare it with the target entry by entry (``flext_plugin_algar.verify``).
+
+Both print their report (``{"ok": true, "data": ...}`` under ``--output json``).
+sync exits 1 when the server refused an entry, verify when the target differs
+from the source; a failure to reach, bind or keep the target is one error line
+(``LDAP_*`` codes, exit 1). docs/algar.md, "Loading and checking the target".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flext_sdk.cli import EXIT_FAILED, EXIT_OK, emit, fail, note
+
+if TYPE_CHECKING:
+    from flext_plugin_algar.phases import Migration
+    from flext_plugin_algar.sync import SyncProgress
+
+__all__ = ["sync", "verify"]
+
+_NOTE_EVERY = 5.0  # seconds between progress lines
+
+
+def sync(*, project: Path = Path(), dry_run: bool = False) -> int:
+    """Load the migration's output (07-output.ldif) into the target: add what is missing, fix what differs.
+
+    Reads the target's entries batch by batch first, so running it again adds nothing twice and
+    changes only what differs; nothing is deleted. Exits 1 when the server refused an entry.
+
+    Args:
+        project: The project directory (holding algar.yaml).
+        dry_run: Change nothing: write the change records it would send to out/08-sync.dry-run.ldif.
+
+    """
+    return _with_migration(project, lambda migration: _sync(migration, dry_run))
+
+
+def verify(*, project: Path = Path()) -> int:
+    """Compare the migration's output (07-output.ldif) with the target entry by entry.
+
+    Reports entries missing from the target, extra on it (under the target suffix), and different
+    (attribute by attribute), in out/09-verify.report.json. Exits 0 when clean, 1 when not.
+
+    Args:
+        project: The project directory (holding algar.yaml).
+
+    """
+    return _with_migration(project, _verify)
+
+
+def _with_migration(project: Path, action: Callable[[Migration], int]) -> int:
+    from flext_plugin_algar.phases import Migration
+    from flext_plugin_algar.project import load_project, load_rules
+    from flext_sdk.cli import boot_kernel
+    from flext_sdk.contracts import hint_of, require_service
+    from flext_sdk.contracts.ldif import LdifReader
+
+    loaded = load_project(project)
+    if loaded.is_failure:
+        return fail(loaded)
+    rules = load_rules(loaded.value)
+    if rules.is_failure:
+        return fail(rules)
+    booted = boot_kernel()
+    if booted.is_failure:
+        return fail(booted)
+    with booted.value as kernel:
+        reader = require_service(kernel, LdifReader, why="the ALGAR migration reads LDIF")
+        if reader.is_failure:
+            return fail(reader, hint=hint_of(reader))
+        migration = Migration.of(loaded.value, rules.value, reader.value)
+        if migration.is_failure:
+            return fail(migration)
+        return action(migration.value)
+
+
+def _sync(migration: Migration, dry_run: bool) -> int:
+    from flext_plugin_algar.sync import run_sync
+
+    last = [time.monotonic()]
+
+    def progress(done: SyncProgress) -> None:
+        if time.monotonic() - last[0] >= _NOTE_EVERY:
+            last[0] = time.monotonic()
+            counts = done.counts
+            note(f"sync: {done.position} entries ({counts.get('added', 0)} added, "
+                 f"{counts.get('modified', 0)} modified, {counts.get('failed', 0)} refused)")  # fmt: skip
+
+    result = run_sync(migration, dry_run=dry_run, on_batch=progress)
+    if result.is_failure:
+        return fail(result)
+    report = result.value
+    counts = report["counts"]
+    verb = "would send" if dry_run else "sent"
+    human = (
+        f"sync{' (dry run)' if dry_run else ''} to {report['target']}: {counts['in']} entries, "
+        f"{counts['added']} added, {counts['modified']} modified, {counts['unchanged']} unchanged, "
+        f"{counts['failed']} refused"
+    )
+    if dry_run:
+        human += f"\nthe changes it {verb} are in {report['output']}"
+    if counts["failed"]:
+        human += f"\nthe refused entries, with the server's messages: {report['items_file']}"
+    emit(report, human=human)
+    return EXIT_FAILED if counts["failed"] else EXIT_OK
+
+
+def _verify(migration: Migration) -> int:
+    from flext_plugin_algar.verify import run_verify
+
+    result = run_verify(migration)
+    if result.is_failure:
+        return fail(result)
+    report = result.value
+    emit(report, human=_verify_text(report))
+    return EXIT_OK if report["clean"] else EXIT_FAILED
+
+
+def _verify_text(report: dict[str, Any]) -> str:
+    counts = report["counts"]
+    lines = [
+        f"verify against {report['target']}: {counts['in']} entries, {counts['same']} the same, "
+        f"{counts['missing']} missing, {counts['different']} different, {counts['extra']} extra"
+        + (" (clean)" if report["clean"] else "")
+    ]
+    for code in ("VERIFY_MISSING", "VERIFY_DIFFERENT", "VERIFY_EXTRA"):
+        for example in report["codes"].get(code, {}).get("examples", ()):
+            kind = code.removeprefix("VERIFY_").lower()
+            detail = ""
+            for difference in example.get("differences", ()):
+                detail += (f"\n    {difference['attribute']}: only in source {difference['only_in_source']}, "
+                           f"only on target {difference['only_in_target']}")  # fmt: skip
+            lines.append(f"  {kind}: {example['dn']}{detail}")
+    if not report["clean"]:
+        lines.append(f"every difference: {report['items_file']}")
+    return "\n".join(lines)

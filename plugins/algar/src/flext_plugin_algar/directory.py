@@ -1,0 +1,476 @@
+"""The target directory server, through ldap3: bind, read a batch of entries, add, modify, list DNs.
+
+``connect(project)`` resolves the project's ``bind_password`` secret
+reference, binds to ``target.url`` as ``target.bind_dn`` and reads the
+server's schema (to tell operational attributes from user ones). Every
+ldap3 error is turned into a ``FlextResult`` failure here and nowhere else
+(``LDAP_UNREACHABLE``, ``LDAP_BIND_FAILED``, ``LDAP_CONNECTION_LOST``,
+``LDAP_OPERATION_FAILED``); a message names the URL, the bind DN and the
+entry concerned, never the password.
+
+An add or modify the server refuses for one entry (a schema violation, a
+missing parent) is not a failure of the connection: it comes back as a
+``Refusal`` (the LDAP result code and the server's message) for the caller
+to report against the entry, and the work goes on.
+
+``differences(source, target, normal, schema)`` says which attributes of an
+entry differ, and ``changes`` what makes the target's entry equal the
+source's (``Change``): sync applies them, verify reports them. Values are
+compared as the server stores them: attribute names case-insensitively, ``objectClass`` values
+case-insensitively, DN values (``member``, ``manager``...) by their normal
+form, every other value as bytes (text as UTF-8, binary as read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from flext_kernel.errors import NOT_FOUND
+from flext_plugin_algar.errors import (
+    LDAP_BIND_FAILED,
+    LDAP_CONNECTION_LOST,
+    LDAP_OPERATION_FAILED,
+    LDAP_UNREACHABLE,
+)
+from flext_plugin_algar.project import Project, resolve_secret
+from flext_sdk import FlextResult
+
+if TYPE_CHECKING:
+    from ldap3 import Connection
+
+__all__ = [
+    "DN_ATTRIBUTES",
+    "READ_CHUNK",
+    "Change",
+    "Difference",
+    "Directory",
+    "Refusal",
+    "Schema",
+    "TargetEntry",
+    "changes",
+    "connect",
+    "differences",
+]
+
+DN_ATTRIBUTES: Final = frozenset(
+    {"member", "uniquemember", "owner", "manager", "secretary", "seealso", "roleoccupant"}
+)
+"""Attributes whose values are DNs: compared by normal form (the server may re-space or re-case them)."""
+READ_CHUNK: Final = 200
+"""DNs read by one search (an ``(|(entryDN=...)...)`` filter); a batch takes ``batch_size / READ_CHUNK``."""
+_TIMEOUT: Final = 30
+_PAGE: Final = 1000
+_NO_SUCH_OBJECT: Final = 32
+_DN_SYNTAX: Final = "1.3.6.1.4.1.1466.115.121.1.12"
+_BOOLEAN_SYNTAX: Final = "1.3.6.1.4.1.1466.115.121.1.7"
+
+Value = str | bytes
+_Scope = Literal["BASE", "LEVEL", "SUBTREE"]  # ldap3's scope constants are these strings
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """What comparing values needs from the server's schema (lower-cased attribute type names)."""
+
+    operational: frozenset[str] = frozenset()
+    """Operational attribute types: read and compared only when the source entry has them."""
+    dn: frozenset[str] = DN_ATTRIBUTES
+    """DN-valued attribute types (the server may re-space or re-case a DN): compared by normal form."""
+    boolean: frozenset[str] = frozenset()
+    """Boolean attribute types (a server may store ``true`` as ``TRUE``): compared case-insensitively."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetEntry:
+    """An entry as the target holds it: the DN as the server writes it and the raw values by lower name."""
+
+    dn: str
+    """The DN the server returned."""
+    attributes: Mapping[str, tuple[bytes, ...]]
+    """Lower-cased attribute description to its values, as bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One modification of an entry: ``add`` or ``delete`` these values, or ``replace`` them all."""
+
+    operation: Literal["add", "delete", "replace"]
+    """What to do."""
+    attribute: str
+    """The attribute description (lower case)."""
+    values: tuple[Value, ...]
+    """The values (``delete`` with none: every value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One attribute whose values differ: all of them on each side, and what only one side has."""
+
+    attribute: str
+    """The attribute description (lower case)."""
+    source: tuple[Value, ...]
+    """Its values in the source (none: the target has an attribute the source has not)."""
+    target: tuple[bytes, ...]
+    """Its values on the target (none: the target lacks it)."""
+    missing: tuple[Value, ...]
+    """Source values the target lacks."""
+    surplus: tuple[bytes, ...]
+    """Target values the source lacks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An operation the server refused for one entry: its LDAP result code and message."""
+
+    code: int
+    """The LDAP result code (65: object class violation, 68: already exists, ...)."""
+    name: str
+    """The result's name (``objectClassViolation``)."""
+    message: str
+    """The server's diagnostic message."""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code}): {self.message}".rstrip(": ")
+
+
+class Directory:
+    """A bound connection to the target; ``close`` (or ``with``) unbinds."""
+
+    def __init__(self, connection: Connection, url: str, schema: Schema) -> None:
+        self._connection = connection
+        self.url = url
+        """The server's URL (what messages name)."""
+        self.schema = schema
+        """What the server's schema says about comparing values."""
+
+    def read(self, dns: Sequence[str], base: str, names: Iterable[str]) -> FlextResult[list[TargetEntry]]:
+        """The entries among ``dns`` that exist under ``base``: one search per ``READ_CHUNK`` DNs.
+
+        Returns the user attributes, and the operational ones among ``names`` (so an ``aci`` the
+        source has is compared, while the server's own ``createTimestamp`` is not read).
+        """
+        wanted = ["*", *sorted({name.lower() for name in names} & self.schema.operational)]
+        found: list[TargetEntry] = []
+        for start in range(0, len(dns), READ_CHUNK):
+            chunk = dns[start : start + READ_CHUNK]
+            flt = "(|" + "".join(f"(entryDN={_escape(dn)})" for dn in chunk) + ")"
+            read = self._search(base, flt, wanted, what=f"reading {chunk[0]!r} and the batch after it")
+            if read.is_failure:
+                return FlextResult.fail(read.error or "", read.error_code, read.error_data)
+            found += read.value
+        return FlextResult.ok(found)
+
+    def read_one(self, dn: str, names: Iterable[str]) -> FlextResult[TargetEntry | None]:
+        """The entry ``dn`` (a base search), or None when it does not exist."""
+        wanted = ["*", *sorted({name.lower() for name in names} & self.schema.operational)]
+        read = self._search(dn, "(objectClass=*)", wanted, what=f"reading {dn!r}", scope="BASE")
+        if read.is_failure:
+            return FlextResult.fail(read.error or "", read.error_code, read.error_data)
+        return FlextResult.ok(read.value[0] if read.value else None)
+
+    def dns(self, base: str) -> Iterator[FlextResult[str]]:
+        """Every DN at or under ``base`` (paged, ``_PAGE`` a page); a failure ends the iteration."""
+        from ldap3 import SUBTREE
+
+        cookie: bytes | None = None
+        while True:
+            try:
+                self._connection.search(
+                    base, "(objectClass=*)", SUBTREE, attributes=["1.1"], paged_size=_PAGE,
+                    paged_cookie=cookie,
+                )  # fmt: skip
+            except _ldap_errors() as exc:
+                yield self._lost(exc, f"listing the entries under {base!r}")
+                return
+            result = self._connection.result
+            if result["result"] == _NO_SUCH_OBJECT:
+                return
+            if result["result"] != 0:
+                yield self._refused_search(result, f"listing the entries under {base!r}")
+                return
+            for response in self._connection.response or ():
+                if response.get("type") == "searchResEntry":
+                    yield FlextResult.ok(str(response["dn"]))
+            control = result.get("controls", {}).get("1.2.840.113556.1.4.319", {})
+            cookie = control.get("value", {}).get("cookie") or None
+            if not cookie:
+                return
+
+    def add(self, dn: str, attributes: Mapping[str, Sequence[Value]]) -> FlextResult[Refusal | None]:
+        """Add an entry: None when done, a ``Refusal`` when the server refused it; a failure when lost."""
+        request = {name: list(values) for name, values in attributes.items()}
+        return self._apply(
+            lambda: self._connection.add(dn, None, request),  # type: ignore[no-untyped-call]  # stubs lack it
+            dn,
+        )
+
+    def modify(self, dn: str, modifications: Sequence[Change]) -> FlextResult[Refusal | None]:
+        """Apply ``modifications`` to ``dn`` in one modify operation (atomic on the server)."""
+        from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
+
+        kinds = {"add": MODIFY_ADD, "delete": MODIFY_DELETE, "replace": MODIFY_REPLACE}
+        request: dict[str, list[tuple[str, list[Value]]]] = {}
+        for change in modifications:
+            request.setdefault(change.attribute, []).append((kinds[change.operation], list(change.values)))
+        return self._apply(
+            lambda: self._connection.modify(dn, request),  # type: ignore[no-untyped-call]  # stubs lack it
+            dn,
+        )
+
+    def close(self) -> None:
+        """Unbind (quietly when the server is gone already)."""
+        try:
+            self._connection.unbind()
+        except _ldap_errors():
+            pass
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _apply(self, operation: Callable[[], Any], dn: str) -> FlextResult[Refusal | None]:
+        try:
+            operation()
+        except _ldap_errors() as exc:
+            return self._lost(exc, f"writing {dn!r}")
+        result = self._connection.result
+        if result["result"] == 0:
+            return FlextResult.ok(None)
+        return FlextResult.ok(
+            Refusal(int(result["result"]), str(result.get("description", "")), str(result.get("message", "")))
+        )
+
+    def _search(
+        self, base: str, flt: str, attributes: list[str], *, what: str, scope: _Scope = "SUBTREE"
+    ) -> FlextResult[list[TargetEntry]]:
+        try:
+            self._connection.search(base, flt, scope, attributes=attributes)
+        except _ldap_errors() as exc:
+            return self._lost(exc, what)
+        result = self._connection.result
+        if result["result"] == _NO_SUCH_OBJECT:  # the base is not there (yet): nothing under it either
+            return FlextResult.ok([])
+        if result["result"] != 0:
+            return self._refused_search(result, what)
+        return FlextResult.ok([
+            TargetEntry(
+                str(response["dn"]),
+                {name.lower(): tuple(values) for name, values in response["raw_attributes"].items()},
+            )
+            for response in self._connection.response or ()
+            if response.get("type") == "searchResEntry"
+        ])  # fmt: skip
+
+    def _lost(self, exc: Exception, what: str) -> FlextResult[Any]:
+        return FlextResult.fail(
+            f"the target {self.url} went away while {what}: {_reason(exc)}; run the command again "
+            "once the server is back (what was applied stays, and nothing is applied twice)",
+            error_code=LDAP_CONNECTION_LOST,
+            error_data={"url": self.url},
+        )
+
+    def _refused_search(self, result: Mapping[str, Any], what: str) -> FlextResult[Any]:
+        return FlextResult.fail(
+            f"the target {self.url} refused the search {what}: {result.get('description')} "
+            f"({result.get('result')}) {result.get('message') or ''}".rstrip(),
+            error_code=LDAP_OPERATION_FAILED,
+            error_data={"url": self.url, "result": result.get("result")},
+        )
+
+
+def connect(project: Project) -> FlextResult[Directory]:
+    """Bind to ``project.target`` with the password its secret reference names, and read the schema."""
+    from ldap3 import SCHEMA, Connection, Server
+    from ldap3.core.exceptions import LDAPBindError
+
+    target = project.target
+    secret = resolve_secret(target.bind_password, project.directory)
+    if secret.is_failure:
+        return FlextResult.fail(
+            f"target.bind_password: {secret.error}", error_code=secret.error_code or NOT_FOUND
+        )
+    url = target.url.rstrip("/")
+    try:
+        server = Server(url, get_info=SCHEMA, connect_timeout=_TIMEOUT)
+        connection = Connection(
+            server,
+            user=target.bind_dn,
+            password=secret.value,
+            receive_timeout=_TIMEOUT * 4,
+            raise_exceptions=False,
+            check_names=False,
+            auto_referrals=False,
+            read_only=False,
+        )
+        opened = connection.bind()
+    except LDAPBindError as exc:
+        return _bind_failed(url, target.bind_dn, str(exc))
+    except _ldap_errors() as exc:
+        return FlextResult.fail(
+            f"cannot reach the target {url}: {_reason(exc)}; check target.url in algar.yaml and that "
+            "the server runs",
+            error_code=LDAP_UNREACHABLE,
+            error_data={"url": url},
+        )
+    if not opened:
+        result = connection.result or {}
+        if connection.closed and not result:
+            return FlextResult.fail(
+                f"cannot reach the target {url}; check target.url and that the server runs",
+                error_code=LDAP_UNREACHABLE,
+                error_data={"url": url},
+            )
+        return _bind_failed(url, target.bind_dn, f"{result.get('description')} ({result.get('result')})")
+    return FlextResult.ok(Directory(connection, url, _schema(server)))
+
+
+def differences(
+    source: Mapping[str, Sequence[Value]],
+    target: Mapping[str, Sequence[bytes]],
+    normal: Callable[[str], str | None],
+    schema: Schema = Schema(),
+) -> list[Difference]:
+    """The attributes whose values differ between ``source`` and ``target``, by name.
+
+    ``target`` holds the user attributes and the operational ones the source names; an operational
+    attribute the source entry does not have is the server's own business and never differs.
+    """
+    wanted = {name.lower(): values for name, values in source.items()}
+    found = {name.lower(): values for name, values in target.items()}
+    done: list[Difference] = []
+    for name in sorted(wanted.keys() | found.keys()):
+        if name not in wanted and name.split(";", 1)[0] in schema.operational:
+            continue
+        key = _key(name, normal, schema)
+        mine = {key(value): value for value in wanted.get(name, ())}
+        theirs = {key(value): value for value in found.get(name, ())}
+        if mine.keys() != theirs.keys():
+            done.append(
+                Difference(
+                    name,
+                    tuple(wanted.get(name, ())),
+                    tuple(found.get(name, ())),
+                    tuple(mine[k] for k in mine if k not in theirs),
+                    tuple(theirs[k] for k in theirs if k not in mine),
+                )
+            )
+    return done
+
+
+def changes(
+    source: Mapping[str, Sequence[Value]],
+    target: Mapping[str, Sequence[bytes]],
+    normal: Callable[[str], str | None],
+    schema: Schema = Schema(),
+) -> list[Change]:
+    """What makes ``target`` equal ``source`` (see ``differences``), as modifications.
+
+    Per attribute: absent on the target, ``add``; absent in the source, ``delete``; both, and few
+    values differ (a big group gained a member), ``delete`` the surplus then ``add`` the missing;
+    else ``replace``. Deleted values are the target's own bytes, so the server matches them.
+    """
+    done: list[Change] = []
+    for difference in differences(source, target, normal, schema):
+        name = difference.attribute
+        if not difference.target:
+            done.append(Change("add", name, difference.source))
+        elif not difference.source:
+            done.append(Change("delete", name, ()))
+        elif len(difference.missing) + len(difference.surplus) < len(difference.source):
+            if difference.surplus:
+                done.append(Change("delete", name, difference.surplus))
+            if difference.missing:
+                done.append(Change("add", name, difference.missing))
+        else:
+            done.append(Change("replace", name, difference.source))
+    return done
+
+
+def _key(name: str, normal: Callable[[str], str | None], schema: Schema) -> Callable[[Value], bytes | str]:
+    base = name.split(";", 1)[0]
+    if base == "objectclass" or base in schema.boolean:
+        return lambda value: _bytes(value).lower()
+    if base in schema.dn:
+
+        def dn(value: Value) -> bytes | str:
+            text = value if isinstance(value, str) else value.decode("utf-8", errors="surrogateescape")
+            return normal(text) or _bytes(value)
+
+        return dn
+    return _bytes
+
+
+def _bytes(value: Value) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _escape(dn: str) -> str:
+    """``dn`` as an assertion value of a filter (RFC 4515: ``*``, parentheses, backslash, NUL escaped)."""
+    from ldap3.utils.conv import escape_filter_chars
+
+    return str(escape_filter_chars(dn))
+
+
+def _schema(server: Any) -> Schema:
+    """What the server's schema says about comparing: operational, DN and Boolean attribute names."""
+    from ldap3.protocol.oid import (
+        ATTRIBUTE_DIRECTORY_OPERATION,
+        ATTRIBUTE_DISTRIBUTED_OPERATION,
+        ATTRIBUTE_DSA_OPERATION,
+    )
+
+    operational_usages = (
+        ATTRIBUTE_DIRECTORY_OPERATION,
+        ATTRIBUTE_DISTRIBUTED_OPERATION,
+        ATTRIBUTE_DSA_OPERATION,
+    )
+    types: Mapping[str, Any] = getattr(getattr(server, "schema", None), "attribute_types", None) or {}
+    operational: set[str] = set()
+    dn = set(DN_ATTRIBUTES)
+    boolean: set[str] = set()
+    for definition in types.values():
+        names = {name.lower() for name in definition.name or ()}
+        if definition.usage in operational_usages:
+            operational |= names
+        syntax = _syntax(types, definition)
+        if syntax == _DN_SYNTAX:
+            dn |= names
+        elif syntax == _BOOLEAN_SYNTAX:
+            boolean |= names
+    return Schema(frozenset(operational), frozenset(dn), frozenset(boolean))
+
+
+def _syntax(types: Mapping[str, Any], definition: Any) -> str | None:
+    """The attribute type's syntax OID, inherited from its superiors when it declares none."""
+    for _ in range(16):  # superior chains are short; a loop in a broken schema must not hang
+        if definition.syntax:
+            return str(definition.syntax).split("{", 1)[0]
+        superior = (definition.superior or [None])[0]
+        if superior is None or superior not in types:
+            return None
+        definition = types[superior]
+    return None
+
+
+def _bind_failed(url: str, bind_dn: str, reason: str) -> FlextResult[Directory]:
+    return FlextResult.fail(
+        f"the target {url} refused the bind as {bind_dn!r}: {reason}; check target.bind_dn and the "
+        "secret target.bind_password refers to",
+        error_code=LDAP_BIND_FAILED,
+        error_data={"url": url, "bind_dn": bind_dn},
+    )
+
+
+def _ldap_errors() -> tuple[type[Exception], ...]:
+    from ldap3.core.exceptions import LDAPException
+
+    return (LDAPException, OSError)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
