@@ -31,7 +31,8 @@ _COMMANDS = (
     (("algar", "sample"), "sample", "Write an OID-style LDIF export to try the migration on."),
     (("algar", "migration", "plan"), "plan", "Show each phase of the migration, its files and its state."),
     (("algar", "migration", "run"), "run", "Run the LDIF phases of the migration (or one with --phase)."),
-    (("algar", "migration", "status"), "status", "Show each phase's counts, problems and time."),
+    (("algar", "migration", "status"), "status", "Show each phase's counts, problems, time and checkpoint."),
+    (("algar", "logs"), "logs", "Print a migration run's events and items (--follow: as they come)."),
 )
 
 manifest = PluginManifest(
