@@ -89,6 +89,36 @@ def test_a_full_refresh_leaves_the_target_equal_to_the_source_without_a_setting(
 
 
 @pytest.mark.slow
+def test_a_pipeline_defined_with_full_refresh_reloads_on_every_run(flext_cli, tmp_path: Path):
+    # A reload pipeline (GrupoNos deploys one next to its incremental pipeline): a plain 'run' of it
+    # ignores the saved state, as 'run --full-refresh' does, and drops what the source no longer has.
+    ldif, database = tmp_path / "directory.ldif", tmp_path / "directory.db"
+    ldif.write_text(_ldif(BEFORE[:20], "20240101000000Z"), encoding="utf-8")
+    body = {
+        "name": "reload",
+        "full_refresh": True,
+        "extract": {"name": "tap-ldif", "config": {"files": [str(ldif)]}},
+        "load": {"name": "target-sqlite", "config": {"database": str(database)}},
+    }
+    (tmp_path / "reload.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+    assert flext_cli("pipeline", "create", str(tmp_path / "reload.yaml")).exit_code == 0
+
+    def run() -> dict[str, int]:
+        result = flext_cli("--output", "json", "pipeline", "run", "reload", "--no-retry")
+        assert result.exit_code == 0, result.stderr
+        records: dict[str, int] = result.json()["data"]["records"]
+        return records
+
+    assert run()["users"] == 20
+    assert run()["users"] == 20  # the saved state is ignored: everything again, not 0 new records
+    ldif.write_text(_ldif(BEFORE[:10], "20240101000000Z"), encoding="utf-8")
+    assert run()["users"] == 10
+    assert _users(database) == _dns(BEFORE[:10])  # the ten gone from the source are gone
+    history = flext_cli("--output", "json", "pipeline", "history", "reload").json()["data"]
+    assert [run["full_refresh"] for run in history] == [True, True, True]
+
+
+@pytest.mark.slow
 def test_a_tap_without_the_capability_is_not_given_the_setting_and_the_log_says_so(
     connectors, define, flext_cli
 ):

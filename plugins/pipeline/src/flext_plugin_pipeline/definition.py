@@ -126,6 +126,9 @@ class PipelineDefinition(_Strict):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     stop_timeout: float = Field(default=30.0, gt=0)
     """Seconds a graceful stop may take before processes are killed."""
+    full_refresh: bool = False
+    """Every run ignores the saved state and extracts everything, as ``run --full-refresh`` does: a
+    reload pipeline next to an incremental one over the same source and target."""
     base_dir: str | None = None
     """Directory relative paths are resolved against (set at registration: the definition's directory)."""
 

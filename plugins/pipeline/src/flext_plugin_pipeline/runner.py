@@ -45,7 +45,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,6 +147,8 @@ def run_pipeline(
     releases it.
     """
     masker = Masker.of(definition, pipeline_environment(definition))  # before anything can print a secret
+    if definition.full_refresh and not options.full_refresh:
+        options = replace(options, full_refresh=True)
     steps = check_steps(kernel, definition)
     if steps.is_failure:
         if lock is not None:
