@@ -10,9 +10,11 @@ way, a size limit) run on servers of their own.
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,8 @@ from flext_plugin_algar.ldap_source import LIVE_OPERATIONAL, export_source
 from flext_plugin_algar.phases import PHASES, SOURCE_SNAPSHOT, Migration, read_source, run_phases
 from flext_plugin_algar.project import Project, init_project, load_project, load_rules
 from flext_plugin_algar.sample import write_export
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from flext_kernel.errors import NOT_FOUND
 from flext_sdk.contracts.ldif import LdifReader, LdifRecord
@@ -378,3 +382,66 @@ def test_a_run_again_reuses_the_snapshot_until_a_refresh_is_asked(
     assert read_source(migration).unwrap()["reused"] is True  # without refresh, no server is needed
     # A phase after validate never reads the server: it reads the phase before it.
     assert [r.unwrap()["phase"] for r in run_phases(migration, ("hierarchy",))] == ["hierarchy"]
+
+
+# -- values: whatever the server holds arrives byte for byte ----------------------------------------------
+
+_VALUES_DN = f"cn=values,{SUFFIX}"
+
+
+@pytest.fixture(scope="module")
+def values_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OidServer, Project]]:
+    """A server holding one entry whose values each example replaces; a project reading that entry."""
+    directory = tmp_path_factory.mktemp("values")
+    server = _start(directory)
+    try:
+        server.ldapadd(
+            f"dn: {_VALUES_DN}\nobjectClass: inetOrgPerson\nobjectClass: orclUserV2\ncn: values\nsn: v\n"
+        )
+        project = _project(directory / "project", server, page_size=1)
+        only = project.source.model_copy(update={"base_dn": _VALUES_DN})
+        yield server, project.model_copy(update={"source": only})
+    finally:
+        server.stop()
+
+
+def _replace(name: str, values: list[bytes]) -> str:
+    lines = "".join(f"{name}:: {base64.b64encode(value).decode('ascii')}\n" for value in values)
+    return f"dn: {_VALUES_DN}\nchangetype: modify\nreplace: {name}\n{lines}"
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(_TEXT, min_size=1, max_size=3, unique_by=lambda text: " ".join(text.lower().split())),
+    octets=st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=3, unique=True),
+)
+def test_any_value_the_server_holds_is_exported_byte_for_byte(
+    values_server: tuple[OidServer, Project], ldif_reader: LdifReader, texts: list[str], octets: list[bytes]
+) -> None:
+    server, project = values_server
+    # Text with leading or trailing blanks, ':' or '<' first, non-ASCII; octets of any kind (orclPassword
+    # is an Octet String: binary by the schema, so even ASCII octets stay bytes).
+    change = _replace("description", [text.encode("utf-8") for text in texts]) + "-\n" + _replace_tail(octets)
+    assume(server.run_client("ldapmodify", stdin=change).returncode == 0)  # slapd may refuse some text
+    with tempfile.TemporaryDirectory() as folder:
+        destination = Path(folder) / "export.ldif"
+        export_source(project, destination).unwrap()
+        exported = _entries(ldif_reader, destination)
+        searched = _entries(ldif_reader, _ldapsearch_of(server, Path(folder) / "ldapsearch.ldif"))
+    assert exported == searched
+    [entry] = exported.values()
+    assert entry["orclpassword"] == sorted(octets)
+    assert entry["description"] == sorted(text.encode("utf-8") for text in texts)
+
+
+def _replace_tail(octets: list[bytes]) -> str:
+    lines = "".join(f"orclPassword:: {base64.b64encode(value).decode('ascii')}\n" for value in octets)
+    return f"replace: orclPassword\n{lines}"
+
+
+def _ldapsearch_of(server: LdapServer, path: Path) -> Path:
+    path.write_bytes(server.ldapsearch(_VALUES_DN, "-s", "base", "(objectClass=*)", "*", *LIVE_OPERATIONAL))
+    return path
