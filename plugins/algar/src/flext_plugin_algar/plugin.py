@@ -54,12 +54,18 @@ manifest = PluginManifest(
             target="flext_plugin_algar.cli_directory:verify",
             help="Compare the migration's output with the target: missing, extra, different.",
         ),
+        CommandEntry(
+            path=("algar", "oud", "sync"),
+            target="flext_plugin_algar.cli_oud:sync",
+            help="Apply to the target only what changed in the source since the last sync (or --dry-run).",
+        ),
     ),
     groups=(
         GroupEntry(
             path=("algar",), help="ALGAR: migrate Oracle Internet Directory to Oracle Unified Directory."
         ),
         GroupEntry(path=("algar", "migration"), help="The migration's LDIF phases: plan, run, status."),
+        GroupEntry(path=("algar", "oud"), help="Keep the OUD target in step with the source: sync."),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

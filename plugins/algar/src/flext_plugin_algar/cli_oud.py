@@ -1,0 +1,111 @@
+"""``flext algar oud sync``: keep the target in step with the source between the load and the cut-over.
+
+Thin: it builds the migration (the project, its rules, the ``ldif`` plugin's
+reader from the container), reads a live source into its snapshot file when
+the project has one, runs ``oud_sync.sync_changes`` and prints the result.
+docs/algar.md, "Keeping OUD in step: oud sync", says what it does.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flext_sdk.cli import emit, fail, note
+
+if TYPE_CHECKING:
+    from flext_plugin_algar.phases import Migration
+    from flext_sdk import FlextResult
+
+__all__ = ["sync"]
+
+_COUNTS = ("added", "modified", "renamed", "deleted", "unchanged", "left_out", "orphans", "failed")
+
+
+def sync(*, project: Path = Path(), dry_run: bool = False) -> int:
+    """Apply to the target only what changed in the source since the last oud sync.
+
+    Changed entries become add, modify (only the attributes that differ), modrdn (a move found by
+    orclguid) or delete; each is compared with the target first, so a re-run applies nothing twice.
+    The first run (no snapshot yet) compares every entry with the target and deletes nothing.
+    Exits 1 when the target refused some operations (each is an item of the report).
+
+    Args:
+        project: The project directory (holding algar.yaml).
+        dry_run: Print the changes as LDIF change records (a summary under --output json); change nothing.
+
+    """
+    from flext_kernel.errors import VALIDATION_ERROR
+    from flext_plugin_algar.oud_sync import sync_changes
+    from flext_plugin_algar.phases import Migration
+    from flext_plugin_algar.project import load_project, load_rules
+    from flext_sdk import FlextResult
+    from flext_sdk.cli import boot_kernel
+    from flext_sdk.contracts import hint_of, require_service
+    from flext_sdk.contracts.ldif import LdifReader
+
+    loaded = load_project(project)
+    if loaded.is_failure:
+        return fail(loaded)
+    rules = load_rules(loaded.value)
+    if rules.is_failure:
+        return fail(rules)
+    booted = boot_kernel()
+    if booted.is_failure:
+        return fail(booted)
+    with booted.value as kernel:
+        reader = require_service(kernel, LdifReader, why="oud sync reads the source as LDIF")
+        if reader.is_failure:
+            return fail(reader, hint=hint_of(reader))
+        migration = Migration.of(loaded.value, rules.value, reader.value)
+        if migration.is_failure:
+            return fail(migration)
+        if loaded.value.source.url is not None:
+            fetched = _fetch(migration.value)
+            if fetched.is_failure:
+                return fail(fetched)
+        elif loaded.value.source.ldif is None:  # pragma: no cover - the project model forbids it
+            return fail(FlextResult.fail("source: no ldif and no url", VALIDATION_ERROR))
+        done = sync_changes(migration.value, dry_run=dry_run)
+    if done.is_failure:
+        return fail(done)
+    return _print(done.value, dry_run=dry_run)
+
+
+def _fetch(migration: Migration) -> FlextResult[dict[str, Any]]:
+    """Read the live source into the file ``validate`` reads (``phases.phase_paths``), fresh each time."""
+    from flext_plugin_algar.ldap_source import export_source
+    from flext_plugin_algar.phases import phase_paths
+
+    source, _ = phase_paths(migration, "validate")
+    migration.out.mkdir(parents=True, exist_ok=True)
+    note(f"reading the live source {migration.project.source.url} into {source}")
+    return export_source(migration.project, source)
+
+
+def _print(report: dict[str, Any], *, dry_run: bool) -> int:
+    from flext_sdk.cli import EXIT_FAILED, current, emit_table
+
+    counts = report["counts"]
+    summary = {
+        "dry_run": dry_run,
+        "baseline": report.get("baseline", False),
+        "entries": counts.get("in", 0),
+        **{key: counts.get(key, 0) for key in _COUNTS},
+        "changes_file": report.get("changes_file"),
+        "items_file": report.get("items_file"),
+    }
+    if report.get("baseline"):
+        note("no snapshot of an earlier oud sync: every entry was compared with the target, none deleted")
+    if dry_run and current().output == "table":
+        sys.stdout.write(Path(report["changes_file"]).read_text(encoding="utf-8"))
+        note(", ".join(f"{key} {summary[key]}" for key in _COUNTS) + " (dry run: nothing applied)")
+    elif current().output == "table":
+        emit_table([{key: summary[key] for key in _COUNTS}], list(_COUNTS), title="ALGAR oud sync")
+    else:
+        emit(summary)
+    if counts.get("failed"):
+        note(f"the target refused {counts['failed']} operations: see {report['items_file']}")
+        return EXIT_FAILED
+    return 0
