@@ -23,6 +23,7 @@ form, every other value as bytes (text as UTF-8, binary as read).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -220,11 +221,16 @@ class Directory:
         )
 
     def close(self) -> None:
-        """Unbind (quietly when the server is gone already)."""
-        try:
+        """Unbind (quietly when the server is gone already) and close the socket.
+
+        ldap3 leaves the socket of a failed connect or a lost connection open; it is closed here.
+        """
+        with contextlib.suppress(*_ldap_errors()):
             self._connection.unbind()
-        except _ldap_errors():
-            pass
+        opened = getattr(self._connection, "socket", None)
+        if opened is not None:
+            with contextlib.suppress(OSError):
+                opened.close()
 
     def __enter__(self) -> Directory:
         return self
@@ -283,9 +289,14 @@ class Directory:
 
 
 def connect(project: Project) -> FlextResult[Directory]:
-    """Bind to ``project.target`` with the password its secret reference names, and read the schema."""
-    from ldap3 import SCHEMA, Connection, Server
-    from ldap3.core.exceptions import LDAPBindError
+    """Bind to ``project.target`` with the password its secret reference names, and read the schema.
+
+    Two connections: the first reads the schema; the one returned has none, because ldap3 rewrites
+    values it can validate against a schema (``true`` becomes ``TRUE`` for a Boolean), and sync
+    sends the values of the LDIF byte for byte, as its dry run shows them.
+    """
+    _import_ldap3()
+    from ldap3 import NONE, SCHEMA
 
     target = project.target
     secret = resolve_secret(target.bind_password, project.directory)
@@ -294,38 +305,53 @@ def connect(project: Project) -> FlextResult[Directory]:
             f"target.bind_password: {secret.error}", error_code=secret.error_code or NOT_FOUND
         )
     url = target.url.rstrip("/")
+    reading = _bind(url, target.bind_dn, secret.value, SCHEMA)
+    if reading.is_failure:
+        return FlextResult.fail(reading.error or "", reading.error_code, reading.error_data)
+    schema = _schema(reading.value.server)
+    Directory(reading.value, url, schema).close()
+    working = _bind(url, target.bind_dn, secret.value, NONE)
+    if working.is_failure:
+        return FlextResult.fail(working.error or "", working.error_code, working.error_data)
+    return FlextResult.ok(Directory(working.value, url, schema))
+
+
+def _bind(url: str, bind_dn: str, password: str, info: Any) -> FlextResult[Connection]:
+    from ldap3 import Connection, Server
+
+    connection = Connection(
+        Server(url, get_info=info, connect_timeout=_TIMEOUT),
+        user=bind_dn,
+        password=password,
+        receive_timeout=_TIMEOUT * 4,
+        raise_exceptions=False,
+        check_names=False,
+        auto_referrals=False,
+        read_only=False,
+    )
     try:
-        server = Server(url, get_info=SCHEMA, connect_timeout=_TIMEOUT)
-        connection = Connection(
-            server,
-            user=target.bind_dn,
-            password=secret.value,
-            receive_timeout=_TIMEOUT * 4,
-            raise_exceptions=False,
-            check_names=False,
-            auto_referrals=False,
-            read_only=False,
-        )
         opened = connection.bind()
-    except LDAPBindError as exc:
-        return _bind_failed(url, target.bind_dn, str(exc))
     except _ldap_errors() as exc:
+        opened, reason = False, _reason(exc)
+    else:
+        reason = ""
+    if opened:
+        return FlextResult.ok(connection)
+    result = connection.result or {}
+    Directory(connection, url, Schema()).close()  # the socket, when the server answered the bind
+    if reason or not result:
         return FlextResult.fail(
-            f"cannot reach the target {url}: {_reason(exc)}; check target.url in algar.yaml and that "
-            "the server runs",
+            f"cannot reach the target {url}: {reason or 'no answer'}; check target.url in algar.yaml "
+            "and that the server runs",
             error_code=LDAP_UNREACHABLE,
             error_data={"url": url},
         )
-    if not opened:
-        result = connection.result or {}
-        if connection.closed and not result:
-            return FlextResult.fail(
-                f"cannot reach the target {url}; check target.url and that the server runs",
-                error_code=LDAP_UNREACHABLE,
-                error_data={"url": url},
-            )
-        return _bind_failed(url, target.bind_dn, f"{result.get('description')} ({result.get('result')})")
-    return FlextResult.ok(Directory(connection, url, _schema(server)))
+    return FlextResult.fail(
+        f"the target {url} refused the bind as {bind_dn!r}: {result.get('description')} "
+        f"({result.get('result')}); check target.bind_dn and the secret target.bind_password refers to",
+        error_code=LDAP_BIND_FAILED,
+        error_data={"url": url, "bind_dn": bind_dn},
+    )
 
 
 def differences(
@@ -456,13 +482,13 @@ def _syntax(types: Mapping[str, Any], definition: Any) -> str | None:
     return None
 
 
-def _bind_failed(url: str, bind_dn: str, reason: str) -> FlextResult[Directory]:
-    return FlextResult.fail(
-        f"the target {url} refused the bind as {bind_dn!r}: {reason}; check target.bind_dn and the "
-        "secret target.bind_password refers to",
-        error_code=LDAP_BIND_FAILED,
-        error_data={"url": url, "bind_dn": bind_dn},
-    )
+def _import_ldap3() -> None:
+    """Import ldap3 once without its import-time DeprecationWarning (2.9.1 uses names pyasn1 0.6 renamed)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="ldap3")
+        import ldap3  # noqa: F401  (cached in sys.modules: later imports are silent)
 
 
 def _ldap_errors() -> tuple[type[Exception], ...]:
