@@ -116,8 +116,8 @@ class Scheduler:
         self.finished: list[FiringFinished] = []
         """Every firing that ended in this scheduler, in order."""
 
-    def step(self) -> FlextResult[int]:
-        """Read the store, record ended jobs, claim and start what is due now; how many started."""
+    def step(self, until: datetime | None = None) -> FlextResult[int]:
+        """Read the store, record ended jobs, claim and start what is due now (and not after ``until``)."""
         refreshed = self.book.refresh()
         if refreshed.is_failure:
             return FlextResult.fail(refreshed.error or "", error_code=refreshed.error_code)
@@ -126,7 +126,7 @@ class Scheduler:
         for state in self.book.states():
             if state.name in self.running or self._busy_elsewhere(state):
                 continue
-            fired = self._fire(state)
+            fired = self._fire(state, until)
             if fired.is_failure:
                 return fired
             started += fired.value
@@ -148,9 +148,13 @@ class Scheduler:
         return self.shutdown()
 
     def run_due(self, stop: StopFlag) -> FlextResult[list[FiringFinished]]:
-        """Run what is due now (under ``all``, every missed slot, in turn), wait for it, and return."""
+        """Run what is due now (under ``all``, every missed slot, in turn), wait for it, and return.
+
+        Slots that come due while it runs are left to the next run: it ends.
+        """
+        until = self.clock.now()
         while not stop.is_set():
-            stepped = self.step()
+            stepped = self.step(until)
             if stepped.is_failure:
                 self.shutdown()
                 return FlextResult.fail(stepped.error or "", error_code=stepped.error_code)
@@ -206,10 +210,11 @@ class Scheduler:
                 return True
         return False
 
-    def _fire(self, state: ScheduleState) -> FlextResult[int]:
-        """Claim what is due for ``state`` and start it (1), or do nothing (0)."""
+    def _fire(self, state: ScheduleState, until: datetime | None) -> FlextResult[int]:
+        """Claim what is due for ``state`` (not after ``until``) and start it (1), or do nothing (0)."""
         for _attempt in range(_ATTEMPTS):
-            decision = plan(state, self.clock.now())
+            now = self.clock.now()
+            decision = plan(state, now if until is None else min(now, until))
             if decision is None:
                 return FlextResult.ok(0)
             recorded = self._decide(state, decision)

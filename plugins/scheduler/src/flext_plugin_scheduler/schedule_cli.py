@@ -7,22 +7,36 @@ there. What ``--output json`` prints is listed in docs/plugins/scheduler.md.
 
 from __future__ import annotations
 
+import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from flext_eventsourcing import opened_store
-from flext_kernel.errors import INTERRUPTED, VALIDATION_ERROR
+from flext_eventsourcing import opened_store, stores_of
+from flext_kernel.errors import INTERRUPTED, NOT_FOUND, VALIDATION_ERROR
 from flext_plugin_scheduler.book import ScheduleBook, ScheduleState, checked_name
 from flext_plugin_scheduler.cron import parse_cron
 from flext_plugin_scheduler.errors import FIRING_FAILED
 from flext_sdk import FlextResult
-from flext_sdk.cli import EXIT_INTERRUPTED, EXIT_OK, current, emit, emit_error, emit_table, fail, note
+from flext_sdk.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    boot_kernel,
+    current,
+    emit,
+    emit_error,
+    emit_table,
+    fail,
+    note,
+)
 from flext_sdk.contracts import hint_of
 
 if TYPE_CHECKING:
     from flext_plugin_scheduler.events import FiringFinished
+    from flext_sdk import FlextEventStore, FlextKernel
 
 __all__ = ["add", "list_schedules", "remove", "run_due"]
 
@@ -119,6 +133,35 @@ def _definition(
     )
 
 
+@contextmanager
+def _existing_store(
+    store: str | None, *, read_only: bool
+) -> Iterator[tuple[FlextKernel, FlextEventStore] | int | None]:
+    """The store at ``store``; None when ``store`` is not given and the default store does not exist yet.
+
+    A fresh home has no schedules, which is not an error; a ``--store`` that
+    is not there is (``NOT_FOUND``, exit 2, nothing created).
+    """
+    booted = boot_kernel()
+    if booted.is_failure:
+        yield fail(booted)
+        return
+    with booted.value as kernel:
+        stores = stores_of(kernel)
+        if stores.is_failure:
+            yield fail(stores, hint=hint_of(stores))
+            return
+        opened = stores.value.open_event_store(store, create=False, read_only=read_only)
+        if opened.is_failure:
+            absent = store is None and "FLEXT_EVENTSTORE_URL" not in os.environ
+            yield None if absent and opened.error_code == NOT_FOUND else fail(opened, hint=hint_of(opened))
+            return
+        try:
+            yield kernel, opened.value
+        finally:
+            opened.value.close()
+
+
 def list_schedules(*, store: str | None = None) -> int:
     """List the schedules: when each is due next, its last firing and how it ended.
 
@@ -126,14 +169,16 @@ def list_schedules(*, store: str | None = None) -> int:
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    with opened_store(store, create=False, read_only=True) as opened:
+    documents: list[dict[str, Any]] = []
+    with _existing_store(store, read_only=True) as opened:
         if isinstance(opened, int):
             return opened
-        book = ScheduleBook(opened[1])
-        refreshed = book.refresh()
-        if refreshed.is_failure:
-            return fail(refreshed)
-        documents = [schedule_document(state, datetime.now(UTC)) for state in book.states()]
+        if opened is not None:
+            book = ScheduleBook(opened[1])
+            refreshed = book.refresh()
+            if refreshed.is_failure:
+                return fail(refreshed)
+            documents = [schedule_document(state, datetime.now(UTC)) for state in book.states()]
     if current().output != "table":
         return emit(documents)
     if not documents:
@@ -215,10 +260,14 @@ def remove(name: str, *, store: str | None = None) -> int:
     checked = checked_name(name)
     if checked.is_failure:
         return fail(checked)
-    with opened_store(store, create=False) as opened:
+    with _existing_store(store, read_only=False) as opened:
         if isinstance(opened, int):
             return opened
-        removed = ScheduleBook(opened[1]).remove(name)
+        removed = (
+            ScheduleBook(opened[1]).remove(name)
+            if opened is not None
+            else FlextResult.fail(f"no schedule named {name!r}", error_code=NOT_FOUND)
+        )
     if removed.is_failure:
         return fail(removed, hint=hint_of(removed))
     return emit({"schedule": name, "removed": True}, human=f"removed schedule {name}")
@@ -240,9 +289,11 @@ def run_due(*, store: str | None = None) -> int:
     stop = StopFlag()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop.handle)
-    with opened_store(store) as opened:
+    with _existing_store(store, read_only=False) as opened:
         if isinstance(opened, int):
             return opened
+        if opened is None:  # no store yet: no schedules
+            return _ran([])
         kernel, events = opened
         scheduler = Scheduler(
             ScheduleBook(events), kernel, SystemClock(), launcher=Launcher(store=store), report=note
