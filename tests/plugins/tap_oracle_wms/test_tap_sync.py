@@ -361,3 +361,18 @@ def test_the_secrets_are_marked_secret_in_about(run_tap: RunTap) -> None:
     settings = json.loads(run.stdout)["settings"]["properties"]
     assert settings["password"].get("secret") is True
     assert settings["client_secret"].get("secret") is True
+
+
+def test_a_server_that_does_not_answer_is_named_after_the_retries(run_tap: RunTap) -> None:
+    config = {
+        "base_url": "http://127.0.0.1:9/prod",  # the discard port: nothing listens there
+        "username": "u",
+        "password": PASSWORD,
+        "entities": ["item"],
+        "max_tries": 2,
+        "backoff_base_seconds": 0.01,
+    }
+    run = run_tap(config, "--discover")
+    assert run.exit_code == 1
+    assert run.errors() == ["error: entity item: no answer from http://127.0.0.1:9/prod: ConnectionError"]
+    _no_secret(run)

@@ -276,13 +276,18 @@ class EntityStream(RESTStream[ParseResult | None]):
             raise WmsError(self.name, f"page {self._pages} has a row without an integer 'id'")
         for name in self._datetime_fields:
             value = row.get(name)
-            if isinstance(value, str) and value:
-                try:
-                    row[name] = to_utc(value, self._naive_zone)
-                except ValueError:
-                    raise WmsError(
-                        self.name, f"row {row[KEY]!r}: {name} {value!r} is not an ISO 8601 date-time"
-                    ) from None
+            if value is None or value == "":
+                if name in row:
+                    row[name] = None  # an empty date-time is no date-time
+                continue
+            try:
+                if not isinstance(value, str):
+                    raise TypeError(value)
+                row[name] = to_utc(value, self._naive_zone)
+            except (TypeError, ValueError):
+                raise WmsError(
+                    self.name, f"row {row.get(KEY)!r}: {name} {value!r} is not an ISO 8601 date-time"
+                ) from None
         return row
 
     # Bookmarks

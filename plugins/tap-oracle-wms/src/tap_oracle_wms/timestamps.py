@@ -23,4 +23,7 @@ def to_utc(value: str, naive_zone: tzinfo) -> str:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_zone)
-    return parsed.astimezone(UTC).isoformat(timespec="microseconds")
+    try:
+        return parsed.astimezone(UTC).isoformat(timespec="microseconds")
+    except OverflowError:  # a date at the edge of the calendar that UTC moves past it
+        raise ValueError(f"{value!r} is out of range in UTC") from None
