@@ -88,6 +88,8 @@ def _print(report: dict[str, Any], *, dry_run: bool) -> int:
     from flext_sdk.cli import EXIT_FAILED, current, emit_table
 
     counts = report["counts"]
+    if report.get("baseline"):
+        note("no snapshot of an earlier oud sync: every entry was compared with the target, none deleted")
     summary = {
         "dry_run": dry_run,
         "baseline": report.get("baseline", False),
@@ -96,8 +98,6 @@ def _print(report: dict[str, Any], *, dry_run: bool) -> int:
         "changes_file": report.get("changes_file"),
         "items_file": report.get("items_file"),
     }
-    if report.get("baseline"):
-        note("no snapshot of an earlier oud sync: every entry was compared with the target, none deleted")
     if dry_run and current().output == "table":
         sys.stdout.write(Path(report["changes_file"]).read_text(encoding="utf-8"))
         note(", ".join(f"{key} {summary[key]}" for key in _COUNTS) + " (dry run: nothing applied)")

@@ -162,7 +162,7 @@ class Scan:
                 [(normal,) for normal in kept_old],
             )
         db.execute("DELETE FROM entries WHERE state IS NULL")
-        db.commit()
+        db.execute("COMMIT")
         if not self.baseline:
             db.execute("DETACH DATABASE old")
         db.close()
@@ -197,11 +197,12 @@ def scan(migration: Migration, source: Path, report: PhaseReport) -> Scan:
     path = migration.out / SNAPSHOT
     partial = _beside(report, ".snapshot.sqlite.partial")
     partial.unlink(missing_ok=True)
-    db = sqlite3.connect(partial)
-    db.executescript(_SCHEMA)
+    db = sqlite3.connect(partial, isolation_level=None)  # transactions by hand: ATTACH needs none open
     mark = fingerprint(migration)
-    db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (mark,))
     baseline = not _attach(db, path, mark)
+    db.executescript(_SCHEMA)
+    db.execute("BEGIN")  # one transaction for the whole run: nothing is synced to disk per entry
+    db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (mark,))
     changed = _beside(report, ".changed-source.ldif")
     under = [(migration.normal(rule.under), rule) for rule in migration.rules.exclude if rule.under]
     by_class = {rule.objectclass.lower(): rule for rule in migration.rules.exclude if rule.objectclass}
