@@ -103,24 +103,32 @@ def test_the_hash_ignores_value_order_and_operational_attributes() -> None:
     assert content_hash("uid=ana", entry) != content_hash("uid=Ana", entry)  # the DN as written counts
 
 
-def test_a_rules_change_makes_the_snapshot_no_baseline(tmp_path: Path, ldif_reader: LdifReader) -> None:
+def test_a_rules_change_makes_every_entry_changed_and_a_synced_entry_left_out(
+    tmp_path: Path, ldif_reader: LdifReader
+) -> None:
+    from flext_plugin_algar.project import ExcludeRule
+
     migration = _migration(tmp_path, ldif_reader)
-    _write(
-        tmp_path / "export.ldif", {**_base(), "uid=ana,ou=people,dc=example,dc=com": _user("ana", "x", "G1")}
-    )
+    ana = "uid=ana,ou=people,dc=example,dc=com"
+    _write(tmp_path / "export.ldif", {**_base(), ana: _user("ana", "x", "G1")})
     _snapshot(migration)
     again, report = _scan(migration, "again")
     with report:
         assert not again.baseline
         assert again.counts["changed"] == 0
         again.close()
-    ruled = Migration.of(migration.project, Rules(drop_attributes=("description",)), ldif_reader).unwrap()
+    rules = Rules(exclude=(ExcludeRule(under=ana, reason="test"),))
+    ruled = Migration.of(migration.project, rules, ldif_reader).unwrap()
     assert fingerprint(ruled) != fingerprint(migration)
     other, report = _scan(ruled, "ruled")
     with report:
-        assert other.baseline
+        assert not other.baseline
+        assert other.everything
         assert other.counts["changed"] == 3
         assert other.gone() == []
+        prepared = prepare(ruled, other, report)
+        assert prepared.left_out == [(ana, "uid=ana,ou=people,dc=example,dc=br")]
+        assert other.previous(ana) == (ana, "synced")  # so oud sync deletes it from the target
         other.close()
 
 

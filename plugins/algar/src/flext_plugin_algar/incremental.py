@@ -85,8 +85,8 @@ def content_hash(dn: str, attributes: Mapping[str, tuple[LdifValue, ...]]) -> st
 def fingerprint(migration: Migration) -> str:
     """What, besides an entry, decides what it becomes: the suffix mapping and the rules.
 
-    A snapshot taken under another fingerprint is no baseline for change detection: every entry
-    is then compared with the target.
+    Under a snapshot taken with another fingerprint, every entry counts as changed (and is compared
+    with the target); the snapshot still says which entries were synced, for the deletes.
     """
     project = migration.project
     text = "\n".join(
@@ -108,7 +108,9 @@ class Scan:
     changed: Path
     """A scratch LDIF of the entries that changed (as in the source)."""
     baseline: bool
-    """No usable snapshot: every entry is compared with the target, and nothing is deleted."""
+    """No snapshot: every entry is compared with the target, and nothing is deleted."""
+    everything: bool = False
+    """The snapshot was taken under other rules or another suffix mapping: every entry counts as changed."""
     counts: dict[str, int] = field(default_factory=dict)
     """``entries`` read, ``changed``, ``unchanged``, ``failed`` (records the reader refused)."""
 
@@ -199,7 +201,9 @@ def scan(migration: Migration, source: Path, report: PhaseReport) -> Scan:
     partial.unlink(missing_ok=True)
     db = sqlite3.connect(partial, isolation_level=None)  # transactions by hand: ATTACH needs none open
     mark = fingerprint(migration)
-    baseline = not _attach(db, path, mark)
+    attached = _attach(db, path)
+    baseline = attached is None
+    everything = attached is not None and attached != mark
     db.executescript(_SCHEMA)
     db.execute("BEGIN")  # one transaction for the whole run: nothing is synced to disk per entry
     db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (mark,))
@@ -218,7 +222,7 @@ def scan(migration: Migration, source: Path, report: PhaseReport) -> Scan:
             digest = content_hash(record.dn, record.attributes)
             excluded = _excluded(record, under, by_class) is not None
             old = None if baseline else db.execute(old_lookup, (record.normal_dn,)).fetchone()
-            unchanged = old is not None and old[0] == digest and old[1] is not None
+            unchanged = not everything and old is not None and old[0] == digest and old[1] is not None
             guid = record.attributes.get(_GUID)
             db.execute(
                 "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -237,7 +241,7 @@ def scan(migration: Migration, source: Path, report: PhaseReport) -> Scan:
                 continue
             counts["changed"] += 1
             handle.write(format_record(record.dn, record.attributes.items()))
-    return Scan(db, path, partial, changed, baseline, counts)
+    return Scan(db, path, partial, changed, baseline, everything=everything, counts=counts)
 
 
 def _beside(report: PhaseReport, suffix: str) -> Path:
@@ -245,19 +249,19 @@ def _beside(report: PhaseReport, suffix: str) -> Path:
     return report.base.with_name(report.base.name + suffix)
 
 
-def _attach(db: sqlite3.Connection, path: Path, mark: str) -> bool:
-    """Attach the last snapshot as ``old`` when there is one taken under the same fingerprint."""
+def _attach(db: sqlite3.Connection, path: Path) -> str | None:
+    """Attach the last snapshot as ``old``; its fingerprint, or None when there is none to read."""
     if not path.exists():
-        return False
+        return None
     db.execute("ATTACH DATABASE ? AS old", (str(path),))
     try:
         row = db.execute("SELECT value FROM old.meta WHERE key = 'fingerprint'").fetchone()
     except sqlite3.DatabaseError:
         row = None
-    if row is None or row[0] != mark:
+    if row is None:  # not a snapshot (or a damaged one): no baseline
         db.execute("DETACH DATABASE old")
-        return False
-    return True
+        return None
+    return str(row[0])
 
 
 def _acceptable(db: sqlite3.Connection, lookup: str, record: LdifRecord, report: PhaseReport) -> bool:
