@@ -134,8 +134,8 @@ def test_background_scheduler_has_one_instance_and_stops(flext_cli: FlextCliRunn
     assert started.exit_code == 0, started
     pid = started.json()["data"]["pid"]
     try:
-        for again in (("scheduler", "--background"), ("scheduler",)):
-            refused = flext_cli(*again)
+        for command in (("scheduler", "--background"), ("scheduler",)):
+            refused = flext_cli(*command)
             assert refused.exit_code == 1, refused
             assert refused.stderr.splitlines() == [
                 f"error: a scheduler is already running here (pid {pid}) (SCHEDULER_RUNNING)",
