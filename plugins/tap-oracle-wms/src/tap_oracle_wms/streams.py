@@ -89,7 +89,6 @@ class EntityStream(RESTStream[ParseResult | None]):
     """The rows of one entity."""
 
     is_sorted = False
-    records_jsonpath = "$.results[*]"
 
     def __init__(
         self,
