@@ -80,6 +80,10 @@ def test_bad_names_and_policies_are_refused(flext_cli: FlextCliRunner) -> None:
     )
     assert bad_policy.exit_code == 2, bad_policy
     assert "Traceback" not in bad_policy.stderr
+    for line in (("scheduler", "stop", "--background"), ("scheduler", "later")):
+        refused = flext_cli(*line)
+        assert refused.exit_code == 2, refused
+        assert refused.stderr.startswith("error: "), refused
 
 
 def test_add_list_remove(flext_cli: FlextCliRunner, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from cyclopts import Parameter
 
 from flext_eventsourcing import opened_store
-from flext_kernel.errors import TIMEOUT
+from flext_kernel.errors import TIMEOUT, USAGE_ERROR
 from flext_plugin_scheduler.errors import FIRING_FAILED, SCHEDULER_RUNNING
 from flext_plugin_scheduler.files import open_private
 from flext_plugin_scheduler.runtime import SchedulerLock, is_running, read_pid, scheduler_log
@@ -57,6 +57,13 @@ def scheduler(
 
     """
     if action == "stop":
+        if background or store:
+            option = "--background" if background else "--store"
+            return fail(
+                FlextResult.fail(
+                    f"{option} applies to 'flext scheduler run', not to 'stop'", error_code=USAGE_ERROR
+                )
+            )
         return _stop(timeout)
     if background:
         return _start_background(store)
