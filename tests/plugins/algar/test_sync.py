@@ -248,3 +248,21 @@ def test_a_dry_run_writes_the_change_records_and_changes_nothing(
     # The records are what sync would send: ldapmodify applies them, and the target is then the source.
     oud_target.ldapmodify(changes.removeprefix("version: 1\n\n"))
     assert run_verify(loaded).value["clean"]
+
+
+def test_directory_renames_and_deletes_and_reports_refusals(oud_target: LdapServer, tmp_path: Path) -> None:
+    from flext_plugin_algar.directory import connect
+    from flext_plugin_algar.project import load_project
+
+    suffix = write_project(tmp_path, oud_target)
+    parent = suffix.split(",", 1)[1]
+    oud_target.ldapadd(f"dn: ou=a,{parent}\nobjectClass: organizationalUnit\nou: a\n\n"
+                       f"dn: cn=x,ou=a,{parent}\nobjectClass: person\ncn: x\nsn: x\n")  # fmt: skip
+    with connect(load_project(tmp_path).value).value as directory:
+        refused = directory.delete(f"ou=a,{parent}").value  # not a leaf
+        assert refused is not None
+        assert (refused.code, refused.name) == (66, "notAllowedOnNonLeaf")
+        assert directory.rename(f"cn=x,ou=a,{parent}", "cn=y", new_superior=parent).value is None
+        assert directory.delete(f"ou=a,{parent}").value is None
+        [moved] = directory.read([f"cn=y,{parent}", f"cn=x,ou=a,{parent}"], ()).value
+        assert moved.attributes["cn"] == (b"y",)

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DN_ATTRIBUTES",
-    "READ_CHUNK",
     "Change",
     "Difference",
     "Directory",
@@ -59,8 +58,6 @@ DN_ATTRIBUTES: Final = frozenset(
     {"member", "uniquemember", "owner", "manager", "secretary", "seealso", "roleoccupant"}
 )
 """Attributes whose values are DNs: compared by normal form (the server may re-space or re-case them)."""
-READ_CHUNK: Final = 200
-"""DNs read by one search (an ``(|(entryDN=...)...)`` filter); a batch takes ``batch_size / READ_CHUNK``."""
 _TIMEOUT: Final = 30
 _PAGE: Final = 1000
 _NO_SUCH_OBJECT: Final = 32
@@ -146,18 +143,18 @@ class Directory:
         self.schema = schema
         """What the server's schema says about comparing values."""
 
-    def read(self, dns: Sequence[str], base: str, names: Iterable[str]) -> FlextResult[list[TargetEntry]]:
-        """The entries among ``dns`` that exist under ``base``: one search per ``READ_CHUNK`` DNs.
+    def read(self, dns: Sequence[str], names: Iterable[str]) -> FlextResult[list[TargetEntry]]:
+        """The entries among ``dns`` that exist: one base search each.
 
         Returns the user attributes, and the operational ones among ``names`` (so an ``aci`` the
-        source has is compared, while the server's own ``createTimestamp`` is not read).
+        source has is compared, while the server's own ``createTimestamp`` is not read). Base reads,
+        not one ``(|(entryDN=...)...)`` search per batch: slapd's cost for such a search grows with
+        the directory (docs/algar.md, "Loading and checking the target", has the measurements).
         """
-        wanted = ["*", *sorted({name.lower() for name in names} & self.schema.operational)]
+        wanted = sorted({name.lower() for name in names} & self.schema.operational)
         found: list[TargetEntry] = []
-        for start in range(0, len(dns), READ_CHUNK):
-            chunk = dns[start : start + READ_CHUNK]
-            flt = "(|" + "".join(f"(entryDN={_escape(dn)})" for dn in chunk) + ")"
-            read = self._search(base, flt, wanted, what=f"reading {chunk[0]!r} and the batch after it")
+        for dn in dns:
+            read = self._search(dn, "(objectClass=*)", ["*", *wanted], what=f"reading {dn!r}", scope="BASE")
             if read.is_failure:
                 return FlextResult.fail(read.error or "", read.error_code, read.error_data)
             found += read.value
@@ -217,6 +214,24 @@ class Directory:
             request.setdefault(change.attribute, []).append((kinds[change.operation], list(change.values)))
         return self._apply(
             lambda: self._connection.modify(dn, request),  # type: ignore[no-untyped-call]  # stubs lack it
+            dn,
+        )
+
+    def delete(self, dn: str) -> FlextResult[Refusal | None]:
+        """Delete the entry ``dn`` (a leaf): None when done, a ``Refusal`` when refused."""
+        return self._apply(
+            lambda: self._connection.delete(dn),  # type: ignore[no-untyped-call]  # stubs lack it
+            dn,
+        )
+
+    def rename(
+        self, dn: str, new_rdn: str, *, delete_old_rdn: bool = True, new_superior: str | None = None
+    ) -> FlextResult[Refusal | None]:
+        """Rename ``dn`` to ``new_rdn`` (modrdn), under ``new_superior`` when given."""
+        return self._apply(
+            lambda: self._connection.modify_dn(
+                dn, new_rdn, delete_old_dn=delete_old_rdn, new_superior=new_superior
+            ),
             dn,
         )
 
@@ -432,13 +447,6 @@ def _key(name: str, normal: Callable[[str], str | None], schema: Schema) -> Call
 
 def _bytes(value: Value) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else value
-
-
-def _escape(dn: str) -> str:
-    """``dn`` as an assertion value of a filter (RFC 4515: ``*``, parentheses, backslash, NUL escaped)."""
-    from ldap3.utils.conv import escape_filter_chars
-
-    return str(escape_filter_chars(dn))
 
 
 def _schema(server: Any) -> Schema:

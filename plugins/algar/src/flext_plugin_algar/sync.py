@@ -2,7 +2,7 @@
 
 The entries are read through the ``ldif`` plugin's ``LdifReader`` and sent in
 batches of ``batch_size``. For each batch the target's current entries are
-read first (``Directory.read``: one search per ``READ_CHUNK`` DNs); a
+read first (``Directory.read``: a base search per entry); a
 missing entry is added, an existing one gets only the modifications that make
 it equal the source (``directory.changes``), an equal one nothing. So a
 re-run adds nothing twice and changes only what differs, and a sync stopped
@@ -178,7 +178,7 @@ class _Loader:
     def batch(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
         """Read the batch's entries on the target, then add or modify each; a failure: the target is lost."""
         names = {name for record in batch for name in record.attributes}
-        read = self._directory.read([r.dn for r in batch], self._migration.project.base_dn.target, names)
+        read = self._directory.read([r.dn for r in batch], names)
         if read.is_failure:
             return FlextResult.fail(read.error or "", read.error_code, read.error_data)
         normal = self._migration.normal
@@ -208,7 +208,7 @@ class _Loader:
         refusal = added.value
         if refusal is None:
             self._report.counts["added"] += 1
-        elif refusal.code == _ALREADY_EXISTS:  # the batch's read missed it (a server without entryDN)
+        elif refusal.code == _ALREADY_EXISTS:  # added since the batch was read (by another client)
             found = self._directory.read_one(record.dn, record.attributes)
             if found.is_failure:
                 return _naming(found, record)

@@ -107,7 +107,7 @@ def _compare(
     seen: set[bytes],
 ) -> FlextResult[None]:
     names = {name for record in batch for name in record.attributes}
-    read = directory.read([record.dn for record in batch], migration.project.base_dn.target, names)
+    read = directory.read([record.dn for record in batch], names)
     if read.is_failure:
         return FlextResult.fail(read.error or "", read.error_code, read.error_data)
     found = {migration.normal(entry.dn) or entry.dn.lower(): entry for entry in read.value}
