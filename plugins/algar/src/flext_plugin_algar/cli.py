@@ -26,9 +26,10 @@ from flext_sdk.cli import emit, fail, note
 if TYPE_CHECKING:
     from flext_plugin_algar.journal import Journal, JournaledRun, RunView
     from flext_plugin_algar.phases import Migration
-    from flext_sdk import FlextEventStore, FlextKernel
+    from flext_plugin_algar.sync import SyncProgress
+    from flext_sdk import FlextEventStore, FlextKernel, FlextResult
 
-__all__ = ["init", "logs", "plan", "run", "sample", "status"]
+__all__ = ["init", "logs", "plan", "recorded_sync", "run", "sample", "status"]
 
 _FOLLOW_POLL = 0.2  # seconds between two reads of the journal while following a run
 
@@ -327,6 +328,53 @@ def _run_phases(migration: Migration, journaled: JournaledRun) -> int:
         title += f" (resumed run {resume.run_id} at {resume.start or 'its end'})"
     emit_table(rows, list(rows[0]) if rows else ["phase"], title=title)
     return EXIT_OK
+
+
+def recorded_sync(
+    kernel: FlextKernel,
+    migration: Migration,
+    *,
+    dry_run: bool = False,
+    on_batch: Callable[[SyncProgress], None] | None = None,
+    store: str | None = None,
+) -> FlextResult[dict[str, Any]] | int:
+    """``run_sync`` recorded in the project's journal, resuming a killed sync; for ``migration sync``.
+
+    Takes the project's run lock (a sync never runs beside a run or another
+    sync), says where it resumes (``note``), and records every batch before
+    ``on_batch`` hears of it.
+
+    Returns:
+        The sync's result, or the exit code of a failure to open the journal or take the lock
+        (already printed).
+
+    """
+    from flext_plugin_algar.journal import Journal, JournaledSync, RunLock, project_id
+
+    out = migration.out
+    with _opened_store(kernel, store, write=True) as events:
+        if isinstance(events, int):
+            return events
+        out.mkdir(parents=True, exist_ok=True)
+        with RunLock(out) as lock:
+            locked = lock.acquire()
+            if locked.is_failure:
+                return fail(locked, hint="'flext algar logs --follow' follows it")
+            identity = project_id(out, create=True)
+            assert identity is not None  # created when missing
+            journal = Journal(events, identity, migration.project.directory.resolve())
+            history = journal.history(running=False)
+            if history.is_failure:
+                return fail(history)
+            with JournaledSync(migration, journal, dry_run=dry_run) as journaled:
+                started = journaled.start(history.value)
+                if started.is_failure:
+                    return fail(started)
+                if journaled.note:
+                    note(journaled.note)
+                if journaled.resumed is not None:
+                    note(journaled.describe())
+                return journaled.run(on_batch)
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from flext_kernel.errors import CONCURRENCY_CONFLICT, INTERNAL_ERROR, INTERRUPTED
 from flext_plugin_algar.events import (
@@ -48,11 +48,15 @@ from flext_plugin_algar.events import (
 from flext_plugin_algar.phases import PHASES, SOURCE_SNAPSHOT, Migration, phase_paths, run_phases, source_path
 from flext_sdk import ANY, FlextEventStore, FlextResult, RecordedEvent
 
+if TYPE_CHECKING:
+    from flext_plugin_algar.sync import SyncProgress
+
 __all__ = [
     "LOCK_FILE",
     "PROJECT_ID_FILE",
     "Journal",
     "JournaledRun",
+    "JournaledSync",
     "Resume",
     "RunLock",
     "RunView",
@@ -600,7 +604,7 @@ class JournaledRun:
         self.journal.record(RunFailed, self.run_id, code=code, message=message)
 
 
-SyncBatch = Callable[[Any], None]
+SyncBatch = Callable[["SyncProgress"], None]
 """What ``run_sync(on_batch=...)`` calls with each ``SyncProgress(position, last_dn, counts)``."""
 
 
@@ -611,7 +615,7 @@ def sync_recorder(journal: Journal, run_id: str) -> SyncBatch:
     apply batches a resumed sync would apply again.
     """
 
-    def on_batch(progress: Any) -> None:
+    def on_batch(progress: SyncProgress) -> None:
         journal.record(
             SyncBatchApplied,
             run_id,
@@ -621,6 +625,144 @@ def sync_recorder(journal: Journal, run_id: str) -> SyncBatch:
         ).unwrap()
 
     return on_batch
+
+
+class JournaledSync:
+    """One ``sync`` of the output to the target, recorded batch by batch; use as a context manager.
+
+    ``start`` resumes a killed or interrupted sync of the same output to the
+    same target: ``run_sync`` is given ``resume_from`` = the last recorded
+    batch's position (the entries before it are on the target). A dry run
+    never resumes, and is never resumed (its change file must be whole).
+    """
+
+    def __init__(self, migration: Migration, journal: Journal, *, dry_run: bool = False) -> None:
+        self.migration = migration
+        """The migration."""
+        self.journal = journal
+        """The project's journal."""
+        self.dry_run = dry_run
+        """Change nothing; write the change records."""
+        self.run_id = _new_run_id()
+        """This run's id."""
+        self.resumed: RunView | None = None
+        """The sync run this one resumes (set by ``start``)."""
+        self.resume_from = 0
+        """Entries of the output already on the target (set by ``start``)."""
+        self.note: str | None = None
+        """Why the last sync, which did not end, is not resumed (set by ``start``)."""
+        self._started = time.monotonic()
+        self._ended = False
+
+    def _inputs(self) -> dict[str, str]:
+        from flext_plugin_algar.sync import output_ldif
+
+        source = output_ldif(self.migration)
+        target = self.migration.project.target
+        aim = json.dumps([target.url, target.bind_dn, self.migration.project.base_dn.target])
+        return {
+            "output": _fingerprint(source) if source.is_file() else "missing",
+            "target": hashlib.sha256(aim.encode()).hexdigest(),
+            "mode": "dry-run" if self.dry_run else "apply",
+        }
+
+    def start(self, history: Sequence[RunView]) -> FlextResult[None]:
+        """Decide where to start and record ``RunStarted``."""
+        inputs = self._inputs()
+        last = next((view for view in reversed(history) if view.phases == (SYNC,)), None)
+        if last is not None and last.resumable and not self.dry_run:
+            if last.inputs != inputs:
+                self.note = (
+                    f"sync run {last.run_id} did not end ({last.status}), but the output or the target "
+                    "changed since: syncing from the first entry"
+                )
+            elif last.sync is not None:
+                self.resumed, self.resume_from = last, last.sync.position
+        return self.journal.record(
+            RunStarted,
+            self.run_id,
+            phases=(SYNC,),
+            resumed_from=self.resumed.run_id if self.resumed else None,
+            inputs=inputs,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
+
+    def describe(self) -> str:
+        """Where the sync starts: ``resuming sync run R (killed): entries 1-20 are on the target (...)``.
+
+        Without a run to resume: ``syncing from the first entry``.
+        """
+        if self.resumed is None or self.resumed.sync is None:
+            return "syncing from the first entry"
+        last = self.resumed.sync
+        return (
+            f"resuming sync run {self.resumed.run_id} ({self.resumed.status}): entries 1-{last.position} "
+            f"are on the target (last: {last.last_dn}), starting at entry {last.position + 1}"
+        )
+
+    def run(self, on_batch: SyncBatch | None = None) -> FlextResult[dict[str, Any]]:
+        """``run_sync`` from where ``start`` said, each batch recorded before ``on_batch`` hears of it."""
+        from flext_plugin_algar.sync import output_ldif, run_sync
+
+        source = output_ldif(self.migration)
+        started = self.journal.record(PhaseStarted, self.run_id, phase=SYNC, input=str(source))
+        if started.is_failure:
+            return self._failed(started)
+        record = sync_recorder(self.journal, self.run_id)
+
+        def batch(progress: SyncProgress) -> None:
+            record(progress)
+            if on_batch is not None:
+                on_batch(progress)
+
+        result = run_sync(self.migration, dry_run=self.dry_run, resume_from=self.resume_from, on_batch=batch)
+        if result.is_failure:
+            return self._failed(result)
+        report = result.value
+        output = Path(report["output"])
+        recorded = self.journal.record(
+            PhaseCompleted,
+            self.run_id,
+            phase=SYNC,
+            counts={key: value for key, value in report["counts"].items() if isinstance(value, int)},
+            problems=report["problems"],
+            seconds=report["seconds"],
+            output=str(output),
+            size=output.stat().st_size,
+            sha256=_digest(output),
+            files=file_marks(self.migration.out, SYNC),
+        ).flat_map(
+            lambda _: self.journal.record(
+                RunCompleted, self.run_id, ran=(SYNC,), seconds=round(time.monotonic() - self._started, 3)
+            )
+        )
+        self._ended = True
+        if recorded.is_failure:
+            return FlextResult.fail(recorded.error or "", recorded.error_code, recorded.error_data)
+        return result
+
+    def _failed(self, failure: FlextResult[Any]) -> FlextResult[dict[str, Any]]:
+        self._ended = True
+        self.journal.record(
+            RunFailed, self.run_id, code=failure.error_code, message=failure.error or "failed", phase=SYNC
+        )
+        return FlextResult.fail(failure.error or "failed", failure.error_code, failure.error_data)
+
+    def __enter__(self) -> JournaledSync:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is None or self._ended:
+            return
+        self._ended = True
+        if isinstance(error, KeyboardInterrupt):
+            code, message = INTERRUPTED, "interrupted"
+        else:
+            code, message = INTERNAL_ERROR, f"{type(error).__name__}: {error}"
+        self.journal.record(RunFailed, self.run_id, code=code, message=message, phase=SYNC)
 
 
 # -- logs ---------------------------------------------------------------------------------------------
