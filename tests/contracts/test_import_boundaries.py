@@ -13,6 +13,7 @@ plugin that imports another's types still breaks when that plugin is replaced.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,15 +43,25 @@ def _packages() -> list[Package]:
         ),
         Package("flext_sdk", ROOT / "sdk/src/flext_sdk", frozenset({"flext_kernel", "flext_eventsourcing"})),
     ]
-    for source in sorted(ROOT.glob("plugins/*/src/flext_plugin_*")):
+    for source in sorted(ROOT.glob("plugins/*/src/*")):
+        if not (source / "__init__.py").is_file() or source.name == "flext_eventsourcing":
+            continue  # egg-info, caches; event sourcing has its own rule above
         found.append(
             Package(source.name, source, frozenset({"flext_kernel", "flext_sdk", "flext_eventsourcing"}))
         )
     return found
 
 
+@functools.cache
+def _workspace_roots() -> frozenset[str]:
+    """The top-level package of every distribution in the workspace (``tap_oracle_wms`` too)."""
+    return frozenset(
+        source.name for source in ROOT.glob("plugins/*/src/*") if (source / "__init__.py").is_file()
+    ) | {"flext_kernel", "flext_sdk"}
+
+
 def _flext_imports(path: Path) -> list[tuple[int, str]]:
-    """``(line, module)`` for every absolute import of a ``flext`` package in ``path``."""
+    """``(line, module)`` for every absolute import of a workspace package in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
@@ -58,7 +69,12 @@ def _flext_imports(path: Path) -> list[tuple[int, str]]:
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
-    return sorted((line, module) for line, module in found if module.split(".")[0].startswith("flext"))
+    roots = _workspace_roots()
+    return sorted(
+        (line, module)
+        for line, module in found
+        if module.split(".")[0].startswith("flext") or module.split(".")[0] in roots
+    )
 
 
 def violations(package: Package) -> list[str]:
