@@ -29,6 +29,11 @@ _COMMANDS = (
     ("invoke", f"{_CLI}:meltano_invoke", "Invoke one plugin of a Meltano project (meltano invoke)."),
     ("install", f"{_CLI}:meltano_install", "Install a Meltano project's plugins (meltano install)."),
     ("state", f"{_CLI}:meltano_state", "Meltano's state (meltano state ...), or export/import it to FLEXT."),
+    (
+        "import",
+        "flext_plugin_meltano.import_cli:meltano_import",
+        "Turn a Meltano project's job blocks into FLEXT pipelines.",
+    ),
 )
 
 manifest = PluginManifest(
