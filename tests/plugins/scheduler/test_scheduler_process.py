@@ -72,6 +72,9 @@ def test_a_scheduler_killed_and_started_later_runs_the_missed_slot_once_and_none
         first.wait()
     killed_at = datetime.now(UTC)
     before = of_type(stream(flext_cli, "often"), "SlotClaimed")
+    ended = {f["run_id"] for f in of_type(stream(flext_cli, "often"), "FiringFinished")}
+    if before[-1]["run_id"] not in ended:  # killed while its job ran (nearly always): nobody records the end
+        assert listed(flext_cli)["often"]["last_outcome"] == "interrupted"
     # the killed scheduler's job runs on in its own session; let it end, then stay down two more slots
     wait_for(lambda: _pipeline_status(flext_cli, "numbers") != "running", what="the orphaned run")
     wait_for(lambda: datetime.now(UTC) > killed_at + timedelta(seconds=7), what="two missed slots")
@@ -97,10 +100,14 @@ def test_a_scheduler_killed_and_started_later_runs_the_missed_slot_once_and_none
     assert restarted_at - timedelta(seconds=3) < slot <= _time(resumed["claimed_at"])
     assert resumed["missed"] == (slot - last) // timedelta(seconds=3) - 1 >= 2, resumed
     assert _time(resumed["missed_first"]) == last + timedelta(seconds=3)
-    # every firing that started ran the pipeline once; the killed scheduler's last one is not run again
+    # a pipeline run for each firing at most (the last may be stopped before its run began), never more:
+    # the killed scheduler's last slot was not run again
     started = of_type(events, "FiringStarted")
-    assert len(_runs(flext_cli, "numbers")) == len(started)
+    runs = _runs(flext_cli, "numbers")
     assert len({s["run_id"] for s in started}) == len(started)
+    assert len(runs) <= len(started)
+    completed = [f for f in of_type(events, "FiringFinished") if f["outcome"] == "completed"]
+    assert len(completed) <= len([run for run in runs if run["status"] == "completed"])
     shown = listed(flext_cli)["often"]
     assert shown["firings"] == len(claims)
     assert "scheduler started" in log.read_text()
