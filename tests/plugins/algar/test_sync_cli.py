@@ -83,6 +83,9 @@ def test_the_sample_migration_loads_into_slapd_and_verify_is_clean(
     assert audit(oud_target) == before
     report = json.loads((tmp_path / "migration/out/08-sync.report.json").read_text(encoding="utf-8"))
     assert report["counts"]["unchanged"] == 59
+    status = flext_cli("--output", "json", "algar", "migration", "status", "--project", project)
+    rows = {row["phase"]: row for row in status.json()["data"]}
+    assert (rows["sync"]["state"], rows["sync"]["position"]) == ("done", 59)  # recorded in the journal
 
 
 def test_a_wrong_bind_password_exits_1_naming_the_target_not_the_password(

@@ -1,6 +1,7 @@
 """``flext algar migration sync|verify``: the migration against the target directory server.
 
-- ``sync [--dry-run]``: load ``07-output.ldif`` into the target, idempotently (``flext_plugin_algar.sync``);
+- ``sync [--dry-run]``: load ``07-output.ldif`` into the target, idempotently (``flext_plugin_algar.sync``),
+  recorded in the project's journal and resumed after a kill (``cli.recorded_sync``);
 - ``verify``: compare it with the target entry by entry (``flext_plugin_algar.verify``).
 
 Both print their report (``{"ok": true, "data": ...}`` under ``--output json``).
@@ -21,24 +22,27 @@ from flext_sdk.cli import EXIT_FAILED, EXIT_OK, emit, fail, note
 if TYPE_CHECKING:
     from flext_plugin_algar.phases import Migration
     from flext_plugin_algar.sync import SyncProgress
+    from flext_sdk import FlextKernel
 
 __all__ = ["sync", "verify"]
 
 _NOTE_EVERY = 5.0  # seconds between progress lines
 
 
-def sync(*, project: Path = Path(), dry_run: bool = False) -> int:
+def sync(*, project: Path = Path(), dry_run: bool = False, store: str | None = None) -> int:
     """Load the migration's output (07-output.ldif) into the target: add what is missing, fix what differs.
 
     Reads the target's entries batch by batch first, so running it again adds nothing twice and
-    changes only what differs; nothing is deleted. Exits 1 when the server refused an entry.
+    changes only what differs; nothing is deleted. Each batch is recorded in the project's journal,
+    and a killed sync is resumed by the next. Exits 1 when the server refused an entry.
 
     Args:
         project: The project directory (holding algar.yaml).
         dry_run: Change nothing: write the change records it would send to out/08-sync.dry-run.ldif.
+        store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
 
     """
-    return _with_migration(project, lambda migration: _sync(migration, dry_run))
+    return _with_migration(project, lambda kernel, migration: _sync(kernel, migration, dry_run, store))
 
 
 def verify(*, project: Path = Path()) -> int:
@@ -51,10 +55,10 @@ def verify(*, project: Path = Path()) -> int:
         project: The project directory (holding algar.yaml).
 
     """
-    return _with_migration(project, _verify)
+    return _with_migration(project, lambda kernel, migration: _verify(migration))
 
 
-def _with_migration(project: Path, action: Callable[[Migration], int]) -> int:
+def _with_migration(project: Path, action: Callable[[FlextKernel, Migration], int]) -> int:
     from flext_plugin_algar.phases import Migration
     from flext_plugin_algar.project import load_project, load_rules
     from flext_sdk.cli import boot_kernel
@@ -77,11 +81,11 @@ def _with_migration(project: Path, action: Callable[[Migration], int]) -> int:
         migration = Migration.of(loaded.value, rules.value, reader.value)
         if migration.is_failure:
             return fail(migration)
-        return action(migration.value)
+        return action(kernel, migration.value)
 
 
-def _sync(migration: Migration, dry_run: bool) -> int:
-    from flext_plugin_algar.sync import run_sync
+def _sync(kernel: FlextKernel, migration: Migration, dry_run: bool, store: str | None) -> int:
+    from flext_plugin_algar.cli import recorded_sync
 
     last = [time.monotonic()]
 
@@ -92,7 +96,9 @@ def _sync(migration: Migration, dry_run: bool) -> int:
             note(f"sync: {done.position} entries ({counts.get('added', 0)} added, "
                  f"{counts.get('modified', 0)} modified, {counts.get('failed', 0)} refused)")  # fmt: skip
 
-    result = run_sync(migration, dry_run=dry_run, on_batch=progress)
+    result = recorded_sync(kernel, migration, dry_run=dry_run, on_batch=progress, store=store)
+    if isinstance(result, int):  # the journal could not be opened or locked (printed)
+        return result
     if result.is_failure:
         return fail(result)
     report = result.value
