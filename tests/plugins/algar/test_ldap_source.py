@@ -326,7 +326,9 @@ def test_the_phases_from_a_live_source_write_what_they_write_from_its_ldif_expor
 ) -> None:
     live = _migration(_project(tmp_path / "live", oid_server, page_size=5), ldif_reader)
     reports = _run(live)
-    assert list(reports) == list(PHASES)
+    assert list(reports) == ["source", *PHASES]
+    assert reports["source"]["counts"]["out"] == reports["validate"]["source"]["entries"]
+    assert reports["source"]["output"] == str(live.out / SOURCE_SNAPSHOT)
     source = reports["validate"]["source"]
     assert source["entries"] == reports["validate"]["counts"]["in"] > 40
     assert source["pages"] > 3
@@ -339,6 +341,7 @@ def test_the_phases_from_a_live_source_write_what_they_write_from_its_ldif_expor
     init_project(tmp_path / "exported").unwrap()
     exported = _migration(load_project(tmp_path / "exported").unwrap(), ldif_reader)
     from_file = _run(exported)
+    assert "source" not in from_file
     assert "source" not in from_file["validate"]
     for phase in PHASES:
         name = f"{PHASES.index(phase) + 1:02d}-{phase}.ldif"
@@ -361,6 +364,8 @@ def test_a_run_again_reuses_the_snapshot_until_a_refresh_is_asked(
     )
 
     again = _run(migration)  # the server changed, but the run goes on with what it read first
+    assert again["source"]["reused"] is True
+    assert again["source"]["counts"] == first["source"]["counts"]
     assert again["validate"]["source"]["reused"] is True
     assert again["validate"]["source"]["taken_at"] == first["validate"]["source"]["taken_at"]
     assert again["validate"]["source"]["entries"] == first["validate"]["source"]["entries"]
@@ -380,6 +385,9 @@ def test_a_run_again_reuses_the_snapshot_until_a_refresh_is_asked(
     assert b"uid=late," in (migration.out / SOURCE_SNAPSHOT).read_bytes()
     assert not list(migration.out.glob("*.partial"))
     assert read_source(migration).unwrap()["reused"] is True  # without refresh, no server is needed
+    (migration.out / "00-source.report.json").unlink()  # a snapshot put there by hand: its entries counted
+    placed = read_source(migration).unwrap()
+    assert placed["counts"]["out"] == later["source"]["counts"]["out"]
     # A phase after validate never reads the server: it reads the phase before it.
     assert [r.unwrap()["phase"] for r in run_phases(migration, ("hierarchy",))] == ["hierarchy"]
 
