@@ -179,25 +179,28 @@ def test_a_meltano_job_without_the_meltano_plugin_fails_its_firing_with_a_record
 
 
 @pytest.mark.slow
-def test_run_due_runs_a_real_pipeline(
-    flext_cli: FlextCliRunner, numbers_pipeline: Callable[..., Path]
+def test_run_due_runs_a_real_pipeline_recorded_in_the_same_store(
+    flext_cli: FlextCliRunner, numbers_pipeline: Callable[..., Path], tmp_path: Path
 ) -> None:
     folder = numbers_pipeline("numbers")
-    added = flext_cli("schedule", "add", "numbers-often", "--cron", EVERY_SECOND, "--pipeline", "numbers")
+    store = ("--store", str(tmp_path / "ops.db"))  # not the default: the job must record its run there too
+    added = flext_cli(
+        "schedule", "add", "numbers-often", "--cron", EVERY_SECOND, "--pipeline", "numbers", *store
+    )
     assert added.exit_code == 0, added
-    # the job runs in the directory 'schedule add' ran in, where the pipeline was registered
-    wait_for(lambda: past(listed(flext_cli)["numbers-often"]["next_due"]), what="the first slot")
-    ran = flext_cli("--output", "json", "schedule", "run-due")
+    wait_for(lambda: past(listed(flext_cli, *store)["numbers-often"]["next_due"]), what="the first slot")
+    ran = flext_cli("--output", "json", "schedule", "run-due", *store)
     assert ran.exit_code == 0, ran
     (firing,) = ran.json()["data"]
     assert (firing["schedule"], firing["outcome"], firing["exit_code"]) == ("numbers-often", "completed", 0)
-    history = flext_cli("--output", "json", "pipeline", "history", "numbers")
+    history = flext_cli("--output", "json", "pipeline", "history", "numbers", *store)
     assert [run["status"] for run in history.json()["data"]] == ["completed"]
     assert len(json.loads((folder / "rows.json").read_text())) == 5
-    events = stream(flext_cli, "numbers-often")
+    events = stream(flext_cli, "numbers-often", *store)
     (started,) = of_type(events, "FiringStarted")
     assert started["command"] == ["pipeline", "run", "numbers"]
     assert [e["outcome"] for e in of_type(events, "FiringFinished")] == ["completed"]
+    assert listed(flext_cli, *store)["numbers-often"]["last_outcome"] == "completed"
 
 
 @pytest.mark.slow

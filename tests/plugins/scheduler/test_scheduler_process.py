@@ -161,6 +161,20 @@ def test_background_scheduler_has_one_instance_and_stops(flext_cli: FlextCliRunn
             os.kill(pid, signal.SIGKILL)
 
 
+def test_ctrl_c_stops_a_foreground_scheduler_with_exit_code_130(
+    flext_cli: FlextCliRunner, tmp_path: Path
+) -> None:
+    log = tmp_path / "scheduler.log"
+    with _scheduler(flext_cli, log) as process:
+        wait_for(lambda: "scheduler started" in log.read_text(), what="the scheduler to start")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130, log.read_text()
+    assert "scheduler stopped" in log.read_text()
+    assert "Traceback" not in log.read_text()
+    stopped = flext_cli("scheduler", "stop")
+    assert stopped.stdout.strip() == "no scheduler is running"  # the lock went with it
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie waiting for init does not)."""
     try:
