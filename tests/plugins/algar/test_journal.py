@@ -366,3 +366,49 @@ def test_reloading_algar_takes_its_event_classes_out_of_the_codec_and_the_new_on
         store.close()
     assert OWNER == "algar"
     assert len(EVENT_CLASSES) == 6
+
+
+def test_a_live_source_snapshot_is_a_phase_of_the_run_and_its_url_keeps_no_password(
+    ldif_reader: LdifReader, tmp_path: Path
+) -> None:
+    directory = tmp_path / "live"
+    init_project(directory).unwrap()
+    (directory / "bind.secret").write_text(SECRET + "\n", encoding="utf-8")
+    settings = (directory / "algar.yaml").read_text(encoding="utf-8")
+    live = (
+        f"  url: ldap://reader:{SECRET}@127.0.0.1:9\n  base_dn: dc=algar,dc=com,dc=br\n"
+        "  bind_dn: uid=reader,dc=algar,dc=com,dc=br\n  bind_password: file:bind.secret\n"
+    )
+    (directory / "algar.yaml").write_text(
+        settings.replace("  ldif: oid-export.ldif\n", live), encoding="utf-8"
+    )
+    (directory / "out").mkdir()
+    shutil.copy(EXAMPLE, directory / "out/00-source.ldif")  # a snapshot taken before: reused, no server read
+    migration = _migration(ldif_reader, directory)
+    store = InMemoryEventStore()
+    journal = _journal(store, migration)
+
+    killed = _run(journal, migration, stop_after="validate")
+    assert killed.ran == ["source", "validate"]
+    events = [item.event for item in journal.events().unwrap()]
+    started = [(e.phase, e.input) for e in events if isinstance(e, PhaseStarted)]
+    assert started[0] == ("source", "ldap://127.0.0.1:9")
+    source = next(e for e in events if isinstance(e, PhaseCompleted) and e.phase == "source")
+    assert "00-source.ldif" in source.files
+    assert source.counts["out"] == 61
+
+    resumed = _run(journal, migration)
+    assert resumed.resume is not None
+    assert resumed.kept == ("validate",)
+    assert resumed.ran == ["hierarchy", "schema", "users", "groups", "acl", "output"]
+
+    refreshed = JournaledRun(migration, journal, PHASES, refresh_source=True)
+    with refreshed:
+        refreshed.start(journal.history(running=False).unwrap()).unwrap()
+        [failure] = list(refreshed.phases())  # nothing listens on port 9
+    assert failure.is_failure
+    last = journal.history(running=False).unwrap()[-1]
+    assert (last.status, last.failed_phase) == ("failed", "source")
+    assert last.error is not None
+    assert "ldap://127.0.0.1:9" in last.error  # the reader's message names the URL: without its userinfo
+    assert all(SECRET not in item.data for item in journal.events().unwrap())

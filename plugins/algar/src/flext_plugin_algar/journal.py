@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -449,6 +450,14 @@ def _without_userinfo(url: str) -> str:
     return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
+_USERINFO = re.compile(r"(?i)\b(ldaps?://)[^/@\s]*@")
+
+
+def _scrubbed(message: str) -> str:
+    """A failure's message with any LDAP URL's ``user:password@`` removed (the message is recorded)."""
+    return _USERINFO.sub(r"\1", message)
+
+
 def _new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
@@ -542,7 +551,10 @@ class JournaledRun:
                     return
             for result in run_phases(self.migration, segment, refresh_source=self.refresh_source):
                 if result.is_failure:
-                    yield self._failed(result, segment[0])
+                    reading = (
+                        inputs[0][0] == SOURCE and SOURCE not in self.ran
+                    )  # the server could not be read
+                    yield self._failed(result, SOURCE if reading else segment[0])
                     return
                 done = self._completed(result.value)
                 if done.is_failure:
@@ -584,7 +596,11 @@ class JournaledRun:
     def _failed(self, failure: FlextResult[Any], phase: str | None) -> FlextResult[dict[str, Any]]:
         self._ended = True
         self.journal.record(
-            RunFailed, self.run_id, code=failure.error_code, message=failure.error or "failed", phase=phase
+            RunFailed,
+            self.run_id,
+            code=failure.error_code,
+            message=_scrubbed(failure.error or "failed"),
+            phase=phase,
         )  # the run's own failure is what the user sees, even if the store failed too
         return FlextResult.fail(failure.error or "failed", failure.error_code, failure.error_data)
 
@@ -600,7 +616,7 @@ class JournaledRun:
         if isinstance(error, KeyboardInterrupt):
             code, message = INTERRUPTED, "interrupted"
         else:
-            code, message = INTERNAL_ERROR, f"{type(error).__name__}: {error}"
+            code, message = INTERNAL_ERROR, _scrubbed(f"{type(error).__name__}: {error}")
         self.journal.record(RunFailed, self.run_id, code=code, message=message)
 
 
@@ -745,7 +761,11 @@ class JournaledSync:
     def _failed(self, failure: FlextResult[Any]) -> FlextResult[dict[str, Any]]:
         self._ended = True
         self.journal.record(
-            RunFailed, self.run_id, code=failure.error_code, message=failure.error or "failed", phase=SYNC
+            RunFailed,
+            self.run_id,
+            code=failure.error_code,
+            message=_scrubbed(failure.error or "failed"),
+            phase=SYNC,
         )
         return FlextResult.fail(failure.error or "failed", failure.error_code, failure.error_data)
 
@@ -761,7 +781,7 @@ class JournaledSync:
         if isinstance(error, KeyboardInterrupt):
             code, message = INTERRUPTED, "interrupted"
         else:
-            code, message = INTERNAL_ERROR, f"{type(error).__name__}: {error}"
+            code, message = INTERNAL_ERROR, _scrubbed(f"{type(error).__name__}: {error}")
         self.journal.record(RunFailed, self.run_id, code=code, message=message, phase=SYNC)
 
 
