@@ -385,9 +385,12 @@ def test_a_run_again_reuses_the_snapshot_until_a_refresh_is_asked(
     assert b"uid=late," in (migration.out / SOURCE_SNAPSHOT).read_bytes()
     assert not list(migration.out.glob("*.partial"))
     assert read_source(migration).unwrap()["reused"] is True  # without refresh, no server is needed
-    (migration.out / "00-source.report.json").unlink()  # a snapshot put there by hand: its entries counted
-    placed = read_source(migration).unwrap()
-    assert placed["counts"]["out"] == later["source"]["counts"]["out"]
+    with (migration.out / SOURCE_SNAPSHOT).open("a", encoding="utf-8") as handle:  # written by another tool
+        handle.write(f"dn: uid=more,ou=Vendas,cn=Users,{SUFFIX}\nobjectClass: account\nuid: more\n\n")
+    assert (migration.out / "00-source.report.json").exists()  # older than the snapshot: not believed
+    assert read_source(migration).unwrap()["counts"]["out"] == later["source"]["counts"]["out"] + 1
+    (migration.out / "00-source.report.json").unlink()  # a snapshot without a report: its entries counted
+    assert read_source(migration).unwrap()["counts"]["out"] == later["source"]["counts"]["out"] + 1
     # A phase after validate never reads the server: it reads the phase before it.
     assert [r.unwrap()["phase"] for r in run_phases(migration, ("hierarchy",))] == ["hierarchy"]
 

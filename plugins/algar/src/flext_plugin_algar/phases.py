@@ -238,7 +238,10 @@ def read_source(
     base = snapshot.with_suffix("")
     if snapshot.exists() and not refresh:
         taken = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.stat().st_mtime))
-        stored = read_report(base.with_suffix(".report.json")) or _placed(snapshot, url)
+        report_file = base.with_suffix(".report.json")
+        # A report older than the snapshot describes an earlier read (another tool wrote the file since).
+        fresh = report_file.exists() and report_file.stat().st_mtime >= snapshot.stat().st_mtime
+        stored = (read_report(report_file) if fresh else None) or _placed(snapshot, url)
         return FlextResult.ok({**stored, "reused": True, "taken_at": stored.get("taken_at", taken)})
     migration.out.mkdir(parents=True, exist_ok=True)
     with PhaseReport("source", base, source=snapshot, output=snapshot) as report:
@@ -269,7 +272,7 @@ def read_source(
 
 
 def _placed(snapshot: Path, url: str) -> dict[str, Any]:
-    """The report of a snapshot put there without one (copied by hand): its entries counted."""
+    """The report of a snapshot put there without one (or written since it): its entries counted."""
     with snapshot.open("rb") as handle:
         entries = sum(line.startswith(b"dn:") for line in handle)
     counts = {"in": entries, "out": entries, "excluded": 0, "failed": 0}
