@@ -458,6 +458,11 @@ def _scrubbed(message: str) -> str:
     return _USERINFO.sub(r"\1", message)
 
 
+def _numbers(counts: Mapping[str, Any]) -> dict[str, int]:
+    """A report's counts that are numbers (a count a phase could not know is None there)."""
+    return {key: value for key, value in counts.items() if isinstance(value, int)}
+
+
 def _new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
@@ -551,9 +556,7 @@ class JournaledRun:
                     return
             for result in run_phases(self.migration, segment, refresh_source=self.refresh_source):
                 if result.is_failure:
-                    reading = (
-                        inputs[0][0] == SOURCE and SOURCE not in self.ran
-                    )  # the server could not be read
+                    reading = inputs[0][0] == SOURCE and SOURCE not in self.ran  # the server was not read
                     yield self._failed(result, SOURCE if reading else segment[0])
                     return
                 done = self._completed(result.value)
@@ -584,8 +587,8 @@ class JournaledRun:
             PhaseCompleted,
             self.run_id,
             phase=phase,
-            counts=report["counts"],
-            problems=report["problems"],
+            counts=_numbers(report["counts"]),
+            problems=_numbers(report["problems"]),
             seconds=report["seconds"],
             output=str(output),
             size=mark.size,
@@ -741,8 +744,8 @@ class JournaledSync:
             PhaseCompleted,
             self.run_id,
             phase=SYNC,
-            counts={key: value for key, value in report["counts"].items() if isinstance(value, int)},
-            problems=report["problems"],
+            counts=_numbers(report["counts"]),
+            problems=_numbers(report["problems"]),
             seconds=report["seconds"],
             output=str(output),
             size=output.stat().st_size,
