@@ -30,7 +30,9 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Final
 
-__all__ = ["DelegatedRun", "Watch", "delegate", "meltano_environ"]
+from flext_kernel.result import FlextResult
+
+__all__ = ["DelegatedRun", "Watch", "capture", "delegate", "meltano_environ"]
 
 _NOT_INHERITED: Final = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTEST_CURRENT_TEST")
 _FORWARDED: Final = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -153,3 +155,24 @@ def _terminal_foreground() -> bool:
             if stream.isatty():
                 return os.tcgetpgrp(stream.fileno()) == os.getpgrp()
     return False
+
+
+def capture(meltano: Path, project: Path, args: Sequence[str]) -> FlextResult[str]:
+    """Run ``meltano args...`` in ``project`` for its stdout: a command flext runs for the user.
+
+    A non-zero exit is ``MELTANO_COMMAND_FAILED`` with Meltano's last log line.
+    """
+    from flext_plugin_meltano.errors import MELTANO_COMMAND_FAILED
+
+    done = subprocess.run(
+        [str(meltano), *args], cwd=project, env=meltano_environ(), capture_output=True, text=True, check=False
+    )
+    if done.returncode == 0:
+        return FlextResult.ok(done.stdout)
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    said = next((line for line in reversed(lines) if "[error" in line), lines[-1] if lines else "no output")
+    return FlextResult.fail(
+        f"meltano {' '.join(args[:4])} failed (exit {done.returncode}): {said}",
+        MELTANO_COMMAND_FAILED,
+        {"exit_code": done.returncode},
+    )

@@ -2,6 +2,8 @@
 
 - ``MeltanoRunStarted``: flext started ``meltano <command> ...`` in a project;
   for ``run``, the blocks it will run (from ``meltano.yml``).
+- ``MeltanoStateMoved``: ``flext meltano state export|import`` copied a
+  block's state between Meltano and a FLEXT pipeline.
 - ``MeltanoRunFinished``: it ended: ``outcome`` (``completed``, ``failed``,
   ``interrupted``), Meltano's exit code, the seconds it took, how many blocks
   Meltano reported complete and the records its loaders counted per stream.
@@ -23,7 +25,14 @@ from flext_kernel.messages import FlextDomainEvent
 if TYPE_CHECKING:
     from flext_eventsourcing import FlextEventStore
 
-__all__ = ["OWNER", "MeltanoRunFinished", "MeltanoRunStarted", "register_events", "stream_id"]
+__all__ = [
+    "OWNER",
+    "MeltanoRunFinished",
+    "MeltanoRunStarted",
+    "MeltanoStateMoved",
+    "register_events",
+    "stream_id",
+]
 
 OWNER: Final = "meltano"
 """The owner the event classes are registered under (the plugin's name)."""
@@ -73,6 +82,21 @@ class MeltanoRunFinished(FlextDomainEvent):
     """Records the loaders counted, per stream (Meltano SDK ``record_count`` metrics)."""
 
 
+class MeltanoStateMoved(FlextDomainEvent):
+    """``flext meltano state export|import`` copied a block's Singer state between Meltano and FLEXT."""
+
+    message_type: ClassVar[str | None] = "meltano.StateMoved"
+
+    direction: str
+    """``export`` (Meltano's system database to the FLEXT pipeline) or ``import`` (the other way)."""
+    state_id: str
+    """Meltano's state id: ``<environment>:<extractor>-to-<loader>``."""
+    pipeline: str
+    """The FLEXT pipeline."""
+    streams: tuple[str, ...] = ()
+    """The streams the state holds bookmarks for."""
+
+
 def stream_id(project_name: str) -> str:
     """The stream of a project's Meltano runs: ``meltano-<project directory name>``."""
     return f"meltano-{_UNSAFE.sub('-', project_name.lower()).strip('-') or 'project'}"
@@ -80,6 +104,6 @@ def stream_id(project_name: str) -> str:
 
 def register_events(store: FlextEventStore) -> None:
     """Teach ``store``'s codec the Meltano event classes (once per store)."""
-    for event_class in (MeltanoRunStarted, MeltanoRunFinished):
+    for event_class in (MeltanoRunStarted, MeltanoRunFinished, MeltanoStateMoved):
         if event_class not in store.codec:
             store.codec.register(event_class, owner=OWNER)

@@ -83,6 +83,10 @@ def meltano_state(*args: Passed, project: Path | None = None, environment: str |
         environment: The Meltano environment; default the project's default_environment.
 
     """
+    if args and args[0] in ("export", "import"):
+        from flext_plugin_meltano.state_cli import move_state
+
+        return move_state(args[0], args[1:], project, environment)
     return delegate_command("state", args, project, environment)
 
 
