@@ -242,3 +242,25 @@ def test_an_excluded_entry_is_left_out(tmp_path: Path, ldif_reader: LdifReader) 
             ("uid=ana,ou=people,dc=example,dc=com", "uid=ana,ou=people,dc=example,dc=br")
         ]
         scanned.close()
+
+
+def test_bad_records_are_reported_with_their_line_and_the_rest_is_scanned(
+    tmp_path: Path, ldif_reader: LdifReader
+) -> None:
+    migration = _migration(tmp_path, ldif_reader)
+    migration.out.mkdir()
+    ana = format_record("uid=ana,ou=people,dc=example,dc=com", _user("ana", "x", "G1").items())
+    text = tmp_path / "export.ldif"
+    _write(text, _base())
+    text.write_text(
+        text.read_text(encoding="utf-8") + ana + ana + "dn: uid=bad,dc=example,dc=com\nno colon\n\n"
+    )
+    scanned, report = _scan(migration, "bad")
+    with report:
+        assert scanned.counts["entries"] == 3
+        assert scanned.counts["failed"] == 1  # the duplicate
+        assert report.counts["failed"] == 1  # the record the reader refused
+        scanned.close()
+    items = (migration.out / "bad.items.jsonl").read_text(encoding="utf-8").splitlines()
+    assert any('"VALIDATE_DUPLICATE_DN"' in item and "uid=ana" in item for item in items)
+    assert any('"LDIF_SYNTAX"' in item and '"line": ' in item for item in items)

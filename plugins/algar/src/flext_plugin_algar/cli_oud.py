@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["sync"]
 
-_COUNTS = ("added", "modified", "renamed", "deleted", "unchanged", "left_out", "orphans", "failed")
+_COUNTS = ("added", "modified", "renamed", "deleted", "unchanged", "left_out", "orphans", "invalid", "failed")
 
 
 def sync(*, project: Path = Path(), dry_run: bool = False) -> int:

@@ -157,44 +157,47 @@ def sync_changes(
     dry_run: bool = False,
     connector: Callable[[Project], FlextResult[Target]] = connect,
 ) -> FlextResult[dict[str, Any]]:
-    """Scan, prepare, compare with the target and (unless ``dry_run``) apply; the report, with ``operations``.
+    """Scan, prepare, compare with the target and (unless ``dry_run``) apply; the finished report.
 
-    ``operations`` (in the returned report only, not in the report file) are the LDIF change
-    records applied, or that a real run would apply.
+    The target is bound first, so a wrong address or password fails before the source is read. A
+    failure (the target lost) leaves the last snapshot as it was.
     """
     source, _ = phase_paths(migration, "validate")
     if not source.exists():
         return FlextResult.fail(f"{source}: no such file (the source export)", error_code=NOT_FOUND)
+    connected = connector(migration.project)
+    if connected.is_failure:
+        return FlextResult.fail(connected.error or "", connected.error_code, connected.error_data)
+    target = connected.value
     migration.out.mkdir(parents=True, exist_ok=True)
     base = migration.out / (f"{BASE}-dry-run" if dry_run else BASE)
     changes = base.with_name(base.name + ".changes.ldif")
-    with PhaseReport("oud-sync", base, source=source, output=changes) as report:
-        scanned = scan(migration, source, report)
-        try:
-            connected = connector(migration.project)
-            if connected.is_failure:
-                return FlextResult.fail(connected.error or "", connected.error_code, connected.error_data)
-            target = connected.value
+    try:
+        with PhaseReport("oud-sync", base, source=source, output=changes) as report:
+            scanned = scan(migration, source, report)
+            committed = False
             try:
+                invalid = (
+                    report.counts.pop("failed", 0) + scanned.counts["failed"]
+                )  # the reader's, validate's
                 prepared = prepare(migration, scanned, report)
                 done = _Run(migration, scanned, prepared, target, report, dry_run).go()
+                if done.is_failure:
+                    return FlextResult.fail(done.error or "", done.error_code, done.error_data)
+                if not dry_run:
+                    scanned.commit(kept_old=done.value)
+                    committed = True
             finally:
-                target.close()
-            if done.is_failure:
-                return FlextResult.fail(done.error or "", done.error_code, done.error_data)
-            if dry_run:
-                scanned.close()
-            else:
-                scanned.commit(kept_old=done.value)
-        except BaseException:
-            scanned.close()
-            raise
-        report.counts["in"] = scanned.counts["entries"]
-        report.summary["baseline"] = scanned.baseline
-        report.summary["dry_run"] = dry_run
-        report.summary["changes_file"] = str(changes)
-        finished = report.finish()
-    return FlextResult.ok(finished)
+                if not committed:
+                    scanned.close()
+            report.counts["in"] = scanned.counts["entries"]
+            report.counts["invalid"] = invalid
+            report.summary["baseline"] = scanned.baseline
+            report.summary["dry_run"] = dry_run
+            report.summary["changes_file"] = str(changes)
+            return FlextResult.ok(report.finish())
+    finally:
+        target.close()
 
 
 class _Run:
