@@ -465,3 +465,46 @@ def test_a_wrong_password_or_no_project_is_one_clear_line(
     nothing = flext_cli("algar", "oud", "sync", "--project", str(tmp_path / "nowhere"), env=ENV)
     assert nothing.exit_code == 2, nothing
     assert "algar.yaml: no such file" in nothing.stderr
+
+
+def test_a_target_that_goes_away_mid_apply_fails_naming_it_and_keeps_the_snapshot(
+    flext_cli: FlextCliRunner,
+    tmp_path: Path,
+    ldif_reader: LdifReader,
+    servers: list[LdapServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flext_plugin_algar import oud_sync
+    from flext_plugin_algar.errors import LDAP_CONNECTION_LOST
+    from flext_plugin_algar.phases import Migration
+    from flext_plugin_algar.project import Project, load_project, load_rules
+
+    from flext_sdk import FlextResult
+
+    setup = _setup(flext_cli, tmp_path, ldif_reader, servers)
+    snapshot = setup.project / "out/10-oud-sync.snapshot.sqlite"
+    kept = snapshot.read_bytes()
+    monkeypatch.setenv("OUD_BIND_PASSWORD", "secret")
+    project = load_project(setup.project).unwrap()
+    migration = Migration.of(project, load_rules(project).unwrap(), ldif_reader).unwrap()
+
+    def connector(project: Project) -> FlextResult[oud_sync.Target]:
+        connected = oud_sync.connect(project)
+        original = connected.value.apply
+        applied: list[object] = []
+
+        def apply(operation: oud_sync.Operation) -> FlextResult[str | None]:
+            if len(applied) == 2:
+                setup.target.stop()  # slapd goes away after two operations
+            applied.append(operation)
+            return original(operation)
+
+        connected.value.apply = apply  # type: ignore[method-assign]  # the server stops part way
+        return connected
+
+    done = oud_sync.sync_changes(migration, connector=connector)
+    assert done.is_failure
+    assert done.error_code == LDAP_CONNECTION_LOST
+    assert setup.target.url.rstrip("/") in (done.error or "")
+    assert snapshot.read_bytes() == kept
+    assert not (setup.project / "out/10-oud-sync.snapshot.sqlite.partial").exists()
