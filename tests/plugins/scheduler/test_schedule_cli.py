@@ -128,6 +128,24 @@ def test_add_list_remove(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
     assert types == ["schedule.Added", "schedule.Removed"]
 
 
+def test_a_reload_schedule_runs_its_pipeline_with_full_refresh(flext_cli: FlextCliRunner) -> None:
+    from flext_plugin_scheduler.events import ScheduleAdded
+    from flext_plugin_scheduler.firing import command_of
+
+    reload = ("wms-reload", "--cron", "0 2 * * 0", "--pipeline", "wms", "--full-refresh")
+    added = flext_cli("--json", "schedule", "add", *reload)
+    assert added.exit_code == 0, added
+    assert added.json()["data"]["full_refresh"] is True
+    assert listed(flext_cli)["wms-reload"]["full_refresh"] is True
+    assert "pipeline wms --full-refresh" in flext_cli("schedule", "list").stdout
+    payload = stream(flext_cli, "wms-reload")[0]["payload"]
+    definition = ScheduleAdded.model_validate({**payload, "aggregate_id": "schedule-wms-reload"})
+    assert command_of(definition) == ["pipeline", "run", "wms", "--full-refresh"]
+    refused = flext_cli("schedule", "add", "m", "--cron", "0 2 * * 0", "--meltano-job", "j", "--full-refresh")
+    assert refused.exit_code == 2, refused
+    assert refused.stderr.startswith("error: --full-refresh applies to a pipeline"), refused
+
+
 def test_list_refuses_a_store_that_is_not_there(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
     shown = flext_cli("schedule", "list", "--store", str(missing))

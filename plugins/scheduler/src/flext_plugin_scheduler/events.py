@@ -83,6 +83,8 @@ class ScheduleAdded(ScheduleEvent):
     """The pipeline's or the Meltano job's name."""
     directory: str
     """Where the job runs: the directory ``flext schedule add`` ran in (its project, for pipelines)."""
+    full_refresh: bool = False
+    """A pipeline job runs ``flext pipeline run P --full-refresh`` (a scheduled reload)."""
     since: AwareDatetime
     """When it was added: the first slot due is the first after this."""
 

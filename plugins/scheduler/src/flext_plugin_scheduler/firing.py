@@ -50,7 +50,7 @@ _EXIT_INTERRUPTED = 130
 def command_of(definition: ScheduleAdded) -> list[str]:
     """The ``flext`` command line a firing runs (after ``flext``)."""
     if definition.job_kind == "pipeline":
-        return ["pipeline", "run", definition.job]
+        return ["pipeline", "run", definition.job, *(["--full-refresh"] if definition.full_refresh else [])]
     return ["meltano", "run", definition.job]
 
 

@@ -54,6 +54,7 @@ def add(
     meltano_job: str | None = None,
     timezone: str = "UTC",
     catch_up: Literal["none", "latest", "all"] = "latest",
+    full_refresh: bool = False,
     store: str | None = None,
 ) -> int:
     """Add a schedule: run a pipeline (or a Meltano job) at the times a cron expression names.
@@ -68,10 +69,11 @@ def add(
         meltano_job: Run 'flext meltano run MELTANO_JOB' (needs the meltano plugin).
         timezone: The IANA time zone the expression is read in.
         catch_up: Slots missed while no scheduler ran: run the most recent once (latest), all, or none.
+        full_refresh: Run the pipeline with --full-refresh (a scheduled reload; pipelines only).
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    definition = _definition(name, cron, pipeline, meltano_job, timezone, catch_up)
+    definition = _definition(name, cron, pipeline, meltano_job, timezone, catch_up, full_refresh)
     if definition.is_failure:
         return fail(definition, hint=hint_of(definition))
     with opened_store(store) as opened:
@@ -99,6 +101,7 @@ def _definition(
     meltano_job: str | None,
     timezone: str,
     catch_up: str,
+    full_refresh: bool = False,
 ) -> FlextResult[dict[str, Any]]:
     """``ScheduleAdded``'s fields from the options, or the first thing wrong with them."""
     checked = checked_name(name)
@@ -107,6 +110,11 @@ def _definition(
     if (pipeline is None) == (meltano_job is None):
         return FlextResult.fail(
             "a schedule runs one job: give either --pipeline or --meltano-job",
+            error_code=VALIDATION_ERROR,
+        )
+    if full_refresh and pipeline is None:
+        return FlextResult.fail(
+            "--full-refresh applies to a pipeline: give --pipeline (a Meltano job has no such option)",
             error_code=VALIDATION_ERROR,
         )
     kind, job = ("pipeline", pipeline) if pipeline is not None else ("meltano-job", meltano_job)
@@ -128,6 +136,7 @@ def _definition(
             "job_kind": kind,
             "job": job,
             "directory": str(Path.cwd()),
+            "full_refresh": full_refresh,
             "since": datetime.now(UTC),
         }
     )
@@ -229,6 +238,7 @@ def _document_of_definition(name: str, definition: dict[str, Any]) -> dict[str, 
         "catch_up": definition["catch_up"],
         "job_kind": definition["job_kind"],
         "job": definition["job"],
+        "full_refresh": definition.get("full_refresh", False),
         "directory": definition["directory"],
     }
 
@@ -241,7 +251,7 @@ def _row(document: dict[str, Any]) -> dict[str, Any]:
     return {
         "schedule": document["schedule"],
         "cron": f"{document['cron']}{zone}",
-        "job": f"{kind} {document['job']}",
+        "job": f"{kind} {document['job']}" + (" --full-refresh" if document["full_refresh"] else ""),
         "catch_up": document["catch_up"],
         "next_due": _iso(document["next_due"]),
         "last_slot": _iso(document["last_slot"]),
