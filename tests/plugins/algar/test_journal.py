@@ -412,3 +412,41 @@ def test_a_live_source_snapshot_is_a_phase_of_the_run_and_its_url_keeps_no_passw
     assert last.error is not None
     assert "ldap://127.0.0.1:9" in last.error  # the reader's message names the URL: without its userinfo
     assert all(SECRET not in item.data for item in journal.events().unwrap())
+
+
+def test_the_json_report_of_a_resumed_run_says_where_it_resumed(
+    flext_cli: FlextCliRunner,
+    flext_kernel_factory: FlextKernelFactory,
+    ldif_reader: LdifReader,
+    tmp_path: Path,
+) -> None:
+    project = _project(flext_cli, tmp_path / "migration")
+    database = tmp_path / "events.db"
+    kernel = flext_kernel_factory("flext_eventsourcing.plugin", "flext_plugin_eventstore_sqlite.plugin")
+    store = kernel.container.resolve(EventStores).open_event_store(str(database)).unwrap()
+    try:
+        migration = _migration(ldif_reader, project)
+        killed = _run(_journal(store, migration), migration, stop_after="hierarchy")
+    finally:
+        store.close()
+    (project / "out/03-schema.ldif.partial").write_text("dn: half-writ", encoding="utf-8")
+
+    run = flext_cli(
+        "--output", "json", "algar", "migration", "run", "--project", str(project),
+        env={"FLEXT_EVENTSTORE_URL": str(database)},
+    )  # fmt: skip
+    assert run.exit_code == 0, run
+    data = run.json()["data"]
+    assert data["resumed"] == {
+        "run_id": killed.run_id,
+        "state": "killed",
+        "kept": ["validate", "hierarchy"],
+        "starting_at": "schema",
+    }
+    assert [(p["phase"], p["kept_from"]) for p in data["phases"]] == [
+        ("validate", killed.run_id), ("hierarchy", killed.run_id),
+        *((phase, None) for phase in PHASES[2:]),
+    ]  # fmt: skip
+    assert data["phases"][0]["counts"]["in"] == 61
+    assert not (project / "out/03-schema.ldif.partial").exists()
+    assert (project / "out/03-schema.ldif").read_text(encoding="utf-8").startswith("dn: ")
