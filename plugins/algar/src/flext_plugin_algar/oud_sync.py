@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from flext_kernel.errors import NOT_FOUND
-from flext_plugin_algar.directory import Change, Directory, Refusal, Schema
+from flext_plugin_algar.directory import Change, Directory, Schema
 from flext_plugin_algar.incremental import BASE, Desired, Prepared, Scan, prepare, scan
 from flext_plugin_algar.ldif_out import format_record, split_rdns
 from flext_plugin_algar.phases import Migration, phase_paths
@@ -88,7 +88,7 @@ def _body(pairs: Sequence[tuple[str, tuple[LdifValue, ...]]]) -> str:
 
 
 class Target:
-    """The target for ``oud sync``: task A's ``directory.Directory`` plus the delete and modrdn it lacks.
+    """The target for ``oud sync``: ``directory.Directory``, with operations as ``Operation`` values.
 
     An operation the server refuses for its entry is a refusal message, not a failure; a lost
     connection is a failure (``LDAP_CONNECTION_LOST``).
@@ -112,8 +112,12 @@ class Target:
             done = directory.add(operation.dn, operation.attributes)
         elif operation.kind == "modify":
             done = directory.modify(operation.dn, operation.modifications)
+        elif operation.kind == "delete":
+            done = directory.delete(operation.dn)
         else:
-            done = _raw(directory, operation)
+            done = directory.rename(
+                operation.dn, operation.new_rdn or "", new_superior=operation.new_superior
+            )
         if done.is_failure:
             return FlextResult.fail(done.error or "", done.error_code, done.error_data)
         return FlextResult.ok(None if done.value is None else str(done.value))
@@ -121,24 +125,6 @@ class Target:
     def close(self) -> None:
         """Unbind."""
         self.directory.close()
-
-
-def _raw(directory: Directory, operation: Operation) -> FlextResult[Refusal | None]:
-    """``delete`` and ``modrdn``, which ``Directory`` does not offer yet, through its own apply path.
-
-    It reaches the connection through ``Directory``'s private attribute and its error mapping: once
-    ``Directory`` has ``delete`` and ``rename`` this goes (docs/algar.md, oud sync, "Limits").
-    """
-    connection = directory._connection  # same package; Directory lacks delete/modrdn
-
-    def call() -> Any:
-        if operation.kind == "delete":
-            return connection.delete(operation.dn)  # type: ignore[no-untyped-call]  # ldap3 lacks stubs
-        return connection.modify_dn(
-            operation.dn, operation.new_rdn or "", delete_old_dn=True, new_superior=operation.new_superior
-        )
-
-    return directory._apply(call, operation.dn)  # its one ldap3 error mapping
 
 
 def connect(project: Project) -> FlextResult[Target]:
