@@ -266,3 +266,22 @@ def test_directory_renames_and_deletes_and_reports_refusals(oud_target: LdapServ
         assert directory.delete(f"ou=a,{parent}").value is None
         [moved] = directory.read([f"cn=y,{parent}", f"cn=x,ou=a,{parent}"], ()).value
         assert moved.attributes["cn"] == (b"y",)
+
+
+def test_a_record_that_cannot_be_read_is_reported_with_its_line_and_the_others_load(
+    oud_target: LdapServer, ldif_reader: LdifReader, tmp_path: Path
+) -> None:
+    write_project(tmp_path, oud_target, batch_size=16)
+    sample_rules(tmp_path)
+    migration = migrated(tmp_path, ldif_reader)
+    path = output_ldif(migration)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    broken = next(index for index, line in enumerate(lines) if line.startswith("dn: cn=dba-1,")) + 1
+    lines.insert(broken, "this line is not LDIF\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    done = run_sync(migration)
+    assert done.is_success, done
+    counts = done.value["counts"]
+    assert (counts["failed"], counts["added"]) == (1, 58)
+    [problem] = [item for item in _items(done.value) if item["code"] == "LDIF_SYNTAX"]
+    assert problem["line"] == broken + 1
