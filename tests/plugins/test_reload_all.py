@@ -47,6 +47,9 @@ FIRST_PARTY = (
     "dbt",
     "pipeline",
     "algar",
+    "tap-oracle-wms",
+    "scheduler",
+    "gruponos",
     "sdk",
 )
 # Hooks the kernel calls with arguments, in the lifecycle or on removal; the others are asked below.
@@ -140,6 +143,7 @@ def _teach_codec(kernel: FlextKernel) -> Any:
     store = kernel.container.resolve(FlextEventStore)
     importlib.import_module("flext_plugin_dbt.events").register_events(store)
     importlib.import_module("flext_plugin_pipeline.journal").register_events(store)
+    importlib.import_module("flext_plugin_gruponos.deploy").register_events(store)
     return store
 
 
@@ -209,11 +213,11 @@ def test_reloading_a_required_plugin_swaps_its_dependants_in_dependency_order(ke
     eventsourcing = reload_plugin(kernel, "eventsourcing").unwrap()
     singer = reload_plugin(kernel, "singer").unwrap()
 
-    dependants = {"eventstore-sqlite", "eventstore-postgres", "events", "dbt", "pipeline"}
+    dependants = {"eventstore-sqlite", "eventstore-postgres", "events", "dbt", "pipeline", "scheduler", "gruponos"}
     assert set(eventsourcing.plugins) == {"eventsourcing", *dependants}
     assert eventsourcing.plugins[0] == "eventsourcing"
     assert list(eventsourcing.plugins) == sorted(eventsourcing.plugins, key=order.index)
-    assert singer.plugins == ("singer", "pipeline")
+    assert singer.plugins == ("singer", "pipeline", "gruponos")
     # The SDK's re-export is the new class again, and the container knows it.
     from flext_sdk import FlextEventStore
 
