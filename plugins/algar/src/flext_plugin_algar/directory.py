@@ -1,4 +1,4 @@
-"""The target directory server, through ldap3: bind, read a batch of entries, add, modify, list DNs.
+"""The target directory server, through ldap3: bind, read entries, add, modify, rename, delete, list DNs.
 
 ``connect(project)`` resolves the project's ``bind_password`` secret
 reference, binds to ``target.url`` as ``target.bind_dn`` and reads the
@@ -16,9 +16,10 @@ to report against the entry, and the work goes on.
 ``differences(source, target, normal, schema)`` says which attributes of an
 entry differ, and ``changes`` what makes the target's entry equal the
 source's (``Change``): sync applies them, verify reports them. Values are
-compared as the server stores them: attribute names case-insensitively, ``objectClass`` values
-case-insensitively, DN values (``member``, ``manager``...) by their normal
-form, every other value as bytes (text as UTF-8, binary as read).
+compared as the server stores them: attribute names case-insensitively,
+``objectClass`` and Boolean values case-insensitively, DN values (``member``,
+``manager``..., every DN-syntax type of the schema) by their normal form,
+every other value as bytes (text as UTF-8, binary as read).
 """
 
 from __future__ import annotations
