@@ -264,3 +264,23 @@ def test_bad_records_are_reported_with_their_line_and_the_rest_is_scanned(
     items = (migration.out / "bad.items.jsonl").read_text(encoding="utf-8").splitlines()
     assert any('"VALIDATE_DUPLICATE_DN"' in item and "uid=ana" in item for item in items)
     assert any('"LDIF_SYNTAX"' in item and '"line": ' in item for item in items)
+
+
+def test_without_orclguid_a_rename_is_a_delete_and_an_add(tmp_path: Path, ldif_reader: LdifReader) -> None:
+    migration = _migration(tmp_path, ldif_reader)
+    ana = {name: values for name, values in _user("ana", "x", "G1").items() if name != "orclguid"}
+    _write(tmp_path / "export.ldif", {**_base(), "uid=ana,ou=people,dc=example,dc=com": ana})
+    _snapshot(migration)
+    _write(
+        tmp_path / "export.ldif",
+        {**_base(), "uid=anna,ou=people,dc=example,dc=com": {**ana, "uid": ("anna",)}},
+    )
+    scanned, report = _scan(migration, "noguid")
+    with report:
+        assert [row.normal for row in scanned.gone()] == ["uid=ana,ou=people,dc=example,dc=com"]
+        prepared = prepare(migration, scanned, report)
+        [entry] = prepared.desired
+        assert entry.dn == "uid=anna,ou=people,dc=example,dc=br"
+        assert entry.was is None
+        assert prepared.renamed == set()
+        scanned.close()
