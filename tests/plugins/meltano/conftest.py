@@ -85,6 +85,28 @@ def copy_project(destination: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def meltano_schema() -> Path:
+    """meltano.yml's JSON schema from the pinned Meltano (its tool environment is built if needed)."""
+    from flext_plugin_meltano.tool import MELTANO, TOOL_NAME
+    from flext_plugin_meltano.tool import meltano_schema as schema_of
+
+    from flext_sdk import tools
+
+    previous = os.environ.get("FLEXT_TOOLS_DIR")
+    os.environ["FLEXT_TOOLS_DIR"] = tools_dir()
+    try:
+        environment = tools.install(TOOL_NAME, MELTANO).unwrap()
+    finally:
+        if previous is None:
+            del os.environ["FLEXT_TOOLS_DIR"]
+        else:
+            os.environ["FLEXT_TOOLS_DIR"] = previous
+    schema = schema_of(environment)
+    assert schema is not None, environment.path
+    return schema
+
+
+@pytest.fixture(scope="session")
 def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     """The project, installed with ``flext meltano install`` (Meltano builds its plugins once per session)."""
     base = tmp_path_factory.mktemp("meltano")

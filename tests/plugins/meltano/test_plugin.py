@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from flext_plugin_meltano.project import MeltanoProject, load_project
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from flext_kernel.errors import VALIDATION_ERROR
+from flext_kernel.result import FlextResult
 from flext_sdk.testing import PluginContract
+
+FIXTURE = Path(__file__).parent / "project"
 
 
 class TestMeltanoPlugin(PluginContract):
@@ -24,9 +35,7 @@ def test_loading_the_plugin_imports_none_of_its_modules() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_the_fixture_project_is_what_meltano_reads(tmp_path: Path) -> None:
-    from flext_plugin_meltano.project import load_project
-
+def test_the_fixture_project_is_what_meltano_reads() -> None:
     loaded = load_project(Path(__file__).parent / "project")
     assert loaded.is_success, loaded.error
     project = loaded.value
@@ -45,3 +54,51 @@ def test_the_fixture_project_is_what_meltano_reads(tmp_path: Path) -> None:
     prod = load_project(Path(__file__).parent / "project", environment="prod").unwrap()
     assert prod.plugins["target-sqlite"].config["hard_delete"] is False
     assert prod.env["WAREHOUSE_NAME"] == "warehouse"
+
+
+_KEY = st.from_regex(r"[a-z][a-z_]{1,20}", fullmatch=True)
+
+
+def _project_with(text: str, schema: Path) -> FlextResult[MeltanoProject]:
+    """The fixture project with ``text`` as its meltano.yml, loaded in a scratch copy."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "project"
+        shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns(".meltano", "output", ".env"))
+        (root / "meltano.yml").write_text(text, encoding="utf-8")
+        return load_project(root, schema=schema)
+
+
+@settings(max_examples=25, deadline=None)
+@given(key=_KEY)
+def test_any_key_meltano_does_not_know_is_named_with_its_line(meltano_schema: Path, key: str) -> None:
+    known = set(json.loads(meltano_schema.read_text(encoding="utf-8"))["properties"])
+    assume(key not in known)
+    text = (FIXTURE / "meltano.yml").read_text(encoding="utf-8")
+    loaded = _project_with(f"{text}{key}: 1\n", meltano_schema)
+    assert loaded.is_failure
+    assert loaded.error_code == VALIDATION_ERROR
+    assert f"meltano.yml:{text.count(chr(10)) + 1}: {key}: unknown key" in (loaded.error or "")
+    assert "\n" not in (loaded.error or "")
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.from_regex(r"(tap|target)-[a-z]{1,12}", fullmatch=True))
+def test_a_job_naming_an_undeclared_plugin_is_named(meltano_schema: Path, name: str) -> None:
+    assume(name not in ("tap-ldif", "target-sqlite"))
+    text = (FIXTURE / "meltano.yml").read_text(encoding="utf-8")
+    task = text.replace("  - tap-ldif--contractors target-sqlite", f"  - tap-ldif {name}")
+    loaded = _project_with(task, meltano_schema)
+    assert loaded.is_failure
+    assert f"job 'directory-to-warehouse' names {name!r}, which no plugin or mapping is" in (
+        loaded.error or ""
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(environment=_KEY)
+def test_an_environment_the_project_lacks_is_refused(meltano_schema: Path, environment: str) -> None:
+    assume(environment not in ("dev", "prod"))
+    loaded = load_project(FIXTURE, schema=meltano_schema, environment=environment)
+    assert loaded.is_failure
+    expected = f"--environment: no environment {environment!r} in {FIXTURE / 'meltano.yml'}"
+    assert loaded.error == f"{expected} (its environments: dev, prod)"

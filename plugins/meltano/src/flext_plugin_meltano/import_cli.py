@@ -133,12 +133,14 @@ def flext_command(*args: str, cwd: Path | None = None) -> FlextResult[str]:
 
 
 def _install_connectors(connectors: Sequence[Connector], project: MeltanoProject) -> FlextResult[None]:
+    listed: dict[str, dict[str, Any]] = {}
     for connector in connectors:
-        listed = flext_command("--output", "json", "data", connector.kind, "list")
-        if isinstance(listed, Failure):
-            return FlextResult.fail(listed.error or "", listed.error_code, listed.error_data)
-        entries = {entry["name"]: entry for entry in json.loads(listed.value)["data"]}
-        if entries.get(connector.name, {}).get("status") == "installed":
+        if connector.kind not in listed:
+            shown = flext_command("--output", "json", "data", connector.kind, "list")
+            if isinstance(shown, Failure):
+                return FlextResult.fail(shown.error or "", shown.error_code, shown.error_data)
+            listed[connector.kind] = {entry["name"]: entry for entry in json.loads(shown.value)["data"]}
+        if listed[connector.kind].get(connector.name, {}).get("status") == "installed":
             continue
         arguments = ["data", connector.kind, "add", connector.name]
         if connector.pip_url:

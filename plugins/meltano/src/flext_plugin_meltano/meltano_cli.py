@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 from cyclopts import Parameter
 
 from flext_kernel.result import Failure
-from flext_sdk.cli import fail
+from flext_sdk.cli import fail, note
 
 if TYPE_CHECKING:
     from flext_eventsourcing import FlextEventStore
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["meltano_install", "meltano_invoke", "meltano_run", "meltano_state"]
 
-Passed = Annotated[str, Parameter(allow_leading_hyphen=True, show=False)]
+Passed = Annotated[str, Parameter(allow_leading_hyphen=True)]
 """An argument handed to Meltano as written (options included)."""
 
 
@@ -160,7 +160,9 @@ def _recorded_run(
         blocks=tuple(_label(block) for block in blocks),
         metadata={"plugin": "meltano"},
     )
-    store.append(stream, [started], ANY).unwrap()
+    recorded = store.append(stream, [started], ANY)
+    if recorded.is_failure:  # nothing runs unrecorded
+        return fail(recorded, hint="the event store must take the run's events before Meltano starts")
     watch = Watch(loaders=frozenset(block.loader.name for block in blocks))
     prefix = ["--environment", environment] if environment is not None else []
     done = delegate(meltano, project.root, [*prefix, command, *args], watch=watch)
@@ -179,7 +181,8 @@ def _recorded_run(
         records=watch.records,
         metadata={"plugin": "meltano"},
     )
-    store.append(stream, [finished], ANY).unwrap()
+    if store.append(stream, [finished], ANY).is_failure:
+        note(f"warning: meltano ended (exit {done.exit_code}) but the event store did not record it")
     return done.exit_code
 
 
