@@ -102,3 +102,48 @@ def test_an_environment_the_project_lacks_is_refused(meltano_schema: Path, envir
     assert loaded.is_failure
     expected = f"--environment: no environment {environment!r} in {FIXTURE / 'meltano.yml'}"
     assert loaded.error == f"{expected} (its environments: dev, prod)"
+
+
+def test_included_files_declare_plugins_and_jobs(tmp_path: Path, meltano_schema: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns(".meltano", "output", ".env"))
+    text = (root / "meltano.yml").read_text(encoding="utf-8")
+    (root / "meltano.yml").write_text(f"include_paths:\n- ./extra/*.meltano.yml\n{text}", encoding="utf-8")
+    (root / "extra").mkdir()
+    (root / "extra" / "jsonl.meltano.yml").write_text(
+        "plugins:\n  loaders:\n  - name: target-jsonl\n    namespace: target_jsonl\n"
+        "    pip_url: target-jsonl==0.1.4\n    executable: target-jsonl\n"
+        "jobs:\n- name: contractors-to-jsonl\n  tasks:\n  - tap-ldif--contractors target-jsonl\n",
+        encoding="utf-8",
+    )
+    project = load_project(root, schema=meltano_schema).unwrap()
+    assert project.plugins["target-jsonl"].source.endswith("jsonl.meltano.yml")
+    blocks = project.blocks(["contractors-to-jsonl"]).unwrap()
+    assert [block.state_suffix for block in blocks] == ["tap-ldif--contractors-to-target-jsonl"]
+    (root / "extra" / "jsonl.meltano.yml").write_text(
+        "plugins:\n  loaders:\n  - name: target-jsonl\n    pip_url: target-jsonl\n"
+        "    variant: x\n    nmae: y\n",
+        encoding="utf-8",
+    )
+    refused = load_project(root, schema=meltano_schema)
+    assert refused.is_failure
+    assert "jsonl.meltano.yml:6: plugins.loaders[0].nmae: unknown key" in (refused.error or "")
+
+
+def test_a_setting_dotenv_sets_is_imported_as_a_reference_never_its_value(tmp_path: Path) -> None:
+    from flext_plugin_meltano.importer import pipeline_definition
+
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns(".meltano", "output", ".env"))
+    (root / ".env").write_text(
+        "MAIL_HASH_SALT=do-not-copy-1\nexport TAP_LDIF_BASE_DN=dc=secret-value\n", encoding="utf-8"
+    )
+    project = load_project(root).unwrap()
+    block = project.blocks(["tap-ldif", "hash-mail", "target-sqlite"]).unwrap()[0]
+    imported = pipeline_definition(project, block)
+    assert imported.definition["extract"]["config"]["base_dn"] == "${TAP_LDIF_BASE_DN}"
+    assert imported.definition["mappers"][0]["config"]["stream_map_config"] == {"salt": "${MAIL_HASH_SALT}"}
+    text = json.dumps(imported.definition)
+    assert "do-not-copy-1" not in text
+    assert "secret-value" not in text
+    assert imported.state_id == "dev:tap-ldif-to-target-sqlite"
