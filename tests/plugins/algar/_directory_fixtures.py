@@ -8,7 +8,9 @@ OpenLDAP schema has, ``aci`` and ``ds-pwp-account-disabled``. OUD declares
 them operational (``USAGE directoryOperation``), which a slapd schema file
 may not; here they are user attributes, allowed on each structural class of
 the migrated entries by a DIT content rule (RFC 4512), so the entries load as
-written, with no extra object class. slapd stores ``aci`` values without
+written, with no extra object class; the groups' rules also allow the
+``extensibleObject`` the schema phase adds to a group that keeps OID's
+``displayName`` (OUD has no content rules and takes it). slapd stores ``aci`` values without
 enforcing them: the ACIs are checked on 389 DS (``test_acl_effective_rights``).
 ``ds-pwp-account-disabled`` is a Boolean in OUD, whose Boolean syntax takes
 ``true`` as the users phase writes it; slapd's takes only ``TRUE`` (RFC 4517),
@@ -58,9 +60,9 @@ ditcontentrule ( 0.9.2342.19200300.100.4.13 NAME 'algarDomain' MAY aci )
 ditcontentrule ( 2.5.6.11 NAME 'algarApplicationProcess' MAY aci )
 ditcontentrule ( 2.5.6.5 NAME 'algarOrganizationalUnit' MAY aci )
 ditcontentrule ( 2.16.840.1.113730.3.2.2 NAME 'algarInetOrgPerson' MAY ( aci $ ds-pwp-account-disabled ) )
-ditcontentrule ( 2.5.6.17 NAME 'algarGroupOfUniqueNames' MAY aci )
-ditcontentrule ( 2.5.6.9 NAME 'algarGroupOfNames' MAY aci )
-ditcontentrule ( 2.16.840.1.113730.3.2.33 NAME 'algarGroupOfURLs' MAY aci )
+ditcontentrule ( 2.5.6.17 NAME 'algarGroupOfUniqueNames' AUX extensibleObject MAY aci )
+ditcontentrule ( 2.5.6.9 NAME 'algarGroupOfNames' AUX extensibleObject MAY aci )
+ditcontentrule ( 2.16.840.1.113730.3.2.33 NAME 'algarGroupOfURLs' AUX extensibleObject MAY aci )
 """
 
 
@@ -127,21 +129,6 @@ def write_project(
     text = text.replace("batch_size: 500 ", f"batch_size: {batch_size} ")
     (directory / "algar.yaml").write_text(text, encoding="utf-8")
     return suffix
-
-
-def sample_rules(directory: Path) -> None:
-    """The rules that make the sample load into a schema-checking server (the findings of the sync tests).
-
-    The three groups' ``displayName`` (allowed by OID's ``orclGroup``, not by ``groupOfUniqueNames``)
-    is dropped, and the user whose ``mail`` is not ASCII (IA5String) is left out.
-    """
-    (directory / "rules.yaml").write_text(
-        "exclude:\n"
-        "  - under: uid=lsimões26,ou=Operações,cn=Users,dc=algar,dc=com,dc=br\n"
-        "    reason: mail is not IA5 (non-ASCII); fix it in OID first\n"
-        "drop_attributes: [displayName]\n",
-        encoding="utf-8",
-    )
 
 
 def migrated(directory: Path, reader: object) -> Migration:

@@ -368,15 +368,23 @@ def test_reloading_algar_takes_its_event_classes_out_of_the_codec_and_the_new_on
     assert len(EVENT_CLASSES) == 6
 
 
-def test_a_live_source_snapshot_is_a_phase_of_the_run_and_its_url_keeps_no_password(
+def test_a_live_source_snapshot_is_a_phase_of_the_run_and_keeps_no_password(
     ldif_reader: LdifReader, tmp_path: Path
 ) -> None:
     directory = tmp_path / "live"
     init_project(directory).unwrap()
     (directory / "bind.secret").write_text(SECRET + "\n", encoding="utf-8")
     settings = (directory / "algar.yaml").read_text(encoding="utf-8")
+    with_password = settings.replace(
+        "  ldif: oid-export.ldif\n", f"  url: ldap://reader:{SECRET}@127.0.0.1:9\n"
+    )
+    (directory / "algar.yaml").write_text(with_password, encoding="utf-8")
+    refused = load_project(directory)  # a password in the URL is refused, and not echoed
+    assert refused.is_failure
+    assert "holds no credentials" in (refused.error or "")
+    assert SECRET not in (refused.error or "")
     live = (
-        f"  url: ldap://reader:{SECRET}@127.0.0.1:9\n  base_dn: dc=algar,dc=com,dc=br\n"
+        "  url: ldap://127.0.0.1:9\n  base_dn: dc=algar,dc=com,dc=br\n"
         "  bind_dn: uid=reader,dc=algar,dc=com,dc=br\n  bind_password: file:bind.secret\n"
     )
     (directory / "algar.yaml").write_text(
@@ -410,7 +418,7 @@ def test_a_live_source_snapshot_is_a_phase_of_the_run_and_its_url_keeps_no_passw
     last = journal.history(running=False).unwrap()[-1]
     assert (last.status, last.failed_phase) == ("failed", "source")
     assert last.error is not None
-    assert "ldap://127.0.0.1:9" in last.error  # the reader's message names the URL: without its userinfo
+    assert "ldap://127.0.0.1:9" in last.error  # the reader's message names the URL
     assert all(SECRET not in item.data for item in journal.events().unwrap())
 
 

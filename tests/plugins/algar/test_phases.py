@@ -124,6 +124,33 @@ def test_operational_attributes_go_and_oid_classes_are_mapped(
     assert dropped["orclguid"] == reports["schema"]["counts"]["in"]
 
 
+def test_a_group_keeping_display_name_gets_extensible_object_and_the_rest_do_not(
+    migrated: tuple[Migration, Reports],
+) -> None:
+    # displayName was allowed by OID's orclGroup, which the schema phase removes; groupOfUniqueNames does
+    # not allow it, so the group keeps it through extensibleObject (a schema-checking server refused it).
+    migration, reports = migrated
+    source = {entry.dn.lower(): entry for entry in read_ldif(migration.project.path(Path("oid-export.ldif")))}
+    extended = []
+    for entry in read_ldif(migration.out / "07-output.ldif"):
+        classes = {c.lower() for c in entry.attributes["objectclass"]}
+        if "displayname" in entry.attributes and classes & {"groupofuniquenames", "groupofnames"}:
+            assert "extensibleobject" in classes, entry.dn
+            extended.append(entry.dn)
+        elif "inetorgperson" in classes or "displayname" not in entry.attributes:
+            assert "extensibleobject" not in classes, entry.dn
+    was_orcl_group = [
+        dn
+        for dn, entry in source.items()
+        if "displayname" in entry.attributes
+        and "orclgroup" in map(str.lower, entry.attributes["objectclass"])
+    ]
+    assert extended
+    assert len(extended) == len(was_orcl_group)
+    [item] = reports["schema"]["codes"]["SCHEMA_EXTENSIBLE"]["examples"]
+    assert item["count"] == len(extended)
+
+
 def test_groups_members_are_moved_and_dynamic_groups_become_group_of_urls(
     migrated: tuple[Migration, Reports],
 ) -> None:

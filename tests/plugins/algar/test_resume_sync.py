@@ -31,7 +31,6 @@ from ._directory_fixtures import (  # type: ignore[import-not-found]
     audit,
     audit_changes,
     migrated,
-    sample_rules,
     serve_target,
     write_project,
 )
@@ -92,7 +91,6 @@ def test_a_sync_killed_between_batches_resumes_after_the_last_recorded_one(
 ) -> None:
     project = tmp_path / "project"
     suffix = write_project(project, oud_target, batch_size=10)
-    sample_rules(project)
     migration = migrated(project, ldif_reader)
     entries = [item for item in ldif_reader.read(output_ldif(migration)) if isinstance(item, LdifRecord)]
     database = tmp_path / "events.db"

@@ -16,6 +16,7 @@ asked to: a run repeated or resumed mid-migration never reads a server that chan
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -32,7 +33,14 @@ from flext_plugin_algar.ldap_source import export_source
 from flext_plugin_algar.ldif_out import BaseRewrite, format_record, parent_of, split_rdns
 from flext_plugin_algar.project import ExcludeRule, Project, Rules
 from flext_plugin_algar.report import PhaseReport, read_report
-from flext_plugin_algar.schema_map import ATTRIBUTES_KEPT, CLASSES_KEPT, CLASSES_MAPPED, OPERATIONAL, PHASE
+from flext_plugin_algar.schema_map import (
+    ALLOWED_ONLY_BY,
+    ATTRIBUTES_KEPT,
+    CLASSES_KEPT,
+    CLASSES_MAPPED,
+    OPERATIONAL,
+    PHASE,
+)
 from flext_sdk import FlextResult
 from flext_sdk.contracts.ldif import LdifProblem, LdifReader, LdifRecord
 
@@ -314,6 +322,9 @@ def _run_chain(
     for name, stage, _ in opened:
         _, base = phase_paths(migration, name)
         base.with_suffix(".ldif.partial").replace(base.with_suffix(".ldif"))
+        # The chain's files were closed last phase first; stamp them in chain order, so that no
+        # phase's input looks newer than its output to 'plan' (which would call it stale).
+        os.utime(base.with_suffix(".ldif"))
         done.append(stage.finish())
     return done
 
@@ -566,6 +577,7 @@ def _schema(
     dropped: Counter[str] = Counter()
     mapped: Counter[str] = Counter()
     extra_drop = {name.lower() for name in migration.rules.drop_attributes}
+    extensible, extensible_first = 0, ""
     for record in records:
         report.counts["in"] += 1
         attributes: dict[str, tuple[str | bytes, ...]] = {}
@@ -587,7 +599,19 @@ def _schema(
                 if base not in PHASE and base not in ATTRIBUTES_KEPT:
                     _count_unknown(unknown, ("attribute", base), record.dn)
                 attributes[name] = values
+        if _keep_through_extensible(record, attributes):
+            extensible += 1
+            extensible_first = extensible_first or record.dn
         yield replace(record, attributes=attributes)
+    if extensible:
+        report.item(
+            "info",
+            "SCHEMA_EXTENSIBLE",
+            f"{extensible} entries keep an attribute only an OID class allowed (displayName on a group, "
+            "through orclGroup) by adding extensibleObject",
+            dn=extensible_first,
+            count=extensible,
+        )
     for (kind, name), (count, first) in sorted(unknown.items()):
         report.item(
             "warning",
@@ -611,6 +635,23 @@ def _schema(
             "info", "SCHEMA_CLASS_MAPPED", f"object class {name!r} {done} in {count} entries", count=count
         )
     report.summary["dropped_attributes"] = dict(sorted(dropped.items()))
+
+
+def _keep_through_extensible(record: LdifRecord, attributes: dict[str, tuple[str | bytes, ...]]) -> bool:
+    """Add ``extensibleObject`` when a removed OID class was all that allowed an attribute still there."""
+    classes = _classes(record)
+    needed = {
+        name
+        for removed, allowed in ALLOWED_ONLY_BY.items()
+        if removed in classes
+        for name in attributes
+        if name.split(";", 1)[0] in allowed
+    }
+    kept = {_text(value).lower() for value in attributes.get("objectclass", ())}
+    if not needed or kept & {"inetorgperson", "extensibleobject"}:
+        return False
+    attributes["objectclass"] = (*attributes.get("objectclass", ()), "extensibleObject")
+    return True
 
 
 def _mapped_classes(

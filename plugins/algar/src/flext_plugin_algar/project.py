@@ -64,6 +64,11 @@ def _secret(value: str) -> str:
 
 
 def _ldap_url(value: str) -> str:
+    if "@" in value.partition("://")[2].partition("/")[0]:  # user:password@host: never echoed
+        raise ValueError(
+            "an LDAP URL here holds no credentials (ldap://host:port); put the user in bind_dn and the "
+            "password in bind_password (env:NAME or file:PATH)"
+        )
     if not _LDAP_URL.match(value):
         raise ValueError(f"{value!r} is not an LDAP URL (ldap://host:port or ldaps://host:port)")
     return value
@@ -94,7 +99,7 @@ class Source(_Model):
     ldif: Path | None = None
     """An OID export (``ldifwrite`` or ``ldapsearch -L``), relative to the project."""
     url: LdapUrl | None = None
-    """A live OID server (read by the next session's ``sync``; the LDIF phases need ``ldif``)."""
+    """A live OID server, read into ``<output>/00-source.ldif`` by the first run (docs/algar.md)."""
     base_dn: Dn | None = None
     """The subtree to read from the server (with ``url``)."""
     bind_dn: Dn | None = None
@@ -110,13 +115,15 @@ class Source(_Model):
     def _one_source(self) -> Source:
         if (self.ldif is None) == (self.url is None):
             raise ValueError("give exactly one of ldif (an export file) and url (a live server)")
+        if self.url is not None and self.base_dn is None:
+            raise ValueError("url needs base_dn (the subtree to read)")
         if self.url is not None and self.bind_dn is not None and self.bind_password is None:
             raise ValueError("bind_dn needs bind_password (env:NAME or file:PATH)")
         return self
 
 
 class Target(_Model):
-    """The OUD server the migration loads (by the next session's ``sync``)."""
+    """The OUD server the migration loads (``sync``) and checks (``verify``)."""
 
     url: LdapUrl
     """``ldap://host:port`` or ``ldaps://host:port``."""

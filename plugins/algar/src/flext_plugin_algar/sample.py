@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import unicodedata
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -243,7 +244,10 @@ def _person(index: int, seed: int) -> tuple[str, str, str]:
     value = _hash(index, seed, 3)
     given = _GIVEN[value % len(_GIVEN)]
     surname = _SURNAMES[(value // len(_GIVEN)) % len(_SURNAMES)]
-    ascii_login = (given[0] + surname).lower().translate(str.maketrans("áâãçéêíóôúü", "aaaceeioouu"))
+    # Accents off (NFKD, combining marks dropped): a login, and so the mail built from it, is ASCII,
+    # as mail's IA5String syntax requires (a 'õ' left in made a schema-checking server refuse the entry).
+    decomposed = unicodedata.normalize("NFKD", (given[0] + surname).lower())
+    ascii_login = "".join(c for c in decomposed if not unicodedata.combining(c))
     return given, surname, f"{ascii_login}{index}"
 
 

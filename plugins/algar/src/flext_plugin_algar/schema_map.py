@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ALLOWED_ONLY_BY",
     "ATTRIBUTES_KEPT",
     "CLASSES_KEPT",
     "CLASSES_MAPPED",
@@ -76,3 +77,10 @@ ATTRIBUTES_KEPT: Final = frozenset({
     "organizationalstatus", "mailalternateaddress", "ds-pwp-account-disabled",
 })  # fmt: skip
 """Standard attributes: the same in OUD."""
+
+ALLOWED_ONLY_BY: Final[dict[str, frozenset[str]]] = {
+    "orclgroup": frozenset({"displayname"}),
+}
+"""Standard attributes an OID auxiliary class allowed on its entries that the standard classes left
+there may not (``displayName`` on a ``groupOfUniqueNames``): an entry that loses the class keeps them
+through ``extensibleObject`` (unless it is an ``inetOrgPerson``, which allows them), reported."""

@@ -184,7 +184,7 @@ class LdapServer:
                 stdout=log,
                 stderr=log,
             )
-        return cls(directory, port, process, suffix=suffix)
+        return cls(directory, port, process, suffix=suffix, admin_dn=f"cn=admin,{suffix}")
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + _START_TIMEOUT
