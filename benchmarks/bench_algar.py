@@ -61,7 +61,6 @@ with open(sys.argv[1], "rb") as source, open(sys.argv[2], "w", encoding="utf-8")
     parser.parse()
 print(parser.records_read)
 """
-TARGET_SUFFIX = "dc=algar,dc=br"
 
 
 @dataclass
@@ -129,8 +128,10 @@ def count_entries(path: Path) -> int:
         return sum(1 for line in handle if line[:3].lower() == b"dn:")
 
 
-def project(work: Path, name: str, source: Path, *, url: str = "ldap://127.0.0.1:1", admin: str = "") -> Path:
-    """A fresh migration project reading ``source`` (hard-linked) and loading ``url``."""
+def project(
+    work: Path, name: str, source: Path, *, url: str = "ldap://127.0.0.1:1", admin: str = "", suffix: str = ""
+) -> Path:
+    """A fresh migration project reading ``source`` (hard-linked), loading ``url`` under ``suffix``."""
     directory = work / name
     subprocess.run([FLEXT, "algar", "init", str(directory)], check=True, capture_output=True)
     os.link(source, directory / "oid-export.ldif")
@@ -138,6 +139,8 @@ def project(work: Path, name: str, source: Path, *, url: str = "ldap://127.0.0.1
     text = text.replace("url: ldap://localhost:1389", f"url: {url}")
     if admin:
         text = text.replace("bind_dn: cn=Directory Manager", f"bind_dn: {admin}")
+    if suffix:
+        text = text.replace("  to: dc=algar,dc=br", f"  to: {suffix}")
     (directory / "algar.yaml").write_text(text)
     return directory
 
@@ -187,13 +190,19 @@ def _ratio(values: list[float], meaning: str) -> dict[str, object]:
 
 
 @contextmanager
-def slapd(work: Path, name: str) -> Iterator[LdapServer]:
-    """A private slapd with the target suffix, stopped at the end."""
-    from flext_sdk.testing.ldap_server import LdapServer
+def slapd(work: Path, name: str) -> Iterator[tuple[LdapServer, str]]:
+    """A private slapd standing in for OUD, and the suffix to migrate under; stopped at the end.
 
-    server = LdapServer.start(work / name, suffix=TARGET_SUFFIX)
+    It is the ALGAR tests' target (``tests/plugins/algar/_directory_fixtures.py``: the ``dyngroup``
+    schema and a stand-in for OUD's ``aci`` and ``ds-pwp-account-disabled``), so every migrated entry
+    loads; imported from there rather than copied, so that the two cannot drift apart.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "plugins" / "algar"))
+    from _directory_fixtures import start_target  # type: ignore[import-not-found]  # on the path above
+
+    server = start_target(work / name)
     try:
-        yield server
+        yield server, f"dc=algar,{server.subtree('algar')}"
     finally:
         server.stop()
 
@@ -223,9 +232,9 @@ def _ldapadd(server: LdapServer, ldif: Path, cwd: Path) -> Timed:
     return timed(command, cwd=cwd, check=False)
 
 
-def _entries_in(server: LdapServer) -> int:
-    """How many entries the server holds under the target suffix."""
-    out = server.ldapsearch(TARGET_SUFFIX, "-s", "sub", "1.1")
+def _entries_in(server: LdapServer, suffix: str) -> int:
+    """How many entries the server holds under ``suffix``."""
+    out = server.ldapsearch(suffix, "-s", "sub", "1.1")
     return len(re.findall(rb"^dn:", out, re.MULTILINE))
 
 
@@ -239,10 +248,9 @@ def bench_apply(work: Path, entries: int, rounds: int) -> dict[str, object]:
     )
     loaded = 0
     for number in range(rounds):
-        with slapd(work, f"slapd-sync-{entries}-{number}") as server:
-            directory = project(
-                work, f"apply-{entries}-{number}", source, url=server.url, admin=server.admin_dn
-            )
+        with slapd(work, f"slapd-sync-{entries}-{number}") as (server, suffix):
+            name = f"apply-{entries}-{number}"
+            directory = project(work, name, source, url=server.url, admin=server.admin_dn, suffix=suffix)
             env = _environment(server.admin_password)
             timed([FLEXT, "algar", "migration", "run", "--project", str(directory)], cwd=directory)
             output = directory / "out" / "07-output.ldif"
@@ -250,10 +258,13 @@ def bench_apply(work: Path, entries: int, rounds: int) -> dict[str, object]:
             sync = [FLEXT, "algar", "migration", "sync", "--project", str(directory)]
             syncs.runs.append(timed(sync, cwd=directory, env=env))
             again.runs.append(timed(sync, cwd=directory, env=env))
-            synced = _entries_in(server)
-        with slapd(work, f"slapd-ldapadd-{entries}-{number}") as server:
-            ldapadds.runs.append(_ldapadd(server, output, directory))
-            added = _entries_in(server)
+            synced = _entries_in(server, suffix)
+        with slapd(work, f"slapd-ldapadd-{entries}-{number}") as (server, suffix):
+            name = f"ldapadd-{entries}-{number}"
+            other = project(work, name, source, url=server.url, admin=server.admin_dn, suffix=suffix)
+            timed([FLEXT, "algar", "migration", "run", "--project", str(other)], cwd=other)
+            ldapadds.runs.append(_ldapadd(server, other / "out" / "07-output.ldif", other))
+            added = _entries_in(server, suffix)
         if synced != added:
             raise SystemExit(f"sync left {synced} entries on the server, ldapadd {added}")
     total = [s.seconds + a.seconds for s, a in zip(syncs.runs, again.runs, strict=True)]
@@ -289,10 +300,9 @@ def bench_oud_sync(work: Path, entries: int, rounds: int) -> dict[str, object]:
     full, incremental = Series("full load (run + sync)"), Series("flext algar oud sync")
     changed = 0
     for number in range(rounds):
-        with slapd(work, f"slapd-oud-{entries}-{number}") as server:
-            directory = project(
-                work, f"oud-{entries}-{number}", source, url=server.url, admin=server.admin_dn
-            )
+        with slapd(work, f"slapd-oud-{entries}-{number}") as (server, suffix):
+            name = f"oud-{entries}-{number}"
+            directory = project(work, name, source, url=server.url, admin=server.admin_dn, suffix=suffix)
             env = _environment(server.admin_password)
             run = timed([FLEXT, "algar", "migration", "run", "--project", str(directory)], cwd=directory)
             sync = timed(
@@ -307,9 +317,7 @@ def bench_oud_sync(work: Path, entries: int, rounds: int) -> dict[str, object]:
             edited.replace(directory / "oid-export.ldif")
             oud = [FLEXT, "algar", "oud", "sync", "--project", str(directory)]
             incremental.runs.append(timed(oud, cwd=directory, env=env))
-            found = server.ldapsearch(
-                TARGET_SUFFIX, "(description=changed for the oud sync benchmark)", "1.1"
-            )
+            found = server.ldapsearch(suffix, "(description=changed for the oud sync benchmark)", "1.1")
             applied = len(re.findall(rb"^dn:", found, re.MULTILINE))
             if applied != changed:
                 raise SystemExit(f"oud sync applied {applied} of {changed} changed entries")

@@ -102,6 +102,38 @@ def test_an_entry_the_server_refuses_is_named_with_its_line_and_the_others_load(
     assert report["target"] == oud_target.url.rstrip("/")
 
 
+def test_while_filling_the_target_an_entry_already_there_is_compared_not_added_twice(
+    oud_target: LdapServer, ldif_reader: LdifReader, tmp_path: Path
+) -> None:
+    # After a batch that found none of its entries on the target, sync adds without reading first (one
+    # round trip an entry, as ldapadd); an entry someone else added meanwhile is then refused as
+    # existing, read, and only what differs is sent.
+    write_project(tmp_path, oud_target, batch_size=10)
+    migration = migrated(tmp_path, ldif_reader)
+    records = _entries(migration)
+    early = {record.normal_dn for record in records[:20]}
+    late = next(r for r in records[30:] if r.normal_dn.split(",", 1)[1] in early and "cn" in r.attributes)
+    planted: list[int] = []
+
+    def plant(progress: SyncProgress) -> None:
+        if progress.position == 20 and not planted:  # batches 1 and 2 are in; batch 4 holds ``late``
+            classes = "".join(f"objectClass: {value}\n" for value in late.attributes["objectclass"])
+            cn = "".join(f"cn: {value}\n" for value in late.attributes["cn"])
+            sn = "sn: planted\n" if "sn" in late.attributes else ""
+            oud_target.ldapadd(f"dn: {late.dn}\n{classes}{cn}{sn}description: planted by another client\n")
+            planted.append(progress.position)
+
+    done = run_sync(migration, on_batch=plant)
+    assert done.is_success, done
+    counts = done.value["counts"]
+    assert planted == [20]
+    assert (counts["added"], counts["modified"], counts["failed"]) == (len(records) - 1, 1, 0)
+    [modified] = [item for item in _items(done.value) if item["code"] == "SYNC_MODIFIED"]
+    assert modified["dn"] == late.dn
+    verify = run_verify(migration).value
+    assert verify["clean"], _items(verify)
+
+
 def test_a_second_sync_adds_and_modifies_nothing(oud_target: LdapServer, loaded: Migration) -> None:
     before = audit(oud_target)
     again = run_sync(loaded)

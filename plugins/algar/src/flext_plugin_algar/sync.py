@@ -174,9 +174,20 @@ class _Loader:
         self._report = report
         self._changes_out = changes_out
         self._pace = Pacer(migration.project.rate_limit)
+        self._add_first = False
+        """Add without reading first: set after a batch found none of its entries on the target."""
+        self._existed = 0
 
     def batch(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
-        """Read the batch's entries on the target, then add or modify each; a failure: the target is lost."""
+        """Add or modify each entry of the batch; a failure: the target is lost.
+
+        While the target is being filled (the last batch found none of its entries there) each entry
+        is simply added, and only one the server already has is read and compared: one round trip an
+        entry instead of two, as ``ldapadd`` does. Otherwise the batch's entries are read first and
+        only what differs is sent.
+        """
+        if self._add_first and self._changes_out is None:
+            return self._batch_add_first(batch)
         names = {name for record in batch for name in record.attributes}
         read = self._directory.read([r.dn for r in batch], names)
         if read.is_failure:
@@ -193,6 +204,21 @@ class _Loader:
             done = self._add(record) if entry is None else self._modify(record, entry.attributes)
             if done.is_failure:
                 return done
+        self._add_first = not existing
+        return FlextResult.ok(None)
+
+    def _batch_add_first(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
+        self._existed = 0
+        for record in batch:
+            self._report.counts["in"] += 1
+            self._pace()
+            if record.is_change and record.change_type != "add":
+                self._refused(record, "read", Refusal(0, "notAnEntry", f"a {record.change_type} record"))
+                continue
+            done = self._add(record)
+            if done.is_failure:
+                return done
+        self._add_first = self._existed * 2 < len(batch)  # mostly there already: read first again
         return FlextResult.ok(None)
 
     def _add(self, record: LdifRecord) -> FlextResult[None]:
@@ -208,7 +234,8 @@ class _Loader:
         refusal = added.value
         if refusal is None:
             self._report.counts["added"] += 1
-        elif refusal.code == _ALREADY_EXISTS:  # added since the batch was read (by another client)
+        elif refusal.code == _ALREADY_EXISTS:  # added since the batch was read, or not read (add first)
+            self._existed += 1
             found = self._directory.read_one(record.dn, record.attributes)
             if found.is_failure:
                 return _naming(found, record)
