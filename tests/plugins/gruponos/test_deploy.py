@@ -153,3 +153,13 @@ def test_a_pipeline_removed_by_hand_is_deployed_again(flext_cli, project: Path) 
     again = _deploy(flext_cli, project)
     assert again["changes"] == ["pipeline dc01 created"]
     assert "dc01" in _pipelines(flext_cli)
+
+
+@pytest.mark.slow
+def test_a_relative_project_directory_works(
+    flext_cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project.parent)
+    result = flext_cli("--output", "json", "gruponos", "pipeline", "deploy", "--project", project.name)
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["data"]["changes"][0] == "pipeline dc01 created"

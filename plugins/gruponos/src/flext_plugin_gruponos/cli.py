@@ -58,7 +58,7 @@ def _deployment(
             return
         _, events = opened
         register_events(events)
-        yield loaded.value, Flext(project, store=store), events
+        yield loaded.value, Flext(project.resolve(), store=store), events
 
 
 def deploy(*, project: Path = Path(), dry_run: bool = False, store: str | None = None) -> int:
