@@ -50,6 +50,7 @@ FIRST_PARTY = (
     "tap-oracle-wms",
     "scheduler",
     "gruponos",
+    "meltano",
     "sdk",
 )
 # Hooks the kernel calls with arguments, in the lifecycle or on removal; the others are asked below.
@@ -213,7 +214,9 @@ def test_reloading_a_required_plugin_swaps_its_dependants_in_dependency_order(ke
     eventsourcing = reload_plugin(kernel, "eventsourcing").unwrap()
     singer = reload_plugin(kernel, "singer").unwrap()
 
-    dependants = {"eventstore-sqlite", "eventstore-postgres", "events", "dbt", "pipeline", "scheduler", "gruponos"}
+    dependants = {
+        "eventstore-sqlite", "eventstore-postgres", "events", "dbt", "pipeline", "scheduler", "gruponos", "meltano",
+    }  # fmt: skip
     assert set(eventsourcing.plugins) == {"eventsourcing", *dependants}
     assert eventsourcing.plugins[0] == "eventsourcing"
     assert list(eventsourcing.plugins) == sorted(eventsourcing.plugins, key=order.index)

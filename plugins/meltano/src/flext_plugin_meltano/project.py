@@ -214,7 +214,7 @@ def _check_schema(document: Any, schema_file: Path) -> FlextResult[None]:
     """The first place (by line) where ``document`` breaks Meltano's schema, as one line."""
     import json
 
-    import jsonschema  # type: ignore[import-untyped]  # no stubs: types-jsonschema is not a dev requirement
+    import jsonschema
 
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
