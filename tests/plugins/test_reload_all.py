@@ -214,9 +214,8 @@ def test_reloading_a_required_plugin_swaps_its_dependants_in_dependency_order(ke
     eventsourcing = reload_plugin(kernel, "eventsourcing").unwrap()
     singer = reload_plugin(kernel, "singer").unwrap()
 
-    dependants = {
-        "eventstore-sqlite", "eventstore-postgres", "events", "dbt", "pipeline", "scheduler", "gruponos", "meltano",
-    }  # fmt: skip
+    dependants = {"eventstore-sqlite", "eventstore-postgres", "events", "dbt", "pipeline"}
+    dependants |= {"scheduler", "gruponos", "meltano"}
     assert set(eventsourcing.plugins) == {"eventsourcing", *dependants}
     assert eventsourcing.plugins[0] == "eventsourcing"
     assert list(eventsourcing.plugins) == sorted(eventsourcing.plugins, key=order.index)
