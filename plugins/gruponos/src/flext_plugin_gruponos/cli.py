@@ -19,7 +19,7 @@ from flext_sdk.cli import emit, emit_table, fail, note
 if TYPE_CHECKING:
     from flext_plugin_gruponos.config import GrupoNosConfig
     from flext_plugin_gruponos.deploy import Flext
-    from flext_sdk import FlextEventStore
+    from flext_sdk import FlextEventStore, FlextKernel
 
 __all__ = ["deploy", "init", "logs", "reload", "status"]
 
@@ -43,7 +43,7 @@ def init(directory: Path, /) -> int:
 @contextmanager
 def _deployment(
     project: Path, store: str | None
-) -> Iterator[tuple[GrupoNosConfig, Flext, FlextEventStore] | int]:
+) -> Iterator[tuple[GrupoNosConfig, Flext, FlextKernel, FlextEventStore] | int]:
     from flext_eventsourcing import opened_store
     from flext_plugin_gruponos.config import load_config
     from flext_plugin_gruponos.deploy import Flext, register_events
@@ -56,9 +56,9 @@ def _deployment(
         if isinstance(opened, int):
             yield opened
             return
-        _, events = opened
+        kernel, events = opened
         register_events(events)
-        yield loaded.value, Flext(project.resolve(), store=store), events
+        yield loaded.value, Flext(project.resolve(), store=store), kernel, events
 
 
 def deploy(*, project: Path = Path(), dry_run: bool = False, store: str | None = None) -> int:
@@ -78,7 +78,7 @@ def deploy(*, project: Path = Path(), dry_run: bool = False, store: str | None =
     with _deployment(project, store) as opened:
         if isinstance(opened, int):
             return opened
-        config, flext, events = opened
+        config, flext, _, events = opened
         done = run_deploy(config, flext, events, dry_run=dry_run)
     if done.is_failure:
         return fail(done)
@@ -107,8 +107,8 @@ def status(*, project: Path = Path(), store: str | None = None, no_wms: bool = F
     with _deployment(project, store) as opened:
         if isinstance(opened, int):
             return opened
-        config, flext, events = opened
-        rows = entity_status(config, flext, events, ask_wms=not no_wms)
+        config, flext, kernel, events = opened
+        rows = entity_status(config, flext, kernel, events, ask_wms=not no_wms)
     if rows.is_failure:
         return fail(rows)
     for row in rows.value:

@@ -3,9 +3,8 @@
 - **Runs** come from ``flext pipeline history`` of the deployment's pipeline
   (run as a child process, like the deploy's commands).
 - **Loaded up to** is the entity's bookmark (``mod_ts``) in the latest state a
-  target confirmed: the pipeline plugin's ``pipeline.StateCheckpointed``
-  events, read from the event store as published events (their JSON), not
-  through the pipeline plugin's classes.
+  target confirmed, asked of the pipeline plugin through its state contract
+  (``GetPipelineState`` on the query bus).
 - **Newest in the WMS** is asked of the API: one row of the entity ordered by
   ``-mod_ts`` (the LGF API's documented ``ordering`` parameter). **Lag** is the
   difference, zero when everything the WMS has is loaded; unknown when the
@@ -14,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +22,7 @@ from flext_kernel.errors import NOT_FOUND
 from flext_plugin_gruponos.config import GrupoNosConfig
 from flext_plugin_gruponos.deploy import Flext
 from flext_plugin_gruponos.errors import WMS_UNAVAILABLE
-from flext_sdk import FlextEventStore, FlextResult
+from flext_sdk import FlextEventStore, FlextKernel, FlextResult
 
 __all__ = ["COLUMNS", "entity_status", "newest_in_wms"]
 
@@ -32,7 +30,6 @@ COLUMNS: Final = (
     "entity", "last_run", "outcome", "rows", "failures", "loaded_up_to", "newest_in_wms", "lag_seconds",
 )  # fmt: skip
 """The columns people see (JSON has these and ``error``)."""
-_STATE_EVENT: Final = "pipeline.StateCheckpointed"
 _TIMEOUT: Final = 30.0
 
 
@@ -61,17 +58,18 @@ def _runs(flext: Flext, names: list[str]) -> FlextResult[list[_Run]]:
     return FlextResult.ok(runs)
 
 
-def _bookmarks(store: FlextEventStore, names: list[str]) -> dict[str, str]:
+def _bookmarks(kernel: FlextKernel, store: FlextEventStore, names: list[str]) -> dict[str, str]:
     """Per entity, the highest ``mod_ts`` bookmark in the latest confirmed state of the pipelines."""
+    from flext_sdk.contracts.pipeline import GetPipelineState
+
     found: dict[str, str] = {}
     for name in names:
-        read = store.read_stream(f"pipeline-{name}")
-        if read.is_failure:
-            continue
-        latest = next((r for r in reversed(read.value) if r.event_type == _STATE_EVENT), None)
-        if latest is None:
-            continue
-        state = json.loads(latest.data).get("state") or {}
+        asked: FlextResult[dict[str, Any] | None] = kernel.query_bus.execute(
+            GetPipelineState(pipeline=name, store=store)
+        )
+        if asked.is_failure or asked.value is None:
+            continue  # not deployed yet, or never ran: nothing loaded
+        state = asked.value
         for entity, bookmark in (state.get("bookmarks") or {}).items():
             value = bookmark.get("replication_key_value") if isinstance(bookmark, dict) else None
             if isinstance(value, str) and _instant(value) is not None:
@@ -138,14 +136,14 @@ def newest_in_wms(config: GrupoNosConfig, entity: str, session: Any) -> FlextRes
 
 
 def entity_status(
-    config: GrupoNosConfig, flext: Flext, store: FlextEventStore, *, ask_wms: bool = True
+    config: GrupoNosConfig, flext: Flext, kernel: FlextKernel, store: FlextEventStore, *, ask_wms: bool = True
 ) -> FlextResult[list[dict[str, Any]]]:
     """One row per configured entity (see the module docstring for where each column comes from)."""
     names = [config.pipeline]
     runs = _runs(flext, names)
     if runs.is_failure:
         return FlextResult.fail(runs.error or "", runs.error_code)
-    loaded = _bookmarks(store, names)
+    loaded = _bookmarks(kernel, store, names)
     session = _session(config) if ask_wms else None
     rows = []
     for entity in config.wms.entities:

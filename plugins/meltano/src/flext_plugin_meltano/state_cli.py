@@ -30,6 +30,7 @@ from flext_sdk.cli import EXIT_OK, emit_table, fail
 if TYPE_CHECKING:
     from flext_eventsourcing import FlextEventStore
     from flext_plugin_meltano.project import MeltanoProject
+    from flext_sdk import FlextKernel
 
 __all__ = ["move_state"]
 
@@ -65,10 +66,16 @@ def move_state(direction: str, args: Sequence[str], project_dir: Path | None, en
     with opened_store(None) as opened:
         if isinstance(opened, int):
             return opened
-        _kernel, store = opened
+        kernel, store = opened
+        from flext_sdk.contracts import hint_of, require_handler
+        from flext_sdk.contracts.pipeline import GetPipelineState
+
+        needed = require_handler(kernel, GetPipelineState, why=f"flext meltano state {direction}")
+        if isinstance(needed, Failure):
+            return fail(needed, hint=hint_of(needed))
         rows: list[dict[str, Any]] = []
         for state_id, name in pairs.value:
-            moved = _move(direction, store, meltano, project, environment, state_id, name)
+            moved = _move(direction, kernel, store, meltano, project, environment, state_id, name)
             if isinstance(moved, Failure):
                 return fail(moved)
             rows.append(moved.value)
@@ -121,6 +128,7 @@ def _pairs(
 
 def _move(
     direction: str,
+    kernel: FlextKernel,
     store: FlextEventStore,
     meltano: Path,
     project: MeltanoProject,
@@ -129,7 +137,7 @@ def _move(
     pipeline: str,
 ) -> FlextResult[dict[str, Any]]:
     from flext_plugin_meltano.delegate import capture
-    from flext_plugin_meltano.pipeline_state import pipeline_state, set_pipeline_state
+    from flext_sdk.contracts.pipeline import GetPipelineState, SetPipelineState
 
     prefix = ["--environment", environment] if environment is not None else []
     if direction == "export":
@@ -143,11 +151,15 @@ def _move(
                 NOT_FOUND,
                 {"state_id": state_id},
             )
-        written = set_pipeline_state(store, pipeline, state, source=f"meltano:{state_id}")
+        written: FlextResult[str] = kernel.command_bus.dispatch(
+            SetPipelineState(pipeline=pipeline, state=state, source=f"meltano:{state_id}", store=store)
+        )
         if isinstance(written, Failure):
             return FlextResult.fail(written.error or "", written.error_code, written.error_data)
     else:
-        read = pipeline_state(store, pipeline)
+        read: FlextResult[dict[str, Any] | None] = kernel.query_bus.execute(
+            GetPipelineState(pipeline=pipeline, store=store)
+        )
         if isinstance(read, Failure):
             return FlextResult.fail(read.error or "", read.error_code, read.error_data)
         if read.value is None:

@@ -1,15 +1,19 @@
-"""The ``pipeline`` plugin: declares its commands; loading it imports nothing else."""
+"""The ``pipeline`` plugin: its commands and the state contract's handlers; loading it imports nothing else.
+
+Other plugins read and set a pipeline's resume state through ``flext_sdk.contracts.pipeline``
+(``GetPipelineState`` on the query bus, ``SetPipelineState`` on the command bus), handled here.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
 
 if TYPE_CHECKING:
-    from flext_sdk import FlextProjection
+    from flext_sdk import FlextCommandBus, FlextEventBus, FlextProjection, FlextQueryBus, FlextResult
 
-__all__ = ["NAME", "flext_projections", "manifest"]
+__all__ = ["NAME", "flext_projections", "flext_register_handlers", "manifest"]
 
 NAME = "pipeline"
 """The plugin's name."""
@@ -53,3 +57,24 @@ def flext_projections() -> list[FlextProjection]:
     from flext_plugin_pipeline.status_projection import PipelineStatus
 
     return [PipelineStatus()]
+
+
+@hookimpl
+def flext_register_handlers(
+    command_bus: FlextCommandBus, query_bus: FlextQueryBus, event_bus: FlextEventBus
+) -> None:
+    """Handle ``GetPipelineState`` and ``SetPipelineState`` (the handlers load when first asked)."""
+    from flext_sdk.contracts.pipeline import GetPipelineState, SetPipelineState
+
+    def get_state(query: GetPipelineState) -> FlextResult[dict[str, Any] | None]:
+        from flext_plugin_pipeline.state_handlers import get_state as handle
+
+        return handle(query)
+
+    def set_state(command: SetPipelineState) -> FlextResult[str]:
+        from flext_plugin_pipeline.state_handlers import set_state as handle
+
+        return handle(command)
+
+    query_bus.register(GetPipelineState, get_state, owner=NAME)
+    command_bus.register(SetPipelineState, set_state, owner=NAME)

@@ -12,6 +12,8 @@ The types that cross live here, owned by no plugin:
   and the ``DbtReport`` it answers;
 - ``flext_sdk.contracts.ldif``: the ``LdifReader`` service the ldif plugin
   registers (LDIF files as ``LdifRecord`` and ``LdifProblem`` items);
+- ``flext_sdk.contracts.pipeline``: ``GetPipelineState`` and
+  ``SetPipelineState``, a pipeline's resume state, handled by the pipeline plugin;
 - ``require_handler``, ``require_service``: check that what a caller needs is
   there, or fail naming the plugin that provides it and what to do
   (``PLUGIN_DISABLED``: enable it; ``NOT_FOUND``: install it); ``hint_of``
