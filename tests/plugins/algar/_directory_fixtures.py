@@ -40,7 +40,7 @@ import pytest
 from flext_plugin_algar.phases import PHASES, Migration, run_phases
 from flext_plugin_algar.project import init_project, load_project, load_rules
 
-from flext_sdk.testing.ldap_server import SCHEMAS, LdapServer, missing_tools
+from flext_sdk.testing.ldap_server import SCHEMAS, LdapServer, require_slapd
 
 EXAMPLE: Final = Path(__file__).parents[3] / "plugins/algar/examples/oid-export.ldif"
 SECRET_FILE: Final = "target.secret"
@@ -103,9 +103,7 @@ def serve_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LdapServe
 
     A test module declares ``oud_target`` with it (session scope): ``yield from serve_target(...)``.
     """
-    missing = missing_tools()
-    if missing:
-        pytest.skip(f"slapd is not installed (missing: {', '.join(missing)})")
+    require_slapd()  # a skip here, a failure on CI
     server = start_target(tmp_path_factory.mktemp("oud-target"))
     try:
         yield server

@@ -61,6 +61,9 @@ base_dn:
     [
         (("env:OUD_PASSWORD", "hunter2"), "target.bind_password", 6),
         (("ldap://localhost:1389", "http://localhost"), "target.url", 4),
+        (("ldap://localhost:1389", "ldap://admin:hunter2@localhost:1389"), "target.url", 4),
+        (("ldap://localhost:1389", "ldap://admin:hunt/er2/hunter2@localhost:1389"), "target.url", 4),
+        (("ldap://localhost:1389", "ldap:/hunter2 x"), "target.url", 4),
         (("  to: dc=algar,dc=br", "  to: not a dn"), "base_dn.to", 9),
         (("  ldif: export.ldif", "  ldif: export.ldif\n  url: ldap://oid:389"), "source", 2),
         (("base_dn:", "batch_size: 0\nbase_dn:"), "batch_size", 7),

@@ -134,6 +134,64 @@ def test_while_filling_the_target_an_entry_already_there_is_compared_not_added_t
     assert verify["clean"], _items(verify)
 
 
+def test_an_entry_whose_dn_the_target_cannot_read_is_an_item_and_the_sync_goes_on(
+    oud_target: LdapServer, ldif_reader: LdifReader, tmp_path: Path
+) -> None:
+    # A DN naming an attribute type the target does not know: slapd answers its base read with
+    # invalidDNSyntax (34). That is about the entry, not the connection: its add is refused and
+    # reported, and the entries after it load (the batch read used to stop the sync for good).
+    suffix = write_project(tmp_path, oud_target, batch_size=10)
+    migration = migrated(tmp_path, ldif_reader)
+    path = output_ldif(migration)
+    odd = f"cn=odd+orclfoo=x,{suffix}"
+    path.write_text(
+        path.read_text(encoding="utf-8") + f"dn: {odd}\nobjectclass: applicationProcess\ncn: odd\n\n",
+        encoding="utf-8",
+    )
+    for attempt in (1, 2):  # a second sync reads the batch first: the same DN again
+        done = run_sync(migration)
+        assert done.is_success, (attempt, done)
+        refused = [item for item in _items(done.value) if item["code"] == "SYNC_REFUSED"]
+        assert [item["dn"] for item in refused] == [odd], attempt
+        assert done.value["counts"]["failed"] == 1
+
+
+def test_a_resumed_sync_still_names_what_the_killed_one_saw_refused(
+    oud_target: LdapServer, ldif_reader: LdifReader, tmp_path: Path
+) -> None:
+    # The killed run's refusal (in its first batch) must not vanish from the resumed run's report, or
+    # the resumed sync would say "0 refused" and exit 0.
+    suffix = write_project(tmp_path, oud_target, batch_size=10)
+    migration = migrated(tmp_path, ldif_reader)
+    path = output_ldif(migration)
+    rest = path.read_text(encoding="utf-8")  # "version: 1", the base entry, then the others
+    odd = f"cn=odd+orclfoo=x,{suffix}"
+    head, base, tail = rest.split("\n\n", 2)
+    path.write_text(
+        f"{head}\n\n{base}\n\ndn: {odd}\nobjectclass: applicationProcess\ncn: odd\n\n{tail}", "utf-8"
+    )
+    seen: list[SyncProgress] = []
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(progress: SyncProgress) -> None:
+        seen.append(progress)
+        if len(seen) == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_sync(migration, on_batch=kill_after_two)
+    assert seen[-1].counts["failed"] == 1
+    resumed = run_sync(migration, resume_from=seen[-1].position, resumed_counts=seen[-1].counts)
+    assert resumed.is_success, resumed
+    report = resumed.value
+    assert report["counts"]["failed"] == 1
+    assert report["counts"]["in"] == len(_entries(migration))
+    assert [item["dn"] for item in _items(report) if item["code"] == "SYNC_REFUSED"] == [odd]
+    assert report["codes"]["SYNC_REFUSED"]["count"] == 1
+
+
 def test_a_second_sync_adds_and_modifies_nothing(oud_target: LdapServer, loaded: Migration) -> None:
     before = audit(oud_target)
     again = run_sync(loaded)

@@ -163,3 +163,16 @@ def test_a_relative_project_directory_works(
     result = flext_cli("--output", "json", "gruponos", "pipeline", "deploy", "--project", project.name)
     assert result.exit_code == 0, result.stderr
     assert result.json()["data"]["changes"][0] == "pipeline dc01 created"
+
+
+@pytest.mark.slow
+def test_an_explicit_store_is_the_one_every_step_uses(flext_cli, project: Path, tmp_path: Path) -> None:
+    store = tmp_path / "elsewhere" / "events.db"
+    store.parent.mkdir()
+    first = _deploy(flext_cli, project, "--store", str(store))
+    assert first["changes"][0] == "pipeline dc01 created"
+    again = _deploy(flext_cli, project, "--store", str(store))  # reads what is live in that store
+    assert again["changes"] == []
+    shown = flext_cli("--output", "json", "events", "show", "gruponos-dc01", "--store", str(store))
+    assert shown.exit_code == 0, shown.stderr
+    assert len(shown.json()["data"]) == 1

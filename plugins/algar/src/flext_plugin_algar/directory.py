@@ -62,6 +62,10 @@ DN_ATTRIBUTES: Final = frozenset(
 _TIMEOUT: Final = 30
 _PAGE: Final = 1000
 _NO_SUCH_OBJECT: Final = 32
+_ENTRY_REFUSALS: Final = frozenset({10, 34, 50, 53})
+"""Results a base read of one DN can get that are about that DN, not the connection: referral,
+invalidDNSyntax, insufficientAccessRights, unwillingToPerform. Such an entry is left to its add,
+whose refusal is then an item naming it; the sync goes on."""
 _DN_SYNTAX: Final = "1.3.6.1.4.1.1466.115.121.1.12"
 _BOOLEAN_SYNTAX: Final = "1.3.6.1.4.1.1466.115.121.1.7"
 
@@ -157,6 +161,8 @@ class Directory:
         for dn in dns:
             read = self._search(dn, "(objectClass=*)", ["*", *wanted], what=f"reading {dn!r}", scope="BASE")
             if read.is_failure:
+                if (read.error_data or {}).get("result") in _ENTRY_REFUSALS:
+                    continue  # this DN alone cannot be read (its add then names why): the rest goes on
                 return FlextResult.fail(read.error or "", read.error_code, read.error_data)
             found += read.value
         return FlextResult.ok(found)

@@ -735,7 +735,16 @@ class JournaledSync:
             if on_batch is not None:
                 on_batch(progress)
 
-        result = run_sync(self.migration, dry_run=self.dry_run, resume_from=self.resume_from, on_batch=batch)
+        counts = (
+            self.resumed.sync.counts if self.resumed is not None and self.resumed.sync is not None else None
+        )
+        result = run_sync(
+            self.migration,
+            dry_run=self.dry_run,
+            resume_from=self.resume_from,
+            on_batch=batch,
+            resumed_counts=counts,
+        )
         if result.is_failure:
             return self._failed(result)
         report = result.value

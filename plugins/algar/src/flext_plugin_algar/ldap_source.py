@@ -198,6 +198,7 @@ def _bind(url: str, bind_dn: str | None, password: str | None) -> Connection:
     from ldap3 import AUTO_BIND_NONE, SCHEMA, Connection, Server, Tls
     from ldap3.core.exceptions import LDAPException
 
+    url = url.rstrip("/")  # ldap3 reads "host:389/" as a port that is not a number
     secure = url.lower().startswith("ldaps://")
     server = Server(
         url,

@@ -64,13 +64,13 @@ def _secret(value: str) -> str:
 
 
 def _ldap_url(value: str) -> str:
-    if "@" in value.partition("://")[2].partition("/")[0]:  # user:password@host: never echoed
+    if "@" in value.partition("://")[2]:  # user:password@host (a password may hold '/'): never echoed
         raise ValueError(
             "an LDAP URL here holds no credentials (ldap://host:port); put the user in bind_dn and the "
             "password in bind_password (env:NAME or file:PATH)"
         )
     if not _LDAP_URL.match(value):
-        raise ValueError(f"{value!r} is not an LDAP URL (ldap://host:port or ldaps://host:port)")
+        raise ValueError("is not an LDAP URL (ldap://host:port or ldaps://host:port)")
     return value
 
 

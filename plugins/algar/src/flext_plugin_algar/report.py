@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -28,7 +29,10 @@ Severity = Literal["info", "warning", "error"]
 class PhaseReport:
     """The report of one phase run; use as a context manager, ``finish`` writes it."""
 
-    def __init__(self, phase: str, base: Path, *, source: Path, output: Path) -> None:
+    def __init__(
+        self, phase: str, base: Path, *, source: Path, output: Path, resume: Mapping[str, int] | None = None
+    ) -> None:
+        """``resume``: the counts of the run this one finishes (a resumed sync); its items are kept."""
         self.phase = phase
         """The phase's name."""
         self.counts: Counter[str] = Counter()
@@ -41,7 +45,17 @@ class PhaseReport:
         self._source = source
         self._output = output
         self._started = time.monotonic()
-        self._items = base.with_suffix(".items.jsonl").open("w", encoding="utf-8")
+        items = base.with_suffix(".items.jsonl")
+        if resume is not None:  # the killed run's items stay, and count: its refusals are this run's too
+            self.counts.update(resume)
+            if items.exists():
+                for line in items.read_text(encoding="utf-8").splitlines():
+                    try:
+                        kept = json.loads(line)
+                    except ValueError:
+                        continue  # the last line a kill cut short
+                    self._count(kept)
+        self._items = items.open("a" if resume is not None else "w", encoding="utf-8")
         self.summary: dict[str, Any] = {}
         """Phase-specific results added to the report (lists, tables)."""
 
@@ -52,8 +66,12 @@ class PhaseReport:
         """Report one thing a person should know, naming the entry and the line where there is one."""
         record = {"severity": severity, "code": code, "message": message, "dn": dn, "line": line, **extra}
         self._items.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._count(record)
+
+    def _count(self, record: dict[str, Any]) -> None:
+        code = str(record.get("code"))
         self.codes[code] += 1
-        self._severities[code] = severity
+        self._severities[code] = str(record.get("severity"))
         examples = self._examples.setdefault(code, [])
         if len(examples) < EXAMPLES:
             examples.append(record)

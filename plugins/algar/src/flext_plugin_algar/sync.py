@@ -72,10 +72,13 @@ def run_sync(
     dry_run: bool = False,
     resume_from: int = 0,
     on_batch: Callable[[SyncProgress], None] | None = None,
+    resumed_counts: Mapping[str, int] | None = None,
 ) -> FlextResult[dict[str, Any]]:
     """Apply ``07-output.ldif`` to the project's target (see the module docstring); the report's dict.
 
-    The report is ``PhaseReport.finish()``'s, with ``resumed_from``, ``target`` and ``dry_run``.
+    The report is ``PhaseReport.finish()``'s, with ``resumed_from``, ``target`` and ``dry_run``. A
+    resumed sync passes the killed run's last counts (``resumed_counts``): its report then adds up
+    both runs, and keeps the killed run's items (an entry it saw refused is still named).
     """
     source = output_ldif(migration)
     if not source.exists():
@@ -86,11 +89,13 @@ def run_sync(
         )
     if resume_from < 0:
         return FlextResult.fail(f"resume_from {resume_from} is negative", error_code=VALIDATION_ERROR)
+    if not dry_run:  # a report left by an earlier sync no longer says what the target holds
+        (migration.out / REPORT_BASE).with_suffix(".report.json").unlink(missing_ok=True)
     connected = connect(migration.project)
     if connected.is_failure:
         return FlextResult.fail(connected.error or "", connected.error_code, connected.error_data)
     with connected.value as directory:
-        return _sync(migration, directory, source, dry_run, resume_from, on_batch)
+        return _sync(migration, directory, source, dry_run, resume_from, on_batch, resumed_counts)
 
 
 def _sync(
@@ -100,6 +105,7 @@ def _sync(
     dry_run: bool,
     resume_from: int,
     on_batch: Callable[[SyncProgress], None] | None,
+    resumed_counts: Mapping[str, int] | None = None,
 ) -> FlextResult[dict[str, Any]]:
     out = migration.out
     # with_suffix replaces the last suffix only: ".ldif" here keeps "08-sync.dry-run.report.json" together
@@ -107,8 +113,11 @@ def _sync(
     if not dry_run:  # a report left by an earlier sync no longer says what the target holds
         base.with_suffix(".report.json").unlink(missing_ok=True)
     with ExitStack() as stack:
+        resume = resumed_counts if resume_from and not dry_run else None
         report = stack.enter_context(
-            PhaseReport("sync", base, source=source, output=out / DRY_RUN_FILE if dry_run else source)
+            PhaseReport(
+                "sync", base, source=source, output=out / DRY_RUN_FILE if dry_run else source, resume=resume
+            )
         )
         report.summary.update(target=directory.url, dry_run=dry_run, resumed_from=resume_from)
         changes_out: IO[str] | None = None

@@ -110,7 +110,7 @@ def _pipeline(
     flext: Flext, config: GrupoNosConfig, previous: dict[str, str], changes: list[str], diffs: list[str]
 ) -> FlextResult[dict[str, str]]:
     """Register the pipeline (``create --replace``) unless the live one is the one last deployed."""
-    listed = flext.json("pipeline", "list")
+    listed = flext.json("pipeline", "list", store=True)
     if listed.is_failure:
         return FlextResult.fail(listed.error or "", listed.error_code)
     registered = {row.get("name") for row in listed.value or [] if isinstance(row, dict)}

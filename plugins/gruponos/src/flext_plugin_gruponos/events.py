@@ -39,7 +39,7 @@ class Deployed(FlextDomainEvent):
     project: str
     """The project directory (where ``gruponos.yaml`` and the pipelines are)."""
     changes: list[str] = Field(default_factory=list)
-    """One line per change, e.g. ``schedule gruponos-reload added (0 2 * * 0 UTC, full refresh)``."""
+    """One line per change, e.g. ``schedule gruponos-reload added (5 2 * * 0 UTC, full refresh)``."""
     diff: str = ""
     """Unified diff of the definitions against the previous deploy's."""
     definitions: dict[str, str] = Field(default_factory=dict)

@@ -143,9 +143,11 @@ def _install_connectors(connectors: Sequence[Connector], project: MeltanoProject
         if listed[connector.kind].get(connector.name, {}).get("status") == "installed":
             continue
         arguments = ["data", connector.kind, "add", connector.name]
+        shown_arguments = list(arguments)
         if connector.pip_url:
             arguments += ["--pip-url", os.path.expandvars(connector.pip_url)]
-        note(f"installing {connector.name} for FLEXT: flext {' '.join(arguments)}")
+            shown_arguments += ["--pip-url", connector.pip_url]  # as written: $VARs (a token) not filled in
+        note(f"installing {connector.name} for FLEXT: flext {' '.join(shown_arguments)}")
         added = flext_command(*arguments, cwd=project.root)
         if isinstance(added, Failure):
             return FlextResult.fail(added.error or "", added.error_code, added.error_data)
@@ -161,7 +163,7 @@ def _register(pipeline: ImportedPipeline, root: Path) -> FlextResult[None]:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             yaml.safe_dump(pipeline.definition, file, sort_keys=False)
-        created = flext_command("pipeline", "create", "--replace", str(path))
+        created = flext_command("pipeline", "create", "--replace", str(path), cwd=root)
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

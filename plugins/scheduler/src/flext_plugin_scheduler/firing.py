@@ -45,6 +45,7 @@ _PROVIDERS = {
 }
 """The plugin each kind of job needs, and the distribution that installs it."""
 _EXIT_INTERRUPTED = 130
+_SIGNAL_EXIT = 128
 
 
 def command_of(definition: ScheduleAdded) -> list[str]:
@@ -123,7 +124,9 @@ class RunningJob:
         if code == 0:
             stopped = isinstance(data, dict) and data.get("status") == "stopped"
             return Ended("stopped" if stopped else "completed", code)
-        if code == _EXIT_INTERRUPTED or (self.stop_sent and code < 0):
+        # A job stopped by the scheduler's SIGTERM: 130 (flext's interrupted), killed by a signal (< 0),
+        # or a child that reports the signal as 128 + N, as 'flext meltano run' passes Meltano's on.
+        if code == _EXIT_INTERRUPTED or (self.stop_sent and (code < 0 or code > _SIGNAL_EXIT)):
             return Ended("stopped", code, "stopped by the scheduler", INTERRUPTED)
         error = document.get("error") if isinstance(document.get("error"), str) else None
         failure = document.get("code") if isinstance(document.get("code"), str) else None

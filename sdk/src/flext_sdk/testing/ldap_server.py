@@ -38,7 +38,7 @@ from typing import Final
 
 import pytest
 
-__all__ = ["LdapError", "LdapServer", "ldap_server", "missing_tools"]
+__all__ = ["LdapError", "LdapServer", "ldap_server", "missing_tools", "require_slapd"]
 
 SUFFIX: Final = "dc=example,dc=com"
 """The suffix of the server's database."""
@@ -341,11 +341,10 @@ def _on_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-@pytest.fixture(scope="session")
-def ldap_server() -> Iterator[LdapServer]:
-    """One private slapd for the test session (see the module docstring); stopped at the end.
+def require_slapd() -> None:
+    """Skip the calling test when slapd or the OpenLDAP tools are missing; on CI, fail it instead.
 
-    Skips when slapd or the OpenLDAP tools are missing, except on CI, where it fails.
+    For tests that start a slapd of their own (``LdapServer.start``) rather than using the fixture.
     """
     missing = missing_tools()
     if missing:
@@ -356,6 +355,15 @@ def ldap_server() -> Iterator[LdapServer]:
         if _on_ci():
             pytest.fail(f"{message} (CI is set: the slapd tests must run there)")
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def ldap_server() -> Iterator[LdapServer]:
+    """One private slapd for the test session (see the module docstring); stopped at the end.
+
+    Skips when slapd or the OpenLDAP tools are missing, except on CI, where it fails.
+    """
+    require_slapd()
     with tempfile.TemporaryDirectory(prefix="flext-slapd-") as folder:
         server = LdapServer.start(Path(folder))
         try:
