@@ -53,10 +53,10 @@ def test_a_cron_expression_that_does_not_parse_is_one_line_naming_it(
     ("options", "message"),
     [
         (("--pipeline", "p", "--timezone", "Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
-        ((), "a schedule runs one job: give either --pipeline or --meltano-job"),
+        ((), "a schedule runs one job: give one of --pipeline, --meltano-job and --command"),
         (
             ("--pipeline", "p", "--meltano-job", "j"),
-            "a schedule runs one job: give either --pipeline or --meltano-job",
+            "a schedule runs one job: give one of --pipeline, --meltano-job and --command",
         ),
         (("--pipeline=-rm",), "invalid pipeline name '-rm'"),
         (("--meltano-job", "a b"), "invalid Meltano job name 'a b'"),
@@ -144,6 +144,30 @@ def test_a_reload_schedule_runs_its_pipeline_with_full_refresh(flext_cli: FlextC
     refused = flext_cli("schedule", "add", "m", "--cron", "0 2 * * 0", "--meltano-job", "j", "--full-refresh")
     assert refused.exit_code == 2, refused
     assert refused.stderr.startswith("error: --full-refresh applies to a pipeline"), refused
+
+
+def test_a_schedule_can_run_a_flext_command_line(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
+    from flext_plugin_scheduler.events import ScheduleAdded
+    from flext_plugin_scheduler.firing import command_of
+
+    line = f"algar oud sync --project '{tmp_path / 'my migration'}'"
+    added = flext_cli("--json", "schedule", "add", "oud", "--cron", "*/30 * * * *", "--command", line)
+    assert added.exit_code == 0, added
+    assert added.json()["data"]["job_kind"] == "command"
+    payload = stream(flext_cli, "oud")[0]["payload"]
+    definition = ScheduleAdded.model_validate({**payload, "aggregate_id": "schedule-oud"})
+    assert command_of(definition) == ["algar", "oud", "sync", "--project", str(tmp_path / "my migration")]
+    assert "flext algar oud sync" in flext_cli("schedule", "list").stdout
+    for bad, message in (("", "is not a FLEXT command line"), ("-v x", "is not a FLEXT command line"),
+                         ("algar 'oud", "No closing quotation")):  # fmt: skip
+        refused = flext_cli("schedule", "add", "x", "--cron", "* * * * *", f"--command={bad}")
+        assert refused.exit_code == 2, (bad, refused)
+        assert message in refused.stderr, (bad, refused)
+    both = flext_cli(
+        "schedule", "add", "x", "--cron", "* * * * *", "--command", "pipeline list", "--pipeline", "p"
+    )
+    assert both.exit_code == 2, both
+    assert "give one of --pipeline, --meltano-job and --command" in both.stderr
 
 
 def test_list_refuses_a_store_that_is_not_there(flext_cli: FlextCliRunner, tmp_path: Path) -> None:

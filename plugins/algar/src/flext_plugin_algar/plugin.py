@@ -59,6 +59,11 @@ manifest = PluginManifest(
             target="flext_plugin_algar.cli_oud:sync",
             help="Apply to the target only what changed in the source since the last sync (or --dry-run).",
         ),
+        CommandEntry(
+            path=("algar", "pipeline", "deploy"),
+            target="flext_plugin_algar.cli_deploy:deploy",
+            help="Schedule 'flext algar oud sync' for the project (or --remove it).",
+        ),
     ),
     groups=(
         GroupEntry(
@@ -66,6 +71,7 @@ manifest = PluginManifest(
         ),
         GroupEntry(path=("algar", "migration"), help="The migration's LDIF phases: plan, run, status."),
         GroupEntry(path=("algar", "oud"), help="Keep the OUD target in step with the source: sync."),
+        GroupEntry(path=("algar", "pipeline"), help="Keep OUD in step on a schedule: deploy."),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""

@@ -42,7 +42,7 @@ INDEX_STREAM = "schedules"
 
 CatchUp = Literal["none", "latest", "all"]
 """What a scheduler does with slots that were due while no scheduler ran."""
-JobKind = Literal["pipeline", "meltano-job"]
+JobKind = Literal["pipeline", "meltano-job", "command"]
 """What a firing runs: ``flext pipeline run P`` or ``flext meltano run J``."""
 Outcome = Literal["completed", "failed", "stopped"]
 """How a firing ended."""
@@ -80,7 +80,7 @@ class ScheduleAdded(ScheduleEvent):
     job_kind: JobKind
     """What a firing runs."""
     job: str
-    """The pipeline's or the Meltano job's name."""
+    """The pipeline's or the Meltano job's name, or (``command``) the FLEXT command line after ``flext``."""
     directory: str
     """Where the job runs: the directory ``flext schedule add`` ran in (its project, for pipelines)."""
     full_refresh: bool = False

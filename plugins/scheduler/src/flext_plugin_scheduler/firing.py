@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -50,13 +51,21 @@ _SIGNAL_EXIT = 128
 
 def command_of(definition: ScheduleAdded) -> list[str]:
     """The ``flext`` command line a firing runs (after ``flext``)."""
+    if definition.job_kind == "command":
+        return shlex.split(definition.job)
     if definition.job_kind == "pipeline":
         return ["pipeline", "run", definition.job, *(["--full-refresh"] if definition.full_refresh else [])]
     return ["meltano", "run", definition.job]
 
 
 def required_plugin(kernel: FlextKernel, definition: ScheduleAdded) -> FlextResult[None]:
-    """Succeed if the plugin owning the firing's command runs in ``kernel``; else say which and what to do."""
+    """Succeed if the plugin owning the firing's command runs in ``kernel``; else say which and what to do.
+
+    A ``command`` job names no plugin here: a command whose plugin is missing fails in the child, and
+    its error line is what the firing records.
+    """
+    if definition.job_kind not in _PROVIDERS:
+        return FlextResult.ok(None)
     provider = _PROVIDERS[definition.job_kind]
     record = kernel.plugins.records.get(provider.plugin)
     if record is not None and record.state in (PluginState.ACTIVE, PluginState.LOADED):

@@ -52,6 +52,7 @@ def add(
     cron: str,
     pipeline: str | None = None,
     meltano_job: str | None = None,
+    command: str | None = None,
     timezone: str = "UTC",
     catch_up: Literal["none", "latest", "all"] = "latest",
     full_refresh: bool = False,
@@ -67,13 +68,14 @@ def add(
         cron: When: a cron expression ("*/15 * * * *"; a sixth field is seconds).
         pipeline: Run 'flext pipeline run PIPELINE'.
         meltano_job: Run 'flext meltano run MELTANO_JOB' (needs the meltano plugin).
+        command: Run 'flext COMMAND', a FLEXT command line ("algar oud sync --project /srv/migration").
         timezone: The IANA time zone the expression is read in.
         catch_up: Slots missed while no scheduler ran: run the most recent once (latest), all, or none.
         full_refresh: Run the pipeline with --full-refresh (a scheduled reload; pipelines only).
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    definition = _definition(name, cron, pipeline, meltano_job, timezone, catch_up, full_refresh)
+    definition = _definition(name, cron, pipeline, meltano_job, timezone, catch_up, full_refresh, command)
     if definition.is_failure:
         return fail(definition, hint=hint_of(definition))
     with opened_store(store) as opened:
@@ -86,7 +88,9 @@ def add(
     document = _document_of_definition(event.schedule, definition.value)
     first = parse_cron(cron, timezone).unwrap().next_after(event.since)
     document["next_due"] = first
-    job = f"pipeline {event.job}" if event.job_kind == "pipeline" else f"meltano job {event.job}"
+    job = {"pipeline": "pipeline", "meltano-job": "meltano job", "command": "flext"}[
+        event.job_kind
+    ] + f" {event.job}"
     return emit(
         document,
         human=f"added schedule {name}: {job} at '{cron}' ({timezone}), first due {_iso(first)}; "
@@ -102,16 +106,19 @@ def _definition(
     timezone: str,
     catch_up: str,
     full_refresh: bool = False,
+    command: str | None = None,
 ) -> FlextResult[dict[str, Any]]:
     """``ScheduleAdded``'s fields from the options, or the first thing wrong with them."""
     checked = checked_name(name)
     if checked.is_failure:
         return FlextResult.fail(checked.error or "", error_code=checked.error_code)
-    if (pipeline is None) == (meltano_job is None):
+    if sum(job is not None for job in (pipeline, meltano_job, command)) != 1:
         return FlextResult.fail(
-            "a schedule runs one job: give either --pipeline or --meltano-job",
+            "a schedule runs one job: give one of --pipeline, --meltano-job and --command",
             error_code=VALIDATION_ERROR,
         )
+    if command is not None:
+        return _command_definition(name, cron, command, timezone, catch_up, full_refresh)
     if full_refresh and pipeline is None:
         return FlextResult.fail(
             "--full-refresh applies to a pipeline: give --pipeline (a Meltano job has no such option)",
@@ -140,6 +147,36 @@ def _definition(
             "since": datetime.now(UTC),
         }
     )
+
+
+def _command_definition(
+    name: str, cron: str, command: str, timezone: str, catch_up: str, full_refresh: bool
+) -> FlextResult[dict[str, Any]]:
+    """``ScheduleAdded``'s fields for a FLEXT command line, or the first thing wrong with them."""
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        return FlextResult.fail(f"--command: {exc} in {command!r}", error_code=VALIDATION_ERROR)
+    if not words or words[0].startswith("-") or words[0] == "scheduler":
+        return FlextResult.fail(
+            f"--command: {command!r} is not a FLEXT command line (what follows 'flext', e.g. "
+            "'algar oud sync --project /srv/migration')",
+            error_code=VALIDATION_ERROR,
+        )
+    if full_refresh:
+        return FlextResult.fail("--full-refresh applies to a pipeline: give --pipeline", VALIDATION_ERROR)
+    parsed = parse_cron(cron, timezone)
+    if parsed.is_failure:
+        return FlextResult.fail(
+            parsed.error or "", error_code=parsed.error_code, error_data=parsed.error_data
+        )
+    return FlextResult.ok({
+        "schedule": name, "cron": cron, "timezone": timezone, "catch_up": catch_up, "job_kind": "command",
+        "job": shlex.join(words), "directory": str(Path.cwd()), "full_refresh": False,
+        "since": datetime.now(UTC),
+    })  # fmt: skip
 
 
 @contextmanager
@@ -246,7 +283,7 @@ def _document_of_definition(name: str, definition: dict[str, Any]) -> dict[str, 
 def _row(document: dict[str, Any]) -> dict[str, Any]:
     """A document as a table row for people: short times, the zone only when it is not UTC."""
     zone = "" if document["timezone"] == "UTC" else f" {document['timezone']}"
-    kind = "pipeline" if document["job_kind"] == "pipeline" else "meltano"
+    kind = {"pipeline": "pipeline", "meltano-job": "meltano", "command": "flext"}[document["job_kind"]]
     outcome = document["last_outcome"]
     return {
         "schedule": document["schedule"],
