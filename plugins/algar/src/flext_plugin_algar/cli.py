@@ -208,32 +208,12 @@ def _phases(phase: str | None) -> tuple[str, ...] | int:
 def _with_migration(
     project: Path, phase: str | None, action: Callable[[FlextKernel, Migration, tuple[str, ...]], int]
 ) -> int:
-    from flext_plugin_algar.phases import Migration
-    from flext_plugin_algar.project import load_project, load_rules
-    from flext_sdk.cli import boot_kernel
-    from flext_sdk.contracts import hint_of, require_service
-    from flext_sdk.contracts.ldif import LdifReader
+    from flext_plugin_algar.session import with_migration
 
-    loaded = load_project(project)
-    if loaded.is_failure:
-        return fail(loaded)
-    rules = load_rules(loaded.value)
-    if rules.is_failure:
-        return fail(rules)
     checked = _phases(phase)
     if isinstance(checked, int):
         return checked
-    booted = boot_kernel()
-    if booted.is_failure:
-        return fail(booted)
-    with booted.value as kernel:
-        reader = require_service(kernel, LdifReader, why="the ALGAR migration reads LDIF")
-        if reader.is_failure:
-            return fail(reader, hint=hint_of(reader))
-        migration = Migration.of(loaded.value, rules.value, reader.value)
-        if migration.is_failure:
-            return fail(migration)
-        return action(kernel, migration.value, checked)
+    return with_migration(project, lambda kernel, migration: action(kernel, migration, checked))
 
 
 def _plan(migration: Migration, phases: tuple[str, ...]) -> int:

@@ -13,10 +13,10 @@ from the source; a failure to reach, bind or keep the target is one error line
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flext_plugin_algar.session import with_migration
 from flext_sdk.cli import EXIT_FAILED, EXIT_OK, emit, fail, note
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def sync(*, project: Path = Path(), dry_run: bool = False, store: str | None = N
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
 
     """
-    return _with_migration(project, lambda kernel, migration: _sync(kernel, migration, dry_run, store))
+    return with_migration(project, lambda kernel, migration: _sync(kernel, migration, dry_run, store))
 
 
 def verify(*, project: Path = Path()) -> int:
@@ -55,33 +55,7 @@ def verify(*, project: Path = Path()) -> int:
         project: The project directory (holding algar.yaml).
 
     """
-    return _with_migration(project, lambda kernel, migration: _verify(migration))
-
-
-def _with_migration(project: Path, action: Callable[[FlextKernel, Migration], int]) -> int:
-    from flext_plugin_algar.phases import Migration
-    from flext_plugin_algar.project import load_project, load_rules
-    from flext_sdk.cli import boot_kernel
-    from flext_sdk.contracts import hint_of, require_service
-    from flext_sdk.contracts.ldif import LdifReader
-
-    loaded = load_project(project)
-    if loaded.is_failure:
-        return fail(loaded)
-    rules = load_rules(loaded.value)
-    if rules.is_failure:
-        return fail(rules)
-    booted = boot_kernel()
-    if booted.is_failure:
-        return fail(booted)
-    with booted.value as kernel:
-        reader = require_service(kernel, LdifReader, why="the ALGAR migration reads LDIF")
-        if reader.is_failure:
-            return fail(reader, hint=hint_of(reader))
-        migration = Migration.of(loaded.value, rules.value, reader.value)
-        if migration.is_failure:
-            return fail(migration)
-        return action(kernel, migration.value)
+    return with_migration(project, lambda kernel, migration: _verify(migration))
 
 
 def _sync(kernel: FlextKernel, migration: Migration, dry_run: bool, store: str | None) -> int:

@@ -36,38 +36,21 @@ def sync(*, project: Path = Path(), dry_run: bool = False) -> int:
         dry_run: Print the changes as LDIF change records (a summary under --output json); change nothing.
 
     """
-    from flext_kernel.errors import VALIDATION_ERROR
-    from flext_plugin_algar.oud_sync import sync_changes
-    from flext_plugin_algar.phases import Migration
-    from flext_plugin_algar.project import load_project, load_rules
-    from flext_sdk import FlextResult
-    from flext_sdk.cli import boot_kernel
-    from flext_sdk.contracts import hint_of, require_service
-    from flext_sdk.contracts.ldif import LdifReader
+    from flext_plugin_algar.session import with_migration
 
-    loaded = load_project(project)
-    if loaded.is_failure:
-        return fail(loaded)
-    rules = load_rules(loaded.value)
-    if rules.is_failure:
-        return fail(rules)
-    booted = boot_kernel()
-    if booted.is_failure:
-        return fail(booted)
-    with booted.value as kernel:
-        reader = require_service(kernel, LdifReader, why="oud sync reads the source as LDIF")
-        if reader.is_failure:
-            return fail(reader, hint=hint_of(reader))
-        migration = Migration.of(loaded.value, rules.value, reader.value)
-        if migration.is_failure:
-            return fail(migration)
-        if loaded.value.source.url is not None:
-            fetched = _fetch(migration.value)
-            if fetched.is_failure:
-                return fail(fetched)
-        elif loaded.value.source.ldif is None:  # pragma: no cover - the project model forbids it
-            return fail(FlextResult.fail("source: no ldif and no url", VALIDATION_ERROR))
-        done = sync_changes(migration.value, dry_run=dry_run)
+    return with_migration(
+        project, lambda _kernel, migration: _sync(migration, dry_run), why="oud sync reads the source as LDIF"
+    )
+
+
+def _sync(migration: Migration, dry_run: bool) -> int:
+    from flext_plugin_algar.oud_sync import sync_changes
+
+    if migration.project.source.url is not None:
+        fetched = _fetch(migration)
+        if fetched.is_failure:
+            return fail(fetched)
+    done = sync_changes(migration, dry_run=dry_run)
     if done.is_failure:
         return fail(done)
     return _print(done.value, dry_run=dry_run)
