@@ -70,14 +70,15 @@ def test_a_scheduler_killed_and_started_later_runs_the_missed_slot_once_and_none
         wait_for(lambda: of_type(stream(flext_cli, "often"), "FiringStarted"), what="a firing")
         first.send_signal(signal.SIGKILL)  # kill -9: no chance to record anything
         first.wait()
-    killed_at = datetime.now(UTC)
     before = of_type(stream(flext_cli, "often"), "SlotClaimed")
     ended = {f["run_id"] for f in of_type(stream(flext_cli, "often"), "FiringFinished")}
     if before[-1]["run_id"] not in ended:  # killed while its job ran (nearly always): nobody records the end
         assert listed(flext_cli)["often"]["last_outcome"] == "interrupted"
     # the killed scheduler's job runs on in its own session; let it end, then stay down two more slots
     wait_for(lambda: _pipeline_status(flext_cli, "numbers") != "running", what="the orphaned run")
-    wait_for(lambda: datetime.now(UTC) > killed_at + timedelta(seconds=7), what="two missed slots")
+    # two slots missed and a third due: the restart must come after the killed one's slot + 3 x 3 s
+    due = _time(before[-1]["slot"]) + timedelta(seconds=9.2)
+    wait_for(lambda: datetime.now(UTC) > due, what="two missed slots and a third due")
     restarted_at = datetime.now(UTC)
     with _scheduler(flext_cli, log) as second:
 

@@ -7,6 +7,7 @@ on a loopback port of its own, stopped when the module's tests are done.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -22,11 +23,23 @@ _WMS = FakeWms(_SERVER)
 for _entity, _count in (("item", 23), ("order_hdr", 12), ("inventory", 7)):
     _WMS.add(_entity, make_rows(_count))
 
+# Every Singer SDK tap it builds (here, at import, and in each test) points SIGINT and SIGTERM at its
+# own handler: put the session's back, or a later test of the same process finds Ctrl-C redirected.
+_HANDLERS = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
 _Base = get_tap_test_class(TapOracleWMS, config=_WMS.basic_config(), parse_env_config=False)
+for _number, _handler in _HANDLERS.items():
+    signal.signal(_number, _handler)
 
 
 class TestTapOracleWMSBuiltIn(_Base):  # type: ignore[misc, valid-type]  # a class the SDK builds at runtime
     """Every tap, stream and attribute test of Singer SDK 0.54."""
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_put_back() -> Iterator[None]:
+    yield
+    for number, handler in _HANDLERS.items():
+        signal.signal(number, handler)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -366,6 +366,9 @@ class TargetSQLite(Target):
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
         target: TargetSQLite | None = None
+        # The SDK installs its termination handler; put back what was there, so that running the
+        # target in a process that goes on (a test, an embedding program) leaves its Ctrl-C alone.
+        previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
         try:
             target = cls(
                 config=dict(config.config) if config is not None else {},
@@ -388,6 +391,8 @@ class TargetSQLite(Target):
         finally:
             if target is not None:
                 target.database.close()
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _as_target_error(error: BaseException) -> TargetError:
