@@ -9,6 +9,7 @@ PostgreSQL, so a missing server is a broken build, not a reason to skip.
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 
@@ -52,3 +53,23 @@ def pg_schema(postgres_url: str) -> Iterator[str]:
     yield name
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+_SESSION_HANDLERS: dict[int, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remember the process's SIGINT and SIGTERM handlers before anything is collected."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        _SESSION_HANDLERS[number] = signal.getsignal(number)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Put them back once collection is done.
+
+    Singer SDK taps and targets point both signals at their own handler when they are built, and the
+    SDK's test classes (tap-oracle-wms's ``get_tap_test_class``) build taps while they are collected:
+    without this, every test after collection would run with Ctrl-C redirected to a tap.
+    """
+    for number, handler in _SESSION_HANDLERS.items():
+        signal.signal(number, handler)  # type: ignore[arg-type]  # what getsignal returned
