@@ -616,11 +616,7 @@ class JournaledRun:
         if error is None or self._ended:
             return
         self._ended = True
-        if isinstance(error, KeyboardInterrupt):
-            code, message = INTERRUPTED, "interrupted"
-        else:
-            code, message = INTERNAL_ERROR, _scrubbed(f"{type(error).__name__}: {error}")
-        self.journal.record(RunFailed, self.run_id, code=code, message=message)
+        self.journal.record(RunFailed, self.run_id, **_left_by(error))
 
 
 SyncBatch = Callable[["SyncProgress"], None]
@@ -790,11 +786,14 @@ class JournaledSync:
         if error is None or self._ended:
             return
         self._ended = True
-        if isinstance(error, KeyboardInterrupt):
-            code, message = INTERRUPTED, "interrupted"
-        else:
-            code, message = INTERNAL_ERROR, _scrubbed(f"{type(error).__name__}: {error}")
-        self.journal.record(RunFailed, self.run_id, code=code, message=message, phase=SYNC)
+        self.journal.record(RunFailed, self.run_id, **_left_by(error), phase=SYNC)
+
+
+def _left_by(error: BaseException) -> dict[str, str]:
+    """The ``RunFailed`` code and message of a run left by an exception (Ctrl-C, or a bug)."""
+    if isinstance(error, KeyboardInterrupt):
+        return {"code": INTERRUPTED, "message": "interrupted"}
+    return {"code": INTERNAL_ERROR, "message": _scrubbed(f"{type(error).__name__}: {error}")}
 
 
 # -- logs ---------------------------------------------------------------------------------------------
