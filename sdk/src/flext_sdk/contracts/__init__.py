@@ -14,6 +14,9 @@ The types that cross live here, owned by no plugin:
   registers (LDIF files as ``LdifRecord`` and ``LdifProblem`` items);
 - ``flext_sdk.contracts.pipeline``: ``GetPipelineState`` and
   ``SetPipelineState``, a pipeline's resume state, handled by the pipeline plugin;
+- ``flext_sdk.contracts.observability``: ``GetMetricsText``, the process's
+  metrics as Prometheus text (a ``MetricsText``), handled by the
+  observability plugin;
 - ``require_handler``, ``require_service``: check that what a caller needs is
   there, or fail naming the plugin that provides it and what to do
   (``PLUGIN_DISABLED``: enable it; ``NOT_FOUND``: install it); ``hint_of``
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     )
     from flext_sdk.contracts.dbt import DbtCommand, DbtReport, NodeResult, RunDbt
     from flext_sdk.contracts.ldif import LdifItem, LdifModification, LdifProblem, LdifReader, LdifRecord
+    from flext_sdk.contracts.observability import GetMetricsText, MetricsText
     from flext_sdk.contracts.singer import (
         ConnectorKind,
         ConnectorSpec,
@@ -54,6 +58,7 @@ _PROVIDERS = "flext_sdk.contracts._providers"
 _SINGER = "flext_sdk.contracts.singer"
 _DBT = "flext_sdk.contracts.dbt"
 _LDIF = "flext_sdk.contracts.ldif"
+_OBSERVABILITY = "flext_sdk.contracts.observability"
 
 _LOCATIONS: dict[str, str] = {
     "ConnectorKind": _SINGER,
@@ -61,11 +66,13 @@ _LOCATIONS: dict[str, str] = {
     "ConnectorStep": _SINGER,
     "DbtCommand": _DBT,
     "DbtReport": _DBT,
+    "GetMetricsText": _OBSERVABILITY,
     "LdifItem": _LDIF,
     "LdifModification": _LDIF,
     "LdifProblem": _LDIF,
     "LdifReader": _LDIF,
     "LdifRecord": _LDIF,
+    "MetricsText": _OBSERVABILITY,
     "NodeResult": _DBT,
     "Provider": _PROVIDERS,
     "RunDbt": _DBT,
@@ -89,11 +96,13 @@ __all__ = [
     "ConnectorStep",
     "DbtCommand",
     "DbtReport",
+    "GetMetricsText",
     "LdifItem",
     "LdifModification",
     "LdifProblem",
     "LdifReader",
     "LdifRecord",
+    "MetricsText",
     "NodeResult",
     "Provider",
     "RunDbt",
