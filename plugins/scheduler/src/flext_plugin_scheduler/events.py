@@ -87,6 +87,8 @@ class ScheduleAdded(ScheduleEvent):
     """A pipeline job runs ``flext pipeline run P --full-refresh`` (a scheduled reload)."""
     since: AwareDatetime
     """When it was added: the first slot due is the first after this."""
+    source: str | None = None
+    """Who added it through ``AddSchedule`` (``meltano:<meltano.yml>``); None: ``flext schedule add``."""
 
 
 class ScheduleRemoved(ScheduleEvent):

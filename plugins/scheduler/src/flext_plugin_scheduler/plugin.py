@@ -1,10 +1,20 @@
-"""The ``scheduler`` plugin: declares its commands; loading it imports nothing else."""
+"""The ``scheduler`` plugin: its commands and the ``AddSchedule`` handler; loading it imports nothing else.
+
+Other plugins add schedules through ``flext_sdk.contracts.schedule`` (``AddSchedule`` on the
+command bus), handled here: the meltano plugin imports a project's ``schedules:`` that way.
+"""
 
 from __future__ import annotations
 
-from flext_sdk import CommandEntry, GroupEntry, PluginManifest
+from typing import TYPE_CHECKING
 
-__all__ = ["NAME", "manifest"]
+from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
+
+if TYPE_CHECKING:
+    from flext_sdk import FlextCommandBus, FlextEventBus, FlextQueryBus, FlextResult
+    from flext_sdk.contracts.schedule import AddSchedule, ScheduleAdding
+
+__all__ = ["NAME", "flext_register_handlers", "manifest"]
 
 NAME = "scheduler"
 """The plugin's name."""
@@ -39,3 +49,18 @@ manifest = PluginManifest(
     groups=(GroupEntry(path=("schedule",), help="Add, list, remove and run cron schedules."),),
 )
 """The plugin's manifest: its commands, declared lazily."""
+
+
+@hookimpl
+def flext_register_handlers(
+    command_bus: FlextCommandBus, query_bus: FlextQueryBus, event_bus: FlextEventBus
+) -> None:
+    """Handle ``AddSchedule`` (the handler's module loads when first asked)."""
+    from flext_sdk.contracts.schedule import AddSchedule
+
+    def add_schedule(command: AddSchedule) -> FlextResult[ScheduleAdding]:
+        from flext_plugin_scheduler.handlers import add_schedule as handle
+
+        return handle(command)
+
+    command_bus.register(AddSchedule, add_schedule, owner=NAME)

@@ -12,13 +12,13 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flext_eventsourcing import opened_store, stores_of
-from flext_kernel.errors import INTERRUPTED, NOT_FOUND, VALIDATION_ERROR
+from flext_kernel.errors import INTERRUPTED, NOT_FOUND
 from flext_plugin_scheduler.book import ScheduleBook, ScheduleState, checked_name
 from flext_plugin_scheduler.cron import parse_cron
+from flext_plugin_scheduler.definitions import schedule_definition
 from flext_plugin_scheduler.errors import FIRING_FAILED
 from flext_sdk import FlextResult
 from flext_sdk.cli import (
@@ -75,7 +75,9 @@ def add(
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    definition = _definition(name, cron, pipeline, meltano_job, timezone, catch_up, full_refresh, command)
+    definition = schedule_definition(
+        name, cron, pipeline, meltano_job, timezone, catch_up, full_refresh, command
+    )
     if definition.is_failure:
         return fail(definition, hint=hint_of(definition))
     with opened_store(store) as opened:
@@ -96,87 +98,6 @@ def add(
         human=f"added schedule {name}: {job} at '{cron}' ({timezone}), first due {_iso(first)}; "
         "'flext scheduler' or 'flext schedule run-due' fires it",
     )
-
-
-def _definition(
-    name: str,
-    cron: str,
-    pipeline: str | None,
-    meltano_job: str | None,
-    timezone: str,
-    catch_up: str,
-    full_refresh: bool = False,
-    command: str | None = None,
-) -> FlextResult[dict[str, Any]]:
-    """``ScheduleAdded``'s fields from the options, or the first thing wrong with them."""
-    checked = checked_name(name)
-    if checked.is_failure:
-        return FlextResult.fail(checked.error or "", error_code=checked.error_code)
-    if sum(job is not None for job in (pipeline, meltano_job, command)) != 1:
-        return FlextResult.fail(
-            "a schedule runs one job: give one of --pipeline, --meltano-job and --command",
-            error_code=VALIDATION_ERROR,
-        )
-    if command is not None:
-        return _command_definition(name, cron, command, timezone, catch_up, full_refresh)
-    if full_refresh and pipeline is None:
-        return FlextResult.fail(
-            "--full-refresh applies to a pipeline: give --pipeline (a Meltano job has no such option)",
-            error_code=VALIDATION_ERROR,
-        )
-    kind, job = ("pipeline", pipeline) if pipeline is not None else ("meltano-job", meltano_job)
-    assert job is not None, "one of them is set"
-    job_checked = checked_name(job, what="pipeline name" if kind == "pipeline" else "Meltano job name")
-    if job_checked.is_failure:
-        return FlextResult.fail(job_checked.error or "", error_code=job_checked.error_code)
-    parsed = parse_cron(cron, timezone)
-    if parsed.is_failure:
-        return FlextResult.fail(
-            parsed.error or "", error_code=parsed.error_code, error_data=parsed.error_data
-        )
-    return FlextResult.ok(
-        {
-            "schedule": name,
-            "cron": cron,
-            "timezone": timezone,
-            "catch_up": catch_up,
-            "job_kind": kind,
-            "job": job,
-            "directory": str(Path.cwd()),
-            "full_refresh": full_refresh,
-            "since": datetime.now(UTC),
-        }
-    )
-
-
-def _command_definition(
-    name: str, cron: str, command: str, timezone: str, catch_up: str, full_refresh: bool
-) -> FlextResult[dict[str, Any]]:
-    """``ScheduleAdded``'s fields for a FLEXT command line, or the first thing wrong with them."""
-    import shlex
-
-    try:
-        words = shlex.split(command)
-    except ValueError as exc:
-        return FlextResult.fail(f"--command: {exc} in {command!r}", error_code=VALIDATION_ERROR)
-    if not words or words[0].startswith("-") or words[0] == "scheduler":
-        return FlextResult.fail(
-            f"--command: {command!r} is not a FLEXT command line (what follows 'flext', e.g. "
-            "'algar oud sync --project /srv/migration')",
-            error_code=VALIDATION_ERROR,
-        )
-    if full_refresh:
-        return FlextResult.fail("--full-refresh applies to a pipeline: give --pipeline", VALIDATION_ERROR)
-    parsed = parse_cron(cron, timezone)
-    if parsed.is_failure:
-        return FlextResult.fail(
-            parsed.error or "", error_code=parsed.error_code, error_data=parsed.error_data
-        )
-    return FlextResult.ok({
-        "schedule": name, "cron": cron, "timezone": timezone, "catch_up": catch_up, "job_kind": "command",
-        "job": shlex.join(words), "directory": str(Path.cwd()), "full_refresh": False,
-        "since": datetime.now(UTC),
-    })  # fmt: skip
 
 
 @contextmanager
