@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import pytest
@@ -117,3 +118,33 @@ def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     installed = project.flext("meltano", "install", "--project", str(root))
     assert installed.exit_code == 0, str(installed)
     return project
+
+
+class ProjectCopy:
+    """A fresh, uninstalled copy of the project and a FLEXT home of its own (``home`` fixture)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = copy_project(tmp_path / "warehouse-project")
+        home = tmp_path / "home"
+        home.mkdir()
+        self.cli = FlextCliRunner(home, timeout=600)
+
+    def flext(self, *args: str) -> CliResult:
+        return self.cli(*args, env={"FLEXT_CHECKOUT": str(CHECKOUT), "FLEXT_TOOLS_DIR": tools_dir()})
+
+    def schedules(self) -> dict[str, dict[str, Any]]:
+        listed = self.flext("--output", "json", "schedule", "list")
+        assert listed.exit_code == 0, str(listed)
+        return {entry["schedule"]: entry for entry in listed.json()["data"]}
+
+    def edit(self, old: str, new: str) -> None:
+        path = self.root / "meltano.yml"
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> ProjectCopy:
+    """A copy of the project and an empty FLEXT home (Meltano's environment is the session's)."""
+    return ProjectCopy(tmp_path)

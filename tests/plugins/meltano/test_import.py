@@ -122,3 +122,13 @@ def test_a_dry_run_registers_nothing(meltano_project: MeltanoProject, tmp_path: 
     assert (
         data[0]["definition"]["load"]["config"]["database"] == "${FLEXT_PIPELINE_DIR}/output/dev_warehouse.db"
     )
+
+
+def test_the_schedules_are_imported_with_the_pipelines(imported: MeltanoProject) -> None:
+    listed = imported.flext("--output", "json", "schedule", "list")
+    assert listed.exit_code == 0, str(listed)
+    jobs = {entry["schedule"]: entry["job"] for entry in listed.json()["data"]}
+    assert jobs == {
+        "directory-nightly": "meltano run --environment prod directory-to-warehouse",
+        "contractors-hourly": "meltano run --environment prod tap-ldif--contractors target-sqlite",
+    }

@@ -1,4 +1,4 @@
-"""``flext meltano import [DIR]``: register a Meltano project's job blocks as FLEXT pipelines.
+"""``flext meltano import [DIR]``: a Meltano project's job blocks as FLEXT pipelines, its schedules too.
 
 The project is checked as for a delegated run (``meltano_cli.prepare``).
 Each block of each job (``extractor [mappings...] loader``; utilities and
@@ -14,6 +14,10 @@ never by importing the pipeline plugin:
    project directory and registered with ``flext pipeline create --replace``
    (relative paths then resolve where Meltano resolves them, and
    ``${FLEXT_PIPELINE_DIR}`` is the project directory); the file is removed.
+
+3. the project's ``schedules:`` become FLEXT schedules
+   (``schedules_cli.import_schedules``: checked before any pipeline is
+   registered, added after), one ``schedule NAME ...`` line each on stderr.
 
 With ``--dry-run`` nothing is installed or registered: the definitions are
 printed. The result lists each pipeline, its block and job, Meltano's state
@@ -69,6 +73,11 @@ def meltano_import(
         return fail(imported)
     if dry_run:
         return emit([_summary(pipeline) | {"definition": pipeline.definition} for pipeline in imported.value])
+    from flext_plugin_meltano.schedules_cli import import_schedules
+
+    checked = import_schedules(meltano_project, environment, dry_run=True)  # a bad cron stops it here
+    if isinstance(checked, int):
+        return checked
     for pipeline in imported.value:
         installed = _install_connectors(pipeline.connectors, meltano_project)
         if isinstance(installed, Failure):
@@ -78,6 +87,12 @@ def meltano_import(
             return fail(registered)
         for dropped in pipeline.dropped:
             note(f"{pipeline.name}: the extractor's {dropped} is not carried (pipelines have no {dropped})")
+    schedules = import_schedules(meltano_project, environment) if checked else []
+    if isinstance(schedules, int):
+        return schedules
+    for row in schedules:
+        said = f"{row['outcome']}: flext {row['runs']}" if row["runs"] else f"left out: {row['reason']}"
+        note(f"schedule {row['schedule']} ({row['interval']}) {said}")
     rows = [_summary(pipeline) for pipeline in imported.value]
     return emit_table(rows, ["pipeline", "block", "job", "state_id"], title="imported from Meltano")
 

@@ -32,7 +32,22 @@ _COMMANDS = (
     (
         "import",
         "flext_plugin_meltano.import_cli:meltano_import",
-        "Turn a Meltano project's job blocks into FLEXT pipelines.",
+        "Turn a Meltano project's job blocks into FLEXT pipelines (and its schedules into schedules).",
+    ),
+    (
+        "schedules import",
+        "flext_plugin_meltano.schedules_cli:meltano_schedules_import",
+        "Turn a Meltano project's schedules into FLEXT schedules.",
+    ),
+    (
+        "test",
+        "flext_plugin_meltano.project_test_cli:meltano_test",
+        "Run a Meltano project's tests (meltano test) and report one table.",
+    ),
+    (
+        "project init",
+        "flext_plugin_meltano.init_cli:meltano_project_init",
+        "Create a Meltano project with meltano init, optionally from a ready template.",
     ),
 )
 
@@ -42,10 +57,13 @@ manifest = PluginManifest(
     version="0.1.0",
     description="Run existing Meltano projects, delegated or imported as pipelines, and move their state",
     commands=tuple(
-        CommandEntry(path=("meltano", name), target=target, help=text) for name, target, text in _COMMANDS
+        CommandEntry(path=("meltano", *name.split()), target=target, help=text)
+        for name, target, text in _COMMANDS
     ),
     groups=(
         GroupEntry(path=("meltano",), help="Run, import and move the state of existing Meltano projects."),
+        GroupEntry(path=("meltano", "schedules"), help="Meltano's schedules as FLEXT schedules."),
+        GroupEntry(path=("meltano", "project"), help="Create Meltano projects."),
     ),
 )
 """The plugin's manifest: its commands, declared lazily."""
