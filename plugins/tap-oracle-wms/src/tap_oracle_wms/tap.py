@@ -4,7 +4,8 @@ Config (docs/plugins/tap-oracle-wms.md has every setting): ``base_url``,
 ``auth_method`` (``basic`` with ``username``/``password``, or ``oauth2``
 with ``oauth_token_url``/``client_id``/``client_secret``/``oauth_scope``),
 ``entities`` (the nine GrupoNos reads by default), ``page_size``,
-``start_date``, retry settings. Secrets are marked secret in the schema,
+``page_concurrency`` (pages in flight at once, ``pages``), ``start_date``,
+retry settings. Secrets are marked secret in the schema,
 so Singer SDK redacts them from ``--about`` and its logs.
 
 Discovery asks the API to describe each configured entity (``schema``); a
@@ -93,6 +94,18 @@ class TapOracleWMS(Tap):
             minimum=1,
             maximum=1250,
             description="Rows per page (the API allows up to 1250).",
+        ),
+        th.Property(
+            "page_concurrency",
+            th.IntegerType,
+            default=1,
+            minimum=1,
+            maximum=16,
+            description=(
+                "Pages of one entity fetched at once (1: one at a time, following next_page). "
+                "Above 1 the tap reads page_count from the first page and fetches the rest by page "
+                "number, writing rows in page order."
+            ),
         ),
         th.Property(
             "start_date",

@@ -8,8 +8,13 @@ with field definitions; ``.../entity/{entity}/`` pages of ``{"result_count",
 ``mod_ts__gt``/``mod_ts__gte`` filters; basic auth, or an OAuth2 bearer token
 from ``/oauth2/v1/token`` (client credentials); and the faults a test queues
 per page (a status with its headers, or a body that is not JSON), each
-answered once. It ships with the tap so that a deployment built on it (the
-GrupoNos pipelines) can be tested end to end without a WMS; it needs the
+answered once. For concurrent paging it can wait ``latency`` seconds before
+each page (a WMS's own time to answer), hold pages until all of them are
+being answered at once (``meet``: proof that they were in flight together), and
+counts the page requests in flight (``max_in_flight``); give it a
+``HTTPServer(threaded=True)`` so that it answers several at once. It
+ships with the tap so that a deployment built on it (the GrupoNos
+pipelines) can be tested end to end without a WMS; it needs the
 ``testing`` extra (pytest-httpserver).
 """
 
@@ -17,8 +22,10 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -124,6 +131,14 @@ class FakeWms:
         self.seen: list[Seen] = []
         self.tokens: list[str] = []
         self.next_host: str | None = None
+        self.latency = 0.0
+        """Seconds each page answer waits before it is sent (describe and token answers do not)."""
+        self.meetings: dict[tuple[str, int], tuple[threading.Barrier, threading.Event]] = {}
+        self.after_page: dict[tuple[str, int], Callable[[], None]] = {}
+        """Called once, right after that page of that entity was answered (rows changed mid-read)."""
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
         server.expect_request(re.compile(".*")).respond_with_handler(self.handle)
 
     @property
@@ -139,6 +154,20 @@ class FakeWms:
     def fail(self, entity: str, page: int, fault: Fault) -> None:
         """Answer the next request for ``page`` of ``entity`` with ``fault`` (once)."""
         self.faults[(entity, page)].append(fault)
+
+    def meet(self, entity: str, pages: tuple[int, ...], *, timeout: float = 10.0) -> None:
+        """Answer ``pages`` of ``entity`` only when every one of them is being answered (``timeout`` at most).
+
+        ``met(entity, page)`` then says whether they all were in flight at once: a reader that
+        fetches one page at a time never is (the first waits out ``timeout``, then all are answered).
+        """
+        barrier, met = threading.Barrier(len(pages), timeout=timeout), threading.Event()
+        for page in pages:
+            self.meetings[(entity, page)] = (barrier, met)
+
+    def met(self, entity: str, page: int) -> bool:
+        """Whether the pages ``meet`` named with ``page`` were all in flight together."""
+        return self.meetings[(entity, page)][1].is_set()
 
     def basic_config(self, **extra: Any) -> dict[str, Any]:
         """A basic-auth config for this server, the tap's waits short (tests do not sleep long)."""
@@ -207,8 +236,32 @@ class FakeWms:
 
     def _page(self, request: Request, entity: str, args: dict[str, str]) -> Response:
         page = int(args.get("page", "1"))
-        if self.faults[(entity, page)]:
-            return _fault(self.faults[(entity, page)].pop(0))
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if (entity, page) in self.meetings:
+                barrier, met = self.meetings[(entity, page)]
+                try:
+                    barrier.wait()
+                    met.set()
+                except threading.BrokenBarrierError:
+                    pass  # not all in flight together: answered all the same
+            if self.latency:
+                time.sleep(self.latency)
+            with self._lock:
+                if self.faults[(entity, page)]:
+                    return _fault(self.faults[(entity, page)].pop(0))
+            answer = self._answer(request, entity, args, page)
+            changed = self.after_page.pop((entity, page), None)
+            if changed is not None:
+                changed()
+            return answer
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, request: Request, entity: str, args: dict[str, str], page: int) -> Response:
         rows = _ordered(list(self._filtered(entity, args)), args.get("ordering", "id"))
         size = min(int(args.get("page_size", "25")), 1250)
         count = max(1, -(-len(rows) // size))
