@@ -1,0 +1,68 @@
+"""Telemetry configuration, from ``FLEXT_TELEMETRY_*`` environment variables (pydantic-settings).
+
+The default exporter is ``none``: the plugin then records nothing and loads
+neither OpenTelemetry nor pydantic-settings (``switched_on`` reads one
+variable), so a kernel with the plugin installed costs what one without it does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flext_kernel.errors import VALIDATION_ERROR
+from flext_kernel.messages import field_errors, summarize_errors
+from flext_kernel.result import FlextResult
+
+__all__ = ["ENV_EXPORTER", "Exporter", "TelemetrySettings", "load_settings", "switched_on"]
+
+Exporter: TypeAlias = Literal["none", "console", "otlp", "memory"]
+"""Where spans and metrics go; ``none`` switches telemetry off."""
+
+ENV_EXPORTER = "FLEXT_TELEMETRY_EXPORTER"
+"""The variable that switches telemetry on."""
+
+
+class TelemetrySettings(BaseSettings):
+    """What the plugin records and where it sends it."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEXT_TELEMETRY_", extra="ignore", frozen=True)
+
+    exporter: Exporter = "none"
+    """``none`` (off), ``console`` (stderr), ``otlp`` (a collector; needs the extra) or ``memory``."""
+    service_name: str = Field(default="flext", min_length=1)
+    """The ``service.name`` resource attribute of every span and metric."""
+    otlp_endpoint: str | None = None
+    """The collector's base URL (``http://localhost:4318``); unset: OpenTelemetry's own
+    ``OTEL_EXPORTER_OTLP_*`` variables, else its default."""
+    metric_interval: float = Field(default=10.0, gt=0)
+    """Seconds between two metric exports to the console or the collector (the last one at exit)."""
+    memory_file: Path | None = None
+    """With the ``memory`` exporter: a JSON-lines file the finished spans and the metrics are written
+    to when the kernel closes (how a test reads what a ``flext`` subprocess recorded)."""
+
+
+def switched_on(environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``FLEXT_TELEMETRY_EXPORTER`` asks for an exporter (anything but unset, empty or ``none``)."""
+    value = (os.environ if environ is None else environ).get(ENV_EXPORTER, "").strip().lower()
+    return value not in ("", "none")
+
+
+def load_settings() -> FlextResult[TelemetrySettings]:
+    """The settings from the environment; a bad value is ``VALIDATION_ERROR`` naming the variable."""
+    try:
+        return FlextResult.ok(TelemetrySettings())
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        for error in errors:
+            error["loc"] = [f"FLEXT_TELEMETRY_{str(part).upper()}" for part in error.get("loc", ())]
+        return FlextResult.fail(
+            f"telemetry settings are invalid: {summarize_errors(errors)}",
+            error_code=VALIDATION_ERROR,
+            error_data={"errors": errors},
+        )
