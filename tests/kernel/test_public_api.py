@@ -14,7 +14,8 @@ EXPECTED = {
     "FlextQueryBus", "FlextResult", "FlextResultError", "Handler", "HandlerObject", "HandlerSpec",
     "LoggingBehavior", "MessageRegistry", "Next", "QueryCachingBehavior", "Subscriber", "Success",
     "TimingBehavior", "Upcaster", "ValidationBehavior", "Validator", "__version__",
-    "command_handler", "event_handler", "handler_specs", "message_type_name", "query_handler",
+    "command_handler", "correlation_scope", "current_correlation_id", "event_handler",
+    "handler_specs", "in_current_context", "message_type_name", "new_correlation_id", "query_handler",
     "register_handlers", "safe", "to_envelope", "to_json", "to_msgpack",
 }  # fmt: skip
 

@@ -33,6 +33,10 @@ if TYPE_CHECKING:  # what mypy reads: `import X as X` marks a re-export
     from flext_kernel.bus import Subscriber as Subscriber
     from flext_kernel.container import ContainerScope as ContainerScope
     from flext_kernel.container import FlextContainer as FlextContainer
+    from flext_kernel.correlation import correlation_scope as correlation_scope
+    from flext_kernel.correlation import current_correlation_id as current_correlation_id
+    from flext_kernel.correlation import in_current_context as in_current_context
+    from flext_kernel.correlation import new_correlation_id as new_correlation_id
     from flext_kernel.errors import FlextBusError as FlextBusError
     from flext_kernel.errors import FlextContainerError as FlextContainerError
     from flext_kernel.errors import FlextError as FlextError
@@ -67,6 +71,8 @@ else:  # what runs: the same names, each imported from its module on first use
             "flext_kernel.bus": "AsyncBehavior AsyncNext Behavior FlextCommandBus FlextEventBus "
             "FlextQueryBus Handler HandlerObject Next Subscriber",
             "flext_kernel.container": "ContainerScope FlextContainer",
+            "flext_kernel.correlation": "correlation_scope current_correlation_id in_current_context "
+            "new_correlation_id",
             "flext_kernel.errors": "FlextBusError FlextContainerError FlextError FlextResultError",
             "flext_kernel.handlers": "HandlerSpec command_handler event_handler handler_specs query_handler "
             "register_handlers",

@@ -27,6 +27,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, TzInfo, core_schema
 
+from flext_kernel.correlation import current_causation_id, current_correlation_id
+
 __all__ = [
     "FlextCommand",
     "FlextDomainEvent",
@@ -170,10 +172,12 @@ class FlextDomainEvent(FlextMessage):
     """Kind of aggregate, e.g. ``"Pipeline"``; None when the producer does not say."""
     version: int = Field(default=1, ge=1)
     """Position of the event in its aggregate's stream, starting at 1."""
-    correlation_id: str | None = None
-    """Identity shared by everything caused by one user request."""
-    causation_id: str | None = None
-    """Identity of the message (command or event) that directly caused this one."""
+    correlation_id: str | None = Field(default_factory=current_correlation_id)
+    """Identity shared by everything caused by one user action; by default the one in force when built
+    (``flext_kernel.correlation``; None outside any scope)."""
+    causation_id: str | None = Field(default_factory=current_causation_id)
+    """Identity of the message (command or event) that directly caused this one; by default the event
+    whose subscribers were running when it was built (None: not known)."""
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     """Free-form JSON-compatible details (actor, host, plugin, ...)."""
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Never, NoReturn, ParamSpec, TypeVar, overload
 
+from flext_kernel.correlation import current_correlation_id
 from flext_kernel.errors import MULTIPLE_ERRORS, OPERATION_ERROR, FlextResultError
 
 __all__ = ["MULTIPLE_ERRORS", "Failure", "FlextResult", "Success", "safe"]
@@ -67,6 +68,14 @@ class FlextResult(Generic[T_co]):
         """The failure's structured details (read-only; empty on a success)."""
         raise NotImplementedError  # always overridden
 
+    @property
+    def correlation_id(self) -> str | None:
+        """The correlation id in force when the failure was made (None on a success, or outside a scope).
+
+        Not part of equality: the same failure in two actions is the same failure.
+        """
+        raise NotImplementedError  # always overridden
+
     def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:
         """Apply ``fn`` to the value; a failure passes through unchanged."""
         raise NotImplementedError  # always overridden
@@ -98,6 +107,7 @@ class FlextResult(Generic[T_co]):
         building.error = error
         building.error_code = error_code
         building.error_data = _NO_DATA if not error_data else MappingProxyType(dict(error_data))
+        building.correlation_id = _correlation_id()
         building.__class__ = Failure
         done: Failure = building
         return done
@@ -127,7 +137,9 @@ class FlextResult(Generic[T_co]):
     def map_error(self, fn: Callable[[str], str]) -> FlextResult[T_co]:
         """Rewrite the failure message (code and data are kept)."""
         if isinstance(self, Failure):
-            return _fail(fn(self.error), self.error_code, self.error_data)
+            rewritten = _fail(fn(self.error), self.error_code, self.error_data)
+            _set_correlation_id(rewritten, self.correlation_id)  # still the action that failed
+            return rewritten
         return self
 
     def recover(self, fn: Callable[[str], U]) -> FlextResult[T_co | U]:
@@ -305,7 +317,7 @@ class _WritableSuccess:
 class _FailureSlots(FlextResult[Never]):
     """The storage of a failure while it is built; never seen outside this module."""
 
-    __slots__ = ("error", "error_code", "error_data")
+    __slots__ = ("correlation_id", "error", "error_code", "error_data")
 
 
 def _compiled_storage() -> type | None:
@@ -333,6 +345,8 @@ _set_value: Callable[[object, object], None] = _PureSuccessStorage.__dict__["val
 _set_error: Callable[[object, object], None] = _FailureSlots.__dict__["error"].__set__
 _set_error_code: Callable[[object, object], None] = _FailureSlots.__dict__["error_code"].__set__
 _set_error_data: Callable[[object, object], None] = _FailureSlots.__dict__["error_data"].__set__
+_set_correlation_id: Callable[[object, object], None] = _FailureSlots.__dict__["correlation_id"].__set__
+_correlation_id: Final = current_correlation_id  # a module global: one lookup in ``fail``
 
 
 class Success(_SuccessStorage, FlextResult[T_co]):
@@ -346,6 +360,7 @@ class Success(_SuccessStorage, FlextResult[T_co]):
     error = None
     error_code = None
     error_data = _NO_DATA
+    correlation_id = None
 
     if TYPE_CHECKING:
 
@@ -414,6 +429,7 @@ class Failure(_FailureSlots):
         _set_error(self, error)
         _set_error_code(self, error_code)
         _set_error_data(self, _NO_DATA if not error_data else MappingProxyType(dict(error_data)))
+        _set_correlation_id(self, _correlation_id())
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"FlextResult is immutable; cannot set {name!r}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from flext_kernel.cli import output
 from flext_kernel.cli.session import keep_files_private, selection
 from flext_kernel.cli.settings import OutputFormat, Settings, current, replace_current
+from flext_kernel.correlation import correlation_from_environment, correlation_scope
 from flext_kernel.errors import (
     INTERNAL_ERROR,
     INTERRUPTED,
@@ -205,9 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``flext`` with ``argv`` (default: the process arguments); return the exit code.
 
     A closed output pipe (``flext events export | head``) is a quiet end: ``output.EXIT_CLOSED_PIPE``.
+    The invocation is one action: it runs under one correlation id, ``FLEXT_CORRELATION_ID`` when that
+    holds a valid one, else a new one (docs/kernel/correlation.md).
     """
     try:
-        return _main(argv)
+        with correlation_scope(correlation_from_environment()):
+            return _main(argv)
     except BrokenPipeError:
         if _stdout_closed():
             return output.EXIT_CLOSED_PIPE
