@@ -1,0 +1,388 @@
+"""The log store: one SQLite file, an FTS5 index over its lines, WAL, retention by size and age.
+
+Many processes write at once (the CLI, a background pipeline run, the
+scheduler), so the file is in WAL mode with a busy timeout, and every write
+is one short transaction of a batch. Lines are rows of ``lines``; the FTS5
+table ``lines_fts`` indexes their message and fields as *external content*
+(triggers keep it in step), so the text is stored once.
+
+A search asks FTS5 for matching rowids newest first and stops at the limit,
+so a common word costs no more than a rare one; the other filters (time,
+level, plugin, pipeline, correlation id) are checked on the joined rows.
+
+Retention deletes the lines older than the age limit, and, while the
+pages in use exceed the size limit, the oldest lines down to 80% of it; the
+file's free pages are then given back (``auto_vacuum=INCREMENTAL``).
+
+Driver errors become ``LOG_STORE_FAILED`` (or ``LOG_QUERY_INVALID`` for a
+query FTS5 refuses) here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from flext_plugin_logs.errors import LOG_QUERY_INVALID, LOG_STORE_FAILED
+from flext_sdk import FlextResult
+
+__all__ = ["Filters", "LogStore", "Row", "StoredLine", "check_query"]
+
+SCHEMA_VERSION: Final = 1
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS lines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    level INTEGER NOT NULL,
+    logger TEXT NOT NULL,
+    plugin TEXT,
+    pipeline TEXT,
+    run_id TEXT,
+    correlation_id TEXT,
+    message TEXT NOT NULL,
+    fields TEXT
+);
+CREATE INDEX IF NOT EXISTS lines_ts ON lines(ts);
+CREATE INDEX IF NOT EXISTS lines_correlation ON lines(correlation_id) WHERE correlation_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS lines_pipeline ON lines(pipeline) WHERE pipeline IS NOT NULL;
+CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(
+    message, fields, content='lines', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS lines_added AFTER INSERT ON lines BEGIN
+    INSERT INTO lines_fts(rowid, message, fields) VALUES (new.id, new.message, coalesce(new.fields, ''));
+END;
+CREATE TRIGGER IF NOT EXISTS lines_removed AFTER DELETE ON lines BEGIN
+    INSERT INTO lines_fts(lines_fts, rowid, message, fields)
+        VALUES ('delete', old.id, old.message, coalesce(old.fields, ''));
+END;
+CREATE TABLE IF NOT EXISTS ingested (
+    path TEXT PRIMARY KEY,
+    offset INTEGER NOT NULL,
+    correlation_id TEXT
+);
+"""
+_COLUMNS: Final = "id, ts, level, logger, plugin, pipeline, run_id, correlation_id, message, fields"
+_INSERT: Final = (
+    "INSERT INTO lines (ts, level, logger, plugin, pipeline, run_id, correlation_id, message, fields) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_FROM_FTS: Final = "FROM lines_fts f JOIN lines l ON l.id = f.rowid WHERE lines_fts MATCH ?"
+_JOINED: Final = ", ".join(f"l.{column.strip()}" for column in _COLUMNS.split(","))
+_BUSY_TIMEOUT_MS: Final = 5000
+_KEEP_FRACTION: Final = 0.8
+"""Size retention deletes down to this fraction of the limit, so it does not run at every batch."""
+
+
+Row = tuple[float, int, str, str | None, str | None, str | None, str | None, str, str | None]
+"""A line to insert: ts, level, logger, plugin, pipeline, run_id, correlation_id, message, fields (JSON)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLine:
+    """One stored line, as the commands print it."""
+
+    id: int
+    """Its position in the store (later lines have larger ids)."""
+    time: float
+    """When it was logged, seconds since the epoch (UTC)."""
+    level: int
+    """Its ``logging`` level number."""
+    logger: str
+    """The logger, or for a pipeline's line the process that printed it (``tap-x``, ``flext``)."""
+    plugin: str | None
+    """The plugin that logged it (``pipeline`` for a run's lines); None when unknown."""
+    pipeline: str | None
+    """The pipeline of a run's line."""
+    run_id: str | None
+    """The run of a run's line."""
+    correlation_id: str | None
+    """The user action it belongs to."""
+    message: str
+    """The text, redacted."""
+    fields: dict[str, Any] | None
+    """Structured fields (``extra=`` of a logging call), redacted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a search, tail or export keeps; each None (or empty) keeps everything."""
+
+    query: str | None = None
+    """An FTS5 query over message and fields (words, ``"a phrase"``, ``pre*``, ``AND``/``OR``/``NOT``)."""
+    since: float | None = None
+    """Lines logged at or after this time (epoch seconds)."""
+    until: float | None = None
+    """Lines logged before this time."""
+    level: int | None = None
+    """The lowest level kept."""
+    plugins: tuple[str, ...] = ()
+    """Only lines of these plugins."""
+    pipeline: str | None = None
+    """Only lines of this pipeline's runs."""
+    correlation_id: str | None = None
+    """Only lines of this user action (or pipeline run)."""
+    after_id: int | None = None
+    """Only lines stored after this id (``tail --follow``)."""
+
+
+def _where(filters: Filters) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    parameters: list[Any] = []
+    checks: Sequence[tuple[object, str]] = (
+        (filters.since, "l.ts >= ?"),
+        (filters.until, "l.ts < ?"),
+        (filters.level, "l.level >= ?"),
+        (filters.pipeline, "l.pipeline = ?"),
+        (filters.correlation_id, "l.correlation_id = ?"),
+        (filters.after_id, "l.id > ?"),
+    )
+    for value, clause in checks:
+        if value is not None:
+            clauses.append(clause)
+            parameters.append(value)
+    if filters.plugins:
+        clauses.append(f"l.plugin IN ({', '.join('?' * len(filters.plugins))})")
+        parameters.extend(filters.plugins)
+    return clauses, parameters
+
+
+def check_query(query: str) -> FlextResult[None]:
+    """Whether FTS5 takes ``query``, asked of an empty index in memory (a store error is not the query's)."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute("CREATE VIRTUAL TABLE probe USING fts5(message, fields)")
+        connection.execute("SELECT rowid FROM probe WHERE probe MATCH ?", (query,)).fetchall()
+    except sqlite3.Error as exc:
+        reason = str(exc).removeprefix("fts5: ")
+        return FlextResult.fail(
+            f"the search query {query!r} is not valid: {reason}", error_code=LOG_QUERY_INVALID
+        )
+    finally:
+        connection.close()
+    return FlextResult.ok(None)
+
+
+def _line(row: sqlite3.Row | tuple[Any, ...]) -> StoredLine:
+    fields = json.loads(row[9]) if row[9] else None
+    return StoredLine(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], fields)
+
+
+class LogStore:
+    """One open connection to the store; not shared between threads (SQLite's rule)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._connection = connection
+        self.path = path
+        """The store's file."""
+
+    @classmethod
+    def open(cls, path: Path) -> FlextResult[LogStore]:
+        """Open (creating it ``0600`` in a ``0700`` directory) the store at ``path``."""
+        try:
+            if not path.exists():
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            return FlextResult.fail(f"cannot open the log store {path}: {exc}", error_code=LOG_STORE_FAILED)
+        store = cls(connection, path)
+        prepared = store._prepare()
+        if prepared.is_failure:
+            connection.close()
+            return FlextResult.fail(prepared.error or "", error_code=prepared.error_code)
+        return FlextResult.ok(store)
+
+    def _prepare(self) -> FlextResult[None]:
+        def prepare() -> None:
+            connection = self._connection
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                connection.execute("PRAGMA synchronous = NORMAL")
+                return
+            connection.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the first table: it sticks
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            with connection:
+                connection.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                )
+
+        return self._run(prepare)
+
+    def _run(self, work: Any) -> FlextResult[Any]:
+        """Run ``work()``; a driver error is a ``LOG_STORE_FAILED`` result (the one place that maps them)."""
+        try:
+            return FlextResult.ok(work())
+        except sqlite3.Error as exc:
+            return FlextResult.fail(f"log store {self.path}: {exc}", error_code=LOG_STORE_FAILED)
+
+    def _fetch(self, sql: str, parameters: Sequence[Any]) -> FlextResult[list[Any]]:
+        return self._run(lambda: self._connection.execute(sql, parameters).fetchall())
+
+    def _scalar(self, sql: str) -> FlextResult[int]:
+        return self._run(lambda: int(self._connection.execute(sql).fetchone()[0]))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._connection.close()
+
+    def insert(self, rows: Sequence[Row]) -> FlextResult[int]:
+        """Store ``rows`` in one transaction; the result is how many."""
+
+        def insert() -> int:
+            with self._connection:
+                self._connection.executemany(
+                    _INSERT,
+                    rows,
+                )
+            return len(rows)
+
+        return self._run(insert)
+
+    def search(self, filters: Filters, limit: int) -> FlextResult[list[StoredLine]]:
+        """The newest ``limit`` lines that pass ``filters``, oldest first."""
+        if filters.query:
+            checked = check_query(filters.query)
+            if checked.is_failure:
+                return FlextResult.fail(checked.error or "", error_code=checked.error_code)
+        clauses, parameters = _where(filters)
+        if filters.query:
+            sql = (
+                f"SELECT {_JOINED} {_FROM_FTS}"
+                + "".join(f" AND {clause}" for clause in clauses)
+                + " ORDER BY f.rowid DESC LIMIT ?"
+            )
+            parameters = [filters.query, *parameters]
+        else:
+            where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+            sql = f"SELECT {_COLUMNS} FROM lines l{where} ORDER BY l.id DESC LIMIT ?"
+        found = self._fetch(sql, [*parameters, limit])
+        return found.map(lambda rows: [_line(row) for row in reversed(rows)])
+
+    def iterate(self, filters: Filters, *, page: int = 5000) -> Iterator[FlextResult[list[StoredLine]]]:
+        """Every line that passes ``filters``, oldest first, a page at a time (an export)."""
+        if filters.query:
+            checked = check_query(filters.query)
+            if checked.is_failure:
+                yield FlextResult.fail(checked.error or "", error_code=checked.error_code)
+                return
+        after = filters.after_id or 0
+        while True:
+            clauses, parameters = _where(replace(filters, after_id=after))
+            if filters.query:
+                sql = (
+                    f"SELECT {_JOINED} {_FROM_FTS}"
+                    + "".join(f" AND {clause}" for clause in clauses)
+                    + " ORDER BY f.rowid LIMIT ?"
+                )
+                parameters = [filters.query, *parameters]
+            else:
+                sql = f"SELECT {_COLUMNS} FROM lines l WHERE {' AND '.join(clauses)} ORDER BY l.id LIMIT ?"
+            found = self._fetch(sql, [*parameters, page])
+            if found.is_failure:
+                yield FlextResult.fail(found.error or "", error_code=found.error_code)
+                return
+            lines = [_line(row) for row in found.value]
+            if not lines:
+                return
+            yield FlextResult.ok(lines)
+            after = lines[-1].id
+
+    def last_id(self) -> FlextResult[int]:
+        """The id of the newest line (0 when empty)."""
+        return self._scalar("SELECT coalesce(max(id), 0) FROM lines")
+
+    def count(self) -> FlextResult[int]:
+        """How many lines the store holds."""
+        return self._scalar("SELECT count(*) FROM lines")
+
+    def used_bytes(self) -> FlextResult[int]:
+        """The bytes of the pages in use (the file less its free pages)."""
+
+        def used() -> int:
+            pragma = self._connection.execute
+            pages = pragma("PRAGMA page_count").fetchone()[0] - pragma("PRAGMA freelist_count").fetchone()[0]
+            return int(pages * pragma("PRAGMA page_size").fetchone()[0])
+
+        return self._run(used)
+
+    def enforce_retention(self, *, max_bytes: int, max_age_seconds: float) -> FlextResult[int]:
+        """Delete lines older than the limit, then the oldest while over ``max_bytes``; how many went."""
+
+        def enforce() -> int:
+            deleted = 0
+            with self._connection:
+                cutoff = time.time() - max_age_seconds
+                cursor = self._connection.execute("DELETE FROM lines WHERE ts < ?", (cutoff,))
+                deleted += max(cursor.rowcount, 0)
+            used = self.used_bytes().unwrap()
+            if used > max_bytes:
+                total = self._connection.execute("SELECT count(*) FROM lines").fetchone()[0]
+                drop = int(total * (1 - _KEEP_FRACTION * max_bytes / used)) + 1
+                with self._connection:
+                    cursor = self._connection.execute(
+                        "DELETE FROM lines WHERE id <= (SELECT id FROM lines ORDER BY id LIMIT 1 OFFSET ?)",
+                        (min(drop, total) - 1,),
+                    )
+                    deleted += max(cursor.rowcount, 0)
+            if deleted:
+                self._connection.execute("PRAGMA incremental_vacuum")
+            return deleted
+
+        return self._run(enforce)
+
+    def offset_of(self, path: str) -> FlextResult[tuple[int, str | None]]:
+        """How far a pipeline run log was read, and the correlation id it named (0, None: never)."""
+
+        def offset() -> tuple[int, str | None]:
+            row = self._connection.execute(
+                "SELECT offset, correlation_id FROM ingested WHERE path = ?", (path,)
+            ).fetchone()
+            return (int(row[0]), row[1]) if row else (0, None)
+
+        return self._run(offset)
+
+    def insert_ingested(
+        self, rows: Sequence[Row], path: str, read: tuple[int, int], correlation_id: str | None
+    ) -> FlextResult[int]:
+        """Store a run log's new lines and how far it was read, in one transaction, never twice.
+
+        ``read`` is (the offset the lines start at, the offset after them). If another
+        process stored them meanwhile (the file's offset is no longer the first), nothing is
+        stored and the result is 0.
+        """
+
+        def insert() -> int:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                row = connection.execute("SELECT offset FROM ingested WHERE path = ?", (path,)).fetchone()
+                if (int(row[0]) if row else 0) != read[0]:
+                    connection.rollback()
+                    return 0
+                connection.executemany(
+                    _INSERT,
+                    rows,
+                )
+                connection.execute(
+                    "INSERT INTO ingested (path, offset, correlation_id) VALUES (?, ?, ?) "
+                    "ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, "
+                    "correlation_id = excluded.correlation_id",
+                    (path, read[1], correlation_id),
+                )
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+            return len(rows)
+
+        return self._run(insert)
