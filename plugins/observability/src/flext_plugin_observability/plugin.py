@@ -23,7 +23,7 @@ from flext_kernel.plugins.base import FlextPlugin, PluginState
 from flext_kernel.plugins.hookspecs import hookimpl
 from flext_kernel.plugins.manifest import PluginManifest
 from flext_kernel.result import FlextResult
-from flext_plugin_observability.settings import switched_on
+from flext_plugin_observability.switch import switched_on
 from flext_sdk.contracts.observability import GetMetricsText, MetricsText
 
 if TYPE_CHECKING:

@@ -55,6 +55,8 @@ class _Open:
     started: int
     token: object | None
     thread: int
+    correlation: dict[str, str]
+    """``{"flext.correlation_id": id}`` of the action that started the run (empty without one)."""
     checkpoints: list[int] = field(default_factory=list)
 
 
@@ -97,15 +99,15 @@ class RunTracer:
             "flext.run.full_refresh": bool(getattr(event, "full_refresh", False)),
         }
         correlation_id = self._correlation()
-        if correlation_id is not None:
-            attributes["flext.correlation_id"] = correlation_id
+        correlation = {} if correlation_id is None else {"flext.correlation_id": correlation_id}
+        attributes.update(correlation)
         started = _ns(event.occurred_at)
         span = self._telemetry.tracer.start_span(
             f"pipeline.run {pipeline}", attributes=attributes, start_time=started
         )
         token = context.attach(trace.set_span_in_context(span))
         with self._lock:
-            self._open[(run_id, attempt)] = _Open(span, started, token, threading.get_ident())
+            self._open[(run_id, attempt)] = _Open(span, started, token, threading.get_ident(), correlation)
 
     def _checkpoint(self, event: Any) -> None:
         with self._lock:
@@ -142,6 +144,7 @@ class RunTracer:
             start_time=run.started,
             attributes={
                 "flext.step": "extract-load",
+                **run.correlation,
                 **{f"flext.records.{k}": v for k, v in records.items()},
             },
         )
@@ -153,6 +156,7 @@ class RunTracer:
             start = max(loaded_end, ended - int(took * _NS))
             attributes: dict[str, str | bool] = {
                 "flext.step": "transform",
+                **run.correlation,
                 "flext.dbt.success": bool(transform.get("success", True)),
             }
             tracer.start_span(

@@ -1,14 +1,12 @@
 """Telemetry configuration, from ``FLEXT_TELEMETRY_*`` environment variables (pydantic-settings).
 
-The default exporter is ``none``: the plugin then records nothing and loads
-neither OpenTelemetry nor pydantic-settings (``switched_on`` reads one
-variable), so a kernel with the plugin installed costs what one without it does.
+The default exporter is ``none``: the plugin then records nothing and never
+imports this module (``switch.switched_on`` reads the one variable), so a
+kernel with the plugin installed costs what one without it does.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -19,13 +17,10 @@ from flext_kernel.errors import VALIDATION_ERROR
 from flext_kernel.messages import field_errors, summarize_errors
 from flext_kernel.result import FlextResult
 
-__all__ = ["ENV_EXPORTER", "Exporter", "TelemetrySettings", "load_settings", "switched_on"]
+__all__ = ["Exporter", "TelemetrySettings", "load_settings"]
 
 Exporter: TypeAlias = Literal["none", "console", "otlp", "memory"]
 """Where spans and metrics go; ``none`` switches telemetry off."""
-
-ENV_EXPORTER = "FLEXT_TELEMETRY_EXPORTER"
-"""The variable that switches telemetry on."""
 
 
 class TelemetrySettings(BaseSettings):
@@ -45,12 +40,6 @@ class TelemetrySettings(BaseSettings):
     memory_file: Path | None = None
     """With the ``memory`` exporter: a JSON-lines file the finished spans and the metrics are written
     to when the kernel closes (how a test reads what a ``flext`` subprocess recorded)."""
-
-
-def switched_on(environ: Mapping[str, str] | None = None) -> bool:
-    """True when ``FLEXT_TELEMETRY_EXPORTER`` asks for an exporter (anything but unset, empty or ``none``)."""
-    value = (os.environ if environ is None else environ).get(ENV_EXPORTER, "").strip().lower()
-    return value not in ("", "none")
 
 
 def load_settings() -> FlextResult[TelemetrySettings]:
