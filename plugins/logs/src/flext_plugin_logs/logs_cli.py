@@ -58,7 +58,7 @@ _LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITIC
 def _failed(result: FlextResult[Any]) -> int:
     """Print a failure; a query FTS5 refused is bad input (exit 2), with a hint about quoting."""
     if result.error_code == LOG_QUERY_INVALID:
-        hint = "quote words with punctuation as a phrase: '\"run-42\"'; operators are AND, OR, NOT"
+        hint = 'close every " of a phrase; AND, OR and NOT go between words (quote one to find the word)'
         return fail(result, hint=hint, exit_code=EXIT_USAGE)
     return fail(result)
 
@@ -158,8 +158,9 @@ def search(
 ) -> int:
     """Search the stored log lines: the newest --limit matches, oldest first.
 
-    The query is SQLite FTS5's: words (all must occur), "a phrase", prefix*, AND, OR, NOT, and
-    parentheses; it searches the message and the structured fields.
+    The query is SQLite FTS5's: words (all must occur), "a phrase", prefix*, AND, OR, NOT,
+    parentheses, message:word or fields:word; a word with punctuation (run-42, db.example) is
+    searched as a phrase. It searches the message and the structured fields.
 
     Args:
         query: What to look for, e.g. 'timeout', '"connection refused"', 'tap* AND NOT debug'.

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from flext_plugin_logs.errors import LOG_QUERY_INVALID, LOG_STORE_FAILED
+from flext_plugin_logs.query import fts_query
 from flext_sdk import FlextResult
 
 __all__ = ["Filters", "LogStore", "Row", "StoredLine", "check_query"]
@@ -153,12 +154,16 @@ def _where(filters: Filters) -> tuple[list[str], list[Any]]:
     return clauses, parameters
 
 
-def check_query(query: str) -> FlextResult[None]:
-    """Whether FTS5 takes ``query``, asked of an empty index in memory (a store error is not the query's)."""
+def check_query(query: str) -> FlextResult[str]:
+    """``query`` as the FTS5 query to run (``query.fts_query``), or why FTS5 refuses it.
+
+    It is tried on an empty index in memory, so an error of the store is never blamed on the query.
+    """
+    match = fts_query(query)
     connection = sqlite3.connect(":memory:")
     try:
         connection.execute("CREATE VIRTUAL TABLE probe USING fts5(message, fields)")
-        connection.execute("SELECT rowid FROM probe WHERE probe MATCH ?", (query,)).fetchall()
+        connection.execute("SELECT rowid FROM probe WHERE probe MATCH ?", (match,)).fetchall()
     except sqlite3.Error as exc:
         reason = str(exc).removeprefix("fts5: ")
         return FlextResult.fail(
@@ -166,7 +171,7 @@ def check_query(query: str) -> FlextResult[None]:
         )
     finally:
         connection.close()
-    return FlextResult.ok(None)
+    return FlextResult.ok(match)
 
 
 def _line(row: sqlite3.Row | tuple[Any, ...]) -> StoredLine:
@@ -254,6 +259,7 @@ class LogStore:
             checked = check_query(filters.query)
             if checked.is_failure:
                 return FlextResult.fail(checked.error or "", error_code=checked.error_code)
+            match = checked.value
         clauses, parameters = _where(filters)
         if filters.query:
             sql = (
@@ -261,7 +267,7 @@ class LogStore:
                 + "".join(f" AND {clause}" for clause in clauses)
                 + " ORDER BY f.rowid DESC LIMIT ?"
             )
-            parameters = [filters.query, *parameters]
+            parameters = [match, *parameters]
         else:
             where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
             sql = f"SELECT {_COLUMNS} FROM lines l{where} ORDER BY l.id DESC LIMIT ?"
@@ -270,11 +276,13 @@ class LogStore:
 
     def iterate(self, filters: Filters, *, page: int = 5000) -> Iterator[FlextResult[list[StoredLine]]]:
         """Every line that passes ``filters``, oldest first, a page at a time (an export)."""
+        match = ""
         if filters.query:
             checked = check_query(filters.query)
             if checked.is_failure:
                 yield FlextResult.fail(checked.error or "", error_code=checked.error_code)
                 return
+            match = checked.value
         after = filters.after_id or 0
         while True:
             clauses, parameters = _where(replace(filters, after_id=after))
@@ -284,7 +292,7 @@ class LogStore:
                     + "".join(f" AND {clause}" for clause in clauses)
                     + " ORDER BY f.rowid LIMIT ?"
                 )
-                parameters = [filters.query, *parameters]
+                parameters = [match, *parameters]
             else:
                 sql = f"SELECT {_COLUMNS} FROM lines l WHERE {' AND '.join(clauses)} ORDER BY l.id LIMIT ?"
             found = self._fetch(sql, [*parameters, page])
