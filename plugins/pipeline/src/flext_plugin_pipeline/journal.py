@@ -1,8 +1,10 @@
 """A pipeline's event stream: appending what happens to a run, and reading runs back.
 
-Every event of a run carries the run id as ``correlation_id`` and the
-previous event's id as ``causation_id``, so ``flext events show
-pipeline-<name>`` reads as a trace.
+Every event of a run carries its run id (``run_id``), the correlation id of
+the user action that started the run (``correlation_id``: the ``flext``
+invocation's, see ``flext_kernel.correlation``), and the previous event's id
+as ``causation_id``, so ``flext events show pipeline-<name>`` reads as a
+trace and ``--correlation-id`` finds everything one command did.
 """
 
 from __future__ import annotations
@@ -80,15 +82,14 @@ class Journal:
         self._last_event: str | None = None
 
     def record(self, cls: type[PipelineEvent], **fields: Any) -> FlextResult[None]:
-        """Append one event to the pipeline's stream."""
-        event = cls(
-            aggregate_id=self.stream,
-            aggregate_type=AGGREGATE_TYPE,
-            pipeline=self.pipeline,
-            correlation_id=fields.get("run_id"),
-            causation_id=self._last_event,
-            **fields,
-        )
+        """Append one event to the pipeline's stream.
+
+        Its ``correlation_id`` is the action's in force (the event's default); its cause the
+        journal's previous event, else what the kernel knows (the event being handled, if any).
+        """
+        if self._last_event is not None:
+            fields.setdefault("causation_id", self._last_event)
+        event = cls(aggregate_id=self.stream, aggregate_type=AGGREGATE_TYPE, pipeline=self.pipeline, **fields)
         appended = self.store.append(self.stream, [event], ANY)
         if appended.is_failure:
             return FlextResult.fail(appended.error or "", error_code=appended.error_code)

@@ -30,6 +30,12 @@ target that processes it deletes the rows the source no longer has, so the
 target ends equal to the source (``full_refresh_config``). The run's log
 says which it was.
 
+The job runs under the correlation id of the action that started it (the
+``flext`` invocation's; a new one when there is none): every event it
+records carries it, the run's log names it in its first line, and the tap,
+mappers and target get it as ``FLEXT_CORRELATION_ID`` in their environment
+(see ``flext_kernel.correlation``).
+
 Before anything runs, the job lists the definition's secrets
 (``masking.Masker``); its log, the Singer engine's stderr lines (the tap's
 ``--discover`` too) and the errors, stderr lines and dbt report it records
@@ -50,6 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flext_kernel.correlation import CORRELATION_ENV, correlation_scope, current_correlation_id
 from flext_kernel.errors import INTERRUPTED, VALIDATION_ERROR
 from flext_plugin_pipeline.definition import PipelineDefinition, interpolate
 from flext_plugin_pipeline.events import (
@@ -144,8 +151,22 @@ def run_pipeline(
     pipeline's run lock when the caller holds it already (the background job
     ``flext pipeline start`` took it for); else the job takes it, and fails
     with ``ALREADY_RUNNING`` if another process holds it. Either way the job
-    releases it.
+    releases it. The job keeps the caller's correlation id, or opens a scope with a new one.
     """
+    with correlation_scope(current_correlation_id()) as correlation_id:
+        return _run_job(kernel, definition, store, options, stop, on_progress, lock, correlation_id)
+
+
+def _run_job(
+    kernel: FlextKernel,
+    definition: PipelineDefinition,
+    store: FlextEventStore,
+    options: RunOptions,
+    stop: threading.Event,
+    on_progress: Callable[[Progress], None],
+    lock: RunLock | None,
+    correlation_id: str,
+) -> FlextResult[RunRecord]:
     masker = Masker.of(definition, pipeline_environment(definition))  # before anything can print a secret
     if definition.full_refresh and not options.full_refresh:
         options = replace(options, full_refresh=True)
@@ -168,7 +189,17 @@ def run_pipeline(
         record: FlextResult[RunRecord] = FlextResult.fail("no attempt ran")
         for attempt in range(1, attempts + 1):
             record = _attempt(
-                _Job(kernel, steps.value, definition, journal, options, stop, on_progress, masker),
+                _Job(
+                    kernel,
+                    steps.value,
+                    definition,
+                    journal,
+                    options,
+                    stop,
+                    on_progress,
+                    masker,
+                    correlation_id,
+                ),
                 attempt,
                 attempt < attempts,
             )
@@ -222,6 +253,8 @@ class _Job:
     on_progress: Callable[[Progress], None]
     masker: Masker
     """Hides the definition's secrets in every sink: the log, the events, what the CLI prints."""
+    correlation_id: str
+    """The action's correlation id: in the run's events and log, and in every step's environment."""
 
 
 def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRecord]:
@@ -249,7 +282,8 @@ def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRec
     log.write(
         "flext",
         f"run {run_id} attempt {attempt} of pipeline {definition.name}"
-        + (" (full refresh)" if options.full_refresh else " (resuming from saved state)" if state else ""),
+        + (" (full refresh)" if options.full_refresh else " (resuming from saved state)" if state else "")
+        + f", correlation id {job.correlation_id}",
     )
     try:
         ended = _Ended(_extract_and_load(job, run_id, attempt, state, log), "extract-load")
@@ -314,6 +348,7 @@ def _extract_and_load(
         state,
         full_refresh=job.options.full_refresh,
         note=lambda line: log.write("flext", line),
+        correlation_id=job.correlation_id,
     )
     if prepared.is_failure:
         return SingerRunResult(outcome="failed", error=prepared.error, error_code=prepared.error_code)
@@ -420,8 +455,12 @@ def _singer_job(
     *,
     full_refresh: bool = False,
     note: Callable[[str], None] = lambda line: None,
+    correlation_id: str | None = None,
 ) -> FlextResult[SingerJob]:
     """The definition's Singer steps with ``${VAR}`` filled in.
+
+    Every process gets ``FLEXT_CORRELATION_ID`` (``correlation_id``, default the one in force) in
+    its environment, so what a connector logs or records can be traced to the action.
 
     Each step carries the connector ``check_steps`` resolved, so the run
     starts exactly what was checked. A full refresh asks the tap for
@@ -454,9 +493,15 @@ def _singer_job(
         select=tuple(definition.extract.select),
         state=state,
         cwd=Path(definition.base_dir) if definition.base_dir else Path.cwd(),
+        env=_correlation_env(correlation_id or current_correlation_id()),
         stop_timeout=definition.stop_timeout,
     )
     return FlextResult.ok(job)
+
+
+def _correlation_env(correlation_id: str | None) -> dict[str, str] | None:
+    """The environment a step's process is given on top of flext's: the action's correlation id."""
+    return None if correlation_id is None else {CORRELATION_ENV: correlation_id}
 
 
 def pipeline_environment(definition: PipelineDefinition) -> dict[str, str]:
