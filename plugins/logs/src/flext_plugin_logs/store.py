@@ -77,6 +77,14 @@ _INSERT: Final = (
 _FROM_FTS: Final = "FROM lines_fts f JOIN lines l ON l.id = f.rowid WHERE lines_fts MATCH ?"
 _JOINED: Final = ", ".join(f"l.{column.strip()}" for column in _COLUMNS.split(","))
 _BUSY_TIMEOUT_MS: Final = 5000
+_WAL_LIMIT: Final = 64 * 1024 * 1024
+"""Bytes the WAL file is cut back to after a checkpoint (a large retention pass may grow it)."""
+_SIZE_ROUNDS: Final = 4
+"""Passes of deleting the oldest lines and compacting, at most, to get under the size limit."""
+_MERGE_PAGES: Final = 256
+"""Pages of index one merge step writes, about; a step is one short transaction."""
+_MERGE_STEPS: Final = 10_000
+"""Merge steps of one compaction, at most (a bound, not a target: it stops when nothing is left)."""
 _KEEP_FRACTION: Final = 0.8
 """Size retention deletes down to this fraction of the limit, so it does not run at every batch."""
 
@@ -209,6 +217,7 @@ class LogStore:
         def prepare() -> None:
             connection = self._connection
             connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            connection.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
                 connection.execute("PRAGMA synchronous = NORMAL")
@@ -327,26 +336,45 @@ class LogStore:
         """Delete lines older than the limit, then the oldest while over ``max_bytes``; how many went."""
 
         def enforce() -> int:
-            deleted = 0
-            with self._connection:
-                cutoff = time.time() - max_age_seconds
-                cursor = self._connection.execute("DELETE FROM lines WHERE ts < ?", (cutoff,))
-                deleted += max(cursor.rowcount, 0)
-            used = self.used_bytes().unwrap()
-            if used > max_bytes:
-                total = self._connection.execute("SELECT count(*) FROM lines").fetchone()[0]
-                drop = int(total * (1 - _KEEP_FRACTION * max_bytes / used)) + 1
-                with self._connection:
-                    cursor = self._connection.execute(
-                        "DELETE FROM lines WHERE id <= (SELECT id FROM lines ORDER BY id LIMIT 1 OFFSET ?)",
-                        (min(drop, total) - 1,),
-                    )
-                    deleted += max(cursor.rowcount, 0)
+            deleted = self._delete("DELETE FROM lines WHERE ts < ?", time.time() - max_age_seconds)
             if deleted:
-                self._connection.execute("PRAGMA incremental_vacuum")
+                self._compact()
+            for _round in range(_SIZE_ROUNDS):
+                used = self.used_bytes().unwrap()
+                total = self.count().unwrap()
+                if used <= max_bytes or total == 0:
+                    break
+                drop = min(total, int(total * (1 - _KEEP_FRACTION * max_bytes / used)) + 1)
+                deleted += self._delete(
+                    "DELETE FROM lines WHERE id <= (SELECT id FROM lines ORDER BY id LIMIT 1 OFFSET ?)",
+                    drop - 1,
+                )
+                self._compact()
             return deleted
 
         return self._run(enforce)
+
+    def _delete(self, sql: str, parameter: float) -> int:
+        with self._connection:
+            return max(self._connection.execute(sql, (parameter,)).rowcount, 0)
+
+    def _compact(self) -> None:
+        """Fold the index's deletions into its segments, a bounded step per transaction, and free the pages.
+
+        FTS5 keeps a deleted row's entries as tombstones until its segments are merged, so the
+        file does not shrink from deletes alone; small steps let other writers in between.
+        """
+        connection = self._connection
+        for _step in range(_MERGE_STEPS):
+            before = connection.total_changes
+            with connection:
+                connection.execute(
+                    "INSERT INTO lines_fts(lines_fts, rank) VALUES ('merge', ?)", (-_MERGE_PAGES,)
+                )
+            if connection.total_changes - before < 2:  # FTS5's sign that there was nothing left to merge
+                break
+        connection.executescript("PRAGMA incremental_vacuum;")  # execute() would free one page only
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # the file shrinks at a checkpoint
 
     def offset_of(self, path: str) -> FlextResult[tuple[int, str | None]]:
         """How far a pipeline run log was read, and the correlation id it named (0, None: never)."""
