@@ -30,11 +30,24 @@ AsyncNext = Callable[[Any], Awaitable[FlextResult[Any]]]
 
 @dataclass(frozen=True, slots=True)
 class _Kind:
-    """What is known of a message class before the first dispatch: its span name and labels."""
+    """What is known of a message class before its first dispatch: span name, attributes, labels.
+
+    Built once per class, so a dispatch builds no dict unless a correlation id is current.
+    """
 
     span_name: str
     attributes: dict[str, str]
     labels: dict[str, str]
+    by_outcome: dict[str, dict[str, str]]
+    """``labels`` plus ``outcome`` for ``ok``, ``failed`` and ``raised``."""
+
+
+def _kind_of(bus: str, cls: type) -> _Kind:
+    name = message_type_name(cls)
+    labels = {"bus": bus, "message_type": name}
+    by_outcome = {outcome: {**labels, "outcome": outcome} for outcome in ("ok", "failed", "raised")}
+    attributes = {"flext.bus": bus, "flext.message_type": name}
+    return _Kind(f"flext.{bus} {name}", attributes, labels, by_outcome)
 
 
 class TracingBehavior:
@@ -51,57 +64,50 @@ class TracingBehavior:
 
     def handle(self, message: Any, next: Next) -> FlextResult[Any]:
         """Run ``next`` inside the message's span and record its outcome."""
-        kind = self._kind(type(message))
+        cls = type(message)
+        kind = self._kinds.get(cls) or self._kinds.setdefault(cls, _kind_of(self._bus, cls))
         started = perf_counter()
-        with self._tracer.start_as_current_span(kind.span_name, attributes=kind.attributes) as span:
-            self._correlate(span)
+        with self._tracer.start_as_current_span(kind.span_name, attributes=self._attributes(kind)) as span:
             try:
                 result = next(message)
             except Exception:
-                self._measure(kind, None, started)
+                self._measure(kind, "raised", started)
                 raise  # the span records the exception and its status
             self._close(span, kind, result, started)
             return result
 
     async def handle_async(self, message: Any, next: AsyncNext) -> FlextResult[Any]:
         """Like ``handle``, awaiting ``next``."""
-        kind = self._kind(type(message))
+        cls = type(message)
+        kind = self._kinds.get(cls) or self._kinds.setdefault(cls, _kind_of(self._bus, cls))
         started = perf_counter()
-        with self._tracer.start_as_current_span(kind.span_name, attributes=kind.attributes) as span:
-            self._correlate(span)
+        with self._tracer.start_as_current_span(kind.span_name, attributes=self._attributes(kind)) as span:
             try:
                 result = await next(message)
             except Exception:
-                self._measure(kind, None, started)
+                self._measure(kind, "raised", started)
                 raise
             self._close(span, kind, result, started)
             return result
 
-    def _kind(self, cls: type) -> _Kind:
-        kind = self._kinds.get(cls)
-        if kind is None:
-            name = message_type_name(cls)
-            attributes = {"flext.bus": self._bus, "flext.message_type": name}
-            labels = {"bus": self._bus, "message_type": name}
-            kind = self._kinds[cls] = _Kind(f"flext.{self._bus} {name}", attributes, labels)
-        return kind
-
-    def _correlate(self, span: Span) -> None:
+    def _attributes(self, kind: _Kind) -> dict[str, str]:
         correlation_id = self._correlation()
-        if correlation_id is not None:
-            span.set_attribute("flext.correlation_id", correlation_id)
+        if correlation_id is None:
+            return kind.attributes
+        return {**kind.attributes, "flext.correlation_id": correlation_id}
 
     def _close(self, span: Span, kind: _Kind, result: FlextResult[Any], started: float) -> None:
-        if not result.is_success:
-            from opentelemetry.trace import StatusCode
+        if result.is_success:
+            self._measure(kind, "ok", started)
+            return
+        from opentelemetry.trace import StatusCode
 
-            code = result.error_code or "UNKNOWN"
-            span.set_attribute("flext.error_code", code)
-            span.set_status(StatusCode.ERROR, result.error)
-            self._instruments.failures.add(1, {**kind.labels, "error_code": code})
-        self._measure(kind, result, started)
+        code = result.error_code or "UNKNOWN"
+        span.set_attribute("flext.error_code", code)
+        span.set_status(StatusCode.ERROR, result.error)
+        self._instruments.failures.add(1, {**kind.labels, "error_code": code})
+        self._measure(kind, "failed", started)
 
-    def _measure(self, kind: _Kind, result: FlextResult[Any] | None, started: float) -> None:
-        outcome = "raised" if result is None else "ok" if result.is_success else "failed"
-        self._instruments.dispatches.add(1, {**kind.labels, "outcome": outcome})
+    def _measure(self, kind: _Kind, outcome: str, started: float) -> None:
+        self._instruments.dispatches.add(1, kind.by_outcome[outcome])
         self._instruments.dispatch_duration.record(perf_counter() - started, kind.labels)
