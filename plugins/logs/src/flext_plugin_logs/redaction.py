@@ -42,6 +42,7 @@ _SECRET_KEY: Final = re.compile(rf"(?i)(?:{_WORDS})")
 _KEY_VALUE: Final = re.compile(
     rf"""(?ix)
     (?P<key>["']?[\w.-]*(?:{_WORDS})[\w.-]*["']?\s*[=:]\s*)
+    (?!(?:bearer|basic)\s)  # an Authorization header's scheme: its token is hidden on its own
     (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}}\])]+)
     """
 )
