@@ -112,3 +112,31 @@ def test_telemetry_off_writes_nothing_and_the_run_is_unchanged(
     assert run.exit_code == 0, run.stderr
     assert sum(run.json()["data"]["records"].values()) > 0
     assert not recorded.exists()
+
+
+def test_a_failed_run_is_an_error_span_with_its_code_and_counted_as_failed(
+    flext_cli: FlextCliRunner, tmp_path: Path
+) -> None:
+    ldif = tmp_path / "directory.ldif"
+    write_directory(ldif, users=3, groups=1, ous=1)
+    definition = _definition(tmp_path, "broken", ldif)
+    body = yaml.safe_load(definition.read_text(encoding="utf-8"))
+    body["load"]["config"]["database"] = "/proc/no-such-dir/broken.db"  # the target cannot create it
+    definition.write_text(yaml.safe_dump(body), encoding="utf-8")
+    assert flext_cli("data", "pipeline", "create", str(definition)).exit_code == 0
+    recorded = tmp_path / "telemetry.jsonl"
+    env = {"FLEXT_TELEMETRY_EXPORTER": "memory", "FLEXT_TELEMETRY_MEMORY_FILE": str(recorded)}
+    run = flext_cli("--output", "json", "pipeline", "run", "broken", "--no-retry", env=env)
+    assert run.exit_code == 1
+    code = run.json()["code"]
+    spans, metrics = _recorded(recorded)
+    [root] = [span for span in spans if span["name"] == "pipeline.run broken"]
+    assert root["status"] == "ERROR"
+    assert root["attributes"]["flext.run.outcome"] == "failed"
+    assert root["attributes"]["flext.error_code"] == code
+    assert root["attributes"]["flext.run.will_retry"] is False
+    assert [span["name"] for span in spans if span["parent_id"] == root["span_id"]].count(
+        "pipeline.step extract-load"
+    ) == 1
+    [runs] = metrics["flext.pipeline.runs"]
+    assert runs["attributes"] == {"pipeline": "broken", "outcome": "failed"}

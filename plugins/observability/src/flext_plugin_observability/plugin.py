@@ -62,7 +62,7 @@ class Plugin(FlextPlugin):
         self._problem: FlextResult[Any] | None = None
         self._runs: RunTracer | None = None
         self._stores: StoreTracing | None = None
-        self._kernel: FlextKernel | None = None
+        self._failed: set[str] = set()
 
     @hookimpl
     def flext_register_handlers(
@@ -92,9 +92,8 @@ class Plugin(FlextPlugin):
         telemetry = self.telemetry
         if telemetry is None:
             return FlextResult.ok(None)
-        self._kernel = kernel
         for record in kernel.plugins.failures():
-            telemetry.instruments.plugin_failures.add(1, {"plugin": record.name})
+            self._count_failure(telemetry, record.name)
         self._trace_stores(kernel, telemetry)
         return FlextResult.ok(None)
 
@@ -132,7 +131,13 @@ class Plugin(FlextPlugin):
         """Count a plugin that failed (it is unplugged; a clean stop or a reload is not counted)."""
         record = kernel.plugins.records.get(owner)
         if self.telemetry is not None and record is not None and record.failed and owner != NAME:
-            self.telemetry.instruments.plugin_failures.add(1, {"plugin": owner})
+            self._count_failure(self.telemetry, owner)
+
+    def _count_failure(self, telemetry: Telemetry, plugin: str) -> None:
+        """Count ``plugin``'s failure once (it can be seen both at start-up and when it is unplugged)."""
+        if plugin not in self._failed:
+            self._failed.add(plugin)
+            telemetry.instruments.plugin_failures.add(1, {"plugin": plugin})
 
     def _metrics_text(self, query: GetMetricsText) -> FlextResult[MetricsText]:
         telemetry = self.telemetry
