@@ -157,7 +157,9 @@ def test_a_pipeline_runs_lines_are_stored_searchable_and_without_secrets(
     assert [entry["logger"] for entry in errors.json()["data"]] == ["target-leaky"]
 
     # One action, one id: the run's lines (tap, target, flext's) and what a plugin logged in that process.
-    action = flext_cli("--output", "json", "logs", "search", "connecting OR marker", "--correlation-id", CORRELATION)
+    action = flext_cli(
+        "--output", "json", "logs", "search", "connecting OR marker", "--correlation-id", CORRELATION
+    )
     assert action.exit_code == 0, action
     by_logger: dict[str, int] = {}
     for entry in action.json()["data"]:

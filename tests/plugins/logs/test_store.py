@@ -67,7 +67,13 @@ def test_filters_by_time_level_plugin_pipeline_and_correlation(store: LogStore) 
         [
             row("old timeout", ago=7200),
             row("recent timeout", ago=60, correlation_id="c-1"),
-            row("recent timeout warning", ago=30, level=30, plugin="scheduler", logger="flext_plugin_scheduler"),
+            row(
+                "recent timeout warning",
+                ago=30,
+                level=30,
+                plugin="scheduler",
+                logger="flext_plugin_scheduler",
+            ),
             row("run timeout", ago=10, level=40, plugin="pipeline", logger="tap-x", pipeline="numbers"),
         ]
     ).unwrap()
@@ -87,7 +93,9 @@ def test_filters_by_time_level_plugin_pipeline_and_correlation(store: LogStore) 
 
 
 def test_fields_are_searched_too(store: LogStore) -> None:
-    store.insert([row("dispatched", fields={"message_type": "pipeline.RunPipeline", "outcome": "ok"})]).unwrap()
+    store.insert(
+        [row("dispatched", fields={"message_type": "pipeline.RunPipeline", "outcome": "ok"})]
+    ).unwrap()
     assert messages(store, Filters(query="RunPipeline")) == ["dispatched"]
     assert messages(store, Filters(query="fields:outcome")) == ["dispatched"]
     assert messages(store, Filters(query="message:outcome")) == []

@@ -1,0 +1,115 @@
+"""Pipeline run logs read into the store: once, whole lines only, with the level and correlation id."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from flext_plugin_logs.ingest import catch_up, level_of, parse
+from flext_plugin_logs.redaction import Redactor
+from flext_plugin_logs.store import Filters, LogStore
+
+RUN = "20261207T101500.123-ab12"
+
+
+def write(root: Path, pipeline: str, run_id: str, text: str) -> Path:
+    path = root / pipeline / "runs" / f"{run_id}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def open_store(tmp_path: Path) -> LogStore:
+    return LogStore.open(tmp_path / "logs.db").unwrap()
+
+
+def test_parse_keeps_continuation_lines_with_the_line_before() -> None:
+    lines = parse(
+        "2026-12-07T10:15:00.000001Z [tap-x] Traceback (most recent call last):\n"
+        '  File "tap.py", line 3\n'
+        "2026-12-07T10:15:01.5Z [flext] run x failed: boom\n"
+    )
+    assert [(line.source, line.text) for line in lines] == [
+        ("tap-x", 'Traceback (most recent call last):\n  File "tap.py", line 3'),
+        ("flext", "run x failed: boom"),
+    ]
+    assert lines[1].ts - lines[0].ts == pytest.approx(1.499999, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "level"),
+    [
+        ("tap-x", "2026-12-07 10:15:00 | ERROR | tap | failed", 40),
+        ("tap-x", "WARNING slow", 30),
+        ("tap-x", "time=1 level=INFO message=ok", 20),
+        ("tap-x", "plain text", 20),
+        ("flext", f"run {RUN} failed: exit 2", 40),
+        ("flext", f"run {RUN} completed", 20),
+    ],
+)
+def test_level_of_a_line(source: str, text: str, level: int) -> None:
+    assert level_of(source, text) == level
+
+
+def test_catch_up_stores_whole_new_lines_once(tmp_path: Path) -> None:
+    root = tmp_path / "pipelines"
+    store = open_store(tmp_path)
+    redact = Redactor()
+    write(root, "numbers", RUN, f"2026-12-07T10:15:00Z [flext] run {RUN} attempt 1, correlation id act-9\n")
+    path = write(root, "numbers", RUN, "2026-12-07T10:15:01Z [tap-x] password=hunter22 half a li")
+    assert catch_up(store, redact, root=root).unwrap() == 1
+    assert catch_up(store, redact, root=root).unwrap() == 0
+    with path.open("a") as handle:
+        handle.write("ne\n2026-12-07T10:15:02Z [target-y] ERROR done\n")
+    assert catch_up(store, redact, root=root).unwrap() == 2
+    lines = store.search(Filters(), 10).unwrap()
+    assert [(line.logger, line.level, line.message) for line in lines] == [
+        ("flext", 20, f"run {RUN} attempt 1, correlation id act-9"),
+        ("tap-x", 20, "password=*** half a line"),
+        ("target-y", 40, "ERROR done"),
+    ]
+    assert {(line.plugin, line.pipeline, line.run_id, line.correlation_id) for line in lines} == {
+        ("pipeline", "numbers", RUN, "act-9")
+    }
+
+
+def test_a_log_without_a_correlation_line_uses_the_run_id(tmp_path: Path) -> None:
+    root = tmp_path / "pipelines"
+    write(root, "other", RUN, "2026-12-07T10:15:00Z [flext] run started\n")
+    store = open_store(tmp_path)
+    catch_up(store, Redactor(), root=root).unwrap()
+    assert [line.correlation_id for line in store.search(Filters(), 10).unwrap()] == [RUN]
+
+
+def test_lines_older_than_retention_are_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "pipelines"
+    write(root, "old", RUN, "2020-01-01T00:00:00Z [flext] ancient\n2026-12-07T10:15:00Z [flext] recent\n")
+    store = open_store(tmp_path)
+    catch_up(store, Redactor(), root=root, oldest=1_700_000_000.0).unwrap()
+    assert [line.message for line in store.search(Filters(), 10).unwrap()] == ["recent"]
+
+
+def test_two_readers_at_once_store_each_line_once(tmp_path: Path) -> None:
+    root = tmp_path / "pipelines"
+    for number in range(20):
+        write(
+            root,
+            "busy",
+            f"20261207T1015{number:02d}.000-aaaa",
+            "".join(f"2026-12-07T10:15:00Z [tap-x] line {n}\n" for n in range(50)),
+        )
+    stores = [open_store(tmp_path) for _ in range(3)]
+    results: list[int] = []
+
+    def read(store: LogStore) -> None:
+        results.append(catch_up(store, Redactor(), root=root).unwrap())
+
+    threads = [threading.Thread(target=read, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(results) == 1000
+    assert stores[0].count().unwrap() == 1000
