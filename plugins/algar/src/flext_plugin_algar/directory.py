@@ -42,8 +42,11 @@ from flext_sdk import FlextResult
 if TYPE_CHECKING:
     from ldap3 import Connection
 
+    from flext_plugin_algar.pipeline import AddPipeline
+
 __all__ = [
     "DN_ATTRIBUTES",
+    "ENTRY_REFUSALS",
     "Change",
     "Difference",
     "Directory",
@@ -62,7 +65,7 @@ DN_ATTRIBUTES: Final = frozenset(
 _TIMEOUT: Final = 30
 _PAGE: Final = 1000
 _NO_SUCH_OBJECT: Final = 32
-_ENTRY_REFUSALS: Final = frozenset({10, 34, 50, 53})
+ENTRY_REFUSALS: Final = frozenset({10, 34, 50, 53})
 """Results a base read of one DN can get that are about that DN, not the connection: referral,
 invalidDNSyntax, insufficientAccessRights, unwillingToPerform. Such an entry is left to its add,
 whose refusal is then an item naming it; the sync goes on."""
@@ -141,8 +144,16 @@ class Refusal:
 class Directory:
     """A bound connection to the target; ``close`` (or ``with``) unbinds."""
 
-    def __init__(self, connection: Connection, url: str, schema: Schema) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        url: str,
+        schema: Schema,
+        opener: Callable[[], FlextResult[Connection]] | None = None,
+    ) -> None:
         self._connection = connection
+        self._opener = opener
+        """Binds another connection as this one did (``pages`` reads on its own); None: no ``pages``."""
         self.url = url
         """The server's URL (what messages name)."""
         self.schema = schema
@@ -161,7 +172,7 @@ class Directory:
         for dn in dns:
             read = self._search(dn, "(objectClass=*)", ["*", *wanted], what=f"reading {dn!r}", scope="BASE")
             if read.is_failure:
-                if (read.error_data or {}).get("result") in _ENTRY_REFUSALS:
+                if (read.error_data or {}).get("result") in ENTRY_REFUSALS:
                     continue  # this DN alone cannot be read (its add then names why): the rest goes on
                 return FlextResult.fail(read.error or "", read.error_code, read.error_data)
             found += read.value
@@ -202,6 +213,67 @@ class Directory:
             cookie = control.get("value", {}).get("cookie") or None
             if not cookie:
                 return
+
+    def pages(self, base: str, names: Iterable[str]) -> Iterator[FlextResult[list[TargetEntry]]]:
+        """Every entry at or under ``base``, a page (``_PAGE`` entries) at a time, on a connection of its own.
+
+        The user attributes and the operational ones among ``names``, as ``read`` returns them. A
+        connection of its own so that the paged search's state on the server is not disturbed by the
+        adds and modifies of this one meanwhile. A failure ends the iteration; a missing base is no page.
+        """
+        from ldap3 import SUBTREE
+
+        if self._opener is None:
+            yield FlextResult.fail(f"the target {self.url}: no second connection can be opened")
+            return
+        opened = self._opener()
+        if opened.is_failure:
+            yield FlextResult.fail(opened.error or "", opened.error_code, opened.error_data)
+            return
+        wanted = ["*", *sorted({name.lower() for name in names} & self.schema.operational)]
+        reading = Directory(opened.value, self.url, self.schema)
+        connection = opened.value
+        cookie: bytes | None = None
+        try:
+            while True:
+                what = f"reading the entries under {base!r}"
+                try:
+                    connection.search(
+                        base, "(objectClass=*)", SUBTREE, attributes=wanted, paged_size=_PAGE,
+                        paged_cookie=cookie,
+                    )  # fmt: skip
+                except _ldap_errors() as exc:
+                    yield reading._lost(exc, what)
+                    return
+                result = connection.result
+                if result["result"] == _NO_SUCH_OBJECT:
+                    return
+                if result["result"] != 0:
+                    yield reading._refused_search(result, what)
+                    return
+                yield FlextResult.ok([
+                    TargetEntry(
+                        str(response["dn"]),
+                        {name.lower(): tuple(values) for name, values in response["raw_attributes"].items()},
+                    )
+                    for response in connection.response or ()
+                    if response.get("type") == "searchResEntry"
+                ])  # fmt: skip
+                control = result.get("controls", {}).get("1.2.840.113556.1.4.319", {})
+                cookie = control.get("value", {}).get("cookie") or None
+                if not cookie:
+                    return
+        finally:
+            reading.close()
+
+    def pipeline(self, window: int | None = None) -> AddPipeline:
+        """Adds with several requests in flight on this connection (``pipeline.AddPipeline``).
+
+        Drain it before any other operation of this ``Directory``: they share the connection.
+        """
+        from flext_plugin_algar.pipeline import WINDOW, AddPipeline
+
+        return AddPipeline(self._connection, self._lost, _ldap_errors(), window=window or WINDOW)
 
     def add(self, dn: str, attributes: Mapping[str, Sequence[Value]]) -> FlextResult[Refusal | None]:
         """Add an entry: None when done, a ``Refusal`` when the server refused it; a failure when lost."""
@@ -332,10 +404,15 @@ def connect(project: Project) -> FlextResult[Directory]:
         return FlextResult.fail(reading.error or "", reading.error_code, reading.error_data)
     schema = _schema(reading.value.server)
     Directory(reading.value, url, schema).close()
-    working = _bind(url, target.bind_dn, secret.value, NONE)
+    password = secret.value
+
+    def opener() -> FlextResult[Connection]:
+        return _bind(url, target.bind_dn, password, NONE)
+
+    working = opener()
     if working.is_failure:
         return FlextResult.fail(working.error or "", working.error_code, working.error_data)
-    return FlextResult.ok(Directory(working.value, url, schema))
+    return FlextResult.ok(Directory(working.value, url, schema, opener))
 
 
 def _bind(url: str, bind_dn: str, password: str, info: Any) -> FlextResult[Connection]:

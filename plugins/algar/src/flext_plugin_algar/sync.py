@@ -32,9 +32,18 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
-from flext_plugin_algar.directory import Change, Directory, Refusal, changes, connect
+from flext_plugin_algar.directory import (
+    ENTRY_REFUSALS,
+    Change,
+    Directory,
+    Refusal,
+    TargetEntry,
+    changes,
+    connect,
+)
 from flext_plugin_algar.ldif_out import format_record
 from flext_plugin_algar.phases import Migration, phase_paths
+from flext_plugin_algar.pipeline import AddAnswer
 from flext_plugin_algar.report import PhaseReport
 from flext_sdk import FlextResult
 from flext_sdk.contracts.ldif import LdifProblem, LdifRecord
@@ -125,7 +134,8 @@ def _sync(
             partial = (out / DRY_RUN_FILE).with_suffix(".ldif.partial")
             changes_out = stack.enter_context(partial.open("w", encoding="utf-8", newline="\n"))
             changes_out.write("version: 1\n\n")
-        loader = _Loader(migration, directory, report, changes_out)
+        loader = _Loader(migration, directory, report, changes_out, scan=not resume_from)
+        stack.callback(loader.close)
         position = resume_from
         for number, batch in enumerate(_batches(migration, source, report, resume_from), start=1):
             done = loader.batch(batch)
@@ -172,31 +182,150 @@ def _batches(
         yield batch
 
 
-class _Loader:
-    """Applies batches to the target (or writes them as change records on a dry run)."""
+_SCAN_AHEAD: Final = 20_000
+"""Target entries the scan holds read ahead of the file at most; past that an entry is read by itself."""
+_OUD_OPERATIONAL: Final = frozenset({"aci", "ds-pwp-account-disabled"})
+"""What the migration writes that OUD declares operational: the scan reads them by name."""
+
+
+class _Scan:
+    """The target's entries under the suffix, read page by page as far as the file needs them.
+
+    The idempotency check of a sync from the start: one paged subtree search (``Directory.pages``)
+    instead of a base search per entry. A server returns the entries of a sync's load in the order it
+    stored them, which is the file's; an entry read ahead of the file waits in memory until its record
+    comes (at most ``_SCAN_AHEAD`` of them). ``find`` says: the target's entry, None (the search is
+    over: the target has no such entry) or ``_UNKNOWN`` (too far ahead: read that one by itself).
+    """
 
     def __init__(
-        self, migration: Migration, directory: Directory, report: PhaseReport, changes_out: IO[str] | None
+        self, directory: Directory, base: str, names: frozenset[str], normal: Callable[[str], str | None]
+    ) -> None:
+        self.names = names
+        """The operational attribute names read (a record with others is read by itself)."""
+        self._pages = directory.pages(base, names)
+        self._normal = normal
+        self._ahead: dict[str, TargetEntry] = {}
+        self._over = False
+
+    def find(self, normal_dn: str) -> FlextResult[TargetEntry | object | None]:
+        entry = self._ahead.pop(normal_dn, None)
+        while entry is None and not self._over and len(self._ahead) < _SCAN_AHEAD:
+            page = next(self._pages, None)
+            if page is None:
+                self._over = True
+                break
+            if page.is_failure:
+                return FlextResult.fail(page.error or "", page.error_code, page.error_data)
+            for found in page.value:
+                key = self._normal(found.dn) or found.dn.lower()
+                if key == normal_dn:
+                    entry = found
+                else:
+                    self._ahead[key] = found
+        if entry is not None:
+            return FlextResult.ok(entry)
+        return FlextResult.ok(None if self._over else _UNKNOWN)
+
+    def close(self) -> None:
+        """End the search and close its connection."""
+        self._pages.close()  # type: ignore[attr-defined]  # a generator
+
+
+_UNKNOWN: Final = object()
+
+
+class _Loader:
+    """Applies batches to the target (or writes them as change records on a dry run).
+
+    Adds go through ``Directory.pipeline`` (several in flight, parents answered before their children
+    are sent); a modify, a read and the end of a batch first wait for every add in flight, so when
+    ``on_batch`` hears of a batch the target holds all of it.
+    """
+
+    def __init__(
+        self,
+        migration: Migration,
+        directory: Directory,
+        report: PhaseReport,
+        changes_out: IO[str] | None,
+        *,
+        scan: bool,
     ) -> None:
         self._migration = migration
         self._directory = directory
         self._report = report
         self._changes_out = changes_out
         self._pace = Pacer(migration.project.rate_limit)
+        self._pipeline = directory.pipeline() if changes_out is None else None
+        self._scanning = scan
+        """Compare with one paged search of the target (a sync from the start) rather than base reads."""
+        self._scan: _Scan | None = None
         self._add_first = False
         """Add without reading first: set after a batch found none of its entries on the target."""
         self._existed = 0
+        self._sent: dict[int, LdifRecord] = {}
+        self._next = 0
+        self._exists: list[tuple[LdifRecord, Refusal]] = []
+        """Adds answered entryAlreadyExists: read and compared once the pipeline is drained."""
+
+    def close(self) -> None:
+        """Close the scan's connection, if one is open."""
+        if self._scan is not None:
+            self._scan.close()
 
     def batch(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
         """Add or modify each entry of the batch; a failure: the target is lost.
 
-        While the target is being filled (the last batch found none of its entries there) each entry
-        is simply added, and only one the server already has is read and compared: one round trip an
-        entry instead of two, as ``ldapadd`` does. Otherwise the batch's entries are read first and
-        only what differs is sent.
+        A sync from the start compares through ``_Scan``. A resumed one reads the batch's entries
+        first (a base search each); while the target is being filled (the last batch found none of its
+        entries there) each entry is simply added, and only one the server already has is read and
+        compared, as ``ldapadd`` does.
         """
-        if self._add_first and self._changes_out is None:
-            return self._batch_add_first(batch)
+        if self._scanning:
+            done = self._batch_scanned(batch)
+        elif self._add_first and self._changes_out is None:
+            done = self._batch_add_first(batch)
+        else:
+            done = self._batch_read_first(batch)
+        if done.is_failure:
+            return done
+        return self._settle()
+
+    def _batch_scanned(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
+        if self._scan is None:
+            names = {name.lower() for record in batch for name in record.attributes} | _OUD_OPERATIONAL
+            operational = frozenset(names & self._directory.schema.operational)
+            suffix = self._migration.project.base_dn.target
+            self._scan = _Scan(self._directory, suffix, operational, self._migration.normal)
+        for record in batch:
+            if not self._admit(record):
+                continue
+            found = self._scan.find(record.normal_dn)
+            if found.is_failure:
+                return FlextResult.fail(found.error or "", found.error_code, found.error_data)
+            entry = found.value
+            if entry is not None and not {name.lower() for name in record.attributes} <= self._known(record):
+                entry = _UNKNOWN  # the scan did not read all of this record's operational attributes
+            if isinstance(entry, TargetEntry):
+                done = self._modify(record, entry.attributes)
+            elif entry is None:
+                done = self._add(record)
+            else:  # _UNKNOWN
+                done = self._compare(record)
+            if done.is_failure:
+                return done
+        return FlextResult.ok(None)
+
+    def _known(self, record: LdifRecord) -> set[str]:
+        """The record's attribute names the scan read: the user ones and its operational ``names``."""
+        scan = self._scan
+        operational = self._directory.schema.operational
+        return {name.lower() for name in record.attributes if name.lower() not in operational} | (
+            set(scan.names) if scan is not None else set()
+        )
+
+    def _batch_read_first(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
         names = {name for record in batch for name in record.attributes}
         read = self._directory.read([r.dn for r in batch], names)
         if read.is_failure:
@@ -204,10 +333,7 @@ class _Loader:
         normal = self._migration.normal
         existing = {normal(entry.dn) or entry.dn.lower(): entry for entry in read.value}
         for record in batch:
-            self._report.counts["in"] += 1
-            self._pace()
-            if record.is_change and record.change_type != "add":
-                self._refused(record, "read", Refusal(0, "notAnEntry", f"a {record.change_type} record"))
+            if not self._admit(record):
                 continue
             entry = existing.get(record.normal_dn)
             done = self._add(record) if entry is None else self._modify(record, entry.attributes)
@@ -219,42 +345,96 @@ class _Loader:
     def _batch_add_first(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
         self._existed = 0
         for record in batch:
-            self._report.counts["in"] += 1
-            self._pace()
-            if record.is_change and record.change_type != "add":
-                self._refused(record, "read", Refusal(0, "notAnEntry", f"a {record.change_type} record"))
+            if not self._admit(record):
                 continue
             done = self._add(record)
             if done.is_failure:
                 return done
+        done = self._settle()
         self._add_first = self._existed * 2 < len(batch)  # mostly there already: read first again
-        return FlextResult.ok(None)
+        return done
+
+    def _admit(self, record: LdifRecord) -> bool:
+        """Count the record in, hold to the rate limit; False (reported) when it is not an entry."""
+        self._report.counts["in"] += 1
+        self._pace()
+        if record.is_change and record.change_type != "add":
+            self._refused(record, "read", Refusal(0, "notAnEntry", f"a {record.change_type} record"))
+            return False
+        return True
 
     def _add(self, record: LdifRecord) -> FlextResult[None]:
-        if self._changes_out is not None:
-            self._changes_out.write(
-                format_record(record.dn, [("changetype", ("add",)), *record.attributes.items()])
-            )
+        if self._changes_out is not None or self._pipeline is None:
+            if self._changes_out is not None:
+                self._changes_out.write(
+                    format_record(record.dn, [("changetype", ("add",)), *record.attributes.items()])
+                )
             self._report.counts["added"] += 1
             return FlextResult.ok(None)
-        added = self._directory.add(record.dn, record.attributes)
-        if added.is_failure:
-            return _naming(added, record)
-        refusal = added.value
-        if refusal is None:
-            self._report.counts["added"] += 1
-        elif refusal.code == _ALREADY_EXISTS:  # added since the batch was read, or not read (add first)
-            self._existed += 1
+        token = self._next
+        self._next += 1
+        self._sent[token] = record
+        sent = self._pipeline.send(token, record.dn, record.normal_dn, record.attributes)
+        if sent.is_failure:
+            return _naming(sent, self._unconfirmed())
+        self._answered(sent.value)
+        return FlextResult.ok(None)
+
+    def _answered(self, answers: Sequence[AddAnswer]) -> None:
+        for answer in answers:
+            record = self._sent.pop(int(answer.token))  # type: ignore[call-overload]  # an int token
+            if answer.code == 0:
+                self._report.counts["added"] += 1
+                continue
+            refusal = Refusal(answer.code, answer.name, answer.message)
+            if answer.code == _ALREADY_EXISTS:  # added since it was read, or not read (add first)
+                self._existed += 1
+                self._exists.append((record, refusal))
+            else:
+                self._refused(record, "add", refusal)
+
+    def _drain(self) -> FlextResult[None]:
+        if self._pipeline is None or not self._pipeline.in_flight:
+            return FlextResult.ok(None)
+        drained = self._pipeline.drain()
+        if drained.is_failure:
+            return _naming(drained, self._unconfirmed())
+        self._answered(drained.value)
+        return FlextResult.ok(None)
+
+    def _unconfirmed(self) -> LdifRecord:
+        """The first entry sent and not answered: where a lost connection leaves the target."""
+        return next(iter(self._sent.values()))
+
+    def _settle(self) -> FlextResult[None]:
+        """Wait for every add in flight, then compare the entries the target already had."""
+        drained = self._drain()
+        if drained.is_failure:
+            return drained
+        while self._exists:
+            record, refusal = self._exists.pop(0)
             found = self._directory.read_one(record.dn, record.attributes)
             if found.is_failure:
                 return _naming(found, record)
             if found.value is None:
                 self._refused(record, "add", refusal)
-            else:
-                return self._modify(record, found.value.attributes)
-        else:
-            self._refused(record, "add", refusal)
+                continue
+            done = self._modify(record, found.value.attributes)
+            if done.is_failure:
+                return done
         return FlextResult.ok(None)
+
+    def _compare(self, record: LdifRecord) -> FlextResult[None]:
+        """Read one entry by itself (a base search) and add or modify it."""
+        drained = self._drain()
+        if drained.is_failure:
+            return drained
+        found = self._directory.read_one(record.dn, record.attributes)
+        if found.is_failure:
+            if (found.error_data or {}).get("result") in ENTRY_REFUSALS:
+                return self._add(record)  # this DN cannot be read: its add names why
+            return _naming(found, record)
+        return self._add(record) if found.value is None else self._modify(record, found.value.attributes)
 
     def _modify(self, record: LdifRecord, current: Mapping[str, Sequence[bytes]]) -> FlextResult[None]:
         wanted = changes(record.attributes, current, self._migration.normal, self._directory.schema)
@@ -264,6 +444,9 @@ class _Loader:
         if self._changes_out is not None:
             self._changes_out.write(modify_record(record.dn, wanted))
         else:
+            drained = self._drain()
+            if drained.is_failure:
+                return drained
             done = self._directory.modify(record.dn, wanted)
             if done.is_failure:
                 return _naming(done, record)
