@@ -90,6 +90,14 @@ def test_filters_by_time_level_plugin_pipeline_and_correlation(store: LogStore) 
     ]
     assert messages(store, Filters(query="timeout", pipeline="numbers")) == ["run timeout"]
     assert messages(store, Filters(correlation_id="c-1")) == ["recent timeout"]
+    assert messages(store, Filters(query="timeout", correlation_id="c-1")) == ["recent timeout"]
+    assert messages(store, Filters(query="warning", correlation_id="c-1")) == []
+    exported = [
+        line.message
+        for page in store.iterate(Filters(query="timeout", correlation_id="c-1"))
+        for line in page.unwrap()
+    ]
+    assert exported == ["recent timeout"]
 
 
 def test_fields_are_searched_too(store: LogStore) -> None:

@@ -8,7 +8,9 @@ table ``lines_fts`` indexes their message and fields as *external content*
 
 A search asks FTS5 for matching rowids newest first and stops at the limit,
 so a common word costs no more than a rare one; the other filters (time,
-level, plugin, pipeline, correlation id) are checked on the joined rows.
+level, plugin, pipeline) are checked on the joined rows, except a
+correlation id, whose few lines are read through their index first
+(``_select``).
 
 Retention deletes the lines older than the age limit, and, while the
 pages in use exceed the size limit, the oldest lines down to 80% of it; the
@@ -187,6 +189,35 @@ def _line(row: sqlite3.Row | tuple[Any, ...]) -> StoredLine:
     return StoredLine(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], fields)
 
 
+def _select(filters: Filters, *, newest_first: bool) -> FlextResult[tuple[str, list[Any]]]:
+    """The SQL of a search (its ``LIMIT ?`` last, to be bound) and its parameters, or why the query is bad.
+
+    With a query, FTS5 hands out matching rowids in id order and stops at the limit, so a
+    common word costs no more than a rare one. With a correlation id as well the order turns
+    round: that action's few lines come through their index and FTS5 is asked about each
+    (``CROSS JOIN`` keeps that order), instead of walking every match of a common word.
+    """
+    clauses, parameters = _where(filters)
+    order = "DESC" if newest_first else "ASC"
+    if not filters.query:
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return FlextResult.ok(
+            (f"SELECT {_COLUMNS} FROM lines l{where} ORDER BY l.id {order} LIMIT ?", parameters)
+        )
+    checked = check_query(filters.query)
+    if checked.is_failure:
+        return FlextResult.fail(checked.error or "", error_code=checked.error_code)
+    if filters.correlation_id is not None:
+        sql = (
+            f"SELECT {_JOINED} FROM lines l CROSS JOIN lines_fts f ON f.rowid = l.id WHERE "
+            + " AND ".join(clauses)
+            + f" AND lines_fts MATCH ? ORDER BY l.id {order} LIMIT ?"
+        )
+        return FlextResult.ok((sql, [*parameters, checked.value]))
+    sql = f"SELECT {_JOINED} {_FROM_FTS}" + "".join(f" AND {clause}" for clause in clauses)
+    return FlextResult.ok((f"{sql} ORDER BY f.rowid {order} LIMIT ?", [checked.value, *parameters]))
+
+
 class LogStore:
     """One open connection to the store; not shared between threads (SQLite's rule)."""
 
@@ -264,46 +295,22 @@ class LogStore:
 
     def search(self, filters: Filters, limit: int) -> FlextResult[list[StoredLine]]:
         """The newest ``limit`` lines that pass ``filters``, oldest first."""
-        if filters.query:
-            checked = check_query(filters.query)
-            if checked.is_failure:
-                return FlextResult.fail(checked.error or "", error_code=checked.error_code)
-            match = checked.value
-        clauses, parameters = _where(filters)
-        if filters.query:
-            sql = (
-                f"SELECT {_JOINED} {_FROM_FTS}"
-                + "".join(f" AND {clause}" for clause in clauses)
-                + " ORDER BY f.rowid DESC LIMIT ?"
-            )
-            parameters = [match, *parameters]
-        else:
-            where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-            sql = f"SELECT {_COLUMNS} FROM lines l{where} ORDER BY l.id DESC LIMIT ?"
+        query = _select(filters, newest_first=True)
+        if query.is_failure:
+            return FlextResult.fail(query.error or "", error_code=query.error_code)
+        sql, parameters = query.value
         found = self._fetch(sql, [*parameters, limit])
         return found.map(lambda rows: [_line(row) for row in reversed(rows)])
 
     def iterate(self, filters: Filters, *, page: int = 5000) -> Iterator[FlextResult[list[StoredLine]]]:
         """Every line that passes ``filters``, oldest first, a page at a time (an export)."""
-        match = ""
-        if filters.query:
-            checked = check_query(filters.query)
-            if checked.is_failure:
-                yield FlextResult.fail(checked.error or "", error_code=checked.error_code)
-                return
-            match = checked.value
         after = filters.after_id or 0
         while True:
-            clauses, parameters = _where(replace(filters, after_id=after))
-            if filters.query:
-                sql = (
-                    f"SELECT {_JOINED} {_FROM_FTS}"
-                    + "".join(f" AND {clause}" for clause in clauses)
-                    + " ORDER BY f.rowid LIMIT ?"
-                )
-                parameters = [match, *parameters]
-            else:
-                sql = f"SELECT {_COLUMNS} FROM lines l WHERE {' AND '.join(clauses)} ORDER BY l.id LIMIT ?"
+            query = _select(replace(filters, after_id=after), newest_first=False)
+            if query.is_failure:
+                yield FlextResult.fail(query.error or "", error_code=query.error_code)
+                return
+            sql, parameters = query.value
             found = self._fetch(sql, [*parameters, page])
             if found.is_failure:
                 yield FlextResult.fail(found.error or "", error_code=found.error_code)
