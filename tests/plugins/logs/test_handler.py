@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,6 +92,21 @@ def test_the_handler_leaves_at_shutdown_and_levels_are_put_back(
     assert logging.getLogger("flext_kernel").level == before
 
 
+def test_starting_costs_no_thread_until_something_is_logged(
+    factory: FlextKernelFactory, store_path: Path
+) -> None:
+    kernel = factory(Plugin)
+    plugin = kernel.plugins.records["logs"].plugin
+    assert isinstance(plugin, Plugin)
+    assert plugin.writer is not None
+    assert not any(thread.name == "flext-logs-writer" for thread in threading.enumerate())
+    logging.getLogger("flext_kernel.bus").info("the first line")
+    assert plugin.writer.ready.wait(10)
+    factory.close()
+    assert [row[4] for row in rows(store_path)] == ["the first line"]
+    assert not any(thread.name == "flext-logs-writer" for thread in threading.enumerate())
+
+
 def test_a_second_start_replaces_the_handler(factory: FlextKernelFactory, store_path: Path) -> None:
     kernel = factory(Plugin)
     plugin = kernel.plugins.records["logs"].plugin
@@ -111,9 +127,9 @@ def test_a_store_that_cannot_open_costs_lines_not_the_command(
     assert isinstance(plugin, Plugin)
     writer = plugin.writer
     assert writer is not None
-    assert writer.ready.wait(10)
     for number in range(5):
         logging.getLogger("flext_kernel.bus").info("line %d", number)
+    assert writer.ready.wait(10)
     health = kernel.plugins.health()["logs"].unwrap()
     writer.close()
     assert writer.written == 0

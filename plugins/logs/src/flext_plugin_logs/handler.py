@@ -82,12 +82,17 @@ class BatchWriter:
     def start(self) -> None:
         """Start the thread (it reads the settings and opens the store itself, off the caller's path)."""
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and not self._stopping.is_set():
                 self._thread = threading.Thread(target=self._run, name="flext-logs-writer", daemon=True)
                 self._thread.start()
 
     def put(self, captured: Captured) -> None:
-        """Queue one line; never blocks, never raises."""
+        """Queue one line (starting the thread with the first); never blocks, never raises."""
+        if self._thread is None:
+            if self._stopping.is_set():  # closed: nobody would store it
+                self.dropped += 1
+                return
+            self.start()
         if len(self._queue) >= self.queue_size:
             self.dropped += 1
             return

@@ -6,8 +6,10 @@ kernel, the SDK and every loaded plugin (``flext_kernel``,
 to INFO if it was unset or higher, so their INFO lines reach the store; at
 ``flext_shutdown`` (and before a hot reload) the handler is removed, the
 levels are put back, and what is queued is stored, waiting two seconds at
-most. Starting costs a thread and no import of the store or of
-pydantic-settings: the writer thread reads the settings itself.
+most. Starting costs no thread and no import of the store or of
+pydantic-settings: the writer thread starts with the first line logged and
+reads the settings itself (at once when ``FLEXT_LOGS_LEVEL`` or
+``FLEXT_LOGS_ENABLED`` is set, since they change what is let through).
 
 The correlation id comes from ``flext_kernel.correlation.current_correlation_id``
 when the kernel has it; with an older kernel lines are stored without one.
@@ -16,6 +18,7 @@ when the kernel has it; with an older kernel lines are stored without one.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any, Final
 
 from flext_sdk import CommandEntry, FlextPlugin, FlextResult, GroupEntry, PluginManifest
@@ -35,6 +38,8 @@ _CLI: Final = "flext_plugin_logs.logs_cli"
 _ALWAYS: Final = {"flext_kernel": "kernel", "flext_sdk": "sdk", "flext": "kernel"}
 """Loggers that belong to no plugin record, and who they are shown as."""
 _DEFAULT_LEVEL: Final = logging.INFO
+_APPLIED_AT_START: Final = ("FLEXT_LOGS_LEVEL", "FLEXT_LOGS_ENABLED")
+"""Settings that change what the handler lets through: when set, the writer reads them at start-up."""
 
 
 def correlation_source() -> Callable[[], str | None] | None:
@@ -99,7 +104,8 @@ class Plugin(FlextPlugin):
         for name in self._owned:
             logging.getLogger(name).addHandler(handler)
         self._lower_levels(_DEFAULT_LEVEL)
-        writer.start()
+        if any(name in os.environ for name in _APPLIED_AT_START):
+            writer.start()  # read the settings now, so that a lower level applies from the start
         return FlextResult.ok(None)
 
     def _lower_levels(self, level: int) -> None:
