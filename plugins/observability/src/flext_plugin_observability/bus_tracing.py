@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from flext_kernel.messages import message_type_name
 from flext_kernel.result import FlextResult
+from flext_plugin_observability.tally import Labels
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -38,14 +39,14 @@ class _Kind:
     span_name: str
     attributes: dict[str, str]
     labels: dict[str, str]
-    by_outcome: dict[str, dict[str, str]]
-    """``labels`` plus ``outcome`` for ``ok``, ``failed`` and ``raised``."""
+    by_outcome: dict[str, Labels]
+    """``labels`` plus ``outcome`` for ``ok``, ``failed`` and ``raised``, as the tally's keys."""
 
 
 def _kind_of(bus: str, cls: type) -> _Kind:
     name = message_type_name(cls)
     labels = {"bus": bus, "message_type": name}
-    by_outcome = {outcome: {**labels, "outcome": outcome} for outcome in ("ok", "failed", "raised")}
+    by_outcome = {outcome: (*labels.items(), ("outcome", outcome)) for outcome in ("ok", "failed", "raised")}
     attributes = {"flext.bus": bus, "flext.message_type": name}
     return _Kind(f"flext.{bus} {name}", attributes, labels, by_outcome)
 
@@ -105,9 +106,9 @@ class TracingBehavior:
         code = result.error_code or "UNKNOWN"
         span.set_attribute("flext.error_code", code)
         span.set_status(StatusCode.ERROR, result.error)
-        self._instruments.failures.add(1, {**kind.labels, "error_code": code})
+        self._instruments.failures.add((*kind.labels.items(), ("error_code", code)))
         self._measure(kind, "failed", started)
 
     def _measure(self, kind: _Kind, outcome: str, started: float) -> None:
-        self._instruments.dispatches.add(1, kind.by_outcome[outcome])
+        self._instruments.dispatches.add(kind.by_outcome[outcome])
         self._instruments.dispatch_duration.record(perf_counter() - started, kind.labels)

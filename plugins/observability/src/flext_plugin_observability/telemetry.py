@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from flext_kernel.errors import NOT_FOUND
 from flext_kernel.result import FlextResult
 from flext_plugin_observability.settings import TelemetrySettings
+from flext_plugin_observability.tally import Tally
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram, Meter
@@ -44,10 +45,11 @@ _OTLP_HINT = "install it with 'pip install \"flext-plugin-observability[otlp]\"'
 class Instruments:
     """The metrics FLEXT records (names as OpenTelemetry has them; Prometheus adds ``_total``/units)."""
 
-    dispatches: Counter
-    """``flext.bus.dispatches``: messages through a bus, by bus, message type and outcome."""
-    failures: Counter
-    """``flext.bus.failures``: failed results, by bus, message type and error code."""
+    dispatches: Tally
+    """``flext.bus.dispatches`` (observable counter): messages through a bus, by bus, message type
+    and outcome."""
+    failures: Tally
+    """``flext.bus.failures`` (observable counter): failed results, by bus, message type and error code."""
     dispatch_duration: Histogram
     """``flext.bus.duration`` (s): a dispatch through its behaviours and handler."""
     records_loaded: Counter
@@ -78,8 +80,8 @@ def _instruments(meter: Meter) -> Instruments:
         )
 
     return Instruments(
-        dispatches=meter.create_counter("flext.bus.dispatches", description="Messages dispatched on a bus"),
-        failures=meter.create_counter("flext.bus.failures", description="Failed bus results by error code"),
+        dispatches=_tally(meter, "flext.bus.dispatches", "Messages dispatched on a bus"),
+        failures=_tally(meter, "flext.bus.failures", "Failed bus results by error code"),
         dispatch_duration=seconds("flext.bus.duration", "Time of a dispatch through behaviours and handler"),
         records_loaded=meter.create_counter("flext.pipeline.records", description="Records a run loaded"),
         runs=meter.create_counter("flext.pipeline.runs", description="Pipeline run attempts that ended"),
@@ -88,6 +90,12 @@ def _instruments(meter: Meter) -> Instruments:
         plugin_failures=meter.create_counter("flext.plugin.failures", description="Plugins that failed"),
         plugin_startup=seconds("flext.plugin.startup.duration", "One plugin's flext_startup"),
     )
+
+
+def _tally(meter: Meter, name: str, description: str) -> Tally:
+    tally = Tally()
+    meter.create_observable_counter(name, callbacks=[tally.observe], description=description)
+    return tally
 
 
 class Telemetry:
