@@ -12,10 +12,10 @@ written, with no extra object class; the groups' rules also allow the
 ``extensibleObject`` the schema phase adds to a group that keeps OID's
 ``displayName`` (OUD has no content rules and takes it). slapd stores ``aci`` values without
 enforcing them: the ACIs are checked on 389 DS (``test_acl_effective_rights``).
-``ds-pwp-account-disabled`` is a Boolean in OUD, whose Boolean syntax takes
-``true`` as the users phase writes it; slapd's takes only ``TRUE`` (RFC 4517),
-so the stand-in declares a string (a finding: the users phase should write
-``TRUE``, which both accept).
+``ds-pwp-account-disabled`` is declared as OUD (OpenDS's schema, 02-config)
+defines it: OID 1.3.6.1.4.1.26027.1.1.166, Boolean syntax, ``booleanMatch``,
+single-valued. slapd's Boolean syntax takes only ``TRUE``/``FALSE`` (RFC 4517),
+which is what the users phase writes and what OUD's documentation names.
 
 The base entry of ``LdapServer.start`` is ``dc=example,dc=com`` (a suffix of
 its own fails there: ``LdapServer`` keeps the default root DN), so each test
@@ -51,10 +51,10 @@ attributetype ( 2.16.840.1.113730.3.1.55 NAME 'aci'
     DESC 'OUD access control instruction (stand-in: stored, not enforced)'
     EQUALITY caseExactMatch
     SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
-attributetype ( 1.3.6.1.4.1.4203.666.11.99.1 NAME 'ds-pwp-account-disabled'
-    DESC 'OUD: the account is disabled (stand-in; experimental OID; a string: see the docstring)'
-    EQUALITY caseIgnoreMatch
-    SYNTAX 1.3.6.1.4.1.1466.115.121.1.15
+attributetype ( 1.3.6.1.4.1.26027.1.1.166 NAME 'ds-pwp-account-disabled'
+    DESC 'OUD: TRUE if the account has been disabled by an administrator (here a user attribute)'
+    EQUALITY booleanMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.7
     SINGLE-VALUE )
 ditcontentrule ( 0.9.2342.19200300.100.4.13 NAME 'algarDomain' MAY aci )
 ditcontentrule ( 2.5.6.11 NAME 'algarApplicationProcess' MAY aci )

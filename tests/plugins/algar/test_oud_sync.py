@@ -44,8 +44,8 @@ ENV = {"OUD_BIND_PASSWORD": "secret"}
 OUD_SCHEMA = """\
 attributetype ( 2.16.840.1.113730.3.1.55 NAME 'aci'
   EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )
-attributetype ( 1.3.6.1.4.1.26027.1.1.387 NAME 'ds-pwp-account-disabled'
-  EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.26027.1.1.166 NAME 'ds-pwp-account-disabled'
+  EQUALITY booleanMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.7 SINGLE-VALUE )
 ditcontentrule ( 0.9.2342.19200300.100.4.13 NAME 'domainOUD'
   AUX extensibleObject MAY aci )
 ditcontentrule ( 2.5.6.11 NAME 'applicationProcessOUD'

@@ -106,7 +106,7 @@ def test_passwords_are_carried_byte_for_byte_and_oid_only_schemes_are_reported(
     example = users["codes"]["USERS_PASSWORD_RESET"]["examples"][0]
     assert example["scheme"] == "MD4"
     assert "needs a password reset" in example["message"]
-    disabled = [e for e in output.values() if e.attributes.get("ds-pwp-account-disabled") == ["true"]]
+    disabled = [e for e in output.values() if e.attributes.get("ds-pwp-account-disabled") == ["TRUE"]]
     assert len(disabled) == users["counts"]["disabled"] > 0
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flext_plugin_algar.directory import Change, connect
 from flext_plugin_algar.errors import LDAP_BIND_FAILED, LDAP_CONNECTION_LOST, LDAP_UNREACHABLE
-from flext_plugin_algar.phases import Migration
+from flext_plugin_algar.phases import DISABLED_VALUE, Migration
 from flext_plugin_algar.sync import DRY_RUN_FILE, SyncProgress, output_ldif, run_sync
 from flext_plugin_algar.verify import run_verify
 
@@ -200,6 +201,26 @@ def test_a_second_sync_adds_and_modifies_nothing(oud_target: LdapServer, loaded:
     assert (counts["added"], counts["modified"], counts["unchanged"], counts["failed"]) == (0, 0, 60, 0)
     assert audit(oud_target) == before  # the server applied nothing
     assert run_verify(loaded).value["clean"]
+
+
+def test_disabled_accounts_load_as_oud_documents_ds_pwp_account_disabled(
+    oud_target: LdapServer, loaded: Migration
+) -> None:
+    # The target declares ds-pwp-account-disabled as OUD's schema does (Boolean syntax, booleanMatch):
+    # every account OID had DISABLED loads with TRUE and an equality filter finds it; ``true``, what
+    # the users phase wrote before, is refused by a server that checks the Boolean syntax (RFC 4517).
+    disabled = [r for r in _entries(loaded) if "ds-pwp-account-disabled" in r.attributes]
+    assert disabled
+    assert {r.attributes["ds-pwp-account-disabled"] for r in disabled} == {(DISABLED_VALUE,)} == {("TRUE",)}
+    found = oud_target.ldapsearch(loaded.project.base_dn.target, "(ds-pwp-account-disabled=TRUE)", "1.1")
+    assert found.count(b"dn:") == len(disabled)
+    connected = connect(loaded.project)
+    assert connected.is_success, connected
+    with connected.value as directory:
+        refused = directory.modify(disabled[0].dn, [Change("replace", "ds-pwp-account-disabled", ("true",))])
+    assert refused.is_success
+    assert refused.value is not None
+    assert refused.value.code == 21  # invalidAttributeSyntax
 
 
 def test_sync_changes_exactly_what_differs(oud_target: LdapServer, loaded: Migration) -> None:

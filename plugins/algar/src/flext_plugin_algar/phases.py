@@ -45,6 +45,7 @@ from flext_sdk import FlextResult
 from flext_sdk.contracts.ldif import LdifProblem, LdifReader, LdifRecord
 
 __all__ = [
+    "DISABLED_VALUE",
     "OUD_SCHEMES",
     "PHASES",
     "SOURCE_SNAPSHOT",
@@ -88,6 +89,11 @@ OUD_SCHEMES: Final = frozenset(
 _REFERENCES: Final = ("member", "uniquemember", "owner", "manager", "secretary", "seealso", "roleoccupant")
 _PERSON: Final = frozenset({"person", "organizationalperson", "inetorgperson"})
 _GROUP: Final = frozenset({"groupofnames", "groupofuniquenames", "groupofurls", "orcldynamicgroup"})
+DISABLED_VALUE: Final = "TRUE"
+"""``ds-pwp-account-disabled`` of an account OID had ``orclisenabled: DISABLED``: OUD's schema gives the
+attribute the Boolean syntax (RFC 4517: ``TRUE``/``FALSE``) and documents it as "TRUE if the user's
+account has been disabled"; a strict Boolean syntax (slapd's) refuses ``true``, so ``TRUE`` is the one
+value every server takes."""
 _CACHE_LIMIT: Final = 200_000  # DNs whose normal form is remembered (about 40 MB at most)
 _LDAP_URL_DN = re.compile(r"ldap:///([^\"?)]+)")
 
@@ -687,7 +693,7 @@ def _users(
 ) -> Iterator[LdifRecord]:
     """Password hashes carried byte for byte; OID-only schemes reported with the accounts to reset.
 
-    ``orclisenabled: DISABLED`` becomes ``ds-pwp-account-disabled: true``; OID verifiers are dropped.
+    ``orclisenabled: DISABLED`` becomes ``ds-pwp-account-disabled: TRUE``; OID verifiers are dropped.
     """
     resets = report.base.with_suffix(".password-resets.txt").open("w", encoding="utf-8")
     schemes: Counter[str] = Counter()
@@ -714,7 +720,7 @@ def _users(
                 report.counts["oid_verifiers_dropped"] += 1
             enabled = attributes.pop("orclisenabled", None)
             if enabled and _text(enabled[0]).upper() == "DISABLED":
-                attributes["ds-pwp-account-disabled"] = ("true",)
+                attributes["ds-pwp-account-disabled"] = (DISABLED_VALUE,)
                 report.counts["disabled"] += 1
             yield replace(record, attributes=attributes)
     report.summary["password_schemes"] = dict(sorted(schemes.items()))
@@ -855,7 +861,7 @@ def _url(migration: Migration, report: PhaseReport, dn: str, url: str) -> str:
             "warning",
             "GROUPS_URL_OID_ATTRIBUTE",
             f"labeledURI {url!r} filters on an OID attribute the migration maps or drops: rewrite the filter "
-            "for OUD (orclisenabled=ENABLED is (!(ds-pwp-account-disabled=true)))",
+            "for OUD (orclisenabled=ENABLED is (!(ds-pwp-account-disabled=TRUE)))",
             dn=dn,
         )
     written = unquote(base)
