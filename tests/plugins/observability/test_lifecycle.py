@@ -91,3 +91,24 @@ def test_appends_are_spans_until_the_plugin_stops(traced: Callable[..., FlextKer
     kernel.remove_contributions("observability")
     assert "open_event_store" not in vars(stores)  # the opener is the class's again
     assert store.append("account-1", [Deposited(aggregate_id="account-1", amount=1)], ANY).is_success
+
+
+def test_a_hot_reload_swaps_the_telemetry_and_leaves_one_tracer_on_the_buses(
+    traced: Callable[..., FlextKernel],
+) -> None:
+    from flext_sdk.authoring.reload import reload_plugin
+
+    kernel = traced(STORES)
+    stores = kernel.container.resolve(EventStores)
+    assert "open_event_store" in vars(stores)
+    before = kernel.plugins.records["observability"].plugin
+    assert reload_plugin(kernel, "observability").is_success
+    after = kernel.plugins.records["observability"].plugin
+    assert after is not before
+    assert before.telemetry is None  # shut down: providers flushed and stopped
+    store = stores.open_event_store().unwrap()
+    store.codec.register(Deposited)
+    assert store.append("account-2", [Deposited(aggregate_id="account-2", amount=1)], ANY).is_success
+    names = [span.name for span in spans_of(kernel)]
+    assert names.count("eventstore.append") == 1  # traced once, by the new instance only
+    assert kernel.command_bus.remove_owner("observability") == 1  # one tracing behaviour, not two
