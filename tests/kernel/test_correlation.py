@@ -317,3 +317,25 @@ def test_the_logging_filter_stamps_records_with_the_id() -> None:
     finally:
         logger.removeHandler(handler)
     assert [getattr(record, "correlation_id", "missing") for record in records] == [None, "cli-8", "mine"]
+
+
+def test_the_logging_behaviour_records_the_dispatchers_id() -> None:
+    from flext_kernel.behaviors import LoggingBehavior
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tests.correlation.bus")
+    logger.addHandler(Keep())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    bus = FlextQueryBus()
+    bus.use(LoggingBehavior(logger))
+    bus.register(Lookup, lambda query: FlextResult.fail("missing", error_code="NOT_FOUND"))
+    with correlation_scope("cli-9"):
+        bus.execute(Lookup(key="k"))
+    bus.execute(Lookup(key="k"))
+    assert [getattr(record, "correlation_id", "missing") for record in records] == ["cli-9", None]

@@ -14,6 +14,7 @@ from typing import Any, Final, TypeAlias
 from pydantic import ValidationError
 
 from flext_kernel._dispatch import AsyncNext, Next, describe
+from flext_kernel.correlation import current_correlation_id
 from flext_kernel.errors import VALIDATION_ERROR
 from flext_kernel.messages import FlextMessage, field_errors, message_type_name, summarize_errors
 from flext_kernel.result import Failure, FlextResult
@@ -119,7 +120,10 @@ def _name(cls: type) -> str:
 
 
 class LoggingBehavior:
-    """Log each message's type, outcome and duration with stdlib ``logging``, as text and ``extra``.
+    """Log each message's type, outcome, duration and correlation id with stdlib ``logging``.
+
+    The text says what happened; ``extra`` holds the same as fields (``correlation_id``: the
+    action's, see ``flext_kernel.correlation``).
 
     Field values are logged only with ``log_fields=True``, through the message's
     pydantic ``repr`` (secret and ``repr=False`` fields masked). Below ``level`` it
@@ -174,7 +178,13 @@ class LoggingBehavior:
             code = result.error_code if result is not None else None
             outcome, text = "failed", f"failed ({code}): {result.error if result is not None else ''}"
         fields = f" {message!r}" if self._log_fields else ""
-        extra = {"message_type": name, "outcome": outcome, "error_code": code, "duration_ms": duration_ms}
+        extra = {
+            "message_type": name,
+            "outcome": outcome,
+            "error_code": code,
+            "duration_ms": duration_ms,
+            "correlation_id": current_correlation_id(),
+        }
         self._logger.log(self._level, "%s %s in %.3f ms%s", name, text, duration_ms, fields, extra=extra)
 
 
