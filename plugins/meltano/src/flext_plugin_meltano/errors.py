@@ -8,7 +8,9 @@ Failures carry one of these, or a code of the kernel or SDK:
 - ``TOOL_INSTALL_FAILED``: Meltano's own environment could not be built;
 - ``MELTANO_COMMAND_FAILED``: a ``meltano`` or ``flext`` command run on the
   user's behalf (``meltano state get`` for an export, ``flext pipeline
-  create`` for an import) failed.
+  create`` for an import) failed;
+- ``MELTANO_TEST_FAILED``: ``flext meltano test`` ran the project's tests and
+  at least one failed (the message names them).
 
 A delegated command (``flext meltano run ...``) is not a failed result when
 Meltano fails: its exit code and output are Meltano's own.
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["MELTANO_COMMAND_FAILED"]
+__all__ = ["MELTANO_COMMAND_FAILED", "MELTANO_TEST_FAILED"]
 
 MELTANO_COMMAND_FAILED: Final = "MELTANO_COMMAND_FAILED"
 """A command flext ran for the user (``meltano state get|set``, ``flext pipeline create``) exited non-zero."""
+MELTANO_TEST_FAILED: Final = "MELTANO_TEST_FAILED"
+"""``flext meltano test``: a plugin's test (``meltano test PLUGIN:TEST``) failed."""

@@ -75,6 +75,8 @@ class Plugin:
     """For a mapper: each mapping's name and its configuration."""
     source: str = PROJECT_FILE
     """The file that declares it."""
+    commands: Mapping[str, Any] = field(default_factory=dict)
+    """Its ``commands`` (the parent's, then its own): those named ``test...`` are ``meltano test``'s."""
 
 
 @dataclass(frozen=True)
@@ -435,6 +437,7 @@ def _inherit(parent: Plugin | None, kind: str, entry: Mapping[str, Any], source:
         select=tuple(entry.get("select") or (parent.select if parent else ())),
         metadata={**(parent.metadata if parent else {}), **(entry.get("metadata") or {})},
         settings=(*(parent.settings if parent else ()), *(entry.get("settings") or ())),
+        commands={**(parent.commands if parent else {}), **(entry.get("commands") or {})},
         mappings={
             **(parent.mappings if parent else {}),
             **{mapping["name"]: mapping.get("config") or {} for mapping in entry.get("mappings") or []},

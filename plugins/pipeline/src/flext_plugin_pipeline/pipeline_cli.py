@@ -622,26 +622,39 @@ def _append_log(name: str, run_id: str, line: str) -> None:
 def status(name: str | None = None, *, store: str | None = None) -> int:
     """Show the state of every pipeline, or of one, from the ``pipeline-status`` projection.
 
+    Delegated Meltano runs are shown too: one row per Meltano project, named
+    ``meltano-<project>`` (``flext pipeline history`` takes that name).
+
     Args:
-        name: The pipeline (default: all).
+        name: The pipeline, or a Meltano project's row (default: all).
         store: The event store (a SQLite path or postgresql:// URL).
 
     """
-    if name is not None:
+    from flext_plugin_pipeline.status_projection import MELTANO_SOURCE
+
+    meltano_row = name is not None and name.startswith("meltano-")
+    if name is not None and not meltano_row:
         found = project.find(name)
         if found.is_failure:
             return fail(found)
     names = [name] if name is not None else [definition.name for definition in project.definitions()]
-    documents = _status_documents(store) if names else {}  # no pipeline: nothing to read, no store needed
+    documents = _status_documents(store, absent_ok=name is None)
     if isinstance(documents, int):
         return documents
+    if name is None:  # Meltano projects' delegated runs, after the pipelines
+        names += sorted(key for key, doc in documents.items() if doc.get("source") == MELTANO_SOURCE)
+    elif meltano_row and documents.get(name, {}).get("source") != MELTANO_SOURCE:
+        found = project.find(name)  # a native pipeline may be named meltano-...
+        if found.is_failure:
+            return fail(found)
     from flext_plugin_pipeline.views import STATUS_COLUMNS, iso
 
     rows = []
     for pipeline in names:
         document = documents.get(pipeline, {})
         state = document.get("status", "never run")
-        if state == "running" and not is_running(pipeline):
+        meltano = document.get("source") == MELTANO_SOURCE
+        if state == "running" and not meltano and not is_running(pipeline):
             state = "interrupted"
         rows.append(
             {
@@ -664,16 +677,29 @@ def status(name: str | None = None, *, store: str | None = None) -> int:
         note(
             f"hint: why a run failed is in its log: 'flext pipeline logs {first['pipeline']}"
             f" --run {first['last_run_id']}'"
+            if not first["pipeline"].startswith("meltano-")
+            else f"hint: 'flext pipeline history {first['pipeline']}' lists its delegated Meltano runs"
         )
     return shown
 
 
-def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
-    """Bring the status projection up to date and return its documents (or an exit code)."""
+def _status_documents(store: str | None, *, absent_ok: bool = False) -> dict[str, dict[str, Any]] | int:
+    """Bring the status projection up to date and return its documents (or an exit code).
+
+    ``absent_ok``: no ``--store`` given and the default store not created yet is no documents, not an
+    error (a new home has no runs to show).
+    """
     from flext_eventsourcing import ProjectionRunner
     from flext_plugin_pipeline.journal import register_events
     from flext_plugin_pipeline.status_projection import PipelineStatus
 
+    if (
+        absent_ok
+        and store is None
+        and "FLEXT_EVENTSTORE_URL" not in os.environ
+        and not _default_store_exists()
+    ):
+        return {}
     with opened_store(store, create=False, read_only=True) as opened:
         if isinstance(opened, int):
             return opened
@@ -694,11 +720,27 @@ def _status_documents(store: str | None) -> dict[str, dict[str, Any]] | int:
             projections.value.close()
 
 
+def _default_store_exists() -> bool:
+    """Whether the default event store was created (a booted kernel says where it is)."""
+    booted = boot_kernel()
+    if booted.is_failure:
+        return True  # let opening it report why
+    with booted.value as kernel:
+        stores = stores_of(kernel)
+        if stores.is_failure:
+            return True
+        opened = stores.value.open_event_store(None, create=False, read_only=True)
+        if opened.is_failure:
+            return opened.error_code != NOT_FOUND
+        opened.value.close()
+        return True
+
+
 def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
-    """List a pipeline's runs, newest first, from the event store.
+    """List a pipeline's runs, newest first, from the event store (a Meltano project's: meltano-NAME).
 
     Args:
-        name: The pipeline.
+        name: The pipeline, or meltano-PROJECT for a Meltano project's delegated runs.
         limit: How many runs to show.
         store: The event store (a SQLite path or postgresql:// URL).
 
@@ -710,18 +752,30 @@ def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
         if isinstance(events, int):
             return events
         runs = Journal(events, name).runs()
+        meltano = runs.is_success and not runs.value and name.startswith("meltano-")
+        if meltano:  # a Meltano project's delegated runs (status_projection.meltano_runs)
+            runs = _meltano_history(events, name)
     if runs.is_failure:
         return fail(runs)
     if not runs.value and project.find(name).is_failure:
         return fail(project.find(name))
     from flext_plugin_pipeline.views import HISTORY_COLUMNS, run_document
 
-    last = runs.value[-1] if runs.value else None
+    last = runs.value[-1] if runs.value and not meltano else None
     documents = [
         run_document(name, run, status=_status(name, run) if run is last else None)
         for run in reversed(runs.value[-limit:])
     ]
     return _table(documents, HISTORY_COLUMNS, title=f"{name}: runs")
+
+
+def _meltano_history(events: FlextEventStore, name: str) -> FlextResult[list[RunRecord]]:
+    from flext_plugin_pipeline.status_projection import meltano_runs
+
+    read = events.read_stream(name)
+    if read.is_failure:
+        return FlextResult.fail(read.error or "", read.error_code, read.error_data)
+    return FlextResult.ok(meltano_runs(read.value))
 
 
 def logs(
