@@ -7,11 +7,18 @@ use is one clear error line, not a server log.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from flext_plugin_service.errors import SERVICE_START_FAILED
 from flext_sdk import FlextResult
-from flext_sdk.cli import EXIT_OK, boot_kernel, fail, note
+from flext_sdk.cli import EXIT_INTERRUPTED, EXIT_OK, boot_kernel, fail, note
+
+if TYPE_CHECKING:
+    import uvicorn
 
 __all__ = ["serve"]
 
@@ -53,8 +60,37 @@ def serve(*, host: str | None = None, port: int | None = None, store: str | None
         config = uvicorn.Config(
             build_app(kernel, store=store), log_level="info", access_log=False, lifespan="on"
         )
-        uvicorn.Server(config).run(sockets=[bound])
-    return EXIT_OK
+        server = _server_class(uvicorn.Server)(config)
+        server.run(sockets=[bound])
+    return EXIT_INTERRUPTED if server.stopped_by == signal.SIGINT else EXIT_OK
+
+
+def _server_class(base: type[uvicorn.Server]) -> type[Any]:
+    """The uvicorn server, ending on SIGTERM or Ctrl-C with an exit code instead of re-raising the signal.
+
+    uvicorn re-raises the signal that stopped it once it has shut down, so the
+    process would end "killed by SIGTERM"; FLEXT commands stopped on purpose
+    end normally (0; 130 after Ctrl-C, docs/cli.md).
+    """
+
+    class Server(base):  # type: ignore[misc, valid-type]  # uvicorn's class, chosen at run time
+        stopped_by: int | None = None
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.stopped_by = sig
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            handler = self.handle_exit
+            previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for signum, before in previous.items():
+                    signal.signal(signum, before)
+
+    return Server
 
 
 def _pid() -> int:
