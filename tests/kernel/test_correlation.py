@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus, Next
 from flext_kernel.correlation import (
     CORRELATION_ENV,
-    CorrelationFilter,
-    causation_scope,
     correlation_from_environment,
     correlation_scope,
     current_causation_id,
@@ -184,12 +182,6 @@ def test_a_subscriber_that_raises_still_ends_the_cause() -> None:
     assert current_causation_id() is None
 
 
-def test_causation_scope_names_a_cause_for_a_handler_that_knows_it() -> None:
-    with causation_scope(uuid.UUID(int=5)):
-        assert Noted(aggregate_id="a", note="x").causation_id == str(uuid.UUID(int=5))
-    assert Noted(aggregate_id="a", note="x").causation_id is None
-
-
 # Failures.
 
 
@@ -295,28 +287,6 @@ def test_async_subscribers_name_the_published_event_as_their_cause() -> None:
 
 
 # Logging.
-
-
-def test_the_logging_filter_stamps_records_with_the_id() -> None:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    handler = Keep()
-    handler.addFilter(CorrelationFilter())  # logging takes any object with a filter method
-    logger = logging.getLogger("tests.correlation")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        logger.warning("outside")
-        with correlation_scope("cli-8"):
-            logger.warning("inside")
-            logger.warning("given", extra={"correlation_id": "mine"})
-    finally:
-        logger.removeHandler(handler)
-    assert [getattr(record, "correlation_id", "missing") for record in records] == [None, "cli-8", "mine"]
 
 
 def test_the_logging_behaviour_records_the_dispatchers_id() -> None:

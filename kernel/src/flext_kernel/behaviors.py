@@ -120,10 +120,7 @@ def _name(cls: type) -> str:
 
 
 class LoggingBehavior:
-    """Log each message's type, outcome, duration and correlation id with stdlib ``logging``.
-
-    The text says what happened; ``extra`` holds the same as fields (``correlation_id``: the
-    action's, see ``flext_kernel.correlation``).
+    """Log each message's type, outcome, duration and correlation id with ``logging``, as text and ``extra``.
 
     Field values are logged only with ``log_fields=True``, through the message's
     pydantic ``repr`` (secret and ``repr=False`` fields masked). Below ``level`` it
@@ -178,13 +175,8 @@ class LoggingBehavior:
             code = result.error_code if result is not None else None
             outcome, text = "failed", f"failed ({code}): {result.error if result is not None else ''}"
         fields = f" {message!r}" if self._log_fields else ""
-        extra = {
-            "message_type": name,
-            "outcome": outcome,
-            "error_code": code,
-            "duration_ms": duration_ms,
-            "correlation_id": current_correlation_id(),
-        }
+        extra = {"message_type": name, "outcome": outcome, "error_code": code, "duration_ms": duration_ms}
+        extra["correlation_id"] = current_correlation_id()
         self._logger.log(self._level, "%s %s in %.3f ms%s", name, text, duration_ms, fields, extra=extra)
 
 

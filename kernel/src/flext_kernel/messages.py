@@ -173,11 +173,9 @@ class FlextDomainEvent(FlextMessage):
     version: int = Field(default=1, ge=1)
     """Position of the event in its aggregate's stream, starting at 1."""
     correlation_id: str | None = Field(default_factory=current_correlation_id)
-    """Identity shared by everything caused by one user action; by default the one in force when built
-    (``flext_kernel.correlation``; None outside any scope)."""
+    """Identity shared by everything caused by one user action; default: the one in force when built."""
     causation_id: str | None = Field(default_factory=current_causation_id)
-    """Identity of the message (command or event) that directly caused this one; by default the event
-    whose subscribers were running when it was built (None: not known)."""
+    """Identity of the message that directly caused this one; default: the event being delivered, if any."""
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     """Free-form JSON-compatible details (actor, host, plugin, ...)."""
 

@@ -70,10 +70,7 @@ class FlextResult(Generic[T_co]):
 
     @property
     def correlation_id(self) -> str | None:
-        """The correlation id in force when the failure was made (None on a success, or outside a scope).
-
-        Not part of equality: the same failure in two actions is the same failure.
-        """
+        """The correlation id in force when the failure was made (None on a success); not part of equality."""
         raise NotImplementedError  # always overridden
 
     def map(self, fn: Callable[[T_co], U]) -> FlextResult[U]:

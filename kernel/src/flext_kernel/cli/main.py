@@ -206,8 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``flext`` with ``argv`` (default: the process arguments); return the exit code.
 
     A closed output pipe (``flext events export | head``) is a quiet end: ``output.EXIT_CLOSED_PIPE``.
-    The invocation is one action: it runs under one correlation id, ``FLEXT_CORRELATION_ID`` when that
-    holds a valid one, else a new one (docs/kernel/correlation.md).
+    The run is one action, under one correlation id (docs/kernel/correlation.md).
     """
     try:
         with correlation_scope(correlation_from_environment()):
