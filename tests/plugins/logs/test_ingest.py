@@ -113,3 +113,15 @@ def test_two_readers_at_once_store_each_line_once(tmp_path: Path) -> None:
         thread.join()
     assert sum(results) == 1000
     assert stores[0].count().unwrap() == 1000
+
+
+def test_a_follower_skips_files_that_did_not_grow(tmp_path: Path) -> None:
+    root = tmp_path / "pipelines"
+    path = write(root, "numbers", RUN, "2026-12-07T10:15:00Z [flext] one\n")
+    store = open_store(tmp_path)
+    sizes: dict[str, int] = {}
+    assert catch_up(store, Redactor(), root=root, sizes=sizes).unwrap() == 1
+    assert sizes == {str(path): path.stat().st_size}
+    assert catch_up(store, Redactor(), root=root, sizes=sizes).unwrap() == 0
+    write(root, "numbers", RUN, "2026-12-07T10:15:01Z [flext] two\n")
+    assert catch_up(store, Redactor(), root=root, sizes=sizes).unwrap() == 1

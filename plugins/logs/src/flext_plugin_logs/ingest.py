@@ -112,11 +112,28 @@ def parse(chunk: str) -> list[Parsed]:
 
 
 def catch_up(
-    store: LogStore, redact: Callable[[str], str], *, root: Path | None = None, oldest: float = 0.0
+    store: LogStore,
+    redact: Callable[[str], str],
+    *,
+    root: Path | None = None,
+    oldest: float = 0.0,
+    sizes: dict[str, int] | None = None,
 ) -> FlextResult[int]:
-    """Store the run logs' lines not stored yet; how many were. Lines older than ``oldest`` are skipped."""
+    """Store the run logs' lines not stored yet; how many were. Lines older than ``oldest`` are skipped.
+
+    ``sizes`` (a follower keeps it between calls) remembers each file's size when it was last
+    read, so a file that has not grown costs a ``stat`` and no query.
+    """
     stored = 0
     for pipeline, run_id, path in run_logs(root):
+        if sizes is not None:
+            try:
+                size = path.stat().st_size
+            except OSError:
+                continue
+            if sizes.get(str(path)) == size:
+                continue
+            sizes[str(path)] = size
         done = _catch_up_file(store, redact, pipeline, run_id, path, oldest)
         if done.is_failure:
             return done

@@ -252,9 +252,10 @@ def _follow(store: LogStore, filters: Filters, first: list[StoredLine], after: i
         show(line)
     note("following new log lines (Ctrl-C stops)")
     printed = 0
+    sizes: dict[str, int] = {}
     try:
         while count is None or printed < count:
-            caught = catch_up(store, redact)
+            caught = catch_up(store, redact, sizes=sizes)
             if caught.is_failure:
                 return fail(caught)
             new = store.search(replace(filters, after_id=after), 1000)
