@@ -1,15 +1,19 @@
 """The ``service`` plugin: defines ``flext_services``, contributes the built-ins, declares its commands.
 
-Loading it imports no web server and opens nothing: the built-ins are
-descriptions read from the environment, checked only when someone asks.
+Loading it imports no web server (nor this plugin's pydantic models) and opens
+nothing: the built-ins are descriptions read from the environment when the
+registry is read, and checked only when someone asks.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flext_kernel.plugins.hookspecs import hookimpl
-from flext_plugin_service.builtins import builtin_services
-from flext_plugin_service.spec import ServiceSpec
 from flext_sdk import CommandEntry, GroupEntry, PluginManifest
+
+if TYPE_CHECKING:
+    from flext_plugin_service.spec import ServiceSpec
 
 __all__ = ["NAME", "flext_services", "manifest"]
 
@@ -63,4 +67,6 @@ manifest = PluginManifest(
 @hookimpl
 def flext_services() -> list[ServiceSpec]:
     """The built-ins: the event store, PostgreSQL/NATS/Redis when configured, and ``flext serve``."""
+    from flext_plugin_service.builtins import builtin_services
+
     return builtin_services()
