@@ -83,3 +83,32 @@ def test_a_wrong_password_is_one_line_and_a_failed_run(
     assert "wrong-password" not in done.stdout + done.stderr
     assert not (project / "out" / SOURCE_SNAPSHOT).exists()
     assert not list((project / "out").glob("*.partial"))
+
+
+def test_oud_sync_reads_a_live_source_into_its_own_file_never_the_runs_snapshot(
+    flext_cli: FlextCliRunner, server: OidServer, tmp_path: Path, ldif_reader: Any
+) -> None:
+    # oud sync's read of the live source goes to out/10-oud-sync.source.ldif; out/00-source.ldif, which
+    # the migration's phases read, stays the snapshot its run took, byte for byte.
+    from flext_plugin_algar.cli_oud import _fetch
+    from flext_plugin_algar.oud_sync import LIVE_SOURCE, source_of
+    from flext_plugin_algar.phases import Migration
+    from flext_plugin_algar.project import load_project, load_rules
+
+    project = tmp_path / "migration"
+    _project(project, server, page_size=10)
+    _run(flext_cli, project)
+    snapshot = (project / "out" / SOURCE_SNAPSHOT).read_bytes()
+    loaded = load_project(project).unwrap()
+    migration = Migration.of(loaded, load_rules(loaded).unwrap(), ldif_reader).unwrap()
+    assert source_of(migration) == project / "out" / LIVE_SOURCE
+    server.ldapadd(f"dn: ou=Late,{server.suffix}\nobjectClass: organizationalUnit\nou: Late\n")
+    try:
+        read = _fetch(migration)
+        assert read.is_success, read
+    finally:
+        server.run_client("ldapdelete", f"ou=Late,{server.suffix}")
+    assert (project / "out" / SOURCE_SNAPSHOT).read_bytes() == snapshot
+    taken = (project / "out" / LIVE_SOURCE).read_text(encoding="utf-8")
+    assert f"dn: ou=Late,{server.suffix}\n" in taken
+    assert taken.count("\ndn:") == snapshot.decode("utf-8").count("\ndn:") + 1

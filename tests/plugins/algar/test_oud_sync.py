@@ -516,3 +516,57 @@ def test_a_target_that_goes_away_mid_apply_fails_naming_it_and_keeps_the_snapsho
     assert setup.target.url.rstrip("/") in (done.error or "")
     assert snapshot.read_bytes() == kept
     assert not (setup.project / "out/10-oud-sync.snapshot.sqlite.partial").exists()
+
+
+def test_a_second_oud_sync_while_one_runs_fails_with_one_line_and_changes_nothing(
+    flext_cli: FlextCliRunner, tmp_path: Path
+) -> None:
+    # Two real processes. The first oud sync takes the project's run lock and then waits on a target
+    # that accepts the connection and never answers the bind; the second, started meanwhile, must fail
+    # at once with one line naming the first's pid (CONCURRENCY_CONFLICT, exit 1) and touch nothing.
+    import socket
+    import time
+
+    from flext_plugin_algar.journal import LOCK_FILE, is_locked
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
+        project = tmp_path / "migration"
+        assert flext_cli("algar", "init", str(project)).exit_code == 0
+        settings = project / "algar.yaml"
+        settings.write_text(
+            settings.read_text(encoding="utf-8").replace("url: ldap://localhost:1389", f"url: {url}"),
+            encoding="utf-8",
+        )
+        (project / "oid-export.ldif").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+        out = project / "out"
+        first = subprocess.Popen(
+            [*flext_cli.command, "algar", "oud", "sync", "--project", str(project)],
+            env=flext_cli.environment(ENV),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not is_locked(out):
+                assert first.poll() is None, first.stderr.read() if first.stderr else b""
+                assert time.monotonic() < deadline, "the first oud sync never took the lock"
+                time.sleep(0.1)
+            files = sorted(path.name for path in out.iterdir())
+            second = flext_cli("algar", "oud", "sync", "--project", str(project), env=ENV)
+            assert first.poll() is None  # still holding the lock: the two overlapped
+        finally:
+            first.kill()
+            first.wait(timeout=30)
+            if first.stderr is not None:
+                first.stderr.close()
+    assert second.exit_code == 1, second
+    [line] = [line for line in second.stderr.splitlines() if line.startswith("error:")]
+    assert f"(process {first.pid})" in line
+    assert line.endswith("(CONCURRENCY_CONFLICT)")
+    assert "Traceback" not in second.stderr
+    assert sorted(path.name for path in out.iterdir()) == files  # the second one wrote nothing
+    assert LOCK_FILE in files
+    assert not is_locked(out)  # the kernel let the killed process's lock go

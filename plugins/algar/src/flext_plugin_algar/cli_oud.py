@@ -44,25 +44,35 @@ def sync(*, project: Path = Path(), dry_run: bool = False) -> int:
 
 
 def _sync(migration: Migration, dry_run: bool) -> int:
+    """Under the project's run lock: one oud sync (or run, or sync) of a project at a time."""
+    from flext_plugin_algar.journal import RunLock
     from flext_plugin_algar.oud_sync import sync_changes
 
-    if migration.project.source.url is not None:
-        fetched = _fetch(migration)
-        if fetched.is_failure:
-            return fail(fetched)
-    done = sync_changes(migration, dry_run=dry_run)
-    if done.is_failure:
-        return fail(done)
-    return _print(done.value, dry_run=dry_run)
+    migration.out.mkdir(parents=True, exist_ok=True)
+    with RunLock(migration.out) as lock:
+        locked = lock.acquire()
+        if locked.is_failure:
+            return fail(locked, hint="wait for it to end, then run 'flext algar oud sync' again")
+        if migration.project.source.url is not None:
+            fetched = _fetch(migration)
+            if fetched.is_failure:
+                return fail(fetched)
+        done = sync_changes(migration, dry_run=dry_run)
+        if done.is_failure:
+            return fail(done)
+        return _print(done.value, dry_run=dry_run)
 
 
 def _fetch(migration: Migration) -> FlextResult[dict[str, Any]]:
-    """Read the live source into the file ``validate`` reads (``phases.phase_paths``), fresh each time."""
-    from flext_plugin_algar.ldap_source import export_source
-    from flext_plugin_algar.phases import phase_paths
+    """Read the live source into oud sync's own file (``oud_sync.source_of``), fresh each time.
 
-    source, _ = phase_paths(migration, "validate")
-    migration.out.mkdir(parents=True, exist_ok=True)
+    Never into ``00-source.ldif``: that is the migration's snapshot, which a run repeated or resumed
+    must find as it was taken (docs/algar.md, "Reading a live OID server").
+    """
+    from flext_plugin_algar.ldap_source import export_source
+    from flext_plugin_algar.oud_sync import source_of
+
+    source = source_of(migration)
     note(f"reading the live source {migration.project.source.url} into {source}")
     return export_source(migration.project, source)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal
 
 from flext_kernel.errors import NOT_FOUND
@@ -34,7 +35,16 @@ from flext_plugin_algar.report import PhaseReport
 from flext_sdk import FlextResult
 from flext_sdk.contracts.ldif import LdifValue
 
-__all__ = ["MANAGED_OPERATIONAL", "Operation", "Target", "connect", "sync_changes", "to_ldif"]
+__all__ = [
+    "LIVE_SOURCE",
+    "MANAGED_OPERATIONAL",
+    "Operation",
+    "Target",
+    "connect",
+    "source_of",
+    "sync_changes",
+    "to_ldif",
+]
 
 MANAGED_OPERATIONAL: Final = ("aci", "ds-pwp-account-disabled")
 """Attributes OUD keeps as operational that the migration writes: read and compared like the others."""
@@ -137,6 +147,21 @@ def connect(project: Project) -> FlextResult[Target]:
     return FlextResult.ok(Target(bound.value))
 
 
+LIVE_SOURCE: Final = f"{BASE}.source.ldif"
+"""In the output directory: oud sync's own read of a live source (``source.url``), taken at each run.
+
+Not ``00-source.ldif``, the migration's snapshot: an oud sync between two phases of a run, or before a
+resumed one, must not change what the run reads."""
+
+
+def source_of(migration: Migration) -> Path:
+    """What oud sync reads: the export (``source.ldif``), or its own read of a live source."""
+    if migration.project.source.url is not None:
+        return migration.out / LIVE_SOURCE
+    source, _ = phase_paths(migration, "validate")
+    return source
+
+
 def sync_changes(
     migration: Migration,
     *,
@@ -148,9 +173,10 @@ def sync_changes(
     The target is bound first, so a wrong address or password fails before the source is read. A
     failure (the target lost) leaves the last snapshot as it was.
     """
-    source, _ = phase_paths(migration, "validate")
+    source = source_of(migration)
     if not source.exists():
-        return FlextResult.fail(f"{source}: no such file (the source export)", error_code=NOT_FOUND)
+        what = "oud sync's read of the live source" if migration.project.source.url else "the source export"
+        return FlextResult.fail(f"{source}: no such file ({what})", error_code=NOT_FOUND)
     connected = connector(migration.project)
     if connected.is_failure:
         return FlextResult.fail(connected.error or "", connected.error_code, connected.error_data)
