@@ -253,7 +253,7 @@ def _exporters(settings: TelemetrySettings) -> FlextResult[_Exporters]:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError:
         return FlextResult.fail(
-            "FLEXT_TELEMETRY_EXPORTER=otlp needs the OTLP exporter, which is not installed",
+            f"FLEXT_TELEMETRY_EXPORTER=otlp needs the OTLP exporter, which is not installed: {_OTLP_HINT}",
             error_code=NOT_FOUND,
             error_data={"hint": _OTLP_HINT},
         )
