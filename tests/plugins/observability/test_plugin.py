@@ -63,3 +63,27 @@ def test_a_bad_setting_fails_the_plugin_naming_the_variable(monkeypatch: pytest.
         assert kernel.query_bus.execute(GetMetricsText()).error_code == "NO_HANDLER"
     finally:
         kernel.close()
+
+
+def test_otlp_without_its_extra_fails_the_plugin_saying_what_to_install() -> None:
+    # The OTLP exporter made unimportable, as it is where the extra is not installed.
+    script = (
+        "import sys\n"
+        "class Missing:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith('opentelemetry.exporter.otlp'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Missing())\n"
+        "from flext_kernel.plugins.discovery import Candidate\n"
+        "from flext_sdk import FlextKernel\n"
+        f"kernel = FlextKernel.boot([Candidate('observability', {PLUGIN!r}, 'entry-point')]).unwrap()\n"
+        "print(kernel.plugins.records['observability'].reason)\n"
+        "kernel.close()\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "FLEXT_TELEMETRY_EXPORTER": "otlp"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(NOT_FOUND)" in done.stdout
+    assert 'pip install "flext-plugin-observability[otlp]"' in done.stdout
