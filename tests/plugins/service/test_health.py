@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import selectors
 import signal
 import socket
 import subprocess
@@ -121,6 +122,56 @@ def test_a_hung_server_is_down_after_its_timeout(services: Services, silent_serv
         assert rows[name]["detail"] == "no answer in 0.5s"
         assert rows[name]["latency_ms"] is None
     assert rows["event-store"]["status"] == "up"  # the others answered all the same
+
+
+def test_the_checks_run_at_the_same_time(services: Services) -> None:
+    """Three hung servers' checks are open at once: a round lasts one timeout, not three."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    most = 0
+    stop = threading.Event()
+
+    def serve() -> None:  # counts connections open at once; a closed one is dropped before new ones count
+        nonlocal most
+        open_ = 0
+        while not stop.is_set():
+            events = selector.select(0.1)
+            for key, _ in sorted(events, key=lambda event: event[0].fileobj is listener):
+                if key.fileobj is listener:
+                    connection, _ = listener.accept()
+                    selector.register(connection, selectors.EVENT_READ)
+                    open_ += 1
+                    most = max(most, open_)
+                else:
+                    connection = key.fileobj  # type: ignore[assignment]
+                    if not connection.recv(1024):
+                        selector.unregister(connection)
+                        connection.close()
+                        open_ -= 1
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    services.set(
+        *(
+            {
+                "name": f"hung{n}",
+                "kind": "dependency",
+                "check": {"type": "nats", "url": f"nats://127.0.0.1:{port}"},
+            }
+            for n in range(3)
+        )
+    )
+    try:
+        done = services("--output", "json", "service", "health", "hung0", "hung1", "hung2", "--timeout", "2")
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert done.exit_code == 1
+    assert most == 3
 
 
 def test_since_is_the_last_change_of_state(services: Services) -> None:

@@ -278,3 +278,27 @@ def test_the_read_api_before_anything_was_recorded(serve: Callable[..., Any], se
     with serve(env=NO_OBSERVABILITY) as base:
         for path in ("/api/v1/pipelines", "/api/v1/runs", "/api/v1/events"):
             assert get_json(f"{base}{path}") == (200, {"items": [], "next": None})
+
+
+def test_ctrl_c_ends_serve_with_130(services: Services) -> None:
+    services.set()
+    port = free_port()
+    process = subprocess.Popen(
+        [*services.flext_cli.command, "serve", "--port", str(port)],
+        env=services.flext_cli.environment({**services.environment(), **NO_OBSERVABILITY}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: process.poll() is not None or _answers(f"http://127.0.0.1:{port}"), what="flext serve"
+        )
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

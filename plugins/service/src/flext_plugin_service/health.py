@@ -63,6 +63,7 @@ async def _one(spec: ServiceSpec, kernel: FlextKernel, timeout: float) -> Health
     except Exception as exc:  # one check's bug must not hide the others: reported as down
         up, detail = False, f"check failed: {type(exc).__name__}"
     latency = round((time.perf_counter() - began) * 1000, 1)
+    detail = (detail.strip().splitlines() or [""])[0]  # one line in a table row, whatever a driver said
     return Health(spec.name, spec.kind, "up" if up else "down", spec.required, latency, detail, spec.target())
 
 
