@@ -455,3 +455,37 @@ def _replace_tail(octets: list[bytes]) -> str:
 def _ldapsearch_of(server: LdapServer, path: Path) -> Path:
     path.write_bytes(server.ldapsearch(_VALUES_DN, "-s", "base", "(objectClass=*)", "*", *LIVE_OPERATIONAL))
     return path
+
+
+def test_a_page_cookie_dies_with_its_connection_so_a_killed_read_cannot_go_on(oid_server: OidServer) -> None:
+    # Why a live read killed part way starts again from the first page (docs/algar.md, "Reading a live
+    # OID server", "A killed read"): the paged results cookie (RFC 2696) names state the server keeps
+    # for the connection that asked. Page 1 is read on one connection, which then goes (as with a
+    # kill -9); page 2 asked on a new connection with that cookie is refused, never served.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ldap3 import SUBTREE, Connection, Server
+
+    def bound() -> Connection:
+        connection = Connection(
+            Server(oid_server.url.rstrip("/")), user=READER, password=PASSWORD, raise_exceptions=False
+        )
+        assert connection.bind(), connection.result
+        return connection
+
+    first = bound()
+    first.search(SUFFIX, "(objectClass=*)", SUBTREE, attributes=["1.1"], paged_size=5)
+    assert first.result["result"] == 0, first.result
+    assert len(first.response or []) == 5
+    cookie = first.result["controls"]["1.2.840.113556.1.4.319"]["value"]["cookie"]
+    assert cookie
+    same = bound()
+    first.unbind()
+    same.search(SUFFIX, "(objectClass=*)", SUBTREE, attributes=["1.1"], paged_size=5, paged_cookie=cookie)
+    try:
+        assert same.result["result"] != 0, same.result  # slapd: "paged results cookie is invalid"
+        assert not [r for r in same.response or [] if r.get("type") == "searchResEntry"]
+    finally:
+        same.unbind()
