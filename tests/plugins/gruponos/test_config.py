@@ -54,7 +54,8 @@ def test_init_writes_a_file_that_loads_and_never_overwrites(flext_cli, tmp_path:
     ("change", "line", "expected"),
     [
         (("password: env:WMS_PASSWORD", "password: hunter2-literal"), 6, "wms.password: must be a secret"),
-        (("  host: 127", "  kind: oracle\n  host: 127"), 10, "kind: oracle needs an Oracle Singer target"),
+        (("  host: 127", "  kind: oracle\n  host: 127"), 10, "target.service_name: Field required"),
+        (("  host: 127", "  kind: mysql\n  host: 127"), 10, "target: kind must be postgres or oracle"),
         (("name: dc01", "name: DC 01"), 2, "name: 1 to 41 lower-case letters"),
         (("  username: api\n", ""), 4, "wms: auth_method basic needs username"),
         (("  company: GRUPONOS\n", "  company: GRUPONOS\n  page_size: 5000\n"), 9, "wms.page_size: Input"),
@@ -101,3 +102,48 @@ def test_only_env_references_stand_for_secrets_and_a_refused_one_is_never_echoed
     assert loaded.error is not None
     if len(secret) >= 4:  # (a short value may be part of the file name or the message by chance)
         assert secret not in loaded.error
+
+
+def test_an_oracle_target_deploys_target_oracle_with_its_password_a_reference(tmp_path: Path) -> None:
+    from flext_plugin_gruponos.definitions import definition
+
+    oracle = VALID.replace("  host: 127", "  kind: oracle\n  host: 127").replace(
+        "  database: warehouse\n", "  service_name: WAREHOUSE\n  schema: WMS\n"
+    )
+    loaded = _load(tmp_path, oracle + "  port: 1522\n")
+    assert loaded.is_success, loaded.error
+    load = definition(loaded.value)["load"]
+    assert load == {
+        "name": "target-oracle",
+        "config": {
+            "host": "127.0.0.1", "port": 1522, "user": "loader", "service_name": "WAREHOUSE",
+            "add_record_metadata": True, "password": "${DB_PASSWORD}", "default_target_schema": "WMS",
+        },
+    }  # fmt: skip
+    assert loaded.value.secret_variables() == ["WMS_PASSWORD", "DB_PASSWORD"]
+    postgres = _load(tmp_path, VALID)  # no kind: postgres, as files written before
+    assert postgres.is_success
+    assert definition(postgres.value)["load"]["name"] == "target-postgres"
+
+
+@pytest.mark.parametrize("cron", ["61 * * * *", "*/15 * * * mon-xyz", "* * * 13 *"])
+def test_a_five_field_cron_that_does_not_parse_is_refused_while_the_file_is_read(
+    tmp_path: Path, cron: str
+) -> None:
+    loaded = _load(tmp_path, VALID + f'schedule:\n  full: "{cron}"\n')
+    assert loaded.is_failure
+    assert f"{tmp_path / CONFIG_FILE}:15: schedule.full: {cron!r} does not parse as a cron expression (" in (
+        loaded.error or ""
+    )
+
+
+def test_page_concurrency_reaches_the_tap_only_when_asked(tmp_path: Path) -> None:
+    from flext_plugin_gruponos.definitions import definition
+
+    plain = _load(tmp_path, VALID)
+    assert "page_concurrency" not in definition(plain.value)["extract"]["config"]  # older deploys unchanged
+    concurrent = _load(
+        tmp_path, VALID.replace("  company: GRUPONOS\n", "  company: GRUPONOS\n  page_concurrency: 4\n")
+    )
+    assert concurrent.is_success, concurrent.error
+    assert definition(concurrent.value)["extract"]["config"]["page_concurrency"] == 4

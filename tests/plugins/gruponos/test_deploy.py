@@ -8,7 +8,9 @@ list``, the generated definitions and the deployment's events.
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -116,7 +118,8 @@ def test_deploy_creates_then_changes_only_what_the_file_changed(flext_cli, proje
     assert len(events) == 3
     assert events[-1]["changes"] == entities["changes"]
     assert events[-1]["diff"] == entities["diff"]
-    assert events[-1]["deployed_by"]
+    assert events[-1]["deployed_by"] == getpass.getuser()  # who
+    assert events[-1]["host"] == socket.gethostname()  # from where
     assert events[-1]["project"] == str(project.resolve())
 
 
@@ -176,3 +179,22 @@ def test_an_explicit_store_is_the_one_every_step_uses(flext_cli, project: Path, 
     shown = flext_cli("--output", "json", "events", "show", "gruponos-dc01", "--store", str(store))
     assert shown.exit_code == 0, shown.stderr
     assert len(shown.json()["data"]) == 1
+
+
+@pytest.mark.slow
+def test_switching_the_target_to_oracle_deploys_target_oracle_behind_the_same_pipeline(
+    flext_cli, project: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _deploy(flext_cli, project)
+    oracle = CONFIG.replace("  host: 127", "  kind: oracle\n  host: 127").replace(
+        "  database: warehouse\n", "  service_name: WAREHOUSE\n  schema: WMS\n"
+    )
+    (project / CONFIG_FILE).write_text(oracle, encoding="utf-8")
+    switched = _deploy(flext_cli, project)
+    assert switched["changes"] == ["pipeline dc01 updated"]  # the schedules stay as they are
+    assert "-  name: target-postgres\n+  name: target-oracle\n" in switched["diff"]
+    assert _pipelines(flext_cli) == {"dc01": "target-oracle"}
+    deployed = yaml.safe_load((project / "deploy" / "dc01.yaml").read_text(encoding="utf-8"))
+    assert deployed["load"]["config"]["service_name"] == "WAREHOUSE"
+    assert deployed["load"]["config"]["password"] == "${DB_PASSWORD}"
+    assert _deploy_events(flext_cli)[-1]["changes"] == ["pipeline dc01 updated"]

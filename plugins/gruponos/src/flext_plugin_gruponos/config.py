@@ -16,7 +16,16 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from flext_kernel.errors import ALREADY_REGISTERED, NOT_FOUND, VALIDATION_ERROR
 from flext_sdk import FlextResult
@@ -26,8 +35,10 @@ __all__ = [
     "ENTITIES",
     "EnvRef",
     "GrupoNosConfig",
+    "OracleTarget",
     "PostgresTarget",
     "Schedules",
+    "Target",
     "WmsSource",
     "init_project",
     "load_config",
@@ -61,10 +72,17 @@ def _name(value: str) -> str:
 
 
 def _cron(value: str) -> str:
-    # The scheduler checks the expression fully when the schedule is added; this catches the common slip
-    # (a 6-field Quartz expression, a missing field) while the file is read.
+    # Checked fully while the file is read (croniter, what the scheduler evaluates with), so a deploy
+    # never creates the pipeline and then fails on its schedule: nothing is half-deployed.
     if len(value.split()) != _CRON_FIELDS:
         raise ValueError(f"{value!r} is not a 5-field cron expression (minute hour day month weekday)")
+    from croniter import croniter  # type: ignore[import-untyped,unused-ignore]  # no stubs unless types-croniter
+
+    try:
+        croniter(value)
+    except ValueError as exc:  # croniter's CroniterBadCronError and the rest are ValueErrors
+        reason = str(exc).replace(f"[{value}] ", "")
+        raise ValueError(f"{value!r} does not parse as a cron expression ({reason})") from None
     return value
 
 
@@ -103,6 +121,8 @@ class WmsSource(_Model):
     """The LGF API entities to load, one table each."""
     page_size: int = Field(default=1000, ge=1, le=1250)
     """Rows per API page (the API allows up to 1,250)."""
+    page_concurrency: int = Field(default=1, ge=1, le=16)
+    """Pages of an entity fetched at once (tap-oracle-wms's ``page_concurrency``; 1: one at a time)."""
     start_date: str | None = None
     """On the first incremental run, read rows modified at or after this instant only (ISO 8601)."""
 
@@ -126,7 +146,7 @@ class PostgresTarget(_Model):
     """The warehouse database: PostgreSQL, loaded with MeltanoLabs' target-postgres."""
 
     kind: Literal["postgres"] = "postgres"
-    """The database kind (see docs/gruponos.md for Oracle)."""
+    """The database kind (``oracle``: ``OracleTarget``)."""
     host: str = Field(min_length=1)
     port: int = Field(default=5432, ge=1, le=65535)
     user: str = Field(min_length=1)
@@ -136,15 +156,36 @@ class PostgresTarget(_Model):
     schema_name: str = Field(default="wms", alias="schema", pattern=r"^[a-z_][a-z0-9_]*$")
     """The schema the tables land in (created when missing)."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _oracle_is_not_shipped(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("kind") == "oracle":
-            raise ValueError(
-                "kind: oracle needs an Oracle Singer target, which this release does not ship or test "
-                "against a server; load PostgreSQL (kind: postgres), see docs/gruponos.md"
-            )
-        return data
+
+class OracleTarget(_Model):
+    """The warehouse database: Oracle, loaded with flext-target-oracle (``target-oracle``)."""
+
+    kind: Literal["oracle"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=1521, ge=1, le=65535)
+    user: str = Field(min_length=1)
+    password: EnvRef | None = None
+    """Where the password is."""
+    service_name: str = Field(min_length=1)
+    """The database service to connect to (the PDB's service, e.g. ``WAREHOUSE``)."""
+    schema_name: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z][A-Za-z0-9_$#]{0,127}$")
+    """The schema (an Oracle user) the tables land in; it must exist. None: the connecting user's own."""
+
+
+def _target_kind(data: Any) -> str:
+    """The ``kind`` of a target mapping (``postgres`` when it says none, as files written before did)."""
+    if isinstance(data, dict):
+        return str(data.get("kind", "postgres"))
+    return str(getattr(data, "kind", "postgres"))
+
+
+Target = Annotated[
+    Annotated[PostgresTarget, Tag("postgres")] | Annotated[OracleTarget, Tag("oracle")],
+    Discriminator(_target_kind, custom_error_type="target_kind",
+                  custom_error_message="kind must be postgres or oracle"),
+]  # fmt: skip
+"""The database a deployment loads: ``kind: postgres`` (the default) or ``kind: oracle``."""
+_TARGET_KINDS: Final = ("postgres", "oracle")
 
 
 class Schedules(_Model):
@@ -165,7 +206,7 @@ class GrupoNosConfig(_Model):
     name: Annotated[str, AfterValidator(_name)] = "gruponos"
     """Names the pipeline and its schedules (``NAME-incremental``, ``NAME-reload``)."""
     wms: WmsSource
-    target: PostgresTarget
+    target: Target
     schedule: Schedules = Field(default_factory=Schedules)
     retry_attempts: int = Field(default=3, ge=1, le=20)
     """Attempts of a failed run before it counts as failed (with backoff; resumes from saved state)."""
@@ -208,10 +249,11 @@ wms:
   company: GRUPONOS
   # entities: [facility, company, item, location, inventory, order_hdr, order_dtl, allocation, container]
   page_size: 1000
+  # page_concurrency: 4              # pages fetched at once (default 1: one at a time)
 
 target:
-  kind: postgres
-  host: 127.0.0.1
+  kind: postgres                    # or oracle (target-oracle): host, port 1521, user, password,
+  host: 127.0.0.1                   #   service_name, schema (an existing Oracle user); no database
   port: 5432
   user: gruponos
   password: env:GRUPONOS_DB_PASSWORD
@@ -273,6 +315,8 @@ def load_config(directory: Path) -> FlextResult[GrupoNosConfig]:
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         location = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
+        if location[:1] == ["target"] and location[1:2] and location[1] in _TARGET_KINDS:
+            del location[1]  # the union's tag, not a key of the file
         field = ".".join(location) or "(top level)"
         line = document.line_of(location)
         message = error["msg"].removeprefix("Value error, ")

@@ -16,14 +16,16 @@ from typing import Any, Final
 
 import yaml
 
-from flext_plugin_gruponos.config import GrupoNosConfig
+from flext_plugin_gruponos.config import GrupoNosConfig, OracleTarget
 
-__all__ = ["TAP", "TARGET", "definition", "render"]
+__all__ = ["TAP", "TARGET", "TARGETS", "definition", "render"]
 
 TAP: Final = "tap-oracle-wms"
 """The Singer tap the pipelines extract with (flext-tap-oracle-wms)."""
 TARGET: Final = "target-postgres"
-"""The Singer target they load with (MeltanoLabs' target-postgres, ``flext data targets add``)."""
+"""The Singer target of ``kind: postgres`` (MeltanoLabs' target-postgres, ``flext data targets add``)."""
+TARGETS: Final = {"postgres": TARGET, "oracle": "target-oracle"}
+"""The Singer target of each ``target.kind`` (``target-oracle``: the flext-target-oracle distribution)."""
 _HEADER: Final = (
     "# Written by 'flext gruponos pipeline deploy' from gruponos.yaml: edit that file and deploy again,\n"
     "# not this one (the next deploy replaces it).\n"
@@ -48,6 +50,8 @@ def _tap_config(config: GrupoNosConfig) -> dict[str, Any]:
             settings["oauth_scope"] = wms.oauth_scope
     settings["entities"] = list(wms.entities)
     settings["page_size"] = wms.page_size
+    if wms.page_concurrency > 1:  # left out at 1, so a deploy from an older file changes nothing
+        settings["page_concurrency"] = wms.page_concurrency
     if wms.start_date:
         settings["start_date"] = wms.start_date
     return settings
@@ -55,6 +59,8 @@ def _tap_config(config: GrupoNosConfig) -> dict[str, Any]:
 
 def _target_config(config: GrupoNosConfig) -> dict[str, Any]:
     target = config.target
+    if isinstance(target, OracleTarget):
+        return _oracle_config(target)
     settings: dict[str, Any] = {
         "host": target.host,
         "port": target.port,
@@ -68,13 +74,28 @@ def _target_config(config: GrupoNosConfig) -> dict[str, Any]:
     return settings
 
 
+def _oracle_config(target: OracleTarget) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "host": target.host,
+        "port": target.port,
+        "user": target.user,
+        "service_name": target.service_name,
+        "add_record_metadata": True,
+    }
+    if target.password:
+        settings["password"] = _variable(target.password)
+    if target.schema_name:
+        settings["default_target_schema"] = target.schema_name
+    return settings
+
+
 def definition(config: GrupoNosConfig) -> dict[str, Any]:
     """The deployment's pipeline, as ``flext pipeline create`` reads it."""
     return {
         "name": config.pipeline,
         "description": f"GrupoNos: Oracle WMS facility {config.wms.facility} of {config.wms.company}",
         "extract": {"name": TAP, "config": _tap_config(config)},
-        "load": {"name": TARGET, "config": _target_config(config)},
+        "load": {"name": TARGETS[config.target.kind], "config": _target_config(config)},
         "retry": {"attempts": config.retry_attempts, "backoff": 30},
     }
 

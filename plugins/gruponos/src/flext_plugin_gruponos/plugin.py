@@ -4,8 +4,8 @@ Its commands (``flext gruponos ...``) are declared here and imported only
 when they run (``flext_plugin_gruponos.cli``). It works through FLEXT's own
 commands (``flext pipeline``, ``flext schedule``) and the event store, never
 by importing the pipeline or scheduler plugins; it extracts with
-``tap-oracle-wms`` and loads with ``target-postgres``, which the singer plugin
-runs.
+``tap-oracle-wms`` and loads with ``target-postgres`` (or ``target-oracle``,
+``target.kind: oracle``), which the singer plugin runs.
 """
 
 from __future__ import annotations
