@@ -198,7 +198,7 @@ def _point(point: Any) -> dict[str, Any]:
 def build_telemetry(settings: TelemetrySettings) -> FlextResult[Telemetry]:
     """The providers for ``settings.exporter``; ``otlp`` without its extra is ``NOT_FOUND`` with a hint."""
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
-    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from prometheus_client import CollectorRegistry
@@ -212,7 +212,11 @@ def build_telemetry(settings: TelemetrySettings) -> FlextResult[Telemetry]:
     prometheus = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(_processor(span_exporter, batch=settings.exporter == "otlp"))
-    meter_provider = MeterProvider(resource=resource, metric_readers=[prometheus, *readers])
+    # No exemplars: every histogram record inside a span would offer one to a reservoir (a tenth of
+    # the record's cost), and the Prometheus text format FLEXT serves does not carry them.
+    meter_provider = MeterProvider(
+        resource=resource, metric_readers=[prometheus, *readers], exemplar_filter=AlwaysOffExemplarFilter()
+    )
     telemetry = Telemetry(
         settings,
         tracer_provider,
