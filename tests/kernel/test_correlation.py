@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus, Next
 from flext_kernel.correlation import (
     CORRELATION_ENV,
+    causation_scope,
     correlation_from_environment,
     correlation_scope,
     current_causation_id,
@@ -152,34 +153,37 @@ def test_a_command_handler_its_behaviours_and_its_events_share_the_dispatchers_i
     assert event.causation_id is None  # a command has no id: nothing to name as the cause
 
 
-def test_an_event_built_by_a_subscriber_names_the_published_event_as_its_cause() -> None:
+def test_a_subscriber_names_the_event_it_handles_as_the_cause_of_what_it_builds() -> None:
     bus = FlextEventBus()
     built: list[Noted] = []
-    bus.subscribe(Renamed, lambda event: built.append(Noted(aggregate_id="n", note=event.name)))
-    bus.subscribe(Renamed, lambda event: built.append(Noted(aggregate_id="n", note="own", causation_id="x")))
+
+    def follow_up(event: Renamed) -> None:
+        with causation_scope(event.event_id):
+            built.append(Noted(aggregate_id="n", note=event.name))
+            built.append(Noted(aggregate_id="n", note="own", causation_id="x"))
+        built.append(Noted(aggregate_id="n", note="after"))
+
+    bus.subscribe(Renamed, follow_up)
     with correlation_scope("cli-2"):
         published = Renamed(aggregate_id="a", name="first")
         assert bus.publish(published).is_success
-        assert current_causation_id() is None  # only while the subscribers run
-    assert [(e.correlation_id, e.causation_id) for e in built] == [
-        ("cli-2", str(published.event_id)),
-        ("cli-2", "x"),
+    assert [(e.note, e.correlation_id, e.causation_id) for e in built] == [
+        ("first", "cli-2", str(published.event_id)),
+        ("own", "cli-2", "x"),
+        ("after", "cli-2", None),
     ]
 
 
-def test_a_subscriber_that_raises_still_ends_the_cause() -> None:
-    bus = FlextEventBus()
+def test_a_causation_scope_ends_with_its_body_however_it_ends() -> None:
+    def handler() -> None:
+        with causation_scope(uuid.UUID(int=5)):
+            assert current_causation_id() == str(uuid.UUID(int=5))
+            raise RuntimeError("the handler failed")
 
-    def broken(event: Renamed) -> None:
-        raise RuntimeError("broken subscriber")
-
-    bus.subscribe(Renamed, broken)
-    logging.getLogger("flext_kernel.bus").disabled = True
-    try:
-        assert bus.publish(Renamed(aggregate_id="a", name="x")).is_failure
-    finally:
-        logging.getLogger("flext_kernel.bus").disabled = False
+    with pytest.raises(RuntimeError, match="the handler failed"):
+        handler()
     assert current_causation_id() is None
+    assert Noted(aggregate_id="a", note="x").causation_id is None
 
 
 # Failures.
@@ -261,28 +265,32 @@ async def _fails_later() -> Failure:
     return FlextResult.fail("later")
 
 
-def test_async_subscribers_name_the_published_event_as_their_cause() -> None:
+def test_async_subscribers_build_events_under_the_publishers_id() -> None:
     bus = FlextEventBus()
     built: list[Noted] = []
 
     async def later(event: Renamed) -> None:
         await asyncio.sleep(0)
-        built.append(Noted(aggregate_id="n", note="async"))
+        with causation_scope(event.event_id):
+            built.append(Noted(aggregate_id="n", note="async"))
 
     bus.subscribe(Renamed, later)
     bus.subscribe(Renamed, lambda event: built.append(Noted(aggregate_id="n", note="sync")))
     published = Renamed(aggregate_id="a", name="x")
 
-    async def publish() -> bool:
-        with correlation_scope("cli-7"):
-            done = (await bus.publish_async(published)).is_success
-            assert current_causation_id() is None
-            return done
+    async def publish(correlation_id: str) -> bool:
+        with correlation_scope(correlation_id):
+            return (await bus.publish_async(published)).is_success
 
-    assert asyncio.run(publish())
+    async def both() -> list[bool]:
+        return list(await asyncio.gather(publish("cli-7"), publish("cli-8")))
+
+    assert asyncio.run(both()) == [True, True]
     assert sorted((e.note, e.correlation_id, e.causation_id) for e in built) == [
         ("async", "cli-7", str(published.event_id)),
-        ("sync", "cli-7", str(published.event_id)),
+        ("async", "cli-8", str(published.event_id)),
+        ("sync", "cli-7", None),
+        ("sync", "cli-8", None),
     ]
 
 

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable, Collection
 from typing import Any, Final, TypeVar
 
-from flext_kernel import correlation
 from flext_kernel._bus_base import BusBase, Hold, Pipeline, SingleHandlerBus
 from flext_kernel._dispatch import (
     AsyncBehavior,
@@ -51,8 +50,6 @@ E = TypeVar("E", bound=FlextDomainEvent)
 
 _logger: Final = logging.getLogger("flext_kernel.bus")
 _PUBLISHED: Final[FlextResult[None]] = Success(None)
-_set_cause: Final = correlation._CAUSATION.set  # bound once: publish is a hot path
-_reset_cause: Final = correlation._CAUSATION.reset
 
 
 class FlextCommandBus(SingleHandlerBus):
@@ -259,25 +256,19 @@ def _fan_out(subscribers: tuple[Registration, ...]) -> Next:
 
     def fan_out(event: FlextDomainEvent) -> FlextResult[None]:
         # Hot path of publish: success is None or a Success (an identity test,
-        # no isinstance); anything else is classified off the hot path. Events
-        # the subscribers build name this one as their cause (its id is made
-        # text only if one does: see correlation.current_causation_id).
+        # no isinstance); anything else is classified off the hot path.
         failures: list[dict[str, object]] | None = None
-        cause = _set_cause(event.event_id)
-        try:
-            for sub, call in calls:
-                try:
-                    outcome: object = call(event)
-                except Exception as exc:  # isolating subscribers from each other is the point
-                    outcome = exc
-                else:
-                    if outcome is None or type(outcome) is Success:
-                        continue
-                if failures is None:
-                    failures = []
-                failures.append(_failure_entry(sub, outcome, event))
-        finally:
-            _reset_cause(cause)
+        for sub, call in calls:
+            try:
+                outcome: object = call(event)
+            except Exception as exc:  # isolating subscribers from each other is the point
+                outcome = exc
+            else:
+                if outcome is None or type(outcome) is Success:
+                    continue
+            if failures is None:
+                failures = []
+            failures.append(_failure_entry(sub, outcome, event))
         return _published(event, failures, total)
 
     return fan_out
@@ -290,31 +281,25 @@ def _fan_out_async(subscribers: tuple[Registration, ...]) -> AsyncNext:
     async def fan_out(event: FlextDomainEvent) -> FlextResult[None]:
         # Sync subscribers run right here, in order; async ones are started
         # together and awaited with gather. Outcomes keep subscription order.
-        # The event is the cause until the gathered tasks are done (each copied the context when made).
         outcomes: list[Any] = [None] * total
         pending: list[tuple[int, Awaitable[Any]]] = []
-        cause = _set_cause(event.event_id)
-        try:
-            for index, sub in enumerate(subscribers):
-                try:
-                    outcome: Any = sub.call(event)
-                except Exception as exc:  # isolating subscribers from each other is the point
-                    outcome = exc
-                if sub.is_async and not isinstance(outcome, Exception):
-                    pending.append((index, outcome))
-                else:
-                    outcomes[index] = outcome
-            if pending:
-                import asyncio  # here, not at the top: importing the bus must not load asyncio (and ssl)
+        for index, sub in enumerate(subscribers):
+            try:
+                outcome: Any = sub.call(event)
+            except Exception as exc:  # isolating subscribers from each other is the point
+                outcome = exc
+            if sub.is_async and not isinstance(outcome, Exception):
+                pending.append((index, outcome))
+            else:
+                outcomes[index] = outcome
+        if pending:
+            import asyncio  # here, not at the top: importing the bus must not load asyncio (and ssl)
 
-                awaitables = (awaitable for _, awaitable in pending)
-                gathered = await asyncio.gather(*awaitables, return_exceptions=True)
-                for (index, _), outcome in zip(pending, gathered, strict=True):
-                    if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                        raise outcome  # cancellation, KeyboardInterrupt: not a subscriber failure
-                    outcomes[index] = outcome
-        finally:
-            _reset_cause(cause)
+            gathered = await asyncio.gather(*(awaitable for _, awaitable in pending), return_exceptions=True)
+            for (index, _), outcome in zip(pending, gathered, strict=True):
+                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                    raise outcome  # cancellation, KeyboardInterrupt: not a subscriber failure
+                outcomes[index] = outcome
         failures = [
             _failure_entry(sub, outcome, event)
             for sub, outcome in zip(subscribers, outcomes, strict=True)

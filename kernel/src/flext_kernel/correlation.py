@@ -16,6 +16,7 @@ from typing import Final, ParamSpec, TypeVar
 
 __all__ = [
     "CORRELATION_ENV",
+    "causation_scope",
     "correlation_from_environment",
     "correlation_scope",
     "current_causation_id",
@@ -82,6 +83,16 @@ def correlation_scope(correlation_id: str | None = None) -> Iterator[str]:
         yield correlation_id
     finally:
         _CORRELATION.reset(token)
+
+
+@contextmanager
+def causation_scope(message_id: object) -> Iterator[None]:
+    """Events built in the body without a ``causation_id`` name ``str(message_id)``: what a handler caused."""
+    token = _CAUSATION.set(message_id)
+    try:
+        yield
+    finally:
+        _CAUSATION.reset(token)
 
 
 def in_current_context(fn: Callable[P, T]) -> Callable[P, T]:

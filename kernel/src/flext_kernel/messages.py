@@ -175,7 +175,7 @@ class FlextDomainEvent(FlextMessage):
     correlation_id: str | None = Field(default_factory=current_correlation_id)
     """Identity shared by everything caused by one user action; default: the one in force when built."""
     causation_id: str | None = Field(default_factory=current_causation_id)
-    """Identity of the message that directly caused this one; default: the event being delivered, if any."""
+    """Identity of the message that directly caused this one; default: a ``causation_scope``'s, if any."""
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     """Free-form JSON-compatible details (actor, host, plugin, ...)."""
 
