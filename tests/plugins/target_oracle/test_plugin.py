@@ -67,3 +67,31 @@ def test_flext_lists_the_target(flext_cli: FlextCliRunner) -> None:
     row = rows["target-oracle"]
     assert (row["status"], row["source"], row["plugin"]) == ("installed", "plugin", "target-oracle")
     assert row["package"] == "flext-target-oracle"
+
+
+def test_a_database_that_cannot_be_reached_is_one_error_line(tmp_path: Path) -> None:
+    """Port 1 on the loopback refuses at once: the driver's reason, no traceback, no password."""
+    secret = "Pw-Secret-5521"
+    config = tmp_path / "config.json"
+    settings = {"host": "127.0.0.1", "port": 1, "user": "u", "password": secret, "service_name": "X"}
+    config.write_text(json.dumps({**settings, "default_target_schema": "wms"}))
+    messages = [
+        {"type": "SCHEMA", "stream": "item", "schema": {"properties": {"id": {"type": "integer"}}},
+         "key_properties": ["id"]},
+        {"type": "RECORD", "stream": "item", "record": {"id": 1}},
+    ]  # fmt: skip
+    done = subprocess.run(
+        [str(TARGET), "--config", str(config)],
+        input="".join(json.dumps(message) + "\n" for message in messages),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert errors[0].startswith("error: target-oracle: the database failed: DPY-6005: cannot connect to")
+    assert "Connection refused" in errors[0]
+    assert "Traceback" not in done.stderr
+    assert secret not in done.stderr + done.stdout
