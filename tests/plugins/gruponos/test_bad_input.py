@@ -101,6 +101,11 @@ def test_a_wms_failing_part_way_names_the_entity_and_moves_no_bookmark(flext_cli
     assert PASSWORD not in broken.stderr + broken.stdout
 
     after = _status(flext_cli, project)
+    history = flext_cli("--output", "json", "pipeline", "history", "dc01").json()["data"]
+    failed = max(history, key=lambda run: run["started_at"])
+    assert failed["status"] == "failed"
+    assert after["item"]["last_run"] == failed["finished_at"]  # the failed run is the last run shown
+    assert after["item"]["last_run"] != before["item"]["last_run"]
     assert after["item"]["outcome"] == "failed"
     assert after["item"]["failures"] == 1
     assert after["item"]["loaded_up_to"] == bookmark  # the failed run confirmed no later bookmark
