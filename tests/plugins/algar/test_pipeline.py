@@ -29,7 +29,15 @@ from hypothesis import strategies as st
 from flext_sdk.contracts.ldif import LdifReader, LdifRecord
 from flext_sdk.testing.ldap_server import LdapServer
 
-from ._directory_fixtures import audit, audit_changes, migrated, serve_target, write_project
+from ._directory_fixtures import (
+    audit,
+    audit_changes,
+    migrated,
+    restart,
+    serve_target,
+    start_target,
+    write_project,
+)
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +188,40 @@ def test_the_children_of_a_refused_add_are_refused_and_named_and_nothing_else(
     refused = {item["dn"]: item["result_code"] for item in items if item["code"] == "SYNC_REFUSED"}
     assert refused.pop(department.dn) != 32
     assert refused == {child.dn: 32 for child in children}
+
+
+def test_a_target_that_limits_the_scan_is_compared_entry_by_entry(
+    ldif_reader: LdifReader, tmp_path: Path
+) -> None:
+    # The loading account may read 5 entries per search (a size limit, as OUD's ds-rlim-size-limit):
+    # the scan is refused after its first page, and the second sync still compares every entry, by
+    # base reads, and sends nothing.
+    server = start_target(tmp_path / "slapd")
+    try:
+        loader = f"cn=loader,{server.suffix}"
+        server.ldapadd(
+            f"dn: {loader}\nobjectClass: person\nobjectClass: simpleSecurityObject\ncn: loader\nsn: loader\n"
+            "userPassword: loader-pw-1\n"
+        )
+        write_project(tmp_path / "project", server, batch_size=8, password="loader-pw-1")
+        settings = tmp_path / "project" / "algar.yaml"
+        settings.write_text(
+            settings.read_text(encoding="utf-8").replace(f"bind_dn: {server.admin_dn}", f"bind_dn: {loader}"),
+            encoding="utf-8",
+        )
+        server.stop()
+        rules = f'limits dn.exact="{loader}" size=5 size.pr=5 size.prtotal=5\n'
+        rules += f'access to * by dn.exact="{loader}" manage by * read\n'
+        server.config.write_text(server.config.read_text(encoding="utf-8") + rules, encoding="utf-8")
+        server = restart(server)
+        migration = migrated(tmp_path / "project", ldif_reader)
+        first = run_sync(migration)
+        assert first.is_success, first
+        assert first.value["counts"]["added"] == len(_entries(migration)), first.value
+        before = len(audit_changes(audit(server)))
+        again = run_sync(migration)
+        assert again.is_success, again
+        assert again.value["counts"]["unchanged"] == len(_entries(migration)), again.value
+        assert len(audit_changes(audit(server))) == before
+    finally:
+        server.stop()

@@ -41,6 +41,7 @@ from flext_plugin_algar.directory import (
     changes,
     connect,
 )
+from flext_plugin_algar.errors import LDAP_OPERATION_FAILED
 from flext_plugin_algar.ldif_out import format_record
 from flext_plugin_algar.phases import Migration, phase_paths
 from flext_plugin_algar.pipeline import AddAnswer
@@ -195,7 +196,8 @@ class _Scan:
     instead of a base search per entry. A server returns the entries of a sync's load in the order it
     stored them, which is the file's; an entry read ahead of the file waits in memory until its record
     comes (at most ``_SCAN_AHEAD`` of them). ``find`` says: the target's entry, None (the search is
-    over: the target has no such entry) or ``_UNKNOWN`` (too far ahead: read that one by itself).
+    over: the target has no such entry) or ``_UNKNOWN`` (too far ahead, or the server refused the
+    search, a size limit for instance: read that one by itself).
     """
 
     def __init__(
@@ -207,16 +209,21 @@ class _Scan:
         self._normal = normal
         self._ahead: dict[str, TargetEntry] = {}
         self._over = False
+        self._refused = False
+        """The server refused the search (a size limit, no paging): the rest is read entry by entry."""
 
     def find(self, normal_dn: str) -> FlextResult[TargetEntry | object | None]:
         entry = self._ahead.pop(normal_dn, None)
-        while entry is None and not self._over and len(self._ahead) < _SCAN_AHEAD:
+        while entry is None and not self._over and not self._refused and len(self._ahead) < _SCAN_AHEAD:
             page = next(self._pages, None)
             if page is None:
                 self._over = True
                 break
             if page.is_failure:
-                return FlextResult.fail(page.error or "", page.error_code, page.error_data)
+                if page.error_code != LDAP_OPERATION_FAILED:
+                    return FlextResult.fail(page.error or "", page.error_code, page.error_data)
+                self._refused = True  # a size limit, no paging...: every entry is read by itself
+                break
             for found in page.value:
                 key = self._normal(found.dn) or found.dn.lower()
                 if key == normal_dn:
@@ -225,7 +232,7 @@ class _Scan:
                     self._ahead[key] = found
         if entry is not None:
             return FlextResult.ok(entry)
-        return FlextResult.ok(None if self._over else _UNKNOWN)
+        return FlextResult.ok(None if self._over and not self._refused else _UNKNOWN)
 
     def close(self) -> None:
         """End the search and close its connection."""
