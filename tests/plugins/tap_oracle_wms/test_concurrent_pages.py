@@ -196,6 +196,19 @@ def test_rows_removed_during_the_read_make_it_read_again_one_page_at_a_time(
     assert any(seen.args.get("page_mode") == "sequenced" for seen in wms.list_requests("item"))
 
 
+def test_oauth2_one_token_serves_every_worker(wms: FakeWms, run_tap: RunTap) -> None:
+    wms.add("item", make_rows(55))
+    config = wms.oauth_config(page_concurrency=4)
+    catalog = _catalog(run_tap, config)
+    wms.tokens.clear()
+
+    run = run_tap(config, catalog=catalog)
+    assert run.exit_code == 0, run.stderr
+    assert _ids(run) == list(range(1, 56))
+    assert len(wms.tokens) == 1  # asked once, before the first page; the workers reuse it
+    assert {seen.authorization for seen in wms.list_requests("item")} == {f"Bearer {wms.tokens[0]}"}
+
+
 @given(count=st.integers(min_value=-3, max_value=40), extra=st.sampled_from(["", "&fields=id,mod_ts"]))
 def test_numbered_pages_are_the_first_link_with_each_page_number(count: int, extra: str) -> None:
     link = f"http://h/prod/wms/lgfapi/v10/entity/item/?page_size=10{extra}&page=2"
