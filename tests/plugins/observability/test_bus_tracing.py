@@ -122,3 +122,19 @@ def test_unplugged_the_buses_carry_no_tracing_any_more(traced: Callable[..., Fle
     before = len(spans_of(kernel))
     assert kernel.command_bus.dispatch(Greet()).is_success
     assert len(spans_of(kernel)) == before
+
+
+def test_a_dispatch_span_carries_the_correlation_id_of_its_action(traced: Callable[..., FlextKernel]) -> None:
+    from flext_kernel.correlation import correlation_scope
+
+    kernel = traced()
+    _wire(kernel)
+    with correlation_scope("action-42"):
+        kernel.command_bus.dispatch(Greet())
+    kernel.command_bus.dispatch(Greet(who="Grace"))  # outside any action: no id
+    ids = [
+        span.attributes.get("flext.correlation_id")
+        for span in spans_of(kernel)
+        if span.name.endswith("Greet")
+    ]
+    assert ids == ["action-42", None]

@@ -6,7 +6,6 @@ JSON-lines file when its kernel closes; the test reads the tree back from it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from flext_sdk.testing import FlextCliRunner
 pytestmark = pytest.mark.slow
 
 CORRELATION_ID = "trace-test-0001"
-HAS_CORRELATION = importlib.util.find_spec("flext_kernel.correlation") is not None
 
 
 def _definition(folder: Path, name: str, ldif: Path) -> Path:
@@ -83,10 +81,8 @@ def test_a_pipeline_run_is_a_span_tree_with_its_step_and_appends(
     assert all(span["attributes"]["flext.stream_id"] == "pipeline-traced" for span in appends)
 
     correlated = [root, step, *appends]
-    expected = CORRELATION_ID if HAS_CORRELATION else None
-    assert [span["attributes"].get("flext.correlation_id") for span in correlated] == [expected] * len(
-        correlated
-    )
+    ids = [span["attributes"].get("flext.correlation_id") for span in correlated]
+    assert ids == [CORRELATION_ID] * len(correlated)
 
     [runs] = metrics["flext.pipeline.runs"]
     assert (runs["attributes"], runs["value"]) == ({"pipeline": "traced", "outcome": "completed"}, 1)

@@ -8,7 +8,6 @@ runs, as tests/e2e/test_main_job.py does).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -21,7 +20,6 @@ pytestmark = pytest.mark.slow
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "directory"
 CORRELATION_ID = "sample-run-0001"
-HAS_CORRELATION = importlib.util.find_spec("flext_kernel.correlation") is not None
 
 
 def test_the_sample_pipeline_has_a_transform_step_and_its_dbt_dispatch_under_the_run(
@@ -52,6 +50,5 @@ def test_the_sample_pipeline_has_a_transform_step_and_its_dbt_dispatch_under_the
     [dbt] = [span for span in spans if span["name"].startswith("flext.command ") and "RunDbt" in span["name"]]
     assert dbt["parent_id"] == root["span_id"]
     assert dbt["status"] == "UNSET"
-    expected = CORRELATION_ID if HAS_CORRELATION else None
     for span in (root, loaded, transform, dbt):
-        assert span["attributes"].get("flext.correlation_id") == expected, span["name"]
+        assert span["attributes"].get("flext.correlation_id") == CORRELATION_ID, span["name"]

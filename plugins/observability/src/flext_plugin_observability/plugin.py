@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from flext_kernel.correlation import current_correlation_id
 from flext_kernel.plugins.base import FlextPlugin, PluginState
 from flext_kernel.plugins.hookspecs import hookimpl
 from flext_kernel.plugins.manifest import PluginManifest
@@ -77,12 +78,10 @@ class Plugin(FlextPlugin):
             self._problem = built  # flext_startup fails the plugin with it; nothing is traced
             return
         self.telemetry = built.value
-        from flext_plugin_observability._correlation import correlation_id_getter
         from flext_plugin_observability.bus_tracing import TracingBehavior
 
-        correlation = correlation_id_getter()
         for bus, kind in ((command_bus, "command"), (query_bus, "query"), (event_bus, "event")):
-            bus.use(TracingBehavior(self.telemetry, kind, correlation), owner=NAME)
+            bus.use(TracingBehavior(self.telemetry, kind, current_correlation_id), owner=NAME)
 
     def initialize(self, kernel: FlextKernel) -> FlextResult[None]:
         """Fail on bad settings; count plugins that failed to load; trace the event stores."""
@@ -145,16 +144,14 @@ class Plugin(FlextPlugin):
 
     def _trace_stores(self, kernel: FlextKernel, telemetry: Telemetry) -> None:
         from flext_eventsourcing import EventStores
-        from flext_plugin_observability._correlation import correlation_id_getter
         from flext_plugin_observability.runs import RunTracer
         from flext_plugin_observability.store_tracing import StoreTracing
 
         stores = kernel.container.get(EventStores)
         if stores.is_failure:
             return  # the eventsourcing plugin is off: there are no stores to trace
-        correlation = correlation_id_getter()
-        self._runs = RunTracer(telemetry, correlation)
-        self._stores = StoreTracing(telemetry, self._runs, correlation)
+        self._runs = RunTracer(telemetry, current_correlation_id)
+        self._stores = StoreTracing(telemetry, self._runs, current_correlation_id)
         self._stores.install(stores.value)
 
 
