@@ -196,6 +196,19 @@ def test_rows_removed_during_the_read_make_it_read_again_one_page_at_a_time(
     assert any(seen.args.get("page_mode") == "sequenced" for seen in wms.list_requests("item"))
 
 
+def test_sixteen_pages_in_flight_each_on_its_own_connection(wms: FakeWms, run_tap: RunTap) -> None:
+    wms.add("item", make_rows(170))  # 17 pages
+    config = wms.basic_config(page_concurrency=16)
+    catalog = _catalog(run_tap, config)
+    wms.meet("item", tuple(range(2, 18)))  # pages 2..17 answered only once all 16 are asked
+
+    run = run_tap(config, catalog=catalog)
+    assert run.exit_code == 0, run.stderr
+    assert wms.met("item", 2)
+    assert _ids(run) == list(range(1, 171))
+    assert "Connection pool is full" not in run.stderr  # requests' default pool keeps only 10
+
+
 def test_oauth2_one_token_serves_every_worker(wms: FakeWms, run_tap: RunTap) -> None:
     wms.add("item", make_rows(55))
     config = wms.oauth_config(page_concurrency=4)

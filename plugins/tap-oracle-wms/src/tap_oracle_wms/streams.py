@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import ParseResult, urlparse
 
 import requests
+from requests.adapters import HTTPAdapter
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
@@ -179,6 +180,9 @@ class EntityStream(RESTStream[ParseResult | None]):
             yield from super().request_records(context)
             return
         self._paged = True
+        # A connection per worker: requests' default pool keeps 10 per host and drops the rest.
+        pool = HTTPAdapter(pool_connections=1, pool_maxsize=self.page_concurrency)
+        self.requests_session.mount(f"{urlparse(self.url_base).scheme}://", pool)
         try:
             yield from read_concurrently(self, context, self.page_concurrency)
         except PagesMoved as moved:
