@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from cyclopts import Parameter
 
-from flext_eventsourcing import STORE_HINT, opened_store, stores_of
+from flext_eventsourcing import NOT_A_FLEXT_STORE, STORE_HINT, opened_store, stores_of
 from flext_kernel.errors import INTERRUPTED, NOT_FOUND, TIMEOUT, VALIDATION_ERROR
 from flext_plugin_pipeline import project
 from flext_plugin_pipeline.errors import ALREADY_RUNNING, RUN_FAILED, STOP_FAILED
@@ -47,6 +47,7 @@ from flext_sdk.cli import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     boot_kernel,
     current,
     emit,
@@ -693,21 +694,26 @@ def _status_documents(store: str | None, *, absent_ok: bool = False) -> dict[str
     from flext_plugin_pipeline.journal import register_events
     from flext_plugin_pipeline.status_projection import PipelineStatus
 
-    if (
-        absent_ok
-        and store is None
-        and "FLEXT_EVENTSTORE_URL" not in os.environ
-        and not _default_store_exists()
-    ):
-        return {}
-    with opened_store(store, create=False, read_only=True) as opened:
-        if isinstance(opened, int):
-            return opened
-        kernel, events = opened
-        projections = stores_of(kernel).flat_map(
-            lambda stores: stores.open_projection_store(store, create=False)
-        )
+    booted = boot_kernel()
+    if booted.is_failure:
+        return fail(booted)
+    with booted.value as kernel:
+        stores = stores_of(kernel)
+        if stores.is_failure:
+            return fail(stores, hint=hint_of(stores))
+        opened = stores.value.open_event_store(store, create=False, read_only=True)
+        if opened.is_failure:
+            default = store is None and "FLEXT_EVENTSTORE_URL" not in os.environ
+            if absent_ok and default and opened.error_code == NOT_FOUND:
+                return {}
+            hint = hint_of(opened) or STORE_HINT
+            if opened.error_code == NOT_A_FLEXT_STORE:  # a foreign file is bad input (as opened_store says)
+                return emit_error(opened.error or "", NOT_A_FLEXT_STORE, hint=hint, exit_code=EXIT_USAGE)
+            return fail(opened, hint=hint)
+        events = opened.value
+        projections = stores.value.open_projection_store(store, create=False)
         if projections.is_failure:
+            events.close()
             return fail(projections, hint=STORE_HINT)
         try:
             register_events(events)
@@ -718,22 +724,7 @@ def _status_documents(store: str | None, *, absent_ok: bool = False) -> dict[str
             return dict(projections.value.documents(projection.name))
         finally:
             projections.value.close()
-
-
-def _default_store_exists() -> bool:
-    """Whether the default event store was created (a booted kernel says where it is)."""
-    booted = boot_kernel()
-    if booted.is_failure:
-        return True  # let opening it report why
-    with booted.value as kernel:
-        stores = stores_of(kernel)
-        if stores.is_failure:
-            return True
-        opened = stores.value.open_event_store(None, create=False, read_only=True)
-        if opened.is_failure:
-            return opened.error_code != NOT_FOUND
-        opened.value.close()
-        return True
+            events.close()
 
 
 def history(name: str, *, limit: int = 20, store: str | None = None) -> int:
