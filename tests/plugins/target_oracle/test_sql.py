@@ -224,3 +224,17 @@ def test_the_password_is_never_in_the_url_string(sink: OracleSink) -> None:
         sink.connector.sqlalchemy_url
         == "oracle+oracledb://gruponos:***@db.example.com:1522?service_name=WAREHOUSE"
     )
+
+
+def test_instants_are_bound_as_timestamps_so_their_microseconds_stay(
+    sink: OracleSink, dialect: sa.Dialect
+) -> None:
+    """The dialect declares instants as TIMESTAMP binds (setinputsizes), never DATE, which has no fraction."""
+    import oracledb
+
+    table, statement, _ = sink.statement_and_binds(ITEM_SCHEMA, [{"id": 1}])
+    compiled = statement.compile(dialect=dialect)
+    position = [column.name for column in table.columns].index("mod_ts")
+    bound = compiled.binds[f"p{position}"].type.dialect_impl(dialect)
+    assert bound.get_dbapi_type(oracledb) is oracledb.TIMESTAMP
+    assert oracledb.TIMESTAMP in dialect.include_set_input_sizes  # type: ignore[attr-defined]
