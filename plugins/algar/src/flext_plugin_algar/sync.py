@@ -43,6 +43,7 @@ from flext_plugin_algar.directory import (
 )
 from flext_plugin_algar.errors import LDAP_OPERATION_FAILED
 from flext_plugin_algar.ldif_out import format_record
+from flext_plugin_algar.oud_sync import MANAGED_OPERATIONAL
 from flext_plugin_algar.phases import Migration, phase_paths
 from flext_plugin_algar.pipeline import AddAnswer
 from flext_plugin_algar.report import PhaseReport
@@ -185,8 +186,6 @@ def _batches(
 
 _SCAN_AHEAD: Final = 20_000
 """Target entries the scan holds read ahead of the file at most; past that an entry is read by itself."""
-_OUD_OPERATIONAL: Final = frozenset({"aci", "ds-pwp-account-disabled"})
-"""What the migration writes that OUD declares operational: the scan reads them by name."""
 
 
 class _Scan:
@@ -301,7 +300,8 @@ class _Loader:
 
     def _batch_scanned(self, batch: Sequence[LdifRecord]) -> FlextResult[None]:
         if self._scan is None:
-            names = {name.lower() for record in batch for name in record.attributes} | _OUD_OPERATIONAL
+            names = {name.lower() for record in batch for name in record.attributes}
+            names |= set(MANAGED_OPERATIONAL)  # what OUD keeps operational and the migration writes
             operational = frozenset(names & self._directory.schema.operational)
             suffix = self._migration.project.base_dn.target
             self._scan = _Scan(self._directory, suffix, operational, self._migration.normal)
