@@ -13,9 +13,10 @@ from flext_kernel.plugins.hookspecs import hookimpl
 from flext_sdk import CommandEntry, GroupEntry, PluginManifest
 
 if TYPE_CHECKING:
+    from flext_kernel.kernel import FlextKernel
     from flext_plugin_service.spec import ServiceSpec
 
-__all__ = ["NAME", "flext_services", "manifest"]
+__all__ = ["NAME", "flext_services", "flext_startup", "manifest"]
 
 NAME = "service"
 """The plugin's name, which contributors list in ``requires``."""
@@ -70,3 +71,14 @@ def flext_services() -> list[ServiceSpec]:
     from flext_plugin_service.builtins import builtin_services
 
     return builtin_services()
+
+
+@hookimpl
+def flext_startup(kernel: FlextKernel) -> None:
+    """Answer the SDK's ``GetServiceHealth`` (the checks run only when someone asks)."""
+    from functools import partial
+
+    from flext_plugin_service.health_query import answer_service_health
+    from flext_sdk.contracts.services import GetServiceHealth
+
+    kernel.query_bus.register(GetServiceHealth, partial(answer_service_health, kernel), owner=NAME)
