@@ -249,7 +249,9 @@ def bench_apply(work: Path, entries: int, rounds: int) -> dict[str, object]:
         Series("ldapadd -c -f"),
     )
     loaded = 0
+    loads: list[float] = []
     for number in range(rounds):
+        loads.append(round(os.getloadavg()[0], 1))
         with slapd(work, f"slapd-sync-{entries}-{number}") as (server, suffix):
             name = f"apply-{entries}-{number}"
             directory = project(work, name, source, url=server.url, admin=server.admin_dn, suffix=suffix)
@@ -278,6 +280,8 @@ def bench_apply(work: Path, entries: int, rounds: int) -> dict[str, object]:
         "approaches": {series.name: series.summary(loaded) for series in (syncs, again, ldapadds)},
         "ratio": _ratio(ratios, "ldapadd seconds / sync seconds, paired (target >= 0.9)"),
         "ratio_with_second_sync": _ratio(with_check, "ldapadd seconds / (sync + second sync) seconds"),
+        "ratios_per_round": [round(ratio, 2) for ratio in ratios],
+        "load_per_round": loads,
     }
 
 
@@ -375,13 +379,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-algar-") as temporary:
         work = options.work or Path(temporary)
         work.mkdir(parents=True, exist_ok=True)
-        report: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+        report: dict[str, object] = {
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+            "load_at_start": os.getloadavg()[0],  # the machine is shared: the spread follows the load
+        }
         for name in chosen:
             for size in sizes:
                 result = BENCHES[name](work, size, options.rounds)
                 report[f"{name}-{size}"] = result
                 if not options.json:
                     _print(f"{name}, {size:,}", result)
+        report["load_at_end"] = os.getloadavg()[0]
         results = Path(__file__).resolve().parent / "results"
         results.mkdir(exist_ok=True)
         (results / "algar.json").write_text(json.dumps(report, indent=2))
