@@ -51,6 +51,10 @@ FIRST_PARTY = (
     "scheduler",
     "gruponos",
     "meltano",
+    "target-oracle",
+    "observability",
+    "logs",
+    "service",
     "sdk",
 )
 # Hooks the kernel calls with arguments, in the lifecycle or on removal; the others are asked below.
