@@ -1,0 +1,146 @@
+"""The two notifiers this plugin ships through its own ``flext_alert_notifiers`` hook.
+
+- ``webhook``: POST the alert as JSON to ``url`` (a URL may hold a token:
+  it is shown only with its path and query replaced by ``***``);
+- ``command``: run ``command`` (an argv list, no shell) with the alert JSON
+  on stdin; exit 0 is delivered.
+
+Both fail as ``ALERT_NOTIFY_FAILED`` with one line that holds no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flext_kernel.errors import VALIDATION_ERROR
+from flext_kernel.result import FlextResult
+from flext_plugin_monitor.errors import ALERT_NOTIFY_FAILED
+
+__all__ = ["CommandNotifier", "WebhookNotifier", "redacted_url"]
+
+_DEFAULT_TIMEOUT: Final = 10.0
+
+
+def redacted_url(url: str) -> str:
+    """``scheme://host[:port]/***``: webhook tokens live in paths, queries and user info."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    hidden = "/***" if parts.path not in ("", "/") or parts.query or "@" in parts.netloc else parts.path
+    return urlunsplit((parts.scheme, netloc, hidden, "", ""))
+
+
+def _checked(model: type[BaseModel], settings: dict[str, Any]) -> FlextResult[Any]:
+    try:
+        return FlextResult.ok(model.model_validate(settings))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return FlextResult.fail(
+            first["msg"], error_code=VALIDATION_ERROR, error_data={"loc": list(first["loc"])}
+        )
+
+
+class _Webhook(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str
+    url: str = Field(pattern=r"^https?://")
+    timeout: float = Field(default=_DEFAULT_TIMEOUT, gt=0)
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str
+    command: list[str] = Field(min_length=1)
+    timeout: float = Field(default=_DEFAULT_TIMEOUT, gt=0)
+
+
+class WebhookNotifier:
+    """POST the alert JSON to a URL; any 2xx answer is delivered."""
+
+    kind = "webhook"
+
+    def validate(self, settings: dict[str, Any]) -> FlextResult[None]:
+        """Check ``url`` (http or https) and ``timeout``."""
+        return _checked(_Webhook, settings).map(lambda _: None)
+
+    def describe(self, settings: dict[str, Any]) -> str:
+        """``webhook https://hooks.example.com/***``."""
+        return f"webhook {redacted_url(str(settings.get('url', '')))}"
+
+    def notify(self, alert: dict[str, Any], settings: dict[str, Any]) -> FlextResult[None]:
+        """POST ``alert``; a refusal, an error status or no answer is ``ALERT_NOTIFY_FAILED``."""
+        config = _Webhook.model_validate(settings)
+        shown = redacted_url(config.url)
+        request = urllib.request.Request(  # http(s) only: the model's pattern
+            config.url,
+            data=json.dumps(alert).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "flext-monitor"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=config.timeout) as response:  # as above
+                response.read()
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return FlextResult.fail(f"webhook {shown} answered {exc.code}", error_code=ALERT_NOTIFY_FAILED)
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            return FlextResult.fail(
+                f"webhook {shown} could not be reached: {reason}", error_code=ALERT_NOTIFY_FAILED
+            )
+        return FlextResult.ok(None)
+
+
+class CommandNotifier:
+    """Run a command with the alert JSON on stdin; exit 0 is delivered."""
+
+    kind = "command"
+
+    def validate(self, settings: dict[str, Any]) -> FlextResult[None]:
+        """Check ``command`` (a non-empty argv list) and ``timeout``."""
+        return _checked(_Command, settings).map(lambda _: None)
+
+    def describe(self, settings: dict[str, Any]) -> str:
+        """``command /usr/local/bin/page`` (the program only: arguments may hold tokens)."""
+        command = settings.get("command") or ["?"]
+        return f"command {command[0]}"
+
+    def notify(self, alert: dict[str, Any], settings: dict[str, Any]) -> FlextResult[None]:
+        """Run the command; a non-zero exit, a timeout or a missing program is ``ALERT_NOTIFY_FAILED``."""
+        config = _Command.model_validate(settings)
+        program = config.command[0]
+        try:
+            done = subprocess.run(  # an argv list from the user's own rules file, no shell
+                config.command,
+                input=json.dumps(alert).encode(),
+                capture_output=True,
+                timeout=config.timeout,
+                check=False,
+            )
+        except FileNotFoundError:
+            return FlextResult.fail(f"command {program}: no such program", error_code=ALERT_NOTIFY_FAILED)
+        except subprocess.TimeoutExpired:
+            return FlextResult.fail(
+                f"command {program} did not end in {config.timeout:g}s", error_code=ALERT_NOTIFY_FAILED
+            )
+        except OSError as exc:
+            return FlextResult.fail(f"command {program}: {exc.strerror}", error_code=ALERT_NOTIFY_FAILED)
+        if done.returncode != 0:
+            last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
+            return FlextResult.fail(
+                f"command {program} exited {done.returncode}" + (f": {last}" if last else ""),
+                error_code=ALERT_NOTIFY_FAILED,
+            )
+        return FlextResult.ok(None)
