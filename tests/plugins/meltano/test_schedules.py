@@ -32,6 +32,7 @@ def test_each_schedule_becomes_a_flext_schedule_running_the_same_job(home: Proje
         "meltano run tap-ldif--contractors target-sqlite",
     )
     assert nightly["directory"] == hourly["directory"] == str(home.root)  # fired where meltano.yml is
+    assert nightly["source"] == hourly["source"] == f"meltano:{home.root / 'meltano.yml'}"
 
 
 def test_importing_again_keeps_the_same_and_replaces_the_changed(home: ProjectCopy) -> None:

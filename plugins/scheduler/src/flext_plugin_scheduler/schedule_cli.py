@@ -198,6 +198,7 @@ def _document_of_definition(name: str, definition: dict[str, Any]) -> dict[str, 
         "job": definition["job"],
         "full_refresh": definition.get("full_refresh", False),
         "directory": definition["directory"],
+        "source": definition.get("source"),
     }
 
 
