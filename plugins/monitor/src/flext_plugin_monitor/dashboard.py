@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Snapshot", "render", "sparkline"]
 
 _BARS: Final = "▁▂▃▄▅▆▇█"
-_KEYS: Final = "keys: / filter  j/k select  l log  q quit"
+_KEYS: Final = "/ filter  j/k select  l log  q quit"
 
 
 def sparkline(values: Sequence[float], width: int = 20) -> str:
@@ -116,15 +116,19 @@ def _header(snapshot: Snapshot, now: float) -> Text:
 
 def _running(snapshot: Snapshot, now: float, limit: int) -> Table:
     table = Table(title="Running", title_justify="left", expand=True, pad_edge=False)
-    for column in ("pipeline", "run", "records", "records/s", "elapsed", "progress"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("pipeline", no_wrap=True, min_width=8, overflow="ellipsis")
+    table.add_column("run", no_wrap=True, max_width=16, overflow="ellipsis")
+    table.add_column("records", no_wrap=True, justify="right", min_width=7)
+    table.add_column("records/s", no_wrap=True, min_width=10, overflow="crop")
+    table.add_column("elapsed", no_wrap=True)
+    table.add_column("progress", no_wrap=True, overflow="ellipsis")
     typical = _typical(snapshot.fold)
     running = [run for run in snapshot.fold.running() if _matches(snapshot, run.pipeline)]
     for run in running[:limit]:
         elapsed = now - run.started if run.started else 0.0
         rate = f"{run.rates[-1]:,.0f} {sparkline(run.rates)}" if run.rates else ""
         expected = typical.get(run.pipeline)
-        progress = _bar(elapsed / expected) if expected else "(no completed run to compare)"
+        progress = _bar(elapsed / expected) if expected else "(no median yet)"
         table.add_row(run.pipeline, run.run_id, f"{run.records:,}", rate, f"{elapsed:.0f}s", Text(progress))
     if len(running) > limit:
         table.add_row(f"... and {len(running) - limit} more", "", "", "", "", "")
@@ -133,21 +137,25 @@ def _running(snapshot: Snapshot, now: float, limit: int) -> Table:
     return table
 
 
-def _bar(share: float, width: int = 12) -> str:
+def _bar(share: float, width: int = 10) -> str:
     filled = min(width, int(share * width))
     text = "#" * filled + "-" * (width - filled)
-    return f"[{text}] {share * 100:.0f}% of median" if share <= 1 else f"[{text}] {share:.1f}x median"
+    return f"{text} {share * 100:.0f}%" if share <= 1 else f"{text} {share:.1f}x"
 
 
 def _finished(snapshot: Snapshot, limit: int) -> Table:
     table = Table(title="Last runs", title_justify="left", expand=True, pad_edge=False)
-    for column in ("", "pipeline", "run", "state", "ended", "took", "records", "error"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    table.add_column("pipeline", no_wrap=True, min_width=8, overflow="ellipsis")
+    table.add_column("run", no_wrap=True, max_width=16, overflow="ellipsis")
+    table.add_column("state", no_wrap=True, min_width=9)
+    table.add_column("ended", no_wrap=True, min_width=8)
+    table.add_column("took", no_wrap=True)
+    table.add_column("records", no_wrap=True, justify="right", min_width=7)
+    table.add_column("error", no_wrap=True, overflow="ellipsis")
     runs = finished_shown(snapshot, limit)
     for index, run in enumerate(runs):
         style = "red" if run.status == "failed" else ("yellow" if run.status == "stopped" else "green")
         table.add_row(
-            ">" if index == snapshot.selected else "",
             run.pipeline,
             run.run_id,
             Text(run.status, style=style),
@@ -155,9 +163,10 @@ def _finished(snapshot: Snapshot, limit: int) -> Table:
             f"{run.elapsed:.1f}s" if run.elapsed is not None else "",
             f"{run.records:,}",
             (run.error or "")[:60],
+            style="reverse" if index == snapshot.selected else None,
         )
     if not runs:
-        table.add_row("", "(none)", "", "", "", "", "", "")
+        table.add_row("(none)", "", "", "", "", "", "")
     return table
 
 
@@ -173,8 +182,10 @@ def _health(snapshot: Snapshot) -> Table:
     table = Table(
         title=f"Service health {snapshot.health_note}", title_justify="left", expand=True, pad_edge=False
     )
-    for column in ("service", "status", "latency", "since"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    table.add_column("service", no_wrap=True, min_width=8, overflow="ellipsis")
+    table.add_column("status", no_wrap=True, min_width=6)
+    table.add_column("latency", no_wrap=True, min_width=7)
+    table.add_column("since", no_wrap=True, min_width=8)
     for row in snapshot.health or ():
         latency = "timeout" if row.latency_ms is None else f"{row.latency_ms:g}ms"
         style = "green" if row.status == "up" else ("red" if row.required else "yellow")
@@ -201,8 +212,9 @@ def _errors(snapshot: Snapshot) -> Table:
     table = Table(
         title="Recent errors (from failed runs' events)", title_justify="left", expand=True, pad_edge=False
     )
-    for column in ("time", "pipeline", "line"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    table.add_column("time", no_wrap=True, min_width=8)
+    table.add_column("pipeline", no_wrap=True, min_width=8, overflow="ellipsis")
+    table.add_column("line", no_wrap=True, overflow="ellipsis")
     lines = [line for line in snapshot.fold.errors if _matches(snapshot, line.pipeline)][-5:]
     for line in lines:
         table.add_row(_clock(line.time), line.pipeline, line.text)
