@@ -148,7 +148,7 @@ def test_the_dashboard_shows_runs_failures_health_and_quits_on_q(
     event_store = next(line for line in health.splitlines() if "event-store" in line)
     assert " up " in event_store
     assert "Recent errors" in screen
-    assert "1 failed" in screen
+    assert "1 failing" in screen  # pipelines whose last run failed
 
     shown.keys("/", "a", "l", "p", "Enter")
     filtered = shown.wait(lambda text: "filter: alp" in text, "the filter")

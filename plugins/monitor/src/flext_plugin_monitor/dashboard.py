@@ -81,7 +81,8 @@ def _typical(fold: RunFold) -> dict[str, float]:
 
 def finished_shown(snapshot: Snapshot, limit: int) -> list[Run]:
     """The finished runs the table shows, newest first."""
-    runs = [run for run in reversed(snapshot.fold.finished()) if _matches(snapshot, run.pipeline)]
+    runs = [run for run in snapshot.fold.finished() if _matches(snapshot, run.pipeline)]
+    runs.sort(key=lambda run: run.ended or 0.0, reverse=True)
     return runs[:limit]
 
 
@@ -103,8 +104,8 @@ def render(snapshot: Snapshot, now: float | None = None) -> RenderableType:
 def _header(snapshot: Snapshot, now: float) -> Text:
     header = Text(f"FLEXT monitor  {_clock(now)} UTC  ", style="bold")
     header.append(f"{len(snapshot.fold.running())} running  ", style="cyan")
-    failed = sum(1 for run in snapshot.fold.runs.values() if run.status == "failed")
-    header.append(f"{failed} failed  ", style="red" if failed else "green")
+    failing = sum(1 for name in snapshot.fold.pipelines if _last_failed(snapshot.fold, name))
+    header.append(f"{failing} failing  ", style="red" if failing else "green")
     header.append(f"{len(snapshot.alerts)} alerts  ", style="red" if snapshot.alerts else "green")
     if snapshot.typing_filter:
         header.append(f"filter: {snapshot.filter}_", style="reverse")
@@ -112,6 +113,11 @@ def _header(snapshot: Snapshot, now: float) -> Text:
         header.append(f"filter: {snapshot.filter}  ", style="yellow")
     header.append(_KEYS, style="dim")
     return header
+
+
+def _last_failed(fold: RunFold, pipeline: str) -> bool:
+    last = fold.last_run(pipeline)
+    return last is not None and last.status == "failed"
 
 
 def _running(snapshot: Snapshot, now: float, limit: int) -> Table:
