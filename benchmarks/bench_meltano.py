@@ -36,6 +36,10 @@ same executable with the same packages.
    loaded machine stretches far less than wall time. flext's
    event store (``FLEXT_HOME``) is one per benchmark, made by an untimed
    warm-up round, as a user's is (each run appends its two events to it).
+   Then ``--traced`` delegated runs under ``strace -f`` (execve only): the
+   time from flext's exec to Meltano's plus from Meltano's exit to flext's is
+   work flext does while no Meltano runs, a lower bound of the added wall time
+   that load can only raise (missed when it alone is over the budget).
    Where the added time goes: Meltano's log lines carry its own timestamps,
    so ``first log line - spawn`` (flext's checks before Meltano starts, plus
    Meltano's start-up) and ``exit - last log line`` (Meltano's exit, plus
@@ -312,8 +316,8 @@ def median_interval(values: list[float], confidence: float = 0.95) -> tuple[floa
         if 2 * tail > 1 - confidence:
             break
         k += 1
-    if k == 0:  # too few rounds for this confidence: the range is all there is
-        return ordered[0], ordered[-1]
+    if k == 0:  # too few rounds for this confidence (under 6): no interval says anything
+        return -math.inf, math.inf
     return ordered[k - 1], ordered[n - k]
 
 
@@ -411,9 +415,13 @@ def _side(runs: list[Run]) -> dict[str, Any]:
 def _added(seconds: dict[str, Any], fraction: dict[str, Any]) -> str:
     """Paired median, its 95% interval, quartiles and range."""
     low, high = seconds["ci95"]
+    interval = (
+        f"95% interval {low:+.2f} to {high:+.2f} s, {fraction['ci95'][0]:+.1%} to {fraction['ci95'][1]:+.1%}"
+        if math.isfinite(low) and math.isfinite(high)
+        else "too few rounds for a 95% interval"
+    )
     return (
-        f"{seconds['median']:+.2f} s, {fraction['median']:+.1%} (paired median; 95% interval "
-        f"{low:+.2f} to {high:+.2f} s, {fraction['ci95'][0]:+.1%} to {fraction['ci95'][1]:+.1%}; "
+        f"{seconds['median']:+.2f} s, {fraction['median']:+.1%} (paired median; {interval}; "
         f"quartiles {seconds['q1']:+.2f} to {seconds['q3']:+.2f} s; range {seconds['min']:+.2f} "
         f"to {seconds['max']:+.2f} s)"
     )
@@ -454,6 +462,16 @@ def markdown(delegate: dict[str, Any] | None, native: list[dict[str, Any]]) -> s
             f"| | {_added(delegate['cpu_added_s'], delegate['cpu_added_fraction'])} | < 0.3 s and < 3% "
             f"| {_verdict(delegate['verdict_cpu'])} | |"
         )
+        serial = delegate.get("serial")
+        if serial:
+            lines.append(
+                f"| {entries:,} | `flext meltano run`, flext's own time before Meltano starts and after "
+                f"it ends (strace, {serial['rounds']} runs) | {serial['serial_s']['median']:.3f} s "
+                f"({_range(serial['serial_s'], 's', 3)}; before {serial['before_s']['median']:.3f} s, after "
+                f"{serial['after_s']['median']:.3f} s) | | at least +{serial['serial_s']['median']:.2f} s, "
+                f"+{serial['fraction']['median']:.1%} of Meltano's {serial['meltano_s']['median']:.2f} s "
+                f"| < 0.3 s and < 3% | {_verdict(serial['verdict'])} | {_range(serial['load'], '')} |"
+            )
     for size in native:
         entries, rounds = size["entries"], size["rounds"]
         runs = f"median of {rounds}; " if rounds > 1 else "one run"
@@ -526,15 +544,94 @@ def run_native(
     return results, notes
 
 
-def run_delegate(project: BenchProject, entries: int, rounds: int, work: Path) -> dict[str, Any]:
-    """Part 1: an untimed warm-up pair (it also makes flext's event store), then the paired rounds."""
+def run_delegate(project: BenchProject, entries: int, rounds: int, traced: int, work: Path) -> dict[str, Any]:
+    """Part 1: an untimed warm-up pair (it makes flext's event store), the paired rounds, the traced runs."""
     ldif = write_input(work, entries)
     home = work / "flext-home"
     sides = (("meltano", project.plain), ("flext", project.delegated(home)))
     print("delegate, warm-up (not counted):", file=sys.stderr)
     paired(*sides, ldif, entries, 1, work)
     print("delegate:", file=sys.stderr)
-    return delegate_summary(paired(*sides, ldif, entries, rounds, work))
+    summary = delegate_summary(paired(*sides, ldif, entries, rounds, work))
+    if traced:
+        summary["serial"] = serial_time(
+            project.delegated(home), project.executable, ldif, entries, traced, work
+        )
+    return summary
+
+
+def serial_time(
+    prepare: Prepare, meltano: Path, ldif: Path, entries: int, rounds: int, work: Path
+) -> dict[str, Any] | None:
+    """flext's own time before Meltano starts and after it ends, from strace's exec and exit time stamps.
+
+    Under ``strace -f`` (execve only, filtered in the kernel with
+    ``--seccomp-bpf``, so the traced processes run at full speed otherwise):
+    ``before`` is from flext's exec to Meltano's, ``after`` from Meltano's
+    exit to flext's. Nothing of Meltano's runs in either span, so their sum
+    is a lower bound of what the delegation adds to the wall time, one that
+    noise from other processes only raises. None without strace.
+    """
+    strace = shutil.which("strace")
+    if strace is None:
+        print("note: no strace: the serial-time rows are left out", file=sys.stderr)
+        return None
+    samples: list[dict[str, float]] = []
+    for index in range(rounds):
+        run = Path(tempfile.mkdtemp(prefix=f"traced-{entries}-", dir=work))
+        try:
+            database = run / "target.db"
+            command = prepare(run, ldif, database)
+            trace, load = run / "strace.txt", os.getloadavg()[0]
+            argv = [strace, "-f", "-q", "-ttt", "--seccomp-bpf", "-e", "trace=execve", "-e", "signal=none"]
+            subprocess.run(
+                [*argv, "-o", str(trace), *command.argv],
+                cwd=command.cwd,
+                env=command.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+            )
+            if sum(count_rows(database).values()) != entries:
+                raise RunFailed(f"traced flext meltano run on {entries} entries: rows missing")
+            samples.append(_spans(trace.read_text(encoding="utf-8"), meltano) | {"load": load})
+        finally:
+            shutil.rmtree(run, ignore_errors=True)
+        done = samples[-1]
+        print(
+            f"  traced {index + 1}/{rounds}  before Meltano {done['before_s']:.3f}s  after it "
+            f"{done['after_s']:.3f}s  Meltano {done['meltano_s']:.2f}s  load {done['load']:.2f}",
+            file=sys.stderr,
+        )
+    serial = [sample["before_s"] + sample["after_s"] for sample in samples]
+    fraction = [(sample["before_s"] + sample["after_s"]) / sample["meltano_s"] for sample in samples]
+    return {
+        "rounds": rounds,
+        "serial_s": _spread(serial),
+        "before_s": _spread([sample["before_s"] for sample in samples]),
+        "after_s": _spread([sample["after_s"] for sample in samples]),
+        "meltano_s": _spread([sample["meltano_s"] for sample in samples]),
+        "fraction": _spread(fraction),
+        "load": _spread([sample["load"] for sample in samples]),
+        "verdict": "missed"
+        if min(serial) >= MAX_ADDED_S or min(fraction) >= MAX_ADDED_FRACTION
+        else "unresolved",
+        "samples": samples,
+    }
+
+
+def _spans(trace: str, meltano: Path) -> dict[str, float]:
+    """From ``strace -f -ttt`` lines (``PID EPOCH execve(...)``, ``PID EPOCH +++ exited ...``): the spans."""
+    lines = [line.split(maxsplit=2) for line in trace.splitlines() if line.strip()]
+    flext_pid, flext_exec = lines[0][0], float(lines[0][1])
+    child = next(line for line in lines if line[2].startswith(f'execve("{meltano}"'))
+    exits = {line[0]: float(line[1]) for line in lines if line[2].startswith("+++ exited")}
+    return {
+        "before_s": float(child[1]) - flext_exec,
+        "after_s": exits[flext_pid] - exits[child[0]],
+        "meltano_s": exits[child[0]] - float(child[1]),
+    }
 
 
 def startup_probe(project: BenchProject, work: Path, repeat: int = 5) -> dict[str, float]:
@@ -559,7 +656,8 @@ def report(path: Path) -> int:
         return [(Run(**first), Run(**second)) for first, second in summary["runs"]]
 
     if payload.get("delegate"):
-        payload["delegate"] = delegate_summary(pairs_of(payload["delegate"]))
+        serial = payload["delegate"].get("serial")
+        payload["delegate"] = delegate_summary(pairs_of(payload["delegate"])) | {"serial": serial}
     payload["native"] = [native_summary(pairs_of(size)) for size in payload.get("native", [])]
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print(markdown(payload.get("delegate"), payload["native"]))
@@ -574,6 +672,7 @@ def main() -> int:
     parser.add_argument("--only", choices=("delegate", "native"), default=None, help="run one part")
     parser.add_argument("--entries", type=int, default=None, help="entries for the delegated rounds (10000)")
     parser.add_argument("--rounds", type=int, default=None, help="delegated paired rounds (15)")
+    parser.add_argument("--traced", type=int, default=None, help="delegated runs under strace (5; 0: none)")
     parser.add_argument("--sizes", type=_sizes, default=None, help="native sizes (100000,1000000)")
     parser.add_argument("--repeat", type=int, default=None, help="native rounds below 300,000 entries (3)")
     parser.add_argument(
@@ -592,6 +691,7 @@ def main() -> int:
         return report(args.report)
     entries = args.entries or (1_000 if args.quick else 10_000)
     rounds = args.rounds or (3 if args.quick else 15)
+    traced = args.traced if args.traced is not None else (2 if args.quick else 5)
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
     repeat = args.repeat or (1 if args.quick else 3)
     started = time.perf_counter()
@@ -604,7 +704,7 @@ def main() -> int:
     with _work_dir(args.keep) as work:
         project = BenchProject(args.tools_dir.resolve(), work)
         if args.only in (None, "delegate"):
-            delegate = run_delegate(project, entries, rounds, work)
+            delegate = run_delegate(project, entries, rounds, traced, work)
         startup = startup_probe(project, work)
         if args.only in (None, "native"):
             native, notes = run_native(project, sizes, repeat, args.max_once, work)
