@@ -115,6 +115,11 @@ def _header(snapshot: Snapshot, now: float) -> Text:
     return header
 
 
+def _cell(text: str) -> Text:
+    """One line, cut with an ellipsis where the column ends (a wrappable column rich may narrow)."""
+    return Text(text, no_wrap=True, overflow="ellipsis")
+
+
 def _last_failed(fold: RunFold, pipeline: str) -> bool:
     last = fold.last_run(pipeline)
     return last is not None and last.status == "failed"
@@ -157,7 +162,7 @@ def _finished(snapshot: Snapshot, limit: int) -> Table:
     table.add_column("ended", no_wrap=True, min_width=8)
     table.add_column("took", no_wrap=True)
     table.add_column("records", no_wrap=True, justify="right", min_width=7)
-    table.add_column("error", no_wrap=True, overflow="ellipsis")
+    table.add_column("error", ratio=1)  # wrappable, so rich may narrow it; the cell itself stays one line
     runs = finished_shown(snapshot, limit)
     for index, run in enumerate(runs):
         style = "red" if run.status == "failed" else ("yellow" if run.status == "stopped" else "green")
@@ -168,7 +173,7 @@ def _finished(snapshot: Snapshot, limit: int) -> Table:
             _clock(run.ended),
             f"{run.elapsed:.1f}s" if run.elapsed is not None else "",
             f"{run.records:,}",
-            (run.error or "")[:60],
+            _cell(run.error or ""),
             style="reverse" if index == snapshot.selected else None,
         )
     if not runs:
@@ -208,7 +213,7 @@ def _alerts(snapshot: Snapshot) -> Table:
         table.add_column(column, no_wrap=True, overflow="ellipsis")
     for state in snapshot.alerts.values():
         style = "red" if state.severity == "critical" else "yellow"
-        table.add_row(state.rule, Text(state.severity, style=style), state.since[11:19], state.summary)
+        table.add_row(state.rule, Text(state.severity, style=style), state.since[11:19], _cell(state.summary))
     if not snapshot.alerts:
         table.add_row("(none)", "", "", "")
     return table
@@ -220,10 +225,10 @@ def _errors(snapshot: Snapshot) -> Table:
     )
     table.add_column("time", no_wrap=True, min_width=8)
     table.add_column("pipeline", no_wrap=True, min_width=8, overflow="ellipsis")
-    table.add_column("line", no_wrap=True, overflow="ellipsis")
+    table.add_column("line", ratio=1)
     lines = [line for line in snapshot.fold.errors if _matches(snapshot, line.pipeline)][-5:]
     for line in lines:
-        table.add_row(_clock(line.time), line.pipeline, line.text)
+        table.add_row(_clock(line.time), line.pipeline, _cell(line.text))
     if not lines:
         table.add_row("", "(none)", "")
     return table
