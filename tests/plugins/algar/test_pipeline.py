@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from flext_plugin_algar import directory as directory_module
 from flext_plugin_algar import sync as sync_module
 from flext_plugin_algar.directory import Change, Directory, connect
 from flext_plugin_algar.ldif_out import format_record
@@ -101,7 +102,7 @@ def _entries(migration: Migration) -> list[LdifRecord]:
     return [item for item in migration.reader.read(output_ldif(migration)) if isinstance(item, LdifRecord)]
 
 
-def test_a_second_sync_compares_through_one_scan_and_reads_no_entry_by_itself(
+def test_a_second_sync_compares_through_one_paged_scan_and_reads_no_entry_by_itself(
     oud_target: LdapServer, ldif_reader: LdifReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_project(tmp_path, oud_target, batch_size=8)
@@ -115,6 +116,7 @@ def test_a_second_sync_compares_through_one_scan_and_reads_no_entry_by_itself(
 
     monkeypatch.setattr(Directory, "read_one", no_base_read)
     monkeypatch.setattr(Directory, "read", no_base_read)
+    monkeypatch.setattr(directory_module, "_PAGE", 7)  # pages of 7: the scan follows the cookies
     before = len(audit_changes(audit(oud_target)))
     again = run_sync(migration)
     assert again.is_success, again
@@ -155,6 +157,7 @@ def test_a_target_in_another_order_than_the_file_is_still_compared_exactly(
     _rewrite(migration, [entries[i] for i in order])
     before = len(audit_changes(audit(oud_target)))
     monkeypatch.setattr(sync_module, "_SCAN_AHEAD", 3)
+    monkeypatch.setattr(directory_module, "_PAGE", 2)
     again = run_sync(migration)
     assert again.is_success, again
     counts = again.value["counts"]
