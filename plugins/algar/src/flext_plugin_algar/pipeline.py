@@ -165,18 +165,24 @@ class AddPipeline:
             messages = strategy.receiving()
         except self._errors as exc:
             return self._lost(exc, "waiting for the answers to the adds in flight")
+        try:
+            return FlextResult.ok(self._answers(strategy, messages, decode_message_fast))
+        except _Unusable as exc:
+            return self._lost(exc, "waiting for the answers to the adds in flight")
+        except self._errors as exc:  # an answer ldap3 cannot decode
+            return self._lost(exc, "reading the answers to the adds in flight")
+
+    def _answers(
+        self, strategy: Any, messages: Sequence[bytes], decode: Callable[..., Any]
+    ) -> list[AddAnswer]:
         answers: list[AddAnswer] = []
         for raw in messages:
-            message = decode_message_fast(raw)  # type: ignore[no-untyped-call]  # ldap3 ships no types for it
+            message = decode(raw)
             flown = self._flight.pop(int(message["messageID"]), None)
             if flown is None or message["protocolOp"] != _ADD_RESPONSE:
                 # a notice of disconnection (id 0) or an answer to nothing sent: the session is not usable
                 result = strategy.decode_response_fast(message)
-                said = f"{result.get('description')}: {result.get('message') or ''}".rstrip(": ")
-                return self._lost(
-                    ConnectionError(said),
-                    "waiting for the answers to the adds in flight",
-                )
+                raise _Unusable(f"{result.get('description')}: {result.get('message') or ''}".rstrip(": "))
             token, normal = flown
             if self._pending.get(normal) == int(message["messageID"]):
                 del self._pending[normal]
@@ -187,4 +193,8 @@ class AddPipeline:
                 result.get("message"),
             )
             answers.append(AddAnswer(token, code, name, str(said or "")))
-        return FlextResult.ok(answers)
+        return answers
+
+
+class _Unusable(ConnectionError):
+    """The server ended the session (a notice of disconnection) or answered something not sent."""
