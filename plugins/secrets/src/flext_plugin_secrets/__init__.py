@@ -1,0 +1,1 @@
+"""FLEXT secrets: ``flext secret`` and the answer to ``ResolveSecret`` (``${secret:NAME}``)."""
