@@ -64,7 +64,7 @@ def _record(kernel: FlextKernel, runs: tuple[RunSpec, ...], now: datetime) -> No
         registered: set[str] = set()
         for number, spec in enumerate(runs):
             events: list[Any] = []
-            common = {
+            common: dict[str, Any] = {
                 "aggregate_id": stream_of(spec.pipeline),
                 "aggregate_type": "pipeline",
                 "pipeline": spec.pipeline,
@@ -77,7 +77,7 @@ def _record(kernel: FlextKernel, runs: tuple[RunSpec, ...], now: datetime) -> No
             ended = now - timedelta(seconds=spec.ended_ago)
             started = ended - timedelta(seconds=spec.took)
             run_id = f"{started:%Y%m%dT%H%M%S}.{number:03d}-{spec.pipeline[:4]}"
-            run = {**common, "run_id": run_id}
+            run: dict[str, Any] = {**common, "run_id": run_id}
             events.append(PipelineRunStarted(**run, pid=1, occurred_at=started))
             for step in range(1, spec.progress + 1):
                 elapsed = spec.took * step / (spec.progress + 1)
