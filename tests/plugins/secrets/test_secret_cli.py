@@ -165,3 +165,27 @@ def test_the_value_is_never_in_a_process_listing(secrets: Secrets) -> None:
 def test_the_passphrase_environment_value_is_not_printed_or_stored(secrets: Secrets) -> None:
     assert secrets("secret", "set", "A_NAME", input=VALUE).exit_code == 0
     assert secrets.holding(PASSPHRASE) == []
+
+
+def test_concurrent_sets_keep_every_secret(secrets: Secrets) -> None:
+    """Four ``flext secret set`` at once: the directory's lock keeps each read-change-write whole."""
+    names = [f"CONCURRENT_{index}" for index in range(4)]
+    assert secrets("secret", "set", "FIRST", input="makes-the-file").exit_code == 0
+    running = [
+        subprocess.Popen(
+            [*secrets.runner.command, "secret", "set", name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=secrets.environment(),
+            start_new_session=True,
+        )
+        for name in names
+    ]
+    for name, process in zip(names, running, strict=True):
+        _out, err = process.communicate(f"value-of-{name}".encode(), timeout=120)
+        assert process.returncode == 0, err
+    listed = secrets("--output", "json", "secret", "list").json()["data"]
+    assert sorted(row["name"] for row in listed) == sorted(["FIRST", *names])
+    for name in names:
+        assert secrets("secret", "get", name, "--reveal").stdout == f"value-of-{name}\n"
