@@ -324,3 +324,18 @@ def test_any_text_is_rules_or_one_validation_error(tmp_path: Path, text: str) ->
         assert loaded.error_code == VALIDATION_ERROR
         assert (loaded.error or "").startswith(str(path))
         assert "\n" not in (loaded.error or "")
+
+
+def test_the_scheduler_evaluates_the_rules(flext_home: Path, flext_cli: FlextCliRunner) -> None:
+    """The documented line: a schedule whose job is 'monitor alerts evaluate' fires the alert."""
+    added = flext_cli("monitor", "alerts", "add", "stale", "--no-success", "numbers", "--within", "1h")
+    assert added.exit_code == 0, added
+    scheduled = flext_cli(
+        "schedule", "add", "alerts", "--cron", "* * * * * *", "--command", "monitor alerts evaluate"
+    )
+    assert scheduled.exit_code == 0, scheduled
+    time.sleep(1.5)  # let the every-second slot come due (not a timing assertion)
+    fired = flext_cli("schedule", "run-due")
+    assert fired.exit_code == 0, fired
+    assert "completed" in fired.stdout
+    assert [event["event_type"] for event in _events(flext_cli)] == ["monitor.AlertFired"]
