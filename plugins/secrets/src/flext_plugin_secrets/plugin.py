@@ -6,15 +6,15 @@ are declared lazily and the handler imports its store when it is first asked.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flext_kernel.plugins.hookspecs import hookimpl
-from flext_sdk import CommandEntry, GroupEntry, PluginManifest
+from flext_sdk import CommandEntry, FlextResult, GroupEntry, PluginManifest
 
 if TYPE_CHECKING:
     from flext_kernel.kernel import FlextKernel
 
-__all__ = ["NAME", "flext_startup", "manifest"]
+__all__ = ["NAME", "flext_health", "flext_startup", "manifest"]
 
 NAME: Final = "secrets"
 """The plugin's name."""
@@ -54,3 +54,16 @@ def flext_startup(kernel: FlextKernel) -> None:
     from flext_sdk.contracts.secrets import ResolveSecret
 
     kernel.query_bus.register(ResolveSecret, answer_resolve_secret, owner=NAME)
+
+
+@hookimpl
+def flext_health() -> FlextResult[dict[str, Any]]:
+    """Where new secrets go (``flext doctor``); a bad ``FLEXT_SECRET_BACKEND`` or no trusted keyring fails."""
+    from flext_plugin_secrets.prompt import passphrase
+    from flext_plugin_secrets.store import SecretStore, secrets_dir
+
+    chosen = SecretStore(secrets_dir(), passphrase).backend()
+    if chosen.is_failure:
+        return FlextResult.fail(chosen.error or "", error_code=chosen.error_code)
+    kind, where = chosen.value
+    return FlextResult.ok({"status": "ok", "backend": kind, "location": where})
