@@ -81,10 +81,9 @@ class Terminal:
 def terminal(flext_cli: FlextCliRunner) -> Iterator[Callable[..., Terminal]]:
     opened: list[Terminal] = []
 
-    def open_(*args: str) -> Terminal:
-        environment = {
-            key: value for key, value in flext_cli.environment().items() if key.startswith("FLEXT_")
-        }
+    def open_(*args: str, env: dict[str, str] | None = None) -> Terminal:
+        everything = flext_cli.environment(env)
+        environment = {key: value for key, value in everything.items() if key.startswith("FLEXT_")}
         environment["TERM"] = "xterm-256color"
         environment["PATH"] = os.environ["PATH"]
         shown = Terminal(" ".join(shlex.quote(part) for part in (FLEXT, *args)), environment)
@@ -176,3 +175,19 @@ def test_without_a_terminal_it_says_so(flext_home: Path, flext_cli: FlextCliRunn
     done = flext_cli("monitor", "dashboard")
     assert done.exit_code == 2
     assert done.stderr.splitlines()[0] == "error: the dashboard needs a terminal (VALIDATION_ERROR)"
+
+
+def test_without_the_service_plugin_the_health_table_says_why(
+    flext_home: Path, terminal: Callable[..., Terminal]
+) -> None:
+    record(RunSpec("alpha", 2.0, ended_ago=30))
+    shown = terminal("monitor", "dashboard", env={"FLEXT_DISABLE_PLUGINS": "service"})
+    screen = shown.wait(lambda text: "Service health (unavailable" in text, "why there is no health")
+    assert "disabled" in screen.split("Service health (unavailable", 1)[1].split("┏", 1)[0]
+    assert "alpha" in _section(screen, "Last runs", "Service health")
+    shown.keys("q")
+    deadline = time.monotonic() + 30
+    while not shown.rc.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert shown.rc.read_text().strip() == "0"
