@@ -14,6 +14,7 @@ decrypted to something else.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +46,13 @@ class Entry:
 
 
 def _key(passphrase: str, salt: bytes, params: dict[str, int]) -> Fernet:
-    kdf = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"])
+    return _derived(passphrase, salt, params["n"], params["r"], params["p"])
+
+
+@functools.lru_cache(maxsize=4)
+def _derived(passphrase: str, salt: bytes, n: int, r: int, p: int) -> Fernet:
+    """The key, derived once per process for a file and passphrase (a pipeline resolves several names)."""
+    kdf = Scrypt(salt=salt, length=32, n=n, r=r, p=p)
     return Fernet(base64.urlsafe_b64encode(kdf.derive(passphrase.encode("utf-8"))))
 
 
