@@ -38,8 +38,11 @@ if TYPE_CHECKING:
 
 __all__ = ["AddAnswer", "AddPipeline", "encode_add", "parent_of"]
 
-WINDOW: Final = 64
-"""Requests in flight at most: enough to keep the server busy, well under slapd's per-connection limit."""
+WINDOW: Final = 32
+"""Requests in flight at most. Measured on slapd (5,000 entries, 2 shared CPUs): 8 in flight took
+twice as long as 64 on a loaded machine; on a quieter one 32 did best (3.9 to 4.4 s, against 4.4 to
+5.9 s for 64 and 3.8 to 5.4 s for 16): more requests than the server's threads only contend for its
+one writer."""
 _ADD_RESPONSE: Final = 9
 _ESCAPED_OR_COMMA: Final = re.compile(r"\\.|,")
 
