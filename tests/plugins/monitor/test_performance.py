@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flext_plugin_monitor.stats import percentile
@@ -24,7 +25,8 @@ def test_percentiles_per_pipeline_over_the_window(flext_home: Path, flext_cli: F
     )
     done = flext_cli("--output", "json", "monitor", "performance")
     assert done.exit_code == 0, done
-    rows = {row["pipeline"]: row for row in done.json()["data"]}
+    rows = {row["name"]: row for row in done.json()["data"]}
+    assert {row["kind"] for row in rows.values()} == {"pipeline"}
     assert set(rows) == {"alpha", "beta"}
     alpha = rows["alpha"]
     assert (alpha["runs"], alpha["failed"]) == (100, 0)
@@ -35,9 +37,7 @@ def test_percentiles_per_pipeline_over_the_window(flext_home: Path, flext_cli: F
     assert (rows["beta"]["runs"], rows["beta"]["failed"], rows["beta"]["max"]) == (2, 1, 7.0)
 
     week = flext_cli("--output", "json", "monitor", "performance", "--since", "7d", "--pipeline", "beta")
-    assert [(row["pipeline"], row["runs"], row["max"]) for row in week.json()["data"]] == [
-        ("beta", 3, 1000.0)
-    ]
+    assert [(row["name"], row["runs"], row["max"]) for row in week.json()["data"]] == [("beta", 3, 1000.0)]
 
     table = flext_cli("monitor", "performance", "--pipeline", "alpha")
     assert table.exit_code == 0
@@ -56,6 +56,23 @@ def test_no_runs_and_bad_input(flext_home: Path, flext_cli: FlextCliRunner) -> N
     assert bad.stderr.strip().splitlines() == [
         "error: --since 'yesterday' is not a duration such as 30s, 15m, 2h, 1d or 1w (VALIDATION_ERROR)"
     ]
+
+
+def test_scheduled_commands_have_rows_of_their_own(flext_home: Path, flext_cli: FlextCliRunner) -> None:
+    """A command the scheduler ran (its firing events: start to finish) is a row per command line."""
+    record(RunSpec("alpha", 2.0, ended_ago=60))
+    added = flext_cli("schedule", "add", "ver", "--cron", "* * * * * *", "--command", "version")
+    assert added.exit_code == 0, added
+    time.sleep(1.5)  # let the every-second slot come due (not a timing assertion)
+    assert flext_cli("schedule", "run-due").exit_code == 0
+    rows = flext_cli("--output", "json", "monitor", "performance").json()["data"]
+    assert [(row["kind"], row["name"], row["runs"], row["failed"]) for row in rows] == [
+        ("pipeline", "alpha", 1, 0),
+        ("command", "version", 1, 0),
+    ]
+    assert 0 < rows[1]["p50"] == rows[1]["max"]
+    only = flext_cli("--output", "json", "monitor", "performance", "--pipeline", "alpha").json()["data"]
+    assert [row["name"] for row in only] == ["alpha"]
 
 
 @given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=200))

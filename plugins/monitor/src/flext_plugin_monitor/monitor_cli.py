@@ -9,15 +9,16 @@ from flext_sdk.cli import boot_kernel, current, emit, emit_table, fail
 
 __all__ = ["metrics", "performance"]
 
-PERFORMANCE_COLUMNS = ("pipeline", "runs", "failed", "p50", "p95", "p99", "max")
+PERFORMANCE_COLUMNS = ("kind", "name", "runs", "failed", "p50", "p95", "p99", "max")
 METRICS_COLUMNS = ("metric", "type", "sample", "labels", "value")
 
 
 def performance(*, since: str = "24h", pipeline: str | None = None, store: str | None = None) -> int:
-    """p50/p95/p99 of run durations (seconds) per pipeline, over runs that ended in the window.
+    """p50/p95/p99 of durations (seconds) per pipeline and per scheduled command, over the window.
 
-    Durations come from the pipelines' run events (each run's end event
-    holds its elapsed time); a retried run counts its last attempt.
+    Pipeline durations come from the run events (each run's end event holds
+    its elapsed time; a retried run counts its last attempt); a scheduled
+    command's from the scheduler's firing events (start to finish).
 
     Args:
         since: The window: a duration back from now (30m, 24h, 7d).
@@ -41,7 +42,9 @@ def performance(*, since: str = "24h", pipeline: str | None = None, store: str |
         caught = fold.catch_up(event_store)
         if caught.is_failure:
             return fail(caught)
-    rows = duration_rows(fold.runs.values(), since=time.time() - window.value, pipeline=pipeline)
+    rows = duration_rows(
+        fold.runs.values(), fold.firings.values(), since=time.time() - window.value, pipeline=pipeline
+    )
     documents = [asdict(row) for row in rows]
     shown = [
         {**document, **{key: f"{document[key]:.2f}" for key in ("p50", "p95", "p99", "max")}}

@@ -21,7 +21,7 @@ from flext_kernel.result import FlextResult
 if TYPE_CHECKING:
     from flext_eventsourcing import FlextEventStore, RecordedEvent
 
-__all__ = ["SAMPLES", "ErrorLine", "Run", "RunFold"]
+__all__ = ["SAMPLES", "ErrorLine", "Firing", "Run", "RunFold"]
 
 _BATCH: Final = 2000
 SAMPLES: Final = 40
@@ -71,6 +71,20 @@ class Run:
         self.records = records
 
 
+@dataclass
+class Firing:
+    """One scheduled command's run (the scheduler's ``FiringStarted``/``FiringFinished``)."""
+
+    run_id: str
+    command: str
+    """The FLEXT command line it ran (``pipeline run numbers``, ``monitor alerts evaluate``)."""
+    started: float | None = None
+    ended: float | None = None
+    elapsed: float | None = None
+    status: str = "running"
+    """The scheduler's outcome once finished (``completed``, ``failed``, ...)."""
+
+
 @dataclass(frozen=True)
 class ErrorLine:
     """An error line from a failed run's events (the logs plugin answers no query yet)."""
@@ -93,6 +107,8 @@ class RunFold:
     """Every run, in the order it (last) started."""
     errors: deque[ErrorLine] = field(default_factory=lambda: deque(maxlen=200))
     """The latest error lines, oldest first."""
+    firings: dict[str, Firing] = field(default_factory=dict)
+    """Scheduled commands' runs, by the scheduler's run id."""
 
     def catch_up(self, store: FlextEventStore) -> FlextResult[int]:
         """Fold every event written since the last call; the number of events read."""
@@ -111,6 +127,9 @@ class RunFold:
     def fold(self, recorded: RecordedEvent) -> None:
         """Fold one stored event (events of other kinds are skipped without parsing)."""
         kind = recorded.event_type
+        if kind in ("schedule.FiringStarted", "schedule.FiringFinished"):
+            self._firing(kind, json.loads(recorded.data))
+            return
         if not kind.startswith("pipeline."):
             return
         data = json.loads(recorded.data)
@@ -152,6 +171,21 @@ class RunFold:
         if status == "failed":
             for line in [*(data.get("stderr_tail") or []), f"run {run_id} failed: {run.error}"]:
                 self.errors.append(ErrorLine(run.ended, name, run_id, str(line)))
+
+    def _firing(self, kind: str, data: dict[str, Any]) -> None:
+        run_id = str(data.get("run_id"))
+        if kind == "schedule.FiringStarted":
+            command = data.get("command")
+            words = " ".join(str(word) for word in command) if isinstance(command, list) else str(command)
+            self.firings[run_id] = Firing(run_id, words, started=_epoch(data.get("started_at")))
+            return
+        firing = self.firings.get(run_id)
+        if firing is None:
+            return
+        firing.ended = _epoch(data.get("finished_at")) or _epoch(data.get("occurred_at"))
+        firing.status = str(data.get("outcome") or "finished")
+        if firing.started is not None and firing.ended is not None:
+            firing.elapsed = max(0.0, firing.ended - firing.started)
 
     def running(self) -> list[Run]:
         """The runs started and not ended, oldest first."""

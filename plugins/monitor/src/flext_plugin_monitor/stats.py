@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from flext_plugin_monitor.runs import Run
+from flext_plugin_monitor.runs import Firing, Run
 
 __all__ = ["DurationRow", "duration_rows", "percentile"]
 
@@ -27,9 +27,11 @@ def percentile(ordered: Sequence[float], share: float) -> float:
 
 @dataclass(frozen=True)
 class DurationRow:
-    """One pipeline's run durations over the window."""
+    """One pipeline's (or scheduled command's) durations over the window."""
 
-    pipeline: str
+    kind: str
+    """``pipeline`` (its runs) or ``command`` (a scheduled command's firings)."""
+    name: str
     runs: int
     failed: int
     p50: float
@@ -38,25 +40,33 @@ class DurationRow:
     max: float
 
 
-def duration_rows(runs: Iterable[Run], *, since: float, pipeline: str | None = None) -> list[DurationRow]:
-    """Per pipeline (by name), the percentiles of the durations of runs that ended at or after ``since``."""
-    durations: dict[str, list[float]] = {}
-    failed: dict[str, int] = {}
+def duration_rows(
+    runs: Iterable[Run], firings: Iterable[Firing] = (), *, since: float, pipeline: str | None = None
+) -> list[DurationRow]:
+    """Rows of pipelines, then of scheduled commands, each by name, over what ended at or after ``since``.
+
+    With ``pipeline``, only that pipeline's row (and no command rows).
+    """
+    samples: dict[tuple[str, str], list[tuple[float, bool]]] = {}
     for run in runs:
         if run.elapsed is None or run.ended is None or run.ended < since:
             continue
-        if pipeline is not None and run.pipeline != pipeline:
-            continue
-        durations.setdefault(run.pipeline, []).append(run.elapsed)
-        failed[run.pipeline] = failed.get(run.pipeline, 0) + (run.status == "failed")
+        if pipeline is None or run.pipeline == pipeline:
+            samples.setdefault(("pipeline", run.pipeline), []).append((run.elapsed, run.status == "failed"))
+    for firing in firings if pipeline is None else ():
+        if firing.elapsed is not None and firing.ended is not None and firing.ended >= since:
+            failed = firing.status != "completed"
+            samples.setdefault(("command", firing.command), []).append((firing.elapsed, failed))
     rows = []
-    for name in sorted(durations):
-        ordered = sorted(durations[name])
+    for kind, name in sorted(samples, key=lambda key: (key[0] != "pipeline", key[1])):
+        taken = samples[(kind, name)]
+        ordered = sorted(elapsed for elapsed, _ in taken)
         rows.append(
             DurationRow(
+                kind,
                 name,
                 len(ordered),
-                failed[name],
+                sum(failed for _, failed in taken),
                 percentile(ordered, 0.50),
                 percentile(ordered, 0.95),
                 percentile(ordered, 0.99),
