@@ -1,0 +1,56 @@
+"""Secrets typed on a command line never reach the history: values of secret-looking options, URL passwords.
+
+Stdlib only: ``record`` runs at the end of every ``flext`` run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["MASK", "redact"]
+
+MASK: Final = "***"
+"""What a secret value becomes."""
+
+_SECRET_NAME: Final = re.compile(r"pass(word|wd|phrase)?|secret|token|key|credential|auth|pwd", re.IGNORECASE)
+"""An option (``--db-password``) or assignment (``PASSWORD=...``) whose value is a secret."""
+_URL_CREDENTIALS: Final = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/\s]*)@"
+)
+"""``scheme://user:password@host``: the password part."""
+_ASSIGNMENT: Final = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
+
+
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name.lstrip("-")))
+
+
+def _hide_urls(token: str) -> str:
+    return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", token)
+
+
+def redact(tokens: list[str]) -> list[str]:
+    """``tokens`` with every secret replaced by ``MASK``.
+
+    ``--password VALUE``, ``--api-key=VALUE``, ``TOKEN=VALUE`` and ``postgresql://u:VALUE@h``
+    all lose VALUE; an option named like a secret but given as a flag (the next token is an
+    option) keeps the next token.
+    """
+    shown: list[str] = []
+    hide_next = False
+    for token in tokens:
+        if hide_next and not token.startswith("-"):
+            shown.append(MASK)
+            hide_next = False
+            continue
+        hide_next = False
+        assignment = _ASSIGNMENT.match(token)
+        if assignment and _secret_name(assignment["name"]):
+            shown.append(f"{assignment['name']}={MASK}")
+        elif token.startswith("-") and _secret_name(token) and "=" not in token:
+            shown.append(token)
+            hide_next = True
+        else:
+            shown.append(_hide_urls(token))
+    return shown
