@@ -16,7 +16,7 @@ MASK: Final = "***"
 _SECRET_NAME: Final = re.compile(r"pass(word|wd|phrase)?|secret|token|key|credential|auth|pwd", re.IGNORECASE)
 """An option (``--db-password``) or assignment (``PASSWORD=...``) whose value is a secret."""
 _URL_CREDENTIALS: Final = re.compile(
-    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/\s]*)@"
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/]*)@"
 )
 """``scheme://user:password@host``: the password part."""
 _ASSIGNMENT: Final = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
