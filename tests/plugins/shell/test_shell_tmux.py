@@ -64,9 +64,10 @@ class Terminal:
             assert time.monotonic() < deadline, f"the screen never showed {what}:\n{screen}"
             time.sleep(0.2)
 
-    def prompt_line(self) -> str:
-        """The last line showing the prompt (what is being typed)."""
-        return [line for line in self.screen().splitlines() if line.startswith(PROMPT)][-1]
+    def prompt_line(self, screen: str | None = None) -> str:
+        """The last line of ``screen`` (default: now) showing the prompt: what is being typed."""
+        shown = self.screen() if screen is None else screen
+        return next((line for line in reversed(shown.splitlines()) if line.startswith(PROMPT)), "")
 
     def alive(self) -> bool:
         """Whether the shell is still running."""
@@ -111,8 +112,13 @@ def test_completes_a_command_with_its_help_in_the_toolbar(
     shell.wait(lambda screen: shell.prompt_line().rstrip() == f"{PROMPT} pipeline", "'pipeline' completed")
     shell.type(" statu")
     shell.keys("Tab")
-    screen = shell.wait(lambda screen: "status" in shell.prompt_line(), "'pipeline status' completed")
-    assert "flext pipeline status: Show the state of the pipelines." in screen
+    shell.wait(
+        lambda screen: (
+            "status" in shell.prompt_line(screen)
+            and "flext pipeline status: Show the state of the pipelines." in screen
+        ),
+        "'pipeline status' completed, its help in the toolbar",
+    )
 
 
 def test_completes_an_option_and_a_pipeline_name(
