@@ -55,6 +55,8 @@ FIRST_PARTY = (
     "observability",
     "logs",
     "service",
+    "monitor",
+    "secrets",
     "sdk",
 )
 # Hooks the kernel calls with arguments, in the lifecycle or on removal; the others are asked below.
@@ -219,7 +221,7 @@ def test_reloading_a_required_plugin_swaps_its_dependants_in_dependency_order(ke
     singer = reload_plugin(kernel, "singer").unwrap()
 
     dependants = {"eventstore-sqlite", "eventstore-postgres", "events", "dbt", "pipeline"}
-    dependants |= {"scheduler", "gruponos", "meltano"}
+    dependants |= {"scheduler", "gruponos", "meltano", "monitor"}
     assert set(eventsourcing.plugins) == {"eventsourcing", *dependants}
     assert eventsourcing.plugins[0] == "eventsourcing"
     assert list(eventsourcing.plugins) == sorted(eventsourcing.plugins, key=order.index)

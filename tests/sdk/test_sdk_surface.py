@@ -49,6 +49,11 @@ HOMES = {
     "hookimpl": "flext_kernel.plugins.hookspecs",
     "query_handler": "flext_kernel.handlers",
     "safe": "flext_kernel.result",
+    "causation_scope": "flext_kernel.correlation",
+    "correlation_scope": "flext_kernel.correlation",
+    "current_correlation_id": "flext_kernel.correlation",
+    "in_current_context": "flext_kernel.correlation",
+    "new_correlation_id": "flext_kernel.correlation",
 }
 
 

@@ -14,6 +14,9 @@ four groups:
 - what the hooks hand a plugin: ``FlextKernel``, ``FlextContainer`` and the
   ``FlextCommandBus``, ``FlextQueryBus`` and ``FlextEventBus``, for type
   annotations;
+- the action's correlation id: ``correlation_scope``, ``current_correlation_id``,
+  ``new_correlation_id``, ``causation_scope`` and ``in_current_context`` (for work
+  handed to another thread);
 - event sourcing, re-exported from ``flext_eventsourcing`` for convenience:
   ``FlextAggregateRoot``, ``when``, ``FlextEventStore``, ``AggregateRepository``,
   the projection types; backend authors import ``flext_eventsourcing`` itself;
@@ -48,6 +51,13 @@ if TYPE_CHECKING:
     )
     from flext_kernel.bus import FlextCommandBus, FlextEventBus, FlextQueryBus
     from flext_kernel.container import FlextContainer
+    from flext_kernel.correlation import (
+        causation_scope,
+        correlation_scope,
+        current_correlation_id,
+        in_current_context,
+        new_correlation_id,
+    )
     from flext_kernel.handlers import command_handler, event_handler, query_handler
     from flext_kernel.kernel import FlextKernel
     from flext_kernel.messages import FlextCommand, FlextDomainEvent, FlextQuery
@@ -86,7 +96,12 @@ _LOCATIONS: dict[str, str] = {
     "RecordedEvent": "flext_eventsourcing",
     "STREAM_EXISTS": "flext_eventsourcing",
     "Success": "flext_kernel.result",
+    "causation_scope": "flext_kernel.correlation",
     "command_handler": "flext_kernel.handlers",
+    "correlation_scope": "flext_kernel.correlation",
+    "current_correlation_id": "flext_kernel.correlation",
+    "in_current_context": "flext_kernel.correlation",
+    "new_correlation_id": "flext_kernel.correlation",
     "event_handler": "flext_kernel.handlers",
     "hookimpl": "flext_kernel.plugins.hookspecs",
     "query_handler": "flext_kernel.handlers",
@@ -126,9 +141,14 @@ __all__ = [
     "ReadModel",
     "RecordedEvent",
     "Success",
+    "causation_scope",
     "command_handler",
+    "correlation_scope",
+    "current_correlation_id",
     "event_handler",
     "hookimpl",
+    "in_current_context",
+    "new_correlation_id",
     "query_handler",
     "safe",
     "when",

@@ -17,6 +17,13 @@ The types that cross live here, owned by no plugin:
 - ``flext_sdk.contracts.observability``: ``GetMetricsText``, the process's
   metrics as Prometheus text (a ``MetricsText``), handled by the
   observability plugin;
+- ``flext_sdk.contracts.services``: ``GetServiceHealth``, every service's
+  health now (``ServiceHealth`` rows), handled by the service plugin;
+- ``flext_sdk.contracts.schedule``: ``AddSchedule``, a schedule another
+  plugin adds (``ScheduleAdding`` answers), handled by the scheduler plugin;
+- ``flext_sdk.contracts.secrets``: ``ResolveSecret`` (a ``SecretValue``),
+  handled by the secrets plugin, and ``resolve_references``, which fills every
+  ``${secret:NAME}`` of a config through the query bus;
 - ``require_handler``, ``require_service``: check that what a caller needs is
   there, or fail naming the plugin that provides it and what to do
   (``PLUGIN_DISABLED``: enable it; ``NOT_FOUND``: install it); ``hint_of``
@@ -44,6 +51,9 @@ if TYPE_CHECKING:
     from flext_sdk.contracts.dbt import DbtCommand, DbtReport, NodeResult, RunDbt
     from flext_sdk.contracts.ldif import LdifItem, LdifModification, LdifProblem, LdifReader, LdifRecord
     from flext_sdk.contracts.observability import GetMetricsText, MetricsText
+    from flext_sdk.contracts.schedule import AddSchedule, ScheduleAdding
+    from flext_sdk.contracts.secrets import ResolveSecret, SecretValue, resolve_references
+    from flext_sdk.contracts.services import GetServiceHealth, ServiceHealth
     from flext_sdk.contracts.singer import (
         ConnectorKind,
         ConnectorSpec,
@@ -59,14 +69,23 @@ _SINGER = "flext_sdk.contracts.singer"
 _DBT = "flext_sdk.contracts.dbt"
 _LDIF = "flext_sdk.contracts.ldif"
 _OBSERVABILITY = "flext_sdk.contracts.observability"
+_SERVICES = "flext_sdk.contracts.services"
+_SCHEDULE = "flext_sdk.contracts.schedule"
+_SECRETS = "flext_sdk.contracts.secrets"
 
 _LOCATIONS: dict[str, str] = {
+    "AddSchedule": _SCHEDULE,
+    "ResolveSecret": _SECRETS,
+    "ScheduleAdding": _SCHEDULE,
+    "SecretValue": _SECRETS,
+    "resolve_references": _SECRETS,
     "ConnectorKind": _SINGER,
     "ConnectorSpec": _SINGER,
     "ConnectorStep": _SINGER,
     "DbtCommand": _DBT,
     "DbtReport": _DBT,
     "GetMetricsText": _OBSERVABILITY,
+    "GetServiceHealth": _SERVICES,
     "LdifItem": _LDIF,
     "LdifModification": _LDIF,
     "LdifProblem": _LDIF,
@@ -76,6 +95,7 @@ _LOCATIONS: dict[str, str] = {
     "NodeResult": _DBT,
     "Provider": _PROVIDERS,
     "RunDbt": _DBT,
+    "ServiceHealth": _SERVICES,
     "SingerEngine": _SINGER,
     "SingerJob": _SINGER,
     "SingerRun": _SINGER,
@@ -91,12 +111,14 @@ _LOCATIONS: dict[str, str] = {
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LOCATIONS)
 
 __all__ = [
+    "AddSchedule",
     "ConnectorKind",
     "ConnectorSpec",
     "ConnectorStep",
     "DbtCommand",
     "DbtReport",
     "GetMetricsText",
+    "GetServiceHealth",
     "LdifItem",
     "LdifModification",
     "LdifProblem",
@@ -105,7 +127,11 @@ __all__ = [
     "MetricsText",
     "NodeResult",
     "Provider",
+    "ResolveSecret",
     "RunDbt",
+    "ScheduleAdding",
+    "SecretValue",
+    "ServiceHealth",
     "SingerEngine",
     "SingerJob",
     "SingerRun",
@@ -116,4 +142,5 @@ __all__ = [
     "provider_of",
     "require_handler",
     "require_service",
+    "resolve_references",
 ]
