@@ -89,7 +89,7 @@ def terminal_factory() -> Iterator[Callable[..., Terminal]]:
     def make(home: Path, **extra: str) -> Terminal:
         terminal = Terminal(home, **extra)
         made.append(terminal)
-        terminal.wait(lambda screen: PROMPT in screen or "[prod] flext>" in screen, "the prompt")
+        terminal.wait(lambda screen: "] flext>" in screen, "the prompt")
         return terminal
 
     yield make
@@ -239,11 +239,22 @@ def test_multi_line_input_and_bang_rerun(home: Path, terminal_factory: Callable[
     )
 
 
-def test_production_profile_is_red_in_the_prompt(
-    home: Path, terminal_factory: Callable[..., Terminal]
+@pytest.mark.parametrize(
+    ("environment", "red"),
+    [
+        ({"FLEXT_PROFILE": "prod"}, True),
+        ({"FLEXT_PROFILE": "production"}, True),
+        ({"FLEXT_PROFILE": "staging", "FLEXT_PROFILE_PROTECTED": "1"}, True),
+        ({"FLEXT_PROFILE": "staging"}, False),
+    ],
+)
+def test_a_production_profile_is_red_in_the_prompt(
+    home: Path, terminal_factory: Callable[..., Terminal], environment: dict[str, str], red: bool
 ) -> None:
-    shell = terminal_factory(home, FLEXT_PROFILE="prod", NO_COLOR="")
-    shell.wait(lambda screen: "[prod] flext>" in screen, "the profile in the prompt")
+    profile = environment["FLEXT_PROFILE"]
+    shell = terminal_factory(home, NO_COLOR="", **environment)
+    shell.wait(lambda screen: f"[{profile}] flext>" in screen, "the profile in the prompt")
     coloured = shell._tmux("capture-pane", "-p", "-e")
-    line = next(line for line in coloured.splitlines() if "[prod]" in line)
-    assert "\x1b[31m" in line.split("[prod]")[0] or "\x1b[1;31m" in line.split("[prod]")[0], repr(line)
+    line = next(line for line in coloured.splitlines() if f"[{profile}]" in line)
+    before = line.split(f"[{profile}]")[0]
+    assert ("31m" in before or ";31" in before) is red, repr(line)
