@@ -228,3 +228,40 @@ def test_a_target_that_limits_the_scan_is_compared_entry_by_entry(
         assert len(audit_changes(audit(server))) == before
     finally:
         server.stop()
+
+
+def test_the_rate_limit_paces_every_entry_with_adds_in_flight(
+    oud_target: LdapServer, ldif_reader: LdifReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rate_limit 20 a second: the loader's Pacer is built with it and called once per entry, before
+    # the entry is sent, on a clock that only moves when the pacer sleeps: so every entry after the
+    # first waits its 1/20 s, whatever the pipeline has in flight, and all of them load.
+    write_project(tmp_path, oud_target, batch_size=16)
+    settings = tmp_path / "algar.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("rate_limit: 0 ", "rate_limit: 20 "), encoding="utf-8"
+    )
+    migration = migrated(tmp_path, ldif_reader)
+    assert migration.project.rate_limit == 20
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    built: list[float] = []
+
+    class Recorded(sync_module.Pacer):
+        def __init__(self, rate: float, **_: object) -> None:
+            built.append(rate)
+            super().__init__(rate, clock=lambda: now[0], sleep=sleep)
+
+    monkeypatch.setattr(sync_module, "Pacer", Recorded)
+    done = run_sync(migration)
+    assert done.is_success, done
+    entries = len(_entries(migration))
+    assert done.value["counts"]["added"] == entries
+    assert built == [20]
+    assert len(slept) == entries - 1
+    assert now[0] == pytest.approx((entries - 1) / 20)
