@@ -57,6 +57,7 @@ FIRST_PARTY = (
     "service",
     "monitor",
     "secrets",
+    "shell",
     "sdk",
 )
 # Hooks the kernel calls with arguments, in the lifecycle or on removal; the others are asked below.
