@@ -109,7 +109,11 @@ class SlotClaimed(ScheduleEvent):
     slot: AwareDatetime
     """The slot (the cron time, in UTC)."""
     run_id: str
-    """The firing's id (the correlation id of its events)."""
+    """The firing's id (its log file's name; the pipeline run it starts has its own run id).
+
+    The firing's events carry a ``correlation_id`` of their own, new per claim: the id its job
+    runs under (``FLEXT_CORRELATION_ID``).
+    """
     claimed_by: str
     """``host:pid`` of the scheduler that claimed it."""
     claimed_at: AwareDatetime

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flext_kernel.correlation import CORRELATION_ENV
 from flext_kernel.errors import INTERRUPTED, NOT_FOUND
 from flext_kernel.plugins.base import PluginState
 from flext_plugin_scheduler.errors import FIRING_FAILED
@@ -153,8 +154,12 @@ class Launcher:
         self.executable = executable or (sys.executable, "-m", "flext_kernel.cli")
         """How ``flext`` is started."""
 
-    def start(self, definition: ScheduleAdded, run_id: str) -> FlextResult[RunningJob]:
-        """Start the firing ``run_id`` of ``definition``; a failure if its directory or command is gone."""
+    def start(self, definition: ScheduleAdded, run_id: str, correlation_id: str) -> FlextResult[RunningJob]:
+        """Start the firing ``run_id`` of ``definition``; a failure if its directory or command is gone.
+
+        The child gets the firing's ``correlation_id`` as ``FLEXT_CORRELATION_ID`` (whatever the
+        scheduler's own environment held), so the run it starts records under the firing's id.
+        """
         directory = Path(definition.directory)
         if not directory.is_dir():
             return FlextResult.fail(
@@ -164,7 +169,7 @@ class Launcher:
             )
         log = firing_log(definition.schedule, run_id)
         result = log.with_suffix(".json")
-        environment = dict(os.environ)
+        environment = {**os.environ, CORRELATION_ENV: correlation_id}
         if self.store:
             environment["FLEXT_EVENTSTORE_URL"] = self.store
         argv = [*self.executable, "--output", "json", *command_of(definition)]

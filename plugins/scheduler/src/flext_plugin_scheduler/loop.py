@@ -14,6 +14,11 @@ never runs that slot again (and no other does): a slot runs at most once.
 jobs run, polls them in real time. Stopped, it asks each running job to
 stop (SIGTERM), waits for it, and records how it ended. ``run_due`` runs
 what is due now, waits for it, and returns.
+
+Each firing is one action with a correlation id of its own (a new one per
+claim, not the run id, which stays in ``run_id``): its claim, start and end
+events carry it, its job gets it as ``FLEXT_CORRELATION_ID``, so the run
+events and log lines of the pipeline it starts carry it too.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from flext_kernel.correlation import correlation_scope, new_correlation_id
 from flext_kernel.errors import CONCURRENCY_CONFLICT
 from flext_plugin_scheduler.book import ScheduleBook, ScheduleState
 from flext_plugin_scheduler.events import (
@@ -252,7 +258,7 @@ class Scheduler:
             schedule=state.name,
             slot=decision.slot,
             run_id=run_id,
-            correlation_id=run_id,
+            correlation_id=new_correlation_id(),  # the firing's own action, not the scheduler's
             claimed_by=self.identity,
             claimed_at=self.clock.now(),
             missed=decision.missed,
@@ -265,10 +271,14 @@ class Scheduler:
         definition = state.definition
         assert definition is not None, "a claimed schedule has a definition"
         missed = f" ({claim.missed} earlier missed slot(s) not run)" if claim.missed else ""
-        self.report(f"{state.name}: slot {_iso(claim.slot)} due, firing {claim.run_id}{missed}")
-        launched = required_plugin(self.kernel, definition).flat_map(
-            lambda _none: self.launcher.start(definition, claim.run_id)
+        self.report(
+            f"{state.name}: slot {_iso(claim.slot)} due, firing {claim.run_id}{missed}, "
+            f"correlation id {_correlation_of(claim)}"
         )
+        with correlation_scope(_correlation_of(claim)):  # a failure made here keeps the firing's id
+            launched = required_plugin(self.kernel, definition).flat_map(
+                lambda _none: self.launcher.start(definition, claim.run_id, _correlation_of(claim))
+            )
         if launched.is_failure:
             hint = launched.error_data.get("hint")
             why = Ended(
@@ -313,7 +323,7 @@ class Scheduler:
             aggregate_type=AGGREGATE_TYPE,
             schedule=claim.schedule,
             run_id=claim.run_id,
-            correlation_id=claim.run_id,
+            correlation_id=_correlation_of(claim),
             causation_id=str(claim.event_id),
         )
         event = cls(**fields)
@@ -323,6 +333,11 @@ class Scheduler:
             self.report(f"error: could not record {cls.__name__} of {claim.run_id}: {appended.error}")
             return None
         return event
+
+
+def _correlation_of(claim: SlotClaimed) -> str:
+    """The firing's correlation id (a claim recorded before firings had their own: its run id)."""
+    return claim.correlation_id or claim.run_id
 
 
 def _iso(moment: datetime) -> str:
