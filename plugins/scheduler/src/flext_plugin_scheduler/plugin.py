@@ -1,11 +1,15 @@
 """The ``scheduler`` plugin: its commands and the ``AddSchedule`` handler; loading it imports nothing else.
 
+It contributes itself to the ``service`` plugin's registry (``flext_services``), so
+``flext service start|stop|health scheduler`` supervise it like any local process.
+
 Other plugins add schedules through ``flext_sdk.contracts.schedule`` (``AddSchedule`` on the
 command bus), handled here: the meltano plugin imports a project's ``schedules:`` that way.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from flext_sdk import CommandEntry, GroupEntry, PluginManifest, hookimpl
@@ -14,7 +18,7 @@ if TYPE_CHECKING:
     from flext_sdk import FlextCommandBus, FlextEventBus, FlextQueryBus, FlextResult
     from flext_sdk.contracts.schedule import AddSchedule, ScheduleAdding
 
-__all__ = ["NAME", "flext_register_handlers", "manifest"]
+__all__ = ["NAME", "flext_register_handlers", "flext_services", "manifest"]
 
 NAME = "scheduler"
 """The plugin's name."""
@@ -64,3 +68,28 @@ def flext_register_handlers(
         return handle(command)
 
     command_bus.register(AddSchedule, add_schedule, owner=NAME)
+
+
+_STOP_TIMEOUT = 150
+"""Seconds ``flext service stop scheduler`` waits after SIGTERM: as ``flext scheduler stop``, long
+enough for the running jobs to stop cleanly (``loop.STOP_WAIT``) and be recorded."""
+
+
+@hookimpl(optionalhook=True)  # specified by the service plugin, which this plugin does not require
+def flext_services() -> list[dict[str, object]]:
+    """The scheduler as a local process of the service registry: ``flext scheduler`` in the foreground.
+
+    ``flext service start scheduler`` runs it in a session of its own, with that command's
+    environment (``FLEXT_EVENTSTORE_URL`` chooses the store). A plain dict: no import of the
+    service plugin. Not required: FLEXT is ready without it (``run-due`` can fire from a system cron).
+    """
+    return [
+        {
+            "name": NAME,
+            "kind": "local-process",
+            "description": "fires the cron schedules of 'flext schedule add' (flext scheduler)",
+            "required": False,
+            "argv": [sys.executable, "-m", "flext_kernel.cli", "scheduler", "run"],
+            "stop_timeout": _STOP_TIMEOUT,
+        }
+    ]
