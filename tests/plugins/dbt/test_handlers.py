@@ -159,3 +159,18 @@ def test_the_cancel_event_stays_in_the_process(tmp_path) -> None:
     assert "cancel" not in command.model_dump(mode="json")
     assert "cancel" not in RunDbt.model_json_schema()["properties"]
     assert "cancel=" not in repr(command)
+
+
+def test_a_recorded_invocation_carries_the_actions_correlation_id(tmp_path) -> None:
+    from flext_plugin_dbt.events import record_invocation
+
+    from flext_eventsourcing.memory_store import InMemoryEventStore
+    from flext_kernel.correlation import correlation_scope, is_valid_correlation_id
+
+    store = InMemoryEventStore()
+    with correlation_scope("req-dbt-cli.4"):
+        assert record_invocation(store, "build", FlextResult.ok(_report(tmp_path))).is_success
+    assert record_invocation(store, "build", FlextResult.ok(_report(tmp_path))).is_success  # outside a scope
+    first, second = (recorded.event for recorded in store.read_stream("dbt-shop").unwrap())
+    assert first.correlation_id == "req-dbt-cli.4"
+    assert is_valid_correlation_id(second.correlation_id or "")

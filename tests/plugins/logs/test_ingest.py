@@ -125,3 +125,20 @@ def test_a_follower_skips_files_that_did_not_grow(tmp_path: Path) -> None:
     assert catch_up(store, Redactor(), root=root, sizes=sizes).unwrap() == 0
     write(root, "numbers", RUN, "2026-12-07T10:15:01Z [flext] two\n")
     assert catch_up(store, Redactor(), root=root, sizes=sizes).unwrap() == 1
+
+
+def test_each_line_keeps_the_correlation_id_it_carries_and_old_logs_still_read(tmp_path: Path) -> None:
+    root = tmp_path / "pipelines"
+    first = f"2026-12-07T10:15:00Z act-1 [flext] run {RUN} attempt 1, correlation id act-1\n"
+    write(root, "per-line", RUN, first)
+    write(root, "per-line", RUN, "2026-12-07T10:15:01Z act-1 [tap-x] reading [a] b\n  continued\n")
+    write(root, "per-line", RUN, "2026-12-07T10:15:02Z act-2:x [flext] a note of another action\n")
+    store = open_store(tmp_path)
+    assert catch_up(store, Redactor(), root=root).unwrap() == 3
+    lines = store.search(Filters(), 10).unwrap()
+    assert [(line.logger, line.correlation_id, line.message) for line in lines] == [
+        ("flext", "act-1", f"run {RUN} attempt 1, correlation id act-1"),
+        ("tap-x", "act-1", "reading [a] b\n  continued"),
+        ("flext", "act-2:x", "a note of another action"),
+    ]
+    assert parse("2026-12-07T10:15:00Z [tap-x] old line\n")[0].correlation_id is None

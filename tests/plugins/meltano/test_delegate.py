@@ -219,3 +219,28 @@ def test_no_project_is_refused(meltano_project: MeltanoProject, tmp_path: Path) 
 
 def test_the_events_hold_no_secret(meltano_project: MeltanoProject) -> None:
     assert json.dumps(_events(meltano_project)).find(meltano_project.salt) == -1
+
+
+def test_a_delegated_run_carries_the_actions_id_and_meltano_gets_it(
+    meltano_project: MeltanoProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = meltano_project.flext(
+        "meltano", "invoke", "tap-ldif", "--about", "--project", str(meltano_project.root),
+        env={"FLEXT_CORRELATION_ID": "ci-melt-5"},
+    )  # fmt: skip
+    assert done.exit_code == 0, str(done)
+    run_id = _last_run_id(meltano_project)
+    _runs(meltano_project, run_id)  # one start and one finish
+    assert run_id != "ci-melt-5"  # the run keeps its own id
+    shown = [event for event in _events(meltano_project) if event["payload"].get("run_id") == run_id]
+    assert {event.get("correlation_id") or event["payload"].get("correlation_id") for event in shown} == {
+        "ci-melt-5"
+    }, shown
+
+    from flext_plugin_meltano.delegate import meltano_environ
+
+    from flext_kernel.correlation import correlation_scope
+
+    monkeypatch.setenv("FLEXT_CORRELATION_ID", "not valid\n")  # the CLI made its own id: that one goes on
+    with correlation_scope("made-by-cli-1"):
+        assert meltano_environ()["FLEXT_CORRELATION_ID"] == "made-by-cli-1"

@@ -133,6 +133,7 @@ def test_a_run_under_a_scope_carries_its_id_in_events_log_and_every_step(
     assert {event.correlation_id for event in events} == {"req-42.pipeline"}  # the run id stays in run_id
     lines = log_path("said", run_id).read_text().splitlines()
     assert lines[0].endswith(f"run {run_id} attempt 1 of pipeline said, correlation id req-42.pipeline")
+    assert {line.split(" ", 2)[1] for line in lines} == {"req-42.pipeline"}  # on every line, after the time
     for process in ("tap-said", "mapper-said", "target-said"):
         assert any(line.endswith(f"[{process}] sees correlation req-42.pipeline") for line in lines), (
             process,
@@ -217,3 +218,54 @@ def test_the_id_given_to_flext_reaches_the_runs_events_and_its_processes(
     assert made != "ci-job-7:step-2"
     log = flext("pipeline", "logs", "said", "--run", second)
     assert f"[tap-said] sees correlation {made}" in log.stdout, log.stdout
+
+
+@pytest.mark.slow
+def test_a_background_run_carries_the_id_of_the_start_command(
+    flext_cli: FlextCliRunner, flext_home: Path, tmp_path: Path
+) -> None:
+    plugins = flext_home / "plugins"  # the user's plugins: the background job finds them too
+    plugins.mkdir(parents=True, exist_ok=True)
+    paths = _write_connectors(tmp_path / "bin")
+    (plugins / "saying.py").write_text(
+        textwrap.dedent(
+            f"""
+            from flext_sdk import PluginManifest, hookimpl
+            from flext_sdk.contracts.singer import ConnectorSpec
+
+            manifest = PluginManifest(name="saying", version="1.0.0")
+            PATHS = {{name: path for name, path in {[(name, str(path)) for name, path in paths.items()]!r}}}
+            KINDS = {{"tap-said": "tap", "mapper-said": "mapper", "target-said": "target"}}
+
+            @hookimpl(optionalhook=True)
+            def flext_singer_connectors():
+                return [ConnectorSpec(name=n, kind=KINDS[n], executable=p) for n, p in PATHS.items()]
+            """
+        )
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pipeline.yaml").write_text(_DEFINITION)
+
+    def flext(*args: str, **env: str) -> Any:
+        return flext_cli(*args, env=env)
+
+    assert flext("data", "pipeline", "create", str(project / "pipeline.yaml"), "--replace").exit_code == 0
+    started = flext("pipeline", "start", "said", FLEXT_CORRELATION_ID="ci-start-3")
+    assert started.exit_code == 0, started.stderr
+    import time
+
+    deadline = time.monotonic() + 120  # a bound on the wait, not an assertion on time
+    of_run: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        assert flext("events", "export", "--to", str(tmp_path / "bg.jsonl")).exit_code == 0
+        lines = [json.loads(line) for line in (tmp_path / "bg.jsonl").read_text().splitlines()]
+        of_run = [line for line in lines if line["data"].get("run_id")]
+        if any(line["event_type"] == "pipeline.RunCompleted" for line in of_run):
+            break
+        time.sleep(0.5)
+    assert of_run, "no run recorded"
+    assert of_run[-1]["event_type"] == "pipeline.RunCompleted", of_run
+    assert {line["data"]["correlation_id"] for line in of_run} == {"ci-start-3"}
+    log = flext("pipeline", "logs", "said")
+    assert "[target-said] sees correlation ci-start-3" in log.stdout, log.stdout

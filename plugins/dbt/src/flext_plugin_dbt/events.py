@@ -15,10 +15,10 @@ rows of ``dbt show`` are never stored: they are warehouse data.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from flext_kernel.correlation import current_correlation_id, new_correlation_id
 from flext_kernel.messages import FlextDomainEvent
 from flext_kernel.result import FlextResult
 from flext_plugin_dbt.report import DbtReport, NodeResult
@@ -150,14 +150,16 @@ def record_invocation(
         command: The dbt command that was run.
         outcome: What ``run_dbt`` returned.
         select: The selectors it was given.
-        correlation_id: The request it belongs to; default a new id.
+        correlation_id: The action it belongs to; default the one in force (``flext_kernel.correlation``),
+            else a new id.
 
     Returns:
         The append's result; ``ok(None)`` if the outcome names no project (nothing to record).
 
     """
     register_events(store)
-    event = _event(command, outcome, tuple(select), correlation_id or str(uuid.uuid4()))
+    correlation_id = correlation_id or current_correlation_id() or new_correlation_id()
+    event = _event(command, outcome, tuple(select), correlation_id)
     if event is None:
         return FlextResult.ok(None)
     from flext_eventsourcing import ANY

@@ -3,7 +3,8 @@
 The pipeline plugin writes each run's log to
 ``<data dir>/pipelines/<pipeline>/runs/<run id>.log`` (``flext pipeline
 logs`` prints it): one line per line a process printed on stderr, or per
-line of flext's own, as ``<ISO time> [<source>] <text>``, its secrets
+line of flext's own, as ``<ISO time> <correlation id> [<source>] <text>``
+(logs of before the id was on each line lack it), its secrets
 already masked with the definition's. This module is a catch-up reader,
 like a projection: ``catch_up`` reads every run log from where it stopped
 last time (the byte offset is kept in the store, in the same transaction as
@@ -15,8 +16,8 @@ process ran it and whether or not this plugin was loaded there.
 Each line is stored with plugin ``pipeline``, the pipeline's name, the run
 id, its source as the logger, a level read from the text (a line that names
 ERROR, WARNING ... or a run that failed; INFO otherwise), and as correlation
-id the one a ``correlation_id=<id>`` line of the log names, else the run id
-(which is what the pipeline's own events carry as correlation id). A line
+id the one the line carries; in an older log without it, the one a
+``correlation id <id>`` line of the log names, else the run id. A line
 without the time prefix continues the one before (a traceback). Every line
 passes through the store's redactor too.
 """
@@ -40,7 +41,8 @@ __all__ = ["LOG_LEVELS", "catch_up", "level_of", "parse", "run_logs"]
 PLUGIN: Final = "pipeline"
 """The plugin a run's lines are attributed to."""
 _LINE: Final = re.compile(
-    r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?) \[(?P<source>[^\]]+)\] (?P<text>.*)$"
+    r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?) "
+    r"(?:(?P<correlation>[A-Za-z0-9._:-]{1,200}) )?\[(?P<source>[^\]]+)\] (?P<text>.*)$"
 )
 _LEVEL_WORD: Final = re.compile(r"\b(CRITICAL|FATAL|ERROR|WARNING|WARN|INFO|DEBUG)\b")
 _RUN_FAILED: Final = re.compile(r"^run \S+ failed\b")
@@ -86,6 +88,8 @@ class Parsed:
     ts: float
     source: str
     text: str
+    correlation_id: str | None = None
+    """The id the line carries (``<time> <id> [<source>]``); None on lines of older logs."""
 
 
 def _timestamp(text: str) -> float | None:
@@ -102,10 +106,10 @@ def parse(chunk: str) -> list[Parsed]:
         match = _LINE.match(raw)
         ts = _timestamp(match.group("ts")) if match else None
         if match and ts is not None:
-            lines.append(Parsed(ts, match.group("source"), match.group("text")))
+            lines.append(Parsed(ts, match.group("source"), match.group("text"), match.group("correlation")))
         elif lines:
             last = lines[-1]
-            lines[-1] = Parsed(last.ts, last.source, f"{last.text}\n{raw}")
+            lines[-1] = Parsed(last.ts, last.source, f"{last.text}\n{raw}", last.correlation_id)
         elif raw.strip():
             lines.append(Parsed(0.0, "unknown", raw))
     return lines
@@ -162,7 +166,9 @@ def _catch_up_file(
         return FlextResult.ok(0)
     rows: list[Row] = []
     for line in parse(data[:complete].decode("utf-8", errors="replace")):
-        if line.source == "flext" and (named := _CORRELATION.search(line.text)):
+        if line.correlation_id is not None:
+            correlation = line.correlation_id
+        elif line.source == "flext" and (named := _CORRELATION.search(line.text)):  # a log of before
             correlation = named.group("id")
         if line.ts < oldest:
             continue

@@ -77,8 +77,18 @@ class DelegatedRun:
 
 
 def meltano_environ() -> dict[str, str]:
-    """The environment of this process without Python's own settings (they would leak flext's packages)."""
-    return {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
+    """The environment of this process without Python's own settings (they would leak flext's packages).
+
+    The action's correlation id is added as ``FLEXT_CORRELATION_ID``, so what Meltano
+    and its plugins log can be traced to the ``flext`` command that ran them.
+    """
+    from flext_kernel.correlation import CORRELATION_ENV, current_correlation_id
+
+    environ = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
+    correlation_id = current_correlation_id()
+    if correlation_id is not None:
+        environ[CORRELATION_ENV] = correlation_id
+    return environ
 
 
 def delegate(

@@ -150,7 +150,6 @@ def _recorded_run(
     started = MeltanoRunStarted(
         aggregate_id=stream,
         aggregate_type=AGGREGATE_TYPE,
-        correlation_id=run_id,
         run_id=run_id,
         project_dir=str(project.root),
         command=command,
@@ -170,7 +169,6 @@ def _recorded_run(
     finished = MeltanoRunFinished(
         aggregate_id=stream,
         aggregate_type=AGGREGATE_TYPE,
-        correlation_id=run_id,
         causation_id=str(started.event_id),
         run_id=run_id,
         command=command,

@@ -262,7 +262,10 @@ def run(
         kernel, events = opened
         result = run_pipeline(kernel, found.value, events, options, stop, on_progress=show, lock=lock)
     if result.is_failure:
-        return fail(result, hint=hint_of(result))
+        from flext_plugin_pipeline.secret_refs import BAD_INPUT_CODES
+
+        usage = result.error_code in BAD_INPUT_CODES  # a secret the definition names is missing
+        return fail(result, hint=hint_of(result), exit_code=2 if usage else None)
     return _summary(found.value, result.value, interrupted=stop.signal == signal.SIGINT)
 
 
@@ -474,7 +477,16 @@ def _launch(name: str, lock: RunLock, *, full_refresh: bool, store: str | None) 
             pass_fds=(lock.descriptor,),
             start_new_session=True,  # its own session: closing the terminal does not hang it up
             cwd=Path.cwd(),
+            env=_background_environ(),
         )
+
+
+def _background_environ() -> dict[str, str]:
+    """The background run's environment: this one, with the start command's correlation id (one action)."""
+    from flext_kernel.correlation import CORRELATION_ENV, current_correlation_id
+
+    correlation_id = current_correlation_id()
+    return {**os.environ, **({CORRELATION_ENV: correlation_id} if correlation_id else {})}
 
 
 def stop(name: str, *, timeout: float | None = None, store: str | None = None) -> int:
@@ -836,8 +848,13 @@ def _own_log(path: Path) -> Path | int:
     return inside.value if inside.is_success else fail(inside)
 
 
-_LOG_LINE = re.compile(r"^(?P<time>\S+) \[(?P<source>[^\]]*)\] (?P<message>.*)$")
-"""A run log's line: ``2026-12-07T06:57:15.723335Z [tap-ldif] message`` (see ``runtime.RunLog``)."""
+_LOG_LINE = re.compile(
+    r"^(?P<time>\S+) (?:(?P<correlation_id>[A-Za-z0-9._:-]+) )?\[(?P<source>[^\]]*)\] (?P<message>.*)$"
+)
+"""A run log's line: ``2026-12-07T06:57:15.723335Z req-7 [tap-ldif] message`` (see ``runtime.RunLog``).
+
+The correlation id is absent in logs written before it was on each line; they still read.
+"""
 
 
 class _LogPrinter:
@@ -849,15 +866,15 @@ class _LogPrinter:
 
     @staticmethod
     def records(run_id: str, text: str) -> list[dict[str, Any]]:
-        """The lines of ``text`` as ``{run_id, time, source, message}`` objects."""
+        """The lines of ``text`` as ``{run_id, time, correlation_id, source, message}`` objects."""
         return [_LogPrinter.record(run_id, line) for line in text.splitlines()]
 
     @staticmethod
     def record(run_id: str, line: str) -> dict[str, Any]:
-        """One line as ``{run_id, time, source, message}`` (time and source None if it has none)."""
+        """One line as ``{run_id, time, correlation_id, source, message}`` (None for what it lacks)."""
         match = _LOG_LINE.match(line)
         if match is None:
-            return {"run_id": run_id, "time": None, "source": None, "message": line}
+            return {"run_id": run_id, "time": None, "correlation_id": None, "source": None, "message": line}
         return {"run_id": run_id, **match.groupdict()}
 
     def header(self, run_id: str) -> None:

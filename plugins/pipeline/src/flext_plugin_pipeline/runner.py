@@ -40,6 +40,11 @@ Before anything runs, the job lists the definition's secrets
 (``masking.Masker``); its log, the Singer engine's stderr lines (the tap's
 ``--discover`` too) and the errors, stderr lines and dbt report it records
 all pass through it.
+
+``${secret:NAME}`` in a config is resolved through the secrets plugin's
+contract before the job takes its lock (``secret_refs``; a missing secret
+fails the job with nothing written), added to the masker, and filled in only
+in the configs handed to the connectors and dbt.
 """
 
 from __future__ import annotations
@@ -50,8 +55,8 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +81,8 @@ from flext_plugin_pipeline.runtime import (
     StopRequest,
     log_path,
 )
+from flext_plugin_pipeline.secret_refs import fill
+from flext_plugin_pipeline.secret_refs import resolve as resolve_secrets
 from flext_plugin_pipeline.steps import Steps, check_steps
 from flext_sdk import FlextEventStore, FlextResult
 from flext_sdk.contracts.singer import ConnectorSpec, ConnectorStep, SingerJob, SingerRunResult
@@ -175,6 +182,12 @@ def _run_job(
         if lock is not None:
             lock.release()
         return FlextResult.fail(steps.error or "", steps.error_code, steps.error_data)
+    secrets = resolve_secrets(kernel, definition)  # before the lock and any event
+    if secrets.is_failure:
+        if lock is not None:
+            lock.release()
+        return FlextResult.fail(secrets.error or "", secrets.error_code, secrets.error_data)
+    masker = Masker.from_values((*masker.values, *secrets.value.values()))
     journal = Journal(store, definition.name)
     if lock is None:
         lock = RunLock(definition.name)
@@ -199,6 +212,7 @@ def _run_job(
                     on_progress,
                     masker,
                     correlation_id,
+                    secrets.value,
                 ),
                 attempt,
                 attempt < attempts,
@@ -255,12 +269,14 @@ class _Job:
     """Hides the definition's secrets in every sink: the log, the events, what the CLI prints."""
     correlation_id: str
     """The action's correlation id: in the run's events and log, and in every step's environment."""
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """``${secret:NAME}`` values by name, filled into a config only as it is handed to its process."""
 
 
 def _attempt(job: _Job, attempt: int, more_attempts: bool) -> FlextResult[RunRecord]:
     definition, journal, options = job.definition, job.journal, job.options
     run_id = new_run_id()
-    log = RunLog.create(definition.name, run_id, job.masker)
+    log = RunLog.create(definition.name, run_id, job.masker, job.correlation_id)
     state: dict[str, Any] | None = None
     if not options.full_refresh:
         resumed = journal.resume_state()
@@ -349,6 +365,7 @@ def _extract_and_load(
         full_refresh=job.options.full_refresh,
         note=lambda line: log.write("flext", line),
         correlation_id=job.correlation_id,
+        secrets=job.secrets,
     )
     if prepared.is_failure:
         return SingerRunResult(outcome="failed", error=prepared.error, error_code=prepared.error_code)
@@ -456,6 +473,7 @@ def _singer_job(
     full_refresh: bool = False,
     note: Callable[[str], None] = lambda line: None,
     correlation_id: str | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> FlextResult[SingerJob]:
     """The definition's Singer steps with ``${VAR}`` filled in.
 
@@ -478,6 +496,8 @@ def _singer_job(
             f"or give a default in the definition (${{{missing.args[0]}:-value}})",
             error_code=VALIDATION_ERROR,
         )
+    if secrets:  # into the configs the engine writes to 0600 files, nowhere else
+        tap_config, target_config, mapper_configs = fill([tap_config, target_config, mapper_configs], secrets)
     if full_refresh:
         tap_config, line = full_refresh_config(
             tap_config, steps.tap, steps.target, mappers=len(definition.mappers)
@@ -520,7 +540,9 @@ def _transform(job: _Job, loaded: SingerRunResult, log: RunLog) -> _Ended:
     step = job.definition.transform
     assert step is not None
     environment = pipeline_environment(job.definition)
-    report = run_transform(job.kernel.command_bus, step, environment, log, cancel=job.stop)
+    report = run_transform(
+        job.kernel.command_bus, step, environment, log, cancel=job.stop, secrets=job.secrets
+    )
     if report.is_failure and job.stop.is_set():
         log.write("flext", f"stop requested: dbt {step.command} was ended")
         return _Ended(loaded.model_copy(update={"outcome": "stopped"}), "transform")

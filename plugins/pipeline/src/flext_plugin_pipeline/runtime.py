@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from flext_kernel.correlation import current_correlation_id
 from flext_kernel.errors import VALIDATION_ERROR
 from flext_plugin_pipeline.errors import ALREADY_RUNNING
 from flext_plugin_pipeline.files import open_private, write_private
@@ -231,19 +232,30 @@ def log_path(pipeline: str, run_id: str) -> Path:
 
 
 class RunLog:
-    """One run's log: every process's stderr and flext's own lines, timestamped, secrets masked."""
+    """One run's log: every process's stderr and flext's own lines, timestamped, secrets masked.
 
-    def __init__(self, path: Path, masker: Masker | None = None) -> None:
+    Each line is ``<UTC time> <correlation id> [<source>] <text>``: the id of
+    the action the run belongs to is on every line (not only the first), so a
+    line grepped out of the file, or stored by the logs plugin, still says
+    which action it was. Logs written before the id was there have
+    ``<time> [<source>] <text>``; readers accept both.
+    """
+
+    def __init__(self, path: Path, masker: Masker | None = None, correlation_id: str | None = None) -> None:
         self.path = path
         self.masker = masker or Masker()
         """Hides the run's secrets in every line (see ``masking``)."""
+        self.correlation_id = correlation_id or current_correlation_id()
+        """The action's id, written on each line (the stderr readers' threads do not carry the context)."""
         self._lock = threading.Lock()  # every process's stderr reader writes here
         self._handle: IO[str] | None = open_private(path, "a", buffering=1)
 
     @classmethod
-    def create(cls, pipeline: str, run_id: str, masker: Masker | None = None) -> RunLog:
+    def create(
+        cls, pipeline: str, run_id: str, masker: Masker | None = None, correlation_id: str | None = None
+    ) -> RunLog:
         """The log of a new run."""
-        return cls(log_path(pipeline, run_id), masker)
+        return cls(log_path(pipeline, run_id), masker, correlation_id)
 
     def redact(self, line: str) -> str:
         """``line`` with every known secret masked."""
@@ -252,7 +264,8 @@ class RunLog:
     def write(self, source: str, line: str) -> None:
         """Append one line from ``source`` (a process name, or ``flext``)."""
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        text = f"{stamp} [{source}] {self.redact(line)}\n"
+        correlation = f" {self.correlation_id}" if self.correlation_id else ""
+        text = f"{stamp}{correlation} [{source}] {self.redact(line)}\n"
         with self._lock:
             if self._handle is not None:
                 self._handle.write(text)

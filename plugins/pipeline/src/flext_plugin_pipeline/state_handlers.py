@@ -45,7 +45,6 @@ def set_state(command: SetPipelineState) -> FlextResult[str]:
         pipeline=command.pipeline,
         run_id=run_id,
         state=dict(command.state),
-        correlation_id=run_id,
         metadata={"source": command.source},
     )
     appended = command.store.append(journal.stream, [event], ANY)

@@ -8,13 +8,16 @@ The pipeline does not import the dbt plugin: it dispatches the contract's
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flext_kernel.correlation import CORRELATION_ENV, current_correlation_id
 from flext_kernel.errors import VALIDATION_ERROR
 from flext_plugin_pipeline.definition import DbtStep, interpolate
 from flext_plugin_pipeline.errors import TRANSFORM_FAILED
 from flext_plugin_pipeline.runtime import RunLog
+from flext_plugin_pipeline.secret_refs import fill
 from flext_sdk import FlextResult
 from flext_sdk.contracts.dbt import DbtReport, RunDbt
 
@@ -31,10 +34,12 @@ def run_transform(
     log: RunLog,
     *,
     cancel: threading.Event | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> FlextResult[dict[str, Any]]:
     """Run ``dbt <command>`` on the step's project; the result summarises the nodes dbt built and tested.
 
-    Setting ``cancel`` ends dbt (the failure is then ``INTERRUPTED``).
+    Setting ``cancel`` ends dbt (the failure is then ``INTERRUPTED``). ``secrets`` fills
+    ``${secret:NAME}`` in the step's ``env`` (handed to dbt alone).
     """
     try:
         env, _filled = interpolate(step.env, environment)  # masked by the run's log since the job began
@@ -43,6 +48,10 @@ def run_transform(
             f"the transform step needs the environment variable {missing.args[0]}",
             error_code=VALIDATION_ERROR,
         )
+    env = fill(env, secrets or {})
+    correlation_id = current_correlation_id()
+    if correlation_id is not None:  # dbt and its adapters run under the action's id, like the Singer steps
+        env = {**env, CORRELATION_ENV: correlation_id}
     project = Path(environment["FLEXT_PIPELINE_DIR"]) / step.project
     log.write("flext", f"dbt {step.command} {project}")
     command = RunDbt(
