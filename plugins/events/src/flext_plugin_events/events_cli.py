@@ -8,6 +8,12 @@ FLEXT did not create is refused by all (``NOT_A_FLEXT_STORE``), untouched. Event
 classes need not be importable here, so an event a disabled or uninstalled
 plugin wrote still shows, type and payload. The JSON each command prints is
 documented in docs/event-sourcing.md (tests check it).
+
+``streams``, ``show`` and ``tail`` take ``--correlation-id ID``: only the events
+one action wrote (the ``correlation_id`` in each stored event's envelope; see
+``flext_kernel.correlation``), so a firing, a run and what they touched are
+found together. The store has no index on it: the filter reads what the
+command reads anyway and keeps the matching events.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from cyclopts import Parameter
 
 from flext_eventsourcing import EventStoreBase, FlextEventStoreError, opened_store, stores_of
-from flext_kernel.errors import NOT_FOUND
+from flext_kernel.correlation import is_valid_correlation_id
+from flext_kernel.errors import NOT_FOUND, VALIDATION_ERROR
 from flext_plugin_events._times import iso, short
 from flext_plugin_events.exchange import write_export
 from flext_sdk import FlextResult
@@ -75,7 +82,11 @@ def _pages(events: FlextEventStore, after: int = 0) -> Iterator[list[RecordedEve
 
 
 def _row(recorded: RecordedEvent) -> dict[str, Any]:
-    """An event as the commands show it: where it sits, its type, and its payload without the envelope."""
+    """An event as the commands show it: where it sits, its type, its action and cause, its payload.
+
+    ``correlation_id`` is the action that wrote it, ``causation_id`` the message that caused it
+    (null when the event was stored without one).
+    """
     data = json.loads(recorded.data)
     stored = data if isinstance(data, dict) else {}
     return {
@@ -86,18 +97,49 @@ def _row(recorded: RecordedEvent) -> dict[str, Any]:
         "schema": recorded.schema_version,
         "occurred_at": iso(stored.get("occurred_at")),
         "event_id": str(stored.get("event_id")) if stored else None,
+        "correlation_id": _text(stored.get("correlation_id")),
+        "causation_id": _text(stored.get("causation_id")),
         "payload": {key: value for key, value in stored.items() if key not in _ENVELOPE},
     }
 
 
-def streams(*, store: str | None = None, prefix: str = "") -> int:
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _bad_correlation_id(correlation_id: str | None) -> int | None:
+    """The exit code of refusing ``--correlation-id`` when it is not an id (None: it is, or none given).
+
+    An id is what ``flext_kernel.correlation`` accepts; anything else could match no event, so
+    it is a mistake worth one line rather than an empty answer.
+    """
+    if correlation_id is None or is_valid_correlation_id(correlation_id):
+        return None
+    return fail(
+        FlextResult.fail(
+            f"--correlation-id {correlation_id!r} is not a correlation id "
+            "(1 to 128 letters, digits and - _ . :)",
+            VALIDATION_ERROR,
+        )
+    )
+
+
+def _matches(row: dict[str, Any], correlation_id: str | None) -> bool:
+    return correlation_id is None or row["correlation_id"] == correlation_id
+
+
+def streams(*, store: str | None = None, prefix: str = "", correlation_id: str | None = None) -> int:
     """List the event streams: events, last version, last event type and when it was written.
 
     Args:
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
         prefix: Only streams whose id starts with this.
+        correlation_id: Only the events of this action (streams without one are left out).
 
     """
+    refused = _bad_correlation_id(correlation_id)
+    if refused is not None:
+        return refused
     with _opened(store) as events:
         if isinstance(events, int):
             return events
@@ -109,6 +151,8 @@ def streams(*, store: str | None = None, prefix: str = "") -> int:
                 if not recorded.stream_id.startswith(prefix):
                     continue
                 row = _row(recorded)
+                if not _matches(row, correlation_id):
+                    continue
                 entry = found.setdefault(recorded.stream_id, {"stream": recorded.stream_id, "events": 0})
                 entry.update(
                     events=entry["events"] + 1,
@@ -119,7 +163,8 @@ def streams(*, store: str | None = None, prefix: str = "") -> int:
                 )
     rows = sorted(found.values(), key=lambda entry: entry["stream"])
     if not rows:
-        note("no streams" + (f" starting with {prefix!r}" if prefix else ""))
+        starting = f" starting with {prefix!r}" if prefix else ""
+        note(f"no streams{starting}" + (f" with correlation id {correlation_id}" if correlation_id else ""))
     if current().output != "table":
         return emit(rows)
     # Four columns fit 80: the last version and position are in the JSON and in `events show`.
@@ -127,26 +172,36 @@ def streams(*, store: str | None = None, prefix: str = "") -> int:
     return emit_table(table, ["stream", "events", "last_type", "last_at"], title="Event streams")
 
 
-def show(stream: str, *, store: str | None = None, from_version: int = 0) -> int:
-    """Show the events of one stream, oldest first, with their payloads.
+def show(
+    stream: str, *, store: str | None = None, from_version: int = 0, correlation_id: str | None = None
+) -> int:
+    """Show the events of one stream, oldest first, with their correlation and causation ids and payloads.
 
     Args:
         stream: The stream (aggregate) id.
         store: The event store (a SQLite path or postgresql:// URL); default $FLEXT_EVENTSTORE_URL.
         from_version: Show only the events after this version.
+        correlation_id: Show only the events of this action.
 
     """
+    refused = _bad_correlation_id(correlation_id)
+    if refused is not None:
+        return refused
     with _opened(store) as events:
         if isinstance(events, int):
             return events
         read = events.read_stream(stream, from_version)
         if read.is_failure:
             return fail(read)
-        rows = [_row(recorded) for recorded in read.value]
+        rows = [row for recorded in read.value if _matches(row := _row(recorded), correlation_id)]
     if not rows:
+        which = f" with correlation id {correlation_id}" if correlation_id else ""
         return fail(
-            FlextResult.fail(f"stream {stream!r} has no events after version {from_version}", NOT_FOUND),
-            hint="flext events streams lists the streams",
+            FlextResult.fail(
+                f"stream {stream!r} has no events{which} after version {from_version}", NOT_FOUND
+            ),
+            hint=f"flext events streams{' --correlation-id ' + correlation_id if correlation_id else ''} "
+            "lists the streams",
         )
     if current().output != "table":
         return emit(rows)
@@ -158,7 +213,8 @@ def show(stream: str, *, store: str | None = None, from_version: int = 0) -> int
         }
         for row in rows
     ]
-    return emit_table(table_rows, ["version", "type", "occurred_at", "payload"], title=f"Stream {stream}")
+    title = f"Stream {stream}" + (f", correlation id {correlation_id}" if correlation_id else "")
+    return emit_table(table_rows, ["version", "type", "occurred_at", "payload"], title=title)
 
 
 def tail(
@@ -168,6 +224,7 @@ def tail(
     from_position: int | None = None,
     count: int | None = None,
     stream_prefix: str = "",
+    correlation_id: str | None = None,
 ) -> int:
     """Follow the event store: print each new event as it is written, until Ctrl-C (exit code 130).
 
@@ -177,8 +234,12 @@ def tail(
         from_position: Start after this global position (as printed in the first column).
         count: Stop after printing this many events.
         stream_prefix: Only events of streams whose id starts with this.
+        correlation_id: Only the events of this action.
 
     """
+    refused = _bad_correlation_id(correlation_id)
+    if refused is not None:
+        return refused
     machine = current().output != "table"
     with _opened(store) as events:
         if isinstance(events, int):
@@ -198,6 +259,8 @@ def tail(
                 if not recorded.stream_id.startswith(stream_prefix):
                     continue
                 row = _row(recorded)
+                if not _matches(row, correlation_id):
+                    continue
                 if machine:
                     line = json.dumps(row, default=str, ensure_ascii=False)
                 else:
