@@ -53,8 +53,9 @@ def test_filters_search_failed_limit_and_since(home: Path) -> None:
     assert [(row["command"], row["exit_code"], row["profile"]) for row in failed] == [
         ("pipeline run refunds", 1, "prod")
     ]
-    assert [row["command"] for row in rows(home, "--limit", "1")] == ["plugin list"]
-    assert len(rows(home, "--since", "1h")) == 3
+    # Every flext run is recorded too (after it ends): the newest is the previous history command.
+    assert [row["command"] for row in rows(home, "--limit", "1")] == ["history --failed --output json"]
+    assert len(rows(home, "--since", "1h")) == 3 + 4
     assert rows(home)[0]["duration"] == 1.5
     assert stat.S_IMODE((home / "data" / "history.db").stat().st_mode) == 0o600
 

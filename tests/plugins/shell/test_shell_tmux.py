@@ -185,6 +185,7 @@ def test_ctrl_r_finds_an_earlier_line_and_runs_it(
     shell.keys("Enter")
     shell.wait(lambda screen: '"command": "pipeline status"' in screen, "the found line run again")
     assert [row["command"] for row in history(home)] == [
+        "alias add ps 'pipeline status'",  # a flext run outside the shell is recorded too
         "alias list --output json",
         "version",
         "alias list --output json",

@@ -41,6 +41,8 @@ class Assembly:
     """Command path of a hidden plugin to that plugin, so an unknown command can say why."""
     disabled_by: dict[str, str] = field(default_factory=dict)
     """Hidden plugin to the disabled plugin that hides it: itself, or a plugin it requires."""
+    hooks: dict[str, list[str]] = field(default_factory=dict)
+    """Run observers and argv rewriters of the visible plugins, as import strings, by entry-point group."""
 
     def unknown_command(self, words: list[str]) -> tuple[str, list[str]] | None:
         """Return (the unknown word, the valid names at that level), or None if the path is known.
@@ -84,6 +86,8 @@ def assemble(table: dict[str, Any], *, disabled: set[str], only: set[str] | None
         if cause is not None:
             assembly.disabled_by[name] = cause
     assembly.group_help = _group_help([plugins[name] for name in visible])
+    for group, targets in table.get("hooks", {}).items():
+        assembly.hooks[group] = [targets[name] for name in sorted(targets) if name in visible]
 
     # The kernel's commands go first, so its claims win; its groups (``plugin``) are groups
     # like any other, so a plugin can add a command to them (the SDK's ``plugin new``).

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CACHE_FORMAT", "fingerprint", "invalidate", "load_table", "read", "write"]
 
-CACHE_FORMAT: Final = 4
+CACHE_FORMAT: Final = 5
+HOOK_GROUPS: Final = ("run_observers", "argv_rewriters")
+"""Entry-point groups (``flext.<group>``) of functions the CLI calls around every run (docs/cli.md)."""
 
 
 def fingerprint(plugin_dirs: Iterable[Path]) -> str:
@@ -119,9 +121,13 @@ def build_table(plugin_dirs: list[Path], key: str) -> dict[str, Any]:
         groups = record.manifest.groups if record.manifest else ()
         summary["groups"] = [{"path": list(entry.path), "help": entry.help} for entry in groups]
         plugins.append(summary)
+    from importlib.metadata import entry_points
+
+    hooks = {group: {e.name: e.value for e in entry_points(group=f"flext.{group}")} for group in HOOK_GROUPS}
     return {
         "fingerprint": key,
         "format": CACHE_FORMAT,
+        "hooks": hooks,
         "plugins": plugins,
         "sources": _sources(manager),
         "unread": sorted(left_out),

@@ -4,9 +4,12 @@ No ``from __future__ import annotations``: cyclopts reads the launcher's annotat
 imported inside the functions that use it, after ``run`` has paused garbage collection.
 """
 
+import contextlib
 import gc
+import importlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -232,6 +235,11 @@ def _main(argv: list[str] | None) -> int:
     assembly: Assembly | None = None
     try:
         assembly = build(settings)
+        _observers[:] = assembly.hooks.get("run_observers", [])
+        rewritten = _rewritten(assembly, tokens)
+        if rewritten != tokens:
+            tokens, settings = rewritten, _prescan(rewritten)
+            replace_current(settings)
         return _run(assembly, settings, tokens)
     except CycloptsError as exc:
         return _usage_error(assembly, tokens, exc)
@@ -249,6 +257,37 @@ def _main(argv: list[str] | None) -> int:
         if isinstance(exc, ImportError) and assembly is not None:
             return _import_failed(assembly, tokens, exc)
         return _internal_error(type(exc), exc)
+
+
+_observers: list[str] = []
+"""This run's run observers (``module:function`` strings), called by ``run`` when the command has ended."""
+
+
+def _call(target: str, *arguments: object) -> object:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*arguments)
+
+
+def _rewritten(assembly: "Assembly", tokens: list[str]) -> list[str]:
+    """The words to run: ``flext`` alone on a terminal opens the shell, if one is installed.
+
+    A first word that is not a command goes through the plugins' argv rewriters (aliases), global
+    options before it kept; a rewriter that fails is skipped.
+    """
+    if not tokens:
+        terminal = sys.stdin.isatty() and sys.stdout.isatty()
+        return ["interactive"] if terminal and "interactive" in assembly.owners else tokens
+    words = _command_words(tokens)
+    if not words or words[0] in assembly.children[()]:
+        return tokens
+    start = tokens.index(words[0])
+    rest = tokens[start:]
+    for target in assembly.hooks.get("argv_rewriters", []):
+        try:
+            rest = [str(token) for token in _call(target, list(rest))]  # type: ignore[attr-defined]
+        except Exception as exc:
+            output.note(f"warning: argv rewriter {target} failed: {exc}")
+    return [*tokens[:start], *rest]
 
 
 def _internal_error(kind: type[BaseException] | None, exc: BaseException | None) -> int:
@@ -423,7 +462,11 @@ def run() -> None:
     _collection_paused = gc.isenabled()
     gc.disable()
     keep_files_private()
+    started = time.monotonic()
     code = main()
+    for target in _observers:  # history, audit: told after the command, never able to change its outcome
+        with contextlib.suppress(Exception):  # an observer's failure is its plugin's; the run's code stands
+            _call(target, sys.argv[1:], code, time.monotonic() - started)
     try:
         sys.stdout.flush()  # what is still buffered may meet a closed pipe too
     except BrokenPipeError:
