@@ -221,3 +221,24 @@ def test_redaction_hides_url_passwords_and_secret_environment_values(secret: str
         "user": "ada",
         "credentials": {"pin": MASK},
     }
+
+
+def test_a_value_registered_with_the_sdk_is_hidden_in_stored_lines_and_fields(
+    factory: FlextKernelFactory, store_path: Path
+) -> None:
+    from flext_sdk.redaction import register
+
+    kernel = factory(Plugin)
+    assert kernel.plugins.records["logs"].plugin is not None
+    from urllib.parse import quote
+
+    resolved = "resolved Secret/91ab"  # as ${secret:NAME} resolved in this process, after the handler started
+    assert register(resolved)
+    logging.getLogger("flext_kernel.bus").warning(
+        "connecting with %s (%s)", resolved, quote(resolved, safe=""), extra={"note": f"x {resolved} y"}
+    )
+    factory.close()
+    ((_level, _logger, _plugin, _correlation, message, fields),) = rows(store_path)
+    assert resolved not in f"{message} {fields}"
+    assert message == "connecting with *** (***)"
+    assert fields == '{"note": "x *** y"}'
