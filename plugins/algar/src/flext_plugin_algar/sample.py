@@ -269,7 +269,7 @@ def _password(index: int, seed: int) -> bytes:
     if scheme == "{SSHA512}":
         return b"{SSHA512}" + _ssha(secret, salt, "sha512")
     if scheme == "{SHA}":
-        return b"{SHA}" + base64.b64encode(hashlib.sha1(secret).digest())
+        return b"{SHA}" + base64.b64encode(hashlib.sha1(secret, usedforsecurity=False).digest())
     if scheme == "{crypt}":
         value = _hash(index, seed, 6)
         return b"{crypt}" + "".join(_CRYPT[(value >> (6 * k)) % 64] for k in range(13)).encode()
@@ -295,7 +295,7 @@ def _user(index: int, seed: int) -> str:
         ("orclisenabled", "DISABLED" if value % 17 == 0 else "ENABLED"),
     ]
     if index % 3 == 0:
-        verifier = hashlib.sha1(f"v{seed}{index}".encode()).hexdigest().upper()
+        verifier = hashlib.sha1(f"v{seed}{index}".encode(), usedforsecurity=False).hexdigest().upper()
         attributes.append(("orclPassword", f"{{x- orcldbpwd}}1.0:{verifier}"))
     if index % 4 == 1:
         attributes.append(("description", _DESCRIPTION.format(n=index)))
