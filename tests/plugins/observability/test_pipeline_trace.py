@@ -83,6 +83,13 @@ def test_a_pipeline_run_is_a_span_tree_with_its_step_and_appends(
     correlated = [root, step, *appends]
     ids = [span["attributes"].get("flext.correlation_id") for span in correlated]
     assert ids == [CORRELATION_ID] * len(correlated)
+    # The run's log lines, in the log store, carry the same id as its spans (issue 18, "Done when").
+    found = flext_cli("--output", "json", "logs", "search", "traced", "--correlation-id", CORRELATION_ID)
+    assert found.exit_code == 0, found.stderr
+    lines = found.json()["data"]
+    assert lines, found.stdout
+    assert {line["correlation_id"] for line in lines} == {CORRELATION_ID}
+    assert {line["pipeline"] for line in lines} == {"traced"}
 
     [runs] = metrics["flext.pipeline.runs"]
     assert (runs["attributes"], runs["value"]) == ({"pipeline": "traced", "outcome": "completed"}, 1)
