@@ -6,8 +6,11 @@ points, read into the command cache); these runs are real ``flext`` processes.
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import textwrap
 import types
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +86,61 @@ def test_a_command_is_never_rewritten_and_global_options_stay_in_front(
     assert rewritten == ["--output", "json", "PS", "-X"]
     assert cli_main._rewritten(assembly, ["version", "x"]) == ["version", "x"]  # type: ignore[arg-type]
     assert cli_main._rewritten(assembly, ["--debug"]) == ["--debug"]  # type: ignore[arg-type]
+
+
+def test_observers_are_told_under_the_runs_correlation_id_and_cannot_change_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    told = tmp_path / "told.txt"
+    (tmp_path / "flext_test_observer.py").write_text(
+        textwrap.dedent(
+            f"""
+            from flext_kernel.correlation import current_correlation_id
+
+            def observe(argv, code, duration):
+                with open({str(told)!r}, "a") as out:
+                    out.write(f"{{argv}} {{code}} {{current_correlation_id()}} {{duration >= 0}}\\n")
+
+            def explode(argv, code, duration):
+                raise RuntimeError("observer bug")
+            """
+        )
+    )
+    script = textwrap.dedent(
+        """
+        import sys
+        from flext_kernel.cli import main as cli_main
+
+        real = cli_main.build
+
+        def build(settings):
+            assembly = real(settings)
+            targets = ["flext_test_observer:explode", "flext_test_observer:observe"]
+            assembly.hooks["run_observers"] = targets
+            return assembly
+
+        cli_main.build = build
+        sys.argv = ["flext", "version", "--no-such-option"]
+        cli_main.run()
+        """
+    )
+    env = {
+        "FLEXT_CORRELATION_ID": "audit-run-7",
+        "PYTHONPATH": str(tmp_path),
+        "FLEXT_HOME": str(tmp_path / "h"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**_base_env(), **env},
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr  # the usage error's code, whatever an observer did
+    assert told.read_text() == "['version', '--no-such-option'] 2 audit-run-7 True\n"
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    return {key: value for key, value in os.environ.items() if not key.startswith("FLEXT_")}

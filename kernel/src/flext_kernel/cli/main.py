@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     The run is one action, under one correlation id (docs/kernel/correlation.md).
     """
     try:
-        with correlation_scope(correlation_from_environment()):
+        with correlation_scope(correlation_from_environment()) as action:
+            _action[:] = _action or [action]  # the first: the shell runs main() again for each line
             return _main(argv)
     except BrokenPipeError:
         if _stdout_closed():
@@ -261,6 +262,8 @@ def _main(argv: list[str] | None) -> int:
 
 _observers: list[str] = []
 """This run's run observers (``module:function`` strings), called by ``run`` when the command has ended."""
+_action: list[str] = []
+"""This run's correlation id, in force again while the observers are told."""
 
 
 def _call(target: str, *arguments: object) -> object:
@@ -464,9 +467,10 @@ def run() -> None:
     keep_files_private()
     started = time.monotonic()
     code = main()
-    for target in _observers:  # history, audit: told after the command, never able to change its outcome
-        with contextlib.suppress(Exception):  # an observer's failure is its plugin's; the run's code stands
-            _call(target, sys.argv[1:], code, time.monotonic() - started)
+    with correlation_scope(_action[0] if _action else None):
+        for target in _observers:  # history, audit: told after the command, never able to change its outcome
+            with contextlib.suppress(Exception):  # an observer's failure is its plugin's; the code stands
+                _call(target, sys.argv[1:], code, time.monotonic() - started)
     try:
         sys.stdout.flush()  # what is still buffered may meet a closed pipe too
     except BrokenPipeError:
