@@ -1,0 +1,1 @@
+"""The audit plugin: a tamper-evident record of every ``flext`` run (docs/plugins/audit.md)."""
