@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from flext_kernel.messages import message_type_name
 from flext_kernel.result import FlextResult
+from flext_plugin_observability import scrub
 from flext_plugin_observability.tally import Labels
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class _Kind:
 
 def _kind_of(bus: str, cls: type) -> _Kind:
     name = message_type_name(cls)
+    name = scrub.text(name)  # a class name is code, but it still leaves the process
     labels = {"bus": bus, "message_type": name}
     by_outcome = {outcome: (*labels.items(), ("outcome", outcome)) for outcome in ("ok", "failed", "raised")}
     attributes = {"flext.bus": bus, "flext.message_type": name}
@@ -68,12 +70,18 @@ class TracingBehavior:
         cls = type(message)
         kind = self._kinds.get(cls) or self._kinds.setdefault(cls, _kind_of(self._bus, cls))
         started = perf_counter()
-        with self._tracer.start_as_current_span(kind.span_name, attributes=self._attributes(kind)) as span:
+        with self._tracer.start_as_current_span(
+            kind.span_name,
+            attributes=self._attributes(kind),
+            record_exception=False,  # scrub.raised records it, redacted
+            set_status_on_exception=False,
+        ) as span:
             try:
                 result = next(message)
-            except Exception:
+            except Exception as exc:
+                scrub.raised(span, exc)  # type and redacted message; OpenTelemetry's own copies both as is
                 self._measure(kind, "raised", started)
-                raise  # the span records the exception and its status
+                raise
             self._close(span, kind, result, started)
             return result
 
@@ -82,10 +90,16 @@ class TracingBehavior:
         cls = type(message)
         kind = self._kinds.get(cls) or self._kinds.setdefault(cls, _kind_of(self._bus, cls))
         started = perf_counter()
-        with self._tracer.start_as_current_span(kind.span_name, attributes=self._attributes(kind)) as span:
+        with self._tracer.start_as_current_span(
+            kind.span_name,
+            attributes=self._attributes(kind),
+            record_exception=False,  # scrub.raised records it, redacted
+            set_status_on_exception=False,
+        ) as span:
             try:
                 result = await next(message)
-            except Exception:
+            except Exception as exc:
+                scrub.raised(span, exc)  # type and redacted message; OpenTelemetry's own copies both as is
                 self._measure(kind, "raised", started)
                 raise
             self._close(span, kind, result, started)
@@ -95,17 +109,15 @@ class TracingBehavior:
         correlation_id = self._correlation()
         if correlation_id is None:
             return kind.attributes
-        return {**kind.attributes, "flext.correlation_id": correlation_id}
+        return {**kind.attributes, "flext.correlation_id": scrub.text(correlation_id)}
 
     def _close(self, span: Span, kind: _Kind, result: FlextResult[Any], started: float) -> None:
         if result.is_success:
             self._measure(kind, "ok", started)
             return
-        from opentelemetry.trace import StatusCode
-
-        code = result.error_code or "UNKNOWN"
+        code = scrub.text(result.error_code or "UNKNOWN")
         span.set_attribute("flext.error_code", code)
-        span.set_status(StatusCode.ERROR, result.error)
+        scrub.failed(span, result.error)
         self._instruments.failures.add((*kind.labels.items(), ("error_code", code)))
         self._measure(kind, "failed", started)
 

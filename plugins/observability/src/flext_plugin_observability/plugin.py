@@ -24,6 +24,7 @@ from flext_kernel.plugins.base import FlextPlugin, PluginState
 from flext_kernel.plugins.hookspecs import hookimpl
 from flext_kernel.plugins.manifest import PluginManifest
 from flext_kernel.result import FlextResult
+from flext_plugin_observability import scrub
 from flext_plugin_observability.switch import switched_on
 from flext_sdk.contracts.observability import GetMetricsText, MetricsText
 
@@ -118,10 +119,16 @@ class Plugin(FlextPlugin):
         plugin = _starting(kernel)
         started = perf_counter()
         with telemetry.tracer.start_as_current_span(
-            "flext.plugin.startup", attributes={"flext.plugin": plugin}
-        ):
+            "flext.plugin.startup",
+            attributes={"flext.plugin": scrub.text(plugin)},
+            record_exception=False,  # scrub.raised records it, redacted
+            set_status_on_exception=False,
+        ) as span:
             try:
                 return (yield)
+            except Exception as exc:
+                scrub.raised(span, exc)
+                raise
             finally:
                 telemetry.instruments.plugin_startup.record(perf_counter() - started, {"plugin": plugin})
 

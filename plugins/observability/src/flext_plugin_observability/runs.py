@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from flext_plugin_observability import scrub
+
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
@@ -99,11 +101,15 @@ class RunTracer:
             "flext.run.full_refresh": bool(getattr(event, "full_refresh", False)),
         }
         correlation_id = self._correlation()
-        correlation = {} if correlation_id is None else {"flext.correlation_id": correlation_id}
+        correlation = {} if correlation_id is None else {"flext.correlation_id": scrub.text(correlation_id)}
         attributes.update(correlation)
         started = _ns(event.occurred_at)
         span = self._telemetry.tracer.start_span(
-            f"pipeline.run {pipeline}", attributes=attributes, start_time=started
+            scrub.text(f"pipeline.run {pipeline}"),
+            attributes=scrub.attributes(attributes),
+            start_time=started,
+            record_exception=False,
+            set_status_on_exception=False,
         )
         token = context.attach(trace.set_span_in_context(span))
         with self._lock:
@@ -142,11 +148,13 @@ class RunTracer:
             "pipeline.step extract-load",
             context=parent,
             start_time=run.started,
-            attributes={
-                "flext.step": "extract-load",
-                **run.correlation,
-                **{f"flext.records.{k}": v for k, v in records.items()},
-            },
+            attributes=scrub.attributes(
+                {
+                    "flext.step": "extract-load",
+                    **run.correlation,
+                    **{f"flext.records.{k}": v for k, v in records.items()},
+                }
+            ),
         )
         for moment in run.checkpoints:
             step.add_event("state checkpointed", timestamp=min(max(moment, run.started), loaded_end))
@@ -165,15 +173,14 @@ class RunTracer:
 
     def _finish(self, run: _Open, event: Any, outcome: str, ended: int, records: Mapping[str, int]) -> None:
         from opentelemetry import context
-        from opentelemetry.trace import StatusCode
 
-        span, pipeline = run.span, event.pipeline
+        span, pipeline = run.span, scrub.text(event.pipeline)
         span.set_attribute("flext.run.outcome", outcome)
         span.set_attribute("flext.records", sum(records.values()))
         if outcome == "failed":
-            span.set_attribute("flext.error_code", getattr(event, "code", None) or "UNKNOWN")
+            span.set_attribute("flext.error_code", scrub.text(getattr(event, "code", None) or "UNKNOWN"))
             span.set_attribute("flext.run.will_retry", bool(getattr(event, "will_retry", False)))
-            span.set_status(StatusCode.ERROR, getattr(event, "error", None))
+            scrub.failed(span, getattr(event, "error", None))
         span.end(end_time=ended)
         if run.thread == threading.get_ident():  # elsewhere the run span was never current
             context.detach(run.token)  # type: ignore[arg-type]  # the token attach returned
@@ -183,4 +190,4 @@ class RunTracer:
             (ended - run.started) / _NS, {"pipeline": pipeline, "outcome": outcome}
         )
         for stream, count in records.items():
-            instruments.records_loaded.add(count, {"pipeline": pipeline, "stream": stream})
+            instruments.records_loaded.add(count, {"pipeline": pipeline, "stream": scrub.text(stream)})

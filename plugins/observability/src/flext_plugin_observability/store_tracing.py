@@ -18,6 +18,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from flext_kernel.result import FlextResult
+from flext_plugin_observability import scrub
 
 if TYPE_CHECKING:
     from flext_eventsourcing import EventStores, FlextEventStore
@@ -95,14 +96,21 @@ class StoreTracing:
         if correlation_id is not None:
             attributes["flext.correlation_id"] = correlation_id
         started = perf_counter()
-        with telemetry.tracer.start_as_current_span("eventstore.append", attributes=attributes) as span:
-            result = append(stream_id, events, expected_version)
+        with telemetry.tracer.start_as_current_span(
+            "eventstore.append",
+            attributes=scrub.attributes(attributes),
+            record_exception=False,  # scrub.raised records it, redacted
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                result = append(stream_id, events, expected_version)
+            except Exception as exc:
+                scrub.raised(span, exc)
+                raise
             outcome = "ok" if result.is_success else "failed"
             if not result.is_success:
-                from opentelemetry.trace import StatusCode
-
-                span.set_attribute("flext.error_code", result.error_code or "UNKNOWN")
-                span.set_status(StatusCode.ERROR, result.error)
+                span.set_attribute("flext.error_code", scrub.text(result.error_code or "UNKNOWN"))
+                scrub.failed(span, result.error)
         telemetry.instruments.store_latency.record(perf_counter() - started, {"outcome": outcome})
         if result.is_success:
             self._runs.observe(events)  # after the append span: a run span is not its child
