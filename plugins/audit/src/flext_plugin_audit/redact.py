@@ -53,5 +53,9 @@ def redact_words(words: list[str]) -> list[str]:
 
 
 def command_line(words: list[str]) -> str:
-    """The words after ``flext`` as one shell-quoted line, every secret hidden."""
-    return redact_text(shlex.join(redact_words([str(word) for word in words])))
+    """The words after ``flext`` as one shell-quoted line, every secret hidden.
+
+    The shared redactor sees each word alone, before quoting: on the quoted line it would take
+    a closing quote for part of a ``key=value`` secret and swallow it.
+    """
+    return shlex.join(redact_text(word) for word in redact_words([str(word) for word in words]))
