@@ -71,7 +71,7 @@ def flext_startup(kernel: FlextKernel) -> None:
 
 
 def _copy(kernel: FlextKernel, connection: Connection) -> None:
-    from flext_eventsourcing.stores import EventStores
+    from flext_eventsourcing import EventStores
     from flext_plugin_audit.copy import copy_records
 
     stores = kernel.container.get(EventStores)
