@@ -86,6 +86,9 @@ def test_a_command_is_never_rewritten_and_global_options_stay_in_front(
     assert rewritten == ["--output", "json", "PS", "-X"]
     assert cli_main._rewritten(assembly, ["version", "x"]) == ["version", "x"]  # type: ignore[arg-type]
     assert cli_main._rewritten(assembly, ["--debug"]) == ["--debug"]  # type: ignore[arg-type]
+    # An alias named like a global option's value: the value stays, the command word is rewritten.
+    rewritten = cli_main._rewritten(assembly, ["--output", "json", "json"])  # type: ignore[arg-type]
+    assert rewritten == ["--output", "json", "JSON"]
 
 
 def test_observers_are_told_under_the_runs_correlation_id_and_cannot_change_its_exit_code(
@@ -103,6 +106,9 @@ def test_observers_are_told_under_the_runs_correlation_id_and_cannot_change_its_
 
             def explode(argv, code, duration):
                 raise RuntimeError("observer bug")
+
+            def interrupted(argv, code, duration):
+                raise KeyboardInterrupt  # Ctrl-C while an observer writes
             """
         )
     )
@@ -115,28 +121,26 @@ def test_observers_are_told_under_the_runs_correlation_id_and_cannot_change_its_
 
         def build(settings):
             assembly = real(settings)
-            targets = ["flext_test_observer:explode", "flext_test_observer:observe"]
+            targets = ["flext_test_observer:explode", "flext_test_observer:interrupted"]
+            targets.append("flext_test_observer:observe")
             assembly.hooks["run_observers"] = targets
             return assembly
 
         cli_main.build = build
-        sys.argv = ["flext", "version", "--no-such-option"]
+        sys.argv = ["flext", *sys.argv[1:]]
         cli_main.run()
         """
     )
-    env = {
-        "FLEXT_CORRELATION_ID": "audit-run-7",
-        "PYTHONPATH": str(tmp_path),
-        "FLEXT_HOME": str(tmp_path / "h"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**_base_env(), **env},
-        check=False,
-    )
+    env = {**_base_env(), "FLEXT_CORRELATION_ID": "audit-run-7", "PYTHONPATH": str(tmp_path)}
+    env["FLEXT_HOME"] = str(tmp_path / "home")
+    command = [sys.executable, "-c", script]
+    done = subprocess.run([*command, "version", "--no-such-option"], capture_output=True, text=True, env=env)
     assert done.returncode == 2, done.stderr  # the usage error's code, whatever an observer did
+    assert "Traceback" not in done.stderr
+    assert told.read_text() == "['version', '--no-such-option'] 2 audit-run-7 True\n"
+    # Asking for help is not an operation: no observer is told (nor imported).
+    helped = subprocess.run([*command, "--help"], capture_output=True, text=True, env=env)
+    assert helped.returncode == 0, helped.stderr
     assert told.read_text() == "['version', '--no-such-option'] 2 audit-run-7 True\n"
 
 

@@ -5,4 +5,4 @@ from flext_kernel.cli.main import run
 __all__: list[str] = []
 
 if __name__ == "__main__":
-    run()
+    run(observe=False)  # FLEXT's own re-runs (background jobs, firings): not the user's commands

@@ -271,6 +271,14 @@ def _call(target: str, *arguments: object) -> object:
     return getattr(importlib.import_module(module), name)(*arguments)
 
 
+def _first_word_index(tokens: list[str]) -> int:
+    """Where the command's first word is: past the global options and their values."""
+    index = 0
+    while index < len(tokens) and tokens[index].startswith("-"):
+        index += 2 if tokens[index] in _VALUE_OPTIONS else 1
+    return index
+
+
 def _rewritten(assembly: "Assembly", tokens: list[str]) -> list[str]:
     """The words to run: ``flext`` alone on a terminal opens the shell, if one is installed.
 
@@ -283,7 +291,7 @@ def _rewritten(assembly: "Assembly", tokens: list[str]) -> list[str]:
     words = _command_words(tokens)
     if not words or words[0] in assembly.children[()]:
         return tokens
-    start = tokens.index(words[0])
+    start = _first_word_index(tokens)
     rest = tokens[start:]
     for target in assembly.hooks.get("argv_rewriters", []):
         try:
@@ -455,8 +463,8 @@ def _import_failed(assembly: "Assembly", tokens: list[str], exc: ImportError) ->
     )
 
 
-def run() -> None:
-    """Console-script entry point.
+def run(*, observe: bool = True) -> None:
+    """Console-script entry point; ``observe=False`` for FLEXT's own re-runs (``python -m``).
 
     Garbage collection is off during start-up and the exit's last collections
     are skipped (why: docs/cli.md, "How it stays fast").
@@ -467,9 +475,11 @@ def run() -> None:
     keep_files_private()
     started = time.monotonic()
     code = main()
+    asked_for_help = {"--help", "-h", "--version"} & set(sys.argv[1:])
     with correlation_scope(_action[0] if _action else None):
-        for target in _observers:  # history, audit: told after the command, never able to change its outcome
-            with contextlib.suppress(Exception):  # an observer's failure is its plugin's; the code stands
+        for target in _observers if observe and not asked_for_help else ():  # history, audit
+            # An observer's failure, or a Ctrl-C while it writes, is its own: the command's code stands.
+            with contextlib.suppress(Exception, KeyboardInterrupt):
                 _call(target, sys.argv[1:], code, time.monotonic() - started)
     try:
         sys.stdout.flush()  # what is still buffered may meet a closed pipe too
