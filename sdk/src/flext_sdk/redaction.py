@@ -61,12 +61,16 @@ _WORDS: Final = (
 _SECRET_KEY: Final = re.compile(rf"(?i)(?:{_WORDS})")
 _KEY_VALUE: Final = re.compile(
     rf"""(?ix)
-    (?P<key>["']?[\w.-]*(?:{_WORDS})[\w.-]*["']?\s*[=:]\s*)
+    (?<![\w.-])  # a key starts a word: without this, every position inside a long word is tried
+    (?P<key>["']?[\w.-]{{0,64}}?(?:{_WORDS})[\w.-]{{0,64}}["']?\s*[=:]\s*)  # bounded: no quadratic scan
     (?!(?:bearer|basic)\s)  # an Authorization header's scheme: its token is hidden on its own
     (?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}}\])]+)
     """
 )
-_URL_PASSWORD: Final = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:)(?P<pw>[^/?#@\s]+)(?=@)")
+# A scheme starts a word and is short: unbounded, a long run of letters was scanned from every position.
+_URL_PASSWORD: Final = re.compile(
+    r"(?<![A-Za-z0-9+.-])(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,31}://[^/?#@\s:]*:)(?P<pw>[^/?#@\s]+)(?=@)"
+)
 _AUTH_SCHEME: Final = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?P<token>[A-Za-z0-9._~+/=-]{3,})")
 
 
