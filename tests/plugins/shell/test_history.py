@@ -109,6 +109,19 @@ def test_secrets_never_reach_the_history_file(home: Path) -> None:
     assert commands[1] == ["meltano", "invoke", f"TOKEN={MASK}"]
 
 
+def test_a_secret_typed_as_an_argument_of_flext_secret_is_not_recorded(home: Path) -> None:
+    # flext secret refuses a value given as an argument (exit 2), but the line is still a run.
+    secret = "hunter2xyz-Typed"
+    refused = flext(home, "--output", "json", "secret", "set", "DBPW", secret)
+    assert refused.returncode == 2, refused.stderr
+    assert secret not in refused.stdout + refused.stderr
+    record_in(home, ["secret", "set", "DBPW", "--profile", "prod", secret], 2, 0.1)
+    assert secret.encode() not in (home / "data" / "history.db").read_bytes()
+    commands = [shlex.split(str(row["command"])) for row in rows(home)]
+    assert ["--output", "json", "secret", "set", "DBPW", MASK] in commands, commands
+    assert ["secret", "set", "DBPW", "--profile", MASK, MASK] in commands, commands
+
+
 @pytest.mark.parametrize(
     ("tokens", "shown"),
     [

@@ -16,7 +16,7 @@ MASK: Final = "***"
 _SECRET_NAME: Final = re.compile(r"pass(word|wd|phrase)?|secret|token|key|credential|auth|pwd", re.IGNORECASE)
 """An option (``--db-password``) or assignment (``PASSWORD=...``) whose value is a secret."""
 _URL_CREDENTIALS: Final = re.compile(
-    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/]*)@"
+    r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)(?P<user>[^:/@\s]*):(?P<secret>[^@/]*)@"
 )
 """``scheme://user:password@host``: the password part."""
 _ASSIGNMENT: Final = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
@@ -39,7 +39,17 @@ def redact(tokens: list[str]) -> list[str]:
     """
     shown: list[str] = []
     hide_next = False
-    for token in tokens:
+    # `flext secret set NAME VALUE` is refused (the value must come from a prompt or stdin), but the
+    # line is recorded all the same: every word after a secret command's NAME is hidden.
+    # Over-hiding is safe: an option's value after the NAME (--profile prod) is hidden too.
+    start = 0
+    while start < len(tokens) and tokens[start].startswith("-"):  # the global options and their values
+        start += 2 if tokens[start] in ("--output", "--plugins-dir") else 1
+    hide_from = start + 3 if tokens[start : start + 1] == ["secret"] else len(tokens)
+    for index, token in enumerate(tokens):
+        if index >= hide_from and not token.startswith("-"):
+            shown.append(MASK)
+            continue
         if hide_next and not token.startswith("-"):
             shown.append(MASK)
             hide_next = False
