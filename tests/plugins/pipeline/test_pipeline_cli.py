@@ -137,7 +137,9 @@ def _loaded_so_far(folder: Path) -> int:
 
 
 def test_start_in_background_then_stop_gracefully_then_resume(connectors, define, flext_cli):
-    folder = define("slow", {"records": 3000, "state_every": 20, "delay": 0.002})
+    # 15 s of records: three flext commands (status, start, stop) must fit before the run ends, even
+    # on a loaded machine (at 6 s the run sometimes completed before the stop reached it)
+    folder = define("slow", {"records": 3000, "state_every": 20, "delay": 0.005})
     started = flext_cli("pipeline", "start", "slow")
     assert started.exit_code == 0, started
     _wait_for(lambda: _loaded_so_far(folder) > 100)
