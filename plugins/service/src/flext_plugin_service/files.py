@@ -1,7 +1,7 @@
 """Where the service plugin keeps its files, each readable by its owner only (0600 in 0700 directories).
 
 ``<data dir>/services/``: ``<name>.pid`` (JSON: pid, process group, start
-time, argv), ``<name>.log`` (the process's stdout and stderr) and
+time, argv), ``<name>.lock`` (held by a start or a stop), ``<name>.log`` (the process's stdout and stderr) and
 ``health.json`` (each service's last state and since when). A service's log
 quotes what it printed, which may name hosts and users: hence private.
 """
@@ -15,7 +15,7 @@ from typing import IO, Any, Final
 
 from flext_kernel.paths import data_dir
 
-__all__ = ["log_file", "open_private", "pid_file", "read_json", "services_dir", "write_json"]
+__all__ = ["lock_file", "log_file", "open_private", "pid_file", "read_json", "services_dir", "write_json"]
 
 _FILE_MODE: Final = 0o600
 _DIRECTORY_MODE: Final = 0o700
@@ -31,6 +31,11 @@ def services_dir() -> Path:
 def pid_file(name: str) -> Path:
     """The pid file of local process ``name``."""
     return services_dir() / f"{name}.pid"
+
+
+def lock_file(name: str) -> Path:
+    """The lock a start or stop of ``name`` holds while it reads and writes the pid file (never removed)."""
+    return services_dir() / f"{name}.lock"
 
 
 def log_file(name: str) -> Path:

@@ -233,18 +233,19 @@ def start(name: str, /, *, wait: float = 30.0) -> int:
 
 def _start(spec: ServiceSpec, kernel: FlextKernel, wait: float) -> int:
     from flext_plugin_service.files import log_file
-    from flext_plugin_service.supervisor import running, start_process
+    from flext_plugin_service.supervisor import locked, running, start_process
 
-    live = running(spec.name)
-    if live is not None:
-        return emit(
-            {"service": spec.name, "pid": live.pid, "started": False, "log": str(log_file(spec.name))},
-            human=f"{spec.name} is already running (pid {live.pid})",
-        )
-    started = start_process(spec)
+    with locked(spec.name):  # another start waits here until this one's pid file is written
+        live = running(spec.name)
+        if live is not None:
+            return emit(
+                {"service": spec.name, "pid": live.pid, "started": False, "log": str(log_file(spec.name))},
+                human=f"{spec.name} is already running (pid {live.pid})",
+            )
+        started = start_process(spec)
     if started.is_failure:
         return _fail(started)
-    ready = _await_ready(spec, kernel, wait)
+    ready = _await_ready(spec, kernel, wait, started.value.pid)
     if ready.is_failure:
         return _fail(ready)
     pid = started.value.pid
@@ -255,11 +256,11 @@ def _start(spec: ServiceSpec, kernel: FlextKernel, wait: float) -> int:
     )
 
 
-def _await_ready(spec: ServiceSpec, kernel: FlextKernel, wait: float) -> FlextResult[None]:
-    """Wait until the process passes its check; if it ends first or never does, say why (its log's tail)."""
+def _await_ready(spec: ServiceSpec, kernel: FlextKernel, wait: float, pid: int) -> FlextResult[None]:
+    """Wait until process ``pid`` passes its check; if it ends first or never does, say why (its log)."""
     from flext_plugin_service.files import log_file
     from flext_plugin_service.health import check_all
-    from flext_plugin_service.supervisor import reap, running, stop_process
+    from flext_plugin_service.supervisor import forget, reap, running, stop_process
 
     deadline = time.monotonic() + wait
     settled = time.monotonic() + (_SETTLE if spec.check.type == "process" else 0.0)
@@ -268,7 +269,8 @@ def _await_ready(spec: ServiceSpec, kernel: FlextKernel, wait: float) -> FlextRe
         if live is not None:
             reap(live.pid)
             live = running(spec.name)
-        if live is None:
+        if live is None or live.pid != pid:
+            forget(spec.name, pid)  # its pid file names nothing now: no later stop acts on it
             return _start_failed(spec, "ended at once", log_file(spec.name))
         result = check_all([spec], kernel, min(5.0, max(wait, 0.5)))[0]
         if result.status == "up" and time.monotonic() >= settled:

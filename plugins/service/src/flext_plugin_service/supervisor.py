@@ -9,15 +9,24 @@ Stopping signals the whole group (SIGTERM, then SIGKILL after the timeout)
 and waits until no process is left in it, so children go too. A child that
 made a session of its own (``setsid``) has left the group and is not ours
 to stop.
+
+Starting and stopping hold an exclusive ``flock`` on ``<name>.lock``: a
+start from its "is it running?" until its pid file is written, a stop from
+reading the pid file until it has removed it. Two starts at once so start
+one process, and a stop never removes the pid file a start just wrote.
+A pid file without a start time (the process ended before ``/proc`` could
+be read) names nothing of ours where there is a ``/proc``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +35,10 @@ from typing import Any
 from flext_kernel.errors import TIMEOUT
 from flext_kernel.result import FlextResult
 from flext_plugin_service.errors import SERVICE_START_FAILED
-from flext_plugin_service.files import log_file, open_private, pid_file, read_json, write_json
+from flext_plugin_service.files import lock_file, log_file, open_private, pid_file, read_json, write_json
 from flext_plugin_service.spec import ServiceSpec
 
-__all__ = ["Running", "Stopped", "running", "start_process", "stop_process"]
+__all__ = ["Running", "Stopped", "forget", "locked", "running", "start_process", "stop_process"]
 
 _POLL = 0.05
 
@@ -55,6 +64,17 @@ class Stopped:
     """SIGKILL was needed."""
     stale: bool = False
     """A pid file named a process that was gone; it was removed."""
+
+
+@contextlib.contextmanager
+def locked(name: str) -> Iterator[None]:
+    """Hold the exclusive lock of ``name``'s pid file (blocks while another start or stop holds it)."""
+    descriptor = os.open(lock_file(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -121,8 +141,8 @@ def running(name: str) -> Running | None:
     ticks = data.get("ticks")
     now = _start_ticks(pid)
     if Path("/proc").is_dir():
-        if now is None or (ticks is not None and now != ticks):
-            return None  # gone, a zombie, or the pid was reused by another process
+        if now is None or ticks is None or now != ticks:
+            return None  # gone, a zombie, reused by another process, or never known to be ours
     elif not _alive(pid):
         return None
     return Running(pid, int(data.get("pgid", pid)), str(data.get("started", "")), list(data.get("argv", [])))
@@ -172,8 +192,21 @@ def reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def forget(name: str, pid: int) -> None:
+    """Remove ``name``'s pid file if it still names ``pid`` and that process has ended (a failed start)."""
+    with locked(name):
+        data = _record(name)
+        if data is not None and data["pid"] == pid and running(name) is None:
+            pid_file(name).unlink(missing_ok=True)
+
+
 def stop_process(name: str, timeout: float) -> FlextResult[Stopped]:
     """SIGTERM the group of ``name``'s process; SIGKILL it after ``timeout`` s; remove the pid file."""
+    with locked(name):
+        return _stop_locked(name, timeout)
+
+
+def _stop_locked(name: str, timeout: float) -> FlextResult[Stopped]:
     data = _record(name)
     if data is None:
         pid_file(name).unlink(missing_ok=True)
@@ -184,7 +217,8 @@ def stop_process(name: str, timeout: float) -> FlextResult[Stopped]:
         # The leader died but its children live on: they are ours to stop. Linux does not hand out a
         # pid still used as a process group id, so while the group lives the pid is free and the
         # group is ours; a pid that is alive again was reused, and its group is someone else's.
-        if _start_ticks(int(data["pid"])) is None and _group_alive(pgid):
+        known = data.get("ticks") is not None or not Path("/proc").is_dir()
+        if known and _start_ticks(int(data["pid"])) is None and _group_alive(pgid):
             live = Running(int(data["pid"]), pgid, str(data.get("started", "")), list(data.get("argv", [])))
         else:
             pid_file(name).unlink(missing_ok=True)
