@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
@@ -110,6 +111,7 @@ class Telemetry:
         *,
         span_memory: InMemorySpanExporter | None = None,
         metric_memory: InMemoryMetricReader | None = None,
+        give_up: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         """What it was built from."""
@@ -127,6 +129,7 @@ class Telemetry:
         """FLEXT's tracer."""
         self.instruments = _instruments(meter_provider.get_meter(SCOPE))
         """FLEXT's metrics."""
+        self._give_up = give_up
         self._closed = False
 
     def metrics_text(self) -> str:
@@ -140,11 +143,16 @@ class Telemetry:
         if self._closed:
             return
         self._closed = True
-        self.tracer_provider.force_flush()
+        # Bounded: an exporter that cannot reach its collector gives up after ``otlp_timeout``
+        # (each export), and these bound the waits around the exports.
+        bound = int(self.settings.otlp_timeout * 1000) + 1000
+        self.tracer_provider.force_flush(timeout_millis=bound)
         if self.settings.memory_file is not None:
             self._dump(self.settings.memory_file)
         self.tracer_provider.shutdown()
-        self.meter_provider.shutdown()
+        if self._give_up is not None:
+            self._give_up()
+        self.meter_provider.shutdown(timeout_millis=bound)
 
     def _dump(self, path: Path) -> None:
         lines = (
@@ -206,7 +214,7 @@ def build_telemetry(settings: TelemetrySettings) -> FlextResult[Telemetry]:
     exporters = _exporters(settings)
     if exporters.is_failure:
         return FlextResult.fail(exporters.error or "", exporters.error_code, exporters.error_data)
-    span_exporter, readers, span_memory, metric_memory = exporters.value
+    span_exporter, readers, span_memory, metric_memory, give_up = exporters.value
     resource = Resource.create({"service.name": settings.service_name})
     registry = CollectorRegistry(auto_describe=True)
     prometheus = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
@@ -224,14 +232,20 @@ def build_telemetry(settings: TelemetrySettings) -> FlextResult[Telemetry]:
         registry,
         span_memory=span_memory,
         metric_memory=metric_memory,
+        give_up=give_up,
     )
     return FlextResult.ok(telemetry)
 
 
 _Exporters: TypeAlias = tuple[
-    "SpanExporter", list["MetricReader"], "InMemorySpanExporter | None", "InMemoryMetricReader | None"
+    "SpanExporter",
+    list["MetricReader"],
+    "InMemorySpanExporter | None",
+    "InMemoryMetricReader | None",
+    "Callable[[], None] | None",
 ]
-"""The span exporter, the extra metric readers, and the in-memory pair (exporter ``memory`` only)."""
+"""The span exporter, the extra metric readers, the in-memory pair (exporter ``memory`` only), and
+what ``close`` calls before the last metric export (``otlp`` only)."""
 
 
 def _exporters(settings: TelemetrySettings) -> FlextResult[_Exporters]:
@@ -246,12 +260,12 @@ def _exporters(settings: TelemetrySettings) -> FlextResult[_Exporters]:
     interval = settings.metric_interval * 1000
     if settings.exporter == "memory":
         spans, metrics = InMemorySpanExporter(), InMemoryMetricReader()
-        return FlextResult.ok((spans, [metrics], spans, metrics))
+        return FlextResult.ok((spans, [metrics], spans, metrics, None))
     if settings.exporter == "console":  # stderr: stdout is the command's output (--output json)
         reader = PeriodicExportingMetricReader(
             ConsoleMetricExporter(out=sys.stderr), export_interval_millis=interval
         )
-        return FlextResult.ok((ConsoleSpanExporter(out=sys.stderr), [reader], None, None))
+        return FlextResult.ok((ConsoleSpanExporter(out=sys.stderr), [reader], None, None, None))
     try:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -261,11 +275,27 @@ def _exporters(settings: TelemetrySettings) -> FlextResult[_Exporters]:
             error_code=NOT_FOUND,
             error_data={"hint": _OTLP_HINT},
         )
+    from flext_plugin_observability.otlp_warning import install
+
     base = settings.otlp_endpoint.rstrip("/") if settings.otlp_endpoint else None
-    span_exporter = OTLPSpanExporter(endpoint=f"{base}/v1/traces") if base else OTLPSpanExporter()
-    metric_exporter = OTLPMetricExporter(endpoint=f"{base}/v1/metrics") if base else OTLPMetricExporter()
+    timeout = settings.otlp_timeout  # OpenTelemetry's default (10 s, with retries) is per export
+    if base:
+        span_exporter = OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=timeout)
+        metric_exporter = OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=timeout)
+    else:
+        span_exporter, metric_exporter = (
+            OTLPSpanExporter(timeout=timeout),
+            OTLPMetricExporter(timeout=timeout),
+        )
+    warning = install(base or "its default endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)")
     reader = PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval)
-    return FlextResult.ok((span_exporter, [reader], None, None))
+
+    def give_up() -> None:
+        """The collector failed already (the spans' export): let the last metric export fail at once."""
+        if warning.said:
+            metric_exporter.shutdown()
+
+    return FlextResult.ok((span_exporter, [reader], None, None, give_up))
 
 
 def _processor(exporter: SpanExporter, *, batch: bool) -> Any:
