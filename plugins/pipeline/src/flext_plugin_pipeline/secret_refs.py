@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from flext_plugin_pipeline.errors import SECRET_NOT_FOUND
 from flext_sdk import FlextResult
 from flext_sdk.contracts.secrets import REFERENCE, references_in, resolve_references
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BAD_INPUT_CODES", "fill", "resolve"]
 
-BAD_INPUT_CODES: Final = frozenset({"SECRET_NOT_FOUND"})
+BAD_INPUT_CODES: Final = frozenset({SECRET_NOT_FOUND})
 """Failures of ``resolve`` that are the user's input (exit 2), besides the kernel's own usage codes."""
 
 
