@@ -32,6 +32,7 @@ Stdlib only: any sink may import it cheaply.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -41,7 +42,9 @@ from urllib.parse import quote, quote_plus
 __all__ = [
     "MASK",
     "MIN_LENGTH",
+    "STORE_KEYS",
     "Redactor",
+    "child_environment",
     "default_redactor",
     "forms_of",
     "redact",
@@ -54,6 +57,21 @@ MASK: Final = "***"
 """What a secret is replaced by."""
 MIN_LENGTH: Final = 3
 """Values shorter than this are not registered (they would hide ordinary text)."""
+STORE_KEYS: Final = ("FLEXT_SECRET_KEY",)
+"""Variables that unlock FLEXT's secret store: never handed to a process FLEXT starts."""
+
+
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a tap, target or tool: this one plus ``extra``, without ``STORE_KEYS``.
+
+    A child gets the secrets its configuration names (resolved into its private config file),
+    never the key to all of them.
+    """
+    environment = {**os.environ, **(extra or {})}
+    for name in STORE_KEYS:
+        environment.pop(name, None)
+    return environment
+
 
 _WORDS: Final = (
     r"passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|authorization"

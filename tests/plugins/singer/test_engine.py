@@ -292,3 +292,26 @@ def test_a_failing_tap_ends_the_mappers_and_the_target_with_sigterm(counting_tap
     confirmed, rows = _confirmed_and_rows(tmp_path, states)
     assert confirmed <= 50
     assert _only_what_states_cover(rows, confirmed, 10), (confirmed, rows)
+
+
+def test_no_connector_is_given_the_secret_stores_key(file_target, tmp_path, monkeypatch):
+    # FLEXT_SECRET_KEY opens every secret; a tap or target gets only what its configuration names.
+    monkeypatch.setenv("FLEXT_SECRET_KEY", "the vault passphrase")
+    monkeypatch.setenv("FLEXT_TEST_VISIBLE", "kept")
+    tap = tmp_path / "tap-env"
+    tap.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os\n"
+        f"json.dump(dict(os.environ), open({str(tmp_path / 'seen.json')!r}, 'w'))\n"
+        'print(json.dumps({"type": "SCHEMA", "stream": "s", "schema": {}, "key_properties": []}))\n'
+    )
+    tap.chmod(0o755)
+    for env in (None, {"EXTRA": "1"}):  # the process's environment, and it plus a step's variables
+        result = SingerEngine(
+            ProcessSpec("tap-env", [str(tap)], env=env),
+            ProcessSpec("target-file", [str(file_target), "--config", str(_configs(tmp_path, {})[1])]),
+        ).run()
+        assert result.outcome is Outcome.COMPLETED, result.error
+        seen = json.loads((tmp_path / "seen.json").read_text())
+        assert "FLEXT_SECRET_KEY" not in seen
+        assert seen["FLEXT_TEST_VISIBLE"] == "kept"

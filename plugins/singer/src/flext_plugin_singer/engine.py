@@ -51,6 +51,7 @@ from flext_plugin_singer.buffer import ByteBuffer
 from flext_plugin_singer.errors import RUN_FAILED
 from flext_plugin_singer.failures import Diagnosis
 from flext_plugin_singer.protocol import ProtocolError, StreamScanner, parse_state_line
+from flext_sdk.redaction import child_environment
 
 __all__ = ["EngineResult", "Outcome", "ProcessSpec", "SingerEngine", "exit_description"]
 
@@ -211,7 +212,7 @@ class SingerEngine:
 
     @staticmethod
     def _popen(spec: ProcessSpec, *, stdin: Any, stdout: Any, group: int) -> subprocess.Popen[bytes]:
-        env = None if spec.env is None else {**os.environ, **spec.env}
+        env = child_environment(spec.env)  # never the secret store's key
         return subprocess.Popen(
             list(spec.argv),
             stdin=stdin,

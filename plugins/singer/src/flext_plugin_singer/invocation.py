@@ -22,6 +22,7 @@ from flext_plugin_singer.failures import failure_summary
 from flext_plugin_singer.selection import select, unmatched
 from flext_sdk import FlextResult
 from flext_sdk.contracts.singer import ConnectorSpec
+from flext_sdk.redaction import child_environment
 
 __all__ = ["Invocation", "discover", "prepare", "write_private"]
 
@@ -80,7 +81,7 @@ def discover(
             capture_output=True,
             timeout=DISCOVERY_TIMEOUT,
             cwd=cwd,
-            env=None if env is None else {**os.environ, **env},
+            env=child_environment(env),  # never the secret store's key
             check=False,
         )
     except subprocess.TimeoutExpired:
