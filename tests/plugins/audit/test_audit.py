@@ -111,6 +111,7 @@ def test_a_secret_on_the_command_line_is_in_no_audit_file_or_output(
     exported = tmp_path / "audit.jsonl"
     assert flext_cli("audit", "export", "--format", "jsonl", "-o", str(exported)).exit_code == 0
     outputs.append(flext_cli("audit", "export", "--format", "jsonl").stdout)
+    _make_store(flext_cli, tmp_path)
     shown = flext_cli("--output", "json", "events", "show", "audit")  # boots the kernel: copies first
     assert shown.exit_code == 0, shown.stderr
     outputs.append(shown.stdout)
@@ -237,6 +238,14 @@ def test_concurrent_runs_keep_one_chain(flext_cli: FlextCliRunner, flext_home: P
     assert [row["id"] for row in _log(flext_cli)] == list(range(1, 10))
 
 
+def _make_store(flext_cli: FlextCliRunner, tmp_path: Path) -> None:
+    """Create the event store the way a user would (the audit never creates one itself)."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    done = flext_cli("events", "import", str(empty))
+    assert done.exit_code == 0, done.stderr
+
+
 def _stream(flext_cli: FlextCliRunner) -> list[dict[str, Any]]:
     shown = flext_cli("--output", "json", "events", "show", "audit")
     assert shown.exit_code == 0, shown.stderr
@@ -244,9 +253,12 @@ def _stream(flext_cli: FlextCliRunner) -> list[dict[str, Any]]:
     return events
 
 
-def test_records_are_copied_to_the_event_store_once(flext_cli: FlextCliRunner, chained: Path) -> None:
-    events = _stream(flext_cli)  # this run's kernel copies records 1-5 before the command reads
-    assert [event["version"] for event in events] == [1, 2, 3, 4, 5]
+def test_records_are_copied_to_the_event_store_once(
+    flext_cli: FlextCliRunner, chained: Path, tmp_path: Path
+) -> None:
+    _make_store(flext_cli, tmp_path)  # record 6
+    events = _stream(flext_cli)  # this run's kernel copies records 1-6 before the command reads
+    assert [event["version"] for event in events] == [1, 2, 3, 4, 5, 6]
     assert {event["type"] for event in events} == {"audit.CommandRan"}
     exported = [json.loads(line) for line in flext_cli("audit", "export").stdout.splitlines()]
     for event, record in zip(events, exported, strict=False):
@@ -256,8 +268,8 @@ def test_records_are_copied_to_the_event_store_once(flext_cli: FlextCliRunner, c
         assert event["correlation_id"] == record["correlation_id"]
     _sql(chained, "UPDATE head SET copied = 0")  # forget the mark: the next copy must skip what is there
     again = _stream(flext_cli)
-    assert [event["version"] for event in again] == list(range(1, 8))  # 6-7: the runs since, each once
-    assert len({event["payload"]["hash"] for event in again}) == 7
+    assert [event["version"] for event in again] == list(range(1, 9))  # 7-8: the runs since, each once
+    assert len({event["payload"]["hash"] for event in again}) == 8
 
 
 @given(value=st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
@@ -269,3 +281,11 @@ def test_an_option_value_named_secret_never_reaches_the_command_line(value: str)
         ["secret", "set", f"TOKEN={secret}"],
     ):
         assert secret not in command_line(words)
+
+
+def test_the_audit_never_creates_an_event_store(flext_cli: FlextCliRunner, flext_home: Path) -> None:
+    assert flext_cli("version").exit_code == 0
+    streams = flext_cli("events", "streams")  # boots the kernel with a record pending
+    assert streams.exit_code == 2
+    assert "(NOT_FOUND)" in streams.stderr
+    assert not (flext_home / "data" / "events.db").exists()

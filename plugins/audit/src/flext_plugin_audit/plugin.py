@@ -51,7 +51,7 @@ manifest = PluginManifest(
 
 @hookimpl
 def flext_startup(kernel: FlextKernel) -> None:
-    """Copy the records not yet in the event store (stream ``audit``), when the kernel has a store.
+    """Copy the records not yet in the event store (stream ``audit``), when there is a store.
 
     Costs one small SQLite read when nothing is pending. A store that cannot
     be opened or written leaves the records pending for the next start-up:
@@ -77,7 +77,9 @@ def _copy(kernel: FlextKernel, connection: Connection) -> None:
     stores = kernel.container.get(EventStores)
     if stores.is_failure:
         return  # the eventsourcing plugin is off: the records wait
-    opened = stores.value.open_event_store(None, create=True)
+    # create=False: the audit never creates a store (a command that found none would now find one);
+    # the records wait until a command that records events has made it.
+    opened = stores.value.open_event_store(None, create=False)
     if opened.is_failure:
         return
     try:
