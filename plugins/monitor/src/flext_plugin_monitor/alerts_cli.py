@@ -232,6 +232,7 @@ def try_rule(name: str, /, *, rules: str | None = None, store: str | None = None
 
     """
     from flext_plugin_monitor.evaluate import alert_document, check_rule
+    from flext_plugin_monitor.notifiers import send as deliver
 
     with _rules(rules) as opened:
         if isinstance(opened, int):
@@ -250,7 +251,7 @@ def try_rule(name: str, /, *, rules: str | None = None, store: str | None = None
         failures = []
         for notifier in rule.notify if send else ():
             settings = loaded.notifiers[notifier].model_dump()
-            sent = kinds[settings["type"]].notify(document, settings)
+            sent = deliver(kinds[settings["type"]], document, settings)
             if sent.is_failure:
                 failures.append(f"{notifier}: {sent.error}")
         would = "would fire" if checked.value.active else "would not fire"

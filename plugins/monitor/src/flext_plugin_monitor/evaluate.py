@@ -209,9 +209,11 @@ def _notify(rule: Rule, event: Any, rules: RulesFile, notifiers: Mapping[str, An
         at=event.occurred_at.isoformat(timespec="seconds"),
         event_id=str(event.event_id),
     )
+    from flext_plugin_monitor.notifiers import send
+
     for name in rule.notify:
         settings = rules.notifiers[name].model_dump()
-        sent = notifiers[settings["type"]].notify(document, settings)
+        sent = send(notifiers[settings["type"]], document, settings)  # one that raises does not stop the rest
         if sent.is_failure:
             outcome.notify_failures.append(f"{rule.name} -> {name}: {sent.error}")
 

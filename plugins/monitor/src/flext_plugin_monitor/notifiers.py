@@ -6,38 +6,66 @@
   on stdin; exit 0 is delivered.
 
 Both fail as ``ALERT_NOTIFY_FAILED`` with one line that holds no secret.
+A webhook URL is checked when the rules are read as urllib will send it
+(a host, a numeric port, no spaces, control or non-ASCII characters), so a
+URL that cannot be sent is a ``VALIDATION_ERROR`` then, not a failure (and
+an error message quoting the URL) at the first alert. ``send`` calls any
+notifier, this plugin's or another's, and turns an exception it raises into
+a failure naming only its type: one broken notifier does not keep a rule's
+others from being told.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import subprocess
 import urllib.error
 import urllib.request
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flext_kernel.errors import VALIDATION_ERROR
 from flext_kernel.result import FlextResult
 from flext_plugin_monitor.errors import ALERT_NOTIFY_FAILED
 
-__all__ = ["CommandNotifier", "WebhookNotifier", "redacted_url"]
+__all__ = ["CommandNotifier", "WebhookNotifier", "redacted_url", "send"]
 
 _DEFAULT_TIMEOUT: Final = 10.0
+_UNSENDABLE: Final = re.compile(r"[\x00-\x20\x7f]")
 
 
 def redacted_url(url: str) -> str:
     """``scheme://host[:port]/***``: webhook tokens live in paths, queries and user info."""
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "***"
     host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = f"{host}:{port}" if port else host
     hidden = "/***" if parts.path not in ("", "/") or parts.query or "@" in parts.netloc else parts.path
     return urlunsplit((parts.scheme, netloc, hidden, "", ""))
+
+
+def send(notifier: Any, alert: dict[str, Any], settings: dict[str, Any]) -> FlextResult[None]:
+    """``notifier.notify``; an exception (a bug in it) is ``ALERT_NOTIFY_FAILED`` naming only its type."""
+    try:
+        sent = notifier.notify(alert, settings)
+    except (
+        Exception
+    ) as exc:  # another plugin's bug must not stop the other notifiers; its text may hold a secret
+        return FlextResult.fail(
+            f"notifier {settings.get('type')!s} raised {type(exc).__name__}", error_code=ALERT_NOTIFY_FAILED
+        )
+    if not isinstance(sent, FlextResult):
+        return FlextResult.fail(
+            f"notifier {settings.get('type')!s} answered no FlextResult", error_code=ALERT_NOTIFY_FAILED
+        )
+    return sent
 
 
 def _checked(model: type[BaseModel], settings: dict[str, Any]) -> FlextResult[Any]:
@@ -46,7 +74,9 @@ def _checked(model: type[BaseModel], settings: dict[str, Any]) -> FlextResult[An
     except ValidationError as exc:
         first = exc.errors()[0]
         return FlextResult.fail(
-            first["msg"], error_code=VALIDATION_ERROR, error_data={"loc": list(first["loc"])}
+            first["msg"].removeprefix("Value error, "),
+            error_code=VALIDATION_ERROR,
+            error_data={"loc": list(first["loc"])},
         )
 
 
@@ -56,6 +86,25 @@ class _Webhook(BaseModel):
     type: str
     url: str = Field(pattern=r"^https?://")
     timeout: float = Field(default=_DEFAULT_TIMEOUT, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _sendable(cls, url: str) -> str:
+        """What urllib refuses only when it sends; the messages never quote the URL (it may hold a token)."""
+        if _UNSENDABLE.search(url) or not url.isascii():
+            raise ValueError(
+                "a URL may not hold spaces, control or non-ASCII characters (percent-encode them)"
+            )
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ValueError("not a valid URL: its host or port cannot be read") from None
+        if not parts.hostname:
+            raise ValueError("the URL names no host")
+        if port == 0:
+            raise ValueError("the URL's port must be 1-65535")
+        return url
 
 
 class _Command(BaseModel):
@@ -81,15 +130,15 @@ class WebhookNotifier:
 
     def notify(self, alert: dict[str, Any], settings: dict[str, Any]) -> FlextResult[None]:
         """POST ``alert``; a refusal, an error status or no answer is ``ALERT_NOTIFY_FAILED``."""
-        config = _Webhook.model_validate(settings)
-        shown = redacted_url(config.url)
-        request = urllib.request.Request(  # http(s) only: the model's pattern
-            config.url,
-            data=json.dumps(alert).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": "flext-monitor"},
-            method="POST",
-        )
+        shown = redacted_url(str(settings.get("url", "")))
         try:
+            config = _Webhook.model_validate(settings)
+            request = urllib.request.Request(  # http(s) only: the model's pattern
+                config.url,
+                data=json.dumps(alert).encode(),
+                headers={"Content-Type": "application/json", "User-Agent": "flext-monitor"},
+                method="POST",
+            )
             with urllib.request.urlopen(request, timeout=config.timeout) as response:  # as above
                 response.read()
         except urllib.error.HTTPError as exc:
@@ -99,6 +148,10 @@ class WebhookNotifier:
             reason = getattr(exc, "reason", None) or type(exc).__name__
             return FlextResult.fail(
                 f"webhook {shown} could not be reached: {reason}", error_code=ALERT_NOTIFY_FAILED
+            )
+        except (ValueError, http.client.HTTPException) as exc:  # its text may quote the URL: the type only
+            return FlextResult.fail(
+                f"webhook {shown} failed: {type(exc).__name__}", error_code=ALERT_NOTIFY_FAILED
             )
         return FlextResult.ok(None)
 
