@@ -25,7 +25,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
-import os
 import re
 import signal
 import subprocess
@@ -40,6 +39,7 @@ from flext_plugin_dbt.adapters import ADAPTERS, dbt_environment
 from flext_plugin_dbt.errors import DBT_COMPILE_ERROR, DBT_CONFIG_ERROR, DBT_ERROR
 from flext_plugin_dbt.project import DbtProject, load_project
 from flext_plugin_dbt.report import COMMANDS, DbtCommand, DbtReport, NodeResult, one_line
+from flext_sdk.redaction import child_environment
 
 __all__ = ["CANCEL_GRACE", "DRIVER", "run_dbt"]
 
@@ -157,7 +157,7 @@ def run_dbt(
 
 def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
     """What dbt runs with: this process's environment without Python's settings, plus ``extra``."""
-    environment = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
+    environment = {key: value for key, value in child_environment().items() if key not in _NOT_INHERITED}
     for key, value in _DBT_DEFAULTS.items():
         environment.setdefault(key, value)
     environment.update(extra or {})

@@ -31,6 +31,7 @@ from types import FrameType
 from typing import IO, Final
 
 from flext_kernel.result import FlextResult
+from flext_sdk.redaction import child_environment
 
 __all__ = ["DelegatedRun", "Watch", "capture", "delegate", "meltano_environ"]
 
@@ -84,7 +85,7 @@ def meltano_environ() -> dict[str, str]:
     """
     from flext_kernel.correlation import CORRELATION_ENV, current_correlation_id
 
-    environ = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
+    environ = {key: value for key, value in child_environment().items() if key not in _NOT_INHERITED}
     correlation_id = current_correlation_id()
     if correlation_id is not None:
         environ[CORRELATION_ENV] = correlation_id
