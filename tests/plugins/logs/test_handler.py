@@ -242,3 +242,34 @@ def test_a_value_registered_with_the_sdk_is_hidden_in_stored_lines_and_fields(
     assert resolved not in f"{message} {fields}"
     assert message == "connecting with *** (***)"
     assert fields == '{"note": "x *** y"}'
+
+
+class BadStr:
+    """A value of ``extra=`` that cannot be written as text: ``str()`` and ``repr()`` raise."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr either")
+
+
+def test_a_line_whose_fields_cannot_be_written_costs_that_line_only(
+    factory: FlextKernelFactory, store_path: Path
+) -> None:
+    kernel = factory(Plugin)
+    plugin = kernel.plugins.records["logs"].plugin
+    assert isinstance(plugin, Plugin)
+    writer = plugin.writer
+    assert writer is not None
+    logger = logging.getLogger("flext_kernel.bus")
+    logger.info("before")
+    logger.info("the bad one", extra={"obj": BadStr()})
+    logger.info("after")
+    writer.close()  # stores what is queued, as at shutdown
+    health = kernel.plugins.health()["logs"].unwrap()
+    assert [row[4] for row in rows(store_path)] == ["before", "after"]
+    assert health["written"] == 2
+    assert health["dropped"] == 1
+    assert health["status"] == "degraded"
+    assert "no text for you" in (health["last_error"] or "")

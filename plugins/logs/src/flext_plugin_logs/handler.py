@@ -7,8 +7,10 @@ queue; a daemon thread (``BatchWriter``) takes up to ``batch_size`` lines at
 a time, redacts them and stores them in one transaction, at least every
 ``flush_interval`` seconds. When the store cannot be opened or written, the
 writer drops that batch, counts it, and tries again after a back-off; when
-the queue is full, new lines are dropped and counted. ``health()`` reports
-both counts.
+the queue is full, new lines are dropped and counted; a line whose fields
+cannot be written (an ``extra=`` value whose ``str()`` raises) is dropped
+alone and counted, and the thread goes on. ``health()`` reports the counts
+and the last error.
 
 Loggers of the kernel and the plugins usually have no handler of their own,
 so before this one was added a warning reached stderr through
@@ -145,23 +147,52 @@ class BatchWriter:
                 if store is None:
                     self.dropped += len(batch)
                     continue
-                stored = store.insert([_row(item, redact) for item in batch])
+                rows = self._rows(batch, redact)
+                if not rows:
+                    continue
+                try:
+                    stored = store.insert(rows)
+                except Exception as exc:  # a bug below: lose this batch, never the thread
+                    self.dropped += len(rows)
+                    self.last_error = f"the log store failed: {_describe(exc, redact)}"
+                    store.close()
+                    store, retry_at = None, time.monotonic() + _RETRY_AFTER
+                    continue
                 if stored.is_failure:
-                    self.dropped += len(batch)
+                    self.dropped += len(rows)
                     self.last_error = stored.error
                     store.close()
                     store, retry_at = None, time.monotonic() + _RETRY_AFTER
                     continue
                 self.written += stored.value
                 if time.monotonic() >= retention_at:
-                    store.enforce_retention(
-                        max_bytes=settings.max_bytes, max_age_seconds=settings.max_age_seconds
-                    )
+                    try:
+                        store.enforce_retention(
+                            max_bytes=settings.max_bytes, max_age_seconds=settings.max_age_seconds
+                        )
+                    except Exception as exc:  # the lines are stored; say why the store may grow
+                        self.last_error = f"retention failed: {_describe(exc, redact)}"
                     retention_at = time.monotonic() + _RETENTION_EVERY
             if stopping:
                 if store is not None:
                     store.close()
                 return
+
+    def _rows(self, batch: list[Captured], redact: Redactor) -> list[Row]:
+        """The batch's rows; a line that cannot be made one is dropped alone, counted.
+
+        Turning fields into JSON calls the caller's objects' ``__str__`` in this
+        thread; one that raises must cost its own line, not the thread and
+        everything logged after it.
+        """
+        rows: list[Row] = []
+        for item in batch:
+            try:
+                rows.append(_row(item, redact))
+            except Exception as exc:
+                self.dropped += 1
+                self.last_error = f"a line of {item[2]} could not be stored: {_describe(exc, redact)}"
+        return rows
 
     def _open(self, settings: LogsSettings) -> LogStore | None:
         from flext_plugin_logs.store import LogStore
@@ -179,6 +210,15 @@ def _row(captured: Captured, redact: Redactor) -> Row:
     if fields:
         text = json.dumps(redact.fields(fields), ensure_ascii=False, default=str, sort_keys=True)
     return (ts, level, logger, plugin, None, None, correlation_id, redact(message), text)
+
+
+def _describe(exc: Exception, redact: Redactor) -> str:
+    """``exc`` as one redacted line for ``health()``, even when its own ``str()`` raises."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = type(exc).__name__
+    return redact(text)
 
 
 class StoreHandler(logging.Handler):
