@@ -14,6 +14,7 @@ time.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -160,6 +161,36 @@ def test_a_page_that_keeps_failing_ends_the_run_with_only_the_pages_before_it(
     assert "Traceback" not in run.stderr
     assert _ids(run) == list(range(1, 21))  # pages 1 and 2; nothing of the pages after the failed one
     assert _bookmarks(run) == {bookmark}  # no STATE moved the bookmark
+
+
+def test_a_failed_page_stops_the_other_workers_retries_so_the_tap_exits(
+    wms: FakeWms, run_tap: RunTap
+) -> None:
+    """Pages 3 to 5 keep answering 503 while page 2 fails for good: their workers must give up.
+
+    Their retry schedule is 1 + 2 + 4 + 8 + 16 s (six tries); a worker left to it would ask each
+    page six times before the process could exit. Stopped, each asks once (twice if the stop
+    lands between its check and its wait), and no page after them is asked at all.
+    """
+    wms.add("item", make_rows(55))
+    config = wms.basic_config(page_concurrency=4, max_tries=6, backoff_base_seconds=1.0)
+    catalog = _catalog(run_tap, config)
+    wms.meet("item", (2, 3, 4, 5))  # all four in flight before any is answered
+    wms.fail("item", 2, Fault(400, body='{"detail": "bad request"}'))
+    for page in (3, 4, 5):
+        for _ in range(6):
+            wms.fail("item", page, Fault(503))
+
+    run = run_tap(config, catalog=catalog)
+    assert run.exit_code == 1
+    [line] = run.errors()
+    assert line.startswith("error: entity item: the WMS answered HTTP 400"), line
+    assert "Traceback" not in run.stderr
+    assert _ids(run) == list(range(1, 11))  # page 1 only: nothing of the pages after the failed one
+    asked = Counter(int(seen.args.get("page", "1")) for seen in wms.list_requests("item"))
+    assert asked[2] == 1
+    assert all(1 <= asked[page] <= 2 for page in (3, 4, 5)), asked  # not their six tries
+    assert asked[6] == 0, asked
 
 
 def test_a_malformed_page_is_named_and_nothing_after_it_is_sent(wms: FakeWms, run_tap: RunTap) -> None:

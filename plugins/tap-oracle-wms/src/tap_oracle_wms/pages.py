@@ -18,7 +18,10 @@ What stays as with one page at a time:
   the pages before it written, nothing of the pages after it, and no
   bookmark moved;
 - each request has the stream's own retries (a 5xx, a 429 with
-  ``Retry-After``), run in the worker that sent it;
+  ``Retry-After``), run in the worker that sent it; once a page has
+  failed for good the read is over, so the other workers give up at once
+  (a shared ``threading.Event``) instead of going through their retries:
+  the process can exit without waiting for them;
 - ``next_page`` links are checked against ``base_url`` before any is used.
 
 Rows added while the pages are read land after the last counted page:
@@ -33,6 +36,7 @@ alone and are not seen: the weekly reload reads everything again.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -68,8 +72,16 @@ class PageSource(Protocol):
         """A request for a page URL the API gave or the reader numbered."""
         ...
 
-    def send(self, request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        """``request`` sent with the stream's retries; a failure that retries did not cure raises."""
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        context: Context | None,
+        stop: threading.Event | None = None,
+    ) -> requests.Response:
+        """``request`` sent with the stream's retries; a failure that retries did not cure raises.
+
+        Once ``stop`` is set, no further try is made and a wait between tries ends at once.
+        """
         ...
 
     def body(self, response: requests.Response) -> dict[str, Any]:
@@ -152,20 +164,23 @@ def _in_order(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"wms-{stream.name}")
     pending: deque[Future[requests.Response]] = deque()
     todo = iter(urls)
+    stop = threading.Event()
     try:
         for url in todo:
-            pending.append(pool.submit(stream.send, stream.link_request(url), context))
+            pending.append(pool.submit(stream.send, stream.link_request(url), context, stop))
             if len(pending) >= workers:
                 break
         while pending:
             response = pending.popleft().result()
             for url in todo:
-                pending.append(pool.submit(stream.send, stream.link_request(url), context))
+                pending.append(pool.submit(stream.send, stream.link_request(url), context, stop))
                 break
             yield response
     finally:
-        # A failed page (or a consumer that stopped) leaves the rest unsent; running requests end
-        # on their own and their answers are dropped.
+        # A failed page (or a consumer that stopped) leaves the rest unsent, and the running ones
+        # give up: a request under way ends without another try, a wait between tries ends now.
+        # Their answers and failures are dropped.
+        stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
 
 

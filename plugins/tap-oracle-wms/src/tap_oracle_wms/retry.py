@@ -5,21 +5,42 @@ the server asked (seconds or an HTTP date, capped by
 ``max_retry_after_seconds``), anything else waits ``base * 2**attempt``
 seconds (capped by ``max_wait_seconds``, plus up to 10% jitter so that
 several taps do not retry in step).
+
+``stoppable`` is the same retries for a worker of a concurrent read
+(``pages``): when another page has failed for good the read is over, so the
+worker's wait is cut short and no further try is made (``backoff`` sleeps
+with ``time.sleep``, which nothing interrupts, so the wait is done in its
+``on_backoff`` hook on a ``threading.Event`` instead).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Generator, Mapping
+import threading
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
+import backoff
 import requests
+from singer_sdk.exceptions import RetriableAPIError
 
-__all__ = ["RetryPolicy", "is_retriable", "retry_after_seconds"]
+__all__ = ["RETRIED", "RetryPolicy", "is_retriable", "retry_after_seconds", "stoppable"]
+
+RETRIED: tuple[type[Exception], ...] = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+"""What a stream's request is tried again after: those of Singer SDK's ``RESTStream.request_decorator``."""
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _RETRY_AFTER_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
 
@@ -90,3 +111,37 @@ class RetryPolicy:
         while True:
             exception = yield self.wait(exception, attempt)
             attempt += 1
+
+
+def stoppable(func: _F, *, policy: RetryPolicy, stop: threading.Event, on_retry: Callable[[Any], None]) -> _F:
+    """``func`` with ``policy``'s retries, abandoned as soon as ``stop`` is set.
+
+    ``on_retry`` gets backoff's details (with the real ``wait``) before each wait, as a stream's
+    ``backoff_handler`` does. Once ``stop`` is set, a failed try is not retried and a wait under
+    way ends at once with the failure that led to it (nobody reads it: the read is over).
+    """
+    planned: list[float] = []
+
+    def waits() -> Generator[float, BaseException | None, None]:
+        inner = policy.waits()
+        exception = yield next(inner)  # backoff primes with send(None)
+        while True:
+            planned.append(inner.send(exception))
+            exception = yield 0.0  # backoff's own sleep: nothing; on_backoff waits, and can be woken
+
+    def wait(details: Any) -> None:
+        seconds = planned[-1]
+        on_retry({**details, "wait": seconds})
+        if stop.wait(seconds):
+            raise details["exception"]
+
+    retried: _F = backoff.on_exception(
+        waits,
+        RETRIED,
+        max_tries=policy.max_tries,
+        giveup=lambda _exception: stop.is_set(),
+        on_backoff=wait,
+        jitter=None,  # the policy jitters its exponential waits itself
+        logger=None,  # on_retry logs; a worker stopped is not worth a line
+    )(func)
+    return retried

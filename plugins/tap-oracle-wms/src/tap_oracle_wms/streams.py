@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import tzinfo
 from http import HTTPStatus
@@ -38,7 +39,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from tap_oracle_wms.client import API_PATH, http_failure
 from tap_oracle_wms.errors import TokenError, WmsError
 from tap_oracle_wms.pages import PagesMoved, read_concurrently
-from tap_oracle_wms.retry import RetryPolicy, is_retriable
+from tap_oracle_wms.retry import RetryPolicy, is_retriable, stoppable
 from tap_oracle_wms.schema import KEY, EntitySchema
 from tap_oracle_wms.timestamps import to_utc
 
@@ -209,9 +210,21 @@ class EntityStream(RESTStream[ParseResult | None]):
         """A GET of a page URL (a ``next_page``, or one ``pages`` numbered from it)."""
         return self.build_prepared_request(method="GET", url=url, headers=self.http_headers)
 
-    def send(self, request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        """``request`` with the stream's retries (``RetryPolicy``) and checks (``validate_response``)."""
-        response: requests.Response = self.request_decorator(self._request)(request, context)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        context: Context | None,
+        stop: threading.Event | None = None,
+    ) -> requests.Response:
+        """``request`` with the stream's retries (``RetryPolicy``) and checks (``validate_response``).
+
+        With ``stop`` (a worker of a concurrent read), the retries end as soon as it is set.
+        """
+        if stop is None:
+            retried = self.request_decorator(self._request)
+        else:
+            retried = stoppable(self._request, policy=self._policy, stop=stop, on_retry=self.backoff_handler)
+        response: requests.Response = retried(request, context)
         return response
 
     def _selected_fields(self) -> list[str] | None:
