@@ -2,14 +2,15 @@
 
 Rules are read (and checked) with the kernel up, since a notifier's ``type``
 is any kind a plugin's ``flext_alert_notifiers`` answers. ``add`` and
-``remove`` rewrite the file atomically after checking the result.
+``remove`` rewrite the file atomically after checking the result, holding
+a lock on ``<rules file>.lock`` from reading it to replacing it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +37,11 @@ def notifier_kinds(kernel: FlextKernel) -> dict[str, Any]:
 
 
 @contextmanager
-def _rules(option: str | None) -> Iterator[tuple[FlextKernel, Path, RulesFile, dict[str, Any]] | int]:
-    from flext_plugin_monitor.rules import load_rules, rules_path
+def _rules(
+    option: str | None, *, edit: bool = False
+) -> Iterator[tuple[FlextKernel, Path, RulesFile, dict[str, Any]] | int]:
+    """The kernel, the rules file and its rules; ``edit`` holds the file's lock until the block ends."""
+    from flext_plugin_monitor.rules import load_rules, locked_rules, rules_path
 
     booted = boot_kernel()
     if booted.is_failure:
@@ -46,11 +50,12 @@ def _rules(option: str | None) -> Iterator[tuple[FlextKernel, Path, RulesFile, d
     with booted.value as kernel:
         path = rules_path(option)
         kinds = notifier_kinds(kernel)
-        loaded = load_rules(path, notifier_kinds=kinds)
-        if loaded.is_failure:
-            yield fail(loaded)
-            return
-        yield kernel, path, loaded.value, kinds
+        with locked_rules(path) if edit else nullcontext():
+            loaded = load_rules(path, notifier_kinds=kinds)
+            if loaded.is_failure:
+                yield fail(loaded)
+                return
+            yield kernel, path, loaded.value, kinds
 
 
 def list_alerts(*, rules: str | None = None, store: str | None = None) -> int:
@@ -159,7 +164,7 @@ def add(
         "notify": list(notify),
         "description": description,
     }
-    with _rules(rules) as opened:
+    with _rules(rules, edit=True) as opened:
         if isinstance(opened, int):
             return opened
         _, path, loaded, kinds = opened
@@ -181,7 +186,7 @@ def remove(name: str, /, *, rules: str | None = None) -> int:
         rules: The rules file.
 
     """
-    with _rules(rules) as opened:
+    with _rules(rules, edit=True) as opened:
         if isinstance(opened, int):
             return opened
         _, path, loaded, kinds = opened

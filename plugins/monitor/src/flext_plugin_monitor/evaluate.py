@@ -4,7 +4,9 @@ A rule with ``for`` must be true at successive evaluations spanning that
 long before it fires: when it first became true is kept in
 ``<data dir>/monitor/pending.json`` (a local note, not an event: a pending
 alert is nothing anyone is told about). Firing and resolving are appended to
-the ``monitor-alerts`` stream once per change, and only then are the rule's
+the ``monitor-alerts`` stream once per change (``pending.json`` is written
+only once that append succeeded, through a temporary file of its own), and
+only then are the rule's
 notifiers called; a notifier that fails is reported and the change stays
 recorded (it is not retried).
 """
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flext_kernel.result import FlextResult
@@ -176,11 +179,11 @@ def evaluate(
         if rules.rule(name) is None:
             gone = Check(False, "the rule was removed")
             events.append((_event(AlertResolved, name, state.severity, gone), None))
-    _write_pending(pending)
     if events:
         appended = store.append(STREAM, [event for event, _ in events], version)
-        if appended.is_failure:
+        if appended.is_failure:  # pending stays as it was: what did not fire now fires at the next evaluation
             return FlextResult.fail(appended.error or "", error_code=appended.error_code)
+    _write_pending(pending)
     for event, about in events:
         (outcome.fired if isinstance(event, AlertFired) else outcome.resolved).append(event.rule)
         if about is not None:
@@ -233,8 +236,17 @@ def _read_pending() -> dict[str, float]:
 
 
 def _write_pending(pending: dict[str, float]) -> None:
+    """Replace ``pending.json`` through a temporary file of this writer's own (evaluations run at once)."""
+    import tempfile
+
     path = _pending_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(pending))
-    os.replace(temporary, path)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=".pending-", suffix=".tmp", delete=False, encoding="utf-8"
+    ) as out:
+        json.dump(pending, out)
+    try:
+        os.replace(out.name, path)
+    except OSError:
+        Path(out.name).unlink(missing_ok=True)
+        raise

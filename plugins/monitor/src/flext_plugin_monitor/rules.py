@@ -23,8 +23,9 @@ that notifier's to validate.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -42,6 +43,7 @@ __all__ = [
     "RulesFile",
     "RunFailed",
     "load_rules",
+    "locked_rules",
     "rules_path",
     "save_rules",
 ]
@@ -257,6 +259,24 @@ def _invalid(path: Path, line: int, key: str, message: str) -> FlextResult[Any]:
         error_code=VALIDATION_ERROR,
         error_data={"file": str(path), "line": line},
     )
+
+
+@contextlib.contextmanager
+def locked_rules(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<rules file>.lock`` (a sibling): one ``add``/``remove`` at a time.
+
+    Held from reading the file to replacing it, so two edits at once do not
+    both start from the same rules and lose one's change.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def save_rules(path: Path, rules: RulesFile) -> None:
