@@ -13,6 +13,8 @@ from flext_plugin_shell.redact import MASK, redact
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flext_sdk.redaction import register
+
 from .helpers import flext
 
 
@@ -130,6 +132,11 @@ def test_a_secret_typed_as_an_argument_of_flext_secret_is_not_recorded(home: Pat
         (["--db-password", "--verbose"], ["--db-password", "--verbose"]),
         (["https://u:p@h/x"], [f"https://u:{MASK}@h/x"]),
         (["pipeline", "run", "orders"], ["pipeline", "run", "orders"]),
+        (["--password", "-Abc123xyz"], ["--password", MASK]),
+        (["--pg-pw", "pw12345"], ["--pg-pw", MASK]),
+        (["--pg_pw=pw12345"], [f"--pg_pw={MASK}"]),
+        (["-p", "5432"], ["-p", "5432"]),
+        (["--pw-file", "--verbose"], ["--pw-file", "--verbose"]),
     ],
 )
 def test_redact_cases(tokens: list[str], shown: list[str]) -> None:
@@ -140,7 +147,7 @@ def test_redact_cases(tokens: list[str], shown: list[str]) -> None:
 @given(
     name=st.sampled_from(["--password", "--secret", "--token", "--api-key", "--db-pass", "--auth"]),
     value=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=6).filter(
-        lambda v: not v.startswith("-") and MASK not in v
+        lambda v: not v.startswith("--") and MASK not in v
     ),
     form=st.sampled_from(["separate", "equals", "url"]),
 )
@@ -153,3 +160,24 @@ def test_a_secret_value_never_survives_redaction(name: str, value: str, form: st
         value = value.replace("@", "").replace("/", "").replace(" ", "") or "pw1234"
         tokens = ["cmd", f"postgresql://user:{value}@host/db"]
     assert all(value not in token for token in redact(tokens)[1:])
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        '{"password": "pw12345"}',
+        "password:pw12345",
+        "Authorization: Bearer pw12345abcdef",
+        "--conf=password:pw12345",
+    ],
+)
+def test_a_secret_inside_an_argument_is_hidden(token: str) -> None:
+    shown = redact(["meltano", "config", token])
+    assert "pw12345" not in " ".join(shown), shown
+    assert shown[:2] == ["meltano", "config"]
+
+
+def test_a_registered_secret_value_is_hidden_anywhere() -> None:
+    # A value the secrets plugin resolved in this process (registered) is hidden wherever it occurs.
+    register("Registered-Value-42")  # unique to this test: it stays registered in the test process
+    assert redact(["run", "--note", "x Registered-Value-42 y"]) == ["run", "--note", f"x {MASK} y"]

@@ -1,6 +1,13 @@
 """Secrets typed on a command line never reach the history: values of secret-looking options, URL passwords.
 
-Stdlib only: ``record`` runs at the end of every ``flext`` run.
+Two passes. The first knows command-line shapes: the token after a secret-named option
+(``--password VALUE``, even a VALUE starting with ``-``; only a ``--long`` option is taken as
+"no value given"), ``--api-key=VALUE`` and ``NAME=VALUE``. The second runs the SDK's redactor
+(``flext_sdk.redaction.redact``) over every token: values registered in this process and the
+shapes it knows inside a word (``{"password": "pw"}``, ``password:pw``, ``Bearer abc``, URL
+passwords). A short flag (``-p``) is left alone: it is ``--port`` as often as ``--password``.
+
+Stdlib and the stdlib-only SDK redactor: ``record`` runs at the end of every ``flext`` run.
 """
 
 from __future__ import annotations
@@ -8,12 +15,16 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from flext_sdk.redaction import redact as redact_text
+
 __all__ = ["MASK", "redact"]
 
 MASK: Final = "***"
 """What a secret value becomes."""
 
-_SECRET_NAME: Final = re.compile(r"pass(word|wd|phrase)?|secret|token|key|credential|auth|pwd", re.IGNORECASE)
+_SECRET_NAME: Final = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|key|credential|auth|pwd|(?<![a-z0-9])pw(?![a-z0-9])", re.IGNORECASE
+)
 """An option (``--db-password``) or assignment (``PASSWORD=...``) whose value is a secret."""
 _URL_CREDENTIALS: Final = re.compile(
     r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)(?P<user>[^:/@\s]*):(?P<secret>[^@/]*)@"
@@ -34,8 +45,8 @@ def redact(tokens: list[str]) -> list[str]:
     """``tokens`` with every secret replaced by ``MASK``.
 
     ``--password VALUE``, ``--api-key=VALUE``, ``TOKEN=VALUE`` and ``postgresql://u:VALUE@h``
-    all lose VALUE; an option named like a secret but given as a flag (the next token is an
-    option) keeps the next token.
+    all lose VALUE; an option named like a secret but given as a flag (the next token is a
+    ``--long`` option) keeps the next token. Each token then goes through the SDK redactor.
     """
     shown: list[str] = []
     hide_next = False
@@ -47,10 +58,10 @@ def redact(tokens: list[str]) -> list[str]:
         start += 2 if tokens[start] in ("--output", "--plugins-dir") else 1
     hide_from = start + 3 if tokens[start : start + 1] == ["secret"] else len(tokens)
     for index, token in enumerate(tokens):
-        if index >= hide_from and not token.startswith("-"):
+        if index >= hide_from and not token.startswith("--"):
             shown.append(MASK)
             continue
-        if hide_next and not token.startswith("-"):
+        if hide_next and not token.startswith("--"):
             shown.append(MASK)
             hide_next = False
             continue
@@ -63,4 +74,4 @@ def redact(tokens: list[str]) -> list[str]:
             hide_next = True
         else:
             shown.append(_hide_urls(token))
-    return shown
+    return [redact_text(token) for token in shown]
