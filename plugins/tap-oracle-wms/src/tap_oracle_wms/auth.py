@@ -4,17 +4,26 @@ OAuth2 uses the client-credentials grant: the client id and secret go to
 the token endpoint in an HTTP Basic header (RFC 6749 section 2.3.1, what
 Oracle IDCS expects), with ``scope`` in the form body when configured. The
 token is kept until ``expires_in`` runs out, then asked for again.
+
+One authenticator serves every stream and, with ``page_concurrency`` above
+1, several worker threads at once: a lock makes the validity check and the
+refresh one step, so the workers that find the token expired together ask
+for one new token, not one each.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk.authenticators import APIAuthenticatorBase, BasicAuthenticator, OAuthAuthenticator
 
 from tap_oracle_wms.errors import TokenError
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["ClientCredentialsAuthenticator", "authenticator"]
 
@@ -31,6 +40,16 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
             client_secret=client_secret,
             oauth_headers={"Authorization": f"Basic {pair}"},
         )
+        self._token_lock = threading.Lock()
+
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """The request with a bearer token; the check, the refresh and the header are one step.
+
+        Singer SDK checks ``is_token_valid`` and calls ``update_access_token`` without a lock, so
+        every worker that finds the token expired would ask for its own.
+        """
+        with self._token_lock:
+            return super().authenticate_request(request)
 
     @property
     def oauth_request_body(self) -> dict[str, Any]:

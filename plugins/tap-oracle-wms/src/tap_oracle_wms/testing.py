@@ -133,6 +133,8 @@ class FakeWms:
         self.next_host: str | None = None
         self.latency = 0.0
         """Seconds each page answer waits before it is sent (describe and token answers do not)."""
+        self.token_latency = 0.0
+        """Seconds each token answer waits before it is sent (a slow identity provider)."""
         self.meetings: dict[tuple[str, int], tuple[threading.Barrier, threading.Event]] = {}
         self.after_page: dict[tuple[str, int], Callable[[], None]] = {}
         """Called once, right after that page of that entity was answered (rows changed mid-read)."""
@@ -230,8 +232,11 @@ class FakeWms:
             "client_credentials"
         ):
             return _json({"error": "invalid_client"}, 401)
-        token = f"token-{len(self.tokens) + 1}"
-        self.tokens.append(token)
+        if self.token_latency:
+            time.sleep(self.token_latency)
+        with self._lock:
+            token = f"token-{len(self.tokens) + 1}"
+            self.tokens.append(token)
         return _json({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 
     def _page(self, request: Request, entity: str, args: dict[str, str]) -> Response:
