@@ -12,6 +12,13 @@ Values are bound as Oracle wants them (``bind_value``): instants as naive
 UTC ``datetime`` (the statement adds the zone back), dates as ``date``,
 booleans as 0/1, numbers as ``Decimal`` (a float's digits as written, not its
 binary approximation), objects and arrays as JSON text.
+
+``ACTIVATE_VERSION`` (a full-table reload's end) soft-deletes the rows of
+older versions, or deletes them with ``hard_delete``. singer-sdk writes those
+two statements as text with ``_sdc_deleted_at`` and ``_sdc_table_version``
+unquoted, which Oracle refuses (a name starting with ``_`` must be quoted);
+``activate_version`` builds them with SQLAlchemy, so the Oracle dialect quotes
+them as it did in ``CREATE TABLE``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,14 @@ from target_oracle.connector import OracleConnector, table_for
 from target_oracle.merge import Merge, bind_name
 from target_oracle.types import Kind, kind_of
 
-__all__ = ["OracleSink", "bind_value", "insert_statement", "latest_by_key"]
+__all__ = [
+    "OracleSink",
+    "bind_value",
+    "hard_delete_statement",
+    "insert_statement",
+    "latest_by_key",
+    "soft_delete_statement",
+]
 
 
 def bind_value(kind: str, value: Any) -> Any:
@@ -76,6 +90,41 @@ def insert_statement(table: sa.Table) -> sa.Insert:
     return sa.insert(table).values(values)
 
 
+def _utc_bind(name: str, value: dt.datetime) -> Any:
+    """``value`` bound as naive UTC with the zone added back (as ``insert_statement`` binds instants)."""
+    naive = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    return sa.func.from_tz(sa.cast(sa.bindparam(name, naive, type_=sa.TIMESTAMP()), sa.TIMESTAMP()), "UTC")
+
+
+def soft_delete_statement(
+    table_name: str,
+    schema_name: str | None,
+    version: int,
+    deleted_at: dt.datetime,
+    *,
+    version_column: str = "_sdc_table_version",
+    deleted_column: str = "_sdc_deleted_at",
+) -> sa.Update:
+    """``UPDATE`` marking the rows of versions before ``version`` deleted at ``deleted_at`` (once)."""
+    table = sa.table(table_name, sa.column(version_column), sa.column(deleted_column), schema=schema_name)
+    return (
+        sa.update(table)
+        .values({deleted_column: _utc_bind("deleted_at", deleted_at)})
+        .where(table.c[version_column] < sa.bindparam("version", version, type_=sa.Integer()))
+        .where(table.c[deleted_column].is_(None))
+    )
+
+
+def hard_delete_statement(
+    table_name: str, schema_name: str | None, version: int, *, version_column: str = "_sdc_table_version"
+) -> sa.Delete:
+    """``DELETE`` of the rows of versions before ``version``."""
+    table = sa.table(table_name, sa.column(version_column), schema=schema_name)
+    return sa.delete(table).where(
+        table.c[version_column] < sa.bindparam("version", version, type_=sa.Integer())
+    )
+
+
 class OracleSink(SQLSink[OracleConnector]):
     """Upserts a stream's batches into its table."""
 
@@ -115,3 +164,43 @@ class OracleSink(SQLSink[OracleConnector]):
         with self.connector._connect() as connection, connection.begin():
             connection.execute(statement, binds)
         return len(binds)
+
+    def activate_version(self, new_version: int) -> None:
+        """Retire the rows of older versions: soft-deleted, or deleted with ``hard_delete``.
+
+        singer-sdk's flow (nothing before the table exists; the version column, and the soft-delete
+        column, added when missing), with the statements of ``soft_delete_statement`` and
+        ``hard_delete_statement`` instead of its unquoted text.
+        """
+        if not self.connector.table_exists(self.full_table_name):
+            return
+        deleted_at = dt.datetime.now(dt.UTC)
+        _, schema_name, table_name = self.connector.parse_full_table_name(self.full_table_name)
+        if not self.connector.column_exists(
+            full_table_name=self.full_table_name, column_name=self.version_column_name
+        ):
+            self.connector.prepare_column(
+                self.full_table_name, self.version_column_name, sql_type=sa.Integer()
+            )
+        statement: sa.Executable
+        if self.config.get("hard_delete", False):
+            statement = hard_delete_statement(
+                table_name, schema_name, new_version, version_column=self.version_column_name
+            )
+        else:
+            if not self.connector.column_exists(
+                full_table_name=self.full_table_name, column_name=self.soft_delete_column_name
+            ):
+                self.connector.prepare_column(
+                    self.full_table_name, self.soft_delete_column_name, sql_type=sa.TIMESTAMP(timezone=True)
+                )
+            statement = soft_delete_statement(
+                table_name,
+                schema_name,
+                new_version,
+                deleted_at,
+                version_column=self.version_column_name,
+                deleted_column=self.soft_delete_column_name,
+            )
+        with self.connector._connect() as connection, connection.begin():
+            connection.execute(statement)
