@@ -99,3 +99,17 @@ def test_a_password_never_survives_redaction(user: str, password: str, host: str
     name = quote(user, safe="")
     url = f"postgresql://{name}:{quote(password, safe='')}@{host}:5432/db?password={quote(password)}"
     assert redacted(url) == f"postgresql://{name}:***@{host}:5432/db?***"
+
+
+@given(
+    password=st.text(
+        st.characters(codec="ascii", categories=["L", "N", "P", "S", "Zs"]), min_size=4, max_size=20
+    ),
+    key=st.sampled_from(["password", "PASSWORD", "sslpassword"]),
+)
+def test_a_key_value_dsn_password_never_survives_redaction(password: str, key: str) -> None:
+    quoted = "'" + password.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    for value in (quoted, password):
+        shown = redacted(f"host=db.example port=5432 {key}={value} dbname=x")
+        assert password not in shown or password in "host=db.example port=5432 dbname=x ***"
+        assert shown.startswith("host=db.example port=5432 ")

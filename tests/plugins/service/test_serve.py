@@ -302,3 +302,63 @@ def test_ctrl_c_ends_serve_with_130(services: Services) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+DSN_PASSWORD = "hunter2-dsn"
+
+
+def test_a_key_value_dsn_password_is_hidden_in_health_list_and_ready(
+    serve: Callable[..., Any], services: Services
+) -> None:
+    unquoted = (
+        f"host=127.0.0.1 user=postgres password=first {DSN_PASSWORD} dbname=postgres"  # libpq refuses it
+    )
+    services.set(
+        {
+            "name": "kv-db",
+            "kind": "dependency",
+            "required": False,
+            "check": {
+                "type": "postgres",
+                "url": f"host=127.0.0.1 port=5432 user=postgres password={DSN_PASSWORD}",
+            },
+        },
+        {
+            "name": "kv-bad",
+            "kind": "dependency",
+            "required": False,
+            "check": {"type": "postgres", "url": unquoted},
+        },
+        FLEXT_POSTGRES_URL=f"host=127.0.0.1 port=5432 user=postgres password='{DSN_PASSWORD} x' dbname=postgres",  # noqa: E501
+    )
+    health = services("--output", "json", "service", "health")
+    assert health.exit_code in (0, 1), health
+    rows = {row["service"]: row for row in health.json()["data"]["services"]}
+    assert rows["postgres"]["target"] == "host=127.0.0.1 port=5432 user=postgres password=*** dbname=postgres"
+    assert rows["kv-db"]["target"] == "host=127.0.0.1 port=5432 user=postgres password=***"
+    assert rows["kv-bad"]["target"] == "host=127.0.0.1 user=postgres password=*** dbname=postgres"
+    assert rows["kv-bad"]["status"] == "down"
+    outputs = [health, services("service", "health"), services("service", "list")]
+    outputs.append(services("--output", "json", "service", "list"))
+    for output in outputs:
+        assert DSN_PASSWORD not in output.stdout + output.stderr
+    with serve() as base:
+        _, body = get_json(f"{base}/ready")
+    assert DSN_PASSWORD not in json.dumps(body)
+    assert "password=***" in json.dumps(body)
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "1%C2%B2", "-1", "0", "x", ""])
+def test_a_limit_that_is_not_a_plain_number_is_400(
+    serve: Callable[..., Any], services: Services, limit: str
+) -> None:
+    services.set()
+    with serve() as base:
+        for path in ("events", "runs", "pipelines"):
+            status, body = get_json(f"{base}/api/v1/{path}?limit={limit}")
+            assert status == 400, body
+            assert body["code"] == "VALIDATION_ERROR"
+            assert body["error"].startswith("limit must be a whole number")
+        status, body = get_json(f"{base}/api/v1/events?after=%C2%B2")
+        assert status == 400, body
+        assert body["code"] == "VALIDATION_ERROR"

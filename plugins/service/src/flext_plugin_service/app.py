@@ -81,9 +81,14 @@ def _error(status: int, message: str, code: str | None) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message, "code": code}, status_code=status)
 
 
+def _whole(raw: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes ``²`` and ``٣``, which ``int`` refuses (a 500)."""
+    return raw.isascii() and raw.isdigit()
+
+
 def _paging(request: Request) -> tuple[int, str | None] | JSONResponse:
     raw = request.query_params.get("limit", str(_DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _whole(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         return _error(400, f"limit must be a whole number from 1 to {MAX_LIMIT}", VALIDATION_ERROR)
     return int(raw), request.query_params.get("after")
 
@@ -138,7 +143,7 @@ def build_app(kernel: FlextKernel, *, store: str | None = None) -> Starlette:
         if isinstance(paging, JSONResponse):
             return paging
         limit, after = paging
-        if after is not None and not after.isdigit():
+        if after is not None and not _whole(after):
             return _error(400, "after must be an event position (a whole number)", VALIDATION_ERROR)
         start = int(after or 0)
 

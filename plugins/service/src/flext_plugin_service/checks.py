@@ -97,6 +97,8 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "connection info string" in text:  # libpq quotes a piece of a key=value string: maybe the password
+        return "invalid key=value connection string (quote a value holding spaces)"
     return text if "://" not in text else type(exc).__name__
 
 

@@ -9,6 +9,7 @@ password) is.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -130,13 +131,25 @@ class ServiceSpec(BaseModel):
         return "pid file"
 
 
+_DSN_SECRET = re.compile(
+    r"""(?P<key>\b\w*pass\w*\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'?|.*?(?=\s+\w+\s*=|$))""", re.IGNORECASE
+)
+"""A ``*pass*=`` key of a libpq key=value string and its value (quoted, or up to the next key)."""
+
+
 def redacted(url: str) -> str:
-    """``url`` with its password (and any query string, which may hold one) replaced by ``***``."""
+    """``url`` with its password (and any query string, which may hold one) replaced by ``***``.
+
+    A libpq key=value string (``host=db user=u password=secret``) keeps its
+    keys and loses the values of any ``*pass*`` key.
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "***"
     if not parts.scheme or not parts.netloc:
+        if "=" in url:
+            url = _DSN_SECRET.sub(lambda found: f"{found['key']}***", url)
         return url if "@" not in url else "***"
     netloc = parts.netloc
     if "@" in netloc:
