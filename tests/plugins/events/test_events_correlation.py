@@ -70,14 +70,15 @@ def test_show_filters_one_stream_by_correlation_id(bank: Bank) -> None:
 
 
 def test_streams_lists_only_the_streams_one_action_wrote_and_counts_its_events(bank: Bank) -> None:
-    everything = {row["stream"]: row["events"] for row in bank.json("events", "streams")}
+    # --prefix acc-: other plugins may record each command too (an audit trail), under the same id
+    everything = {row["stream"]: row["events"] for row in bank.json("events", "streams", "--prefix", "acc-")}
     assert everything == {"acc-1": 2, "acc-2": 2}
-    paid = bank.json("events", "streams", "--correlation-id", "req-pay")
+    paid = bank.json("events", "streams", "--prefix", "acc-", "--correlation-id", "req-pay")
     assert [(row["stream"], row["events"], row["last_type"]) for row in paid] == [
         ("acc-1", 1, "bank.Deposited"),
         ("acc-2", 1, "bank.Deposited"),
     ]
-    opened = bank.json("events", "streams", "--correlation-id", "req-open-2")
+    opened = bank.json("events", "streams", "--prefix", "acc-", "--correlation-id", "req-open-2")
     assert [(row["stream"], row["events"], row["version"]) for row in opened] == [("acc-2", 1, 1)]
     nothing = bank("--output", "json", "events", "streams", "--correlation-id", "req-never")
     assert (nothing.exit_code, nothing.json()["data"]) == (0, [])
@@ -87,7 +88,17 @@ def test_streams_lists_only_the_streams_one_action_wrote_and_counts_its_events(b
 
 def test_tail_follows_only_the_events_of_one_action(bank: Bank) -> None:
     tailed = bank(
-        "--output", "json", "events", "tail", "--from-start", "--count", "2", "--correlation-id", "req-pay"
+        "--output",
+        "json",
+        "events",
+        "tail",
+        "--from-start",
+        "--count",
+        "2",
+        "--stream-prefix",
+        "acc-",
+        "--correlation-id",
+        "req-pay",
     )
     assert tailed.exit_code == 0, tailed
     rows = [json.loads(line) for line in tailed.stdout.splitlines()]
