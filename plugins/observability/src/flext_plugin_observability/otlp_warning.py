@@ -17,7 +17,7 @@ import threading
 
 from flext_sdk.redaction import redact
 
-__all__ = ["LOGGERS", "OneWarning", "install"]
+__all__ = ["LOGGERS", "OneWarning", "failures", "install"]
 
 LOGGERS = ("opentelemetry.exporter.otlp",)
 """The loggers the OTLP exporters log through (``.proto.http.*`` and ``.common.http`` are below it)."""
@@ -31,6 +31,9 @@ class OneWarning(logging.Handler):
         self.endpoint = endpoint
         """Where the exporters send (the warning names it)."""
         self._said = threading.Event()
+        self._lock = threading.Lock()
+        self.failures = 0
+        """Warnings and errors the exporters logged so far (a failed try each, roughly)."""
 
     @property
     def said(self) -> bool:
@@ -38,7 +41,9 @@ class OneWarning(logging.Handler):
         return self._said.is_set()
 
     def emit(self, record: logging.LogRecord) -> None:
-        """The first record becomes the line; the others are dropped."""
+        """The first record becomes the line; the others are counted and dropped."""
+        with self._lock:
+            self.failures += 1
         if self.said:
             return
         self._said.set()
@@ -67,3 +72,12 @@ def install(endpoint: str) -> OneWarning:
         logger.addHandler(handler)
         logger.propagate = False  # not also through the root logger or Python's last-resort handler
     return handler
+
+
+def failures() -> int:
+    """The failures the installed ``OneWarning`` counted (0 when none is installed)."""
+    for name in LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, OneWarning):
+                return handler.failures
+    return 0

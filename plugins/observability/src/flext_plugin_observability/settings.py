@@ -36,9 +36,9 @@ class TelemetrySettings(BaseSettings):
     """The collector's base URL (``http://localhost:4318``); unset: OpenTelemetry's own
     ``OTEL_EXPORTER_OTLP_*`` variables, else its default."""
     otlp_timeout: float = Field(default=2.0, gt=0)
-    """Seconds one export to the collector may take, retries included; an unreachable collector
-    delays a command's exit by about this much per export (spans, then metrics), not OpenTelemetry's
-    10 s each."""
+    """Seconds one export to the collector may take, retries included. An unreachable collector
+    delays a command's exit by about this much (the spans' last export; the metrics' last one is
+    then not tried), not OpenTelemetry's 10 s for each."""
     metric_interval: float = Field(default=10.0, gt=0)
     """Seconds between two metric exports to the console or the collector (the last one at exit)."""
     memory_file: Path | None = None

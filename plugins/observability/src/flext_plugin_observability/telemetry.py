@@ -111,7 +111,7 @@ class Telemetry:
         *,
         span_memory: InMemorySpanExporter | None = None,
         metric_memory: InMemoryMetricReader | None = None,
-        give_up: Callable[[], None] | None = None,
+        give_up: Callable[[int], None] | None = None,
     ) -> None:
         self.settings = settings
         """What it was built from."""
@@ -130,6 +130,7 @@ class Telemetry:
         self.instruments = _instruments(meter_provider.get_meter(SCOPE))
         """FLEXT's metrics."""
         self._give_up = give_up
+        """With ``otlp``: called with the failures counted before the spans' last export."""
         self._closed = False
 
     def metrics_text(self) -> str:
@@ -146,12 +147,13 @@ class Telemetry:
         # Bounded: an exporter that cannot reach its collector gives up after ``otlp_timeout``
         # (each export), and these bound the waits around the exports.
         bound = int(self.settings.otlp_timeout * 1000) + 1000
+        before = _failures() if self._give_up is not None else 0
         self.tracer_provider.force_flush(timeout_millis=bound)
         if self.settings.memory_file is not None:
             self._dump(self.settings.memory_file)
         self.tracer_provider.shutdown()
         if self._give_up is not None:
-            self._give_up()
+            self._give_up(before)
         self.meter_provider.shutdown(timeout_millis=bound)
 
     def _dump(self, path: Path) -> None:
@@ -165,6 +167,13 @@ class Telemetry:
         partial = path.with_name(path.name + ".partial")
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)  # a reader never sees half a file
+
+
+def _failures() -> int:
+    """The OTLP export failures the process logged so far (0 when the OTLP exporter never ran)."""
+    from flext_plugin_observability.otlp_warning import failures
+
+    return failures()
 
 
 def span_record(span: ReadableSpan) -> dict[str, Any]:
@@ -242,7 +251,7 @@ _Exporters: TypeAlias = tuple[
     list["MetricReader"],
     "InMemorySpanExporter | None",
     "InMemoryMetricReader | None",
-    "Callable[[], None] | None",
+    "Callable[[int], None] | None",
 ]
 """The span exporter, the extra metric readers, the in-memory pair (exporter ``memory`` only), and
 what ``close`` calls before the last metric export (``otlp`` only)."""
@@ -290,9 +299,9 @@ def _exporters(settings: TelemetrySettings) -> FlextResult[_Exporters]:
     warning = install(base or "its default endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)")
     reader = PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval)
 
-    def give_up() -> None:
-        """The collector failed already (the spans' export): let the last metric export fail at once."""
-        if warning.said:
+    def give_up(before: int) -> None:
+        """The spans' last export failed just now: let the last metric export fail at once too."""
+        if warning.failures > before:
             metric_exporter.shutdown()
 
     return FlextResult.ok((span_exporter, [reader], None, None, give_up))
