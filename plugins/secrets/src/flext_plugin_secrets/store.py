@@ -12,6 +12,14 @@ of an existing name updates it where it is.
 
 Names in the keyring are ``flext/<profile>`` (service) and the secret's name
 (user name).
+
+Two orders matter. The passphrase is asked *before* the directory's lock is
+taken: a prompt waiting for a person must not hold every other writer (a
+scheduler's ``flext secret set`` with ``FLEXT_SECRET_KEY``) without limit.
+And ``set`` of a new name writes its index entry before the value and takes
+the entry back when the value cannot be written, so a crash or a kill in
+between leaves at worst a name without a value (``get`` says not found,
+``delete`` removes it), never a value no index knows of.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
 from flext_kernel.errors import VALIDATION_ERROR
 from flext_kernel.result import FlextResult
@@ -68,6 +76,22 @@ class Found:
     backend: str
 
 
+def _index_shaped(secrets: object) -> TypeGuard[dict[str, dict[str, dict[str, str]]]]:
+    """Whether the index's ``secrets`` is ``{profile: {name: {"backend": known, "updated": str}}}``."""
+    return isinstance(secrets, dict) and all(
+        isinstance(profile, str)
+        and isinstance(names, dict)
+        and all(
+            isinstance(name, str)
+            and isinstance(entry, dict)
+            and entry.get("backend") in (FILE_BACKEND, KEYRING_BACKEND)
+            and isinstance(entry.get("updated"), str)
+            for name, entry in names.items()
+        )
+        for profile, names in secrets.items()
+    )
+
+
 class SecretStore:
     """The secrets of every profile under ``directory``, in the keyring or the encrypted file."""
 
@@ -76,6 +100,7 @@ class SecretStore:
         self.vault_path = directory / "vault.json"
         self.index_path = directory / "index.json"
         self._passphrase = passphrase
+        self._asked: FlextResult[str] | None = None
         self._choice = choice if choice is not None else os.environ.get(BACKEND_VARIABLE, "auto")
 
     # -- the backend ---------------------------------------------------------------------------
@@ -125,11 +150,11 @@ class SecretStore:
             )
         if data is None:
             return FlextResult.ok({})
-        if not isinstance(data, dict) or data.get("format") != _INDEX_FORMAT:
+        secrets = data.get("secrets", {}) if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("format") != _INDEX_FORMAT or not _index_shaped(secrets):
             return FlextResult.fail(
                 f"{self.index_path} is not a FLEXT secrets index", error_code=SECRET_STORE_FAILED
             )
-        secrets: dict[str, dict[str, dict[str, str]]] = data.get("secrets", {})
         return FlextResult.ok(secrets)
 
     def _save_index(self, index: dict[str, dict[str, dict[str, str]]]) -> FlextResult[None]:
@@ -150,12 +175,45 @@ class SecretStore:
 
     # -- the encrypted file --------------------------------------------------------------------
 
+    def _ask(self, creating: bool) -> FlextResult[str]:
+        """The passphrase, asked once per store (ahead of the lock, then reused under it)."""
+        if self._asked is None:
+            self._asked = self._passphrase(creating)
+        return self._asked
+
+    def _ask_ahead(self, profile: str, name: str, *, create: bool) -> FlextResult[None]:
+        """Ask for the passphrase now, unlocked, when the operation will open the encrypted file.
+
+        Whatever cannot be decided here (a damaged index, no backend) is left to the locked
+        part, which reads everything again and reports it.
+        """
+        where = self._where(profile, name)
+        if where.is_failure:
+            return FlextResult.ok(None)
+        backend = where.value
+        if backend is None:
+            chosen = self.backend() if create else None
+            if chosen is None or chosen.is_failure:
+                return FlextResult.ok(None)
+            backend = chosen.value[0]
+        if backend != FILE_BACKEND:
+            return FlextResult.ok(None)
+        read = Vault.read(self.vault_path)
+        if read.is_failure or (read.value is None and not create):
+            return FlextResult.ok(None)
+        asked = self._ask(read.value is None)
+        return (
+            FlextResult.fail(asked.error or "", error_code=asked.error_code)
+            if asked.is_failure
+            else FlextResult.ok(None)
+        )
+
     def _vault(self, *, create: bool) -> FlextResult[Vault | None]:
         read = Vault.read(self.vault_path)
         if read.is_failure or (read.value is None and not create):
             return read
         vault = read.value
-        passphrase = self._passphrase(vault is None)
+        passphrase = self._ask(vault is None)
         if passphrase.is_failure:
             return FlextResult.fail(passphrase.error or "", error_code=passphrase.error_code)
         if vault is None:
@@ -169,22 +227,31 @@ class SecretStore:
 
     def set(self, profile: str, name: str, value: str) -> FlextResult[str]:
         """Store ``value`` as ``name`` where it is, else in the chosen backend; the backend's name."""
+        asked = self._ask_ahead(profile, name, create=True)
+        if asked.is_failure:
+            return FlextResult.fail(asked.error or "", error_code=asked.error_code)
         with locked(self.directory):
             where = self._where(profile, name)
             if where.is_failure:
                 return FlextResult.fail(where.error or "", error_code=where.error_code)
             backend = where.value
+            new = backend is None
             if backend is None:
                 chosen = self.backend()
                 if chosen.is_failure:
                     return FlextResult.fail(chosen.error or "", error_code=chosen.error_code)
                 backend = chosen.value[0]
+                entered = self._indexed(profile, name, backend)  # the entry first: see the module's docstring
+                if entered.is_failure:
+                    return entered
             stored = (
                 self._put_keyring(profile, name, value)
                 if backend == KEYRING_BACKEND
                 else self._put_file(profile, name, value)
             )
             if stored.is_failure:
+                if new:
+                    self._unindexed(profile, name)
                 return FlextResult.fail(stored.error or "", error_code=stored.error_code)
             return self._indexed(profile, name, backend)
 
@@ -195,6 +262,16 @@ class SecretStore:
         index.value.setdefault(profile, {})[name] = {"backend": backend, "updated": now()}
         saved = self._save_index(index.value)
         return saved.map(lambda _: backend)
+
+    def _unindexed(self, profile: str, name: str) -> FlextResult[None]:
+        index = self._index()
+        if index.is_failure:
+            return FlextResult.fail(index.error or "", error_code=index.error_code)
+        names = index.value.get(profile, {})
+        names.pop(name, None)
+        if not names:
+            index.value.pop(profile, None)
+        return self._save_index(index.value)
 
     def _put_file(self, profile: str, name: str, value: str) -> FlextResult[None]:
         opened = self._vault(create=True)
@@ -284,6 +361,9 @@ class SecretStore:
 
     def delete(self, profile: str, name: str) -> FlextResult[str]:
         """Remove ``name`` from its backend and the index; the backend it was in."""
+        asked = self._ask_ahead(profile, name, create=False)
+        if asked.is_failure:
+            return FlextResult.fail(asked.error or "", error_code=asked.error_code)
         with locked(self.directory):
             where = self.exists(profile, name)
             if where.is_failure:
@@ -295,14 +375,7 @@ class SecretStore:
             )
             if removed.is_failure:
                 return FlextResult.fail(removed.error or "", error_code=removed.error_code)
-            index = self._index()
-            if index.is_failure:
-                return FlextResult.fail(index.error or "", error_code=index.error_code)
-            names = index.value.get(profile, {})
-            names.pop(name, None)
-            if not names:
-                index.value.pop(profile, None)
-            return self._save_index(index.value).map(lambda _: where.value)
+            return self._unindexed(profile, name).map(lambda _: where.value)
 
     def _delete_file(self, profile: str, name: str) -> FlextResult[None]:
         opened = self._vault(create=False)
