@@ -329,7 +329,9 @@ def test_a_key_value_dsn_password_is_hidden_in_health_list_and_ready(
             "required": False,
             "check": {"type": "postgres", "url": unquoted},
         },
-        FLEXT_POSTGRES_URL=f"host=127.0.0.1 port=5432 user=postgres password='{DSN_PASSWORD} x' dbname=postgres",  # noqa: E501
+        FLEXT_POSTGRES_URL=(
+            f"host=127.0.0.1 port=5432 user=postgres password='{DSN_PASSWORD} x' dbname=postgres"
+        ),
     )
     health = services("--output", "json", "service", "health")
     assert health.exit_code in (0, 1), health
@@ -362,3 +364,35 @@ def test_a_limit_that_is_not_a_plain_number_is_400(
         status, body = get_json(f"{base}/api/v1/events?after=%C2%B2")
         assert status == 400, body
         assert body["code"] == "VALIDATION_ERROR"
+
+
+def test_starting_serve_on_a_port_another_server_answers_fails(services: Services) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Healthy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Healthy)  # answers /health as serve would
+    Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        port = other.server_address[1]
+        services.set(FLEXT_SERVE_PORT=str(port), **NO_OBSERVABILITY)
+        started = services("service", "start", "serve", "--wait", "60")
+        assert started.exit_code == 1, started
+        first = started.stderr.splitlines()[0]
+        assert first.startswith("error: serve ended at once; its last line: "), first
+        assert first.endswith("(SERVICE_START_FAILED)")
+        assert "started serve" not in started.stdout
+        status = {row["service"]: row for row in services.json("service", "status")["data"]}
+        assert status["serve"]["process"] == "stopped"
+    finally:
+        other.shutdown()
+        other.server_close()

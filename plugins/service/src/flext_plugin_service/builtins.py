@@ -35,7 +35,7 @@ def serve_address() -> tuple[str, int]:
     """Where ``flext serve`` listens: ``FLEXT_SERVE_HOST``/``FLEXT_SERVE_PORT``, else 127.0.0.1:8081."""
     host = os.environ.get("FLEXT_SERVE_HOST") or DEFAULT_HOST
     port = os.environ.get("FLEXT_SERVE_PORT", "")
-    return host, int(port) if port.isdigit() else DEFAULT_PORT
+    return host, int(port) if port.isascii() and port.isdigit() else DEFAULT_PORT
 
 
 def _postgres_url() -> str | None:

@@ -273,8 +273,15 @@ def _await_ready(spec: ServiceSpec, kernel: FlextKernel, wait: float, pid: int) 
             forget(spec.name, pid)  # its pid file names nothing now: no later stop acts on it
             return _start_failed(spec, "ended at once", log_file(spec.name))
         result = check_all([spec], kernel, min(5.0, max(wait, 0.5)))[0]
-        if result.status == "up" and time.monotonic() >= settled:
-            return FlextResult.ok(None)
+        if (
+            result.status == "up"
+            and time.monotonic() >= settled
+            and not _answered_by_another(spec, live.pgid)
+        ):
+            reap(pid)
+            if running(spec.name) is not None:  # it passed, and it is still there: started
+                return FlextResult.ok(None)
+            continue  # it ended meanwhile: the next round says so
         if time.monotonic() >= deadline:
             stop_process(spec.name, spec.stop_timeout)
             return _start_failed(
@@ -283,6 +290,33 @@ def _await_ready(spec: ServiceSpec, kernel: FlextKernel, wait: float, pid: int) 
                 log_file(spec.name),
             )
         time.sleep(_READY_POLL)
+
+
+def _answered_by_another(spec: ServiceSpec, pgid: int) -> bool:
+    """Whether the port the check asks is held here by another server, not by process group ``pgid``.
+
+    ``flext service start serve`` with another server on the port: its check
+    passes at once, yet ours cannot listen and ends. Not ready until it holds
+    the port; if it ends, the loop says so with its last log line.
+    """
+    from urllib.parse import urlsplit
+
+    from flext_plugin_service.spec import HttpCheck, TcpCheck
+    from flext_plugin_service.supervisor import listener_elsewhere
+
+    check = spec.check
+    if isinstance(check, TcpCheck):
+        host, port = check.host, check.port
+    elif isinstance(check, HttpCheck):
+        try:
+            parts = urlsplit(check.url)
+            host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return False
+    else:
+        return False
+    local = host in ("localhost", "::1", "0.0.0.0", "::") or host.startswith("127.")
+    return local and listener_elsewhere(pgid, port)
 
 
 def _start_failed(spec: ServiceSpec, why: str, log: Any) -> FlextResult[None]:

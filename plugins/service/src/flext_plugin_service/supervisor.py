@@ -38,7 +38,16 @@ from flext_plugin_service.errors import SERVICE_START_FAILED
 from flext_plugin_service.files import lock_file, log_file, open_private, pid_file, read_json, write_json
 from flext_plugin_service.spec import ServiceSpec
 
-__all__ = ["Running", "Stopped", "forget", "locked", "running", "start_process", "stop_process"]
+__all__ = [
+    "Running",
+    "Stopped",
+    "forget",
+    "listener_elsewhere",
+    "locked",
+    "running",
+    "start_process",
+    "stop_process",
+]
 
 _POLL = 0.05
 
@@ -123,6 +132,66 @@ def _group_alive(pgid: int) -> bool:
         if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
             return True
     return False
+
+
+_LISTEN = "0A"
+"""The state of a listening socket in ``/proc/net/tcp``."""
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """The inodes of the sockets listening on TCP ``port`` on this machine (IPv4 and IPv6)."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text(encoding="ascii", errors="replace").splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid):
+            members.append(int(entry.name))
+    return members
+
+
+def listener_elsewhere(pgid: int, port: int) -> bool:
+    """Whether TCP ``port`` is listened on here by a process outside group ``pgid``, and not by the group.
+
+    A check that a server of another answers (a port taken) must not pass for
+    ours. False where there is no ``/proc`` (not known) or nothing here listens
+    on ``port`` (a remote host's port: the check is all there is).
+    """
+    if not Path("/proc").is_dir():
+        return False
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return False
+    for pid in _group_members(pgid):
+        try:
+            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                target = os.readlink(descriptor)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                return False
+    return True
 
 
 def _record(name: str) -> dict[str, Any] | None:
