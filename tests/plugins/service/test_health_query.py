@@ -58,3 +58,16 @@ def test_only_the_named_services_and_an_unknown_name(
     unknown = _ask(GetServiceHealth(services=("nope",)))
     assert unknown.is_failure
     assert unknown.error_code == NOT_FOUND
+
+
+def test_asked_from_a_running_event_loop(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    monkeypatch.setenv("FLEXT_TEST_SERVICES", "[]")
+
+    async def ask() -> FlextResult[list[ServiceHealth]]:
+        return _ask(GetServiceHealth(services=("event-store",)))  # a synchronous handler, inside a loop
+
+    answer = asyncio.run(ask())
+    assert answer.is_success, answer
+    assert [(row.service, row.status) for row in answer.value] == [("event-store", "up")]

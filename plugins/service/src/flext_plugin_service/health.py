@@ -10,6 +10,7 @@ survives between runs and between ``flext service health`` and ``/ready``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import fcntl
 import time
 from collections.abc import Iterable
@@ -74,8 +75,19 @@ async def check_all_async(specs: Iterable[ServiceSpec], kernel: FlextKernel, tim
 
 
 def check_all(specs: Iterable[ServiceSpec], kernel: FlextKernel, timeout: float) -> list[Health]:
-    """``check_all_async`` from synchronous code (the CLI)."""
-    return asyncio.run(check_all_async(specs, kernel, timeout))
+    """``check_all_async`` from synchronous code (the CLI, a query handler).
+
+    Called from a thread whose event loop runs (a handler asked from async
+    code), ``asyncio.run`` refuses: the checks then run on a worker thread's
+    own loop, and this call waits for them.
+    """
+    specs = list(specs)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(check_all_async(specs, kernel, timeout))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="flext-health") as worker:
+        return worker.submit(asyncio.run, check_all_async(specs, kernel, timeout)).result()
 
 
 def last_states() -> dict[str, dict[str, Any]]:
