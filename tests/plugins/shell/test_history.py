@@ -181,3 +181,26 @@ def test_a_registered_secret_value_is_hidden_anywhere() -> None:
     # A value the secrets plugin resolved in this process (registered) is hidden wherever it occurs.
     register("Registered-Value-42")  # unique to this test: it stays registered in the test process
     assert redact(["run", "--note", "x Registered-Value-42 y"]) == ["run", "--note", f"x {MASK} y"]
+
+
+def test_completion_runs_are_not_recorded(home: Path) -> None:
+    # Every Tab runs `flext completion candidates` with FLEXT_COMP_LINE: none of it is a command line typed.
+    done = flext(home, "completion", "candidates", FLEXT_COMP_LINE="flext pipeline ")
+    assert done.returncode == 0, done.stderr
+    record_in(home, ["pipeline", "list"], 0, 0.1, FLEXT_COMP_LINE="flext pi")
+    assert [row["command"] for row in rows(home)] == []
+
+
+def test_the_history_keeps_the_newest_entries_only(home: Path) -> None:
+    for number in range(6):
+        record_in(home, ["run", str(number)], 0, 0.1, FLEXT_HISTORY_SIZE="3")
+    import sqlite3
+
+    with sqlite3.connect(home / "data" / "history.db") as connection:
+        kept = [row[0] for row in connection.execute("SELECT command FROM history ORDER BY id")]
+    assert kept == ["run 3", "run 4", "run 5"]
+    record_in(
+        home, ["run", "6"], 0, 0.1, FLEXT_HISTORY_SIZE="not-a-number"
+    )  # the default (10,000): nothing cut
+    with sqlite3.connect(home / "data" / "history.db") as connection:
+        assert connection.execute("SELECT count(*) FROM history").fetchone()[0] == 4

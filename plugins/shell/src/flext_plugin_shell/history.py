@@ -2,6 +2,9 @@
 
 ``record`` is what the kernel calls when a command line ends (see docs/plugins/shell.md,
 "Kernel hook"); it never raises, since a history that cannot be written must not fail a command.
+A completion run (``FLEXT_COMP_LINE`` set: the shell asked for candidates on Tab) is not a
+command line anybody typed and is not recorded. The table keeps the newest ``FLEXT_HISTORY_SIZE``
+entries (default 10,000), cut after each insert, so it does not grow forever.
 Stdlib only, so the hook costs a few milliseconds.
 """
 
@@ -20,7 +23,22 @@ from typing import Final
 from flext_kernel.paths import data_dir
 from flext_plugin_shell.redact import redact
 
-__all__ = ["Entry", "active_profile", "database", "entries", "entry", "record", "record_line"]
+__all__ = [
+    "DEFAULT_SIZE",
+    "SIZE_VARIABLE",
+    "Entry",
+    "active_profile",
+    "database",
+    "entries",
+    "entry",
+    "record",
+    "record_line",
+    "size",
+]
+
+SIZE_VARIABLE: Final = "FLEXT_HISTORY_SIZE"
+DEFAULT_SIZE: Final = 10_000
+"""How many entries the history keeps (the newest) unless ``FLEXT_HISTORY_SIZE`` says otherwise."""
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS history (
@@ -60,6 +78,12 @@ def active_profile() -> str:
     return os.environ.get("FLEXT_PROFILE") or "default"
 
 
+def size() -> int:
+    """``FLEXT_HISTORY_SIZE`` when it is a positive whole number, else ``DEFAULT_SIZE``."""
+    given = os.environ.get(SIZE_VARIABLE, "").strip()
+    return int(given) if given.isdigit() and int(given) > 0 else DEFAULT_SIZE
+
+
 def database() -> Path:
     """``<data dir>/history.db``."""
     return data_dir() / "history.db"
@@ -86,7 +110,7 @@ def record(argv: list[str], exit_code: int, duration: float, *, source: str = "c
 
     Never raises: a read-only or damaged history costs the entry, not the command.
     """
-    if not argv:
+    if not argv or "FLEXT_COMP_LINE" in os.environ:
         return None
     return record_line(shlex.join(redact(list(argv))), exit_code, duration, source=source)
 
@@ -99,6 +123,11 @@ def record_line(command: str, exit_code: int, duration: float, *, source: str) -
                 "INSERT INTO history (time, profile, command, exit_code, duration, source)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (time.time() - duration, active_profile(), command, int(exit_code), float(duration), source),
+            )
+            # The newest size() rows stay (ids need not be dense): the oldest kept is found by offset.
+            connection.execute(
+                "DELETE FROM history WHERE id < (SELECT id FROM history ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (size() - 1,),
             )
             return cursor.lastrowid
     except (sqlite3.Error, OSError):
