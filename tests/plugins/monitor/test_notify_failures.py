@@ -163,3 +163,31 @@ def test_a_notifier_that_raises_does_not_stop_the_others(
     assert SECRET not in failed.stdout + failed.stderr
     assert "Traceback" not in failed.stderr
     assert out.read_text() == "x\n"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_command_that_times_out_leaves_no_child_behind(
+    flext_home: Path, flext_cli: FlextCliRunner, tmp_path: Path
+) -> None:
+    child = tmp_path / "child.pid"
+    script = f"sleep 600 & echo $! > {child}; wait"  # the notifier's own child outlives a killed shell
+    notifiers = {"slow": {"type": "command", "command": ["sh", "-c", script], "timeout": 2}}
+    env = _rules(tmp_path / "alerts.yaml", notifiers, ["slow"])
+    failed = flext_cli("monitor", "alerts", "evaluate", env=env)
+    try:
+        assert failed.exit_code == 1, failed
+        assert "did not end in 2s (ALERT_NOTIFY_FAILED)" in failed.stderr
+        assert not _alive(int(child.read_text()))
+    finally:
+        import os
+        import signal
+
+        if child.exists() and _alive(int(child.read_text())):
+            os.kill(int(child.read_text()), signal.SIGKILL)

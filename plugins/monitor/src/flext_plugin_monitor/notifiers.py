@@ -3,7 +3,8 @@
 - ``webhook``: POST the alert as JSON to ``url`` (a URL may hold a token:
   it is shown only with its path and query replaced by ``***``);
 - ``command``: run ``command`` (an argv list, no shell) with the alert JSON
-  on stdin; exit 0 is delivered.
+  on stdin; exit 0 is delivered. It runs in a process group of its own,
+  killed whole at its timeout, so its children do not outlive it.
 
 Both fail as ``ALERT_NOTIFY_FAILED`` with one line that holds no secret.
 A webhook URL is checked when the rules are read as urllib will send it
@@ -17,9 +18,12 @@ others from being told.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
 import re
+import signal
 import subprocess
 import urllib.error
 import urllib.request
@@ -175,25 +179,39 @@ class CommandNotifier:
         config = _Command.model_validate(settings)
         program = config.command[0]
         try:
-            done = subprocess.run(  # an argv list from the user's own rules file, no shell
+            process = subprocess.Popen(  # an argv list from the user's own rules file, no shell
                 config.command,
-                input=json.dumps(alert).encode(),
-                capture_output=True,
-                timeout=config.timeout,
-                check=False,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # a group of its own: a timeout ends its children too
             )
         except FileNotFoundError:
             return FlextResult.fail(f"command {program}: no such program", error_code=ALERT_NOTIFY_FAILED)
+        except OSError as exc:
+            return FlextResult.fail(f"command {program}: {exc.strerror}", error_code=ALERT_NOTIFY_FAILED)
+        try:
+            _, stderr = process.communicate(json.dumps(alert).encode(), timeout=config.timeout)
         except subprocess.TimeoutExpired:
+            _end_group(process)
             return FlextResult.fail(
                 f"command {program} did not end in {config.timeout:g}s", error_code=ALERT_NOTIFY_FAILED
             )
-        except OSError as exc:
-            return FlextResult.fail(f"command {program}: {exc.strerror}", error_code=ALERT_NOTIFY_FAILED)
-        if done.returncode != 0:
-            last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
+        if process.returncode != 0:
+            last = (stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
             return FlextResult.fail(
-                f"command {program} exited {done.returncode}" + (f": {last}" if last else ""),
+                f"command {program} exited {process.returncode}" + (f": {last}" if last else ""),
                 error_code=ALERT_NOTIFY_FAILED,
             )
         return FlextResult.ok(None)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the command's process group, reap it, close its pipes (a child that left may hold them)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
