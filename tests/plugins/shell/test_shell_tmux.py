@@ -203,7 +203,7 @@ def test_an_alias_runs_its_command_line(home: Path, terminal_factory: Callable[.
     shell.wait(
         lambda screen: '"command": "alias list --output json"' in screen, "alias list run through the alias"
     )
-    assert history(home)[-1]["command"] == "alias list --output json"
+    assert history(home)[-1]["command"] == "al"  # the words typed, as `flext al` on the command line
 
 
 def test_ctrl_c_clears_the_line_and_ctrl_d_exits(

@@ -1,7 +1,9 @@
 """``flext interactive``: the prompt_toolkit session (completer, toolbar, key bindings, history) and its loop.
 
-Each line is split with shlex, an alias in front expanded, and run by ``runner.run_tokens`` through
-the same entry point as a command line. Completion and the toolbar read the catalog, never a plugin.
+Each line is split with shlex and run by ``runner.run_tokens`` through the same entry point as a
+command line, which expands an alias in front (the kernel's argv rewriters) exactly once, as it does
+outside the shell; only completion and the toolbar expand aliases here, to show what is typed.
+Completion and the toolbar read the catalog, never a plugin.
 """
 
 from __future__ import annotations
@@ -159,10 +161,14 @@ class Shell:
             return 2
         if words and words[0] == "flext":
             words = words[1:]
+        if not words:  # `flext` alone: main([]) on a terminal would open a second shell
+            return 0
         if words[:1] == ["interactive"]:
             print("error: already in the interactive shell (USAGE_ERROR)")
             return 2
-        code = run_tokens(self.expand(words))
+        # No alias expansion here: main() runs the kernel's argv rewriters (aliases.expand) as it
+        # does for a command line, so a line means the same in the shell and outside it.
+        code = run_tokens(words)
         self.aliases = aliases.load()  # 'alias add' in this shell takes effect at once
         return code
 
