@@ -126,3 +126,61 @@ def test_meltano_test_names_a_test_the_project_lacks(home: ProjectCopy) -> None:
     assert refused.exit_code == 2, str(refused)
     assert "no test 'tap-ldif:test_nothing'" in refused.stderr
     assert "meltano.yml" in refused.stderr
+
+
+_FAILING_TEMPLATE = """
+import sys
+from flext_kernel.result import FlextResult
+from flext_plugin_meltano import init_cli
+from flext_plugin_meltano.errors import MELTANO_COMMAND_FAILED
+
+def broken(root, template, added):  # the template fails after meltano init made the project
+    (root / "half-written").write_text("x", encoding="utf-8")
+    return FlextResult.fail("the template could not be applied", error_code=MELTANO_COMMAND_FAILED)
+
+init_cli._apply_template = broken
+from flext_kernel.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_failed_template_leaves_nothing_and_init_can_run_again(home: ProjectCopy, tmp_path: Path) -> None:
+    """meltano init succeeds, the template fails: no half-made project stays, so a re-run is not refused."""
+    import subprocess
+    import sys
+
+    fixtures = sys.modules[type(home).__module__]  # tests/plugins/meltano/conftest.py, as pytest loaded it
+    checkout, tools = str(fixtures.CHECKOUT), fixtures.tools_dir()
+    parent = tmp_path / "projects"
+    project = parent / "half"
+    project.mkdir(parents=True)  # an existing directory, as a git checkout would be: its files are kept
+    (project / "README.md").write_text("mine\n", encoding="utf-8")
+    environment = home.cli.environment({"FLEXT_CHECKOUT": checkout, "FLEXT_TOOLS_DIR": tools})
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _FAILING_TEMPLATE,
+            "meltano",
+            "project",
+            "init",
+            str(project),
+            "--template",
+            "ldif-sqlite",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert failed.returncode == 1, failed.stderr
+    assert "the template could not be applied" in failed.stderr
+    assert sorted(path.name for path in project.iterdir()) == ["README.md"]
+    assert sorted(path.name for path in parent.iterdir()) == ["half"]  # no staging directory left either
+    again = home.flext("meltano", "project", "init", str(project), "--template", "ldif-sqlite")
+    assert again.exit_code == 0, str(again)
+    assert (project / "meltano.yml").is_file()
+    assert not (project / "half-written").exists()
+    assert (project / "README.md").read_text(encoding="utf-8") == "mine\n"
+    assert sorted(path.name for path in parent.iterdir()) == ["half"]

@@ -7,11 +7,25 @@ checked as every ``flext meltano`` command checks a project. What can be
 checked first is: a directory that already holds ``meltano.yml`` is refused
 (exit 2), and a template whose connectors FLEXT's environment lacks fails
 before ``meltano init`` runs.
+
+Nothing half-made is left where the project goes: ``meltano init`` runs in a
+hidden sibling staging directory (``.NAME.*.init`` next to it), the template
+is applied and the project checked there, and only a project that checks out
+is renamed into place. Into an existing directory (a git checkout, say) its
+entries are moved one by one, the directory's own files kept (as ``meltano
+init`` keeps them) and ``meltano.yml`` last. A failure removes the staging
+directory; a kill leaves at most that directory (and, into an existing
+directory, files without ``meltano.yml``), never a project a second ``init``
+would refuse.
+``meltano.yml`` is rewritten through a temporary file and ``os.replace``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +65,34 @@ def meltano_project_init(directory: Path, *, template: Template | None = None) -
     tool = meltano_environment()
     if isinstance(tool, Failure):
         return fail(tool, hint="check that the package index is reachable, then run the command again")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    created = capture(tool.value.bin_dir / "meltano", root.parent, ["init", root.name, "--no-usage-stats"])
-    if isinstance(created, Failure):
-        return fail(created)
-    if added is not None:
-        written = _apply_template(root, str(template), added.value)
-        if isinstance(written, Failure):
-            return fail(written)
     from flext_plugin_meltano.project import load_project
 
-    checked = load_project(root, schema=meltano_schema(tool.value))
-    if isinstance(checked, Failure):
-        return fail(checked)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".init", dir=root.parent))
+    try:
+        staged = staging / root.name
+        created = capture(tool.value.bin_dir / "meltano", staging, ["init", root.name, "--no-usage-stats"])
+        if isinstance(created, Failure):
+            return fail(created)
+        if added is not None:
+            written = _apply_template(staged, str(template), added.value)
+            if isinstance(written, Failure):
+                return fail(written)
+        checked = load_project(staged, schema=meltano_schema(tool.value))
+        if isinstance(checked, Failure):
+            return fail(checked)
+        try:
+            _move_into(staged, root)
+        except OSError as exc:
+            return fail(
+                FlextResult.fail(
+                    f"{root}: cannot be created ({exc.strerror}); choose a new directory",
+                    VALIDATION_ERROR,
+                    {"project_dir": str(root)},
+                )
+            )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return emit(
         _document(root, template, checked.value.jobs), human=_human(root, template, checked.value.jobs)
     )
@@ -78,8 +107,7 @@ def _apply_template(root: Path, template: str, added: dict[str, Any]) -> FlextRe
     path = root / "meltano.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     data.update(added)
-    with path.open("w", encoding="utf-8") as file:  # the file meltano init made: its mode stays
-        yaml.safe_dump(data, file, sort_keys=False)
+    _replace_text(path, yaml.safe_dump(data, sort_keys=False))
     (root / "data").mkdir(exist_ok=True)
     shutil.copyfile(SAMPLE, root / "data" / "sample.ldif")
     (root / "output").mkdir(exist_ok=True)
@@ -93,6 +121,49 @@ def _apply_template(root: Path, template: str, added: dict[str, Any]) -> FlextRe
             )
             dotenv.chmod(0o600)
     return FlextResult.ok(None)
+
+
+def _move_into(staged: Path, root: Path) -> None:
+    """Put the checked project at ``root``: one rename when ``root`` is new or empty, else a merge."""
+    try:
+        os.rename(staged, root)
+        return
+    except OSError:
+        if not root.is_dir():
+            raise
+    _merge(staged, root)
+
+
+def _merge(source: Path, target: Path) -> None:
+    """Move ``source``'s entries into ``target``, keeping what ``target`` has; ``meltano.yml`` last."""
+    for entry in sorted(source.iterdir(), key=lambda path: path.name == "meltano.yml"):
+        destination = target / entry.name
+        if not destination.exists() and not destination.is_symlink():
+            os.rename(entry, destination)
+        elif (
+            destination.is_dir()
+            and not destination.is_symlink()
+            and entry.is_dir()
+            and not entry.is_symlink()
+        ):
+            _merge(entry, destination)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (temporary file, then ``os.replace``), keeping its mode."""
+    mode = path.stat().st_mode & 0o7777
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            os.fchmod(file.fileno(), mode)  # the file meltano init made: its mode stays
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _document(root: Path, template: str | None, jobs: dict[str, list[str]]) -> dict[str, Any]:
