@@ -58,6 +58,7 @@ FIRST_PARTY = (
     "monitor",
     "secrets",
     "shell",
+    "audit",
     "sdk",
 )
 # Hooks the kernel calls with arguments, in the lifecycle or on removal; the others are asked below.

@@ -112,7 +112,8 @@ def test_a_secret_on_the_command_line_is_in_no_audit_file_or_output(
     assert flext_cli("audit", "export", "--format", "jsonl", "-o", str(exported)).exit_code == 0
     outputs.append(flext_cli("audit", "export", "--format", "jsonl").stdout)
     _make_store(flext_cli, tmp_path)
-    shown = flext_cli("--output", "json", "events", "show", "audit")  # boots the kernel: copies first
+    assert flext_cli("audit", "sync").exit_code == 0  # the records, copied into the event store
+    shown = flext_cli("--output", "json", "events", "show", "audit")
     assert shown.exit_code == 0, shown.stderr
     outputs.append(shown.stdout)
     commands = [row["command"] for row in _log(flext_cli)]
@@ -253,23 +254,51 @@ def _stream(flext_cli: FlextCliRunner) -> list[dict[str, Any]]:
     return events
 
 
+def _synced(flext_cli: FlextCliRunner, **env: str) -> int:
+    done = flext_cli("--output", "json", "audit", "sync", env=env or None)
+    assert done.exit_code == 0, done.stderr
+    copied: int = done.json()["data"]["copied"]
+    return copied
+
+
 def test_records_are_copied_to_the_event_store_once(
     flext_cli: FlextCliRunner, chained: Path, tmp_path: Path
 ) -> None:
     _make_store(flext_cli, tmp_path)  # record 6
-    events = _stream(flext_cli)  # this run's kernel copies records 1-6 before the command reads
-    assert [event["version"] for event in events] == [1, 2, 3, 4, 5, 6]
+    assert "audit" not in flext_cli("events", "streams").stdout  # record 7: nothing is copied unasked
+    assert _synced(flext_cli) == 7
+    events = _stream(flext_cli)  # record 9 (the sync was 8)
+    assert [event["version"] for event in events] == [1, 2, 3, 4, 5, 6, 7]
     assert {event["type"] for event in events} == {"audit.CommandRan"}
-    exported = [json.loads(line) for line in flext_cli("audit", "export").stdout.splitlines()]
+    exported = [json.loads(line) for line in flext_cli("audit", "export").stdout.splitlines()]  # record 10
     for event, record in zip(events, exported, strict=False):
         assert event["payload"]["hash"] == record["hash"]
         assert event["payload"]["previous_hash"] == record["previous_hash"]
         assert event["payload"]["record_id"] == record["id"]
         assert event["correlation_id"] == record["correlation_id"]
     _sql(chained, "UPDATE head SET copied = 0")  # forget the mark: the next copy must skip what is there
+    assert _synced(flext_cli) == 10  # every record pending again by the mark; 8-10 are new
     again = _stream(flext_cli)
-    assert [event["version"] for event in again] == list(range(1, 9))  # 7-8: the runs since, each once
-    assert len({event["payload"]["hash"] for event in again}) == 8
+    assert [event["version"] for event in again] == list(range(1, 11))  # 8-10 each once
+    assert len({event["payload"]["hash"] for event in again}) == 10
+
+
+def test_records_are_copied_at_start_up_when_asked(
+    flext_cli: FlextCliRunner, chained: Path, tmp_path: Path
+) -> None:
+    _make_store(flext_cli, tmp_path)  # record 6
+    shown = flext_cli("--output", "json", "events", "show", "audit", env={"FLEXT_AUDIT_COPY_AT_STARTUP": "1"})
+    assert shown.exit_code == 0, shown.stderr  # this run's kernel copied records 1-6 before the command read
+    assert [event["version"] for event in shown.json()["data"]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_sync_without_an_event_store_says_so_and_keeps_the_records(
+    flext_cli: FlextCliRunner, chained: Path
+) -> None:
+    done = flext_cli("audit", "sync")
+    assert done.exit_code == 2
+    assert "(NOT_FOUND)" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @given(value=st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))

@@ -1,6 +1,6 @@
 """The audit plugin's commands: thin, each parses, reads the chain and maps the result to an exit code.
 
-None of them boots the kernel: the chain is a local SQLite file.
+None of them boots the kernel but ``sync``: the chain is a local SQLite file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from flext_plugin_audit import chain
 from flext_plugin_audit.errors import AUDIT_CHAIN_BROKEN
 from flext_sdk.cli import EXIT_OK, emit, emit_error, emit_table, note
 
-__all__ = ["export", "log", "parse_since", "verify"]
+__all__ = ["export", "log", "parse_since", "sync", "verify"]
 
 LOG_COLUMNS = ("id", "started", "user", "profile", "exit_code", "duration", "command")
 _DURATION = re.compile(r"^(?P<count>\d+)(?P<unit>[smhdw])$")
@@ -185,3 +185,27 @@ def verify() -> int:
         {"intact": True, "records": checked, "file": str(chain.database())},
         human=f"the audit chain is intact: {checked} records verified",
     )
+
+
+def sync() -> int:
+    """Copy the records not yet in the event store (stream ``audit``: an ``audit.CommandRan`` each), once.
+
+    Exit codes: 0 copied (or nothing pending), 2 ``NOT_FOUND`` when there is no event store yet
+    (the audit never creates one) or no chain; the records then stay pending.
+    """
+    from flext_plugin_audit.plugin import copy_pending
+    from flext_sdk.cli import boot_kernel, fail
+
+    booted = boot_kernel()
+    if booted.is_failure:
+        return fail(booted)
+    with booted.value as kernel:
+        pending = copy_pending(kernel)
+    if pending is None:
+        return emit_error(
+            "nothing to copy to: no event store yet (the audit never creates one), or no audit chain",
+            NOT_FOUND,
+            hint="run a command that records events first (flext pipeline run ...), then flext audit sync",
+        )
+    human = f"copied {pending} audit records to the event store (stream audit)"
+    return emit({"copied": pending}, human=human)

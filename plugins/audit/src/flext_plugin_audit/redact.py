@@ -35,7 +35,16 @@ def redact_words(words: list[str]) -> list[str]:
     """
     shown: list[str] = []
     hide_next = False
-    for word in words:
+    # `flext secret set NAME VALUE` is refused (a value comes from a prompt or stdin) but still a run:
+    # every word after a secret command's NAME is hidden (an option's value too: over-hiding is safe).
+    start = 0
+    while start < len(words) and words[start].startswith("-"):  # the global options and their values
+        start += 2 if words[start] in ("--output", "--plugins-dir") else 1
+    hide_from = start + 3 if words[start : start + 1] == ["secret"] else len(words)
+    for index, word in enumerate(words):
+        if index >= hide_from and not word.startswith("-"):
+            shown.append(MASK)
+            continue
         if hide_next and not word.startswith("-"):
             shown.append(MASK)
             hide_next = False
