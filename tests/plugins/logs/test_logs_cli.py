@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,65 @@ def test_tail_follow_ends_with_130_on_ctrl_c(flext_cli: FlextCliRunner, filled: 
     _out, err = follower.communicate(timeout=60)
     assert follower.returncode == 130, err
     assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_tail_follow_prints_every_line_when_many_arrive_at_once(
+    flext_cli: FlextCliRunner, filled: Path
+) -> None:
+    """More lines than one look reads (1000) arrive between two looks: all are printed, in order."""
+    runs = filled / "data" / "pipelines" / "numbers" / "runs"
+    follower = subprocess.Popen(
+        [*flext_command(), "logs", "tail", "-n", "0", "--follow", "--count", "1500"],
+        env=flext_cli.environment(None),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follower.stderr is not None
+        assert "following new log lines" in follower.stderr.readline()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        staged = filled / "staged.log"
+        staged.write_text("".join(f"{stamp}.000000Z run-2 [tap-numbers] line {n}\n" for n in range(1500)))
+        os.replace(staged, runs / "20261207T101600.000-cd34.log")  # the whole log appears at once
+        out, err = follower.communicate(timeout=60)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0, err
+    assert [line.rsplit(": ", 1)[-1] for line in out.splitlines()] == [f"line {n}" for n in range(1500)]
+
+
+def test_tail_follow_misses_no_line_stored_while_it_starts(
+    flext_cli: FlextCliRunner,
+    filled: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A line stored between reading the last lines and starting to follow is printed (once)."""
+    from flext_plugin_logs import logs_cli
+
+    monkeypatch.setenv("FLEXT_HOME", str(filled))
+    monkeypatch.delenv("FLEXT_LOGS_PATH", raising=False)
+    real_search = LogStore.search
+    written: list[bool] = []
+
+    def search_then_another_writes(self: LogStore, filters: object, limit: int) -> object:
+        found = real_search(self, filters, limit)  # type: ignore[arg-type]
+        if not written:  # the first look, for the last lines: another process stores one meanwhile
+            written.append(True)
+            other = LogStore.open(self.path).unwrap()
+            other.insert([(time.time(), 20, "flext_kernel.bus", "kernel", None, None, None, "raced", None)])
+            other.close()
+        return found
+
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LogStore, "search", search_then_another_writes)
+    idle = types.SimpleNamespace(time=time.time, sleep=interrupt)  # the first idle look ends the follow
+    monkeypatch.setattr(logs_cli, "time", idle)
+    assert logs_cli.tail(lines=1, follow=True) == 130
+    printed = [line.rsplit(": ", 1)[-1] for line in capsys.readouterr().out.splitlines()]
+    assert printed == ["ERROR dispatch of records failed", "raced"]

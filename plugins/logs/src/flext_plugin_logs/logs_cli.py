@@ -39,6 +39,8 @@ __all__ = ["export", "search", "tail"]
 
 _FOLLOW_EVERY = 0.5
 """Seconds between two looks for new lines under ``tail --follow``."""
+_FOLLOW_PAGE = 1000
+"""Lines one query of ``tail --follow`` reads; a look reads pages until one is not full."""
 _COLUMNS = (
     "id",
     "time",
@@ -226,14 +228,15 @@ def tail(
     with _opened() as store:
         if isinstance(store, int):
             return store
-        last = store.search(filters.value, lines) if lines else FlextResult[list[StoredLine]].ok([])
+        newest = store.last_id()  # first: a line stored while the last ones are read comes after it
+        if newest.is_failure:
+            return fail(newest)
+        upto = replace(filters.value, up_to_id=newest.value)
+        last = store.search(upto, lines) if lines else FlextResult[list[StoredLine]].ok([])
         if last.is_failure:
             return _failed(last)
         if not follow:
             return _print_lines(last.value)
-        newest = store.last_id()
-        if newest.is_failure:
-            return fail(newest)
         return _follow(store, filters.value, last.value, newest.value, count)
 
 
@@ -258,17 +261,16 @@ def _follow(store: LogStore, filters: Filters, first: list[StoredLine], after: i
             caught = catch_up(store, redact, sizes=sizes)
             if caught.is_failure:
                 return fail(caught)
-            new = store.search(replace(filters, after_id=after), 1000)
-            if new.is_failure:
-                return fail(new)
-            for line in new.value:
-                show(line)
-                printed += 1
-                if count is not None and printed >= count:
-                    break
-            if new.value:
-                after = new.value[-1].id
-            elif count is None or printed < count:
+            seen = False
+            for page in store.iterate(replace(filters, after_id=after), page=_FOLLOW_PAGE):
+                if page.is_failure:
+                    return fail(page)
+                for line in page.value:  # oldest first: every line after the last one printed
+                    show(line)
+                    seen, after, printed = True, line.id, printed + 1
+                    if count is not None and printed >= count:
+                        return EXIT_OK
+            if not seen:
                 time.sleep(_FOLLOW_EVERY)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -141,6 +141,8 @@ class Filters:
     """Only lines of this user action (or pipeline run)."""
     after_id: int | None = None
     """Only lines stored after this id (``tail --follow``)."""
+    up_to_id: int | None = None
+    """Only lines stored up to this id (``tail``'s first lines, read before it follows)."""
 
 
 def _where(filters: Filters) -> tuple[list[str], list[Any]]:
@@ -153,6 +155,7 @@ def _where(filters: Filters) -> tuple[list[str], list[Any]]:
         (filters.pipeline, "l.pipeline = ?"),
         (filters.correlation_id, "l.correlation_id = ?"),
         (filters.after_id, "l.id > ?"),
+        (filters.up_to_id, "l.id <= ?"),
     )
     for value, clause in checks:
         if value is not None:
@@ -303,7 +306,11 @@ class LogStore:
         return found.map(lambda rows: [_line(row) for row in reversed(rows)])
 
     def iterate(self, filters: Filters, *, page: int = 5000) -> Iterator[FlextResult[list[StoredLine]]]:
-        """Every line that passes ``filters``, oldest first, a page at a time (an export)."""
+        """Every line that passes ``filters``, oldest first, a page at a time (an export, a follower's look).
+
+        It stops at the first page that is not full: a follower looks again later anyway,
+        and an export wants what was there when it started.
+        """
         after = filters.after_id or 0
         while True:
             query = _select(replace(filters, after_id=after), newest_first=False)
@@ -316,9 +323,10 @@ class LogStore:
                 yield FlextResult.fail(found.error or "", error_code=found.error_code)
                 return
             lines = [_line(row) for row in found.value]
-            if not lines:
+            if lines:
+                yield FlextResult.ok(lines)
+            if len(lines) < page:
                 return
-            yield FlextResult.ok(lines)
             after = lines[-1].id
 
     def last_id(self) -> FlextResult[int]:
