@@ -126,6 +126,14 @@ def test_search_filters(flext_cli: FlextCliRunner, filled: Path) -> None:
         (("search", "x", "--level", "loud"), "error: --level 'loud' is not a level"),
         (("search", " "), "error: the search query is empty (VALIDATION_ERROR)"),
         (("search", "x", "--limit", "0"), "error: --limit must be at least 1, not 0 (VALIDATION_ERROR)"),
+        (
+            ("search", "x", "--limit", "99999999999999999999"),
+            "error: --limit must be at most 1000000, not 99999999999999999999 (VALIDATION_ERROR)",
+        ),
+        (
+            ("tail", "-n", "99999999999999999999"),
+            "error: --lines must be at most 1000000, not 99999999999999999999 (VALIDATION_ERROR)",
+        ),
         (("export", "--since", "soon"), "error: --since 'soon' is neither a duration"),
         (
             ("export", "-o", "/no/such/dir/out.jsonl"),

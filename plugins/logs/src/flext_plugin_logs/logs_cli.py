@@ -39,6 +39,8 @@ __all__ = ["export", "search", "tail"]
 
 _FOLLOW_EVERY = 0.5
 """Seconds between two looks for new lines under ``tail --follow``."""
+_MOST_LINES = 1_000_000
+"""The largest ``--limit``/``--lines`` taken (more lines than anyone reads on a terminal)."""
 _FOLLOW_PAGE = 1000
 """Lines one query of ``tail --follow`` reads; a look reads pages until one is not full."""
 _COLUMNS = (
@@ -141,9 +143,16 @@ def _print_lines(lines: list[StoredLine]) -> int:
     return EXIT_OK
 
 
-def _checked_limit(limit: int) -> FlextResult[int]:
-    if limit < 1:
-        return FlextResult.fail(f"--limit must be at least 1, not {limit}", error_code=VALIDATION_ERROR)
+def _checked_limit(limit: int, option: str = "--limit", *, least: int = 1) -> FlextResult[int]:
+    """``limit`` if it is a count of lines SQLite can take (a huge one overflowed its integer)."""
+    if limit < least:
+        return FlextResult.fail(
+            f"{option} must be at least {least}, not {limit}", error_code=VALIDATION_ERROR
+        )
+    if limit > _MOST_LINES:
+        return FlextResult.fail(
+            f"{option} must be at most {_MOST_LINES}, not {limit}", error_code=VALIDATION_ERROR
+        )
     return FlextResult.ok(limit)
 
 
@@ -222,6 +231,9 @@ def tail(
     if lines < 0:
         negative = FlextResult.fail(f"--lines must not be negative, not {lines}", error_code=VALIDATION_ERROR)
         return fail(negative)
+    checked = _checked_limit(lines, "--lines", least=0)
+    if checked.is_failure:
+        return fail(checked)
     filters = filters_of(level=level, plugin=tuple(plugin or ()), pipeline=pipeline)
     if filters.is_failure:
         return fail(filters)
