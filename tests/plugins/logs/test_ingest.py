@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from flext_plugin_logs.ingest import catch_up, level_of, parse
 from flext_plugin_logs.redaction import Redactor
-from flext_plugin_logs.store import Filters, LogStore
+from flext_plugin_logs.store import SCHEMA_VERSION, Filters, LogStore
 
 RUN = "20261207T101500.123-ab12"
 
@@ -142,3 +144,41 @@ def test_each_line_keeps_the_correlation_id_it_carries_and_old_logs_still_read(t
         ("flext", "act-2:x", "a note of another action"),
     ]
     assert parse("2026-12-07T10:15:00Z [tap-x] old line\n")[0].correlation_id is None
+
+
+def test_a_traceback_read_after_its_first_line_keeps_its_time_source_and_correlation(tmp_path: Path) -> None:
+    """Continuation lines come in a later read: stored as the line they continue, not dropped."""
+    root = tmp_path / "pipelines"
+    store = open_store(tmp_path)
+    redact = Redactor()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    oldest = time.time() - 3600  # as the commands read: lines older than the age limit are skipped
+    write(root, "numbers", RUN, f"{stamp}.000000Z act-7 [tap-x] Traceback (most recent call last):\n")
+    assert catch_up(store, redact, root=root, oldest=oldest).unwrap() == 1
+    write(root, "numbers", RUN, '  File "tap.py", line 3\nValueError: boom\n')
+    assert catch_up(store, redact, root=root, oldest=oldest).unwrap() == 1
+    lines = store.search(Filters(pipeline="numbers"), 10).unwrap()
+    assert [(line.logger, line.correlation_id, line.message) for line in lines] == [
+        ("tap-x", "act-7", "Traceback (most recent call last):"),
+        ("tap-x", "act-7", '  File "tap.py", line 3\nValueError: boom'),
+    ]
+    assert lines[1].time == lines[0].time
+
+
+def test_a_store_of_version_1_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A store of before the last line's time and source were kept opens, keeps its rows, reads on."""
+    path = tmp_path / "logs.db"
+    raw = sqlite3.connect(path)
+    raw.executescript(
+        "CREATE TABLE ingested (path TEXT PRIMARY KEY, offset INTEGER NOT NULL, correlation_id TEXT);"
+        "INSERT INTO ingested VALUES ('/x.log', 42, 'act-1'); PRAGMA user_version = 1;"
+    )
+    raw.close()
+    store = LogStore.open(path).unwrap()
+    known = store.offset_of("/x.log").unwrap()
+    assert (known.offset, known.correlation_id, known.last_ts) == (42, "act-1", None)
+    store.close()
+    again = sqlite3.connect(path)
+    assert again.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    again.close()
+    assert LogStore.open(path).unwrap().count().unwrap() == 0  # a second open finds it current

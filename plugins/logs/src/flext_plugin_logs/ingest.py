@@ -18,7 +18,9 @@ id, its source as the logger, a level read from the text (a line that names
 ERROR, WARNING ... or a run that failed; INFO otherwise), and as correlation
 id the one the line carries; in an older log without it, the one a
 ``correlation id <id>`` line of the log names, else the run id. A line
-without the time prefix continues the one before (a traceback). Every line
+without the time prefix continues the one before (a traceback), even when
+it is read later than that one: the time and source of each log's last line
+read are kept with its offset. Every line
 passes through the store's redactor too.
 """
 
@@ -99,8 +101,12 @@ def _timestamp(text: str) -> float | None:
         return None
 
 
-def parse(chunk: str) -> list[Parsed]:
-    """The lines of ``chunk`` (complete lines of a run log); unprefixed lines continue the one before."""
+def parse(chunk: str, before: tuple[float, str] | None = None) -> list[Parsed]:
+    """The lines of ``chunk`` (complete lines of a run log); unprefixed lines continue the one before.
+
+    ``before`` is the time and source of the line before the chunk (read earlier): unprefixed
+    lines at the chunk's start continue it, so they keep its time and source.
+    """
     lines: list[Parsed] = []
     for raw in chunk.splitlines():
         match = _LINE.match(raw)
@@ -110,6 +116,8 @@ def parse(chunk: str) -> list[Parsed]:
         elif lines:
             last = lines[-1]
             lines[-1] = Parsed(last.ts, last.source, f"{last.text}\n{raw}", last.correlation_id)
+        elif before is not None:
+            lines.append(Parsed(before[0], before[1], raw))
         elif raw.strip():
             lines.append(Parsed(0.0, "unknown", raw))
     return lines
@@ -152,7 +160,10 @@ def _catch_up_file(
     known = store.offset_of(key)
     if known.is_failure:
         return FlextResult.fail(known.error or "", error_code=known.error_code)
-    offset, correlation = known.value
+    offset, correlation = known.value.offset, known.value.correlation_id
+    before = None
+    if known.value.last_ts is not None and known.value.last_source is not None:
+        before = (known.value.last_ts, known.value.last_source)
     try:
         if os.stat(path).st_size <= offset:
             return FlextResult.ok(0)
@@ -165,7 +176,8 @@ def _catch_up_file(
     if complete == 0:
         return FlextResult.ok(0)
     rows: list[Row] = []
-    for line in parse(data[:complete].decode("utf-8", errors="replace")):
+    parsed = parse(data[:complete].decode("utf-8", errors="replace"), before)
+    for line in parsed:
         if line.correlation_id is not None:
             correlation = line.correlation_id
         elif line.source == "flext" and (named := _CORRELATION.search(line.text)):  # a log of before
@@ -185,4 +197,5 @@ def _catch_up_file(
                 None,
             )
         )
-    return store.insert_ingested(rows, key, (offset, offset + complete), correlation)
+    last = (parsed[-1].ts, parsed[-1].source) if parsed and parsed[-1].source != "unknown" else None
+    return store.insert_ingested(rows, key, (offset, offset + complete), correlation, last)

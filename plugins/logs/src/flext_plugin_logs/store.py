@@ -38,7 +38,7 @@ from flext_sdk import FlextResult
 
 __all__ = ["Filters", "LogStore", "Row", "StoredLine", "check_query"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS lines (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,9 +68,13 @@ END;
 CREATE TABLE IF NOT EXISTS ingested (
     path TEXT PRIMARY KEY,
     offset INTEGER NOT NULL,
-    correlation_id TEXT
+    correlation_id TEXT,
+    last_ts REAL,
+    last_source TEXT
 );
 """
+_LAST_LINE: Final = ("last_ts REAL", "last_source TEXT")
+"""The columns version 2 added to ``ingested``: the time and source of a run log's last line read."""
 _COLUMNS: Final = "id, ts, level, logger, plugin, pipeline, run_id, correlation_id, message, fields"
 _INSERT: Final = (
     "INSERT INTO lines (ts, level, logger, plugin, pipeline, run_id, correlation_id, message, fields) "
@@ -119,6 +123,20 @@ class StoredLine:
     """The text, redacted."""
     fields: dict[str, Any] | None
     """Structured fields (``extra=`` of a logging call), redacted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """How far one run log was read, and what its next lines continue if they have no prefix."""
+
+    offset: int = 0
+    """The byte offset read up to (0: never read)."""
+    correlation_id: str | None = None
+    """The correlation id the log named last."""
+    last_ts: float | None = None
+    """The time of the last line read (a traceback's next lines, read later, get it)."""
+    last_source: str | None = None
+    """The source of the last line read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +278,18 @@ class LogStore:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
             with connection:
-                connection.executescript(
-                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                )
+                connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+            connection.execute("BEGIN IMMEDIATE")  # a store of version 1: add the columns, once
+            try:
+                have = {row[1] for row in connection.execute("PRAGMA table_info(ingested)")}
+                for column in _LAST_LINE:
+                    if column.split()[0] not in have:
+                        connection.execute(f"ALTER TABLE ingested ADD COLUMN {column}")
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
 
         return self._run(prepare)
 
@@ -391,23 +418,29 @@ class LogStore:
         connection.executescript("PRAGMA incremental_vacuum;")  # execute() would free one page only
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # the file shrinks at a checkpoint
 
-    def offset_of(self, path: str) -> FlextResult[tuple[int, str | None]]:
-        """How far a pipeline run log was read, and the correlation id it named (0, None: never)."""
+    def offset_of(self, path: str) -> FlextResult[Ingested]:
+        """How far a run log was read, the correlation id it named, its last line's time and source."""
 
-        def offset() -> tuple[int, str | None]:
+        def offset() -> Ingested:
             row = self._connection.execute(
-                "SELECT offset, correlation_id FROM ingested WHERE path = ?", (path,)
+                "SELECT offset, correlation_id, last_ts, last_source FROM ingested WHERE path = ?", (path,)
             ).fetchone()
-            return (int(row[0]), row[1]) if row else (0, None)
+            return Ingested(int(row[0]), row[1], row[2], row[3]) if row else Ingested()
 
         return self._run(offset)
 
     def insert_ingested(
-        self, rows: Sequence[Row], path: str, read: tuple[int, int], correlation_id: str | None
+        self,
+        rows: Sequence[Row],
+        path: str,
+        read: tuple[int, int],
+        correlation_id: str | None,
+        last: tuple[float, str] | None = None,
     ) -> FlextResult[int]:
         """Store a run log's new lines and how far it was read, in one transaction, never twice.
 
-        ``read`` is (the offset the lines start at, the offset after them). If another
+        ``read`` is (the offset the lines start at, the offset after them); ``last`` the time
+        and source of the last line read (None: keep what was kept). If another
         process stored them meanwhile (the file's offset is no longer the first), nothing is
         stored and the result is 0.
         """
@@ -424,11 +457,15 @@ class LogStore:
                     _INSERT,
                     rows,
                 )
+                last_ts, last_source = last if last is not None else (None, None)
                 connection.execute(
-                    "INSERT INTO ingested (path, offset, correlation_id) VALUES (?, ?, ?) "
+                    "INSERT INTO ingested (path, offset, correlation_id, last_ts, last_source) "
+                    "VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, "
-                    "correlation_id = excluded.correlation_id",
-                    (path, read[1], correlation_id),
+                    "correlation_id = excluded.correlation_id, "
+                    "last_ts = coalesce(excluded.last_ts, last_ts), "
+                    "last_source = coalesce(excluded.last_source, last_source)",
+                    (path, read[1], correlation_id, last_ts, last_source),
                 )
             except BaseException:
                 connection.rollback()
