@@ -270,7 +270,13 @@ def run(
 
 
 def _checked(definition: PipelineDefinition) -> int:
-    """Exit code 0 if a running plugin can run every step of ``definition``; else print why not."""
+    """Exit code 0 if a running plugin can run every step of ``definition`` and every secret it names exists.
+
+    A dry run and ``start`` ask this before anything runs, so a missing ``${secret:NAME}`` is
+    bad input (exit 2, ``SECRET_NOT_FOUND`` naming it) here, as it is for ``run``, rather than
+    a fine dry run or a background job that fails at once. The values are dropped at once.
+    """
+    from flext_plugin_pipeline.secret_refs import BAD_INPUT_CODES, resolve
     from flext_plugin_pipeline.steps import check_steps
 
     booted = boot_kernel()
@@ -278,7 +284,13 @@ def _checked(definition: PipelineDefinition) -> int:
         return fail(booted)
     with booted.value as kernel:
         checked = check_steps(kernel, definition)
-    return EXIT_OK if checked.is_success else fail(checked, hint=hint_of(checked))
+        if checked.is_failure:
+            return fail(checked, hint=hint_of(checked))
+        secrets = resolve(kernel, definition)
+    if secrets.is_failure:
+        usage = secrets.error_code in BAD_INPUT_CODES
+        return fail(secrets, hint=hint_of(secrets), exit_code=2 if usage else None)
+    return EXIT_OK
 
 
 def _dry_run(definition: PipelineDefinition) -> int:
