@@ -35,7 +35,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
@@ -48,6 +48,7 @@ __all__ = [
     "default_redactor",
     "forms_of",
     "redact",
+    "redact_argv",
     "redact_fields",
     "register",
     "secret_key",
@@ -203,3 +204,54 @@ def redact(text: str) -> str:
 def redact_fields(value: Any) -> Any:
     """Structured data through the process's redactor."""
     return _DEFAULT.redact_fields(value)
+
+
+_ARGV_SECRET_NAME: Final = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|key|credential|auth|pwd|(?<![a-z0-9])pw(?![a-z0-9])", re.IGNORECASE
+)
+_ARGV_ASSIGNMENT: Final = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
+_GLOBAL_VALUE_OPTIONS: Final = ("--output", "--plugins-dir")
+# On a command line a URL is one word: its password is everything between ``user:`` and ``@``,
+# ``#`` and ``?`` included (a typed password is not percent-encoded).
+_ARGV_URL_PASSWORD: Final = re.compile(
+    r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)(?P<user>[^:/@\s]*):(?P<secret>[^@/]*)@"
+)
+
+
+def _argv_secret_name(name: str) -> bool:
+    return bool(_ARGV_SECRET_NAME.search(name.lstrip("-")))
+
+
+def redact_argv(tokens: Sequence[str]) -> list[str]:
+    """A ``flext`` command line (the words after ``flext``) with every secret replaced by ``MASK``.
+
+    For whatever records command lines (the shell's history, the audit log). First the shapes
+    of a command line: the word after a secret-named option (``--password VALUE``, even a VALUE
+    starting with ``-``; only a ``--long`` option is taken as "no value given"), ``--api-key=VALUE``
+    and ``NAME=VALUE``, and every word after a ``secret`` command's NAME (``flext secret set NAME
+    VALUE`` is refused, but still a run that is recorded; an option's value there is hidden too:
+    over-hiding is safe). Then ``redact`` over every word: registered values and the shapes it
+    knows inside a word. A short flag (``-p``) is left alone: it is ``--port`` as often as a password.
+    """
+    words = [str(token) for token in tokens]
+    start = 0
+    while start < len(words) and words[start].startswith("-"):  # the global options and their values
+        start += 2 if words[start] in _GLOBAL_VALUE_OPTIONS else 1
+    hide_from = start + 3 if words[start : start + 1] == ["secret"] else len(words)
+    shown: list[str] = []
+    hide_next = False
+    for index, word in enumerate(words):
+        if (index >= hide_from or hide_next) and not word.startswith("--"):
+            shown.append(MASK)
+            hide_next = False
+            continue
+        hide_next = False
+        assignment = _ARGV_ASSIGNMENT.match(word)
+        if assignment and _argv_secret_name(assignment["name"]):
+            shown.append(f"{assignment['name']}={MASK}")
+        elif word.startswith("-") and "=" not in word and _argv_secret_name(word):
+            shown.append(word)
+            hide_next = True
+        else:
+            shown.append(_ARGV_URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", word))
+    return [redact(word) for word in shown]
