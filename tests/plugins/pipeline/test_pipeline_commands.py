@@ -127,10 +127,11 @@ def test_logs_print_json_lines_objects(connectors, flext_cli, tmp_path):
     assert len(lines) == len(text)
     run_id = lines[0]["run_id"]
     for line, raw in zip(lines, text, strict=True):
-        assert set(line) == {"run_id", "time", "source", "message"}
+        assert set(line) == {"run_id", "time", "correlation_id", "source", "message"}
         assert line["run_id"] == run_id
         assert ISO_TIME.match(line["time"]), line
-        assert raw == f"{line['time']} [{line['source']}] {line['message']}"
+        assert line["correlation_id"] == lines[0]["correlation_id"]  # one action's run: one id
+        assert raw == f"{line['time']} {line['correlation_id']} [{line['source']}] {line['message']}"
     assert lines[0]["source"] == "flext"
     assert lines[-1]["message"] == f"run {run_id} completed"
 
